@@ -1,0 +1,6 @@
+//! Purpose: the ONE integration-test binary of the workspace (link time on 2 cores matters).
+//! Every end-to-end test lives in a module below; shared helpers live in `support`.
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+mod emulator;
+mod support;

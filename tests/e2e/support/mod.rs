@@ -1,0 +1,1 @@
+//! Purpose: shared test helpers (fresh database per test, TestWorld).
