@@ -1,1 +1,50 @@
+//! Purpose: Umbra's database migrations (sea-orm-migration) and a small runner that keeps its
+//! bookkeeping table schema-qualified (`public.seaql_migrations`), so nothing depends on the
+//! role's `search_path`, and serializes concurrent migrators with a transaction-scoped lock.
 
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_identity;
+mod m20261125_000002_guild;
+mod m20261125_000003_member;
+mod m20261125_000004_licensing;
+mod m20261125_000005_billing;
+mod m20261125_000006_recovery;
+mod m20261125_000007_notification;
+mod m20261125_000008_audit;
+mod m20261125_000009_webhook;
+mod m20261125_000010_events;
+mod runner;
+mod sql;
+
+pub use runner::{MigrationState, down, fresh, status, up};
+
+/// The ten PostgreSQL schemas of the seed design, in dependency order.
+pub const SCHEMAS: [&str; 10] = [
+    "identity",
+    "guild",
+    "member",
+    "licensing",
+    "billing",
+    "recovery",
+    "notification",
+    "audit",
+    "webhook",
+    "events",
+];
+
+/// Every migration of the project, oldest first.
+pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+    vec![
+        Box::new(m20261125_000001_identity::MIGRATION),
+        Box::new(m20261125_000002_guild::MIGRATION),
+        Box::new(m20261125_000003_member::MIGRATION),
+        Box::new(m20261125_000004_licensing::MIGRATION),
+        Box::new(m20261125_000005_billing::MIGRATION),
+        Box::new(m20261125_000006_recovery::MIGRATION),
+        Box::new(m20261125_000007_notification::MIGRATION),
+        Box::new(m20261125_000008_audit::MIGRATION),
+        Box::new(m20261125_000009_webhook::MIGRATION),
+        Box::new(m20261125_000010_events::MIGRATION),
+    ]
+}
