@@ -3,4 +3,5 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod emulator;
+mod foundation;
 mod support;

@@ -1,1 +1,3 @@
 //! Purpose: shared test helpers (fresh database per test, TestWorld).
+
+pub mod db;

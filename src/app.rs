@@ -1,0 +1,149 @@
+//! Purpose: wiring — config -> database -> adapters -> domains -> supervised tasks. Every task
+//! runs next to the others; one ending (error or not) before shutdown is logged with its reason
+//! and stops the process with a non-zero code, so a supervisor restarts it: never a silent,
+//! half-alive bot.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::audit::AuditConsumer;
+use crate::config::{Config, Secrets};
+use crate::db::Database;
+use crate::db::crypto::Keyring;
+use crate::http::{self, HttpState};
+use crate::outbox::relay::{Consumer, Relay, RelaySettings};
+
+/// How long tasks get to finish after a shutdown request.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// A started Umbra: its tasks run until [`Running::shutdown`] or until one of them ends.
+pub struct Running {
+    pub http_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<(&'static str, anyhow::Result<()>)>,
+    db: Option<Database>,
+}
+
+/// Checks what `umbra run` needs before anything starts.
+pub fn preflight(secrets: &Secrets) -> anyhow::Result<()> {
+    if secrets.discord_token.is_none() {
+        anyhow::bail!(
+            "DISCORD_TOKEN is not set. Umbra needs its bot token to connect to Discord: create an \
+             application at https://discord.com/developers/applications, open Bot -> Reset Token, \
+             and start Umbra with DISCORD_TOKEN=<token> in its environment. (To try Umbra without \
+             Discord, point it at the local emulator: see README.)"
+        );
+    }
+    if let Some(key) = &secrets.secret_key {
+        Keyring::parse(key)?;
+    }
+    Ok(())
+}
+
+/// Connects the database (starting the embedded one when no URL is set), migrates, and starts
+/// the HTTP server and the workers.
+pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running> {
+    let db = Database::connect(config).await?;
+    let applied = db.migrate().await?;
+    if !applied.is_empty() {
+        tracing::info!(count = applied.len(), "applied database migrations");
+    }
+    let _keyring = secrets
+        .secret_key
+        .as_ref()
+        .map(Keyring::parse)
+        .transpose()?;
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+
+    let listener = TcpListener::bind(config.http.bind)
+        .await
+        .with_context(|| format!("binding http.bind {}", config.http.bind))?;
+    let http_addr = listener.local_addr()?;
+    let metrics = http::metrics_handle().context("installing the Prometheus recorder")?;
+    let router = http::router(HttpState {
+        pool: db.pool.clone(),
+        metrics,
+    });
+    let rx = shutdown_rx.clone();
+    tasks.spawn(async move { ("http", http::serve(listener, router, rx).await) });
+
+    let consumers: Vec<Arc<dyn Consumer>> = vec![Arc::new(AuditConsumer::new(db.pool.clone()))];
+    let relay = Relay::new(
+        db.pool.clone(),
+        db.direct.clone(),
+        consumers,
+        RelaySettings::from(&config.outbox),
+    );
+    let rx = shutdown_rx.clone();
+    tasks.spawn(async move { ("outbox relay", relay.run(rx).await) });
+
+    tracing::info!(%http_addr, "umbra is running");
+    Ok(Running {
+        http_addr,
+        shutdown,
+        tasks,
+        db: Some(db),
+    })
+}
+
+impl Running {
+    /// Waits until `signal` resolves (then shuts down cleanly) or a task ends on its own (then
+    /// stops the others and returns an error naming it).
+    pub async fn run_until(mut self, signal: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+        let outcome = tokio::select! {
+            () = signal => {
+                tracing::info!("shutting down");
+                Ok(())
+            }
+            Some(joined) = self.tasks.join_next() => {
+                let (name, result) = match joined {
+                    Ok(pair) => pair,
+                    Err(e) => ("a task", Err(anyhow::anyhow!("it panicked or was cancelled: {e}"))),
+                };
+                let error = match result {
+                    Ok(()) => anyhow::anyhow!("the {name} task ended unexpectedly"),
+                    Err(e) => e.context(format!("the {name} task failed")),
+                };
+                tracing::error!(error = format!("{error:#}"), "stopping Umbra");
+                Err(error)
+            }
+        };
+        let stopped = self.stop().await;
+        outcome.and(stopped)
+    }
+
+    /// Asks every task to stop, waits for them, closes the database.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        self.stop().await
+    }
+
+    async fn stop(&mut self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            while let Some(joined) = self.tasks.join_next().await {
+                match joined {
+                    Ok((name, Err(e))) => tracing::warn!(task = name, error = format!("{e:#}"), "task ended with an error during shutdown"),
+                    Ok((_, Ok(()))) => {}
+                    Err(e) => tracing::warn!(error = %e, "task panicked during shutdown"),
+                }
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!("tasks did not stop within {SHUTDOWN_GRACE:?}; aborting them");
+            self.tasks.abort_all();
+        }
+        if let Some(db) = self.db.take() {
+            db.close().await?;
+        }
+        Ok(())
+    }
+}

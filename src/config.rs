@@ -1,0 +1,594 @@
+//! Purpose: Umbra's configuration — defaults, then `config.toml`, then `UMBRA_...` environment
+//! variables (and `DATABASE_URL`) — with unknown keys rejected, secrets read only from the
+//! environment, and validation errors that name the key, where it came from, and the fix.
+//!
+//! Environment names are derived from key paths: `database.embedded.user` is
+//! `UMBRA_DATABASE_EMBEDDED_USER`, `data_dir` is `UMBRA_DATA_DIR`. Lists use TOML syntax
+//! (`UMBRA_DISCORD_OPERATORS='[123, 456]'`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Format, Serialized, Toml};
+use figment::value::Value;
+use figment::{Figment, Profile};
+use serde::{Deserialize, Serialize};
+
+/// Environment variables that start with `UMBRA_` but are not configuration keys.
+const NON_CONFIG_ENV: [&str; 2] = ["UMBRA_SECRET_KEY", "UMBRA_CONFIG"];
+/// Prefix of environment variables reserved for the test suite.
+const TEST_ENV_PREFIX: &str = "UMBRA_TEST_";
+
+/// Every configuration key (see `config.toml` for the documentation of each).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub log: LogConfig,
+    pub database: DatabaseConfig,
+    pub http: HttpConfig,
+    pub discord: DiscordConfig,
+    pub outbox: OutboxConfig,
+    pub retention: RetentionConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A tracing `EnvFilter` directive, e.g. `info` or `umbra=debug,sqlx=warn`.
+    pub level: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// Pooled connection URL; empty = the embedded PostgreSQL under `data_dir`.
+    pub url: String,
+    /// Optional direct (non-pooled) URL for LISTEN/NOTIFY wake-ups and migrations.
+    pub direct_url: String,
+    pub max_connections: u32,
+    pub min_connections: u32,
+    pub acquire_timeout_seconds: u64,
+    /// Prepared statements cached per connection; 0 for poolers without prepared-statement
+    /// support (PgBouncer < 1.21 in transaction mode).
+    pub statement_cache_capacity: usize,
+    pub embedded: EmbeddedConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmbeddedConfig {
+    /// The unprivileged user postgres runs as when Umbra runs as root; empty = first of
+    /// `umbra`, `postgres`, `nobody` that exists.
+    pub user: String,
+    /// Directory of `initdb` and `postgres`; empty = PATH, then /usr/lib/postgresql/*/bin.
+    pub bin_dir: String,
+    /// The database Umbra uses inside the embedded cluster.
+    pub database: String,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub bind: SocketAddr,
+    /// The address people reach Umbra at (OAuth redirects, links in DMs).
+    pub public_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiscordConfig {
+    /// `host:port` that `discord.com` resolves to (a local emulator); empty = the real Discord.
+    pub api_address: String,
+    /// PEM file of the CA that signed the emulator's `discord.com` certificate.
+    pub ca_cert: String,
+    /// When non-zero, commands are registered in this guild only (instant updates while
+    /// developing) instead of globally.
+    pub dev_guild_id: u64,
+    /// Discord user ids allowed to run operator commands (besides the application's owners).
+    pub operators: Vec<u64>,
+    pub total_shards: u32,
+    /// Inclusive `[first, last]` shard ids this process runs.
+    pub shard_range: [u32; 2],
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxConfig {
+    pub poll_interval_ms: u64,
+    pub batch_size: u32,
+    pub lease_seconds: u64,
+    pub max_attempts: u32,
+    pub backoff_base_ms: u64,
+    pub backoff_max_seconds: u64,
+    pub retention_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Days a removed guild's data is kept before the retention job purges it.
+    pub removed_guild_grace_days: u32,
+    /// How often the retention job runs.
+    pub interval_minutes: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+            log: LogConfig::default(),
+            database: DatabaseConfig::default(),
+            http: HttpConfig::default(),
+            discord: DiscordConfig::default(),
+            outbox: OutboxConfig::default(),
+            retention: RetentionConfig::default(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            direct_url: String::new(),
+            max_connections: 10,
+            min_connections: 1,
+            acquire_timeout_seconds: 10,
+            statement_cache_capacity: 100,
+            embedded: EmbeddedConfig::default(),
+        }
+    }
+}
+
+impl Default for EmbeddedConfig {
+    fn default() -> Self {
+        Self {
+            user: String::new(),
+            bin_dir: String::new(),
+            database: "umbra".into(),
+            max_connections: 100,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".into(),
+        }
+    }
+}
+
+impl Default for DiscordConfig {
+    fn default() -> Self {
+        Self {
+            api_address: String::new(),
+            ca_cert: String::new(),
+            dev_guild_id: 0,
+            operators: Vec::new(),
+            total_shards: 1,
+            shard_range: [0, 0],
+        }
+    }
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self {
+            poll_interval_ms: 1000,
+            batch_size: 50,
+            lease_seconds: 30,
+            max_attempts: 10,
+            backoff_base_ms: 500,
+            backoff_max_seconds: 600,
+            retention_days: 30,
+        }
+    }
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            removed_guild_grace_days: 30,
+            interval_minutes: 60,
+        }
+    }
+}
+
+/// A value that must never be printed or logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    /// The secret itself; call only where it is used, never to log or display.
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Secrets, read only from the environment.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    /// `DISCORD_TOKEN`: the bot token.
+    pub discord_token: Option<Secret<String>>,
+    /// `UMBRA_SECRET_KEY`: key material for encryption at rest (see `crypto`).
+    pub secret_key: Option<Secret<String>>,
+}
+
+/// Names of the secret environment variables, with what each is for.
+pub const SECRET_VARIABLES: [(&str, &str); 2] = [
+    ("DISCORD_TOKEN", "the bot token (Discord developer portal -> your application -> Bot)"),
+    (
+        "UMBRA_SECRET_KEY",
+        "32 random bytes, base64, for encryption at rest (`openssl rand -base64 32`)",
+    ),
+];
+
+impl Secrets {
+    pub fn from_env() -> Self {
+        let var = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| Secret::new(v.trim().to_owned()))
+        };
+        Self {
+            discord_token: var("DISCORD_TOKEN"),
+            secret_key: var("UMBRA_SECRET_KEY"),
+        }
+    }
+}
+
+/// A configuration problem, phrased for the person fixing it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("invalid configuration:\n{}", .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
+    Many(Vec<String>),
+}
+
+/// Where the configuration file is: `--config`, else `UMBRA_CONFIG`, else `./config.toml` when
+/// it exists (no file at all is fine: defaults and the environment apply).
+pub fn config_path(cli: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = cli {
+        return Some(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os("UMBRA_CONFIG").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let default = PathBuf::from("config.toml");
+    default.exists().then_some(default)
+}
+
+/// Keys that hold secrets: rejected in files, with a pointer to the environment variable.
+const SECRET_KEYS_IN_FILES: [(&str, &str); 6] = [
+    ("discord.token", "DISCORD_TOKEN"),
+    ("token", "DISCORD_TOKEN"),
+    ("secret_key", "UMBRA_SECRET_KEY"),
+    ("discord.client_secret", "DISCORD_CLIENT_SECRET"),
+    ("billing.secret_key", "TOSS_SECRET_KEY"),
+    ("database.password", "DATABASE_URL"),
+];
+
+impl Config {
+    /// Loads defaults -> file -> environment, then validates.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(path, &env)
+    }
+
+    /// As [`Config::load`], with an explicit environment (for tests).
+    pub fn load_from(path: Option<&Path>, env: &[(String, String)]) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = path {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+                ConfigError::Invalid(format!("{} is not valid TOML: {e}", path.display()))
+            })?;
+            for (key, var) in SECRET_KEYS_IN_FILES {
+                if toml_has(&table, key) {
+                    return Err(ConfigError::Invalid(format!(
+                        "`{key}` in {}: secrets are read only from the environment; remove it \
+                         from the file and set {var} instead",
+                        path.display()
+                    )));
+                }
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        for provider in env_providers(env)? {
+            figment = figment.merge(provider);
+        }
+        let config: Config = figment.extract().map_err(|e| describe_figment_error(&e))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that deserialize but make no sense. Every message names the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut errors = Vec::new();
+        let mut check = |ok: bool, msg: String| {
+            if !ok {
+                errors.push(msg);
+            }
+        };
+        check(
+            !self.data_dir.as_os_str().is_empty(),
+            "`data_dir` (UMBRA_DATA_DIR) is empty: set a directory Umbra may write to, e.g. ./data".into(),
+        );
+        for (key, var, url) in [
+            ("database.url", "DATABASE_URL or UMBRA_DATABASE_URL", &self.database.url),
+            ("database.direct_url", "UMBRA_DATABASE_DIRECT_URL", &self.database.direct_url),
+        ] {
+            check(
+                url.is_empty() || url.starts_with("postgres://") || url.starts_with("postgresql://"),
+                format!(
+                    "`{key}` ({var}) must be a postgres:// or postgresql:// URL, or empty for the \
+                     embedded database; got `{}`",
+                    redact_url(url)
+                ),
+            );
+        }
+        check(
+            self.database.max_connections >= 2,
+            "`database.max_connections` must be at least 2 (workers and the gateway share the pool)".into(),
+        );
+        check(
+            self.database.min_connections <= self.database.max_connections,
+            "`database.min_connections` must not exceed `database.max_connections`".into(),
+        );
+        check(
+            !self.database.embedded.database.is_empty()
+                && self
+                    .database
+                    .embedded
+                    .database
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "`database.embedded.database` must be a plain name (letters, digits, _)".into(),
+        );
+        check(
+            self.http.public_url.starts_with("http://") || self.http.public_url.starts_with("https://"),
+            format!(
+                "`http.public_url` must start with http:// or https://; got `{}`",
+                self.http.public_url
+            ),
+        );
+        let api_ok = self.discord.api_address.is_empty()
+            || self.discord.api_address.parse::<SocketAddr>().is_ok();
+        check(
+            api_ok,
+            format!(
+                "`discord.api_address` must be host:port of a local Discord emulator (e.g. \
+                 127.0.0.1:8443) or empty for the real Discord; got `{}`",
+                self.discord.api_address
+            ),
+        );
+        check(
+            self.discord.api_address.is_empty() || !self.discord.ca_cert.is_empty(),
+            "`discord.ca_cert` is required with `discord.api_address`: the PEM file of the CA that \
+             signed the emulator's certificate (the emulator prints its path)"
+                .into(),
+        );
+        check(
+            self.discord.total_shards >= 1,
+            "`discord.total_shards` must be at least 1".into(),
+        );
+        let [first, last] = self.discord.shard_range;
+        check(
+            first <= last && last < self.discord.total_shards.max(1),
+            format!(
+                "`discord.shard_range` [{first}, {last}] must be an inclusive range inside \
+                 0..{} (discord.total_shards)",
+                self.discord.total_shards
+            ),
+        );
+        let o = &self.outbox;
+        check(o.poll_interval_ms >= 10, "`outbox.poll_interval_ms` must be at least 10".into());
+        check(
+            (1..=1000).contains(&o.batch_size),
+            "`outbox.batch_size` must be between 1 and 1000".into(),
+        );
+        check(o.lease_seconds >= 1, "`outbox.lease_seconds` must be at least 1".into());
+        check(o.max_attempts >= 1, "`outbox.max_attempts` must be at least 1".into());
+        check(o.retention_days >= 1, "`outbox.retention_days` must be at least 1".into());
+        check(
+            self.retention.interval_minutes >= 1,
+            "`retention.interval_minutes` must be at least 1".into(),
+        );
+        match errors.len() {
+            0 => Ok(()),
+            _ => Err(ConfigError::Many(errors)),
+        }
+    }
+
+    /// The effective configuration as TOML, with passwords in URLs redacted.
+    pub fn to_redacted_toml(&self) -> String {
+        let mut copy = self.clone();
+        copy.database.url = redact_url(&copy.database.url);
+        copy.database.direct_url = redact_url(&copy.database.direct_url);
+        toml::to_string_pretty(&copy).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}
+
+fn toml_has(table: &toml::Table, dotted: &str) -> bool {
+    let mut parts = dotted.split('.').peekable();
+    let mut current = table;
+    while let Some(part) = parts.next() {
+        match current.get(part) {
+            Some(_) if parts.peek().is_none() => return true,
+            Some(toml::Value::Table(t)) => current = t,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// Replaces the password of a URL with `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            let redacted = if userinfo.contains(':') {
+                format!("{user}:***")
+            } else {
+                user.to_owned()
+            };
+            format!("{scheme}://{redacted}@{host}{tail}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// All leaf key paths of the configuration, e.g. `database.embedded.user`.
+pub fn key_paths() -> Vec<String> {
+    fn walk(prefix: &str, value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    let path = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&path, v, out);
+                }
+            }
+            _ => out.push(prefix.to_owned()),
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(value) = serde_json::to_value(Config::default()) {
+        walk("", &value, &mut out);
+    }
+    out
+}
+
+/// The environment variable that sets `key` (`database.url` -> `UMBRA_DATABASE_URL`).
+pub fn env_name(key: &str) -> String {
+    format!("UMBRA_{}", key.replace('.', "_").to_ascii_uppercase())
+}
+
+/// One provider per configuration variable found in `env`, named after the variable so errors
+/// can say where a bad value came from. Unknown `UMBRA_` variables are an error (typos).
+fn env_providers(env: &[(String, String)]) -> Result<Vec<Serialized<Value>>, ConfigError> {
+    let by_env: BTreeMap<String, String> = key_paths()
+        .into_iter()
+        .map(|key| (env_name(&key), key))
+        .collect();
+    let mut unknown = Vec::new();
+    let mut providers = Vec::new();
+    let umbra_url_set = env.iter().any(|(n, _)| n == "UMBRA_DATABASE_URL");
+    for (name, value) in env {
+        let key = if let Some(key) = by_env.get(name) {
+            key.clone()
+        } else if name == "DATABASE_URL" && !umbra_url_set {
+            // DATABASE_URL is honoured as database.url unless UMBRA_DATABASE_URL is also set.
+            "database.url".to_owned()
+        } else {
+            if name.starts_with("UMBRA_")
+                && !NON_CONFIG_ENV.contains(&name.as_str())
+                && !name.starts_with(TEST_ENV_PREFIX)
+            {
+                unknown.push(name.clone());
+            }
+            continue;
+        };
+        let parsed: Value = value.parse().unwrap_or_else(|_| Value::from(value.clone()));
+        // URLs and paths stay strings even when they look like something else.
+        let parsed = match (&parsed, key.as_str()) {
+            (_, "database.url" | "database.direct_url" | "data_dir") => Value::from(value.clone()),
+            _ => parsed,
+        };
+        providers.push(Serialized::default(&key, parsed).profile(Profile::Default));
+    }
+    if !unknown.is_empty() {
+        unknown.sort();
+        return Err(ConfigError::Invalid(format!(
+            "unknown environment variable(s) {}: not configuration keys (each key of config.toml \
+             is UMBRA_ + its path in capitals with `_`, e.g. UMBRA_DATABASE_URL)",
+            unknown.join(", ")
+        )));
+    }
+    Ok(providers)
+}
+
+fn describe_figment_error(error: &figment::Error) -> ConfigError {
+    let mut lines = Vec::new();
+    for e in error.clone() {
+        let key = if e.path.is_empty() {
+            String::new()
+        } else {
+            e.path.join(".")
+        };
+        let source = match e.metadata.as_ref() {
+            Some(md) if md.name.contains("Serialized") && key == "database.url" => {
+                " (from DATABASE_URL or UMBRA_DATABASE_URL)".to_owned()
+            }
+            Some(md) if md.name.contains("Serialized") && !key.is_empty() => {
+                format!(" (from {} or the defaults)", env_name(&key))
+            }
+            Some(md) => format!(" (in {})", md.name),
+            None => String::new(),
+        };
+        let what = match &e.kind {
+            figment::error::Kind::UnknownField(field, expected) => format!(
+                "unknown key `{}`{source}; known keys here: {}",
+                if key.is_empty() { field.clone() } else { format!("{key}.{field}") },
+                expected.join(", ")
+            ),
+            kind => format!("`{key}`{source}: {kind}"),
+        };
+        lines.push(what);
+    }
+    ConfigError::Many(lines)
+}

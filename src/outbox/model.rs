@@ -1,0 +1,86 @@
+//! Purpose: outbox event types and the shape of an event, independent of storage.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// The event names every domain publishes. Stable strings: stored and consumed by name.
+pub mod event_types {
+    pub const GUILD_INSTALLED: &str = "guild.installed";
+    pub const GUILD_REMOVED: &str = "guild.removed";
+    pub const GUILD_OWNER_CHANGED: &str = "guild.owner_changed";
+    pub const GUILD_PURGED: &str = "guild.purged";
+    pub const GUILD_CONFIG_CHANGED: &str = "guild.config_changed";
+    pub const LICENSE_GRANTED: &str = "licensing.license_granted";
+    pub const LICENSE_REVOKED: &str = "licensing.license_revoked";
+    pub const LICENSE_EXPIRED: &str = "licensing.license_expired";
+    pub const SNAPSHOT_CREATED: &str = "recovery.snapshot_created";
+    pub const SNAPSHOT_DELETED: &str = "recovery.snapshot_deleted";
+    pub const SNAPSHOT_EXPIRED: &str = "recovery.snapshot_expired";
+    pub const SNAPSHOT_FAILED: &str = "recovery.snapshot_failed";
+    pub const RESTORE_STARTED: &str = "recovery.restore_started";
+    pub const RESTORE_COMPLETED: &str = "recovery.restore_completed";
+    pub const RESTORE_FAILED: &str = "recovery.restore_failed";
+    pub const RESTORE_CANCELLED: &str = "recovery.restore_cancelled";
+    pub const INCIDENT_DETECTED: &str = "recovery.incident_detected";
+    pub const INCIDENT_RESOLVED: &str = "recovery.incident_resolved";
+}
+
+/// An event to append. `aggregate_type`/`aggregate_id` name the thing that changed (e.g.
+/// `guild` / its snowflake); `payload` carries what consumers need, including
+/// `actor_discord_id` when a person caused it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub event_type: &'static str,
+    pub aggregate_type: &'static str,
+    pub aggregate_id: String,
+    pub guild_discord_id: Option<i64>,
+    pub payload: serde_json::Value,
+}
+
+impl NewEvent {
+    pub fn new(
+        event_type: &'static str,
+        aggregate_type: &'static str,
+        aggregate_id: impl Into<String>,
+        payload: serde_json::Value,
+    ) -> Self {
+        Self {
+            event_type,
+            aggregate_type,
+            aggregate_id: aggregate_id.into(),
+            guild_discord_id: None,
+            payload,
+        }
+    }
+
+    pub fn in_guild(mut self, guild_discord_id: i64) -> Self {
+        self.guild_discord_id = Some(guild_discord_id);
+        self
+    }
+}
+
+/// A stored event as the relay hands it to consumers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEvent {
+    pub id: Uuid,
+    pub event_type: String,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub guild_discord_id: Option<i64>,
+    pub payload: serde_json::Value,
+    pub occurred_at: DateTime<Utc>,
+    pub attempts: i32,
+    pub fencing: i64,
+    pub delivered_to: Vec<String>,
+}
+
+impl OutboxEvent {
+    /// The Discord user who caused the event, when the payload names one.
+    pub fn actor_discord_id(&self) -> Option<i64> {
+        match self.payload.get("actor_discord_id") {
+            Some(serde_json::Value::Number(n)) => n.as_i64(),
+            Some(serde_json::Value::String(s)) => s.parse().ok(),
+            _ => None,
+        }
+    }
+}
