@@ -97,7 +97,10 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
 impl Running {
     /// Waits until `signal` resolves (then shuts down cleanly) or a task ends on its own (then
     /// stops the others and returns an error naming it).
-    pub async fn run_until(mut self, signal: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    pub async fn run_until(
+        mut self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
         let outcome = tokio::select! {
             () = signal => {
                 tracing::info!("shutting down");
@@ -130,7 +133,11 @@ impl Running {
         let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
             while let Some(joined) = self.tasks.join_next().await {
                 match joined {
-                    Ok((name, Err(e))) => tracing::warn!(task = name, error = format!("{e:#}"), "task ended with an error during shutdown"),
+                    Ok((name, Err(e))) => tracing::warn!(
+                        task = name,
+                        error = format!("{e:#}"),
+                        "task ended with an error during shutdown"
+                    ),
                     Ok((_, Ok(()))) => {}
                     Err(e) => tracing::warn!(error = %e, "task panicked during shutdown"),
                 }

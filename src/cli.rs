@@ -161,15 +161,22 @@ async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {
                 }
             }
             MigrateAction::Status => {
-                let states = migration::status(&db.conn).await.context("reading migration status")?;
+                let states = migration::status(&db.conn)
+                    .await
+                    .context("reading migration status")?;
                 for state in states {
                     let mark = if state.applied { "applied" } else { "pending" };
                     println!("{mark:8} {}", state.name);
                 }
             }
             MigrateAction::Fresh { .. } => {
-                let applied = migration::fresh(&db.conn).await.context("recreating the schema")?;
-                println!("Recreated the database schema ({} migrations).", applied.len());
+                let applied = migration::fresh(&db.conn)
+                    .await
+                    .context("recreating the schema")?;
+                println!(
+                    "Recreated the database schema ({} migrations).",
+                    applied.len()
+                );
             }
         }
         anyhow::Ok(())
@@ -194,9 +201,14 @@ fn config_check(config: &Config, secrets: &Secrets, path: Option<PathBuf>) {
             "UMBRA_SECRET_KEY" => secrets.secret_key.is_some(),
             _ => false,
         };
-        println!("#   {name}: {} — {what}", if set { "set" } else { "not set" });
+        println!(
+            "#   {name}: {} — {what}",
+            if set { "set" } else { "not set" }
+        );
     }
     if std::io::stdout().is_terminal() && config.database.url.is_empty() {
-        println!("#\n# database.url is empty: Umbra will run its embedded PostgreSQL under data_dir.");
+        println!(
+            "#\n# database.url is empty: Umbra will run its embedded PostgreSQL under data_dir."
+        );
     }
 }

@@ -249,7 +249,10 @@ pub struct Secrets {
 
 /// Names of the secret environment variables, with what each is for.
 pub const SECRET_VARIABLES: [(&str, &str); 2] = [
-    ("DISCORD_TOKEN", "the bot token (Discord developer portal -> your application -> Bot)"),
+    (
+        "DISCORD_TOKEN",
+        "the bot token (Discord developer portal -> your application -> Bot)",
+    ),
     (
         "UMBRA_SECRET_KEY",
         "32 random bytes, base64, for encryption at rest (`openssl rand -base64 32`)",
@@ -356,14 +359,25 @@ impl Config {
         };
         check(
             !self.data_dir.as_os_str().is_empty(),
-            "`data_dir` (UMBRA_DATA_DIR) is empty: set a directory Umbra may write to, e.g. ./data".into(),
+            "`data_dir` (UMBRA_DATA_DIR) is empty: set a directory Umbra may write to, e.g. ./data"
+                .into(),
         );
         for (key, var, url) in [
-            ("database.url", "DATABASE_URL or UMBRA_DATABASE_URL", &self.database.url),
-            ("database.direct_url", "UMBRA_DATABASE_DIRECT_URL", &self.database.direct_url),
+            (
+                "database.url",
+                "DATABASE_URL or UMBRA_DATABASE_URL",
+                &self.database.url,
+            ),
+            (
+                "database.direct_url",
+                "UMBRA_DATABASE_DIRECT_URL",
+                &self.database.direct_url,
+            ),
         ] {
             check(
-                url.is_empty() || url.starts_with("postgres://") || url.starts_with("postgresql://"),
+                url.is_empty()
+                    || url.starts_with("postgres://")
+                    || url.starts_with("postgresql://"),
                 format!(
                     "`{key}` ({var}) must be a postgres:// or postgresql:// URL, or empty for the \
                      embedded database; got `{}`",
@@ -390,7 +404,8 @@ impl Config {
             "`database.embedded.database` must be a plain name (letters, digits, _)".into(),
         );
         check(
-            self.http.public_url.starts_with("http://") || self.http.public_url.starts_with("https://"),
+            self.http.public_url.starts_with("http://")
+                || self.http.public_url.starts_with("https://"),
             format!(
                 "`http.public_url` must start with http:// or https://; got `{}`",
                 self.http.public_url
@@ -426,14 +441,26 @@ impl Config {
             ),
         );
         let o = &self.outbox;
-        check(o.poll_interval_ms >= 10, "`outbox.poll_interval_ms` must be at least 10".into());
+        check(
+            o.poll_interval_ms >= 10,
+            "`outbox.poll_interval_ms` must be at least 10".into(),
+        );
         check(
             (1..=1000).contains(&o.batch_size),
             "`outbox.batch_size` must be between 1 and 1000".into(),
         );
-        check(o.lease_seconds >= 1, "`outbox.lease_seconds` must be at least 1".into());
-        check(o.max_attempts >= 1, "`outbox.max_attempts` must be at least 1".into());
-        check(o.retention_days >= 1, "`outbox.retention_days` must be at least 1".into());
+        check(
+            o.lease_seconds >= 1,
+            "`outbox.lease_seconds` must be at least 1".into(),
+        );
+        check(
+            o.max_attempts >= 1,
+            "`outbox.max_attempts` must be at least 1".into(),
+        );
+        check(
+            o.retention_days >= 1,
+            "`outbox.retention_days` must be at least 1".into(),
+        );
         check(
             self.retention.interval_minutes >= 1,
             "`retention.interval_minutes` must be at least 1".into(),
@@ -583,7 +610,11 @@ fn describe_figment_error(error: &figment::Error) -> ConfigError {
         let what = match &e.kind {
             figment::error::Kind::UnknownField(field, expected) => format!(
                 "unknown key `{}`{source}; known keys here: {}",
-                if key.is_empty() { field.clone() } else { format!("{key}.{field}") },
+                if key.is_empty() {
+                    field.clone()
+                } else {
+                    format!("{key}.{field}")
+                },
                 expected.join(", ")
             ),
             kind => format!("`{key}`{source}: {kind}"),
@@ -591,4 +622,137 @@ fn describe_figment_error(error: &figment::Error) -> ConfigError {
         lines.push(what);
     }
     ConfigError::Many(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn repo_config() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml")
+    }
+
+    #[test]
+    fn the_shipped_config_toml_equals_the_built_in_defaults() {
+        let loaded = Config::load_from(Some(&repo_config()), &[]).expect("config.toml is valid");
+        assert_eq!(loaded, Config::default());
+    }
+
+    #[test]
+    fn the_shipped_config_toml_documents_every_key() {
+        let text = std::fs::read_to_string(repo_config()).expect("config.toml exists");
+        let table: toml::Table = text.parse().expect("config.toml is TOML");
+        for key in key_paths() {
+            assert!(toml_has(&table, &key), "config.toml lacks `{key}`");
+        }
+    }
+
+    #[test]
+    fn environment_variables_override_nested_keys_by_their_path() {
+        let config = Config::load_from(
+            None,
+            &env(&[
+                ("UMBRA_DATABASE_EMBEDDED_USER", "pgrunner"),
+                ("UMBRA_DATA_DIR", "/var/lib/umbra"),
+                ("UMBRA_DISCORD_OPERATORS", "[1, 2]"),
+                ("UMBRA_LOG_FORMAT", "json"),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!(config.database.embedded.user, "pgrunner");
+        assert_eq!(config.data_dir, PathBuf::from("/var/lib/umbra"));
+        assert_eq!(config.discord.operators, vec![1, 2]);
+        assert_eq!(config.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn database_url_is_honoured_unless_the_umbra_variable_is_set() {
+        let only =
+            Config::load_from(None, &env(&[("DATABASE_URL", "postgres://a@h/db")])).expect("valid");
+        assert_eq!(only.database.url, "postgres://a@h/db");
+        let both = Config::load_from(
+            None,
+            &env(&[
+                ("DATABASE_URL", "postgres://a@h/db"),
+                ("UMBRA_DATABASE_URL", "postgres://b@h/db"),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!(both.database.url, "postgres://b@h/db");
+    }
+
+    #[test]
+    fn an_unknown_umbra_variable_is_rejected_by_name() {
+        let err = Config::load_from(None, &env(&[("UMBRA_OUTBOX_BATCHSIZE", "3")]))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("UMBRA_OUTBOX_BATCHSIZE"), "{err}");
+    }
+
+    #[test]
+    fn secret_and_test_variables_are_not_configuration_keys() {
+        let config = Config::load_from(
+            None,
+            &env(&[
+                ("UMBRA_SECRET_KEY", "x"),
+                ("UMBRA_TEST_DATABASE_URL", "y"),
+                ("UMBRA_CONFIG", "z"),
+            ]),
+        );
+        assert!(config.is_ok());
+    }
+
+    #[test]
+    fn a_shard_range_outside_the_shard_count_names_both_keys() {
+        let err = Config::load_from(
+            None,
+            &env(&[
+                ("UMBRA_DISCORD_TOTAL_SHARDS", "2"),
+                ("UMBRA_DISCORD_SHARD_RANGE", "[1, 2]"),
+            ]),
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(
+            err.contains("discord.shard_range") && err.contains("discord.total_shards"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_emulator_address_requires_its_ca_certificate() {
+        let err = Config::load_from(
+            None,
+            &env(&[("UMBRA_DISCORD_API_ADDRESS", "127.0.0.1:8443")]),
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(err.contains("discord.ca_cert"), "{err}");
+    }
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(
+            redact_url("postgres://u:pw@h:5432/db?sslmode=require"),
+            "postgres://u:***@h:5432/db?sslmode=require"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url(""), "");
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let secret = Secret::new("hunter2".to_owned());
+        assert!(!format!("{secret:?}").contains("hunter2"));
+    }
 }

@@ -14,6 +14,7 @@ mod m20261125_000007_notification;
 mod m20261125_000008_audit;
 mod m20261125_000009_webhook;
 mod m20261125_000010_events;
+mod m20261125_000100_outbox_wakeup;
 mod runner;
 mod sql;
 
@@ -46,5 +47,6 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(m20261125_000008_audit::MIGRATION),
         Box::new(m20261125_000009_webhook::MIGRATION),
         Box::new(m20261125_000010_events::MIGRATION),
+        Box::new(m20261125_000100_outbox_wakeup::MIGRATION),
     ]
 }

@@ -81,12 +81,17 @@ impl Keyring {
             let id = match id {
                 Some(id) if !id.is_empty() => id,
                 Some(_) => {
-                    return Err(CryptoError::Malformed(format!("key #{} has an empty id", index + 1)));
+                    return Err(CryptoError::Malformed(format!(
+                        "key #{} has an empty id",
+                        index + 1
+                    )));
                 }
                 None => hex::encode(&Sha256::digest(&raw)[..4]),
             };
             if keys.iter().any(|(existing, _)| *existing == id) {
-                return Err(CryptoError::Malformed(format!("key id `{id}` appears twice")));
+                return Err(CryptoError::Malformed(format!(
+                    "key id `{id}` appears twice"
+                )));
             }
             let cipher = Aes256Gcm::new_from_slice(&raw)
                 .map_err(|_| CryptoError::Malformed(format!("key #{} is unusable", index + 1)))?;
@@ -185,7 +190,10 @@ mod tests {
     fn a_sealed_value_does_not_open_for_another_row() {
         let ring = ring(&key(1));
         let sealed = ring.seal(Uuid::now_v7(), b"secret");
-        assert_eq!(ring.open(Uuid::now_v7(), &sealed), Err(CryptoError::Decrypt));
+        assert_eq!(
+            ring.open(Uuid::now_v7(), &sealed),
+            Err(CryptoError::Decrypt)
+        );
     }
 
     #[test]
@@ -206,7 +214,9 @@ mod tests {
 
     #[test]
     fn a_feature_without_a_key_says_how_to_make_one() {
-        let err = Keyring::require(None, "billing").err().map(|e| e.to_string());
+        let err = Keyring::require(None, "billing")
+            .err()
+            .map(|e| e.to_string());
         assert!(err.is_some_and(|m| m.contains("billing") && m.contains("openssl rand")));
     }
 

@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::{Pid, User, geteuid};
 use sha2::{Digest, Sha256};
-use sqlx::{ConnectOptions, Connection};
 use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection};
 
 /// The superuser `initdb` creates; only reachable through the private socket.
 pub const SUPERUSER: &str = "umbra";
@@ -75,13 +75,17 @@ pub enum EmbeddedError {
         log: PathBuf,
         tail: String,
     },
-    #[error("the embedded PostgreSQL exited during start-up ({status}); last lines of {log}:\n{tail}")]
+    #[error(
+        "the embedded PostgreSQL exited during start-up ({status}); last lines of {log}:\n{tail}"
+    )]
     Exited {
         status: String,
         log: PathBuf,
         tail: String,
     },
-    #[error("another process is starting the embedded PostgreSQL in {0} and did not finish in time")]
+    #[error(
+        "another process is starting the embedded PostgreSQL in {0} and did not finish in time"
+    )]
     LockTimeout(PathBuf),
     #[error("creating database `{name}` failed: {source}")]
     CreateDatabase {
@@ -152,7 +156,7 @@ pub fn find_binaries(bin_dir: Option<&Path>) -> Result<PgBinaries, EmbeddedError
                 Some((version, e.path().join("bin")))
             })
             .collect();
-        versions.sort_by(|a, b| b.0.cmp(&a.0));
+        versions.sort_by_key(|v| std::cmp::Reverse(v.0));
         candidates.extend(versions.into_iter().map(|(_, p)| p));
     }
     for dir in &candidates {
@@ -286,14 +290,18 @@ impl EmbeddedPostgres {
             .connect()
             .await
             .map_err(create)?;
-        let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
-            .bind(name)
-            .fetch_optional(&mut conn)
-            .await
-            .map_err(create)?;
+        let exists: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+                .bind(name)
+                .fetch_optional(&mut conn)
+                .await
+                .map_err(create)?;
         if exists.is_none() {
             let sql = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
-            if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await {
+            if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut conn)
+                .await
+            {
                 let duplicate = e
                     .as_database_error()
                     .and_then(|d| d.code())
@@ -341,7 +349,10 @@ fn socket_dir_for(data_dir: &Path) -> PathBuf {
 /// derived from the configured one, so every Umbra command finds the same cluster.
 fn fallback_data_dir(data_dir: &Path) -> PathBuf {
     let digest = Sha256::digest(data_dir.as_os_str().as_encoded_bytes());
-    PathBuf::from(format!("/var/lib/umbra/embedded-{}", hex::encode(&digest[..6])))
+    PathBuf::from(format!(
+        "/var/lib/umbra/embedded-{}",
+        hex::encode(&digest[..6])
+    ))
 }
 
 /// Whether `run_as` can traverse to `dir` (every parent searchable). Umbra (root) creates and
@@ -386,8 +397,8 @@ fn start_blocking(options: &EmbeddedOptions) -> Result<EmbeddedPostgres, Embedde
     let run_as = resolve_run_as(&options.user)?;
 
     fs::create_dir_all(&options.data_dir).map_err(io_err("creating", &options.data_dir))?;
-    let mut base = fs::canonicalize(&options.data_dir)
-        .map_err(io_err("resolving", &options.data_dir))?;
+    let mut base =
+        fs::canonicalize(&options.data_dir).map_err(io_err("resolving", &options.data_dir))?;
     if let Some(user) = &run_as
         && !reachable_by(user, &base)
     {
@@ -452,7 +463,14 @@ fn start_blocking(options: &EmbeddedOptions) -> Result<EmbeddedPostgres, Embedde
         tracing::info!(pgdata = %pgdata.display(), "adopting the running embedded PostgreSQL");
     } else {
         remove_stale_files(&pgdata, &socket_dir);
-        spawn_postgres(&bins, run_as.as_ref(), options, &pgdata, &socket_dir, &log_path)?;
+        spawn_postgres(
+            &bins,
+            run_as.as_ref(),
+            options,
+            &pgdata,
+            &socket_dir,
+            &log_path,
+        )?;
     }
 
     let pg = EmbeddedPostgres {
@@ -557,7 +575,8 @@ fn spawn_postgres(
         .open(log_path)
         .map_err(io_err("opening", log_path))?;
     if let Some(user) = run_as {
-        chown(log_path, Some(user.uid), Some(user.gid)).map_err(io_err("changing owner of", log_path))?;
+        chown(log_path, Some(user.uid), Some(user.gid))
+            .map_err(io_err("changing owner of", log_path))?;
     }
     let log_err = log.try_clone().map_err(io_err("opening", log_path))?;
     let mut cmd = Command::new(&bins.postgres);
@@ -651,7 +670,9 @@ fn stop_blocking(pgdata: &Path) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while kill(pid, None).is_ok() {
         if Instant::now() >= deadline {
-            tracing::warn!("PostgreSQL did not stop after a fast shutdown request; sending SIGQUIT");
+            tracing::warn!(
+                "PostgreSQL did not stop after a fast shutdown request; sending SIGQUIT"
+            );
             let _ = kill(pid, Signal::SIGQUIT);
             std::thread::sleep(Duration::from_secs(2));
             break;
@@ -666,14 +687,21 @@ mod tests {
 
     #[test]
     fn a_short_data_dir_keeps_its_socket_inside() {
-        assert_eq!(socket_dir_for(Path::new("/data")), PathBuf::from("/data/run"));
+        assert_eq!(
+            socket_dir_for(Path::new("/data")),
+            PathBuf::from("/data/run")
+        );
     }
 
     #[test]
     fn a_long_data_dir_moves_the_socket_to_tmp() {
         let long = PathBuf::from(format!("/{}", "x".repeat(120)));
         let dir = socket_dir_for(&long);
-        assert!(dir.starts_with("/tmp/umbra-pg-"), "{}", dir.display());
+        assert!(
+            dir.to_string_lossy().starts_with("/tmp/umbra-pg-"),
+            "{}",
+            dir.display()
+        );
         assert_eq!(dir, socket_dir_for(&long), "deterministic");
     }
 

@@ -66,7 +66,10 @@ impl Database {
             let direct = if config.database.direct_url.is_empty() {
                 None
             } else {
-                Some(parse_url(&config.database.direct_url, "database.direct_url")?)
+                Some(parse_url(
+                    &config.database.direct_url,
+                    "database.direct_url",
+                )?)
             };
             (pooled, direct, None)
         };
@@ -77,8 +80,14 @@ impl Database {
             .connect_with(pooled)
             .await
             .with_context(|| match &embedded {
-                Some(pg) => format!("connecting to the embedded PostgreSQL at {}", pg.socket_dir().display()),
-                None => format!("connecting to database.url {}", redact_url(&config.database.url)),
+                Some(pg) => format!(
+                    "connecting to the embedded PostgreSQL at {}",
+                    pg.socket_dir().display()
+                ),
+                None => format!(
+                    "connecting to database.url {}",
+                    redact_url(&config.database.url)
+                ),
             })?;
         let conn = SqlxPostgresConnector::from_sqlx_postgres_pool(pool.clone());
         Ok(Self {
@@ -112,7 +121,10 @@ impl Database {
     /// Whether the database answers within two seconds.
     pub async fn ping(&self) -> bool {
         let probe = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&self.pool);
-        matches!(tokio::time::timeout(Duration::from_secs(2), probe).await, Ok(Ok(1)))
+        matches!(
+            tokio::time::timeout(Duration::from_secs(2), probe).await,
+            Ok(Ok(1))
+        )
     }
 
     /// The embedded cluster, when Umbra started it.
@@ -124,7 +136,9 @@ impl Database {
     pub async fn close(self) -> anyhow::Result<()> {
         self.pool.close().await;
         if let Some(pg) = self.embedded {
-            pg.stop().await.context("stopping the embedded PostgreSQL")?;
+            pg.stop()
+                .await
+                .context("stopping the embedded PostgreSQL")?;
         }
         Ok(())
     }

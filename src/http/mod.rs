@@ -57,7 +57,10 @@ async fn metrics(State(state): State<Arc<HttpState>>) -> impl IntoResponse {
     metrics::gauge!("umbra_database_pool_connections").set(f64::from(state.pool.size()));
     state.metrics.run_upkeep();
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(),
     )
 }

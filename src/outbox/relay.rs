@@ -178,7 +178,8 @@ impl Relay {
                             return;
                         }
                         Err(e) => {
-                            failure = Some(format!("recording delivery to {}: {e}", consumer.name()));
+                            failure =
+                                Some(format!("recording delivery to {}: {e}", consumer.name()));
                             break;
                         }
                     }

@@ -49,7 +49,11 @@ async fn migrate_up_status_down_and_fresh_work_against_an_external_server() {
     assert_eq!(umbra_tables(&db).await.len(), 23);
 
     let again = umbra(&["migrate", "up"], &env, cwd.path());
-    assert!(text(&again.stdout).contains("up to date"), "{}", text(&again.stdout));
+    assert!(
+        text(&again.stdout).contains("up to date"),
+        "{}",
+        text(&again.stdout)
+    );
 
     let status = umbra(&["migrate", "status"], &env, cwd.path());
     let listed = text(&status.stdout);
@@ -64,7 +68,10 @@ async fn migrate_up_status_down_and_fresh_work_against_an_external_server() {
     let refused = umbra(&["migrate", "fresh"], &env, cwd.path());
     assert!(!refused.status.success());
     assert!(text(&refused.stderr).contains("--yes"));
-    assert!(umbra_tables(&db).await.is_empty(), "nothing happened without --yes");
+    assert!(
+        umbra_tables(&db).await.is_empty(),
+        "nothing happened without --yes"
+    );
 
     let fresh = umbra(&["migrate", "fresh", "--yes"], &env, cwd.path());
     assert!(fresh.status.success(), "{}", text(&fresh.stderr));
@@ -76,14 +83,24 @@ async fn migrate_up_with_no_configuration_creates_the_embedded_cluster_and_all_t
     let dir = data_dir();
     let out = umbra(&["migrate", "up"], &[], dir.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(dir.path().join("data/postgres/PG_VERSION").exists(), "default data_dir is ./data");
+    assert!(
+        dir.path().join("data/postgres/PG_VERSION").exists(),
+        "default data_dir is ./data"
+    );
     // The cluster was stopped on exit: a second run starts it again and finds everything applied.
     let pid_file = dir.path().join("data/postgres/postmaster.pid");
-    assert!(!pid_file.exists(), "the embedded PostgreSQL was stopped on exit");
+    assert!(
+        !pid_file.exists(),
+        "the embedded PostgreSQL was stopped on exit"
+    );
     let status = umbra(&["migrate", "status"], &[], dir.path());
     let listed = text(&status.stdout);
     assert!(status.status.success(), "{}", text(&status.stderr));
-    assert_eq!(listed.matches("applied").count(), migration::migrations().len(), "{listed}");
+    assert_eq!(
+        listed.matches("applied").count(),
+        migration::migrations().len(),
+        "{listed}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,7 +134,10 @@ fn config_check_prints_the_effective_config_with_secrets_redacted() {
     let out = umbra(
         &["config", "check"],
         &[
-            ("DATABASE_URL", "postgres://umbra:hunter2@db.example:5432/umbra"),
+            (
+                "DATABASE_URL",
+                "postgres://umbra:hunter2@db.example:5432/umbra",
+            ),
             ("DISCORD_TOKEN", "token-value-123"),
             ("UMBRA_OUTBOX_BATCH_SIZE", "25"),
         ],
@@ -125,7 +145,10 @@ fn config_check_prints_the_effective_config_with_secrets_redacted() {
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let printed = text(&out.stdout);
-    assert!(printed.contains("postgres://umbra:***@db.example:5432/umbra"), "{printed}");
+    assert!(
+        printed.contains("postgres://umbra:***@db.example:5432/umbra"),
+        "{printed}"
+    );
     assert!(!printed.contains("hunter2"));
     assert!(!printed.contains("token-value-123"));
     assert!(printed.contains("DISCORD_TOKEN: set"));
@@ -146,19 +169,122 @@ fn bad_configuration_is_refused_with_the_key_and_the_fix() {
     std::fs::write(&file, "[discord]\ntoken = \"abc\"\n").unwrap();
     let out = umbra(&["config", "check"], &[], dir.path());
     let err = text(&out.stderr);
-    assert!(err.contains("DISCORD_TOKEN") && err.contains("environment"), "{err}");
+    assert!(
+        err.contains("DISCORD_TOKEN") && err.contains("environment"),
+        "{err}"
+    );
     assert!(!err.contains("abc"), "the secret is not echoed");
 
     std::fs::remove_file(&file).unwrap();
-    let out = umbra(&["config", "check"], &[("UMBRA_OUTBOX_BATCH_SIZE", "0")], dir.path());
+    let out = umbra(
+        &["config", "check"],
+        &[("UMBRA_OUTBOX_BATCH_SIZE", "0")],
+        dir.path(),
+    );
     let err = text(&out.stderr);
     assert!(err.contains("outbox.batch_size"), "{err}");
 
-    let out = umbra(&["config", "check"], &[("UMBRA_DATABSE_URL", "x")], dir.path());
+    let out = umbra(
+        &["config", "check"],
+        &[("UMBRA_DATABSE_URL", "x")],
+        dir.path(),
+    );
     let err = text(&out.stderr);
-    assert!(err.contains("UMBRA_DATABSE_URL"), "typos in variable names are caught: {err}");
+    assert!(
+        err.contains("UMBRA_DATABSE_URL"),
+        "typos in variable names are caught: {err}"
+    );
 
-    let out = umbra(&["config", "check"], &[("UMBRA_OUTBOX_BATCH_SIZE", "many")], dir.path());
+    let out = umbra(
+        &["config", "check"],
+        &[("UMBRA_OUTBOX_BATCH_SIZE", "many")],
+        dir.path(),
+    );
     let err = text(&out.stderr);
     assert!(err.contains("outbox.batch_size"), "{err}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn postmaster_pid(data: &std::path::Path) -> Option<i32> {
+    let text = std::fs::read_to_string(data.join("postgres/postmaster.pid")).ok()?;
+    text.lines().next()?.trim().parse().ok()
+}
+
+async fn wait_healthy(port: u16, child: &mut std::process::Child) {
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    for _ in 0..600 {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("umbra exited early with {status}");
+        }
+        if let Ok(r) = reqwest::get(&url).await
+            && r.status() == 200
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("umbra did not become healthy");
+}
+
+/// `umbra run` as a child process with the embedded database under `dir/data`.
+fn spawn_run(dir: &std::path::Path, port: u16, extra_env: &[(&str, &str)]) -> std::process::Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_umbra"));
+    cmd.arg("run")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "warn")
+        .env("DISCORD_TOKEN", "test-token")
+        .env("UMBRA_HTTP_BIND", format!("127.0.0.1:{port}"))
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn umbra_killed_with_sigkill_restarts_on_its_embedded_cluster_and_stops_it_on_sigterm() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+
+    let dir = data_dir();
+    let port = free_port();
+    let mut first = spawn_run(dir.path(), port, &[]);
+    wait_healthy(port, &mut first).await;
+    let data = dir.path().join("data");
+    let pg = postmaster_pid(&data).expect("the embedded cluster runs");
+
+    first.kill().unwrap(); // SIGKILL: no clean-up at all
+    first.wait().unwrap();
+    assert!(
+        kill(Pid::from_raw(pg), None).is_ok(),
+        "the orphaned postmaster is still up"
+    );
+
+    let port = free_port();
+    let mut second = spawn_run(dir.path(), port, &[]);
+    wait_healthy(port, &mut second).await;
+    assert_eq!(
+        postmaster_pid(&data),
+        Some(pg),
+        "the running cluster is adopted, not duplicated"
+    );
+
+    kill(Pid::from_raw(second.id() as i32), Signal::SIGTERM).unwrap();
+    let status = second.wait().unwrap();
+    assert!(status.success(), "a clean shutdown exits 0, got {status}");
+    assert!(
+        postmaster_pid(&data).is_none(),
+        "the embedded PostgreSQL was stopped"
+    );
 }

@@ -79,10 +79,17 @@ async fn the_embedded_cluster_initializes_stops_and_starts_again_with_its_data()
     let pgdata = pg.pgdata().to_path_buf();
     pg.stop().await.unwrap();
     wait_dead(pid).await;
-    assert!(!pgdata.join("postmaster.pid").exists(), "clean shutdown removes the pid file");
+    assert!(
+        !pgdata.join("postmaster.pid").exists(),
+        "clean shutdown removes the pid file"
+    );
 
     let pg = EmbeddedPostgres::start(&options).await.unwrap();
-    assert_eq!(write_and_read(&pg, None).await, ["first"], "data survives a restart");
+    assert_eq!(
+        write_and_read(&pg, None).await,
+        ["first"],
+        "data survives a restart"
+    );
     let settings: String = {
         let mut conn = pg.connect_options("umbra").connect().await.unwrap();
         sqlx::query_scalar("SELECT current_setting('listen_addresses')")
@@ -103,14 +110,21 @@ async fn the_embedded_cluster_starts_again_after_its_postmaster_is_killed() {
     let pid = postmaster_pid(pg.pgdata()).unwrap();
     kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
     wait_dead(pid).await;
-    assert!(pg.pgdata().join("postmaster.pid").exists(), "a crash leaves the pid file");
+    assert!(
+        pg.pgdata().join("postmaster.pid").exists(),
+        "a crash leaves the pid file"
+    );
     // The crashed postmaster's children may linger briefly; they exit on their own.
     tokio::time::sleep(Duration::from_millis(500)).await;
     pg.detach();
 
     let pg = EmbeddedPostgres::start(&options).await.unwrap();
     assert_ne!(postmaster_pid(pg.pgdata()), Some(pid));
-    assert_eq!(write_and_read(&pg, None).await, ["committed"], "crash recovery keeps committed data");
+    assert_eq!(
+        write_and_read(&pg, None).await,
+        ["committed"],
+        "crash recovery keeps committed data"
+    );
     pg.stop().await.unwrap();
 }
 
@@ -126,7 +140,11 @@ async fn a_cluster_left_running_by_a_dead_owner_is_adopted_and_stopped_by_the_ne
 
     let pg = EmbeddedPostgres::start(&options).await.unwrap();
     assert!(pg.is_owner(), "the dead owner's lock is free");
-    assert_eq!(postmaster_pid(pg.pgdata()), Some(pid), "the running cluster is adopted");
+    assert_eq!(
+        postmaster_pid(pg.pgdata()),
+        Some(pid),
+        "the running cluster is adopted"
+    );
     write_and_read(&pg, Some("x")).await;
     pg.stop().await.unwrap();
     wait_dead(pid).await;
@@ -167,7 +185,10 @@ async fn missing_binaries_are_refused_with_what_to_install() {
     let dir = data_dir();
     let mut options = EmbeddedOptions::new(dir.path());
     options.bin_dir = Some("/nonexistent/postgresql/bin".into());
-    let err = EmbeddedPostgres::start(&options).await.unwrap_err().to_string();
+    let err = EmbeddedPostgres::start(&options)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("apt-get install -y postgresql"), "{err}");
     assert!(err.contains("database.url"), "{err}");
     assert!(!dir.path().join("postgres").exists(), "nothing was created");

@@ -31,7 +31,9 @@ async fn get(url: &str) -> (u16, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_follows_the_database_and_metrics_speak_prometheus() {
     let db = TestDb::empty().await;
-    let running = umbra::app::start(&config_for(&db), &secrets()).await.unwrap();
+    let running = umbra::app::start(&config_for(&db), &secrets())
+        .await
+        .unwrap();
     let base = format!("http://{}", running.http_addr);
 
     assert_eq!(get(&format!("{base}/healthz")).await, (200, "ok\n".into()));
@@ -49,7 +51,10 @@ async fn healthz_follows_the_database_and_metrics_speak_prometheus() {
             db.name
         ),
     ] {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await
+            .unwrap();
     }
     let mut unhealthy = false;
     for _ in 0..50 {
@@ -59,12 +64,18 @@ async fn healthz_follows_the_database_and_metrics_speak_prometheus() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(unhealthy, "healthz reports 503 while the database is unreachable");
+    assert!(
+        unhealthy,
+        "healthz reports 503 while the database is unreachable"
+    );
 
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", db.name)))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "ALTER DATABASE {} ALLOW_CONNECTIONS true",
+        db.name
+    )))
+    .execute(&mut conn)
+    .await
+    .unwrap();
     let mut healthy = false;
     for _ in 0..100 {
         if get(&format!("{base}/healthz")).await.0 == 200 {

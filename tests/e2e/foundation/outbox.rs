@@ -74,7 +74,10 @@ fn event(n: usize) -> NewEvent {
 }
 
 async fn count(db: &TestDb, sql: &'static str) -> i64 {
-    sqlx::query_scalar::<_, i64>(sql).fetch_one(&db.pool).await.unwrap()
+    sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,7 +96,11 @@ async fn an_event_appended_in_a_rolled_back_transaction_is_never_published() {
         vec![Arc::new(AuditConsumer::new(db.pool.clone()))],
         settings(),
     );
-    assert_eq!(relay.run_once().await.unwrap(), 1, "only the committed event is claimed");
+    assert_eq!(
+        relay.run_once().await.unwrap(),
+        1,
+        "only the committed event is claimed"
+    );
     assert_eq!(relay.run_once().await.unwrap(), 0);
     let recorded: Vec<String> =
         sqlx::query_scalar("SELECT aggregate_id FROM audit.events ORDER BY recorded_at")
@@ -101,7 +108,14 @@ async fn an_event_appended_in_a_rolled_back_transaction_is_never_published() {
             .await
             .unwrap();
     assert_eq!(recorded, vec!["1002".to_owned()]);
-    assert_eq!(count(&db, "SELECT count(*) FROM events.outbox WHERE published_at IS NOT NULL").await, 1);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM events.outbox WHERE published_at IS NOT NULL"
+        )
+        .await,
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -128,16 +142,32 @@ async fn committed_events_reach_audit_exactly_once_with_two_relays_running() {
         relays.push(tokio::spawn(relay.run(stop_rx.clone())));
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while count(&db, "SELECT count(*) FROM events.outbox WHERE published_at IS NULL").await > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "events not published in time");
+    while count(
+        &db,
+        "SELECT count(*) FROM events.outbox WHERE published_at IS NULL",
+    )
+    .await
+        > 0
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "events not published in time"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     stop.send(true).unwrap();
     for relay in relays {
         relay.await.unwrap().unwrap();
     }
-    assert_eq!(calls.load(Ordering::SeqCst), EVENTS, "each event handled once across both relays");
-    assert_eq!(count(&db, "SELECT count(*) FROM audit.events").await, EVENTS as i64);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        EVENTS,
+        "each event handled once across both relays"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM audit.events").await,
+        EVENTS as i64
+    );
     assert_eq!(
         count(&db, "SELECT count(DISTINCT outbox_id) FROM audit.events").await,
         EVENTS as i64
@@ -161,16 +191,22 @@ async fn a_failing_consumer_retries_and_ends_dead_without_rerunning_the_others()
         inner: Arc::new(AuditConsumer::new(db.pool.clone())),
         calls: audit_calls.clone(),
     });
-    let relay = Relay::new(db.pool.clone(), None, vec![audit, Arc::new(AlwaysFails)], settings());
+    let relay = Relay::new(
+        db.pool.clone(),
+        None,
+        vec![audit, Arc::new(AlwaysFails)],
+        settings(),
+    );
     let mut rounds = 0;
     loop {
         relay.run_once().await.unwrap();
         rounds += 1;
-        let dead: bool = sqlx::query_scalar("SELECT dead_at IS NOT NULL FROM events.outbox WHERE id = $1")
-            .bind(id)
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
+        let dead: bool =
+            sqlx::query_scalar("SELECT dead_at IS NOT NULL FROM events.outbox WHERE id = $1")
+                .bind(id)
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
         if dead {
             break;
         }
@@ -185,11 +221,23 @@ async fn a_failing_consumer_retries_and_ends_dead_without_rerunning_the_others()
     .await
     .unwrap();
     assert_eq!(attempts, 3, "max_attempts");
-    assert!(error.unwrap_or_default().contains("the downstream is broken"));
+    assert!(
+        error
+            .unwrap_or_default()
+            .contains("the downstream is broken")
+    );
     assert!(!published, "a dead event is not published");
-    assert_eq!(audit_calls.load(Ordering::SeqCst), 1, "the audit consumer ran once");
+    assert_eq!(
+        audit_calls.load(Ordering::SeqCst),
+        1,
+        "the audit consumer ran once"
+    );
     assert_eq!(count(&db, "SELECT count(*) FROM audit.events").await, 1);
-    assert_eq!(relay.run_once().await.unwrap(), 0, "a dead event is not claimed again");
+    assert_eq!(
+        relay.run_once().await.unwrap(),
+        0,
+        "a dead event is not claimed again"
+    );
     let (_, dead) = persistence::backlog(&db.pool).await.unwrap();
     assert_eq!(dead, 1);
 }
@@ -216,8 +264,50 @@ async fn a_relay_whose_lease_expired_cannot_overwrite_the_new_owner() {
     assert_eq!(second.len(), 1, "an expired lease is taken over");
     assert!(second[0].fencing > first[0].fencing);
     let stale = &first[0];
-    assert!(!persistence::mark_delivered(&db.pool, stale.id, stale.fencing, "audit").await.unwrap());
-    assert!(!persistence::mark_published(&db.pool, stale.id, stale.fencing).await.unwrap());
+    assert!(
+        !persistence::mark_delivered(&db.pool, stale.id, stale.fencing, "audit")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !persistence::mark_published(&db.pool, stale.id, stale.fencing)
+            .await
+            .unwrap()
+    );
     let fresh = &second[0];
-    assert!(persistence::mark_published(&db.pool, fresh.id, fresh.fencing).await.unwrap());
+    assert!(
+        persistence::mark_published(&db.pool, fresh.id, fresh.fencing)
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_wakes_a_listening_relay_long_before_its_next_poll() {
+    let db = TestDb::migrated().await;
+    let mut slow = settings();
+    slow.poll_interval = Duration::from_secs(120);
+    let relay = Relay::new(
+        db.pool.clone(),
+        Some(db.options.clone()),
+        vec![Arc::new(AuditConsumer::new(db.pool.clone()))],
+        slow,
+    );
+    let (stop, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(relay.run(stop_rx));
+    // Let the relay's first (empty) round and its LISTEN happen.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let txn = db.db.begin().await.unwrap();
+    outbox::append(&txn, event(9)).await.unwrap();
+    txn.commit().await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while count(&db, "SELECT count(*) FROM audit.events").await == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the NOTIFY wake-up did not arrive; the relay would have waited for its 120 s poll"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.send(true).unwrap();
+    task.await.unwrap().unwrap();
 }

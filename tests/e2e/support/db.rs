@@ -31,8 +31,9 @@ pub async fn admin_options() -> PgConnectOptions {
                 .ok()
                 .filter(|u| !u.is_empty());
             match url {
-                Some(url) => PgConnectOptions::from_str(&url)
-                    .unwrap_or_else(|e| panic!("UMBRA_TEST_DATABASE_URL/DATABASE_URL is not a PostgreSQL URL: {e}")),
+                Some(url) => PgConnectOptions::from_str(&url).unwrap_or_else(|e| {
+                    panic!("UMBRA_TEST_DATABASE_URL/DATABASE_URL is not a PostgreSQL URL: {e}")
+                }),
                 None => shared_cluster().await,
             }
         })
@@ -41,7 +42,8 @@ pub async fn admin_options() -> PgConnectOptions {
 }
 
 async fn shared_cluster() -> PgConnectOptions {
-    std::fs::create_dir_all(SHARED_CLUSTER_DIR).expect("creating the shared test cluster directory");
+    std::fs::create_dir_all(SHARED_CLUSTER_DIR)
+        .expect("creating the shared test cluster directory");
     // Reachable by the unprivileged user postgres runs as when the tests run as root.
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(SHARED_CLUSTER_DIR, std::fs::Permissions::from_mode(0o755))
@@ -136,7 +138,10 @@ impl Drop for TestDb {
         let admin = ADMIN.get().cloned();
         // Drop runs inside the test's runtime: do the async clean-up on a thread of its own.
         let cleanup = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             rt.block_on(async move {
