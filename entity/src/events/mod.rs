@@ -1,0 +1,3 @@
+//! Purpose: entities of the `events` schema: the transactional outbox.
+
+pub mod outbox;

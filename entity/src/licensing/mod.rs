@@ -1,0 +1,4 @@
+//! Purpose: entities of the `licensing` schema: plans and licenses.
+
+pub mod licenses;
+pub mod plans;

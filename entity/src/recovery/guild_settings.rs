@@ -1,0 +1,57 @@
+//! Purpose: `recovery.guild_settings`: one version of a guild's settings (one current row per guild).
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(schema_name = "recovery", table_name = "guild_settings")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub guild_id: Uuid,
+    pub name: String,
+    pub icon: Option<String>,
+    pub description: Option<String>,
+    pub verification_level: i16,
+    pub default_message_notifications: i16,
+    pub explicit_content_filter: i16,
+    pub mfa_level: i16,
+    pub afk_channel_id: Option<i64>,
+    pub afk_timeout: i32,
+    pub system_channel_id: Option<i64>,
+    pub system_channel_flags: i32,
+    pub rules_channel_id: Option<i64>,
+    pub public_updates_channel_id: Option<i64>,
+    pub safety_alerts_channel_id: Option<i64>,
+    pub preferred_locale: String,
+    pub premium_progress_bar_enabled: bool,
+    pub premium_tier: i16,
+    pub features: Vec<String>,
+    pub vanity_url_code: Option<String>,
+    pub banner: Option<String>,
+    pub splash: Option<String>,
+    pub valid_from: DateTimeWithTimeZone,
+    pub valid_to: Option<DateTimeWithTimeZone>,
+    pub ended_by: Option<String>,
+    pub synced_at: DateTimeWithTimeZone,
+    pub last_full_sync_at: Option<DateTimeWithTimeZone>,
+    pub sync_state: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "crate::guild::guilds::Entity",
+        from = "Column::GuildId",
+        to = "crate::guild::guilds::Column::Id",
+        on_delete = "Cascade"
+    )]
+    Guild,
+}
+
+impl Related<crate::guild::guilds::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Guild.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

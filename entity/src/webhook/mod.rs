@@ -1,0 +1,3 @@
+//! Purpose: entities of the `webhook` schema: received external webhooks.
+
+pub mod events;
