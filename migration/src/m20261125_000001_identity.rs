@@ -19,7 +19,7 @@ COMMENT ON SCHEMA identity IS 'Umbra user accounts and web sessions (writer: ide
 CREATE TABLE identity.users (
     id                      uuid        PRIMARY KEY,
     discord_user_id         bigint      NOT NULL,
-    username                text        NOT NULL,
+    username                text,
     global_name             text,
     avatar                  text,
     locale                  text,
@@ -49,6 +49,8 @@ COMMENT ON TABLE identity.users IS
     'One row per Discord user known to Umbra (logged in, guild owner, or re-joined member). '
     'Guild owners are created on install, so a row need not mean the person ever logged in.';
 COMMENT ON COLUMN identity.users.discord_user_id IS 'Discord user snowflake; identifies the row.';
+COMMENT ON COLUMN identity.users.username IS
+    'Discord username; NULL until known (a guild owner first seen only as GUILD_CREATE owner_id).';
 COMMENT ON COLUMN identity.users.locale IS 'Discord account locale from OAuth (e.g. en-US, ko); NULL = unknown.';
 COMMENT ON COLUMN identity.users.oauth_access_token_enc IS
     'AES-256-GCM(access token), AAD = row id; the guilds.join grant for member re-join. NULL = none.';

@@ -10,6 +10,7 @@ pub struct Model {
     pub user_id: Uuid,
     pub provider: String,
     pub customer_key: Uuid,
+    /// AES-256-GCM ciphertext (associated data: the row id; key: `key_id`); `None` once deleted.
     pub billing_key_enc: Option<Vec<u8>>,
     pub key_id: Option<String>,
     pub card_company: Option<String>,

@@ -19,6 +19,7 @@ pub struct Model {
     pub attempts: i32,
     pub last_error: Option<String>,
     pub dead_at: Option<DateTimeWithTimeZone>,
+    /// Consumers that already handled the event.
     pub delivered_to: Vec<String>,
     pub lease_owner: Option<String>,
     pub lease_until: Option<DateTimeWithTimeZone>,

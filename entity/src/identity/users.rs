@@ -8,17 +8,20 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub discord_user_id: i64,
-    pub username: String,
+    pub username: Option<String>,
     pub global_name: Option<String>,
     pub avatar: Option<String>,
     pub locale: Option<String>,
     pub is_bot: bool,
+    /// AES-256-GCM ciphertext (associated data: the row id; key: `oauth_key_id`).
     pub oauth_access_token_enc: Option<Vec<u8>>,
+    /// AES-256-GCM ciphertext (associated data: the row id; key: `oauth_key_id`).
     pub oauth_refresh_token_enc: Option<Vec<u8>>,
     pub oauth_key_id: Option<String>,
     pub oauth_scopes: Vec<String>,
     pub oauth_expires_at: Option<DateTimeWithTimeZone>,
     pub oauth_revoked_at: Option<DateTimeWithTimeZone>,
+    /// Compare-and-swap guard: bumped on every token write.
     pub oauth_token_version: i64,
     pub last_login_at: Option<DateTimeWithTimeZone>,
     pub created_at: DateTimeWithTimeZone,

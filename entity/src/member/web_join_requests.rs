@@ -10,7 +10,9 @@ pub struct Model {
     pub guild_id: Uuid,
     pub user_id: Option<Uuid>,
     pub discord_user_id: Option<i64>,
+    /// SHA-256 of the OAuth `state`.
     pub state_hash: Vec<u8>,
+    /// AES-256-GCM ciphertext (associated data: the row id; key: `key_id`); wiped after use.
     pub pkce_verifier_enc: Option<Vec<u8>>,
     pub key_id: Option<String>,
     pub status: String,

@@ -16,6 +16,7 @@ pub struct Model {
     pub action_count: i32,
     pub first_action_at: DateTimeWithTimeZone,
     pub detected_at: DateTimeWithTimeZone,
+    /// Unique per (guild, actor): one punishment per actor and slot across processes.
     pub dedupe_slot: i64,
     pub punishment: String,
     #[sea_orm(column_type = "JsonBinary")]

@@ -29,9 +29,13 @@ pub struct Model {
     pub default_sort_order: Option<i16>,
     pub default_forum_layout: Option<i16>,
     pub flags: i32,
+    /// Start of this version's validity.
     pub valid_from: DateTimeWithTimeZone,
+    /// End of this version's validity; `None` = the current version.
     pub valid_to: Option<DateTimeWithTimeZone>,
+    /// Why the version ended: `update` (a newer version follows) or `delete` (tombstone).
     pub ended_by: Option<String>,
+    /// Not versioned: last time live sync confirmed this row.
     pub synced_at: DateTimeWithTimeZone,
 }
 

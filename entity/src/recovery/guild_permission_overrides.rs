@@ -13,9 +13,13 @@ pub struct Model {
     pub target_type: i16,
     pub allow: i64,
     pub deny: i64,
+    /// Start of this version's validity.
     pub valid_from: DateTimeWithTimeZone,
+    /// End of this version's validity; `None` = the current version.
     pub valid_to: Option<DateTimeWithTimeZone>,
+    /// Why the version ended: `update` (a newer version follows) or `delete` (tombstone).
     pub ended_by: Option<String>,
+    /// Not versioned: last time live sync confirmed this row.
     pub synced_at: DateTimeWithTimeZone,
 }
 

@@ -23,9 +23,13 @@ pub struct Model {
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub tags: Option<Json>,
     pub flags: i32,
+    /// Start of this version's validity.
     pub valid_from: DateTimeWithTimeZone,
+    /// End of this version's validity; `None` = the current version.
     pub valid_to: Option<DateTimeWithTimeZone>,
+    /// Why the version ended: `update` (a newer version follows) or `delete` (tombstone).
     pub ended_by: Option<String>,
+    /// Not versioned: last time live sync confirmed this row.
     pub synced_at: DateTimeWithTimeZone,
 }
 

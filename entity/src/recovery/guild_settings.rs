@@ -29,9 +29,13 @@ pub struct Model {
     pub vanity_url_code: Option<String>,
     pub banner: Option<String>,
     pub splash: Option<String>,
+    /// Start of this version's validity.
     pub valid_from: DateTimeWithTimeZone,
+    /// End of this version's validity; `None` = the current version.
     pub valid_to: Option<DateTimeWithTimeZone>,
+    /// Why the version ended: `update` (a newer version follows) or `delete` (tombstone).
     pub ended_by: Option<String>,
+    /// Not versioned: last time live sync confirmed this row.
     pub synced_at: DateTimeWithTimeZone,
     pub last_full_sync_at: Option<DateTimeWithTimeZone>,
     pub sync_state: Option<String>,

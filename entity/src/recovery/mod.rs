@@ -1,4 +1,5 @@
-//! Purpose: entities of the `recovery` schema: the guild-state mirror (versioned), snapshots, restore jobs and AntiNuke incidents.
+//! Purpose: entities of the `recovery` schema: the guild-state mirror (versioned), snapshots,
+//! restore jobs and AntiNuke incidents.
 
 pub mod antinuke_incidents;
 pub mod guild_channels;

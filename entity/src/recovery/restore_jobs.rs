@@ -18,8 +18,10 @@ pub struct Model {
     pub components: Vec<String>,
     #[sea_orm(column_type = "JsonBinary")]
     pub plan: Json,
+    /// SHA-256 of `plan`: what runs is what was previewed.
     pub plan_hash: Vec<u8>,
     #[sea_orm(column_type = "JsonBinary")]
+    /// Snapshot Discord id -> live Discord id of every object created or matched.
     pub id_map: Json,
     #[sea_orm(column_type = "JsonBinary")]
     pub progress: Json,
@@ -33,6 +35,7 @@ pub struct Model {
     pub progress_message: Option<Json>,
     pub lease_owner: Option<String>,
     pub lease_until: Option<DateTimeWithTimeZone>,
+    /// Bumped on every claim; step results are written only if it still matches.
     pub fencing: i64,
     pub heartbeat_at: Option<DateTimeWithTimeZone>,
     pub created_at: DateTimeWithTimeZone,

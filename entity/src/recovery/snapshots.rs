@@ -13,8 +13,11 @@ pub struct Model {
     pub trigger: String,
     pub label: Option<String>,
     pub format_version: i32,
+    /// zstd-compressed snapshot document.
     pub payload: Vec<u8>,
+    /// SHA-256 of `payload`.
     pub checksum: Vec<u8>,
+    /// SHA-256 of the canonical document without times (detects unchanged state).
     pub content_hash: Vec<u8>,
     pub size_bytes: i32,
     pub uncompressed_bytes: i32,
@@ -25,6 +28,7 @@ pub struct Model {
     pub pinned: bool,
     pub pin_reason: Option<String>,
     pub as_of: DateTimeWithTimeZone,
+    /// Scheduled snapshots only: unique per guild, dedupes a slot across processes.
     pub schedule_slot: Option<i64>,
     pub created_by_discord_id: Option<i64>,
     pub created_at: DateTimeWithTimeZone,
