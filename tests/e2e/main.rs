@@ -4,4 +4,5 @@
 
 mod emulator;
 mod foundation;
+mod schema;
 mod support;
