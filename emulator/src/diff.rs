@@ -1,0 +1,568 @@
+//! Purpose: a serializable view of a guild (settings, roles, channels with overwrites,
+//! members, bans, webhooks, emojis) and a structural, readable diff of two views that can
+//! ignore ids (matching roles by name, channels by type/name/parent, overwrites by target).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::model::*;
+use crate::state::World;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoleView {
+    pub id: RoleId,
+    pub name: String,
+    pub color: u32,
+    pub hoist: bool,
+    pub mentionable: bool,
+    pub permissions: u64,
+    pub position: i64,
+    pub managed: bool,
+    pub unicode_emoji: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverwriteView {
+    pub id: u64,
+    /// 0 = role, 1 = member.
+    pub kind: u8,
+    /// Role name or username of the target.
+    pub target_name: String,
+    pub allow: u64,
+    pub deny: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelView {
+    pub id: ChannelId,
+    pub kind: u8,
+    pub name: String,
+    pub parent_id: Option<ChannelId>,
+    pub parent_name: Option<String>,
+    pub position: i64,
+    pub topic: Option<String>,
+    pub nsfw: bool,
+    pub rate_limit_per_user: u32,
+    pub bitrate: u32,
+    pub user_limit: u32,
+    pub overwrites: Vec<OverwriteView>,
+    pub available_tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub user_id: UserId,
+    pub username: String,
+    pub nick: Option<String>,
+    pub roles: Vec<RoleId>,
+    pub role_names: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BanView {
+    pub user_id: UserId,
+    pub username: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookView {
+    pub id: WebhookId,
+    pub name: String,
+    pub channel_id: ChannelId,
+    pub channel_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmojiView {
+    pub id: EmojiId,
+    pub name: String,
+    pub animated: bool,
+}
+
+/// A guild's recoverable structure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuildView {
+    pub id: GuildId,
+    pub owner_id: UserId,
+    pub settings: GuildSettings,
+    /// Sorted by position (lowest first), @everyone included.
+    pub roles: Vec<RoleView>,
+    /// Sorted by (position, id).
+    pub channels: Vec<ChannelView>,
+    /// Sorted by user id.
+    pub members: Vec<MemberView>,
+    pub bans: Vec<BanView>,
+    pub webhooks: Vec<WebhookView>,
+    pub emojis: Vec<EmojiView>,
+}
+
+impl GuildView {
+    pub fn build(world: &World, g: &Guild) -> Self {
+        let role_name = |id: &RoleId| {
+            g.roles
+                .get(id)
+                .map(|r| r.name.clone())
+                .unwrap_or_else(|| format!("<deleted role {id}>"))
+        };
+        let user_name = |id: &UserId| {
+            world
+                .users
+                .get(id)
+                .map(|u| u.username.clone())
+                .unwrap_or_else(|| format!("<unknown user {id}>"))
+        };
+        let roles = g
+            .sorted_roles()
+            .iter()
+            .map(|r| RoleView {
+                id: r.id,
+                name: r.name.clone(),
+                color: r.color,
+                hoist: r.hoist,
+                mentionable: r.mentionable,
+                permissions: r.permissions,
+                position: r.position,
+                managed: r.managed,
+                unicode_emoji: r.unicode_emoji.clone(),
+            })
+            .collect();
+        let channels = g
+            .sorted_channels()
+            .iter()
+            .map(|c| ChannelView {
+                id: c.id,
+                kind: c.kind,
+                name: c.name.clone(),
+                parent_id: c.parent_id,
+                parent_name: c
+                    .parent_id
+                    .and_then(|p| g.channels.get(&p))
+                    .map(|p| p.name.clone()),
+                position: c.position,
+                topic: c.topic.clone(),
+                nsfw: c.nsfw,
+                rate_limit_per_user: c.rate_limit_per_user,
+                bitrate: c.bitrate,
+                user_limit: c.user_limit,
+                overwrites: c
+                    .overwrites
+                    .iter()
+                    .map(|o| OverwriteView {
+                        id: o.id,
+                        kind: o.kind.num(),
+                        target_name: match o.kind {
+                            OverwriteKind::Role => role_name(&o.id),
+                            OverwriteKind::Member => user_name(&o.id),
+                        },
+                        allow: o.allow,
+                        deny: o.deny,
+                    })
+                    .collect(),
+                available_tags: c.available_tags.iter().map(|t| t.name.clone()).collect(),
+            })
+            .collect();
+        let members = g
+            .members
+            .values()
+            .map(|m| {
+                let mut names: Vec<String> = m.roles.iter().map(role_name).collect();
+                names.sort();
+                MemberView {
+                    user_id: m.user_id,
+                    username: user_name(&m.user_id),
+                    nick: m.nick.clone(),
+                    roles: m.roles.clone(),
+                    role_names: names,
+                }
+            })
+            .collect();
+        let bans = g
+            .bans
+            .values()
+            .map(|b| BanView {
+                user_id: b.user_id,
+                username: user_name(&b.user_id),
+                reason: b.reason.clone(),
+            })
+            .collect();
+        let mut webhooks: Vec<WebhookView> = world
+            .webhooks
+            .values()
+            .filter(|w| w.guild_id == g.id)
+            .map(|w| WebhookView {
+                id: w.id,
+                name: w.name.clone(),
+                channel_id: w.channel_id,
+                channel_name: g
+                    .channels
+                    .get(&w.channel_id)
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default(),
+            })
+            .collect();
+        webhooks.sort_by_key(|w| w.id);
+        let emojis = g
+            .emojis
+            .iter()
+            .map(|e| EmojiView {
+                id: e.id,
+                name: e.name.clone(),
+                animated: e.animated,
+            })
+            .collect();
+        Self {
+            id: g.id,
+            owner_id: g.owner_id,
+            settings: g.settings.clone(),
+            roles,
+            channels,
+            members,
+            bans,
+            webhooks,
+            emojis,
+        }
+    }
+
+    pub fn role_by_name(&self, name: &str) -> Option<&RoleView> {
+        self.roles.iter().find(|r| r.name == name)
+    }
+
+    pub fn channel_by_name(&self, name: &str) -> Option<&ChannelView> {
+        self.channels.iter().find(|c| c.name == name)
+    }
+
+    pub fn member(&self, user: UserId) -> Option<&MemberView> {
+        self.members.iter().find(|m| m.user_id == user)
+    }
+}
+
+/// What to compare.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiffOptions {
+    /// Match objects by name instead of id (restores create new ids).
+    pub ignore_ids: bool,
+    /// Ignore absolute positions (compare only the other fields).
+    pub ignore_positions: bool,
+    pub settings: bool,
+    pub roles: bool,
+    pub channels: bool,
+    pub members: bool,
+    pub bans: bool,
+    pub webhooks: bool,
+    pub emojis: bool,
+    /// Skip managed (bot) roles.
+    pub ignore_managed_roles: bool,
+}
+
+impl Default for DiffOptions {
+    fn default() -> Self {
+        Self {
+            ignore_ids: false,
+            ignore_positions: false,
+            settings: true,
+            roles: true,
+            channels: true,
+            members: true,
+            bans: true,
+            webhooks: true,
+            emojis: true,
+            ignore_managed_roles: false,
+        }
+    }
+}
+
+impl DiffOptions {
+    /// Compare structure only, ids ignored (what a restore check wants).
+    pub fn structural() -> Self {
+        Self {
+            ignore_ids: true,
+            ..Self::default()
+        }
+    }
+}
+
+/// One difference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiffEntry {
+    /// e.g. `roles["Moderator"].permissions`, `channels[text "general" in "Info"]`.
+    pub path: String,
+    pub kind: DiffKind,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DiffKind {
+    Added,
+    Removed,
+    Changed,
+}
+
+impl std::fmt::Display for DiffEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind {
+            DiffKind::Added => write!(f, "+ {}", self.path),
+            DiffKind::Removed => write!(f, "- {}", self.path),
+            DiffKind::Changed => write!(
+                f,
+                "~ {}: {} -> {}",
+                self.path,
+                self.before
+                    .as_ref()
+                    .map_or("null".to_string(), Value::to_string),
+                self.after
+                    .as_ref()
+                    .map_or("null".to_string(), Value::to_string)
+            ),
+        }
+    }
+}
+
+fn cmp_fields(out: &mut Vec<DiffEntry>, path: &str, a: &Value, b: &Value, skip: &[&str]) {
+    let (Some(ao), Some(bo)) = (a.as_object(), b.as_object()) else {
+        if a != b {
+            out.push(DiffEntry {
+                path: path.to_string(),
+                kind: DiffKind::Changed,
+                before: Some(a.clone()),
+                after: Some(b.clone()),
+            });
+        }
+        return;
+    };
+    let mut keys: Vec<&String> = ao.keys().chain(bo.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    for k in keys {
+        if skip.contains(&k.as_str()) {
+            continue;
+        }
+        let (x, y) = (
+            ao.get(k).unwrap_or(&Value::Null),
+            bo.get(k).unwrap_or(&Value::Null),
+        );
+        if x != y {
+            out.push(DiffEntry {
+                path: format!("{path}.{k}"),
+                kind: DiffKind::Changed,
+                before: Some(x.clone()),
+                after: Some(y.clone()),
+            });
+        }
+    }
+}
+
+/// Keys objects by id or by a name key (duplicates get `#2`, `#3` suffixes in order).
+fn keyed<T>(
+    items: &[T],
+    by_id: bool,
+    id: impl Fn(&T) -> u64,
+    name: impl Fn(&T) -> String,
+) -> BTreeMap<String, &T> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut out = BTreeMap::new();
+    for it in items {
+        let base = if by_id { id(it).to_string() } else { name(it) };
+        let n = seen.entry(base.clone()).or_insert(0);
+        *n += 1;
+        let key = if *n == 1 { base } else { format!("{base}#{n}") };
+        out.insert(key, it);
+    }
+    out
+}
+
+fn diff_sets<T: Serialize>(
+    out: &mut Vec<DiffEntry>,
+    label: &str,
+    a: BTreeMap<String, &T>,
+    b: BTreeMap<String, &T>,
+    skip: &[&str],
+) {
+    for (k, x) in &a {
+        let path = format!("{label}[{k}]");
+        match b.get(k) {
+            None => out.push(DiffEntry {
+                path,
+                kind: DiffKind::Removed,
+                before: serde_json::to_value(x).ok(),
+                after: None,
+            }),
+            Some(y) => {
+                let (xv, yv) = (
+                    serde_json::to_value(x).unwrap_or(Value::Null),
+                    serde_json::to_value(y).unwrap_or(Value::Null),
+                );
+                cmp_fields(out, &path, &xv, &yv, skip);
+            }
+        }
+    }
+    for (k, y) in &b {
+        if !a.contains_key(k) {
+            out.push(DiffEntry {
+                path: format!("{label}[{k}]"),
+                kind: DiffKind::Added,
+                before: None,
+                after: serde_json::to_value(y).ok(),
+            });
+        }
+    }
+}
+
+fn kind_name(k: u8) -> &'static str {
+    match k {
+        0 => "text",
+        2 => "voice",
+        4 => "category",
+        5 => "announcement",
+        13 => "stage",
+        15 => "forum",
+        _ => "channel",
+    }
+}
+
+/// The structural differences from `a` to `b`.
+pub fn diff(a: &GuildView, b: &GuildView, opts: &DiffOptions) -> Vec<DiffEntry> {
+    let mut out = Vec::new();
+    let by_id = !opts.ignore_ids;
+    if opts.settings {
+        let mut sa = serde_json::to_value(&a.settings).unwrap_or(Value::Null);
+        let mut sb = serde_json::to_value(&b.settings).unwrap_or(Value::Null);
+        if opts.ignore_ids {
+            // Channel references compare by channel name.
+            for (s, v) in [(&mut sa, a), (&mut sb, b)] {
+                for key in [
+                    "afk_channel_id",
+                    "system_channel_id",
+                    "rules_channel_id",
+                    "public_updates_channel_id",
+                    "safety_alerts_channel_id",
+                ] {
+                    if let Some(id) = s[key].as_u64() {
+                        s[key] = json!(
+                            v.channels
+                                .iter()
+                                .find(|c| c.id == id)
+                                .map(|c| c.name.clone())
+                        );
+                    }
+                }
+            }
+        }
+        cmp_fields(&mut out, "settings", &sa, &sb, &[]);
+    }
+    let mut skip: Vec<&str> = vec![];
+    if opts.ignore_ids {
+        skip.extend(["id", "parent_id", "roles", "channel_id", "user_id"]);
+    }
+    if opts.ignore_positions {
+        skip.push("position");
+    }
+    if opts.roles {
+        let filt = |v: &GuildView| -> Vec<RoleView> {
+            v.roles
+                .iter()
+                .filter(|r| !(opts.ignore_managed_roles && r.managed))
+                .cloned()
+                .map(|mut r| {
+                    if opts.ignore_ids && r.id == v.id {
+                        r.id = 0;
+                    }
+                    r
+                })
+                .collect()
+        };
+        let (ra, rb) = (filt(a), filt(b));
+        diff_sets(
+            &mut out,
+            "roles",
+            keyed(&ra, by_id, |r| r.id, |r| format!("{:?}", r.name)),
+            keyed(&rb, by_id, |r| r.id, |r| format!("{:?}", r.name)),
+            &skip,
+        );
+    }
+    if opts.channels {
+        let norm = |v: &GuildView| -> Vec<Value> {
+            v.channels
+                .iter()
+                .map(|c| {
+                    let mut cv = serde_json::to_value(c).unwrap_or(Value::Null);
+                    if opts.ignore_ids {
+                        let ows: BTreeMap<String, Value> = c
+                            .overwrites
+                            .iter()
+                            .map(|o| (format!("{}:{}", if o.kind == 0 { "role" } else { "member" }, o.target_name), json!({ "allow": o.allow.to_string(), "deny": o.deny.to_string() })))
+                            .collect();
+                        cv["overwrites"] = json!(ows);
+                    }
+                    cv
+                })
+                .collect()
+        };
+        let (ca, cb) = (norm(a), norm(b));
+        let key = |c: &Value| -> String {
+            let parent = c["parent_name"]
+                .as_str()
+                .map(|p| format!(" in {p:?}"))
+                .unwrap_or_default();
+            format!(
+                "{} {:?}{parent}",
+                kind_name(c["kind"].as_u64().unwrap_or(0) as u8),
+                c["name"].as_str().unwrap_or_default()
+            )
+        };
+        let id_of = |c: &Value| c["id"].as_u64().unwrap_or(0);
+        diff_sets(
+            &mut out,
+            "channels",
+            keyed(&ca, by_id, id_of, key),
+            keyed(&cb, by_id, id_of, key),
+            &skip,
+        );
+    }
+    if opts.members {
+        let (ma, mb) = (&a.members, &b.members);
+        let mut skip_m = skip.clone();
+        skip_m.retain(|s| *s != "user_id");
+        skip_m.push("username");
+        diff_sets(
+            &mut out,
+            "members",
+            keyed(ma, true, |m| m.user_id, |m| m.username.clone()),
+            keyed(mb, true, |m| m.user_id, |m| m.username.clone()),
+            &skip_m,
+        );
+    }
+    if opts.bans {
+        diff_sets(
+            &mut out,
+            "bans",
+            keyed(&a.bans, true, |b| b.user_id, |b| b.username.clone()),
+            keyed(&b.bans, true, |b| b.user_id, |b| b.username.clone()),
+            &[],
+        );
+    }
+    if opts.webhooks {
+        let k = |w: &WebhookView| format!("{:?} in {:?}", w.name, w.channel_name);
+        diff_sets(
+            &mut out,
+            "webhooks",
+            keyed(&a.webhooks, by_id, |w| w.id, k),
+            keyed(&b.webhooks, by_id, |w| w.id, k),
+            &skip,
+        );
+    }
+    if opts.emojis {
+        let k = |e: &EmojiView| format!("{:?}", e.name);
+        diff_sets(
+            &mut out,
+            "emojis",
+            keyed(&a.emojis, by_id, |e| e.id, k),
+            keyed(&b.emojis, by_id, |e| e.id, k),
+            &skip,
+        );
+    }
+    out
+}

@@ -1,0 +1,321 @@
+//! Purpose: the running emulator: shared `Inner` (state, limiter, logs), the axum router with
+//! the rate-limit/recording middleware, and the plain-HTTP and TLS listeners.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State as AxState};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use parking_lot::Mutex;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use crate::config::EmulatorConfig;
+use crate::ratelimit::{BucketHeaders, Decision, Limited, RateLimiter};
+use crate::state::State;
+
+/// One REST request as the emulator saw it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestRecord {
+    pub method: String,
+    /// Route template relative to `/api/v10` (e.g. `/guilds/{guild_id}/roles`).
+    pub route: String,
+    pub path: String,
+    pub status: u16,
+    pub bucket: Option<String>,
+    #[serde(skip)]
+    pub received: Instant,
+    #[serde(skip)]
+    pub answered: Instant,
+}
+
+/// One REST response kept for spec validation (`record_responses`).
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordedResponse {
+    pub method: String,
+    pub route: String,
+    pub path: String,
+    pub status: u16,
+    pub body: Option<Value>,
+}
+
+/// Limiter and logs of the HTTP side (own lock, separate from the world state).
+#[derive(Debug)]
+pub struct HttpSide {
+    pub limiter: RateLimiter,
+    pub requests: Vec<RequestRecord>,
+    pub responses: Vec<RecordedResponse>,
+}
+
+/// Everything shared by handlers, the gateway and the control API.
+pub struct Inner {
+    pub state: Mutex<State>,
+    pub http: Mutex<HttpSide>,
+    pub config: Arc<EmulatorConfig>,
+    pub shutdown: watch::Sender<bool>,
+    pub http_addr: SocketAddr,
+    pub tls_addr: SocketAddr,
+    pub ca_pem: String,
+    pub ca_path: PathBuf,
+    pub ca_dir: Option<PathBuf>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.ca_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Strips the API prefix of a route template (`/api/v10`, `/api/v9`, `/api`).
+pub fn api_route(template: &str) -> &str {
+    for p in ["/api/v10", "/api/v9", "/api"] {
+        if let Some(rest) = template.strip_prefix(p)
+            && rest.starts_with('/')
+        {
+            return rest;
+        }
+    }
+    template
+}
+
+/// Path parameters by name, from a matched template and the concrete path.
+pub fn path_params(template: &str, path: &str) -> Vec<(String, String)> {
+    template
+        .split('/')
+        .zip(path.split('/'))
+        .filter_map(|(t, v)| {
+            t.strip_prefix('{')
+                .and_then(|t| t.strip_suffix('}'))
+                .map(|name| {
+                    let decoded = percent_encoding::percent_decode_str(v)
+                        .decode_utf8_lossy()
+                        .into_owned();
+                    (name.trim_start_matches('*').to_string(), decoded)
+                })
+        })
+        .collect()
+}
+
+fn set_header(h: &mut HeaderMap, name: &'static str, value: String) {
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        h.insert(name, v);
+    }
+}
+
+fn add_bucket_headers(h: &mut HeaderMap, b: &BucketHeaders) {
+    set_header(h, "x-ratelimit-limit", b.limit.to_string());
+    set_header(h, "x-ratelimit-remaining", b.remaining.to_string());
+    set_header(h, "x-ratelimit-reset", format!("{:.3}", b.reset));
+    set_header(
+        h,
+        "x-ratelimit-reset-after",
+        format!("{:.3}", b.reset_after),
+    );
+    set_header(h, "x-ratelimit-bucket", b.bucket.clone());
+}
+
+fn limited_response(l: &Limited) -> Response {
+    let body = json!({ "message": l.message, "retry_after": l.retry_after, "global": l.global, "code": 0 });
+    let mut resp = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
+    let h = resp.headers_mut();
+    set_header(h, "retry-after", format!("{:.3}", l.retry_after));
+    set_header(h, "x-ratelimit-scope", l.scope.to_string());
+    if l.global {
+        set_header(h, "x-ratelimit-global", "true".to_string());
+    }
+    if let Some(b) = &l.headers {
+        add_bucket_headers(h, b);
+    }
+    resp
+}
+
+/// Rate limits, request log, counters and response recording for every API route.
+pub async fn api_middleware(
+    AxState(inner): AxState<Arc<Inner>>,
+    matched: Option<MatchedPath>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let received = Instant::now();
+    let method = req.method().as_str().to_string();
+    let path = req.uri().path().to_string();
+    let template = matched
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| path.clone());
+    let route = api_route(&template).to_string();
+    let params = path_params(&template, &path);
+    let token = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|t| t.trim().trim_start_matches("Bot ").trim().to_string())
+        .unwrap_or_default();
+    let (decision, bucket) = {
+        let mut http = inner.http.lock();
+        let d = http
+            .limiter
+            .check(&method, &route, &params, &token, received);
+        let b = http.limiter.bucket_name(&method, &route);
+        (d, b)
+    };
+    let (mut resp, global) = match &decision {
+        Decision::Limited(l) => (limited_response(l), l.global),
+        Decision::Allowed(h) => {
+            let mut r = next.run(req).await;
+            if let Some(h) = h {
+                add_bucket_headers(r.headers_mut(), h);
+            }
+            (r, false)
+        }
+    };
+    let status = resp.status().as_u16();
+    let mut recorded_body = None;
+    if inner.config.record_responses {
+        let (parts, body) = resp.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .unwrap_or_default();
+        let is_json = parts
+            .headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.starts_with("application/json"));
+        if is_json {
+            recorded_body = serde_json::from_slice::<Value>(&bytes).ok();
+        }
+        resp = Response::from_parts(parts, Body::from(bytes));
+    }
+    let answered = Instant::now();
+    let mut http = inner.http.lock();
+    http.limiter
+        .record(&method, &route, bucket.as_deref(), status, global, answered);
+    if inner.config.record_responses {
+        http.responses.push(RecordedResponse {
+            method: method.clone(),
+            route: route.clone(),
+            path: path.clone(),
+            status,
+            body: recorded_body,
+        });
+    }
+    http.requests.push(RequestRecord {
+        method,
+        route,
+        path,
+        status,
+        bucket,
+        received,
+        answered,
+    });
+    resp
+}
+
+/// The full router: API under `/api/v10`, `/api/v9` and `/api`, the gateway, OAuth2 pages,
+/// attachments and the control API.
+pub fn router(inner: Arc<Inner>) -> Router {
+    let api = || {
+        crate::rest::api_routes()
+            .route_layer(axum::middleware::from_fn_with_state(
+                inner.clone(),
+                api_middleware,
+            ))
+            .method_not_allowed_fallback(|| async { crate::error::ApiError::method_not_allowed() })
+    };
+    Router::new()
+        .nest("/api/v10", api())
+        .nest("/api/v9", api())
+        .nest("/api", api())
+        .route("/gateway", axum::routing::get(crate::gateway::ws_handler))
+        .route("/", axum::routing::get(crate::gateway::ws_handler))
+        .merge(crate::rest::site_routes())
+        .merge(crate::control::control_routes())
+        .fallback(|| async { crate::error::ApiError::not_found() })
+        .with_state(inner)
+}
+
+/// Binds both listeners, builds `Inner` and serves until shutdown.
+pub async fn start(config: EmulatorConfig) -> anyhow::Result<Arc<Inner>> {
+    let config = Arc::new(config);
+    let http_listener =
+        tokio::net::TcpListener::bind(SocketAddr::new(config.bind_ip, config.http_port))
+            .await
+            .context("binding the HTTP listener")?;
+    let tls_tcp = tokio::net::TcpListener::bind(SocketAddr::new(config.bind_ip, config.tls_port))
+        .await
+        .context("binding the TLS listener")?;
+    let http_addr = http_listener.local_addr()?;
+    let tls_addr = tls_tcp.local_addr()?;
+    let pki = crate::tls::generate()?;
+    let dir = std::env::temp_dir().join(format!(
+        "discord-emulator-{}-{}",
+        std::process::id(),
+        http_addr.port()
+    ));
+    std::fs::create_dir_all(&dir).context("creating the CA directory")?;
+    let ca_path = dir.join("ca.pem");
+    std::fs::write(&ca_path, &pki.ca_pem).context("writing the CA certificate")?;
+    let mut state = State::new(config.clone());
+    state.base_url = format!("http://{http_addr}");
+    state.gateway_url = format!("ws://{http_addr}/gateway");
+    let (shutdown, _) = watch::channel(false);
+    let inner = Arc::new(Inner {
+        state: Mutex::new(state),
+        http: Mutex::new(HttpSide {
+            limiter: RateLimiter::new(config.rate_limits.clone(), config.time_scale),
+            requests: Vec::new(),
+            responses: Vec::new(),
+        }),
+        config: config.clone(),
+        shutdown,
+        http_addr,
+        tls_addr,
+        ca_pem: pki.ca_pem.clone(),
+        ca_path,
+        ca_dir: Some(dir),
+    });
+    let app = router(inner.clone());
+    let mut rx1 = inner.shutdown.subscribe();
+    let app1 = app.clone();
+    tokio::spawn(async move {
+        let _ = axum::serve(http_listener, app1)
+            .with_graceful_shutdown(async move {
+                let _ = rx1.wait_for(|v| *v).await;
+            })
+            .await;
+    });
+    let tls_listener = crate::tls::TlsListener::new(tls_tcp, pki.server_config)?;
+    let mut rx2 = inner.shutdown.subscribe();
+    tokio::spawn(async move {
+        let _ = axum::serve(tls_listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx2.wait_for(|v| *v).await;
+            })
+            .await;
+    });
+    // Housekeeping: expire interaction deadlines (wakes waiting handles) and old sessions.
+    let weak = Arc::downgrade(&inner);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+        loop {
+            tick.tick().await;
+            let Some(inner) = weak.upgrade() else { break };
+            if *inner.shutdown.borrow() {
+                break;
+            }
+            let mut st = inner.state.lock();
+            st.expire_interactions();
+            st.expire_sessions();
+        }
+    });
+    Ok(inner)
+}
