@@ -1,0 +1,1 @@
+//! Purpose: binary tests (being written).

@@ -1,0 +1,1 @@
+//! Purpose: events tests (being written).

@@ -1,0 +1,1 @@
+//! Purpose: gateway_raw tests (being written).

@@ -1,0 +1,1 @@
+//! Purpose: gateway_serenity tests (being written).

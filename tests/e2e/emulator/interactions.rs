@@ -1,0 +1,1 @@
+//! Purpose: interactions tests (being written).

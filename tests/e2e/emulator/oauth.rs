@@ -1,0 +1,1 @@
+//! Purpose: oauth tests (being written).

@@ -1,0 +1,1 @@
+//! Purpose: permissions tests (being written).

@@ -1,0 +1,1 @@
+//! Purpose: ratelimit tests (being written).

@@ -1,0 +1,1 @@
+//! Purpose: rest tests (being written).
