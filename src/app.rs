@@ -12,12 +12,19 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use poise::serenity_prelude as serenity;
+
 use crate::audit::AuditConsumer;
 use crate::config::{Config, Secrets};
 use crate::db::Database;
 use crate::db::crypto::Keyring;
+use crate::discord;
+use crate::guild::GuildService;
 use crate::http::{self, HttpState};
+use crate::i18n::I18n;
+use crate::licensing::LicensingService;
 use crate::outbox::relay::{Consumer, Relay, RelaySettings};
+use crate::types::{Data, Services};
 
 /// How long tasks get to finish after a shutdown request.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -25,6 +32,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// A started Umbra: its tasks run until [`Running::shutdown`] or until one of them ends.
 pub struct Running {
     pub http_addr: SocketAddr,
+    /// The services the bot and workers share (tests inspect them).
+    pub data: Data,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<(&'static str, anyhow::Result<()>)>,
     db: Option<Database>,
@@ -47,18 +56,36 @@ pub fn preflight(secrets: &Secrets) -> anyhow::Result<()> {
 }
 
 /// Connects the database (starting the embedded one when no URL is set), migrates, and starts
-/// the HTTP server and the workers.
+/// the HTTP server, the workers and — when a token is given — the Discord gateway.
 pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running> {
     let db = Database::connect(config).await?;
     let applied = db.migrate().await?;
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), "applied database migrations");
     }
-    let _keyring = secrets
+    let keyring = secrets
         .secret_key
         .as_ref()
         .map(Keyring::parse)
-        .transpose()?;
+        .transpose()?
+        .map(Arc::new);
+    let i18n = Arc::new(I18n::load().map_err(|e| anyhow::anyhow!("loading translations: {e}"))?);
+    let config = Arc::new(config.clone());
+    let guilds = GuildService::new(db.conn.clone(), config.retention.removed_guild_grace_days);
+    let licensing = LicensingService::new(db.conn.clone(), Arc::new(guilds.clone()));
+    let data = Data(Arc::new(Services {
+        config: config.clone(),
+        db: db.conn.clone(),
+        pool: db.pool.clone(),
+        i18n,
+        keyring,
+        guilds,
+        licensing,
+        operators: std::sync::RwLock::new(config.discord.operators.iter().copied().collect()),
+        bot_user_id: std::sync::OnceLock::new(),
+        http: std::sync::OnceLock::new(),
+        unknown_events: std::sync::Mutex::new(Vec::new()),
+    }));
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -85,13 +112,56 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
     let rx = shutdown_rx.clone();
     tasks.spawn(async move { ("outbox relay", relay.run(rx).await) });
 
+    let maintenance = maintenance(data.clone(), shutdown_rx.clone());
+    tasks.spawn(async move { ("maintenance", maintenance.await) });
+
+    if let Some(token) = &secrets.discord_token {
+        let http = discord::client::http(&config, token)?;
+        let framework = discord::framework::build(data.clone());
+        let client = serenity::ClientBuilder::new_with_http(http, discord::client::intents())
+            .framework(framework)
+            .raw_event_handler(discord::framework::RawEventGuard { data: data.clone() })
+            .await
+            .map_err(discord::client::explain)?;
+        let _ = data.http.set(client.http.clone());
+        let rx = shutdown_rx.clone();
+        let gateway_config = config.clone();
+        tasks.spawn(async move {
+            ("Discord gateway", discord::client::run_gateway(client, gateway_config, rx).await)
+        });
+    }
+
     tracing::info!(%http_addr, "umbra is running");
     Ok(Running {
         http_addr,
+        data,
         shutdown,
         tasks,
         db: Some(db),
     })
+}
+
+/// Periodic housekeeping: purge removed guilds after their grace period, expire licenses.
+/// Safe with several processes (each step claims its rows or is idempotent).
+async fn maintenance(data: Data, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let interval = Duration::from_secs(data.config.retention.interval_minutes.max(1) * 60);
+    while !*shutdown.borrow() {
+        match data.guilds.purge_due().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "purged removed guilds after their grace period"),
+            Err(e) => tracing::warn!(error = %e, "purging removed guilds failed; will retry"),
+        }
+        match data.licensing.expire_due().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "expired licenses"),
+            Err(e) => tracing::warn!(error = %e, "expiring licenses failed; will retry"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+    Ok(())
 }
 
 impl Running {

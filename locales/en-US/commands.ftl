@@ -1,0 +1,60 @@
+# Command names and descriptions (Discord shows these in the command picker).
+# Keys: cmd-<command path with dashes> = name; -desc = description; -opt-<option> = option name,
+# -opt-<option>-desc its description, -opt-<option>-choice-<n> the n-th choice.
+# en-US names must equal the names in code (they are what Discord sends back).
+
+cmd-umbra = umbra
+cmd-umbra-desc = Umbra: status, settings, notifications and help
+cmd-umbra-status = status
+cmd-umbra-status-desc = This server's plan and the state of Umbra's protections
+cmd-umbra-help = help
+cmd-umbra-help-desc = How Umbra works and what each command does
+cmd-umbra-settings = settings
+cmd-umbra-settings-desc = This server's Umbra settings (owner only)
+cmd-umbra-settings-show = show
+cmd-umbra-settings-show-desc = Show the current settings
+cmd-umbra-settings-locale = locale
+cmd-umbra-settings-locale-desc = The language Umbra uses in this server
+cmd-umbra-settings-locale-opt-language = language
+cmd-umbra-settings-locale-opt-language-desc = Language for this server
+cmd-umbra-settings-locale-opt-language-choice-0 = Follow each user's Discord language
+cmd-umbra-settings-locale-opt-language-choice-1 = English
+cmd-umbra-settings-locale-opt-language-choice-2 = Korean
+cmd-umbra-settings-log-channel = log-channel
+cmd-umbra-settings-log-channel-desc = Where reports go when your DMs are closed
+cmd-umbra-settings-log-channel-opt-channel = channel
+cmd-umbra-settings-log-channel-opt-channel-desc = A text channel (leave empty to clear)
+cmd-umbra-settings-trust = trust
+cmd-umbra-settings-trust-desc = Trust a user or a role with restores and AntiNuke
+cmd-umbra-settings-trust-opt-user = user
+cmd-umbra-settings-trust-opt-user-desc = The user to trust
+cmd-umbra-settings-trust-opt-role = role
+cmd-umbra-settings-trust-opt-role-desc = The role to trust
+cmd-umbra-settings-untrust = untrust
+cmd-umbra-settings-untrust-desc = Stop trusting a user or a role
+cmd-umbra-settings-untrust-opt-user = user
+cmd-umbra-settings-untrust-opt-user-desc = The user to stop trusting
+cmd-umbra-settings-untrust-opt-role = role
+cmd-umbra-settings-untrust-opt-role-desc = The role to stop trusting
+cmd-umbra-settings-reset = reset
+cmd-umbra-settings-reset-desc = Reset the settings to their defaults
+cmd-admin = admin
+cmd-admin-desc = Operator tools
+cmd-admin-license = license
+cmd-admin-license-desc = A server's license
+cmd-admin-license-grant = grant
+cmd-admin-license-grant-desc = Give a server a plan
+cmd-admin-license-grant-opt-guild = guild
+cmd-admin-license-grant-opt-guild-desc = The server (id or name)
+cmd-admin-license-grant-opt-plan = plan
+cmd-admin-license-grant-opt-plan-desc = The plan
+cmd-admin-license-grant-opt-days = days
+cmd-admin-license-grant-opt-days-desc = For how many days (empty: no end date)
+cmd-admin-license-revoke = revoke
+cmd-admin-license-revoke-desc = Take a server's license back
+cmd-admin-license-revoke-opt-guild = guild
+cmd-admin-license-revoke-opt-guild-desc = The server (id or name)
+cmd-admin-license-show = show
+cmd-admin-license-show-desc = Show a server's license
+cmd-admin-license-show-opt-guild = guild
+cmd-admin-license-show-opt-guild-desc = The server (id or name)

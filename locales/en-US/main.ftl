@@ -1,0 +1,124 @@
+# Umbra — English (United States), the fallback locale.
+# Every message here has a counterpart in every other locale, with the same variables.
+
+## Errors
+
+error-internal = Something went wrong on Umbra's side. It has been logged; if it keeps happening, report error id `{ $error_id }`.
+error-not-owner = Only the server owner can do this.
+error-not-trusted = Only the server owner and the users or roles they trust can do this. The owner can add trusted users with `/umbra settings trust`.
+error-not-operator = Only Umbra's operators can do this.
+error-guild-only = This command only works in a server.
+error-bad-argument = That input is not valid: { $details }
+error-unknown-guild = Umbra is not in a server with id `{ $guild_id }`.
+error-unknown-plan = There is no plan called `{ $plan }`.
+error-invalid-days = The number of days must be between 1 and { $max }.
+error-no-license = This server has no active license; it is on the free plan.
+error-cooldown = Please wait { $seconds } s before using this again.
+error-expired-button = This button has expired. Run the command again.
+
+## /umbra status
+
+status-title = **Umbra — { $guild }**
+status-plan = Plan: **{ $plan }**
+status-plan-until = Plan: **{ $plan }** (until { $until })
+status-sync = Live sync: { $state }
+status-last-snapshot = Last snapshot: { $value }
+status-antinuke = AntiNuke: { $state }
+status-not-set-up = not set up
+status-enabled = enabled
+status-disabled = disabled
+status-locale = Language: { $locale }
+status-log-channel = Log channel: { $channel }
+status-none = none
+
+## /umbra settings
+
+settings-title = Settings
+settings-show =
+    **Settings**
+    Language: { $locale }
+    Log channel: { $log_channel }
+    Trusted users: { $users }
+    Trusted roles: { $roles }
+settings-locale-set = Umbra now speaks `{ $locale }` in this server (people whose Discord language Umbra speaks still get their own).
+settings-locale-cleared = Umbra now follows each person's Discord language in this server.
+settings-log-channel-set = Reports go to { $channel } when your DMs are closed.
+settings-log-channel-cleared = The log channel is cleared.
+settings-trusted-added = { $target } is now trusted.
+settings-trusted-removed = { $target } is no longer trusted.
+settings-trusted-already = { $target } is already trusted.
+settings-trusted-not-found = { $target } was not trusted.
+settings-trusted-needs-target = Choose exactly one user or one role.
+settings-trusted-limit = A server can trust at most { $max } users and { $max } roles.
+settings-reset-title = Reset Umbra's settings
+settings-reset-label = Type the server's name to confirm
+settings-reset-done = The settings are back to their defaults.
+settings-reset-mismatch = The name did not match; nothing was changed.
+
+## /umbra help
+
+help-topic-overview =
+    **Umbra keeps your server recoverable.**
+    It records your server's structure, keeps snapshots, restores them, and stops nukes while they happen.
+    `/umbra status` — this server's plan and protections
+    `/umbra settings` — language, log channel, trusted users (owner only)
+    `/umbra notifications` — how Umbra contacts you
+help-topic-settings =
+    **Settings** (server owner only)
+    `/umbra settings show` — the current settings
+    `/umbra settings locale` — the language Umbra uses here
+    `/umbra settings log-channel` — where reports go when your DMs are closed
+    `/umbra settings trust` / `untrust` — who may run restores and AntiNuke commands
+    `/umbra settings reset` — back to the defaults
+help-topic-notifications =
+    **Notifications**
+    Umbra sends owners a direct message about their servers (plan changes, backups, incidents). If your DMs are closed, it posts in the log channel instead.
+    `/umbra notifications` — turn DMs on or off, pick a language, mute categories.
+help-topic-plans =
+    **Plans**
+    Free: 3 snapshots, daily schedule, AntiNuke detection.
+    Pro: 20 snapshots, every 6 hours, every AntiNuke response, lockdown.
+    Max: 100 snapshots, hourly, automatic revert, unlimited member restores.
+help-button-overview = Overview
+help-button-settings = Settings
+help-button-notifications = Notifications
+help-button-plans = Plans
+
+## /admin license
+
+license-granted = **{ $guild }** now has the **{ $plan }** plan until { $until }.
+license-revoked = **{ $guild }**'s license is revoked; it is back on the free plan.
+license-show = **{ $guild }**: { $plan } ({ $status }, { $source }) until { $until }.
+license-show-free = **{ $guild }** has no license: it is on the free plan.
+license-forever = no end date
+
+## /umbra notifications
+
+notifications-show =
+    **Your notifications**
+    Direct messages: { $dms }
+    Language: { $locale }
+    Muted: { $muted }
+notifications-dms-on = Umbra will send you direct messages.
+notifications-dms-off = Umbra will not send you direct messages; reports go to your servers' log channels.
+notifications-locale-set = Umbra will write to you in `{ $locale }`.
+notifications-muted = You will no longer get { $category } notifications.
+notifications-unmuted = You will get { $category } notifications again.
+
+## Notifications sent to owners
+
+notify-welcome = Thanks for adding Umbra to **{ $guild }**! Run `/umbra status` there to see what is protected, and `/umbra settings` to set a log channel and trusted users.
+notify-license-granted = **{ $guild }** now has the **{ $plan }** plan until { $until }.
+notify-license-revoked = The **{ $plan }** plan of **{ $guild }** was revoked; the server is on the free plan now.
+notify-license-expired = The **{ $plan }** plan of **{ $guild }** has expired; the server is on the free plan now.
+notify-in-log-channel = { $owner } (your direct messages are closed, so Umbra posts here): { $text }
+
+## Plans and categories
+
+plan-name-free = Free
+plan-name-pro = Pro
+plan-name-max = Max
+category-lifecycle = server lifecycle
+category-billing = plans and billing
+category-backups = backups and restores
+category-security = security incidents

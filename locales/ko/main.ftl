@@ -1,0 +1,124 @@
+# Umbra — 한국어.
+# 모든 메시지는 en-US 와 같은 키, 같은 변수를 가진다.
+
+## 오류
+
+error-internal = Umbra 쪽에서 문제가 생겼습니다. 기록해 두었으니, 계속되면 오류 ID `{ $error_id }` 를 알려 주세요.
+error-not-owner = 서버 소유자만 할 수 있습니다.
+error-not-trusted = 서버 소유자와 소유자가 신뢰한 사용자·역할만 할 수 있습니다. 소유자는 `/umbra settings trust` 로 신뢰할 사용자를 추가할 수 있습니다.
+error-not-operator = Umbra 운영자만 할 수 있습니다.
+error-guild-only = 이 명령은 서버 안에서만 쓸 수 있습니다.
+error-bad-argument = 입력이 올바르지 않습니다: { $details }
+error-unknown-guild = ID 가 `{ $guild_id }` 인 서버에 Umbra 가 없습니다.
+error-unknown-plan = `{ $plan }` 라는 요금제가 없습니다.
+error-invalid-days = 일수는 1 이상 { $max } 이하여야 합니다.
+error-no-license = 이 서버에는 활성 라이선스가 없습니다. 무료 요금제입니다.
+error-cooldown = { $seconds }초 뒤에 다시 사용해 주세요.
+error-expired-button = 만료된 버튼입니다. 명령을 다시 실행해 주세요.
+
+## /umbra status
+
+status-title = **Umbra — { $guild }**
+status-plan = 요금제: **{ $plan }**
+status-plan-until = 요금제: **{ $plan }** ({ $until } 까지)
+status-sync = 실시간 동기화: { $state }
+status-last-snapshot = 마지막 스냅샷: { $value }
+status-antinuke = AntiNuke: { $state }
+status-not-set-up = 설정되지 않음
+status-enabled = 켜짐
+status-disabled = 꺼짐
+status-locale = 언어: { $locale }
+status-log-channel = 로그 채널: { $channel }
+status-none = 없음
+
+## /umbra settings
+
+settings-title = 설정
+settings-show =
+    **설정**
+    언어: { $locale }
+    로그 채널: { $log_channel }
+    신뢰하는 사용자: { $users }
+    신뢰하는 역할: { $roles }
+settings-locale-set = 이제 이 서버에서 Umbra 는 `{ $locale }` 로 말합니다 (Umbra 가 지원하는 Discord 언어를 쓰는 사람에게는 그 언어로 답합니다).
+settings-locale-cleared = 이제 이 서버에서 Umbra 는 각 사용자의 Discord 언어를 따릅니다.
+settings-log-channel-set = DM 이 닫혀 있으면 보고를 { $channel } 에 올립니다.
+settings-log-channel-cleared = 로그 채널을 비웠습니다.
+settings-trusted-added = 이제 { $target } 을(를) 신뢰합니다.
+settings-trusted-removed = 더 이상 { $target } 을(를) 신뢰하지 않습니다.
+settings-trusted-already = { $target } 은(는) 이미 신뢰하고 있습니다.
+settings-trusted-not-found = { $target } 은(는) 신뢰 목록에 없었습니다.
+settings-trusted-needs-target = 사용자 하나 또는 역할 하나만 골라 주세요.
+settings-trusted-limit = 한 서버는 사용자 최대 { $max }명, 역할 최대 { $max }개까지 신뢰할 수 있습니다.
+settings-reset-title = Umbra 설정 초기화
+settings-reset-label = 확인을 위해 서버 이름을 입력하세요
+settings-reset-done = 설정을 기본값으로 되돌렸습니다.
+settings-reset-mismatch = 이름이 일치하지 않아 아무것도 바꾸지 않았습니다.
+
+## /umbra help
+
+help-topic-overview =
+    **Umbra 는 서버를 복구할 수 있게 지켜 줍니다.**
+    서버 구조를 기록하고, 스냅샷을 보관하고, 복원하며, 테러(누크)를 실시간으로 막습니다.
+    `/umbra status` — 이 서버의 요금제와 보호 상태
+    `/umbra settings` — 언어, 로그 채널, 신뢰하는 사용자 (소유자 전용)
+    `/umbra notifications` — Umbra 가 연락하는 방법
+help-topic-settings =
+    **설정** (서버 소유자 전용)
+    `/umbra settings show` — 현재 설정
+    `/umbra settings locale` — 이 서버에서 Umbra 가 쓰는 언어
+    `/umbra settings log-channel` — DM 이 닫혀 있을 때 보고를 올릴 채널
+    `/umbra settings trust` / `untrust` — 복원과 AntiNuke 명령을 쓸 수 있는 사람
+    `/umbra settings reset` — 기본값으로 되돌리기
+help-topic-notifications =
+    **알림**
+    Umbra 는 서버 소유자에게 서버 소식(요금제 변경, 백업, 사고)을 DM 으로 보냅니다. DM 이 닫혀 있으면 로그 채널에 올립니다.
+    `/umbra notifications` — DM 켜기/끄기, 언어 선택, 분류별 끄기.
+help-topic-plans =
+    **요금제**
+    Free: 스냅샷 3개, 하루 한 번 예약, AntiNuke 감지.
+    Pro: 스냅샷 20개, 6시간마다, 모든 AntiNuke 대응, 잠금(lockdown).
+    Max: 스냅샷 100개, 한 시간마다, 자동 되돌리기, 멤버 복구 무제한.
+help-button-overview = 개요
+help-button-settings = 설정
+help-button-notifications = 알림
+help-button-plans = 요금제
+
+## /admin license
+
+license-granted = **{ $guild }** 에 **{ $plan }** 요금제를 { $until } 까지 부여했습니다.
+license-revoked = **{ $guild }** 의 라이선스를 회수했습니다. 이제 무료 요금제입니다.
+license-show = **{ $guild }**: { $plan } ({ $status }, { $source }) — { $until } 까지.
+license-show-free = **{ $guild }** 에는 라이선스가 없습니다. 무료 요금제입니다.
+license-forever = 종료일 없음
+
+## /umbra notifications
+
+notifications-show =
+    **내 알림 설정**
+    DM: { $dms }
+    언어: { $locale }
+    끈 분류: { $muted }
+notifications-dms-on = Umbra 가 DM 을 보냅니다.
+notifications-dms-off = Umbra 가 DM 을 보내지 않습니다. 보고는 서버의 로그 채널로 갑니다.
+notifications-locale-set = 앞으로 `{ $locale }` 로 연락드립니다.
+notifications-muted = 이제 { $category } 알림을 받지 않습니다.
+notifications-unmuted = 다시 { $category } 알림을 받습니다.
+
+## 소유자에게 보내는 알림
+
+notify-welcome = **{ $guild }** 에 Umbra 를 추가해 주셔서 감사합니다! 그 서버에서 `/umbra status` 로 보호 상태를, `/umbra settings` 로 로그 채널과 신뢰하는 사용자를 설정하세요.
+notify-license-granted = **{ $guild }** 에 **{ $plan }** 요금제가 { $until } 까지 적용되었습니다.
+notify-license-revoked = **{ $guild }** 의 **{ $plan }** 요금제가 회수되어 이제 무료 요금제입니다.
+notify-license-expired = **{ $guild }** 의 **{ $plan }** 요금제가 만료되어 이제 무료 요금제입니다.
+notify-in-log-channel = { $owner } (DM 이 닫혀 있어 여기에 올립니다): { $text }
+
+## 요금제와 분류
+
+plan-name-free = Free
+plan-name-pro = Pro
+plan-name-max = Max
+category-lifecycle = 서버 가입·탈퇴
+category-billing = 요금제와 결제
+category-backups = 백업과 복원
+category-security = 보안 사고

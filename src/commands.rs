@@ -1,0 +1,216 @@
+//! Purpose: the one list of every command ([`all`]) and the top-level `/umbra` command with
+//! its general subcommands (`status`, `help`); domain subcommands live in their domains.
+
+use poise::CreateReply;
+use poise::serenity_prelude as serenity;
+use serenity::{CreateActionRow, CreateButton, CreateInteractionResponse, CreateInteractionResponseMessage};
+
+use crate::discord::reply;
+use crate::error::{Error, ResultExt};
+use crate::guild::GuildReader;
+use crate::i18n::{self, Locale, Msg, arg, msg};
+use crate::licensing::LicensingReader;
+use crate::types::{Command, Context, Data};
+
+/// Every command Umbra registers.
+pub fn all() -> Vec<Command> {
+    vec![umbra(), crate::licensing::commands::admin()]
+}
+
+/// Umbra: status, settings, notifications and help.
+#[poise::command(
+    slash_command,
+    subcommands(
+        "status",
+        "help",
+        "crate::guild::commands::settings",
+        "crate::notification::commands::notifications"
+    ),
+    subcommand_required
+)]
+pub async fn umbra(_ctx: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Shows this server's plan and the state of Umbra's protections.
+#[poise::command(slash_command, guild_only, ephemeral)]
+pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
+    let Some(guild) = ctx.guild_id() else {
+        return Err(Error::user(msg::ERROR_GUILD_ONLY));
+    };
+    let locale = reply::locale(ctx).await;
+    let data = ctx.data();
+    let t = |m: Msg, args: &[(&str, crate::i18n::ArgValue)]| data.i18n.text(locale, &m, args);
+    let entitlements = data
+        .licensing
+        .entitlements(guild.get())
+        .await
+        .map_err(|e| Error::Internal(anyhow::Error::new(e).context("reading entitlements")))?;
+    let settings = data
+        .guilds
+        .settings(guild.get())
+        .await
+        .map_err(|e| Error::Internal(anyhow::Error::new(e).context("reading settings")))?;
+    let guild_name = ctx
+        .guild()
+        .map(|g| g.name.clone())
+        .unwrap_or_else(|| guild.to_string());
+    let plan = plan_name(data, locale, &entitlements.plan);
+    let plan_line = match entitlements.license.as_ref().and_then(|l| l.ends_at) {
+        Some(until) => t(
+            msg::STATUS_PLAN_UNTIL,
+            &[arg("plan", plan), arg("until", until.format("%Y-%m-%d").to_string())],
+        ),
+        None => t(msg::STATUS_PLAN, &[arg("plan", plan)]),
+    };
+    let not_set_up = t(msg::STATUS_NOT_SET_UP, &[]);
+    let none = t(msg::STATUS_NONE, &[]);
+    let locale_value = settings
+        .locale
+        .map(|l| l.code().to_owned())
+        .unwrap_or_else(|| none.clone());
+    let log_value = settings
+        .log_channel_id
+        .map(|c| format!("<#{c}>"))
+        .unwrap_or_else(|| none.clone());
+    let lines = [
+        t(msg::STATUS_TITLE, &[arg("guild", guild_name)]),
+        plan_line,
+        t(msg::STATUS_SYNC, &[arg("state", not_set_up.clone())]),
+        t(msg::STATUS_LAST_SNAPSHOT, &[arg("value", not_set_up.clone())]),
+        t(msg::STATUS_ANTINUKE, &[arg("state", not_set_up)]),
+        t(msg::STATUS_LOCALE, &[arg("locale", locale_value)]),
+        t(msg::STATUS_LOG_CHANNEL, &[arg("channel", log_value)]),
+    ];
+    ctx.send(CreateReply::default().content(lines.join("\n")).ephemeral(true))
+        .await?;
+    Ok(())
+}
+
+/// A plan's display name in `locale`.
+pub fn plan_name(data: &Data, locale: Locale, plan: &crate::licensing::Plan) -> String {
+    match plan.name_msg() {
+        Some(m) => data.i18n.text(locale, &m, &[]),
+        None => plan.name.clone(),
+    }
+}
+
+/// Help topics, each a button on the help message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HelpTopic {
+    Overview,
+    Settings,
+    Notifications,
+    Plans,
+}
+
+impl HelpTopic {
+    const ALL: [HelpTopic; 4] = [
+        HelpTopic::Overview,
+        HelpTopic::Settings,
+        HelpTopic::Notifications,
+        HelpTopic::Plans,
+    ];
+
+    fn id(self) -> &'static str {
+        match self {
+            HelpTopic::Overview => "overview",
+            HelpTopic::Settings => "settings",
+            HelpTopic::Notifications => "notifications",
+            HelpTopic::Plans => "plans",
+        }
+    }
+
+    fn parse(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.id() == id)
+    }
+
+    fn text(self) -> Msg {
+        match self {
+            HelpTopic::Overview => msg::HELP_TOPIC_OVERVIEW,
+            HelpTopic::Settings => msg::HELP_TOPIC_SETTINGS,
+            HelpTopic::Notifications => msg::HELP_TOPIC_NOTIFICATIONS,
+            HelpTopic::Plans => msg::HELP_TOPIC_PLANS,
+        }
+    }
+
+    fn label(self) -> Msg {
+        match self {
+            HelpTopic::Overview => msg::HELP_BUTTON_OVERVIEW,
+            HelpTopic::Settings => msg::HELP_BUTTON_SETTINGS,
+            HelpTopic::Notifications => msg::HELP_BUTTON_NOTIFICATIONS,
+            HelpTopic::Plans => msg::HELP_BUTTON_PLANS,
+        }
+    }
+}
+
+/// The custom id prefix of help buttons.
+const HELP_PREFIX: &str = "umbra:help:";
+
+fn help_buttons(data: &Data, locale: Locale, current: HelpTopic) -> Vec<CreateActionRow> {
+    let buttons = HelpTopic::ALL
+        .into_iter()
+        .map(|topic| {
+            CreateButton::new(format!("{HELP_PREFIX}{}", topic.id()))
+                .label(data.i18n.text(locale, &topic.label(), &[]))
+                .style(if topic == current {
+                    serenity::ButtonStyle::Primary
+                } else {
+                    serenity::ButtonStyle::Secondary
+                })
+                .disabled(topic == current)
+        })
+        .collect();
+    vec![CreateActionRow::Buttons(buttons)]
+}
+
+/// How Umbra works and what each command does (works in servers and in DMs).
+#[poise::command(slash_command, ephemeral)]
+pub async fn help(ctx: Context<'_>) -> Result<(), Error> {
+    let locale = reply::locale(ctx).await;
+    let data = ctx.data();
+    let topic = HelpTopic::Overview;
+    ctx.send(
+        CreateReply::default()
+            .content(data.i18n.text(locale, &topic.text(), &[]))
+            .components(help_buttons(data, locale, topic))
+            .ephemeral(true),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Routes a button click or select by its `custom_id`.
+pub async fn on_component(
+    ctx: &serenity::Context,
+    data: &Data,
+    component: &serenity::ComponentInteraction,
+) -> Result<(), Error> {
+    let id = component.data.custom_id.as_str();
+    if let Some(topic) = id.strip_prefix(HELP_PREFIX) {
+        let guild_locale = match component.guild_id {
+            Some(g) => reply::guild_locale(data, g).await,
+            None => None,
+        };
+        let locale = i18n::resolve(Some(&component.locale), guild_locale);
+        let response = match HelpTopic::parse(topic) {
+            Some(topic) => CreateInteractionResponse::UpdateMessage(
+                CreateInteractionResponseMessage::new()
+                    .content(data.i18n.text(locale, &topic.text(), &[]))
+                    .components(help_buttons(data, locale, topic)),
+            ),
+            None => CreateInteractionResponse::Message(
+                CreateInteractionResponseMessage::new()
+                    .content(data.i18n.text(locale, &msg::ERROR_EXPIRED_BUTTON, &[]))
+                    .ephemeral(true),
+            ),
+        };
+        component
+            .create_response(&ctx.http, response)
+            .await
+            .ctx("answering a help button")?;
+    } else if let Some(rest) = id.strip_prefix(crate::notification::commands::COMPONENT_PREFIX) {
+        crate::notification::commands::on_component(ctx, data, component, rest).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! Purpose: the poise framework — the command list with its localizations, the error replies
+//! (user errors translated and ephemeral; internal errors logged with an id and answered
+//! generically), the set-up on READY (operators, command registration), and the raw-event
+//! guard that makes unparsable gateway dispatches visible.
+
+use std::borrow::Cow;
+
+use poise::serenity_prelude as serenity;
+use poise::{CreateReply, FrameworkError};
+
+use crate::commands;
+use crate::error::Error;
+use crate::i18n::{I18n, Locale, msg};
+use crate::types::{Command, Context, Data};
+
+/// Fluent id of a command's localized name; descriptions add `-desc`, options `-opt-<name>`.
+pub fn command_key(path: &str) -> String {
+    format!("cmd-{}", path.replace(' ', "-"))
+}
+
+/// Fluent id of a choice's display name.
+pub fn choice_key(command_path: &str, param: &str, index: usize) -> String {
+    format!("{}-opt-{param}-choice-{index}", command_key(command_path))
+}
+
+/// Every command with its descriptions from en-US and its names/descriptions in every other
+/// locale. Command and option names in code are the en-US names.
+pub fn localized_commands(i18n: &I18n) -> Vec<Command> {
+    let mut all = commands::all();
+    for command in &mut all {
+        localize(i18n, command, "");
+    }
+    all
+}
+
+fn localize(i18n: &I18n, command: &mut Command, parent: &str) {
+    let path = if parent.is_empty() {
+        command.name.to_string()
+    } else {
+        format!("{parent} {}", command.name)
+    };
+    let key = command_key(&path);
+    let get = |locale: Locale, id: &str| i18n.raw(locale, id, None);
+    if let Some(desc) = get(Locale::FALLBACK, &format!("{key}-desc")) {
+        command.description = Some(desc.into());
+    }
+    for locale in Locale::ALL.into_iter().filter(|l| *l != Locale::FALLBACK) {
+        let code = Cow::Borrowed(locale.code());
+        if let Some(name) = get(locale, &key) {
+            command.name_localizations.to_mut().push((code.clone(), name.into()));
+        }
+        if let Some(desc) = get(locale, &format!("{key}-desc")) {
+            command.description_localizations.to_mut().push((code.clone(), desc.into()));
+        }
+    }
+    for param in &mut command.parameters {
+        let pkey = format!("{key}-opt-{}", param.name);
+        if let Some(desc) = get(Locale::FALLBACK, &format!("{pkey}-desc")) {
+            param.description = Some(desc.into());
+        }
+        for locale in Locale::ALL.into_iter().filter(|l| *l != Locale::FALLBACK) {
+            let code = Cow::Borrowed(locale.code());
+            if let Some(name) = get(locale, &pkey) {
+                param.name_localizations.to_mut().push((code.clone(), name.into()));
+            }
+            if let Some(desc) = get(locale, &format!("{pkey}-desc")) {
+                param.description_localizations.to_mut().push((code.clone(), desc.into()));
+            }
+        }
+        let param_name = param.name.clone();
+        for (index, choice) in param.choices.to_mut().iter_mut().enumerate() {
+            let ckey = choice_key(&path, &param_name, index);
+            if let Some(name) = get(Locale::FALLBACK, &ckey) {
+                choice.name = name.into();
+            }
+            for locale in Locale::ALL.into_iter().filter(|l| *l != Locale::FALLBACK) {
+                if let Some(name) = get(locale, &ckey) {
+                    choice.localizations.to_mut().push((Cow::Borrowed(locale.code()), name.into()));
+                }
+            }
+        }
+    }
+    for sub in &mut command.subcommands {
+        localize(i18n, sub, &path);
+    }
+}
+
+/// Every (path, command) in the tree, depth first.
+pub fn walk(commands: &[Command]) -> Vec<(String, &Command)> {
+    fn go<'a>(out: &mut Vec<(String, &'a Command)>, command: &'a Command, parent: &str) {
+        let path = if parent.is_empty() {
+            command.name.to_string()
+        } else {
+            format!("{parent} {}", command.name)
+        };
+        out.push((path.clone(), command));
+        for sub in &command.subcommands {
+            go(out, sub, &path);
+        }
+    }
+    let mut out = Vec::new();
+    for c in commands {
+        go(&mut out, c, "");
+    }
+    out
+}
+
+/// Answers a failed command: a user error in the user's language (ephemeral); an internal
+/// error logged with its context and an id, answered generically with that id.
+pub async fn reply_error(ctx: Context<'_>, error: Error) {
+    let (content, log) = match error {
+        Error::User(user) => {
+            let locale = crate::discord::reply::locale(ctx).await;
+            (ctx.data().i18n.text(locale, &user.msg, &user.fluent_args()), None)
+        }
+        Error::Internal(e) => {
+            let error_id = uuid::Uuid::now_v7().simple().to_string()[20..].to_owned();
+            let locale = crate::discord::reply::locale(ctx).await;
+            let text = ctx.data().i18n.text(
+                locale,
+                &msg::ERROR_INTERNAL,
+                &[crate::i18n::arg("error_id", error_id.clone())],
+            );
+            (text, Some((error_id, e)))
+        }
+    };
+    if let Some((error_id, e)) = log {
+        tracing::error!(%error_id, command = %ctx.command().qualified_name, error = format!("{e:#}"), "command failed");
+    }
+    if let Err(e) = ctx.send(CreateReply::default().content(content).ephemeral(true)).await {
+        tracing::warn!(error = %e, "could not send the error reply");
+    }
+}
+
+async fn on_error(error: FrameworkError<'_, Data, Error>) {
+    match error {
+        FrameworkError::Command { error, ctx, .. } => reply_error(ctx, error).await,
+        FrameworkError::CommandCheckFailed { error, ctx, .. } => {
+            reply_error(ctx, error.unwrap_or_else(|| Error::user(msg::ERROR_NOT_TRUSTED))).await;
+        }
+        FrameworkError::ArgumentParse { error, input, ctx, .. } => {
+            let details = match input {
+                Some(input) => format!("`{input}`: {error}"),
+                None => error.to_string(),
+            };
+            let user = crate::error::UserError::new(msg::ERROR_BAD_ARGUMENT).with("details", details);
+            reply_error(ctx, Error::User(user)).await;
+        }
+        FrameworkError::GuildOnly { ctx, .. } => reply_error(ctx, Error::user(msg::ERROR_GUILD_ONLY)).await,
+        FrameworkError::CooldownHit { remaining_cooldown, ctx, .. } => {
+            let user = crate::error::UserError::new(msg::ERROR_COOLDOWN)
+                .with("seconds", remaining_cooldown.as_secs().max(1));
+            reply_error(ctx, Error::User(user)).await;
+        }
+        FrameworkError::CommandPanic { payload, ctx, .. } => {
+            let e = anyhow::anyhow!("the command panicked: {}", payload.unwrap_or_default());
+            reply_error(ctx, Error::Internal(e)).await;
+        }
+        FrameworkError::EventHandler { error, event, .. } => {
+            tracing::error!(event = event.snake_case_name(), error = %error, "handling a gateway event failed");
+        }
+        FrameworkError::Setup { error, .. } => {
+            tracing::error!(error = %error, "bot set-up failed");
+        }
+        other => {
+            if let Err(e) = poise::builtins::on_error(other).await {
+                tracing::warn!(error = %e, "could not handle a framework error");
+            }
+        }
+    }
+}
+
+/// Logs and records every dispatch serenity could not parse (it drops them silently
+/// otherwise); tests fail on any.
+pub struct RawEventGuard {
+    pub data: Data,
+}
+
+#[serenity::async_trait]
+impl serenity::RawEventHandler for RawEventGuard {
+    async fn raw_event(&self, _ctx: serenity::Context, event: serenity::Event) {
+        if let serenity::Event::Unknown(unknown) = event {
+            metrics::counter!("umbra_gateway_unknown_events_total").increment(1);
+            tracing::warn!(kind = %unknown.kind, "a gateway event could not be parsed and was dropped");
+            if let Ok(mut list) = self.data.unknown_events.lock() {
+                list.push(format!("{}: {}", unknown.kind, unknown.value));
+            }
+        }
+    }
+}
+
+/// The poise framework with Umbra's commands and handlers; `setup` runs on READY.
+pub fn build(data: Data) -> poise::Framework<Data, Error> {
+    let commands = localized_commands(&data.i18n);
+    poise::Framework::builder()
+        .options(poise::FrameworkOptions {
+            commands,
+            on_error: |error| Box::pin(on_error(error)),
+            event_handler: |framework, event| Box::pin(crate::discord::events::handle(framework, event)),
+            ..Default::default()
+        })
+        .setup(move |ctx, ready, framework| {
+            Box::pin(async move {
+                let _ = data.bot_user_id.set(ready.user.id);
+                if let Ok(mut ops) = data.operators.write() {
+                    ops.extend(framework.options().owners.iter().map(|u| u.get()));
+                }
+                let commands = &framework.options().commands;
+                let dev_guild = data.config.discord.dev_guild_id;
+                if dev_guild == 0 {
+                    poise::builtins::register_globally(ctx, commands).await?;
+                } else {
+                    poise::builtins::register_in_guild(ctx, commands, serenity::GuildId::new(dev_guild)).await?;
+                }
+                tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord; commands registered");
+                Ok(data)
+            })
+        })
+        .build()
+}

@@ -1,0 +1,471 @@
+//! Purpose: localization with Fluent. Every user-facing string lives in `locales/<locale>/*.ftl`
+//! (en-US is the fallback, ko the second locale), embedded in the binary. Messages are named in
+//! code through [`msg`] constants that also declare their variables, so a test can check that
+//! every locale has every message with exactly the declared variables.
+//!
+//! Reply locale: the interaction's locale when Umbra speaks it, else the guild's configured
+//! locale, else en-US ([`resolve`]).
+
+use std::collections::{BTreeSet, HashMap};
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use serde::{Deserialize, Serialize};
+
+/// A locale Umbra speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Locale {
+    #[serde(rename = "en-US")]
+    EnUs,
+    #[serde(rename = "ko")]
+    Ko,
+}
+
+impl Locale {
+    pub const ALL: [Locale; 2] = [Locale::EnUs, Locale::Ko];
+    pub const FALLBACK: Locale = Locale::EnUs;
+
+    /// The Discord locale code (also the directory under `locales/`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Locale::EnUs => "en-US",
+            Locale::Ko => "ko",
+        }
+    }
+
+    /// Parses a Discord locale (`ko`, `en-US`, `en-GB`, ...); `None` when Umbra has no
+    /// translation for it.
+    pub fn from_discord(code: &str) -> Option<Locale> {
+        let lower = code.trim().to_ascii_lowercase();
+        match lower.as_str() {
+            "ko" | "ko-kr" => Some(Locale::Ko),
+            "en-us" | "en" => Some(Locale::EnUs),
+            _ => None,
+        }
+    }
+}
+
+/// The reply locale: the interaction's, else the guild's, else en-US.
+pub fn resolve(interaction: Option<&str>, guild: Option<Locale>) -> Locale {
+    interaction
+        .and_then(Locale::from_discord)
+        .or(guild)
+        .unwrap_or(Locale::FALLBACK)
+}
+
+/// A message: its Fluent id and the variables it takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Msg {
+    pub key: &'static str,
+    pub args: &'static [&'static str],
+}
+
+macro_rules! messages {
+    ($( $(#[$doc:meta])* $name:ident = $key:literal $( ( $($arg:ident),* ) )? ; )*) => {
+        $( $(#[$doc])* pub const $name: Msg = Msg { key: $key, args: &[$($(stringify!($arg)),*)?] }; )*
+        /// Every message the code uses.
+        pub const ALL: &[Msg] = &[$($name),*];
+    };
+}
+
+/// Every message Umbra shows, with its variables.
+pub mod msg {
+    use super::Msg;
+
+    messages! {
+        ERROR_INTERNAL = "error-internal" (error_id);
+        ERROR_NOT_OWNER = "error-not-owner";
+        ERROR_NOT_TRUSTED = "error-not-trusted";
+        ERROR_NOT_OPERATOR = "error-not-operator";
+        ERROR_GUILD_ONLY = "error-guild-only";
+        ERROR_BAD_ARGUMENT = "error-bad-argument" (details);
+        ERROR_UNKNOWN_GUILD = "error-unknown-guild" (guild_id);
+        ERROR_UNKNOWN_PLAN = "error-unknown-plan" (plan);
+        ERROR_INVALID_DAYS = "error-invalid-days" (max);
+        ERROR_NO_LICENSE = "error-no-license";
+        ERROR_COOLDOWN = "error-cooldown" (seconds);
+        ERROR_EXPIRED_BUTTON = "error-expired-button";
+
+        STATUS_TITLE = "status-title" (guild);
+        STATUS_PLAN = "status-plan" (plan);
+        STATUS_PLAN_UNTIL = "status-plan-until" (plan, until);
+        STATUS_SYNC = "status-sync" (state);
+        STATUS_LAST_SNAPSHOT = "status-last-snapshot" (value);
+        STATUS_ANTINUKE = "status-antinuke" (state);
+        STATUS_NOT_SET_UP = "status-not-set-up";
+        STATUS_ENABLED = "status-enabled";
+        STATUS_DISABLED = "status-disabled";
+        STATUS_LOCALE = "status-locale" (locale);
+        STATUS_LOG_CHANNEL = "status-log-channel" (channel);
+        STATUS_NONE = "status-none";
+
+        SETTINGS_TITLE = "settings-title";
+        SETTINGS_SHOW = "settings-show" (locale, log_channel, users, roles);
+        SETTINGS_LOCALE_SET = "settings-locale-set" (locale);
+        SETTINGS_LOCALE_CLEARED = "settings-locale-cleared";
+        SETTINGS_LOG_CHANNEL_SET = "settings-log-channel-set" (channel);
+        SETTINGS_LOG_CHANNEL_CLEARED = "settings-log-channel-cleared";
+        SETTINGS_TRUSTED_ADDED = "settings-trusted-added" (target);
+        SETTINGS_TRUSTED_REMOVED = "settings-trusted-removed" (target);
+        SETTINGS_TRUSTED_ALREADY = "settings-trusted-already" (target);
+        SETTINGS_TRUSTED_NOT_FOUND = "settings-trusted-not-found" (target);
+        SETTINGS_TRUSTED_NEEDS_TARGET = "settings-trusted-needs-target";
+        SETTINGS_TRUSTED_LIMIT = "settings-trusted-limit" (max);
+
+        HELP_TOPIC_OVERVIEW = "help-topic-overview";
+        HELP_TOPIC_SETTINGS = "help-topic-settings";
+        HELP_TOPIC_NOTIFICATIONS = "help-topic-notifications";
+        HELP_TOPIC_PLANS = "help-topic-plans";
+        HELP_BUTTON_OVERVIEW = "help-button-overview";
+        HELP_BUTTON_SETTINGS = "help-button-settings";
+        HELP_BUTTON_NOTIFICATIONS = "help-button-notifications";
+        HELP_BUTTON_PLANS = "help-button-plans";
+        SETTINGS_RESET_TITLE = "settings-reset-title";
+        SETTINGS_RESET_LABEL = "settings-reset-label";
+        SETTINGS_RESET_DONE = "settings-reset-done";
+        SETTINGS_RESET_MISMATCH = "settings-reset-mismatch";
+
+        LICENSE_GRANTED = "license-granted" (guild, plan, until);
+        LICENSE_REVOKED = "license-revoked" (guild);
+        LICENSE_SHOW = "license-show" (guild, plan, status, until, source);
+        LICENSE_SHOW_FREE = "license-show-free" (guild);
+        LICENSE_FOREVER = "license-forever";
+
+        NOTIFICATIONS_SHOW = "notifications-show" (dms, locale, muted);
+        NOTIFICATIONS_DMS_ON = "notifications-dms-on";
+        NOTIFICATIONS_DMS_OFF = "notifications-dms-off";
+        NOTIFICATIONS_LOCALE_SET = "notifications-locale-set" (locale);
+        NOTIFICATIONS_MUTED = "notifications-muted" (category);
+        NOTIFICATIONS_UNMUTED = "notifications-unmuted" (category);
+
+        NOTIFY_WELCOME = "notify-welcome" (guild);
+        NOTIFY_LICENSE_GRANTED = "notify-license-granted" (guild, plan, until);
+        NOTIFY_LICENSE_REVOKED = "notify-license-revoked" (guild, plan);
+        NOTIFY_LICENSE_EXPIRED = "notify-license-expired" (guild, plan);
+        NOTIFY_IN_LOG_CHANNEL = "notify-in-log-channel" (owner, text);
+
+        PLAN_NAME_FREE = "plan-name-free";
+        PLAN_NAME_PRO = "plan-name-pro";
+        PLAN_NAME_MAX = "plan-name-max";
+
+        CATEGORY_LIFECYCLE = "category-lifecycle";
+        CATEGORY_BILLING = "category-billing";
+        CATEGORY_BACKUPS = "category-backups";
+        CATEGORY_SECURITY = "category-security";
+    }
+}
+
+/// The message for a notification template key (templates are stored by key in the queue).
+pub fn msg_by_key(key: &str) -> Option<&'static Msg> {
+    msg::ALL.iter().find(|m| m.key == key)
+}
+
+/// One Fluent file embedded in the binary.
+struct File {
+    locale: Locale,
+    name: &'static str,
+    text: &'static str,
+}
+
+const FILES: &[File] = &[
+    File {
+        locale: Locale::EnUs,
+        name: "main.ftl",
+        text: include_str!("../locales/en-US/main.ftl"),
+    },
+    File {
+        locale: Locale::EnUs,
+        name: "commands.ftl",
+        text: include_str!("../locales/en-US/commands.ftl"),
+    },
+    File {
+        locale: Locale::Ko,
+        name: "main.ftl",
+        text: include_str!("../locales/ko/main.ftl"),
+    },
+    File {
+        locale: Locale::Ko,
+        name: "commands.ftl",
+        text: include_str!("../locales/ko/commands.ftl"),
+    },
+];
+
+/// Names of the embedded files per locale (a test compares them with `locales/` on disk).
+pub fn embedded_files() -> Vec<(Locale, &'static str)> {
+    FILES.iter().map(|f| (f.locale, f.name)).collect()
+}
+
+/// The loaded translations.
+pub struct I18n {
+    bundles: HashMap<Locale, FluentBundle<FluentResource>>,
+}
+
+impl std::fmt::Debug for I18n {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("I18n")
+            .field("locales", &self.bundles.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl I18n {
+    /// Parses the embedded Fluent files. Fails on a syntax error or a duplicate message id.
+    pub fn load() -> Result<Self, String> {
+        let mut bundles = HashMap::new();
+        for locale in Locale::ALL {
+            let langid = locale
+                .code()
+                .parse()
+                .map_err(|e| format!("locale {}: {e}", locale.code()))?;
+            let mut bundle = FluentBundle::new_concurrent(vec![langid]);
+            // No Unicode isolation marks around variables: they show up as garbage in Discord.
+            bundle.set_use_isolating(false);
+            for file in FILES.iter().filter(|f| f.locale == locale) {
+                let resource = FluentResource::try_new(file.text.to_owned()).map_err(|(_, errs)| {
+                    format!("locales/{}/{}: {errs:?}", locale.code(), file.name)
+                })?;
+                bundle.add_resource(resource).map_err(|errs| {
+                    format!("locales/{}/{}: {errs:?}", locale.code(), file.name)
+                })?;
+            }
+            bundles.insert(locale, bundle);
+        }
+        Ok(Self { bundles })
+    }
+
+    /// Formats `msg` in `locale` (falling back to en-US, then to the key itself).
+    pub fn text(&self, locale: Locale, msg: &Msg, args: &[(&str, ArgValue)]) -> String {
+        debug_assert!(
+            args.iter().all(|(name, _)| msg.args.contains(name)),
+            "message {} does not take {:?}",
+            msg.key,
+            args.iter().map(|(n, _)| *n).collect::<Vec<_>>()
+        );
+        let mut fluent_args = FluentArgs::new();
+        for (name, value) in args {
+            match value {
+                ArgValue::Text(text) => fluent_args.set(*name, FluentValue::from(text.as_str())),
+                ArgValue::Number(n) => fluent_args.set(*name, FluentValue::from(*n)),
+            }
+        }
+        self.raw(locale, msg.key, Some(&fluent_args))
+            .or_else(|| self.raw(Locale::FALLBACK, msg.key, Some(&fluent_args)))
+            .unwrap_or_else(|| {
+                tracing::warn!(key = msg.key, "missing translation");
+                msg.key.to_owned()
+            })
+    }
+
+    /// The message `key` in `locale` only (no fallback): for command localizations.
+    pub fn raw(&self, locale: Locale, key: &str, args: Option<&FluentArgs<'_>>) -> Option<String> {
+        let bundle = self.bundles.get(&locale)?;
+        let pattern = bundle.get_message(key)?.value()?;
+        let mut errors = Vec::new();
+        let text = bundle.format_pattern(pattern, args, &mut errors);
+        if !errors.is_empty() {
+            tracing::warn!(key, locale = locale.code(), ?errors, "translation formatted with errors");
+        }
+        Some(text.into_owned())
+    }
+
+    /// Every message id defined for `locale`.
+    pub fn keys(&self, locale: Locale) -> BTreeSet<String> {
+        let mut keys = BTreeSet::new();
+        for file in FILES.iter().filter(|f| f.locale == locale) {
+            if let Ok(resource) = FluentResource::try_new(file.text.to_owned()) {
+                for entry in resource.entries() {
+                    if let fluent_syntax::ast::Entry::Message(m) = entry {
+                        keys.insert(m.id.name.to_owned());
+                    }
+                }
+            }
+        }
+        keys
+    }
+
+    /// The variables message `key` references in `locale` (for the consistency test).
+    pub fn variables(&self, locale: Locale, key: &str) -> Option<BTreeSet<String>> {
+        for file in FILES.iter().filter(|f| f.locale == locale) {
+            let Ok(resource) = FluentResource::try_new(file.text.to_owned()) else {
+                continue;
+            };
+            for entry in resource.entries() {
+                if let fluent_syntax::ast::Entry::Message(m) = entry
+                    && m.id.name == key
+                {
+                    let mut vars = BTreeSet::new();
+                    if let Some(value) = &m.value {
+                        collect_variables(value, &mut vars);
+                    }
+                    for attribute in &m.attributes {
+                        collect_variables(&attribute.value, &mut vars);
+                    }
+                    return Some(vars);
+                }
+            }
+        }
+        None
+    }
+}
+
+fn collect_variables(pattern: &fluent_syntax::ast::Pattern<&str>, out: &mut BTreeSet<String>) {
+    use fluent_syntax::ast::{Expression, InlineExpression, PatternElement};
+    fn inline(expr: &InlineExpression<&str>, out: &mut BTreeSet<String>) {
+        match expr {
+            InlineExpression::VariableReference { id } => {
+                out.insert(id.name.to_owned());
+            }
+            InlineExpression::FunctionReference { arguments, .. } => {
+                for a in &arguments.positional {
+                    inline(a, out);
+                }
+                for a in &arguments.named {
+                    inline(&a.value, out);
+                }
+            }
+            InlineExpression::Placeable { expression } => expression_vars(expression, out),
+            _ => {}
+        }
+    }
+    fn expression_vars(expr: &Expression<&str>, out: &mut BTreeSet<String>) {
+        match expr {
+            Expression::Inline(i) => inline(i, out),
+            Expression::Select { selector, variants } => {
+                inline(selector, out);
+                for v in variants {
+                    collect_variables(&v.value, out);
+                }
+            }
+        }
+    }
+    for element in &pattern.elements {
+        if let PatternElement::Placeable { expression } = element {
+            expression_vars(expression, out);
+        }
+    }
+}
+
+/// A message argument's value (Send + Sync, unlike `FluentValue`, so replies can be built
+/// across awaits).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArgValue {
+    Text(String),
+    Number(i64),
+}
+
+impl From<&str> for ArgValue {
+    fn from(v: &str) -> Self {
+        ArgValue::Text(v.to_owned())
+    }
+}
+
+impl From<String> for ArgValue {
+    fn from(v: String) -> Self {
+        ArgValue::Text(v)
+    }
+}
+
+impl From<&String> for ArgValue {
+    fn from(v: &String) -> Self {
+        ArgValue::Text(v.clone())
+    }
+}
+
+macro_rules! number_arg {
+    ($($t:ty),*) => {$(
+        impl From<$t> for ArgValue {
+            fn from(v: $t) -> Self {
+                ArgValue::Number(i64::try_from(v).unwrap_or(i64::MAX))
+            }
+        }
+    )*};
+}
+
+number_arg!(i64, i32, u32, u64, usize);
+
+/// Shorthand for a message argument.
+pub fn arg(name: &str, value: impl Into<ArgValue>) -> (&str, ArgValue) {
+    (name, value.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_korean_interaction_gets_korean_before_the_guild_locale() {
+        assert_eq!(resolve(Some("ko"), Some(Locale::EnUs)), Locale::Ko);
+    }
+
+    #[test]
+    fn an_unsupported_interaction_locale_falls_back_to_the_guild_then_english() {
+        assert_eq!(resolve(Some("fr"), Some(Locale::Ko)), Locale::Ko);
+        assert_eq!(resolve(Some("fr"), None), Locale::EnUs);
+        assert_eq!(resolve(None, None), Locale::EnUs);
+        assert_eq!(resolve(Some("en-GB"), Some(Locale::Ko)), Locale::Ko);
+    }
+
+    #[test]
+    fn every_locale_has_every_message_with_exactly_its_declared_variables() {
+        let i18n = I18n::load().expect("locales parse");
+        let mut problems = Vec::new();
+        for locale in Locale::ALL {
+            for m in msg::ALL {
+                match i18n.variables(locale, m.key) {
+                    None => problems.push(format!("{}: missing `{}`", locale.code(), m.key)),
+                    Some(vars) => {
+                        let declared: BTreeSet<String> = m.args.iter().map(|a| (*a).to_owned()).collect();
+                        if vars != declared {
+                            problems.push(format!(
+                                "{}: `{}` uses {vars:?}, the code passes {declared:?}",
+                                locale.code(),
+                                m.key
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn every_locale_defines_the_same_keys() {
+        let i18n = I18n::load().expect("locales parse");
+        let reference = i18n.keys(Locale::FALLBACK);
+        for locale in Locale::ALL {
+            let keys = i18n.keys(locale);
+            let missing: Vec<_> = reference.difference(&keys).collect();
+            let extra: Vec<_> = keys.difference(&reference).collect();
+            assert!(missing.is_empty() && extra.is_empty(), "{}: missing {missing:?}, extra {extra:?}", locale.code());
+        }
+    }
+
+    #[test]
+    fn every_ftl_file_on_disk_is_embedded() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("locales");
+        let embedded = embedded_files();
+        for locale in Locale::ALL {
+            let dir = root.join(locale.code());
+            let entries = std::fs::read_dir(&dir).expect("locale directory exists");
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.ends_with(".ftl") {
+                    assert!(
+                        embedded.iter().any(|(l, n)| *l == locale && *n == name),
+                        "{}/{name} is not embedded in i18n.rs",
+                        locale.code()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn variables_are_substituted_without_isolation_marks() {
+        let i18n = I18n::load().expect("locales parse");
+        let text = i18n.text(Locale::EnUs, &msg::ERROR_INTERNAL, &[arg("error_id", "abc123")]);
+        assert!(text.contains("abc123"));
+        assert!(!text.contains('\u{2068}'));
+    }
+}

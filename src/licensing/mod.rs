@@ -1,0 +1,13 @@
+//! Purpose: the licensing domain (Core) — plans (seeded by a migration) and each guild's
+//! license; a guild's entitlements come from its active license, or the free plan without one.
+//! The only writer of `licensing.licenses`. Reads guilds only through the guild domain's port.
+
+pub mod commands;
+pub mod model;
+pub mod persistence;
+pub mod ports;
+pub mod service;
+
+pub use model::{AntinukeFeatures, Entitlements, LicenseInfo, Plan, PlanCode};
+pub use ports::{LicensingError, LicensingReader, PlanReader};
+pub use service::LicensingService;

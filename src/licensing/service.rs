@@ -1,0 +1,179 @@
+//! Purpose: licensing use cases — entitlements, operator grants and revocations, expiry — each
+//! change committed with its outbox event.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{Duration, Utc};
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use serde_json::json;
+
+use super::model::{Entitlements, LicenseInfo, Plan, PlanCode};
+use super::persistence;
+use super::ports::{LicensingError, LicensingReader, PlanReader};
+use crate::guild::GuildReader;
+use crate::ids::to_db;
+use crate::outbox::{self, NewEvent, event_types};
+
+#[derive(Clone)]
+pub struct LicensingService {
+    db: DatabaseConnection,
+    guilds: Arc<dyn GuildReader>,
+}
+
+/// A license as `/admin license show` reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LicenseView {
+    pub plan: Plan,
+    pub license: LicenseInfo,
+}
+
+impl LicensingService {
+    pub fn new(db: DatabaseConnection, guilds: Arc<dyn GuildReader>) -> Self {
+        Self { db, guilds }
+    }
+
+    async fn guild_row(&self, guild: u64) -> Result<crate::guild::GuildRecord, LicensingError> {
+        self.guilds
+            .guild(guild)
+            .await?
+            .ok_or(LicensingError::UnknownGuild(guild))
+    }
+
+    /// Gives `guild` the plan `code` for `days` (None: without end), replacing any active
+    /// license. Publishes `licensing.license_granted`.
+    pub async fn grant(
+        &self,
+        guild: u64,
+        code: &PlanCode,
+        days: Option<i64>,
+        operator: u64,
+    ) -> Result<LicenseView, LicensingError> {
+        let record = self.guild_row(guild).await?;
+        let txn = self.db.begin().await?;
+        let plan = persistence::plan_by_code(&txn, code.as_str())
+            .await?
+            .ok_or_else(|| LicensingError::UnknownPlan(code.as_str().to_owned()))?;
+        persistence::revoke_active(&txn, record.id, "replaced by a new grant").await?;
+        let ends_at = days.map(|d| Utc::now() + Duration::days(d));
+        persistence::insert_grant(&txn, record.id, plan.id, ends_at, operator).await?;
+        outbox::append(
+            &txn,
+            NewEvent::new(
+                event_types::LICENSE_GRANTED,
+                "guild",
+                guild.to_string(),
+                json!({
+                    "plan": plan.code,
+                    "ends_at": ends_at,
+                    "owner_discord_id": record.owner_discord_id.to_string(),
+                    "guild_name": record.name,
+                    "actor_discord_id": operator.to_string(),
+                }),
+            )
+            .in_guild(to_db(guild)),
+        )
+        .await?;
+        let (license, plan) = persistence::active_license(&txn, record.id, false)
+            .await?
+            .ok_or(LicensingError::NoLicense)?;
+        txn.commit().await?;
+        Ok(LicenseView { plan, license })
+    }
+
+    /// Ends the guild's active license (back to free). Publishes `licensing.license_revoked`.
+    pub async fn revoke(&self, guild: u64, operator: u64) -> Result<String, LicensingError> {
+        let record = self.guild_row(guild).await?;
+        let txn = self.db.begin().await?;
+        let revoked = persistence::revoke_active(&txn, record.id, "revoked by an operator").await?;
+        let Some(code) = revoked.into_iter().next() else {
+            return Err(LicensingError::NoLicense);
+        };
+        outbox::append(
+            &txn,
+            NewEvent::new(
+                event_types::LICENSE_REVOKED,
+                "guild",
+                guild.to_string(),
+                json!({
+                    "plan": code,
+                    "owner_discord_id": record.owner_discord_id.to_string(),
+                    "guild_name": record.name,
+                    "actor_discord_id": operator.to_string(),
+                }),
+            )
+            .in_guild(to_db(guild)),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(code)
+    }
+
+    /// The guild's active license, if any.
+    pub async fn show(&self, guild: u64) -> Result<Option<LicenseView>, LicensingError> {
+        let record = self.guild_row(guild).await?;
+        Ok(persistence::active_license(&self.db, record.id, false)
+            .await?
+            .map(|(license, plan)| LicenseView { plan, license }))
+    }
+
+    /// Marks licenses past their end as expired and publishes `licensing.license_expired` for
+    /// each. Returns how many.
+    pub async fn expire_due(&self) -> Result<usize, LicensingError> {
+        let txn = self.db.begin().await?;
+        let expired = persistence::expire_due(&txn).await?;
+        for (guild_row, code) in &expired {
+            let Some(record) = self.guilds.guild_by_row(*guild_row).await? else {
+                continue;
+            };
+            outbox::append(
+                &txn,
+                NewEvent::new(
+                    event_types::LICENSE_EXPIRED,
+                    "guild",
+                    record.discord_id.to_string(),
+                    json!({
+                        "plan": code,
+                        "owner_discord_id": record.owner_discord_id.to_string(),
+                        "guild_name": record.name,
+                    }),
+                )
+                .in_guild(to_db(record.discord_id)),
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(expired.len())
+    }
+}
+
+#[async_trait]
+impl LicensingReader for LicensingService {
+    async fn entitlements(&self, guild: u64) -> Result<Entitlements, LicensingError> {
+        if let Some(record) = self.guilds.guild(guild).await?
+            && let Some((license, plan)) = persistence::active_license(&self.db, record.id, false).await?
+        {
+            return Ok(Entitlements {
+                plan,
+                license: Some(license),
+            });
+        }
+        let plan = persistence::plan_by_code(&self.db, PlanCode::FREE)
+            .await?
+            .ok_or(LicensingError::NoFreePlan)?;
+        Ok(Entitlements { plan, license: None })
+    }
+}
+
+#[async_trait]
+impl PlanReader for LicensingService {
+    async fn plans(&self) -> Result<Vec<Plan>, LicensingError> {
+        Ok(persistence::plans(&self.db).await?)
+    }
+
+    async fn plan(&self, code: &str) -> Result<Plan, LicensingError> {
+        persistence::plan_by_code(&self.db, code)
+            .await?
+            .ok_or_else(|| LicensingError::UnknownPlan(code.to_owned()))
+    }
+}
