@@ -54,6 +54,12 @@ pub struct Emulator {
     pub(crate) inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator").field("http", &self.inner.http_addr).field("tls", &self.inner.tls_addr).finish()
+    }
+}
+
 fn id_in(v: &Value) -> Result<u64, ApiError> {
     v["id"]
         .as_str()
@@ -603,7 +609,7 @@ impl Emulator {
 
 /// A user acting through the same rules as REST (permissions, hierarchy, limits, audit
 /// log, dispatches).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Actor {
     emu: Emulator,
     user: UserId,
@@ -1012,6 +1018,12 @@ pub struct InteractionHandle {
     pub id: InteractionId,
 }
 
+impl std::fmt::Debug for InteractionHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InteractionHandle").field("id", &self.id).finish()
+    }
+}
+
 impl InteractionHandle {
     /// The INTERACTION_CREATE payload that was dispatched.
     pub fn payload(&self) -> Value {
@@ -1099,7 +1111,8 @@ impl InteractionHandle {
     }
 
     /// The original response message once it has content (a deferred response must have
-    /// been edited or followed up).
+    /// been edited or followed up). For a component interaction answered with an update
+    /// (type 6/7) it is the message the component is on.
     pub async fn message(&self, timeout: Duration) -> Result<BotMessage, InteractionError> {
         self.response().await?;
         let v = self

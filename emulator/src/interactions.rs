@@ -1013,10 +1013,12 @@ impl State {
                 original = Some(id);
                 message_json = Some(mj);
             }
+            6 => original = source,
             7 => {
                 let source = source.ok_or_else(ApiError::unknown_message)?;
                 let parts = self.parse_message(&data, files)?;
                 message_json = Some(self.edit_message(source, parts)?);
+                original = Some(source);
             }
             9 => {
                 stored = json!({
