@@ -23,6 +23,7 @@ use crate::guild::GuildService;
 use crate::http::{self, HttpState};
 use crate::i18n::I18n;
 use crate::licensing::LicensingService;
+use crate::notification;
 use crate::outbox::relay::{Consumer, Relay, RelaySettings};
 use crate::types::{Data, Services};
 
@@ -102,7 +103,15 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
     let rx = shutdown_rx.clone();
     tasks.spawn(async move { ("http", http::serve(listener, router, rx).await) });
 
-    let consumers: Vec<Arc<dyn Consumer>> = vec![Arc::new(AuditConsumer::new(db.pool.clone()))];
+    let notify_wake = Arc::new(tokio::sync::Notify::new());
+    let consumers: Vec<Arc<dyn Consumer>> = vec![
+        Arc::new(AuditConsumer::new(db.pool.clone())),
+        Arc::new(notification::NotificationConsumer::new(
+            notification::NotificationService::of(&data),
+            Arc::new(data.guilds.clone()),
+            notify_wake.clone(),
+        )),
+    ];
     let relay = Relay::new(
         db.pool.clone(),
         db.direct.clone(),
@@ -111,6 +120,16 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
     );
     let rx = shutdown_rx.clone();
     tasks.spawn(async move { ("outbox relay", relay.run(rx).await) });
+
+    if config.notification.sender_enabled {
+        let sender = notification::Sender::new(
+            data.clone(),
+            notification::SenderSettings::from(&config.notification),
+            notify_wake,
+        );
+        let rx = shutdown_rx.clone();
+        tasks.spawn(async move { ("notification sender", sender.run(rx).await) });
+    }
 
     let maintenance = maintenance(data.clone(), shutdown_rx.clone());
     tasks.spawn(async move { ("maintenance", maintenance.await) });

@@ -31,6 +31,7 @@ pub struct Config {
     pub http: HttpConfig,
     pub discord: DiscordConfig,
     pub outbox: OutboxConfig,
+    pub notification: NotificationConfig,
     pub retention: RetentionConfig,
 }
 
@@ -115,6 +116,21 @@ pub struct OutboxConfig {
     pub retention_days: u32,
 }
 
+/// The notification sender (`[notification]`): DMs to owners with a log-channel fallback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificationConfig {
+    /// Run the sender worker in this process (the outbox consumer always runs).
+    pub sender_enabled: bool,
+    pub poll_interval_ms: u64,
+    pub batch_size: u32,
+    pub lease_seconds: u64,
+    pub max_attempts: u32,
+    pub backoff_base_ms: u64,
+    pub backoff_max_seconds: u64,
+    pub retention_days: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetentionConfig {
@@ -133,6 +149,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             discord: DiscordConfig::default(),
             outbox: OutboxConfig::default(),
+            notification: NotificationConfig::default(),
             retention: RetentionConfig::default(),
         }
     }
@@ -204,6 +221,21 @@ impl Default for OutboxConfig {
             backoff_base_ms: 500,
             backoff_max_seconds: 600,
             retention_days: 30,
+        }
+    }
+}
+
+impl Default for NotificationConfig {
+    fn default() -> Self {
+        Self {
+            sender_enabled: true,
+            poll_interval_ms: 1000,
+            batch_size: 10,
+            lease_seconds: 60,
+            max_attempts: 10,
+            backoff_base_ms: 10_000,
+            backoff_max_seconds: 3600,
+            retention_days: 90,
         }
     }
 }
@@ -460,6 +492,33 @@ impl Config {
         check(
             o.retention_days >= 1,
             "`outbox.retention_days` must be at least 1".into(),
+        );
+        let n = &self.notification;
+        check(
+            n.poll_interval_ms >= 10,
+            "`notification.poll_interval_ms` must be at least 10".into(),
+        );
+        check(
+            (1..=100).contains(&n.batch_size),
+            "`notification.batch_size` must be between 1 and 100".into(),
+        );
+        check(
+            n.lease_seconds >= 1,
+            "`notification.lease_seconds` must be at least 1".into(),
+        );
+        check(
+            n.max_attempts >= 1,
+            "`notification.max_attempts` must be at least 1".into(),
+        );
+        check(
+            n.backoff_base_ms >= 1 && n.backoff_base_ms <= n.backoff_max_seconds.saturating_mul(1000),
+            "`notification.backoff_base_ms` must be at least 1 and at most \
+             `notification.backoff_max_seconds` (in milliseconds)"
+                .into(),
+        );
+        check(
+            n.retention_days >= 1,
+            "`notification.retention_days` must be at least 1".into(),
         );
         check(
             self.retention.interval_minutes >= 1,

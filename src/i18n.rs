@@ -137,6 +137,10 @@ pub mod msg {
         NOTIFICATIONS_LOCALE_SET = "notifications-locale-set" (locale);
         NOTIFICATIONS_MUTED = "notifications-muted" (category);
         NOTIFICATIONS_UNMUTED = "notifications-unmuted" (category);
+        NOTIFICATIONS_LOCALE_CLEARED = "notifications-locale-cleared";
+        NOTIFICATIONS_LOCALE_AUTO = "notifications-locale-auto";
+        NOTIFICATIONS_BUTTON_DMS_ON = "notifications-button-dms-on";
+        NOTIFICATIONS_BUTTON_DMS_OFF = "notifications-button-dms-off";
 
         NOTIFY_WELCOME = "notify-welcome" (guild);
         NOTIFY_LICENSE_GRANTED = "notify-license-granted" (guild, plan, until);
@@ -179,6 +183,11 @@ const FILES: &[File] = &[
         text: include_str!("../locales/en-US/commands.ftl"),
     },
     File {
+        locale: Locale::EnUs,
+        name: "notification.ftl",
+        text: include_str!("../locales/en-US/notification.ftl"),
+    },
+    File {
         locale: Locale::Ko,
         name: "main.ftl",
         text: include_str!("../locales/ko/main.ftl"),
@@ -187,6 +196,11 @@ const FILES: &[File] = &[
         locale: Locale::Ko,
         name: "commands.ftl",
         text: include_str!("../locales/ko/commands.ftl"),
+    },
+    File {
+        locale: Locale::Ko,
+        name: "notification.ftl",
+        text: include_str!("../locales/ko/notification.ftl"),
     },
 ];
 

@@ -111,7 +111,7 @@ notify-welcome = Thanks for adding Umbra to **{ $guild }**! Run `/umbra status` 
 notify-license-granted = **{ $guild }** now has the **{ $plan }** plan until { $until }.
 notify-license-revoked = The **{ $plan }** plan of **{ $guild }** was revoked; the server is on the free plan now.
 notify-license-expired = The **{ $plan }** plan of **{ $guild }** has expired; the server is on the free plan now.
-notify-in-log-channel = { $owner } (your direct messages are closed, so Umbra posts here): { $text }
+notify-in-log-channel = { $owner } (Umbra cannot reach you by direct message, so it posts here): { $text }
 
 ## Plans and categories
 

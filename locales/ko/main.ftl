@@ -111,7 +111,7 @@ notify-welcome = **{ $guild }** 에 Umbra 를 추가해 주셔서 감사합니�
 notify-license-granted = **{ $guild }** 에 **{ $plan }** 요금제가 { $until } 까지 적용되었습니다.
 notify-license-revoked = **{ $guild }** 의 **{ $plan }** 요금제가 회수되어 이제 무료 요금제입니다.
 notify-license-expired = **{ $guild }** 의 **{ $plan }** 요금제가 만료되어 이제 무료 요금제입니다.
-notify-in-log-channel = { $owner } (DM 이 닫혀 있어 여기에 올립니다): { $text }
+notify-in-log-channel = { $owner } (DM 으로 연락할 수 없어 여기에 올립니다): { $text }
 
 ## 요금제와 분류
 

@@ -15,6 +15,7 @@ mod m20261125_000008_audit;
 mod m20261125_000009_webhook;
 mod m20261125_000010_events;
 mod m20261125_000100_outbox_wakeup;
+mod m20261125_000200_notification_skipped;
 mod runner;
 mod sql;
 
@@ -48,5 +49,6 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(m20261125_000009_webhook::MIGRATION),
         Box::new(m20261125_000010_events::MIGRATION),
         Box::new(m20261125_000100_outbox_wakeup::MIGRATION),
+        Box::new(m20261125_000200_notification_skipped::MIGRATION),
     ]
 }

@@ -1,0 +1,472 @@
+//! Purpose: notification types and rules without I/O — categories, request states, preferences,
+//! stored template arguments, the locale chain, the delivery decision, the classification of
+//! Discord errors, retry backoff, and the message nonce that makes a resend return the same
+//! message.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::i18n::{ArgValue, I18n, Locale, Msg, msg};
+
+/// What a notification is about; a user can mute a whole category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Category {
+    /// The bot joined or left a server.
+    Lifecycle,
+    /// Plans, licenses, payments.
+    Billing,
+    /// Snapshots and restores.
+    Backups,
+    /// AntiNuke incidents.
+    Security,
+}
+
+impl Category {
+    pub const ALL: [Category; 4] = [
+        Category::Lifecycle,
+        Category::Billing,
+        Category::Backups,
+        Category::Security,
+    ];
+
+    /// The stored name (`notification.requests.category`, `preferences.muted_categories`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Lifecycle => "lifecycle",
+            Category::Billing => "billing",
+            Category::Backups => "backups",
+            Category::Security => "security",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// The category's display name.
+    pub fn name_msg(self) -> Msg {
+        match self {
+            Category::Lifecycle => msg::CATEGORY_LIFECYCLE,
+            Category::Billing => msg::CATEGORY_BILLING,
+            Category::Backups => msg::CATEGORY_BACKUPS,
+            Category::Security => msg::CATEGORY_SECURITY,
+        }
+    }
+}
+
+/// The life of a request (`notification.requests.status`):
+///
+/// ```text
+/// pending --claim--> sending --sent------------> sent
+///    ^                  |  \--muted-----------> skipped
+///    |                  |   \--permanent error-> failed
+///    +---retry (backoff)+    \--last attempt---> dead
+/// ```
+///
+/// A `sending` row whose lease expired (its sender crashed) is claimed again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestStatus {
+    /// Waiting for its next attempt (`next_attempt_at`), also between retries.
+    Pending,
+    /// Claimed by a sender (leased).
+    Sending,
+    /// Delivered by DM or in the guild's log channel.
+    Sent,
+    /// Permanently undeliverable (no retry can help).
+    Failed,
+    /// Gave up after the last allowed attempt.
+    Dead,
+    /// Not sent on purpose: the recipient muted its category.
+    Skipped,
+}
+
+impl RequestStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestStatus::Pending => "pending",
+            RequestStatus::Sending => "sending",
+            RequestStatus::Sent => "sent",
+            RequestStatus::Failed => "failed",
+            RequestStatus::Dead => "dead",
+            RequestStatus::Skipped => "skipped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            RequestStatus::Pending,
+            RequestStatus::Sending,
+            RequestStatus::Sent,
+            RequestStatus::Failed,
+            RequestStatus::Dead,
+            RequestStatus::Skipped,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
+    /// No sender will touch the request again.
+    pub fn is_final(self) -> bool {
+        !matches!(self, RequestStatus::Pending | RequestStatus::Sending)
+    }
+}
+
+/// How a notification reached its recipient (`notification.requests.delivered_via`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Dm,
+    LogChannel,
+}
+
+impl Via {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Dm => "dm",
+            Via::LogChannel => "log_channel",
+        }
+    }
+}
+
+/// A user's notification preferences. Defaults apply until they change something.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preferences {
+    /// `None`: the request's locale, else the server's, else English.
+    pub locale: Option<Locale>,
+    pub dm_enabled: bool,
+    pub muted: Vec<Category>,
+}
+
+impl Default for Preferences {
+    fn default() -> Self {
+        Self {
+            locale: None,
+            dm_enabled: true,
+            muted: Vec::new(),
+        }
+    }
+}
+
+impl Preferences {
+    pub fn mutes(&self, category: Category) -> bool {
+        self.muted.contains(&category)
+    }
+}
+
+/// A change a user makes to their preferences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreferenceChange {
+    Dms(bool),
+    Locale(Option<Locale>),
+    Mute(Category),
+    Unmute(Category),
+}
+
+/// A template argument as stored in `notification.requests.args` (`{"name": {"type": ..,
+/// "value": ..}}`). Typed so the sender renders it in the recipient's language at send time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+pub enum StoredArg {
+    /// Shown as is (a server's name).
+    Text(String),
+    /// A plan code, shown as the plan's localized name.
+    Plan(String),
+    /// A point in time shown as a date; `None` shows "no end date".
+    Date(Option<DateTime<Utc>>),
+    Number(i64),
+}
+
+impl StoredArg {
+    /// The value as the message template takes it, in `locale`.
+    pub fn render(&self, i18n: &I18n, locale: Locale) -> ArgValue {
+        match self {
+            StoredArg::Text(t) => ArgValue::Text(t.clone()),
+            StoredArg::Plan(code) => match crate::i18n::msg_by_key(&format!("plan-name-{code}")) {
+                Some(m) => ArgValue::Text(i18n.text(locale, m, &[])),
+                None => ArgValue::Text(code.clone()),
+            },
+            StoredArg::Date(Some(at)) => ArgValue::Text(at.format("%Y-%m-%d").to_string()),
+            StoredArg::Date(None) => ArgValue::Text(i18n.text(locale, &msg::LICENSE_FOREVER, &[])),
+            StoredArg::Number(n) => ArgValue::Number(*n),
+        }
+    }
+}
+
+/// Renders a stored `args` object into message arguments for `template` (only the variables
+/// the template declares; unreadable entries are left out, Fluent then shows the variable name).
+pub fn render_args(
+    args: &serde_json::Value,
+    template: &Msg,
+    i18n: &I18n,
+    locale: Locale,
+) -> Vec<(&'static str, ArgValue)> {
+    template
+        .args
+        .iter()
+        .filter_map(|name| {
+            let stored: StoredArg = serde_json::from_value(args.get(*name)?.clone()).ok()?;
+            Some((*name, stored.render(i18n, locale)))
+        })
+        .collect()
+}
+
+/// The language of a notification: the recipient's preference, else the request's, else the
+/// server's configured language, else English.
+pub fn choose_locale(
+    preference: Option<Locale>,
+    request: Option<&str>,
+    guild: Option<Locale>,
+) -> Locale {
+    preference
+        .or_else(|| request.and_then(Locale::from_discord))
+        .or(guild)
+        .unwrap_or(Locale::FALLBACK)
+}
+
+/// Where to deliver, before anything is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// The recipient muted the category: do not send.
+    Skip,
+    /// Try a DM first (falling back to the log channel on Discord error 50007).
+    Dm,
+    /// The recipient turned DMs off: the guild's log channel.
+    LogChannel,
+}
+
+pub fn route(preferences: &Preferences, category: Option<Category>) -> Route {
+    match category {
+        Some(c) if preferences.mutes(c) => Route::Skip,
+        _ if preferences.dm_enabled => Route::Dm,
+        _ => Route::LogChannel,
+    }
+}
+
+/// Discord's "Cannot send messages to this user" (DMs closed, no mutual server, blocked).
+pub const DISCORD_CANNOT_DM: isize = 50007;
+
+/// What a failed Discord call means for the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendFailure {
+    /// DMs are closed: use the log channel.
+    DmClosed,
+    /// Nothing will change by retrying (unknown user, malformed message).
+    Permanent,
+    /// Try again later (network, 5xx, 429 left over, missing permissions the owner may fix).
+    Transient,
+}
+
+/// Classifies a failed call by its HTTP status and Discord JSON error code (when there was a
+/// response at all).
+pub fn classify(status: Option<u16>, code: Option<isize>) -> SendFailure {
+    match (status, code) {
+        (_, Some(DISCORD_CANNOT_DM)) => SendFailure::DmClosed,
+        // Unknown user; invalid form body; message too long.
+        (_, Some(10013 | 50035 | 50006)) => SendFailure::Permanent,
+        _ => SendFailure::Transient,
+    }
+}
+
+/// The delay before attempt `attempts + 1`: `base * 2^(attempts-1)`, capped at `max`, times
+/// `jitter` (0.5..=1.0, random in production).
+pub fn backoff(attempts: i32, base: Duration, max: Duration, jitter: f64) -> Duration {
+    let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+    let raw = base.saturating_mul(2u32.saturating_pow(exp)).min(max);
+    raw.mul_f64(jitter.clamp(0.0, 1.0))
+}
+
+/// The message nonce of a request: the request id in base 36 (at most 25 characters, Discord's
+/// limit). The same for every attempt, so with `enforce_nonce` a resend after a crash between
+/// sending and recording returns the message already sent instead of posting it twice.
+pub fn nonce(id: Uuid) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut n = id.as_u128();
+    let mut out = Vec::with_capacity(25);
+    loop {
+        let digit = usize::try_from(n % 36).unwrap_or(0);
+        out.push(DIGITS[digit]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// A request to enqueue (the consumer builds these from events).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRequest {
+    pub guild_id: Option<Uuid>,
+    pub recipient_discord_id: u64,
+    pub kind: String,
+    pub category: Category,
+    pub template_key: String,
+    pub args: serde_json::Value,
+    pub locale: Option<String>,
+    pub dedupe_key: String,
+}
+
+/// A request as a sender claimed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedRequest {
+    pub id: Uuid,
+    pub guild_id: Option<Uuid>,
+    pub recipient_discord_id: u64,
+    pub kind: String,
+    pub category: String,
+    pub template_key: String,
+    pub args: serde_json::Value,
+    pub locale: Option<String>,
+    /// Attempts including this one.
+    pub attempts: i32,
+    /// The lease's fencing counter: results are written only while it still matches.
+    pub fencing: i64,
+}
+
+/// A request as stored (for inspection: `/umbra notifications`, tests, operators).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestView {
+    pub id: Uuid,
+    pub guild_id: Option<Uuid>,
+    pub recipient_discord_id: u64,
+    pub kind: String,
+    pub category: String,
+    pub template_key: String,
+    pub args: serde_json::Value,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub delivered_via: Option<String>,
+    pub sent_channel_id: Option<u64>,
+    pub sent_message_id: Option<u64>,
+    pub dedupe_key: String,
+    pub fencing: i64,
+}
+
+/// The result of one delivery attempt, decided outside any transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Sent {
+        via: Via,
+        channel_id: u64,
+        message_id: u64,
+    },
+    /// Muted by the recipient.
+    Skipped(String),
+    /// Permanently undeliverable.
+    Failed(String),
+    /// Worth another attempt (or dead when this was the last).
+    Retry(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nonce_fits_discords_25_characters_and_is_stable_per_request() {
+        let max = Uuid::from_u128(u128::MAX);
+        assert!(nonce(max).len() <= 25, "{}", nonce(max));
+        let id = Uuid::now_v7();
+        assert_eq!(nonce(id), nonce(id));
+        assert_ne!(nonce(id), nonce(Uuid::now_v7()));
+        assert_eq!(nonce(Uuid::from_u128(0)), "0");
+        assert_eq!(nonce(Uuid::from_u128(36 * 36 + 35)), "10z");
+    }
+
+    #[test]
+    fn the_recipients_language_wins_then_the_requests_then_the_servers_then_english() {
+        assert_eq!(
+            choose_locale(Some(Locale::Ko), Some("en-US"), Some(Locale::EnUs)),
+            Locale::Ko
+        );
+        assert_eq!(choose_locale(None, Some("ko"), Some(Locale::EnUs)), Locale::Ko);
+        assert_eq!(choose_locale(None, Some("fr"), Some(Locale::Ko)), Locale::Ko);
+        assert_eq!(choose_locale(None, None, Some(Locale::Ko)), Locale::Ko);
+        assert_eq!(choose_locale(None, None, None), Locale::EnUs);
+    }
+
+    #[test]
+    fn a_muted_category_is_skipped_even_when_dms_are_off() {
+        let prefs = Preferences {
+            dm_enabled: false,
+            muted: vec![Category::Billing],
+            ..Preferences::default()
+        };
+        assert_eq!(route(&prefs, Some(Category::Billing)), Route::Skip);
+        assert_eq!(route(&prefs, Some(Category::Security)), Route::LogChannel);
+        assert_eq!(
+            route(&Preferences::default(), Some(Category::Billing)),
+            Route::Dm
+        );
+        assert_eq!(route(&Preferences::default(), None), Route::Dm);
+    }
+
+    #[test]
+    fn closed_dms_fall_back_unknown_users_fail_and_everything_else_retries() {
+        assert_eq!(classify(Some(403), Some(50007)), SendFailure::DmClosed);
+        assert_eq!(classify(Some(404), Some(10013)), SendFailure::Permanent);
+        assert_eq!(classify(Some(400), Some(50035)), SendFailure::Permanent);
+        assert_eq!(classify(Some(500), Some(0)), SendFailure::Transient);
+        assert_eq!(classify(Some(403), Some(50013)), SendFailure::Transient);
+        assert_eq!(classify(None, None), SendFailure::Transient);
+    }
+
+    #[test]
+    fn backoff_doubles_per_attempt_up_to_the_cap_and_jitter_only_shortens_it() {
+        let base = Duration::from_secs(10);
+        let max = Duration::from_secs(300);
+        assert_eq!(backoff(1, base, max, 1.0), Duration::from_secs(10));
+        assert_eq!(backoff(2, base, max, 1.0), Duration::from_secs(20));
+        assert_eq!(backoff(4, base, max, 1.0), Duration::from_secs(80));
+        assert_eq!(backoff(30, base, max, 1.0), max);
+        assert_eq!(backoff(2, base, max, 0.5), Duration::from_secs(10));
+        assert_eq!(backoff(0, base, max, 1.0), base);
+    }
+
+    #[test]
+    fn categories_and_statuses_round_trip_through_their_stored_names() {
+        for c in Category::ALL {
+            assert_eq!(Category::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(Category::parse("marketing"), None);
+        for s in ["pending", "sending", "sent", "failed", "dead", "skipped"] {
+            assert_eq!(RequestStatus::parse(s).map(RequestStatus::as_str), Some(s));
+        }
+        assert!(RequestStatus::Skipped.is_final() && !RequestStatus::Pending.is_final());
+    }
+
+    #[test]
+    fn stored_arguments_render_plans_and_dates_in_the_recipients_language() {
+        let i18n = I18n::load().expect("locales parse");
+        let args = serde_json::json!({
+            "guild": {"type": "text", "value": "Cozy"},
+            "plan": {"type": "plan", "value": "pro"},
+            "until": {"type": "date", "value": null},
+        });
+        let rendered = render_args(&args, &msg::NOTIFY_LICENSE_GRANTED, &i18n, Locale::Ko);
+        let text = i18n.text(Locale::Ko, &msg::NOTIFY_LICENSE_GRANTED, &rendered);
+        assert!(text.contains("Cozy") && text.contains("Pro"), "{text}");
+        assert!(
+            text.contains(&i18n.text(Locale::Ko, &msg::LICENSE_FOREVER, &[])),
+            "{text}"
+        );
+        let dated = StoredArg::Date(Some(
+            DateTime::parse_from_rfc3339("2027-01-31T10:00:00Z")
+                .expect("a date")
+                .with_timezone(&Utc),
+        ));
+        assert_eq!(
+            dated.render(&i18n, Locale::EnUs),
+            ArgValue::Text("2027-01-31".into())
+        );
+        assert_eq!(
+            StoredArg::Plan("gold".into()).render(&i18n, Locale::EnUs),
+            ArgValue::Text("gold".into())
+        );
+    }
+}

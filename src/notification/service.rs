@@ -1,0 +1,73 @@
+//! Purpose: notification use cases — reading and changing a user's preferences (recording the
+//! user in the identity domain first), enqueueing requests, and inspecting the queue.
+
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::model::{NewRequest, PreferenceChange, Preferences, RequestView};
+use super::persistence;
+use crate::identity::{self, UserProfile};
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotificationError {
+    #[error(transparent)]
+    Database(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    Sql(#[from] sqlx::Error),
+}
+
+/// The notification domain's entry point for commands, the consumer and the sender. Cheap to
+/// clone and to build from the shared connections.
+#[derive(Clone)]
+pub struct NotificationService {
+    db: DatabaseConnection,
+    pool: PgPool,
+}
+
+impl NotificationService {
+    pub fn new(db: DatabaseConnection, pool: PgPool) -> Self {
+        Self { db, pool }
+    }
+
+    /// The service over the bot's shared connections.
+    pub fn of(data: &crate::types::Data) -> Self {
+        Self::new(data.db.clone(), data.pool.clone())
+    }
+
+    /// The user's preferences (defaults when they never changed any).
+    pub async fn preferences(&self, discord_id: u64) -> Result<Preferences, NotificationError> {
+        Ok(persistence::preferences(&self.db, discord_id)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Applies a change the user made; works for anyone (a DM user Umbra never met included:
+    /// they are recorded in the identity domain first).
+    pub async fn change(
+        &self,
+        user: &UserProfile,
+        change: PreferenceChange,
+    ) -> Result<Preferences, NotificationError> {
+        let txn = self.db.begin().await?;
+        let user_id = identity::ensure_user(&txn, user).await?;
+        let preferences = persistence::change_preferences(&txn, user_id, change).await?;
+        txn.commit().await?;
+        Ok(preferences)
+    }
+
+    /// Enqueues a request; false when one with its dedupe key already exists.
+    pub async fn enqueue(&self, request: &NewRequest) -> Result<bool, NotificationError> {
+        Ok(persistence::insert_request(&self.pool, request).await?)
+    }
+
+    /// Every request to `recipient`, oldest first.
+    pub async fn requests_to(&self, recipient: u64) -> Result<Vec<RequestView>, NotificationError> {
+        Ok(persistence::requests_to(&self.pool, recipient).await?)
+    }
+
+    /// One request.
+    pub async fn request(&self, id: Uuid) -> Result<Option<RequestView>, NotificationError> {
+        Ok(persistence::request(&self.pool, id).await?)
+    }
+}
