@@ -56,7 +56,10 @@ pub struct Emulator {
 
 impl std::fmt::Debug for Emulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Emulator").field("http", &self.inner.http_addr).field("tls", &self.inner.tls_addr).finish()
+        f.debug_struct("Emulator")
+            .field("http", &self.inner.http_addr)
+            .field("tls", &self.inner.tls_addr)
+            .finish()
     }
 }
 
@@ -758,6 +761,11 @@ impl Actor {
         Ok((ids("banned_users"), ids("failed_users")))
     }
 
+    /// Prunes members without roles who joined more than `days` ago; returns how many.
+    pub fn prune(&self, guild: GuildId, days: i64) -> Result<usize, ApiError> {
+        st!(self).prune(self.user, guild, days, &[], self.r())
+    }
+
     pub fn kick(&self, guild: GuildId, user: UserId) -> Result<(), ApiError> {
         st!(self).kick_member(self.user, guild, user, self.r())
     }
@@ -1020,7 +1028,9 @@ pub struct InteractionHandle {
 
 impl std::fmt::Debug for InteractionHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InteractionHandle").field("id", &self.id).finish()
+        f.debug_struct("InteractionHandle")
+            .field("id", &self.id)
+            .finish()
     }
 }
 

@@ -480,24 +480,30 @@ async fn request_members(inner: &Arc<Inner>, sid: &str, d: &Value) {
         let count = members.len().div_ceil(chunk_size).max(1);
         let chunks: Vec<Arc<str>> = (0..count)
             .map(|i| {
+                use std::fmt::Write as _;
                 let slice = members.iter().skip(i * chunk_size).take(chunk_size);
-                let mut d = json!({
-                    "guild_id": gid.to_string(),
-                    "members": slice.map(|(m, u)| m.json(u)).collect::<Vec<_>>(),
-                    "chunk_index": i,
-                    "chunk_count": count,
-                });
+                let mut d = String::with_capacity(chunk_size.min(members.len()) * 520 + 128);
+                let _ = write!(d, "{{\"guild_id\":\"{gid}\",\"members\":[");
+                for (n, (m, u)) in slice.enumerate() {
+                    if n > 0 {
+                        d.push(',');
+                    }
+                    m.write_json(u, &mut d);
+                }
+                let _ = write!(d, "],\"chunk_index\":{i},\"chunk_count\":{count}");
                 if i == 0 && !not_found.is_empty() {
-                    d["not_found"] =
-                        json!(not_found.iter().map(|u| u.to_string()).collect::<Vec<_>>());
+                    let ids: Vec<String> = not_found.iter().map(|u| format!("\"{u}\"")).collect();
+                    let _ = write!(d, ",\"not_found\":[{}]", ids.join(","));
                 }
                 if presences {
-                    d["presences"] = json!([]);
+                    d.push_str(",\"presences\":[]");
                 }
                 if let Some(n) = &nonce {
-                    d["nonce"] = json!(n);
+                    d.push_str(",\"nonce\":");
+                    push_json_str(&mut d, n);
                 }
-                Arc::from(d.to_string())
+                d.push('}');
+                Arc::from(d)
             })
             .collect();
         let mut st = inner.state.lock();

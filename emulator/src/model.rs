@@ -26,6 +26,30 @@ pub fn ts(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, false)
 }
 
+/// Appends `s` as a JSON string literal.
+pub fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn push_opt_str(out: &mut String, s: Option<&str>) {
+    match s {
+        Some(s) => push_json_str(out, s),
+        None => out.push_str("null"),
+    }
+}
+
 /// A snowflake as a JSON string, `null` when absent.
 pub fn id_or_null(id: Option<u64>) -> Value {
     id.map_or(Value::Null, |i| Value::String(i.to_string()))
@@ -81,6 +105,22 @@ impl User {
             "collectibles": null,
             "primary_guild": null,
         })
+    }
+
+    /// Appends the same JSON as [`User::json`] without building a `Value` (member chunks).
+    pub fn write_json(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        let _ = write!(out, "{{\"id\":\"{}\",\"username\":", self.id);
+        push_json_str(out, &self.username);
+        let _ = write!(
+            out,
+            ",\"avatar\":null,\"discriminator\":\"0\",\"public_flags\":0,\"flags\":0,\"bot\":{},\"system\":false,\"banner\":null,\"accent_color\":null,\"global_name\":",
+            self.bot
+        );
+        push_opt_str(out, self.global_name.as_deref());
+        out.push_str(
+            ",\"avatar_decoration_data\":null,\"collectibles\":null,\"primary_guild\":null}",
+        );
     }
 
     /// `GET /users/@me` shape (UserPIIResponse); `email` only with the `email` scope.
@@ -223,6 +263,11 @@ pub struct Role {
 }
 
 impl Role {
+    /// Hierarchy rank: higher is more powerful (position, then lower id wins a tie).
+    pub fn rank(&self) -> (i64, std::cmp::Reverse<u64>) {
+        (self.position, std::cmp::Reverse(self.id))
+    }
+
     pub fn json(&self) -> Value {
         let mut v = json!({
             "id": self.id.to_string(),
@@ -401,6 +446,35 @@ pub struct Member {
 }
 
 impl Member {
+    /// Appends the same JSON as [`Member::json`] without building a `Value` (member chunks).
+    pub fn write_json(&self, user: &User, out: &mut String) {
+        use std::fmt::Write as _;
+        out.push_str("{\"avatar\":null,\"banner\":null,\"communication_disabled_until\":");
+        push_opt_str(
+            out,
+            self.communication_disabled_until
+                .as_ref()
+                .map(ts)
+                .as_deref(),
+        );
+        let _ = write!(
+            out,
+            ",\"flags\":0,\"joined_at\":\"{}\",\"nick\":",
+            ts(&self.joined_at)
+        );
+        push_opt_str(out, self.nick.as_deref());
+        out.push_str(",\"pending\":false,\"premium_since\":null,\"roles\":[");
+        for (i, r) in self.roles.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "\"{r}\"");
+        }
+        out.push_str("],\"user\":");
+        user.write_json(out);
+        let _ = write!(out, ",\"mute\":{},\"deaf\":{}}}", self.mute, self.deaf);
+    }
+
     pub fn json(&self, user: &User) -> Value {
         json!({
             "avatar": null,
@@ -660,10 +734,11 @@ impl Guild {
         self.roles.get(&self.id)
     }
 
-    /// Roles sorted by (position, id), lowest first (Discord's order).
+    /// Roles from lowest to highest. Discord orders by position, and among equal positions
+    /// the older role (lower id) is higher.
     pub fn sorted_roles(&self) -> Vec<&Role> {
         let mut roles: Vec<&Role> = self.roles.values().collect();
-        roles.sort_by_key(|r| (r.position, r.id));
+        roles.sort_by_key(|r| r.rank());
         roles
     }
 
@@ -939,4 +1014,35 @@ pub fn normalize_components(components: &Value) -> Vec<Value> {
             c
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_json_written_by_hand_equals_the_value_built_one() {
+        let user = User {
+            id: 42,
+            username: "we\"ird\\name\n\u{1}é".to_string(),
+            global_name: None,
+            bot: false,
+            dms_open: true,
+            locale: "en-US".to_string(),
+            email: None,
+        };
+        let member = Member {
+            user_id: 42,
+            nick: Some("ni\"ck".to_string()),
+            roles: vec![1, 2],
+            joined_at: chrono::Utc::now(),
+            deaf: true,
+            mute: false,
+            communication_disabled_until: Some(chrono::Utc::now()),
+        };
+        let mut s = String::new();
+        member.write_json(&user, &mut s);
+        let parsed: Value = serde_json::from_str(&s).expect("valid JSON");
+        assert_eq!(parsed, member.json(&user));
+    }
 }

@@ -170,25 +170,8 @@ impl State {
                 communication_disabled_until: None,
             },
         );
-        // Place the managed role just below the actor's top role (the top for the owner).
-        let top = World::top_position(g, actor);
-        let mut order: Vec<RoleId> = g
-            .sorted_roles()
-            .iter()
-            .filter(|r| r.id != gid && r.id != rid)
-            .map(|r| r.id)
-            .collect();
-        let idx = order
-            .iter()
-            .position(|r| g.roles.get(r).is_some_and(|x| x.position >= top))
-            .unwrap_or(order.len());
-        order.insert(idx, rid);
+        // Like any new role, the managed role starts at the bottom (position 1).
         let g = self.world.guild_mut(gid)?;
-        for (i, r) in order.iter().enumerate() {
-            if let Some(role) = g.roles.get_mut(r) {
-                role.position = i as i64 + 1;
-            }
-        }
         let rj = g.roles.get(&rid).map(Role::json).unwrap_or(Value::Null);
         self.emit(
             Audience::Guild(gid),
@@ -1245,4 +1228,75 @@ pub fn parse_ids(v: Option<&Value>) -> Vec<u64> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+impl State {
+    /// Members a prune of `days` would remove: no roles (or only `include_roles`), joined
+    /// more than `days` ago, not the owner, not bots. The emulator does not track activity,
+    /// so join time stands in for inactivity.
+    fn prune_candidates(
+        &self,
+        gid: GuildId,
+        days: i64,
+        include_roles: &[RoleId],
+    ) -> Result<Vec<UserId>, ApiError> {
+        let g = self.world.guild(gid)?;
+        let cutoff = Utc::now() - chrono::Duration::days(days);
+        Ok(g.members
+            .values()
+            .filter(|m| m.user_id != g.owner_id)
+            .filter(|m| !self.world.users.get(&m.user_id).is_some_and(|u| u.bot))
+            .filter(|m| m.roles.iter().all(|r| include_roles.contains(r)))
+            .filter(|m| m.joined_at < cutoff)
+            .map(|m| m.user_id)
+            .collect())
+    }
+
+    /// `GET /guilds/{guild_id}/prune`: how many members a prune would remove.
+    pub fn prune_count(
+        &self,
+        actor: UserId,
+        gid: GuildId,
+        days: i64,
+        include_roles: &[RoleId],
+    ) -> Result<usize, ApiError> {
+        World::require(
+            self.world.guild(gid)?,
+            actor,
+            perm::KICK_MEMBERS | perm::MANAGE_GUILD,
+        )?;
+        Ok(self.prune_candidates(gid, days, include_roles)?.len())
+    }
+
+    /// `POST /guilds/{guild_id}/prune`: removes the candidates (GUILD_MEMBER_REMOVE each) and
+    /// writes one MEMBER_PRUNE audit entry.
+    pub fn prune(
+        &mut self,
+        actor: UserId,
+        gid: GuildId,
+        days: i64,
+        include_roles: &[RoleId],
+        reason: Option<&str>,
+    ) -> Result<usize, ApiError> {
+        World::require(
+            self.world.guild(gid)?,
+            actor,
+            perm::KICK_MEMBERS | perm::MANAGE_GUILD,
+        )?;
+        let victims = self.prune_candidates(gid, days, include_roles)?;
+        for u in &victims {
+            self.remove_member(gid, *u);
+        }
+        let options = json!({ "delete_member_days": days.to_string(), "members_removed": victims.len().to_string() });
+        self.audit(
+            gid,
+            actor,
+            None,
+            audit_action::MEMBER_PRUNE,
+            Vec::new(),
+            Some(options),
+            reason,
+        );
+        Ok(victims.len())
+    }
 }

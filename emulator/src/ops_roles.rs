@@ -50,7 +50,12 @@ fn role_changes(old: Option<&Role>, new: Option<&Role>) -> Vec<AuditChange> {
 impl State {
     /// Renumbers non-@everyone roles 1..n in the given order and dispatches
     /// GUILD_ROLE_UPDATE for every role whose position changed (except `skip`).
-    fn renumber_roles(&mut self, gid: GuildId, order: Vec<RoleId>, skip: Option<RoleId>) {
+    pub(crate) fn renumber_roles(
+        &mut self,
+        gid: GuildId,
+        order: Vec<RoleId>,
+        skip: Option<RoleId>,
+    ) {
         let Some(g) = self.world.guilds.get_mut(&gid) else {
             return;
         };
@@ -130,15 +135,9 @@ impl State {
             bot_id: None,
             unicode_emoji,
         };
-        let mut order: Vec<RoleId> = g
-            .sorted_roles()
-            .iter()
-            .filter(|r| r.id != gid)
-            .map(|r| r.id)
-            .collect();
-        order.insert(0, id);
+        // Like Discord: a new role is placed at position 1 (the bottom); other roles keep
+        // their positions and ties are ordered by id.
         g.roles.insert(id, role);
-        self.renumber_roles(gid, order, Some(id));
         let g = self.world.guild(gid)?;
         let role = g.roles.get(&id).ok_or_else(ApiError::unknown_role)?;
         let rj = role.json();
@@ -264,19 +263,12 @@ impl State {
         for e in &mut g.emojis {
             e.roles.retain(|r| *r != rid);
         }
-        let order: Vec<RoleId> = g
-            .sorted_roles()
-            .iter()
-            .filter(|r| r.id != gid)
-            .map(|r| r.id)
-            .collect();
         self.emit(
             Audience::Guild(gid),
             "GUILD_ROLE_DELETE",
             &json!({ "guild_id": gid.to_string(), "role_id": rid.to_string() }),
             Some(rid),
         );
-        self.renumber_roles(gid, order, None);
         self.audit(
             gid,
             actor,
@@ -328,17 +320,21 @@ impl State {
                 return Err(ApiError::missing_permissions());
             }
         }
-        let mut roles: Vec<(i64, u8, i64, RoleId)> = g
-            .roles
-            .values()
-            .filter(|r| r.id != gid)
-            .map(|r| match wanted.get(&r.id) {
-                Some(p) => (*p, 0, r.position, r.id),
-                None => (r.position, 1, r.position, r.id),
-            })
+        // Moved roles are inserted at their requested positions; the others keep their order.
+        let mut order: Vec<RoleId> = g
+            .sorted_roles()
+            .iter()
+            .filter(|r| r.id != gid && !wanted.contains_key(&r.id))
+            .map(|r| r.id)
             .collect();
-        roles.sort();
-        let order: Vec<RoleId> = roles.into_iter().map(|t| t.3).collect();
+        let mut moved: Vec<(i64, RoleId)> = wanted.iter().map(|(id, p)| (*p, *id)).collect();
+        moved.sort_unstable();
+        for (pos, id) in moved {
+            let idx = usize::try_from(pos.max(1) - 1)
+                .unwrap_or(0)
+                .min(order.len());
+            order.insert(idx, id);
+        }
         let before: HashMap<RoleId, i64> = g.roles.values().map(|r| (r.id, r.position)).collect();
         self.renumber_roles(gid, order, None);
         let g = self.world.guild(gid)?;
@@ -365,5 +361,63 @@ impl State {
             );
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use crate::config::EmulatorConfig;
+    use crate::state::State;
+
+    fn world() -> (State, u64, u64) {
+        let mut st = State::new(Arc::new(EmulatorConfig::unlimited()));
+        let owner = st.create_user("owner", false);
+        let g = st.create_guild(owner, "g");
+        (st, owner, g)
+    }
+
+    fn order(st: &State, g: u64) -> Vec<String> {
+        st.world.guilds[&g]
+            .sorted_roles()
+            .iter()
+            .map(|r| r.name.clone())
+            .collect()
+    }
+
+    #[test]
+    fn new_roles_go_to_the_bottom_and_older_roles_win_position_ties() {
+        let (mut st, owner, g) = world();
+        for n in ["a", "b", "c"] {
+            st.create_role(owner, g, &json!({ "name": n }), None)
+                .expect("created");
+        }
+        assert_eq!(order(&st, g), ["@everyone", "c", "b", "a"]);
+    }
+
+    #[test]
+    fn moving_a_role_places_it_at_the_requested_position_up_or_down() {
+        let (mut st, owner, g) = world();
+        let mut ids = Vec::new();
+        for n in ["a", "b", "c"] {
+            let r = st
+                .create_role(owner, g, &json!({ "name": n }), None)
+                .expect("created");
+            ids.push(r["id"].as_str().expect("id").to_string());
+        }
+        // Normalize: a=1, b=2, c=3.
+        let body = json!([{ "id": ids[0], "position": 1 }, { "id": ids[1], "position": 2 }, { "id": ids[2], "position": 3 }]);
+        st.update_role_positions(owner, g, &body, None)
+            .expect("moved");
+        assert_eq!(order(&st, g), ["@everyone", "a", "b", "c"]);
+        st.update_role_positions(owner, g, &json!([{ "id": ids[2], "position": 1 }]), None)
+            .expect("down");
+        assert_eq!(order(&st, g), ["@everyone", "c", "a", "b"]);
+        st.update_role_positions(owner, g, &json!([{ "id": ids[2], "position": 3 }]), None)
+            .expect("up");
+        assert_eq!(order(&st, g), ["@everyone", "a", "b", "c"]);
     }
 }

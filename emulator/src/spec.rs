@@ -60,7 +60,8 @@ fn apply_corrections(doc: &mut Value) {
         "properties": { "code": { "type": "string" }, "message": { "type": "string" } },
         "required": ["code", "message"]
     });
-    if let Some(items) = doc.pointer_mut("/components/schemas/InnerErrors/properties/_errors/items") {
+    if let Some(items) = doc.pointer_mut("/components/schemas/InnerErrors/properties/_errors/items")
+    {
         *items = field_error;
     }
 }

@@ -296,24 +296,30 @@ impl World {
 
     /// The highest role position of a member (owner = above everything, non-member = -1).
     pub fn top_position(g: &Guild, user: UserId) -> i64 {
+        Self::top_rank(g, user).0
+    }
+
+    /// The rank of a member's highest role (see [`Role::rank`]); the owner is above
+    /// everything, a member without roles ranks as @everyone, a non-member below that.
+    pub fn top_rank(g: &Guild, user: UserId) -> (i64, std::cmp::Reverse<u64>) {
         if g.owner_id == user {
-            return i64::MAX;
+            return (i64::MAX, std::cmp::Reverse(0));
         }
         match g.members.get(&user) {
-            None => -1,
+            None => (-1, std::cmp::Reverse(0)),
             Some(m) => m
                 .roles
                 .iter()
                 .filter_map(|r| g.roles.get(r))
-                .map(|r| r.position)
+                .map(Role::rank)
                 .max()
-                .unwrap_or(0),
+                .unwrap_or((0, std::cmp::Reverse(g.id))),
         }
     }
 
     /// Whether `actor` may manage `role` by hierarchy (strictly below the actor's top role).
     pub fn can_manage_role(g: &Guild, actor: UserId, role: &Role) -> bool {
-        g.owner_id == actor || role.position < Self::top_position(g, actor)
+        g.owner_id == actor || role.rank() < Self::top_rank(g, actor)
     }
 
     /// Whether `actor` outranks `target` (kick, ban, nickname, timeout).
@@ -321,7 +327,7 @@ impl World {
         if target == g.owner_id {
             return false;
         }
-        g.owner_id == actor || Self::top_position(g, actor) > Self::top_position(g, target)
+        g.owner_id == actor || Self::top_rank(g, actor) > Self::top_rank(g, target)
     }
 
     /// Fails with Missing Permissions unless `actor` has every bit of `needed` in the guild.

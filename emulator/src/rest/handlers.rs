@@ -916,6 +916,43 @@ pub async fn bulk_ban(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResu
     )?))
 }
 
+// ---- prune ----
+
+fn include_roles(v: Option<&Value>, q: Option<&str>) -> Vec<RoleId> {
+    match (v, q) {
+        (Some(Value::String(s)), _) => s.split(',').filter_map(crate::snowflake::parse).collect(),
+        (Some(v @ Value::Array(_)), _) => crate::ops_members::parse_ids(Some(v)),
+        (_, Some(q)) => q.split(',').filter_map(crate::snowflake::parse).collect(),
+        _ => Vec::new(),
+    }
+}
+
+pub async fn prune_count(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let gid = param(&p, "guild_id")?;
+    let days = req.q_int("days", 1, 30, 7)?;
+    let roles = include_roles(None, req.q("include_roles"));
+    let n = inner.state.lock().prune_count(user, gid, days, &roles)?;
+    Ok(Reply::ok(json!({ "pruned": n })))
+}
+
+pub async fn prune(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let gid = param(&p, "guild_id")?;
+    let b = req.json()?;
+    let b = if b.is_null() { json!({}) } else { b };
+    let days = crate::state::body::integer(&b, "days", 1, 30)?.unwrap_or(7);
+    let count = crate::state::body::boolean(&b, "compute_prune_count")?.unwrap_or(true);
+    let roles = include_roles(b.get("include_roles"), None);
+    let n = inner
+        .state
+        .lock()
+        .prune(user, gid, days, &roles, req.reason())?;
+    Ok(Reply::ok(
+        json!({ "pruned": if count { json!(n) } else { Value::Null } }),
+    ))
+}
+
 // ---- audit log ----
 
 pub async fn audit_logs(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {

@@ -465,6 +465,7 @@ pub fn api_routes() -> Router<Arc<Inner>> {
             get(get_ban).put(ban_user).delete(unban_user),
         )
         .route("/guilds/{guild_id}/bulk-ban", post(bulk_ban))
+        .route("/guilds/{guild_id}/prune", get(prune_count).post(prune))
         .route("/guilds/{guild_id}/audit-logs", get(audit_logs))
         .route(
             "/guilds/{guild_id}/emojis",

@@ -16,7 +16,9 @@ pub const NOT_IN_SPEC: &[&str] = &["/oauth2/token", "/oauth2/token/revoke", "/oa
 
 /// An emulator without rate limits that records responses.
 pub async fn start() -> Emulator {
-    Emulator::start(EmulatorConfig::unlimited()).await.expect("the emulator starts")
+    Emulator::start(EmulatorConfig::unlimited())
+        .await
+        .expect("the emulator starts")
 }
 
 pub async fn start_with(config: EmulatorConfig) -> Emulator {
@@ -36,10 +38,16 @@ impl Resp {
         self.body.as_ref().unwrap_or(&Value::Null)
     }
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
     }
     pub fn id(&self) -> u64 {
-        self.json()["id"].as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no id in {:?}", self.body))
+        self.json()["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no id in {:?}", self.body))
     }
     /// Discord's JSON error code.
     pub fn code(&self) -> u64 {
@@ -58,17 +66,37 @@ pub struct Rest {
 
 impl Rest {
     pub fn bot(emu: &Emulator, token: &str) -> Self {
-        Self { client: reqwest::Client::new(), base: emu.api_base(), auth: Some(format!("Bot {token}")), reason: None }
+        Self {
+            client: reqwest::Client::new(),
+            base: emu.api_base(),
+            auth: Some(format!("Bot {token}")),
+            reason: None,
+        }
     }
     /// A bare token, as some clients send it.
     pub fn bare(emu: &Emulator, token: &str) -> Self {
-        Self { client: reqwest::Client::new(), base: emu.api_base(), auth: Some(token.to_string()), reason: None }
+        Self {
+            client: reqwest::Client::new(),
+            base: emu.api_base(),
+            auth: Some(token.to_string()),
+            reason: None,
+        }
     }
     pub fn bearer(emu: &Emulator, token: &str) -> Self {
-        Self { client: reqwest::Client::new(), base: emu.api_base(), auth: Some(format!("Bearer {token}")), reason: None }
+        Self {
+            client: reqwest::Client::new(),
+            base: emu.api_base(),
+            auth: Some(format!("Bearer {token}")),
+            reason: None,
+        }
     }
     pub fn anonymous(emu: &Emulator) -> Self {
-        Self { client: reqwest::Client::new(), base: emu.api_base(), auth: None, reason: None }
+        Self {
+            client: reqwest::Client::new(),
+            base: emu.api_base(),
+            auth: None,
+            reason: None,
+        }
     }
     pub fn with_base(mut self, base: &str) -> Self {
         self.base = base.to_string();
@@ -88,7 +116,13 @@ impl Rest {
         if let Some(r) = &self.reason {
             let enc: String = r
                 .bytes()
-                .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
                 .collect();
             req = req.header("X-Audit-Log-Reason", enc);
         }
@@ -103,8 +137,16 @@ impl Rest {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await.expect("a body");
-        let body = if bytes.is_empty() { None } else { serde_json::from_slice(&bytes).ok() };
-        Resp { status, headers, body }
+        let body = if bytes.is_empty() {
+            None
+        } else {
+            serde_json::from_slice(&bytes).ok()
+        };
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
@@ -147,7 +189,9 @@ pub fn discord_com_client(emu: &Emulator) -> reqwest::Client {
 
 /// serenity's HTTP client with its real rate limiter, talking to the emulator over TLS.
 pub fn serenity_http(emu: &Emulator, token: &str) -> serenity::http::Http {
-    serenity::http::HttpBuilder::new(token).client(discord_com_client(emu)).build()
+    serenity::http::HttpBuilder::new(token)
+        .client(discord_com_client(emu))
+        .build()
 }
 
 /// Records every gateway event a serenity client receives; `Event::Unknown` means the
@@ -162,7 +206,10 @@ pub struct Recorder {
 impl RawEventHandler for Recorder {
     async fn raw_event(&self, _ctx: Context, ev: Event) {
         if let Event::Unknown(u) = &ev {
-            self.unknown.lock().unwrap().push(format!("{}: {}", u.kind, u.value));
+            self.unknown
+                .lock()
+                .unwrap()
+                .push(format!("{}: {}", u.kind, u.value));
         }
         let _ = self.tx.send(ev);
     }
@@ -181,7 +228,10 @@ impl SerenityBot {
     pub async fn wait_for(&mut self, timeout: Duration, pred: impl Fn(&Event) -> bool) -> Event {
         let end = tokio::time::Instant::now() + timeout;
         loop {
-            let ev = tokio::time::timeout_at(end, self.events.recv()).await.expect("timed out waiting for a gateway event").expect("client stopped");
+            let ev = tokio::time::timeout_at(end, self.events.recv())
+                .await
+                .expect("timed out waiting for a gateway event")
+                .expect("client stopped");
             if pred(&ev) {
                 return ev;
             }
@@ -203,23 +253,36 @@ impl SerenityBot {
 pub async fn serenity_bot(emu: &Emulator, token: &str, intents: GatewayIntents) -> SerenityBot {
     let (tx, events) = mpsc::unbounded_channel();
     let unknown = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let recorder = Recorder { tx, unknown: unknown.clone() };
-    let mut client = serenity::client::ClientBuilder::new_with_http(serenity_http(emu, token), intents)
-        .raw_event_handler(recorder)
-        .await
-        .expect("serenity client builds");
+    let recorder = Recorder {
+        tx,
+        unknown: unknown.clone(),
+    };
+    let mut client =
+        serenity::client::ClientBuilder::new_with_http(serenity_http(emu, token), intents)
+            .raw_event_handler(recorder)
+            .await
+            .expect("serenity client builds");
     let shard_manager = client.shard_manager.clone();
     let task = tokio::spawn(async move {
         let _ = client.start().await;
     });
-    SerenityBot { events, unknown, shard_manager, task }
+    SerenityBot {
+        events,
+        unknown,
+        shard_manager,
+        task,
+    }
 }
 
 /// Asserts that every recorded REST response validates against Discord's OpenAPI spec.
 /// Returns how many were checked.
 pub fn assert_responses_match_spec(emu: &Emulator) -> usize {
     let responses = emu.recorded_responses();
-    let checked: Vec<_> = responses.iter().filter(|r| !NOT_IN_SPEC.contains(&r.route.as_str())).cloned().collect();
+    let checked: Vec<_> = responses
+        .iter()
+        .filter(|r| !NOT_IN_SPEC.contains(&r.route.as_str()))
+        .cloned()
+        .collect();
     let failures = SpecValidator::bundled().validate_recorded(&checked);
     if !failures.is_empty() {
         let report: Vec<String> = failures
@@ -231,12 +294,24 @@ pub fn assert_responses_match_spec(emu: &Emulator) -> usize {
                     r.method,
                     r.route,
                     r.status,
-                    e.iter().take(5).map(ToString::to_string).collect::<Vec<_>>().join("; "),
-                    r.body.as_ref().map(|b| b.to_string().chars().take(600).collect::<String>()).unwrap_or_default()
+                    e.iter()
+                        .take(5)
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    r.body
+                        .as_ref()
+                        .map(|b| b.to_string().chars().take(600).collect::<String>())
+                        .unwrap_or_default()
                 )
             })
             .collect();
-        panic!("{} of {} responses do not match Discord's OpenAPI spec:\n{}", failures.len(), checked.len(), report.join("\n"));
+        panic!(
+            "{} of {} responses do not match Discord's OpenAPI spec:\n{}",
+            failures.len(),
+            checked.len(),
+            report.join("\n")
+        );
     }
     checked.len()
 }
@@ -252,13 +327,21 @@ pub fn assert_dispatches_are_typed(emu: &Emulator) -> usize {
         match serde_json::from_str::<Event>(&text) {
             Ok(Event::Unknown(_)) => {
                 // Find the actual reason by deserializing into the specific variant.
-                bad.push(format!("{} -> Unknown: {}", d.event, p.chars().take(400).collect::<String>()));
+                bad.push(format!(
+                    "{} -> Unknown: {}",
+                    d.event,
+                    p.chars().take(400).collect::<String>()
+                ));
             }
             Ok(_) => {}
             Err(e) => bad.push(format!("{} -> error {e}", d.event)),
         }
     }
-    assert!(bad.is_empty(), "dispatches serenity cannot type:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "dispatches serenity cannot type:\n{}",
+        bad.join("\n")
+    );
     log.len()
 }
 
@@ -266,10 +349,6 @@ pub fn assert_dispatches_are_typed(emu: &Emulator) -> usize {
 pub fn assert_all_shapes(emu: &Emulator) {
     assert_responses_match_spec(emu);
     assert_dispatches_are_typed(emu);
-}
-
-pub fn id_of(v: &Value) -> u64 {
-    v["id"].as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no id in {v}"))
 }
 
 /// A multipart/form-data body with `payload_json` and files (`files[n]`).
@@ -290,8 +369,15 @@ pub fn multipart(payload: &Value, files: &[(&str, &[u8])]) -> (String, Vec<u8>) 
 
 /// Exchanges an authorization code for tokens through `POST /oauth2/token` (form-encoded,
 /// client secret in the form); returns the JSON answer.
-pub async fn oauth_tokens(emu: &Emulator, app: &discord_emulator::App, user: u64, scopes: &[&str]) -> Value {
-    let code = emu.authorize(user, app.client_id, "http://localhost/cb", scopes, None).unwrap();
+pub async fn oauth_tokens(
+    emu: &Emulator,
+    app: &discord_emulator::App,
+    user: u64,
+    scopes: &[&str],
+) -> Value {
+    let code = emu
+        .authorize(user, app.client_id, "http://localhost/cb", scopes, None)
+        .unwrap();
     let form = format!(
         "grant_type=authorization_code&code={code}&redirect_uri=http%3A%2F%2Flocalhost%2Fcb&client_id={}&client_secret={}",
         app.client_id, app.client_secret

@@ -8,6 +8,7 @@ mod gateway_serenity;
 pub mod harness;
 mod interactions;
 mod oauth;
+mod perf;
 mod permissions;
 mod ratelimit;
 mod rest;

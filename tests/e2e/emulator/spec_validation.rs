@@ -21,18 +21,48 @@ const REQUIRED: &[(&str, &str)] = &[
     ("PUT", "/applications/{application_id}/commands"),
     ("GET", "/applications/{application_id}/commands"),
     ("POST", "/applications/{application_id}/commands"),
-    ("GET", "/applications/{application_id}/commands/{command_id}"),
-    ("DELETE", "/applications/{application_id}/commands/{command_id}"),
-    ("PUT", "/applications/{application_id}/guilds/{guild_id}/commands"),
-    ("GET", "/applications/{application_id}/guilds/{guild_id}/commands"),
-    ("POST", "/interactions/{interaction_id}/{interaction_token}/callback"),
+    (
+        "GET",
+        "/applications/{application_id}/commands/{command_id}",
+    ),
+    (
+        "DELETE",
+        "/applications/{application_id}/commands/{command_id}",
+    ),
+    (
+        "PUT",
+        "/applications/{application_id}/guilds/{guild_id}/commands",
+    ),
+    (
+        "GET",
+        "/applications/{application_id}/guilds/{guild_id}/commands",
+    ),
+    (
+        "POST",
+        "/interactions/{interaction_id}/{interaction_token}/callback",
+    ),
     ("POST", "/webhooks/{webhook_id}/{webhook_token}"),
     ("GET", "/webhooks/{webhook_id}/{webhook_token}"),
-    ("GET", "/webhooks/{webhook_id}/{webhook_token}/messages/@original"),
-    ("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/@original"),
-    ("DELETE", "/webhooks/{webhook_id}/{webhook_token}/messages/@original"),
-    ("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}"),
-    ("DELETE", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}"),
+    (
+        "GET",
+        "/webhooks/{webhook_id}/{webhook_token}/messages/@original",
+    ),
+    (
+        "PATCH",
+        "/webhooks/{webhook_id}/{webhook_token}/messages/@original",
+    ),
+    (
+        "DELETE",
+        "/webhooks/{webhook_id}/{webhook_token}/messages/@original",
+    ),
+    (
+        "PATCH",
+        "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}",
+    ),
+    (
+        "DELETE",
+        "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}",
+    ),
     ("GET", "/guilds/{guild_id}"),
     ("PATCH", "/guilds/{guild_id}"),
     ("GET", "/guilds/{guild_id}/roles"),
@@ -48,21 +78,32 @@ const REQUIRED: &[(&str, &str)] = &[
     ("PATCH", "/channels/{channel_id}"),
     ("DELETE", "/channels/{channel_id}"),
     ("PUT", "/channels/{channel_id}/permissions/{overwrite_id}"),
-    ("DELETE", "/channels/{channel_id}/permissions/{overwrite_id}"),
+    (
+        "DELETE",
+        "/channels/{channel_id}/permissions/{overwrite_id}",
+    ),
     ("GET", "/guilds/{guild_id}/members"),
     ("GET", "/guilds/{guild_id}/members/search"),
     ("GET", "/guilds/{guild_id}/members/{user_id}"),
     ("PATCH", "/guilds/{guild_id}/members/{user_id}"),
     ("PUT", "/guilds/{guild_id}/members/{user_id}"),
     ("DELETE", "/guilds/{guild_id}/members/{user_id}"),
-    ("PUT", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}"),
-    ("DELETE", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}"),
+    (
+        "PUT",
+        "/guilds/{guild_id}/members/{user_id}/roles/{role_id}",
+    ),
+    (
+        "DELETE",
+        "/guilds/{guild_id}/members/{user_id}/roles/{role_id}",
+    ),
     ("GET", "/guilds/{guild_id}/bans"),
     ("GET", "/guilds/{guild_id}/bans/{user_id}"),
     ("PUT", "/guilds/{guild_id}/bans/{user_id}"),
     ("DELETE", "/guilds/{guild_id}/bans/{user_id}"),
     ("POST", "/guilds/{guild_id}/bulk-ban"),
     ("GET", "/guilds/{guild_id}/audit-logs"),
+    ("GET", "/guilds/{guild_id}/prune"),
+    ("POST", "/guilds/{guild_id}/prune"),
     ("POST", "/users/@me/channels"),
     ("POST", "/channels/{channel_id}/messages"),
     ("GET", "/channels/{channel_id}/messages"),
@@ -116,65 +157,205 @@ async fn every_route_umbra_uses_answers_in_the_shape_of_discords_openapi_spec() 
             ] }
         ]
     });
-    let r = bot.put(&format!("/applications/{app}/commands"), json!([umbra])).await;
+    let r = bot
+        .put(&format!("/applications/{app}/commands"), json!([umbra]))
+        .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
-    assert_eq!(bot.get(&format!("/applications/{app}/commands")).await.status, 200);
-    let r = bot.put(&format!("/applications/{app}/guilds/{g}/commands"), json!([{ "name": "ping", "description": "Ping" }])).await;
+    assert_eq!(
+        bot.get(&format!("/applications/{app}/commands"))
+            .await
+            .status,
+        200
+    );
+    let r = bot
+        .put(
+            &format!("/applications/{app}/guilds/{g}/commands"),
+            json!([{ "name": "ping", "description": "Ping" }]),
+        )
+        .await;
     assert_eq!(r.status, 200);
-    assert_eq!(bot.get(&format!("/applications/{app}/guilds/{g}/commands")).await.status, 200);
-    let r = bot.post(&format!("/applications/{app}/commands"), json!({ "name": "extra", "description": "Extra" })).await;
+    assert_eq!(
+        bot.get(&format!("/applications/{app}/guilds/{g}/commands"))
+            .await
+            .status,
+        200
+    );
+    let r = bot
+        .post(
+            &format!("/applications/{app}/commands"),
+            json!({ "name": "extra", "description": "Extra" }),
+        )
+        .await;
     assert_eq!(r.status, 201, "a new command is 201");
     let cmd = r.id();
-    assert_eq!(bot.get(&format!("/applications/{app}/commands/{cmd}")).await.status, 200);
-    assert_eq!(bot.delete(&format!("/applications/{app}/commands/{cmd}")).await.status, 204);
+    assert_eq!(
+        bot.get(&format!("/applications/{app}/commands/{cmd}"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        bot.delete(&format!("/applications/{app}/commands/{cmd}"))
+            .await
+            .status,
+        204
+    );
 
     // An interaction answered by deferring, a follow-up, edits and deletes.
     let h = emu
         .invoke_command(f.owner_id, Some(g), None, "umbra status", json!({ "user": member.to_string(), "channel": f.general_channel_id.to_string(), "role": f.role_ids[0].to_string(), "verbose": true }), "en-US")
         .unwrap();
     let p = h.payload();
-    let (iid, token) = (p["id"].as_str().unwrap().to_string(), p["token"].as_str().unwrap().to_string());
+    let (iid, token) = (
+        p["id"].as_str().unwrap().to_string(),
+        p["token"].as_str().unwrap().to_string(),
+    );
     let anon = Rest::anonymous(&emu);
-    let r = anon.post(&format!("/interactions/{iid}/{token}/callback"), json!({ "type": 5 })).await;
+    let r = anon
+        .post(
+            &format!("/interactions/{iid}/{token}/callback"),
+            json!({ "type": 5 }),
+        )
+        .await;
     assert_eq!(r.status, 204);
     let r = anon.post(&format!("/webhooks/{app}/{token}"), json!({ "content": "first", "components": [{ "type": 1, "components": [{ "type": 2, "style": 1, "label": "Go", "custom_id": "go" }] }], "embeds": [{ "title": "T", "description": "D", "fields": [{ "name": "a", "value": "b" }] }] })).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
-    let r = anon.post(&format!("/webhooks/{app}/{token}"), json!({ "content": "second" })).await;
+    let r = anon
+        .post(
+            &format!("/webhooks/{app}/{token}"),
+            json!({ "content": "second" }),
+        )
+        .await;
     assert_eq!(r.status, 200);
     let followup = r.id();
-    assert_eq!(anon.get(&format!("/webhooks/{app}/{token}/messages/@original")).await.status, 200);
-    assert_eq!(anon.patch(&format!("/webhooks/{app}/{token}/messages/@original"), json!({ "content": "edited" })).await.status, 200);
-    assert_eq!(anon.patch(&format!("/webhooks/{app}/{token}/messages/{followup}"), json!({ "content": "edited 2" })).await.status, 200);
-    assert_eq!(anon.delete(&format!("/webhooks/{app}/{token}/messages/{followup}")).await.status, 204);
-    assert_eq!(anon.delete(&format!("/webhooks/{app}/{token}/messages/@original")).await.status, 204);
+    assert_eq!(
+        anon.get(&format!("/webhooks/{app}/{token}/messages/@original"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        anon.patch(
+            &format!("/webhooks/{app}/{token}/messages/@original"),
+            json!({ "content": "edited" })
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        anon.patch(
+            &format!("/webhooks/{app}/{token}/messages/{followup}"),
+            json!({ "content": "edited 2" })
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        anon.delete(&format!("/webhooks/{app}/{token}/messages/{followup}"))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        anon.delete(&format!("/webhooks/{app}/{token}/messages/@original"))
+            .await
+            .status,
+        204
+    );
     // An interaction answered with a message and `with_response`.
-    let h2 = emu.invoke_command(f.owner_id, Some(g), None, "umbra backup create", json!({ "label": "x", "keep": 3 }), "ko").unwrap();
+    let h2 = emu
+        .invoke_command(
+            f.owner_id,
+            Some(g),
+            None,
+            "umbra backup create",
+            json!({ "label": "x", "keep": 3 }),
+            "ko",
+        )
+        .unwrap();
     let p2 = h2.payload();
     let r = anon
-        .post(&format!("/interactions/{}/{}/callback?with_response=true", p2["id"].as_str().unwrap(), p2["token"].as_str().unwrap()), json!({ "type": 4, "data": { "content": "ok", "flags": 64 } }))
+        .post(
+            &format!(
+                "/interactions/{}/{}/callback?with_response=true",
+                p2["id"].as_str().unwrap(),
+                p2["token"].as_str().unwrap()
+            ),
+            json!({ "type": 4, "data": { "content": "ok", "flags": 64 } }),
+        )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     // A late or repeated callback is refused like Discord.
-    let r = anon.post(&format!("/interactions/{}/{}/callback", p2["id"].as_str().unwrap(), p2["token"].as_str().unwrap()), json!({ "type": 4, "data": { "content": "again" } })).await;
+    let r = anon
+        .post(
+            &format!(
+                "/interactions/{}/{}/callback",
+                p2["id"].as_str().unwrap(),
+                p2["token"].as_str().unwrap()
+            ),
+            json!({ "type": 4, "data": { "content": "again" } }),
+        )
+        .await;
     assert_eq!((r.status, r.code()), (400, 40060));
 
     // Guild.
-    assert_eq!(bot.get(&format!("/guilds/{g}?with_counts=true")).await.status, 200);
-    let r = bot.patch(&format!("/guilds/{g}"), json!({ "name": "Renamed", "verification_level": 2, "afk_timeout": 900 })).await;
+    assert_eq!(
+        bot.get(&format!("/guilds/{g}?with_counts=true"))
+            .await
+            .status,
+        200
+    );
+    let r = bot
+        .patch(
+            &format!("/guilds/{g}"),
+            json!({ "name": "Renamed", "verification_level": 2, "afk_timeout": 900 }),
+        )
+        .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
 
     // Roles.
     assert_eq!(bot.get(&format!("/guilds/{g}/roles")).await.status, 200);
-    let r = bot.post(&format!("/guilds/{g}/roles"), json!({ "name": "Spec", "permissions": "0", "color": 255, "hoist": true })).await;
+    let r = bot
+        .post(
+            &format!("/guilds/{g}/roles"),
+            json!({ "name": "Spec", "permissions": "0", "color": 255, "hoist": true }),
+        )
+        .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     let role = r.id();
-    assert_eq!(bot.get(&format!("/guilds/{g}/roles/{role}")).await.status, 200);
-    assert_eq!(bot.patch(&format!("/guilds/{g}/roles/{role}"), json!({ "name": "Spec 2", "mentionable": true })).await.status, 200);
-    assert_eq!(bot.patch(&format!("/guilds/{g}/roles"), json!([{ "id": role.to_string(), "position": 2 }])).await.status, 200);
+    assert_eq!(
+        bot.get(&format!("/guilds/{g}/roles/{role}")).await.status,
+        200
+    );
+    assert_eq!(
+        bot.patch(
+            &format!("/guilds/{g}/roles/{role}"),
+            json!({ "name": "Spec 2", "mentionable": true })
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        bot.patch(
+            &format!("/guilds/{g}/roles"),
+            json!([{ "id": role.to_string(), "position": 2 }])
+        )
+        .await
+        .status,
+        200
+    );
 
     // Channels of every type, with overwrites inside the create.
     assert_eq!(bot.get(&format!("/guilds/{g}/channels")).await.status, 200);
-    let cat = bot.post(&format!("/guilds/{g}/channels"), json!({ "name": "Spec Cat", "type": 4 })).await;
+    let cat = bot
+        .post(
+            &format!("/guilds/{g}/channels"),
+            json!({ "name": "Spec Cat", "type": 4 }),
+        )
+        .await;
     assert_eq!(cat.status, 201, "{:?}", cat.body);
     let cat = cat.id();
     let text = bot
@@ -185,7 +366,11 @@ async fn every_route_umbra_uses_answers_in_the_shape_of_discords_openapi_spec() 
         )
         .await;
     assert_eq!(text.status, 201, "{:?}", text.body);
-    assert_eq!(text.json()["name"], "spec-text", "text channel names are lowercased and dashed");
+    assert_eq!(
+        text.json()["name"],
+        "spec-text",
+        "text channel names are lowercased and dashed"
+    );
     let text = text.id();
     for body in [
         json!({ "name": "Spec Voice", "type": 2, "bitrate": 96000, "user_limit": 5, "parent_id": cat.to_string() }),
@@ -196,86 +381,314 @@ async fn every_route_umbra_uses_answers_in_the_shape_of_discords_openapi_spec() 
         let r = bot.post(&format!("/guilds/{g}/channels"), body).await;
         assert_eq!(r.status, 201, "{:?}", r.body);
     }
-    assert_eq!(bot.patch(&format!("/guilds/{g}/channels"), json!([{ "id": text.to_string(), "position": 5 }])).await.status, 204);
+    assert_eq!(
+        bot.patch(
+            &format!("/guilds/{g}/channels"),
+            json!([{ "id": text.to_string(), "position": 5 }])
+        )
+        .await
+        .status,
+        204
+    );
     assert_eq!(bot.get(&format!("/channels/{text}")).await.status, 200);
-    assert_eq!(bot.patch(&format!("/channels/{text}"), json!({ "topic": "new topic", "rate_limit_per_user": 0 })).await.status, 200);
-    assert_eq!(bot.put(&format!("/channels/{text}/permissions/{member}"), json!({ "type": 1, "allow": "2048", "deny": "0" })).await.status, 204);
-    assert_eq!(bot.delete(&format!("/channels/{text}/permissions/{member}")).await.status, 204);
+    assert_eq!(
+        bot.patch(
+            &format!("/channels/{text}"),
+            json!({ "topic": "new topic", "rate_limit_per_user": 0 })
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        bot.put(
+            &format!("/channels/{text}/permissions/{member}"),
+            json!({ "type": 1, "allow": "2048", "deny": "0" })
+        )
+        .await
+        .status,
+        204
+    );
+    assert_eq!(
+        bot.delete(&format!("/channels/{text}/permissions/{member}"))
+            .await
+            .status,
+        204
+    );
 
     // Members.
-    assert_eq!(bot.get(&format!("/guilds/{g}/members?limit=5")).await.status, 200);
-    assert_eq!(bot.get(&format!("/guilds/{g}/members/search?query=user&limit=3")).await.status, 200);
-    assert_eq!(bot.get(&format!("/guilds/{g}/members/{member}")).await.status, 200);
-    let r = bot.patch(&format!("/guilds/{g}/members/{member}"), json!({ "nick": "Spec", "roles": [role.to_string()] })).await;
+    assert_eq!(
+        bot.get(&format!("/guilds/{g}/members?limit=5"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        bot.get(&format!("/guilds/{g}/members/search?query=user&limit=3"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        bot.get(&format!("/guilds/{g}/members/{member}"))
+            .await
+            .status,
+        200
+    );
+    let r = bot
+        .patch(
+            &format!("/guilds/{g}/members/{member}"),
+            json!({ "nick": "Spec", "roles": [role.to_string()] }),
+        )
+        .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
-    assert_eq!(bot.put(&format!("/guilds/{g}/members/{member}/roles/{}", f.role_ids[1]), json!(null)).await.status, 204);
-    assert_eq!(bot.delete(&format!("/guilds/{g}/members/{member}/roles/{}", f.role_ids[1])).await.status, 204);
-    assert_eq!(bot.delete(&format!("/guilds/{g}/members/{member2}")).await.status, 204);
-    let tokens = oauth_tokens(&emu, &f.app, member2, &["identify", "guilds", "guilds.join", "email"]).await;
+    assert_eq!(
+        bot.put(
+            &format!("/guilds/{g}/members/{member}/roles/{}", f.role_ids[1]),
+            json!(null)
+        )
+        .await
+        .status,
+        204
+    );
+    assert_eq!(
+        bot.delete(&format!(
+            "/guilds/{g}/members/{member}/roles/{}",
+            f.role_ids[1]
+        ))
+        .await
+        .status,
+        204
+    );
+    assert_eq!(
+        bot.delete(&format!("/guilds/{g}/members/{member2}"))
+            .await
+            .status,
+        204
+    );
+    let tokens = oauth_tokens(
+        &emu,
+        &f.app,
+        member2,
+        &["identify", "guilds", "guilds.join", "email"],
+    )
+    .await;
     let access = tokens["access_token"].as_str().unwrap();
-    let r = bot.put(&format!("/guilds/{g}/members/{member2}"), json!({ "access_token": access, "nick": "Back" })).await;
+    let r = bot
+        .put(
+            &format!("/guilds/{g}/members/{member2}"),
+            json!({ "access_token": access, "nick": "Back" }),
+        )
+        .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
-    assert_eq!(bot.put(&format!("/guilds/{g}/members/{member2}"), json!({ "access_token": access })).await.status, 204);
+    assert_eq!(
+        bot.put(
+            &format!("/guilds/{g}/members/{member2}"),
+            json!({ "access_token": access })
+        )
+        .await
+        .status,
+        204
+    );
     let me = Rest::bearer(&emu, access);
     assert_eq!(me.get("/users/@me").await.status, 200);
     assert_eq!(me.get("/oauth2/@me").await.status, 200);
     assert_eq!(me.get("/users/@me/guilds").await.status, 200);
 
     // Bans.
-    assert_eq!(bot.put(&format!("/guilds/{g}/bans/{member2}"), json!({ "delete_message_seconds": 0 })).await.status, 204);
+    assert_eq!(
+        bot.put(
+            &format!("/guilds/{g}/bans/{member2}"),
+            json!({ "delete_message_seconds": 0 })
+        )
+        .await
+        .status,
+        204
+    );
     assert_eq!(bot.get(&format!("/guilds/{g}/bans")).await.status, 200);
-    assert_eq!(bot.get(&format!("/guilds/{g}/bans/{member2}")).await.status, 200);
-    assert_eq!(bot.delete(&format!("/guilds/{g}/bans/{member2}")).await.status, 204);
+    assert_eq!(
+        bot.get(&format!("/guilds/{g}/bans/{member2}")).await.status,
+        200
+    );
+    assert_eq!(
+        bot.delete(&format!("/guilds/{g}/bans/{member2}"))
+            .await
+            .status,
+        204
+    );
     let r = bot.post(&format!("/guilds/{g}/bulk-ban"), json!({ "user_ids": [f.member_ids[2].to_string(), f.member_ids[3].to_string(), f.owner_id.to_string()] })).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
-    assert_eq!(r.json()["failed_users"], json!([f.owner_id.to_string()]), "the owner cannot be banned");
+    assert_eq!(
+        r.json()["failed_users"],
+        json!([f.owner_id.to_string()]),
+        "the owner cannot be banned"
+    );
 
     // Audit log with filters.
-    assert_eq!(bot.get(&format!("/guilds/{g}/audit-logs?limit=10")).await.status, 200);
-    assert_eq!(bot.get(&format!("/guilds/{g}/audit-logs?&user_id={}&action_type=22&limit=100", f.app.bot_user_id)).await.status, 200);
+    assert_eq!(
+        bot.get(&format!("/guilds/{g}/audit-logs?limit=10"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        bot.get(&format!(
+            "/guilds/{g}/audit-logs?&user_id={}&action_type=22&limit=100",
+            f.app.bot_user_id
+        ))
+        .await
+        .status,
+        200
+    );
 
     // DMs with an exported file.
-    let dm = bot.post("/users/@me/channels", json!({ "recipient_id": member.to_string() })).await;
+    let dm = bot
+        .post(
+            "/users/@me/channels",
+            json!({ "recipient_id": member.to_string() }),
+        )
+        .await;
     assert_eq!(dm.status, 200);
     let dm = dm.id();
     assert_eq!(bot.get(&format!("/channels/{dm}")).await.status, 200);
-    let (ct, body) = multipart(&json!({ "content": "your export", "attachments": [{ "id": 0, "filename": "export.json" }] }), &[("export.json", b"{\"roles\":[]}")]);
-    let r = bot.send(bot.request(reqwest::Method::POST, &format!("/channels/{dm}/messages")).header("Content-Type", ct).body(body)).await;
+    let (ct, body) = multipart(
+        &json!({ "content": "your export", "attachments": [{ "id": 0, "filename": "export.json" }] }),
+        &[("export.json", b"{\"roles\":[]}")],
+    );
+    let r = bot
+        .send(
+            bot.request(reqwest::Method::POST, &format!("/channels/{dm}/messages"))
+                .header("Content-Type", ct)
+                .body(body),
+        )
+        .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.json()["attachments"][0]["filename"], "export.json");
-    assert_eq!(bot.get(&format!("/channels/{dm}/messages?limit=10")).await.status, 200);
-    assert_eq!(bot.post(&format!("/channels/{}/messages", f.general_channel_id), json!({ "content": "hello" })).await.status, 200);
+    assert_eq!(
+        bot.get(&format!("/channels/{dm}/messages?limit=10"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        bot.post(
+            &format!("/channels/{}/messages", f.general_channel_id),
+            json!({ "content": "hello" })
+        )
+        .await
+        .status,
+        200
+    );
 
     // Webhooks.
-    let w = bot.post(&format!("/channels/{}/webhooks", f.general_channel_id), json!({ "name": "Spec Hook" })).await;
+    let w = bot
+        .post(
+            &format!("/channels/{}/webhooks", f.general_channel_id),
+            json!({ "name": "Spec Hook" }),
+        )
+        .await;
     assert_eq!(w.status, 200, "{:?}", w.body);
     let (wid, wtoken) = (w.id(), w.json()["token"].as_str().unwrap().to_string());
-    assert_eq!(bot.get(&format!("/channels/{}/webhooks", f.general_channel_id)).await.status, 200);
+    assert_eq!(
+        bot.get(&format!("/channels/{}/webhooks", f.general_channel_id))
+            .await
+            .status,
+        200
+    );
     assert_eq!(bot.get(&format!("/guilds/{g}/webhooks")).await.status, 200);
     assert_eq!(bot.get(&format!("/webhooks/{wid}")).await.status, 200);
-    assert_eq!(bot.patch(&format!("/webhooks/{wid}"), json!({ "name": "Spec Hook 2" })).await.status, 200);
-    assert_eq!(anon.post(&format!("/webhooks/{wid}/{wtoken}?wait=true"), json!({ "content": "via hook" })).await.status, 200);
-    assert_eq!(anon.get(&format!("/webhooks/{wid}/{wtoken}")).await.status, 200);
+    assert_eq!(
+        bot.patch(
+            &format!("/webhooks/{wid}"),
+            json!({ "name": "Spec Hook 2" })
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        anon.post(
+            &format!("/webhooks/{wid}/{wtoken}?wait=true"),
+            json!({ "content": "via hook" })
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        anon.get(&format!("/webhooks/{wid}/{wtoken}")).await.status,
+        200
+    );
     assert_eq!(bot.delete(&format!("/webhooks/{wid}")).await.status, 204);
 
     // Incident actions.
     let until = (chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc3339();
-    let r = bot.put(&format!("/guilds/{g}/incident-actions"), json!({ "invites_disabled_until": until, "dms_disabled_until": null })).await;
+    let r = bot
+        .put(
+            &format!("/guilds/{g}/incident-actions"),
+            json!({ "invites_disabled_until": until, "dms_disabled_until": null }),
+        )
+        .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
 
     // Emojis.
-    let e = bot.post(&format!("/guilds/{g}/emojis"), json!({ "name": "spec_emoji", "image": "data:image/png;base64,iVBORw0KGgo=" })).await;
+    let e = bot
+        .post(
+            &format!("/guilds/{g}/emojis"),
+            json!({ "name": "spec_emoji", "image": "data:image/png;base64,iVBORw0KGgo=" }),
+        )
+        .await;
     assert_eq!(e.status, 201, "{:?}", e.body);
     let e = e.id();
     assert_eq!(bot.get(&format!("/guilds/{g}/emojis")).await.status, 200);
-    assert_eq!(bot.get(&format!("/guilds/{g}/emojis/{e}")).await.status, 200);
-    assert_eq!(bot.patch(&format!("/guilds/{g}/emojis/{e}"), json!({ "name": "spec_emoji_2" })).await.status, 200);
-    assert_eq!(bot.delete(&format!("/guilds/{g}/emojis/{e}")).await.status, 204);
+    assert_eq!(
+        bot.get(&format!("/guilds/{g}/emojis/{e}")).await.status,
+        200
+    );
+    assert_eq!(
+        bot.patch(
+            &format!("/guilds/{g}/emojis/{e}"),
+            json!({ "name": "spec_emoji_2" })
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        bot.delete(&format!("/guilds/{g}/emojis/{e}")).await.status,
+        204
+    );
+
+    // Prune (members without roles who joined more than 30 days ago).
+    let count = bot.get(&format!("/guilds/{g}/prune?days=30")).await;
+    assert_eq!(count.status, 200);
+    let expected = count.json()["pruned"].as_u64().unwrap();
+    let r = bot
+        .post(&format!("/guilds/{g}/prune"), json!({ "days": 30 }))
+        .await;
+    assert_eq!(r.json()["pruned"].as_u64(), Some(expected));
+    let r = bot
+        .post(
+            &format!("/guilds/{g}/prune"),
+            json!({ "days": 30, "compute_prune_count": false }),
+        )
+        .await;
+    assert!(r.json()["pruned"].is_null());
 
     // Deletes last.
     assert_eq!(bot.delete(&format!("/channels/{text}")).await.status, 200);
-    assert_eq!(bot.delete(&format!("/guilds/{g}/roles/{role}")).await.status, 204);
-    assert_eq!(bot.delete(&format!("/guilds/{g}/members/{member}")).await.status, 204);
+    assert_eq!(
+        bot.delete(&format!("/guilds/{g}/roles/{role}"))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        bot.delete(&format!("/guilds/{g}/members/{member}"))
+            .await
+            .status,
+        204
+    );
 
     // Errors are Discord-shaped too.
     let r = bot.delete(&format!("/guilds/{g}/roles/{role}")).await;
@@ -286,7 +699,9 @@ async fn every_route_umbra_uses_answers_in_the_shape_of_discords_openapi_spec() 
     assert_eq!((r.status, r.code()), (404, 10007));
     let r = bot.get("/users/1").await;
     assert_eq!((r.status, r.code()), (404, 10013));
-    let r = bot.post(&format!("/guilds/{g}/channels"), json!({ "name": 5 })).await;
+    let r = bot
+        .post(&format!("/guilds/{g}/channels"), json!({ "name": 5 }))
+        .await;
     assert_eq!((r.status, r.code()), (400, 50035));
     assert!(r.json()["errors"]["name"]["_errors"][0]["code"].is_string());
     let r = anon.get(&format!("/guilds/{g}")).await;
@@ -297,10 +712,20 @@ async fn every_route_umbra_uses_answers_in_the_shape_of_discords_openapi_spec() 
         .recorded_responses()
         .iter()
         .filter(|r| r.status < 300)
-        .filter_map(|r| SpecValidator::bundled().match_path(&r.route).map(|t| (r.method.clone(), t.to_string())))
+        .filter_map(|r| {
+            SpecValidator::bundled()
+                .match_path(&r.route)
+                .map(|t| (r.method.clone(), t.to_string()))
+        })
         .collect();
-    let missing: Vec<_> = REQUIRED.iter().filter(|(m, t)| !answered.contains(&(m.to_string(), t.to_string()))).collect();
-    assert!(missing.is_empty(), "routes never answered with 2xx: {missing:?}");
+    let missing: Vec<_> = REQUIRED
+        .iter()
+        .filter(|(m, t)| !answered.contains(&(m.to_string(), t.to_string())))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "routes never answered with 2xx: {missing:?}"
+    );
 
     let n = assert_responses_match_spec(&emu);
     assert!(n >= REQUIRED.len(), "only {n} responses checked");
@@ -312,10 +737,21 @@ async fn the_validator_rejects_a_response_that_breaks_the_spec() {
     let v = SpecValidator::bundled();
     // A role without `managed` and with a numeric id: what a sloppy emulator would send.
     let bad_role = json!({ "id": 5, "name": "x", "permissions": "0", "position": 1, "color": 0, "hoist": false, "mentionable": false });
-    let errors = v.validate_response("POST", "/guilds/1/roles", 200, Some(&bad_role)).unwrap_err();
-    assert!(errors.iter().any(|e| e.message.contains("managed")), "{errors:?}");
+    let errors = v
+        .validate_response("POST", "/guilds/1/roles", 200, Some(&bad_role))
+        .unwrap_err();
+    assert!(
+        errors.iter().any(|e| e.message.contains("managed")),
+        "{errors:?}"
+    );
     // 201 is not a documented status of role creation.
-    assert!(v.validate_response("POST", "/guilds/1/roles", 201, Some(&bad_role)).is_err());
+    assert!(
+        v.validate_response("POST", "/guilds/1/roles", 201, Some(&bad_role))
+            .is_err()
+    );
     // Channel creation must be 201 with a channel.
-    assert!(v.validate_response("POST", "/guilds/1/channels", 200, Some(&json!({}))).is_err());
+    assert!(
+        v.validate_response("POST", "/guilds/1/channels", 200, Some(&json!({})))
+            .is_err()
+    );
 }
