@@ -74,6 +74,7 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
     let config = Arc::new(config.clone());
     let guilds = GuildService::new(db.conn.clone(), config.retention.removed_guild_grace_days);
     let licensing = LicensingService::new(db.conn.clone(), Arc::new(guilds.clone()));
+    let (members, sync, snapshots) = crate::recovery::services(&config, &db.conn, &db.pool, &guilds, &licensing)?;
     let data = Data(Arc::new(Services {
         config: config.clone(),
         db: db.conn.clone(),
@@ -82,6 +83,9 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
         keyring,
         guilds,
         licensing,
+        members,
+        sync,
+        snapshots,
         operators: std::sync::RwLock::new(config.discord.operators.iter().copied().collect()),
         bot_user_id: std::sync::OnceLock::new(),
         http: std::sync::OnceLock::new(),
@@ -130,6 +134,13 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
         let rx = shutdown_rx.clone();
         tasks.spawn(async move { ("notification sender", sender.run(rx).await) });
     }
+
+    let live_sync = data.sync.clone();
+    let rx = shutdown_rx.clone();
+    tasks.spawn(async move { ("live sync", live_sync.run(rx).await) });
+    let scheduler = data.snapshots.clone();
+    let rx = shutdown_rx.clone();
+    tasks.spawn(async move { ("snapshot scheduler", scheduler.run(rx).await) });
 
     let maintenance = maintenance(data.clone(), shutdown_rx.clone());
     tasks.spawn(async move { ("maintenance", maintenance.await) });

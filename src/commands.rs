@@ -14,7 +14,11 @@ use crate::types::{Command, Context, Data};
 
 /// Every command Umbra registers.
 pub fn all() -> Vec<Command> {
-    vec![umbra(), crate::licensing::commands::admin()]
+    vec![
+        umbra(),
+        crate::recovery::snapshot::commands::backup(),
+        crate::licensing::commands::admin(),
+    ]
 }
 
 /// Umbra: status, settings, notifications and help.
@@ -73,11 +77,13 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
         .log_channel_id
         .map(|c| format!("<#{c}>"))
         .unwrap_or_else(|| none.clone());
+    let (sync_state, last_snapshot) =
+        crate::recovery::snapshot::commands::status_values(data, locale, guild.get()).await;
     let lines = [
         t(msg::STATUS_TITLE, &[arg("guild", guild_name)]),
         plan_line,
-        t(msg::STATUS_SYNC, &[arg("state", not_set_up.clone())]),
-        t(msg::STATUS_LAST_SNAPSHOT, &[arg("value", not_set_up.clone())]),
+        t(msg::STATUS_SYNC, &[arg("state", sync_state)]),
+        t(msg::STATUS_LAST_SNAPSHOT, &[arg("value", last_snapshot)]),
         t(msg::STATUS_ANTINUKE, &[arg("state", not_set_up)]),
         t(msg::STATUS_LOCALE, &[arg("locale", locale_value)]),
         t(msg::STATUS_LOG_CHANNEL, &[arg("channel", log_value)]),

@@ -32,6 +32,7 @@ pub struct Config {
     pub discord: DiscordConfig,
     pub outbox: OutboxConfig,
     pub notification: NotificationConfig,
+    pub recovery: RecoveryConfig,
     pub retention: RetentionConfig,
 }
 
@@ -131,6 +132,30 @@ pub struct NotificationConfig {
     pub retention_days: u32,
 }
 
+/// Live sync and snapshots (`[recovery]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecoveryConfig {
+    /// Queued rows of one guild that make live sync write a batch at once.
+    pub sync_batch_rows: usize,
+    /// Longest time a change waits before its batch is written (milliseconds).
+    pub sync_flush_interval_ms: u64,
+    /// Rows per bulk statement inside a batch.
+    pub sync_statement_rows: usize,
+    /// A full load whose member chunks have not all arrived by then is requested again.
+    pub member_load_timeout_seconds: u64,
+    /// Days of history (previous versions, tombstones) kept for "state as of T".
+    pub history_retention_days: u32,
+    /// How often the snapshot scheduler looks for due scheduled snapshots (seconds).
+    pub snapshot_poll_seconds: u64,
+    /// Largest snapshot file `/backup import` accepts (bytes).
+    pub import_max_bytes: u64,
+    /// Largest snapshot file `/backup export` sends (bytes; Discord's upload limit).
+    pub export_max_bytes: u64,
+    /// Largest snapshot document read back from storage (bytes, uncompressed).
+    pub max_document_bytes: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetentionConfig {
@@ -150,7 +175,24 @@ impl Default for Config {
             discord: DiscordConfig::default(),
             outbox: OutboxConfig::default(),
             notification: NotificationConfig::default(),
+            recovery: RecoveryConfig::default(),
             retention: RetentionConfig::default(),
+        }
+    }
+}
+
+impl Default for RecoveryConfig {
+    fn default() -> Self {
+        Self {
+            sync_batch_rows: 5000,
+            sync_flush_interval_ms: 200,
+            sync_statement_rows: 5000,
+            member_load_timeout_seconds: 120,
+            history_retention_days: 14,
+            snapshot_poll_seconds: 60,
+            import_max_bytes: 8 * 1024 * 1024,
+            export_max_bytes: 10 * 1024 * 1024,
+            max_document_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -523,6 +565,27 @@ impl Config {
         check(
             self.retention.interval_minutes >= 1,
             "`retention.interval_minutes` must be at least 1".into(),
+        );
+        let r = &self.recovery;
+        check(
+            r.sync_batch_rows >= 1 && r.sync_statement_rows >= 1,
+            "`recovery.sync_batch_rows` and `recovery.sync_statement_rows` must be at least 1".into(),
+        );
+        check(
+            r.sync_flush_interval_ms >= 1 && r.snapshot_poll_seconds >= 1 && r.member_load_timeout_seconds >= 1,
+            "`recovery.sync_flush_interval_ms`, `recovery.snapshot_poll_seconds` and \
+             `recovery.member_load_timeout_seconds` must be at least 1"
+                .into(),
+        );
+        check(
+            r.history_retention_days >= 1,
+            "`recovery.history_retention_days` must be at least 1 (emergency snapshots read the recent past)".into(),
+        );
+        check(
+            r.import_max_bytes >= 1024 && r.export_max_bytes >= 1024 && r.max_document_bytes >= 1024 * 1024,
+            "`recovery.import_max_bytes` and `recovery.export_max_bytes` must be at least 1024, \
+             `recovery.max_document_bytes` at least 1048576"
+                .into(),
         );
         match errors.len() {
             0 => Ok(()),

@@ -156,6 +156,45 @@ pub mod msg {
         CATEGORY_BILLING = "category-billing";
         CATEGORY_BACKUPS = "category-backups";
         CATEGORY_SECURITY = "category-security";
+
+        // Recovery: live sync and snapshots (locales/*/recovery.ftl).
+        STATUS_SYNC_LIVE = "status-sync-live" (roles, channels, members, since);
+        STATUS_SYNC_LOADING = "status-sync-loading";
+        STATUS_SYNC_STALE = "status-sync-stale";
+        STATUS_SNAPSHOT_VALUE = "status-snapshot-value" (label, when, trigger);
+        BACKUP_CREATED = "backup-created" (label, id, roles, channels, overwrites, members, size);
+        BACKUP_EXPIRED_NOTE = "backup-expired-note" (count, keep);
+        BACKUP_LIST_TITLE = "backup-list-title" (count, keep);
+        BACKUP_LIST_EMPTY = "backup-list-empty";
+        BACKUP_LIST_LINE = "backup-list-line" (label, id, when, trigger, members, size, pinned);
+        BACKUP_PINNED_MARK = "backup-pinned-mark";
+        BACKUP_INFO = "backup-info" (label, id, trigger, created, as_of, roles, channels, overwrites, members, size, uncompressed, checksum, pinned, creator);
+        BACKUP_DELETED = "backup-deleted" (label);
+        BACKUP_PINNED = "backup-pinned" (label);
+        BACKUP_UNPINNED = "backup-unpinned" (label);
+        BACKUP_EXPORTED = "backup-exported" (label, size);
+        BACKUP_IMPORTED = "backup-imported" (label, id, source, as_of, roles, channels, overwrites, members, size);
+        BACKUP_SCHEDULE_SET = "backup-schedule-set" (minutes);
+        BACKUP_SCHEDULE_RAISED = "backup-schedule-raised" (minutes, requested);
+        BACKUP_SCHEDULE_OFF = "backup-schedule-off";
+        BACKUP_TRIGGER_MANUAL = "backup-trigger-manual";
+        BACKUP_TRIGGER_SCHEDULED = "backup-trigger-scheduled";
+        BACKUP_TRIGGER_PRE_RESTORE = "backup-trigger-pre-restore";
+        BACKUP_TRIGGER_EMERGENCY = "backup-trigger-emergency";
+        BACKUP_TRIGGER_IMPORT = "backup-trigger-import";
+        ERROR_BACKUP_NOT_SYNCED = "error-backup-not-synced";
+        ERROR_BACKUP_NOT_FOUND = "error-backup-not-found" (snapshot);
+        ERROR_BACKUP_PINNED = "error-backup-pinned" (snapshot);
+        ERROR_BACKUP_PIN_LIMIT = "error-backup-pin-limit" (max);
+        ERROR_BACKUP_LABEL_TOO_LONG = "error-backup-label-too-long" (max);
+        ERROR_BACKUP_CORRUPT = "error-backup-corrupt" (snapshot);
+        ERROR_BACKUP_EXPORT_TOO_LARGE = "error-backup-export-too-large" (size, max);
+        ERROR_BACKUP_FILE_TOO_LARGE = "error-backup-file-too-large" (size, max);
+        ERROR_BACKUP_FILE_DOWNLOAD = "error-backup-file-download";
+        ERROR_BACKUP_FILE_NOT_UMBRA = "error-backup-file-not-umbra";
+        ERROR_BACKUP_FILE_VERSION = "error-backup-file-version" (version, supported);
+        ERROR_BACKUP_FILE_CHECKSUM = "error-backup-file-checksum";
+        ERROR_BACKUP_FILE_INVALID = "error-backup-file-invalid" (details);
     }
 }
 
@@ -188,6 +227,11 @@ const FILES: &[File] = &[
         text: include_str!("../locales/en-US/notification.ftl"),
     },
     File {
+        locale: Locale::EnUs,
+        name: "recovery.ftl",
+        text: include_str!("../locales/en-US/recovery.ftl"),
+    },
+    File {
         locale: Locale::Ko,
         name: "main.ftl",
         text: include_str!("../locales/ko/main.ftl"),
@@ -201,6 +245,11 @@ const FILES: &[File] = &[
         locale: Locale::Ko,
         name: "notification.ftl",
         text: include_str!("../locales/ko/notification.ftl"),
+    },
+    File {
+        locale: Locale::Ko,
+        name: "recovery.ftl",
+        text: include_str!("../locales/ko/recovery.ftl"),
     },
 ];
 

@@ -41,6 +41,12 @@ pub struct Services {
     pub keyring: Option<Arc<Keyring>>,
     pub guilds: GuildService,
     pub licensing: LicensingService,
+    /// Guild members (the member domain).
+    pub members: crate::member::MemberService,
+    /// Live sync of every guild into PostgreSQL.
+    pub sync: crate::recovery::sync::SyncService,
+    /// Snapshots (triggers, retention, export/import).
+    pub snapshots: crate::recovery::snapshot::SnapshotService,
     /// Discord user ids allowed to run operator commands: `discord.operators` plus the
     /// application's owners (learned at start-up).
     pub operators: RwLock<HashSet<u64>>,

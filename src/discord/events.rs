@@ -38,6 +38,9 @@ fn owner_profile(ctx: &serenity::Context, guild: &serenity::Guild) -> UserProfil
 pub async fn handle(framework: poise::FrameworkContext<'_, Data, Error>, event: &FullEvent) -> Result<(), Error> {
     let ctx = framework.serenity_context;
     let data = framework.user_data;
+    if !matches!(event, FullEvent::GuildCreate { .. }) {
+        data.sync.on_event(ctx, event);
+    }
     match event {
         FullEvent::GuildCreate { guild, .. } => {
             let installed = InstalledGuild {
@@ -52,6 +55,7 @@ pub async fn handle(framework: poise::FrameworkContext<'_, Data, Error>, event: 
                 .await
                 .map_err(|e| Error::Internal(anyhow::Error::new(e).context("recording a guild from GUILD_CREATE")))?;
             tracing::debug!(guild = %guild.id, ?outcome, "guild available");
+            data.sync.on_event(ctx, event);
         }
         FullEvent::GuildDelete { incomplete, .. } if !incomplete.unavailable => {
             data.guilds

@@ -239,7 +239,7 @@ pub async fn save_settings<C: ConnectionTrait>(
     let done = txn
         .execute_raw(stmt(
             "UPDATE guild.guild_configs SET locale = $3, log_channel_id = $4, trusted_user_ids = $5, \
-                    trusted_role_ids = $6, version = version + 1, updated_at = now() \
+                    trusted_role_ids = $6, snapshot_interval_minutes = $7, version = version + 1, updated_at = now() \
               WHERE id = $1 AND version = $2",
             vec![
                 id.into(),
@@ -248,6 +248,7 @@ pub async fn save_settings<C: ConnectionTrait>(
                 s.log_channel_id.map(to_db).into(),
                 s.trusted_user_ids.iter().copied().map(to_db).collect::<Vec<i64>>().into(),
                 s.trusted_role_ids.iter().copied().map(to_db).collect::<Vec<i64>>().into(),
+                s.snapshot_interval_minutes.into(),
             ],
         ))
         .await?;

@@ -30,6 +30,8 @@ pub enum SettingsChange {
     LogChannel(Option<u64>),
     Trust(TrustTarget),
     Untrust(TrustTarget),
+    /// Minutes between scheduled snapshots (`None`: off); the caller bounds it by the plan.
+    SnapshotInterval(Option<i32>),
     Reset,
 }
 
@@ -181,6 +183,10 @@ impl GuildService {
                     TrustChange::NotTrusted
                 };
                 ("trusted_remove", json!(target.mention()))
+            }
+            SettingsChange::SnapshotInterval(minutes) => {
+                settings.snapshot_interval_minutes = minutes.filter(|m| *m > 0);
+                ("snapshot_interval_minutes", json!(settings.snapshot_interval_minutes))
             }
             SettingsChange::Reset => {
                 settings = GuildSettings {

@@ -1,0 +1,332 @@
+//! Purpose: the only code that writes `member.members` — versioned bulk writes through `UNNEST`
+//! arrays (a constant, small number of bind parameters per statement whatever the row count,
+//! far under PostgreSQL's 65,535; rows are still sent in chunks of `chunk_rows`), and the
+//! "as of T" read.
+//!
+//! A change is two statements on the caller's connection: close the current versions whose
+//! content differs (`ended_by = 'update'`), then insert a version for every member without a
+//! current row (new members and the ones just closed). Unchanged members are not touched.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::model::{MemberState, WriteStats};
+use crate::ids::{from_db, to_db};
+
+/// Bind parameters of the widest statement below (the insert): checked against PostgreSQL's
+/// limit by a test.
+pub const MAX_BINDS_PER_STATEMENT: usize = 9;
+
+const CLOSE_CHANGED: &str = "\
+UPDATE member.members AS m
+   SET valid_to = GREATEST(now(), m.valid_from), ended_by = 'update', synced_at = now()
+  FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::timestamptz[])
+       AS i(uid, username, global_name, nick, roles, is_bot, joined_at)
+ WHERE m.guild_id = $1 AND m.valid_to IS NULL AND m.discord_user_id = i.uid
+   AND (m.username, m.global_name, m.nick, m.role_ids, m.is_bot, m.joined_at)
+       IS DISTINCT FROM (i.username, i.global_name, i.nick, i.roles::bigint[], i.is_bot, i.joined_at)";
+
+const INSERT_MISSING: &str = "\
+INSERT INTO member.members
+       (id, guild_id, discord_user_id, user_id, username, global_name, nick, role_ids, is_bot, joined_at,
+        valid_from, synced_at)
+SELECT i.id, $1, i.uid, u.id, i.username, i.global_name, i.nick, i.roles::bigint[], i.is_bot, i.joined_at,
+       now(), now()
+  FROM UNNEST($2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bool[],
+              $9::timestamptz[]) AS i(id, uid, username, global_name, nick, roles, is_bot, joined_at)
+  LEFT JOIN identity.users AS u ON u.discord_user_id = i.uid
+ WHERE NOT EXISTS (SELECT 1 FROM member.members AS m
+                    WHERE m.guild_id = $1 AND m.valid_to IS NULL AND m.discord_user_id = i.uid)";
+
+/// Column arrays of a chunk of members.
+struct Columns {
+    ids: Vec<Uuid>,
+    uids: Vec<i64>,
+    usernames: Vec<String>,
+    global_names: Vec<Option<String>>,
+    nicks: Vec<Option<String>>,
+    roles: Vec<String>,
+    bots: Vec<bool>,
+    joined: Vec<Option<DateTime<Utc>>>,
+}
+
+impl Columns {
+    fn of(members: &[&MemberState]) -> Self {
+        let n = members.len();
+        let mut c = Columns {
+            ids: Vec::with_capacity(n),
+            uids: Vec::with_capacity(n),
+            usernames: Vec::with_capacity(n),
+            global_names: Vec::with_capacity(n),
+            nicks: Vec::with_capacity(n),
+            roles: Vec::with_capacity(n),
+            bots: Vec::with_capacity(n),
+            joined: Vec::with_capacity(n),
+        };
+        for m in members {
+            c.ids.push(Uuid::now_v7());
+            c.uids.push(to_db(m.discord_user_id));
+            c.usernames.push(m.username.clone());
+            c.global_names.push(m.global_name.clone());
+            c.nicks.push(m.nick.clone());
+            c.roles.push(m.roles_literal());
+            c.bots.push(m.is_bot);
+            c.joined.push(m.joined_at);
+        }
+        c
+    }
+}
+
+/// The last state given for each member, in input order (a member listed twice in one call
+/// would otherwise violate the one-current-row rule).
+fn deduplicated(members: &[MemberState]) -> Vec<&MemberState> {
+    let mut last: HashMap<u64, usize> = HashMap::with_capacity(members.len());
+    for (i, m) in members.iter().enumerate() {
+        last.insert(m.discord_user_id, i);
+    }
+    members
+        .iter()
+        .enumerate()
+        .filter(|(i, m)| last.get(&m.discord_user_id) == Some(i))
+        .map(|(_, m)| m)
+        .collect()
+}
+
+/// Writes new and changed members (see the module comment), `chunk_rows` rows per statement.
+pub async fn upsert(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    members: &[MemberState],
+    chunk_rows: usize,
+) -> Result<WriteStats, sqlx::Error> {
+    let members = deduplicated(members);
+    let mut stats = WriteStats::default();
+    for chunk in members.chunks(chunk_rows.max(1)) {
+        let c = Columns::of(chunk);
+        let closed = sqlx::query(CLOSE_CHANGED)
+            .bind(guild)
+            .bind(&c.uids)
+            .bind(&c.usernames)
+            .bind(&c.global_names)
+            .bind(&c.nicks)
+            .bind(&c.roles)
+            .bind(&c.bots)
+            .bind(&c.joined)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        let written = sqlx::query(INSERT_MISSING)
+            .bind(guild)
+            .bind(&c.ids)
+            .bind(&c.uids)
+            .bind(&c.usernames)
+            .bind(&c.global_names)
+            .bind(&c.nicks)
+            .bind(&c.roles)
+            .bind(&c.bots)
+            .bind(&c.joined)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        stats += WriteStats { written, closed };
+    }
+    Ok(stats)
+}
+
+/// Tombstones the current versions of `users`.
+pub async fn remove(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    users: &[u64],
+) -> Result<WriteStats, sqlx::Error> {
+    if users.is_empty() {
+        return Ok(WriteStats::default());
+    }
+    let ids: Vec<i64> = users.iter().copied().map(to_db).collect();
+    let closed = sqlx::query(
+        "UPDATE member.members \
+            SET valid_to = GREATEST(now(), valid_from), ended_by = 'delete', synced_at = now() \
+          WHERE guild_id = $1 AND valid_to IS NULL AND discord_user_id = ANY($2::bigint[])",
+    )
+    .bind(guild)
+    .bind(&ids)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(WriteStats { written: 0, closed })
+}
+
+/// Tombstones every current member of `guild` whose id is not in `present`.
+pub async fn retain_only(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    present: &[u64],
+) -> Result<WriteStats, sqlx::Error> {
+    let ids: Vec<i64> = present.iter().copied().map(to_db).collect();
+    let closed = sqlx::query(
+        "UPDATE member.members AS m \
+            SET valid_to = GREATEST(now(), m.valid_from), ended_by = 'delete', synced_at = now() \
+          WHERE m.guild_id = $1 AND m.valid_to IS NULL \
+            AND NOT EXISTS (SELECT 1 FROM UNNEST($2::bigint[]) AS p(uid) WHERE p.uid = m.discord_user_id)",
+    )
+    .bind(guild)
+    .bind(&ids)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(WriteStats { written: 0, closed })
+}
+
+type MemberRow = (
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    Vec<i64>,
+    bool,
+    Option<DateTime<Utc>>,
+);
+
+fn member_from(row: MemberRow) -> MemberState {
+    let (uid, username, global_name, nick, roles, is_bot, joined_at) = row;
+    MemberState {
+        discord_user_id: from_db(uid),
+        username,
+        global_name,
+        nick,
+        role_ids: roles.into_iter().map(from_db).collect(),
+        is_bot,
+        joined_at,
+    }
+}
+
+/// New versions without `role` for the current members holding it.
+pub async fn strip_role(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    role: u64,
+    chunk_rows: usize,
+) -> Result<WriteStats, sqlx::Error> {
+    let rows: Vec<MemberRow> = sqlx::query_as(
+        "SELECT discord_user_id, username, global_name, nick, role_ids, is_bot, joined_at \
+           FROM member.members \
+          WHERE guild_id = $1 AND valid_to IS NULL AND role_ids @> ARRAY[$2::bigint]",
+    )
+    .bind(guild)
+    .bind(to_db(role))
+    .fetch_all(&mut *conn)
+    .await?;
+    let changed: Vec<MemberState> = rows
+        .into_iter()
+        .map(member_from)
+        .map(|mut m| {
+            m.role_ids.retain(|r| *r != role);
+            m
+        })
+        .collect();
+    upsert(conn, guild, &changed, chunk_rows).await
+}
+
+/// Deletes closed versions of `guild` that ended before `before`.
+pub async fn purge_history(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    before: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "DELETE FROM member.members WHERE guild_id = $1 AND valid_to IS NOT NULL AND valid_to < $2",
+    )
+    .bind(guild)
+    .bind(before)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
+/// The members of `guild` as of `at`, by user id: current versions that started by then, and
+/// closed versions whose validity covers `at` (each half served by its partial index).
+pub async fn members_as_of(
+    pool: &PgPool,
+    guild: Uuid,
+    at: DateTime<Utc>,
+) -> Result<Vec<MemberState>, sqlx::Error> {
+    let rows: Vec<MemberRow> = sqlx::query_as(
+        "SELECT discord_user_id, username, global_name, nick, role_ids, is_bot, joined_at \
+           FROM member.members WHERE guild_id = $1 AND valid_to IS NULL AND valid_from <= $2 \
+         UNION ALL \
+         SELECT discord_user_id, username, global_name, nick, role_ids, is_bot, joined_at \
+           FROM member.members \
+          WHERE guild_id = $1 AND valid_to IS NOT NULL AND valid_to > $2 AND valid_from <= $2 \
+         ORDER BY discord_user_id",
+    )
+    .bind(guild)
+    .bind(at)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(member_from).collect())
+}
+
+/// Current members of `guild`.
+pub async fn current_count(pool: &PgPool, guild: Uuid) -> Result<u64, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM member.members WHERE guild_id = $1 AND valid_to IS NULL",
+    )
+    .bind(guild)
+    .fetch_one(pool)
+    .await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// One current member.
+pub async fn member(
+    pool: &PgPool,
+    guild: Uuid,
+    user: u64,
+) -> Result<Option<MemberState>, sqlx::Error> {
+    let row: Option<MemberRow> = sqlx::query_as(
+        "SELECT discord_user_id, username, global_name, nick, role_ids, is_bot, joined_at \
+           FROM member.members WHERE guild_id = $1 AND valid_to IS NULL AND discord_user_id = $2",
+    )
+    .bind(guild)
+    .bind(to_db(user))
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(member_from))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_stay_far_below_the_bind_parameter_limit() {
+        for sql in [CLOSE_CHANGED, INSERT_MISSING] {
+            let highest = (1..=64)
+                .filter(|n| sql.contains(&format!("${n}")))
+                .max()
+                .unwrap_or(0);
+            assert!(highest <= MAX_BINDS_PER_STATEMENT, "{sql}");
+        }
+        const { assert!(MAX_BINDS_PER_STATEMENT < 65_535) };
+    }
+
+    #[test]
+    fn a_member_given_twice_keeps_its_last_state() {
+        let m = |nick: &str| MemberState {
+            discord_user_id: 7,
+            username: "u".into(),
+            global_name: None,
+            nick: Some(nick.into()),
+            role_ids: vec![],
+            is_bot: false,
+            joined_at: None,
+        };
+        let input = vec![m("first"), m("second")];
+        let kept = deduplicated(&input);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].nick.as_deref(), Some("second"));
+    }
+}

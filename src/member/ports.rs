@@ -1,0 +1,79 @@
+//! Purpose: what other domains may ask the member domain: [`MemberWriter`] for live sync (bulk
+//! writes inside the caller's transaction) and [`MemberReader`] for Core domains (read-only).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::model::{MemberState, WriteStats};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MemberError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Versioned bulk writes of `member.members`, run on the caller's connection so they commit or
+/// roll back with the caller's transaction (live sync's batch). `guild` is `guild.guilds.id`.
+/// Unchanged members are skipped; a change closes the current version (`ended_by = 'update'`)
+/// and writes a new one; removals leave tombstones (`ended_by = 'delete'`).
+#[async_trait]
+pub trait MemberWriter: Send + Sync {
+    /// Writes these members' states (new or changed ones only).
+    async fn upsert(
+        &self,
+        conn: &mut PgConnection,
+        guild: Uuid,
+        members: &[MemberState],
+    ) -> Result<WriteStats, MemberError>;
+
+    /// Tombstones these members (they left, were kicked or banned).
+    async fn remove(
+        &self,
+        conn: &mut PgConnection,
+        guild: Uuid,
+        users: &[u64],
+    ) -> Result<WriteStats, MemberError>;
+
+    /// Tombstones every current member not in `present` (the end of a full load).
+    async fn retain_only(
+        &self,
+        conn: &mut PgConnection,
+        guild: Uuid,
+        present: &[u64],
+    ) -> Result<WriteStats, MemberError>;
+
+    /// A role was deleted: members holding it get a new version without it.
+    async fn strip_role(
+        &self,
+        conn: &mut PgConnection,
+        guild: Uuid,
+        role: u64,
+    ) -> Result<WriteStats, MemberError>;
+
+    /// Deletes history (closed versions) that ended before `before`. Current rows are kept.
+    async fn purge_history(
+        &self,
+        conn: &mut PgConnection,
+        guild: Uuid,
+        before: DateTime<Utc>,
+    ) -> Result<u64, MemberError>;
+}
+
+/// Read-only access to members.
+#[async_trait]
+pub trait MemberReader: Send + Sync {
+    /// The guild's members as they were at `at` (current rows when `at` is now), by user id.
+    async fn members_as_of(
+        &self,
+        guild: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<MemberState>, MemberError>;
+
+    /// How many current members the guild has.
+    async fn current_count(&self, guild: Uuid) -> Result<u64, MemberError>;
+
+    /// One member's current state, if they are a member.
+    async fn member(&self, guild: Uuid, user: u64) -> Result<Option<MemberState>, MemberError>;
+}

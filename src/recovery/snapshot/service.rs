@@ -1,0 +1,766 @@
+//! Purpose: snapshot use cases — the four triggers (manual, scheduled, pre-restore for the
+//! restore engine, emergency "as of T" for AntiNuke) plus import, plan retention (oldest
+//! unpinned first; pinned snapshots never count nor expire), pin/unpin (and the incident pin of
+//! the last snapshot before an attack), export/import files, and the scheduler worker. Every
+//! change commits with its outbox event. Guild, plan and member data come through ports.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use serde_json::json;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::model::{
+    self, CodecError, ExportFile, FORMAT_VERSION, ImportError, SnapshotDocument, SnapshotMeta,
+    Trigger,
+};
+use super::persistence::{self, NewSnapshot};
+use crate::guild::{GuildError, GuildReader, GuildRecord};
+use crate::ids::to_db;
+use crate::licensing::{LicensingError, LicensingReader};
+use crate::outbox::{self, NewEvent, event_types};
+use crate::recovery::sync::{SyncError, SyncService, SyncState};
+
+/// Snapshots listed at most (`/backup list`, autocomplete).
+pub const LIST_LIMIT: u32 = 25;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("guild {0} is not known to Umbra")]
+    UnknownGuild(u64),
+    #[error("the guild's mirror is not live yet")]
+    NotSynced,
+    #[error("the mirror has no state of the guild at that time")]
+    NoStateAt,
+    #[error("no such snapshot")]
+    NotFound,
+    #[error("the snapshot is pinned")]
+    Pinned,
+    #[error("at most {0} snapshots can be pinned")]
+    PinLimit(u32),
+    #[error("the file is {size} bytes; at most {max} are accepted")]
+    FileTooLarge { size: u64, max: u64 },
+    #[error("the export would be {size} bytes; at most {max} can be sent")]
+    ExportTooLarge { size: u64, max: u64 },
+    #[error("the stored snapshot is damaged: {0}")]
+    Corrupt(CodecError),
+    #[error("the file was refused: {0}")]
+    Import(#[from] ImportError),
+    #[error("encoding the snapshot failed: {0}")]
+    Encode(CodecError),
+    #[error(transparent)]
+    Database(#[from] DbErr),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    #[error(transparent)]
+    Guild(#[from] GuildError),
+    #[error(transparent)]
+    Licensing(#[from] LicensingError),
+    #[error("a background task failed: {0}")]
+    Join(String),
+    #[error("downloading the file failed: {0}")]
+    Download(String),
+}
+
+/// Snapshot tuning (from `[recovery]` in the configuration).
+#[derive(Debug, Clone)]
+pub struct SnapshotSettings {
+    pub poll_interval: Duration,
+    pub import_max_bytes: u64,
+    pub export_max_bytes: u64,
+    /// Largest document read back (guards decompression).
+    pub max_document_bytes: usize,
+}
+
+/// A snapshot created, with what retention removed to make room.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub meta: SnapshotMeta,
+    pub expired: Vec<SnapshotMeta>,
+    pub keep: u32,
+}
+
+/// What a scheduled run did for a guild.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScheduledOutcome {
+    Off,
+    NotDue,
+    NotLive,
+    Created(Uuid),
+    Unchanged(Uuid),
+    Failed(String),
+}
+
+#[derive(Clone)]
+pub struct SnapshotService {
+    db: DatabaseConnection,
+    sync: SyncService,
+    guilds: Arc<dyn GuildReader>,
+    licensing: Arc<dyn LicensingReader>,
+    pub settings: SnapshotSettings,
+    /// Scheduled failures already reported, by guild (one event per slot).
+    reported_failures: Arc<Mutex<HashMap<u64, i64>>>,
+    /// Downloads imported files (attachment URLs).
+    http: reqwest::Client,
+}
+
+impl SnapshotService {
+    pub fn new(
+        db: DatabaseConnection,
+        sync: SyncService,
+        guilds: Arc<dyn GuildReader>,
+        licensing: Arc<dyn LicensingReader>,
+        settings: SnapshotSettings,
+        http: reqwest::Client,
+    ) -> Self {
+        Self {
+            db,
+            sync,
+            guilds,
+            licensing,
+            settings,
+            reported_failures: Arc::new(Mutex::new(HashMap::new())),
+            http,
+        }
+    }
+
+    /// Downloads an attachment, refusing more than `max` bytes (checked while reading).
+    pub async fn download(&self, url: &str, max: u64) -> Result<Vec<u8>, SnapshotError> {
+        let fail = |e: reqwest::Error| SnapshotError::Download(e.without_url().to_string());
+        let mut response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(fail)?
+            .error_for_status()
+            .map_err(fail)?;
+        if let Some(len) = response.content_length()
+            && len > max
+        {
+            return Err(SnapshotError::FileTooLarge { size: len, max });
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(fail)? {
+            body.extend_from_slice(&chunk);
+            if body.len() as u64 > max {
+                return Err(SnapshotError::FileTooLarge {
+                    size: body.len() as u64,
+                    max,
+                });
+            }
+        }
+        Ok(body)
+    }
+
+    async fn record(&self, guild: u64) -> Result<GuildRecord, SnapshotError> {
+        self.guilds
+            .guild(guild)
+            .await?
+            .ok_or(SnapshotError::UnknownGuild(guild))
+    }
+
+    fn event(
+        kind: &'static str,
+        record: &GuildRecord,
+        meta: &SnapshotMeta,
+        actor: Option<u64>,
+        extra: serde_json::Value,
+    ) -> NewEvent {
+        let mut payload = json!({
+            "snapshot_id": meta.id,
+            "trigger": meta.trigger.as_str(),
+            "label": meta.label,
+            "as_of": meta.as_of,
+            "roles": meta.role_count,
+            "channels": meta.channel_count,
+            "overwrites": meta.overwrite_count,
+            "members": meta.member_count,
+            "size_bytes": meta.size_bytes,
+            "pinned": meta.pinned,
+            "guild_name": record.name,
+            "owner_discord_id": record.owner_discord_id.to_string(),
+        });
+        if let Some(actor) = actor {
+            payload["actor_discord_id"] = json!(actor.to_string());
+        }
+        if let (Some(map), Some(extra)) = (payload.as_object_mut(), extra.as_object()) {
+            map.extend(extra.clone());
+        }
+        NewEvent::new(kind, "snapshot", meta.id.to_string(), payload)
+            .in_guild(to_db(record.discord_id))
+    }
+
+    /// The document of `guild` as of `at` (`None`: now), encoded off the async threads.
+    async fn build(
+        &self,
+        guild: u64,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<(SnapshotDocument, model::Encoded), SnapshotError> {
+        let state = self
+            .sync
+            .state_as_of(guild, at)
+            .await?
+            .ok_or(SnapshotError::NoStateAt)?;
+        let (doc, encoded) = tokio::task::spawn_blocking(move || {
+            let doc = SnapshotDocument::from_state(&state).ok_or(SnapshotError::NoStateAt)?;
+            let encoded = model::encode(&doc).map_err(SnapshotError::Encode)?;
+            Ok::<_, SnapshotError>((doc, encoded))
+        })
+        .await
+        .map_err(|e| SnapshotError::Join(e.to_string()))??;
+        Ok((doc, encoded))
+    }
+
+    /// Stores an encoded document and applies retention, with their events, in one transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn store(
+        &self,
+        record: &GuildRecord,
+        trigger: Trigger,
+        label: Option<String>,
+        encoded: &model::Encoded,
+        as_of: DateTime<Utc>,
+        pin_reason: Option<String>,
+        slot: Option<i64>,
+        actor: Option<u64>,
+    ) -> Result<Option<Created>, SnapshotError> {
+        let keep = self
+            .licensing
+            .entitlements(record.discord_id)
+            .await?
+            .plan
+            .snapshot_retention;
+        let txn = self.db.begin().await?;
+        persistence::lock_guild(&txn, record.id).await?;
+        let inserted = persistence::insert(
+            &txn,
+            NewSnapshot {
+                guild_row: record.id,
+                trigger,
+                label,
+                format_version: FORMAT_VERSION,
+                encoded,
+                pinned: pin_reason.is_some(),
+                pin_reason,
+                as_of,
+                schedule_slot: slot,
+                created_by: actor,
+            },
+        )
+        .await?;
+        let Some(meta) = inserted else {
+            txn.rollback().await?;
+            return Ok(None);
+        };
+        outbox::append(
+            &txn,
+            Self::event(
+                event_types::SNAPSHOT_CREATED,
+                record,
+                &meta,
+                actor,
+                json!({}),
+            ),
+        )
+        .await?;
+        let expired = persistence::enforce_retention(&txn, record.id, keep).await?;
+        for old in &expired {
+            outbox::append(
+                &txn,
+                Self::event(
+                    event_types::SNAPSHOT_EXPIRED,
+                    record,
+                    old,
+                    None,
+                    json!({ "retention": keep }),
+                ),
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(Some(Created {
+            meta,
+            expired,
+            keep,
+        }))
+    }
+
+    async fn failed(&self, guild: u64, trigger: Trigger, error: &SnapshotError) {
+        let Ok(record) = self.record(guild).await else {
+            return;
+        };
+        let event = NewEvent::new(
+            event_types::SNAPSHOT_FAILED,
+            "guild",
+            guild.to_string(),
+            json!({
+                "trigger": trigger.as_str(),
+                "reason": error.to_string(),
+                "guild_name": record.name,
+                "owner_discord_id": record.owner_discord_id.to_string(),
+            }),
+        )
+        .in_guild(to_db(guild));
+        if let Err(e) = outbox::append(&self.db, event).await {
+            tracing::warn!(guild, error = %e, "could not record a snapshot failure");
+        }
+    }
+
+    /// A snapshot of the guild now (`/backup create`): the mirror must be live.
+    pub async fn create_manual(
+        &self,
+        guild: u64,
+        label: Option<String>,
+        actor: u64,
+    ) -> Result<Created, SnapshotError> {
+        if self.sync.status(guild).await?.state != Some(SyncState::Live) {
+            return Err(SnapshotError::NotSynced);
+        }
+        self.create_now(guild, Trigger::Manual, label, Some(actor))
+            .await
+    }
+
+    /// The snapshot a restore takes before it changes anything (for the restore engine).
+    pub async fn create_pre_restore(
+        &self,
+        guild: u64,
+        actor: u64,
+    ) -> Result<Created, SnapshotError> {
+        self.create_now(guild, Trigger::PreRestore, None, Some(actor))
+            .await
+    }
+
+    async fn create_now(
+        &self,
+        guild: u64,
+        trigger: Trigger,
+        label: Option<String>,
+        actor: Option<u64>,
+    ) -> Result<Created, SnapshotError> {
+        let result = async {
+            let record = self.record(guild).await?;
+            let (doc, encoded) = self.build(guild, None).await?;
+            self.store(
+                &record, trigger, label, &encoded, doc.as_of, None, None, actor,
+            )
+            .await?
+            .ok_or(SnapshotError::NotFound)
+        }
+        .await;
+        if let Err(e) = &result
+            && !matches!(
+                e,
+                SnapshotError::NotSynced
+                    | SnapshotError::NoStateAt
+                    | SnapshotError::UnknownGuild(_)
+            )
+        {
+            self.failed(guild, trigger, e).await;
+        }
+        result
+    }
+
+    /// An emergency snapshot of the guild as it was at `at` (AntiNuke: the state before the
+    /// attack), pinned so that nothing rotates it out.
+    pub async fn create_emergency(
+        &self,
+        guild: u64,
+        at: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<Created, SnapshotError> {
+        let result = async {
+            let record = self.record(guild).await?;
+            let (doc, encoded) = self.build(guild, Some(at)).await?;
+            self.store(
+                &record,
+                Trigger::Emergency,
+                None,
+                &encoded,
+                doc.as_of,
+                Some(reason.to_owned()),
+                None,
+                None,
+            )
+            .await?
+            .ok_or(SnapshotError::NotFound)
+        }
+        .await;
+        if let Err(e) = &result {
+            self.failed(guild, Trigger::Emergency, e).await;
+        }
+        result
+    }
+
+    /// Pins the last snapshot taken at or before `at` (an incident at `at`): returns it.
+    pub async fn pin_last_before(
+        &self,
+        guild: u64,
+        at: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<Option<SnapshotMeta>, SnapshotError> {
+        let record = self.record(guild).await?;
+        let txn = self.db.begin().await?;
+        persistence::lock_guild(&txn, record.id).await?;
+        let Some(last) = persistence::last_before(&txn, record.id, at).await? else {
+            txn.rollback().await?;
+            return Ok(None);
+        };
+        let pinned = persistence::set_pinned(&txn, record.id, last.id, Some(reason)).await?;
+        txn.commit().await?;
+        Ok(pinned)
+    }
+
+    /// The guild's snapshots, newest first.
+    pub async fn list(&self, guild: u64) -> Result<Vec<SnapshotMeta>, SnapshotError> {
+        let record = self.record(guild).await?;
+        Ok(persistence::list(&self.db, record.id, LIST_LIMIT).await?)
+    }
+
+    /// The newest snapshot (for `/umbra status`).
+    pub async fn latest(&self, guild: u64) -> Result<Option<SnapshotMeta>, SnapshotError> {
+        match self.guilds.guild(guild).await? {
+            Some(record) => Ok(persistence::latest(&self.db, record.id).await?),
+            None => Ok(None),
+        }
+    }
+
+    /// Finds a snapshot by id, short id (last 8 hex digits) or exact label.
+    pub async fn find(&self, guild: u64, reference: &str) -> Result<SnapshotMeta, SnapshotError> {
+        let record = self.record(guild).await?;
+        let reference = reference.trim();
+        if let Ok(id) = Uuid::parse_str(reference)
+            && let Some(meta) = persistence::find(&self.db, record.id, id, false).await?
+        {
+            return Ok(meta);
+        }
+        let list = persistence::list(&self.db, record.id, 1000).await?;
+        if reference.len() == 8
+            && let Some(meta) = list
+                .iter()
+                .find(|m| m.short_id().eq_ignore_ascii_case(reference))
+        {
+            return Ok(meta.clone());
+        }
+        persistence::find_by_label(&self.db, record.id, reference)
+            .await?
+            .ok_or(SnapshotError::NotFound)
+    }
+
+    /// A snapshot's document, verified against its checksum (what a restore reads).
+    pub async fn document(
+        &self,
+        guild: u64,
+        id: Uuid,
+    ) -> Result<(SnapshotMeta, SnapshotDocument), SnapshotError> {
+        let record = self.record(guild).await?;
+        let (meta, payload) = persistence::with_payload(&self.db, record.id, id)
+            .await?
+            .ok_or(SnapshotError::NotFound)?;
+        let max = self.settings.max_document_bytes;
+        let checksum = meta.checksum.clone();
+        let doc = tokio::task::spawn_blocking(move || model::decode(&payload, &checksum, max))
+            .await
+            .map_err(|e| SnapshotError::Join(e.to_string()))?
+            .map_err(SnapshotError::Corrupt)?;
+        Ok((meta, doc))
+    }
+
+    /// Deletes a snapshot (pinned ones must be unpinned first).
+    pub async fn delete(
+        &self,
+        guild: u64,
+        id: Uuid,
+        actor: u64,
+    ) -> Result<SnapshotMeta, SnapshotError> {
+        let record = self.record(guild).await?;
+        let txn = self.db.begin().await?;
+        persistence::lock_guild(&txn, record.id).await?;
+        let meta = persistence::find(&txn, record.id, id, true)
+            .await?
+            .ok_or(SnapshotError::NotFound)?;
+        if meta.pinned {
+            return Err(SnapshotError::Pinned);
+        }
+        persistence::delete(&txn, record.id, id).await?;
+        outbox::append(
+            &txn,
+            Self::event(
+                event_types::SNAPSHOT_DELETED,
+                &record,
+                &meta,
+                Some(actor),
+                json!({}),
+            ),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(meta)
+    }
+
+    /// Pins a snapshot (at most the plan's retention count of pinned snapshots).
+    pub async fn pin(
+        &self,
+        guild: u64,
+        id: Uuid,
+        actor: u64,
+    ) -> Result<SnapshotMeta, SnapshotError> {
+        let record = self.record(guild).await?;
+        let max = self
+            .licensing
+            .entitlements(guild)
+            .await?
+            .plan
+            .snapshot_retention;
+        let txn = self.db.begin().await?;
+        persistence::lock_guild(&txn, record.id).await?;
+        let meta = persistence::find(&txn, record.id, id, true)
+            .await?
+            .ok_or(SnapshotError::NotFound)?;
+        if meta.pinned {
+            return Ok(meta);
+        }
+        if persistence::pinned_count(&txn, record.id).await? >= i64::from(max) {
+            return Err(SnapshotError::PinLimit(max));
+        }
+        let pinned =
+            persistence::set_pinned(&txn, record.id, id, Some(&format!("manual by {actor}")))
+                .await?
+                .ok_or(SnapshotError::NotFound)?;
+        txn.commit().await?;
+        Ok(pinned)
+    }
+
+    /// Unpins a snapshot; it counts against the retention again at once (what is over it
+    /// expires now). Returns the snapshot and what expired.
+    pub async fn unpin(
+        &self,
+        guild: u64,
+        id: Uuid,
+    ) -> Result<(SnapshotMeta, Vec<SnapshotMeta>), SnapshotError> {
+        let record = self.record(guild).await?;
+        let keep = self
+            .licensing
+            .entitlements(guild)
+            .await?
+            .plan
+            .snapshot_retention;
+        let txn = self.db.begin().await?;
+        persistence::lock_guild(&txn, record.id).await?;
+        let meta = persistence::set_pinned(&txn, record.id, id, None)
+            .await?
+            .ok_or(SnapshotError::NotFound)?;
+        let expired = persistence::enforce_retention(&txn, record.id, keep).await?;
+        for old in &expired {
+            outbox::append(
+                &txn,
+                Self::event(
+                    event_types::SNAPSHOT_EXPIRED,
+                    &record,
+                    old,
+                    None,
+                    json!({ "retention": keep }),
+                ),
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        Ok((meta, expired))
+    }
+
+    /// The export file of a snapshot.
+    pub async fn export(
+        &self,
+        guild: u64,
+        id: Uuid,
+    ) -> Result<(SnapshotMeta, Vec<u8>), SnapshotError> {
+        let (meta, doc) = self.document(guild, id).await?;
+        let label = meta.label.clone();
+        let trigger = meta.trigger.as_str();
+        let created = meta.created_at;
+        let bytes = tokio::task::spawn_blocking(move || {
+            ExportFile::new(doc, label, trigger, created)?.to_bytes()
+        })
+        .await
+        .map_err(|e| SnapshotError::Join(e.to_string()))?
+        .map_err(SnapshotError::Encode)?;
+        let size = bytes.len() as u64;
+        if size > self.settings.export_max_bytes {
+            return Err(SnapshotError::ExportTooLarge {
+                size,
+                max: self.settings.export_max_bytes,
+            });
+        }
+        Ok((meta, bytes))
+    }
+
+    /// Stores an export file as a snapshot of this guild (trigger `import`): size, versions,
+    /// checksum and structure are checked first; nothing is stored when one fails.
+    pub async fn import(
+        &self,
+        guild: u64,
+        bytes: Vec<u8>,
+        label: Option<String>,
+        actor: u64,
+    ) -> Result<(Created, ExportFile), SnapshotError> {
+        let size = bytes.len() as u64;
+        if size > self.settings.import_max_bytes {
+            return Err(SnapshotError::FileTooLarge {
+                size,
+                max: self.settings.import_max_bytes,
+            });
+        }
+        let record = self.record(guild).await?;
+        let (file, encoded) = tokio::task::spawn_blocking(move || {
+            let file = ExportFile::parse(&bytes)?;
+            let encoded = model::encode(&file.document).map_err(SnapshotError::Encode)?;
+            Ok::<_, SnapshotError>((file, encoded))
+        })
+        .await
+        .map_err(|e| SnapshotError::Join(e.to_string()))??;
+        let label = label.or_else(|| file.label.clone());
+        let created = self
+            .store(
+                &record,
+                Trigger::Import,
+                label,
+                &encoded,
+                file.document.as_of,
+                None,
+                None,
+                Some(actor),
+            )
+            .await?
+            .ok_or(SnapshotError::NotFound)?;
+        Ok((created, file))
+    }
+
+    /// One scheduled run for `guild` at `now`: a snapshot for the current slot of its interval
+    /// (never below the plan's minimum) unless the slot has one; an unchanged state moves the
+    /// previous scheduled snapshot to this slot instead of storing it twice.
+    pub async fn scheduled(&self, guild: u64, now: DateTime<Utc>) -> ScheduledOutcome {
+        let outcome = self.scheduled_inner(guild, now).await;
+        match outcome {
+            Ok(o) => o,
+            Err((slot, e)) => {
+                let first = self
+                    .reported_failures
+                    .lock()
+                    .map(|mut m| m.insert(guild, slot) != Some(slot))
+                    .unwrap_or(true);
+                tracing::warn!(guild, slot, error = %e, "a scheduled snapshot failed");
+                if first {
+                    self.failed(guild, Trigger::Scheduled, &e).await;
+                }
+                ScheduledOutcome::Failed(e.to_string())
+            }
+        }
+    }
+
+    async fn scheduled_inner(
+        &self,
+        guild: u64,
+        now: DateTime<Utc>,
+    ) -> Result<ScheduledOutcome, (i64, SnapshotError)> {
+        let wrap = |slot: i64| move |e: SnapshotError| (slot, e);
+        let settings = self
+            .guilds
+            .settings(guild)
+            .await
+            .map_err(|e| wrap(-1)(e.into()))?;
+        let Some(requested) = settings
+            .snapshot_interval_minutes
+            .and_then(|m| u32::try_from(m).ok())
+        else {
+            return Ok(ScheduledOutcome::Off);
+        };
+        let entitlements = self
+            .licensing
+            .entitlements(guild)
+            .await
+            .map_err(|e| wrap(-1)(e.into()))?;
+        let interval = entitlements.clamp_interval(requested);
+        let slot = model::schedule_slot(now, interval);
+        let record = self.record(guild).await.map_err(wrap(slot))?;
+        if persistence::slot_taken(&self.db, record.id, slot)
+            .await
+            .map_err(|e| wrap(slot)(e.into()))?
+        {
+            return Ok(ScheduledOutcome::NotDue);
+        }
+        if self
+            .sync
+            .status(guild)
+            .await
+            .map_err(|e| wrap(slot)(e.into()))?
+            .state
+            != Some(SyncState::Live)
+        {
+            return Ok(ScheduledOutcome::NotLive);
+        }
+        let (doc, encoded) = self.build(guild, None).await.map_err(wrap(slot))?;
+        let previous = persistence::latest_scheduled(&self.db, record.id)
+            .await
+            .map_err(|e| wrap(slot)(e.into()))?;
+        if let Some(prev) = previous
+            && prev.content_hash == encoded.content_hash
+        {
+            let txn = self.db.begin().await.map_err(|e| wrap(slot)(e.into()))?;
+            persistence::lock_guild(&txn, record.id)
+                .await
+                .map_err(|e| wrap(slot)(e.into()))?;
+            persistence::reslot(&txn, record.id, prev.id, slot)
+                .await
+                .map_err(|e| wrap(slot)(e.into()))?;
+            txn.commit().await.map_err(|e| wrap(slot)(e.into()))?;
+            return Ok(ScheduledOutcome::Unchanged(prev.id));
+        }
+        match self
+            .store(
+                &record,
+                Trigger::Scheduled,
+                None,
+                &encoded,
+                doc.as_of,
+                None,
+                Some(slot),
+                None,
+            )
+            .await
+            .map_err(wrap(slot))?
+        {
+            Some(created) => Ok(ScheduledOutcome::Created(created.meta.id)),
+            None => Ok(ScheduledOutcome::NotDue),
+        }
+    }
+
+    /// The scheduler worker: every poll interval, a scheduled run for each guild this process
+    /// syncs. Safe with several processes (slots are unique per guild).
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+        while !*shutdown.borrow() {
+            for guild in self.sync.guilds() {
+                if *shutdown.borrow() {
+                    break;
+                }
+                match self.scheduled(guild, Utc::now()).await {
+                    ScheduledOutcome::Created(id) => {
+                        tracing::info!(guild, %id, "scheduled snapshot stored")
+                    }
+                    ScheduledOutcome::Unchanged(id) => {
+                        tracing::debug!(guild, %id, "guild unchanged since the last scheduled snapshot")
+                    }
+                    _ => {}
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(self.settings.poll_interval) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        Ok(())
+    }
+}

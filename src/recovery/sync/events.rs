@@ -1,0 +1,242 @@
+//! Purpose: gateway events into live sync's queue.
+//!
+//! serenity runs every event handler in its own task, so two events can be handled in either
+//! order. Its cache, however, is updated in gateway order *before* the handlers are spawned.
+//! So each handler reads the object's state from the cache (absent = deleted) and queues it
+//! without awaiting in between: whatever order handlers run in, the last one queued for an
+//! object holds its newest state. The database stays the truth; the cache is only the ordered
+//! view of the gateway stream.
+//!
+//! A full load: GUILD_CREATE queues the whole structure (roles, channels, overwrites, settings)
+//! as complete sets; the members come with it for small guilds, else from member chunks
+//! (requested here with a nonce); when every chunk arrived the cache's member list is the
+//! complete set. Current rows missing from a complete set are tombstoned: a reload after a
+//! reconnect or a restart is a diff against the tables, never a wipe.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use chrono::Utc;
+use poise::serenity_prelude as serenity;
+use serenity::FullEvent;
+
+use super::convert;
+use super::queue::StateChange;
+use super::service::{GuildSync, Load, SyncService, new_nonce};
+
+impl SyncService {
+    /// Handles one gateway event (never awaits: see the module comment).
+    pub fn on_event(&self, ctx: &serenity::Context, event: &FullEvent) {
+        match event {
+            FullEvent::GuildCreate { guild, .. } => self.guild_available(ctx, guild),
+            FullEvent::GuildMembersChunk { chunk } => self.members_chunk(ctx, chunk),
+            FullEvent::GuildUpdate { new_data, .. } => self.settings_changed(ctx, new_data.id),
+            FullEvent::GuildDelete { incomplete, .. } => {
+                self.guild_gone(incomplete.id, incomplete.unavailable)
+            }
+            FullEvent::GuildRoleCreate { new } => self.role_changed(ctx, new.guild_id, new.id),
+            FullEvent::GuildRoleUpdate { new, .. } => self.role_changed(ctx, new.guild_id, new.id),
+            FullEvent::GuildRoleDelete {
+                guild_id,
+                removed_role_id,
+                ..
+            } => self.role_changed(ctx, *guild_id, *removed_role_id),
+            FullEvent::ChannelCreate { channel } => {
+                self.channel_changed(ctx, channel.guild_id, channel.id)
+            }
+            FullEvent::CategoryCreate { category } => {
+                self.channel_changed(ctx, category.guild_id, category.id)
+            }
+            FullEvent::ChannelUpdate { new, .. } => self.channel_changed(ctx, new.guild_id, new.id),
+            FullEvent::ChannelDelete { channel, .. } => {
+                self.channel_changed(ctx, channel.guild_id, channel.id)
+            }
+            FullEvent::CategoryDelete { category } => {
+                self.channel_changed(ctx, category.guild_id, category.id)
+            }
+            FullEvent::GuildMemberAddition { new_member } => {
+                self.member_changed(ctx, new_member.guild_id, new_member.user.id)
+            }
+            FullEvent::GuildMemberUpdate { event, .. } => {
+                self.member_changed(ctx, event.guild_id, event.user.id)
+            }
+            FullEvent::GuildMemberRemoval { guild_id, user, .. } => {
+                self.member_changed(ctx, *guild_id, user.id)
+            }
+            _ => {}
+        }
+    }
+
+    fn guild_available(&self, ctx: &serenity::Context, event_guild: &serenity::Guild) {
+        let id = event_guild.id.get();
+        let cached = ctx.cache.guild(event_guild.id);
+        let g: &serenity::Guild = cached.as_deref().unwrap_or(event_guild);
+        let roles = convert::role_ids(g);
+        let settings = convert::settings(g);
+        let role_states = g.roles.values().map(convert::role).collect();
+        let channels = g
+            .channels
+            .values()
+            .filter_map(|c| convert::channel(c, &roles))
+            .collect();
+        let complete = !g.large && g.members.len() as u64 >= g.member_count;
+        let members: Vec<_> = g
+            .members
+            .values()
+            .map(|m| convert::member(id, m, &roles))
+            .collect();
+        let present: HashSet<u64> = g.members.keys().map(|u| u.get()).collect();
+        drop(cached);
+        let started = Instant::now();
+        let nonce = (!complete).then(new_nonce);
+        self.enqueue(id, |s: &mut GuildSync| {
+            s.pending.full_structure(settings, role_states, channels);
+            s.pending.state(StateChange::Loading);
+            for m in members {
+                s.pending.member(m.discord_user_id, Some(m));
+            }
+            if complete {
+                s.load = None;
+                s.pending.members_complete(present);
+                s.pending.state(StateChange::Live {
+                    full_sync_at: Utc::now(),
+                    load_started: started,
+                });
+            } else if let Some(nonce) = &nonce {
+                s.load = Some(Load {
+                    nonce: nonce.clone(),
+                    started,
+                    requested: started,
+                    seen: HashSet::new(),
+                    messenger: ctx.shard.clone(),
+                    attempts: 1,
+                });
+            }
+        });
+        if let Some(nonce) = nonce {
+            ctx.shard.chunk_guild(
+                event_guild.id,
+                None,
+                false,
+                serenity::ChunkGuildFilter::None,
+                Some(nonce),
+            );
+        }
+        tracing::debug!(guild = id, complete, "full load of a guild started");
+    }
+
+    fn members_chunk(&self, ctx: &serenity::Context, chunk: &serenity::GuildMembersChunkEvent) {
+        let id = chunk.guild_id.get();
+        let Some(g) = ctx.cache.guild(chunk.guild_id) else {
+            return;
+        };
+        let roles = convert::role_ids(&g);
+        // The cache's state of each member (newer than the chunk if an update followed it).
+        let members: Vec<_> = chunk
+            .members
+            .keys()
+            .filter_map(|u| g.members.get(u))
+            .map(|m| convert::member(id, m, &roles))
+            .collect();
+        let mut present: Option<HashSet<u64>> = None;
+        let complete_now = {
+            let mut map = self.lock();
+            let s = map.entry(id).or_default();
+            match &mut s.load {
+                Some(load) if chunk.nonce.as_deref() == Some(load.nonce.as_str()) => {
+                    load.seen.insert(chunk.chunk_index);
+                    (load.seen.len() as u64 >= u64::from(chunk.chunk_count)).then_some(load.started)
+                }
+                _ => None,
+            }
+        };
+        if complete_now.is_some() {
+            present = Some(g.members.keys().map(|u| u.get()).collect());
+        }
+        drop(g);
+        self.enqueue(id, |s| {
+            for m in members {
+                s.pending.member(m.discord_user_id, Some(m));
+            }
+            if let (Some(started), Some(present)) = (complete_now, present) {
+                s.load = None;
+                s.pending.members_complete(present);
+                s.pending.state(StateChange::Live {
+                    full_sync_at: Utc::now(),
+                    load_started: started,
+                });
+            }
+        });
+    }
+
+    fn settings_changed(&self, ctx: &serenity::Context, guild: serenity::GuildId) {
+        let Some(settings) = ctx.cache.guild(guild).map(|g| convert::settings(&g)) else {
+            return;
+        };
+        self.enqueue(guild.get(), |s| s.pending.settings = Some(settings));
+    }
+
+    fn guild_gone(&self, guild: serenity::GuildId, unavailable: bool) {
+        self.enqueue(guild.get(), |s| {
+            s.load = None;
+            s.pending.state(StateChange::Stale);
+        });
+        tracing::info!(guild = %guild, unavailable, "guild no longer followed: its mirror is stale until it is back");
+    }
+
+    fn role_changed(
+        &self,
+        ctx: &serenity::Context,
+        guild: serenity::GuildId,
+        role: serenity::RoleId,
+    ) {
+        let Some(g) = ctx.cache.guild(guild) else {
+            return;
+        };
+        let state = g.roles.get(&role).map(convert::role);
+        drop(g);
+        self.enqueue(guild.get(), |s| match state {
+            Some(state) => s.pending.role(role.get(), Some(state)),
+            None => s.pending.role_deleted(role.get()),
+        });
+    }
+
+    fn channel_changed(
+        &self,
+        ctx: &serenity::Context,
+        guild: serenity::GuildId,
+        channel: serenity::ChannelId,
+    ) {
+        let Some(g) = ctx.cache.guild(guild) else {
+            return;
+        };
+        let roles = convert::role_ids(&g);
+        let state = match g.channels.get(&channel) {
+            Some(c) => match convert::channel(c, &roles) {
+                Some(state) => Some(state),
+                None => return,
+            },
+            None => None,
+        };
+        drop(g);
+        self.enqueue(guild.get(), |s| s.pending.channel(channel.get(), state));
+    }
+
+    fn member_changed(
+        &self,
+        ctx: &serenity::Context,
+        guild: serenity::GuildId,
+        user: serenity::UserId,
+    ) {
+        let Some(g) = ctx.cache.guild(guild) else {
+            return;
+        };
+        let roles = convert::role_ids(&g);
+        let state = g
+            .members
+            .get(&user)
+            .map(|m| convert::member(guild.get(), m, &roles));
+        drop(g);
+        self.enqueue(guild.get(), |s| s.pending.member(user.get(), state));
+    }
+}

@@ -1,0 +1,17 @@
+//! Purpose: live sync — keeps `recovery.guild_*` (and, through the member domain's port,
+//! `member.members`) equal to every guild the bot is in: a full load on GUILD_CREATE (members by
+//! gateway chunks), then gateway events, written in per-guild batches (one transaction each,
+//! unchanged rows skipped), versioned so "the guild as of time T" can be rebuilt.
+
+pub mod convert;
+pub mod events;
+pub mod model;
+pub mod persistence;
+pub mod queue;
+pub mod service;
+
+pub use model::{
+    ChannelState, GuildState, OverwriteState, OverwriteTarget, RoleState, SettingsState, SyncState,
+    SyncStatus,
+};
+pub use service::{LoadReport, SyncError, SyncService, SyncSettings};

@@ -1,0 +1,309 @@
+//! Purpose: the normalized state of a guild as live sync mirrors it — settings, roles, channels
+//! with their permission overwrites, members — independent of serenity and of storage, plus
+//! the sync state of a guild. Values are canonical (sorted lists, clamped to what the schema
+//! accepts) so that "unchanged" is plain equality.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+pub use crate::member::MemberState;
+
+/// Channel types that are part of a guild's structure (threads are not).
+pub mod channel_kind {
+    pub const TEXT: i16 = 0;
+    pub const VOICE: i16 = 2;
+    pub const CATEGORY: i16 = 4;
+    pub const ANNOUNCEMENT: i16 = 5;
+    pub const STAGE: i16 = 13;
+    pub const FORUM: i16 = 15;
+    pub const MEDIA: i16 = 16;
+    /// Announcement, public and private threads.
+    pub const THREADS: [i16; 3] = [10, 11, 12];
+}
+
+/// The largest colour value Discord uses (0xRRGGBB).
+const MAX_COLOR: u32 = 0x00FF_FFFF;
+
+/// Stores a permission bitset (Discord's are far below 2^63).
+pub fn bits_to_db(bits: u64) -> i64 {
+    i64::try_from(bits).unwrap_or(i64::MAX)
+}
+
+/// A colour clamped to 0xRRGGBB (the schema's CHECK).
+pub fn color_to_db(color: u32) -> i32 {
+    i32::try_from(color.min(MAX_COLOR)).unwrap_or(0)
+}
+
+/// A role.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleState {
+    pub discord_role_id: u64,
+    pub name: String,
+    pub color: i32,
+    pub secondary_color: Option<i32>,
+    pub tertiary_color: Option<i32>,
+    pub hoist: bool,
+    pub position: i32,
+    pub permissions: i64,
+    pub mentionable: bool,
+    pub managed: bool,
+    pub icon: Option<String>,
+    pub unicode_emoji: Option<String>,
+    /// Discord's role tags as received (`bot_id`, `integration_id`, ...), `None` without tags.
+    pub tags: Option<Value>,
+    pub flags: i32,
+}
+
+/// Who a permission overwrite applies to.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum OverwriteTarget {
+    Role,
+    Member,
+}
+
+impl OverwriteTarget {
+    /// Discord's (and the schema's) number: 0 = role, 1 = member.
+    pub fn num(self) -> i16 {
+        match self {
+            OverwriteTarget::Role => 0,
+            OverwriteTarget::Member => 1,
+        }
+    }
+
+    pub fn from_num(n: i16) -> Option<Self> {
+        match n {
+            0 => Some(OverwriteTarget::Role),
+            1 => Some(OverwriteTarget::Member),
+            _ => None,
+        }
+    }
+}
+
+/// A channel permission overwrite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OverwriteState {
+    pub target_id: u64,
+    pub target: OverwriteTarget,
+    pub allow: i64,
+    pub deny: i64,
+}
+
+/// A channel (any type but threads) with its overwrites (sorted by target id).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelState {
+    pub discord_channel_id: u64,
+    pub kind: i16,
+    pub name: String,
+    pub parent_id: Option<u64>,
+    pub position: i32,
+    pub topic: Option<String>,
+    pub nsfw: bool,
+    pub rate_limit_per_user: i32,
+    /// `None` for channels without voice (the schema forbids 0).
+    pub bitrate: Option<i32>,
+    pub user_limit: Option<i32>,
+    pub rtc_region: Option<String>,
+    pub video_quality_mode: Option<i16>,
+    pub default_auto_archive_duration: Option<i32>,
+    pub default_thread_rate_limit_per_user: Option<i32>,
+    /// Forum/media tags as received (a JSON array), `None` for other channels.
+    pub available_tags: Option<Value>,
+    pub default_reaction_emoji: Option<Value>,
+    pub default_sort_order: Option<i16>,
+    pub default_forum_layout: Option<i16>,
+    pub flags: i32,
+    pub overwrites: Vec<OverwriteState>,
+}
+
+impl ChannelState {
+    /// Sorts the overwrites (canonical order) and drops duplicates of a target.
+    pub fn normalized(mut self) -> Self {
+        self.overwrites.sort_by_key(|o| o.target_id);
+        self.overwrites.dedup_by_key(|o| o.target_id);
+        if self.bitrate.is_some_and(|b| b <= 0) {
+            self.bitrate = None;
+        }
+        self.user_limit = self.user_limit.map(|u| u.max(0));
+        self.rate_limit_per_user = self.rate_limit_per_user.max(0);
+        self.position = self.position.max(0);
+        self
+    }
+}
+
+/// Guild-level settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingsState {
+    pub name: String,
+    pub icon: Option<String>,
+    pub description: Option<String>,
+    pub verification_level: i16,
+    pub default_message_notifications: i16,
+    pub explicit_content_filter: i16,
+    pub mfa_level: i16,
+    pub afk_channel_id: Option<u64>,
+    pub afk_timeout: i32,
+    pub system_channel_id: Option<u64>,
+    pub system_channel_flags: i32,
+    pub rules_channel_id: Option<u64>,
+    pub public_updates_channel_id: Option<u64>,
+    pub safety_alerts_channel_id: Option<u64>,
+    pub preferred_locale: String,
+    pub premium_progress_bar_enabled: bool,
+    pub premium_tier: i16,
+    /// Sorted.
+    pub features: Vec<String>,
+    pub vanity_url_code: Option<String>,
+    pub banner: Option<String>,
+    pub splash: Option<String>,
+}
+
+impl SettingsState {
+    pub fn normalized(mut self) -> Self {
+        self.features.sort();
+        self.features.dedup();
+        self.afk_timeout = self.afk_timeout.max(0);
+        self
+    }
+}
+
+/// Where the mirror of a guild stands (`recovery.guild_settings.sync_state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncState {
+    /// A full load (GUILD_CREATE + member chunks) is in progress.
+    Loading,
+    /// The mirror follows gateway events.
+    Live,
+    /// Events may have been missed (outage, removal, failed writes): a reload is needed.
+    Stale,
+}
+
+impl SyncState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncState::Loading => "loading",
+            SyncState::Live => "live",
+            SyncState::Stale => "stale",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "loading" => Some(SyncState::Loading),
+            "live" => Some(SyncState::Live),
+            "stale" => Some(SyncState::Stale),
+            _ => None,
+        }
+    }
+}
+
+/// A whole guild at one time: what "as of T" returns and what a snapshot freezes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GuildState {
+    pub guild_id: u64,
+    pub as_of: DateTime<Utc>,
+    pub settings: Option<SettingsState>,
+    /// Sorted by (position, id).
+    pub roles: Vec<RoleState>,
+    /// Sorted by (position, id).
+    pub channels: Vec<ChannelState>,
+    /// Sorted by user id.
+    pub members: Vec<MemberState>,
+}
+
+impl GuildState {
+    /// Puts every list in its canonical order.
+    pub fn sorted(mut self) -> Self {
+        self.roles.sort_by_key(|r| (r.position, r.discord_role_id));
+        self.channels
+            .sort_by_key(|c| (c.position, c.discord_channel_id));
+        self.members.sort_by_key(|m| m.discord_user_id);
+        self
+    }
+
+    pub fn overwrite_count(&self) -> usize {
+        self.channels.iter().map(|c| c.overwrites.len()).sum()
+    }
+}
+
+/// What `/umbra status` shows about live sync.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncStatus {
+    pub state: Option<SyncState>,
+    pub last_full_sync_at: Option<DateTime<Utc>>,
+    pub roles: u64,
+    pub channels: u64,
+    pub members: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn channel() -> ChannelState {
+        ChannelState {
+            discord_channel_id: 1,
+            kind: channel_kind::TEXT,
+            name: "general".into(),
+            parent_id: None,
+            position: -1,
+            topic: None,
+            nsfw: false,
+            rate_limit_per_user: 0,
+            bitrate: Some(0),
+            user_limit: Some(-3),
+            rtc_region: None,
+            video_quality_mode: None,
+            default_auto_archive_duration: None,
+            default_thread_rate_limit_per_user: None,
+            available_tags: None,
+            default_reaction_emoji: None,
+            default_sort_order: None,
+            default_forum_layout: None,
+            flags: 0,
+            overwrites: vec![
+                OverwriteState {
+                    target_id: 9,
+                    target: OverwriteTarget::Role,
+                    allow: 1,
+                    deny: 0,
+                },
+                OverwriteState {
+                    target_id: 3,
+                    target: OverwriteTarget::Member,
+                    allow: 0,
+                    deny: 2,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn a_channel_is_normalized_into_what_the_schema_accepts() {
+        let c = channel().normalized();
+        assert_eq!(
+            c.overwrites.iter().map(|o| o.target_id).collect::<Vec<_>>(),
+            vec![3, 9]
+        );
+        assert_eq!(c.bitrate, None, "bitrate 0 is stored as NULL");
+        assert_eq!(c.user_limit, Some(0));
+        assert_eq!(c.position, 0);
+    }
+
+    #[test]
+    fn colours_and_permissions_fit_their_columns() {
+        assert_eq!(color_to_db(0x0012_3456), 0x0012_3456);
+        assert_eq!(color_to_db(u32::MAX), 0x00FF_FFFF);
+        assert_eq!(bits_to_db(u64::MAX), i64::MAX);
+    }
+
+    #[test]
+    fn sync_states_round_trip_through_their_names() {
+        for s in [SyncState::Loading, SyncState::Live, SyncState::Stale] {
+            assert_eq!(SyncState::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(SyncState::parse("weird"), None);
+    }
+}

@@ -1,0 +1,834 @@
+//! Purpose: the only code that writes `recovery.guild_roles`, `guild_channels`,
+//! `guild_permission_overrides` and `guild_settings` — versioned bulk writes on the caller's
+//! connection (one transaction per sync batch) — and the "as of T" reads of them.
+//!
+//! Versioning (see the migration): a change closes the current row (`valid_to = now()`,
+//! `ended_by = 'update'`) and inserts the new version; a delete closes it with
+//! `ended_by = 'delete'` (the tombstone). Each write is two statements over `UNNEST` arrays —
+//! close the current rows whose content differs, then insert every object that has no current
+//! row — so unchanged rows are never touched and a statement carries a constant, small number
+//! of bind parameters (at most [`MAX_BINDS_PER_STATEMENT`], far under PostgreSQL's 65,535)
+//! whatever the row count; rows still go in chunks of `chunk_rows`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgPool, Row};
+use uuid::Uuid;
+
+use super::model::{
+    ChannelState, OverwriteState, OverwriteTarget, RoleState, SettingsState, SyncState, SyncStatus,
+};
+use crate::ids::{from_db, to_db};
+use crate::member::WriteStats;
+
+/// The most bind parameters any statement here uses (checked by a test).
+pub const MAX_BINDS_PER_STATEMENT: usize = 26;
+
+fn ids(v: &[u64]) -> Vec<i64> {
+    v.iter().copied().map(to_db).collect()
+}
+
+fn json_text(v: &Option<Value>) -> Option<String> {
+    v.as_ref().map(Value::to_string)
+}
+
+fn json_parse(v: Option<String>) -> Option<Value> {
+    v.and_then(|s| serde_json::from_str(&s).ok())
+}
+
+/// Keeps the last entry per key (one current row per object).
+fn last_per_key<T, K: std::hash::Hash + Eq>(items: &[T], key: impl Fn(&T) -> K) -> Vec<&T> {
+    let mut last: HashMap<K, usize> = HashMap::with_capacity(items.len());
+    for (i, it) in items.iter().enumerate() {
+        last.insert(key(it), i);
+    }
+    items
+        .iter()
+        .enumerate()
+        .filter(|(i, it)| last.get(&key(it)) == Some(i))
+        .map(|(_, it)| it)
+        .collect()
+}
+
+// ------------------------------------------------------------------------------------ roles
+
+const ROLES_CLOSE_CHANGED: &str = "\
+UPDATE recovery.guild_roles AS r
+   SET valid_to = GREATEST(now(), r.valid_from), ended_by = 'update', synced_at = now()
+  FROM UNNEST($2::bigint[], $3::text[], $4::int[], $5::int[], $6::int[], $7::bool[], $8::int[], $9::bigint[],
+              $10::bool[], $11::bool[], $12::text[], $13::text[], $14::text[], $15::int[])
+       AS i(rid, name, color, secondary_color, tertiary_color, hoist, position, permissions, mentionable, managed,
+            icon, unicode_emoji, tags, flags)
+ WHERE r.guild_id = $1 AND r.valid_to IS NULL AND r.discord_role_id = i.rid
+   AND (r.name, r.color, r.secondary_color, r.tertiary_color, r.hoist, r.position, r.permissions, r.mentionable,
+        r.managed, r.icon, r.unicode_emoji, r.tags, r.flags)
+       IS DISTINCT FROM
+       (i.name, i.color, i.secondary_color, i.tertiary_color, i.hoist, i.position, i.permissions, i.mentionable,
+        i.managed, i.icon, i.unicode_emoji, i.tags::jsonb, i.flags)";
+
+const ROLES_INSERT_MISSING: &str = "\
+INSERT INTO recovery.guild_roles
+       (id, guild_id, discord_role_id, name, color, secondary_color, tertiary_color, hoist, position, permissions,
+        mentionable, managed, icon, unicode_emoji, tags, flags, valid_from, synced_at)
+SELECT i.id, $1, i.rid, i.name, i.color, i.secondary_color, i.tertiary_color, i.hoist, i.position, i.permissions,
+       i.mentionable, i.managed, i.icon, i.unicode_emoji, i.tags::jsonb, i.flags, now(), now()
+  FROM UNNEST($2::bigint[], $3::text[], $4::int[], $5::int[], $6::int[], $7::bool[], $8::int[], $9::bigint[],
+              $10::bool[], $11::bool[], $12::text[], $13::text[], $14::text[], $15::int[], $16::uuid[])
+       AS i(rid, name, color, secondary_color, tertiary_color, hoist, position, permissions, mentionable, managed,
+            icon, unicode_emoji, tags, flags, id)
+ WHERE NOT EXISTS (SELECT 1 FROM recovery.guild_roles AS r
+                    WHERE r.guild_id = $1 AND r.valid_to IS NULL AND r.discord_role_id = i.rid)";
+
+/// Writes new and changed roles.
+pub async fn upsert_roles(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    roles: &[RoleState],
+    chunk_rows: usize,
+) -> Result<WriteStats, sqlx::Error> {
+    let roles = last_per_key(roles, |r| r.discord_role_id);
+    let mut stats = WriteStats::default();
+    for chunk in roles.chunks(chunk_rows.max(1)) {
+        let rid: Vec<i64> = chunk.iter().map(|r| to_db(r.discord_role_id)).collect();
+        let name: Vec<&str> = chunk.iter().map(|r| r.name.as_str()).collect();
+        let color: Vec<i32> = chunk.iter().map(|r| r.color).collect();
+        let secondary: Vec<Option<i32>> = chunk.iter().map(|r| r.secondary_color).collect();
+        let tertiary: Vec<Option<i32>> = chunk.iter().map(|r| r.tertiary_color).collect();
+        let hoist: Vec<bool> = chunk.iter().map(|r| r.hoist).collect();
+        let position: Vec<i32> = chunk.iter().map(|r| r.position.max(0)).collect();
+        let permissions: Vec<i64> = chunk.iter().map(|r| r.permissions).collect();
+        let mentionable: Vec<bool> = chunk.iter().map(|r| r.mentionable).collect();
+        let managed: Vec<bool> = chunk.iter().map(|r| r.managed).collect();
+        let icon: Vec<Option<&str>> = chunk.iter().map(|r| r.icon.as_deref()).collect();
+        let emoji: Vec<Option<&str>> = chunk.iter().map(|r| r.unicode_emoji.as_deref()).collect();
+        let tags: Vec<Option<String>> = chunk.iter().map(|r| json_text(&r.tags)).collect();
+        let flags: Vec<i32> = chunk.iter().map(|r| r.flags).collect();
+        let new_ids: Vec<Uuid> = chunk.iter().map(|_| Uuid::now_v7()).collect();
+        macro_rules! bind_common {
+            ($q:expr) => {
+                $q.bind(guild)
+                    .bind(&rid)
+                    .bind(&name)
+                    .bind(&color)
+                    .bind(&secondary)
+                    .bind(&tertiary)
+                    .bind(&hoist)
+                    .bind(&position)
+                    .bind(&permissions)
+                    .bind(&mentionable)
+                    .bind(&managed)
+                    .bind(&icon)
+                    .bind(&emoji)
+                    .bind(&tags)
+                    .bind(&flags)
+            };
+        }
+        let closed = bind_common!(sqlx::query(ROLES_CLOSE_CHANGED))
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        let written = bind_common!(sqlx::query(ROLES_INSERT_MISSING))
+            .bind(&new_ids)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        stats += WriteStats { written, closed };
+    }
+    Ok(stats)
+}
+
+/// Tombstones roles and the role overwrites that named them.
+pub async fn delete_roles(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    roles: &[u64],
+) -> Result<WriteStats, sqlx::Error> {
+    if roles.is_empty() {
+        return Ok(WriteStats::default());
+    }
+    let roles = ids(roles);
+    let closed = sqlx::query(
+        "UPDATE recovery.guild_roles SET valid_to = GREATEST(now(), valid_from), ended_by = 'delete', synced_at = now() \
+          WHERE guild_id = $1 AND valid_to IS NULL AND discord_role_id = ANY($2::bigint[])",
+    )
+    .bind(guild)
+    .bind(&roles)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let overwrites = sqlx::query(
+        "UPDATE recovery.guild_permission_overrides \
+            SET valid_to = GREATEST(now(), valid_from), ended_by = 'delete', synced_at = now() \
+          WHERE guild_id = $1 AND valid_to IS NULL AND target_type = 0 AND target_id = ANY($2::bigint[])",
+    )
+    .bind(guild)
+    .bind(&roles)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(WriteStats {
+        written: 0,
+        closed: closed + overwrites,
+    })
+}
+
+/// Tombstones every current role not in `present` (and role overwrites naming them).
+pub async fn retain_roles(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    present: &[u64],
+) -> Result<WriteStats, sqlx::Error> {
+    let gone: Vec<i64> = sqlx::query_scalar(
+        "SELECT r.discord_role_id FROM recovery.guild_roles AS r \
+          WHERE r.guild_id = $1 AND r.valid_to IS NULL \
+            AND NOT EXISTS (SELECT 1 FROM UNNEST($2::bigint[]) AS p(id) WHERE p.id = r.discord_role_id)",
+    )
+    .bind(guild)
+    .bind(ids(present))
+    .fetch_all(&mut *conn)
+    .await?;
+    let gone: Vec<u64> = gone.into_iter().map(from_db).collect();
+    delete_roles(conn, guild, &gone).await
+}
+
+// --------------------------------------------------------------------------------- channels
+
+const CHANNELS_CLOSE_CHANGED: &str = "\
+UPDATE recovery.guild_channels AS c
+   SET valid_to = GREATEST(now(), c.valid_from), ended_by = 'update', synced_at = now()
+  FROM UNNEST($2::bigint[], $3::smallint[], $4::text[], $5::bigint[], $6::int[], $7::text[], $8::bool[], $9::int[],
+              $10::int[], $11::int[], $12::text[], $13::smallint[], $14::int[], $15::int[], $16::text[], $17::text[],
+              $18::smallint[], $19::smallint[], $20::int[])
+       AS i(cid, kind, name, parent_id, position, topic, nsfw, rate_limit_per_user, bitrate, user_limit, rtc_region,
+            video_quality_mode, default_auto_archive_duration, default_thread_rate_limit_per_user, available_tags,
+            default_reaction_emoji, default_sort_order, default_forum_layout, flags)
+ WHERE c.guild_id = $1 AND c.valid_to IS NULL AND c.discord_channel_id = i.cid
+   AND (c.kind, c.name, c.parent_id, c.position, c.topic, c.nsfw, c.rate_limit_per_user, c.bitrate, c.user_limit,
+        c.rtc_region, c.video_quality_mode, c.default_auto_archive_duration, c.default_thread_rate_limit_per_user,
+        c.available_tags, c.default_reaction_emoji, c.default_sort_order, c.default_forum_layout, c.flags)
+       IS DISTINCT FROM
+       (i.kind, i.name, i.parent_id, i.position, i.topic, i.nsfw, i.rate_limit_per_user, i.bitrate, i.user_limit,
+        i.rtc_region, i.video_quality_mode, i.default_auto_archive_duration, i.default_thread_rate_limit_per_user,
+        i.available_tags::jsonb, i.default_reaction_emoji::jsonb, i.default_sort_order, i.default_forum_layout,
+        i.flags)";
+
+const CHANNELS_INSERT_MISSING: &str = "\
+INSERT INTO recovery.guild_channels
+       (id, guild_id, discord_channel_id, kind, name, parent_id, position, topic, nsfw, rate_limit_per_user, bitrate,
+        user_limit, rtc_region, video_quality_mode, default_auto_archive_duration,
+        default_thread_rate_limit_per_user, available_tags, default_reaction_emoji, default_sort_order,
+        default_forum_layout, flags, valid_from, synced_at)
+SELECT i.id, $1, i.cid, i.kind, i.name, i.parent_id, i.position, i.topic, i.nsfw, i.rate_limit_per_user, i.bitrate,
+       i.user_limit, i.rtc_region, i.video_quality_mode, i.default_auto_archive_duration,
+       i.default_thread_rate_limit_per_user, i.available_tags::jsonb, i.default_reaction_emoji::jsonb,
+       i.default_sort_order, i.default_forum_layout, i.flags, now(), now()
+  FROM UNNEST($2::bigint[], $3::smallint[], $4::text[], $5::bigint[], $6::int[], $7::text[], $8::bool[], $9::int[],
+              $10::int[], $11::int[], $12::text[], $13::smallint[], $14::int[], $15::int[], $16::text[], $17::text[],
+              $18::smallint[], $19::smallint[], $20::int[], $21::uuid[])
+       AS i(cid, kind, name, parent_id, position, topic, nsfw, rate_limit_per_user, bitrate, user_limit, rtc_region,
+            video_quality_mode, default_auto_archive_duration, default_thread_rate_limit_per_user, available_tags,
+            default_reaction_emoji, default_sort_order, default_forum_layout, flags, id)
+ WHERE NOT EXISTS (SELECT 1 FROM recovery.guild_channels AS c
+                    WHERE c.guild_id = $1 AND c.valid_to IS NULL AND c.discord_channel_id = i.cid)";
+
+const OVERWRITES_CLOSE_REMOVED: &str = "\
+UPDATE recovery.guild_permission_overrides AS o
+   SET valid_to = GREATEST(now(), o.valid_from), ended_by = 'delete', synced_at = now()
+ WHERE o.guild_id = $1 AND o.valid_to IS NULL AND o.discord_channel_id = ANY($2::bigint[])
+   AND NOT EXISTS (SELECT 1 FROM UNNEST($3::bigint[], $4::bigint[]) AS k(cid, tid)
+                    WHERE k.cid = o.discord_channel_id AND k.tid = o.target_id)";
+
+const OVERWRITES_CLOSE_CHANGED: &str = "\
+UPDATE recovery.guild_permission_overrides AS o
+   SET valid_to = GREATEST(now(), o.valid_from), ended_by = 'update', synced_at = now()
+  FROM UNNEST($2::bigint[], $3::bigint[], $4::smallint[], $5::bigint[], $6::bigint[])
+       AS i(cid, tid, target_type, allow, deny)
+ WHERE o.guild_id = $1 AND o.valid_to IS NULL AND o.discord_channel_id = i.cid AND o.target_id = i.tid
+   AND (o.target_type, o.allow, o.deny) IS DISTINCT FROM (i.target_type, i.allow, i.deny)";
+
+const OVERWRITES_INSERT_MISSING: &str = "\
+INSERT INTO recovery.guild_permission_overrides
+       (id, guild_id, discord_channel_id, target_id, target_type, allow, deny, valid_from, synced_at)
+SELECT i.id, $1, i.cid, i.tid, i.target_type, i.allow, i.deny, now(), now()
+  FROM UNNEST($2::bigint[], $3::bigint[], $4::smallint[], $5::bigint[], $6::bigint[], $7::uuid[])
+       AS i(cid, tid, target_type, allow, deny, id)
+ WHERE NOT EXISTS (SELECT 1 FROM recovery.guild_permission_overrides AS o
+                    WHERE o.guild_id = $1 AND o.valid_to IS NULL AND o.discord_channel_id = i.cid
+                      AND o.target_id = i.tid)";
+
+/// Writes new and changed channels, and makes each given channel's overwrites exactly the
+/// given ones (new and changed written, missing ones tombstoned).
+pub async fn upsert_channels(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    channels: &[ChannelState],
+    chunk_rows: usize,
+) -> Result<WriteStats, sqlx::Error> {
+    let channels = last_per_key(channels, |c| c.discord_channel_id);
+    let mut stats = WriteStats::default();
+    for chunk in channels.chunks(chunk_rows.max(1)) {
+        let cid: Vec<i64> = chunk.iter().map(|c| to_db(c.discord_channel_id)).collect();
+        let kind: Vec<i16> = chunk.iter().map(|c| c.kind).collect();
+        let name: Vec<&str> = chunk.iter().map(|c| c.name.as_str()).collect();
+        let parent: Vec<Option<i64>> = chunk.iter().map(|c| c.parent_id.map(to_db)).collect();
+        let position: Vec<i32> = chunk.iter().map(|c| c.position).collect();
+        let topic: Vec<Option<&str>> = chunk.iter().map(|c| c.topic.as_deref()).collect();
+        let nsfw: Vec<bool> = chunk.iter().map(|c| c.nsfw).collect();
+        let slowmode: Vec<i32> = chunk.iter().map(|c| c.rate_limit_per_user).collect();
+        let bitrate: Vec<Option<i32>> = chunk.iter().map(|c| c.bitrate).collect();
+        let user_limit: Vec<Option<i32>> = chunk.iter().map(|c| c.user_limit).collect();
+        let rtc: Vec<Option<&str>> = chunk.iter().map(|c| c.rtc_region.as_deref()).collect();
+        let video: Vec<Option<i16>> = chunk.iter().map(|c| c.video_quality_mode).collect();
+        let archive: Vec<Option<i32>> = chunk
+            .iter()
+            .map(|c| c.default_auto_archive_duration)
+            .collect();
+        let thread_slowmode: Vec<Option<i32>> = chunk
+            .iter()
+            .map(|c| c.default_thread_rate_limit_per_user)
+            .collect();
+        let tags: Vec<Option<String>> =
+            chunk.iter().map(|c| json_text(&c.available_tags)).collect();
+        let reaction: Vec<Option<String>> = chunk
+            .iter()
+            .map(|c| json_text(&c.default_reaction_emoji))
+            .collect();
+        let sort: Vec<Option<i16>> = chunk.iter().map(|c| c.default_sort_order).collect();
+        let layout: Vec<Option<i16>> = chunk.iter().map(|c| c.default_forum_layout).collect();
+        let flags: Vec<i32> = chunk.iter().map(|c| c.flags).collect();
+        let new_ids: Vec<Uuid> = chunk.iter().map(|_| Uuid::now_v7()).collect();
+        macro_rules! bind_common {
+            ($q:expr) => {
+                $q.bind(guild)
+                    .bind(&cid)
+                    .bind(&kind)
+                    .bind(&name)
+                    .bind(&parent)
+                    .bind(&position)
+                    .bind(&topic)
+                    .bind(&nsfw)
+                    .bind(&slowmode)
+                    .bind(&bitrate)
+                    .bind(&user_limit)
+                    .bind(&rtc)
+                    .bind(&video)
+                    .bind(&archive)
+                    .bind(&thread_slowmode)
+                    .bind(&tags)
+                    .bind(&reaction)
+                    .bind(&sort)
+                    .bind(&layout)
+                    .bind(&flags)
+            };
+        }
+        let closed = bind_common!(sqlx::query(CHANNELS_CLOSE_CHANGED))
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        let written = bind_common!(sqlx::query(CHANNELS_INSERT_MISSING))
+            .bind(&new_ids)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        stats += WriteStats { written, closed };
+
+        // The overwrites of these channels.
+        let pairs: Vec<(u64, &OverwriteState)> = chunk
+            .iter()
+            .flat_map(|c| c.overwrites.iter().map(move |o| (c.discord_channel_id, o)))
+            .collect();
+        let o_cid: Vec<i64> = pairs.iter().map(|(c, _)| to_db(*c)).collect();
+        let o_tid: Vec<i64> = pairs.iter().map(|(_, o)| to_db(o.target_id)).collect();
+        let o_type: Vec<i16> = pairs.iter().map(|(_, o)| o.target.num()).collect();
+        let o_allow: Vec<i64> = pairs.iter().map(|(_, o)| o.allow).collect();
+        let o_deny: Vec<i64> = pairs.iter().map(|(_, o)| o.deny).collect();
+        let o_ids: Vec<Uuid> = pairs.iter().map(|_| Uuid::now_v7()).collect();
+        let removed = sqlx::query(OVERWRITES_CLOSE_REMOVED)
+            .bind(guild)
+            .bind(&cid)
+            .bind(&o_cid)
+            .bind(&o_tid)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        let changed = sqlx::query(OVERWRITES_CLOSE_CHANGED)
+            .bind(guild)
+            .bind(&o_cid)
+            .bind(&o_tid)
+            .bind(&o_type)
+            .bind(&o_allow)
+            .bind(&o_deny)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        let inserted = sqlx::query(OVERWRITES_INSERT_MISSING)
+            .bind(guild)
+            .bind(&o_cid)
+            .bind(&o_tid)
+            .bind(&o_type)
+            .bind(&o_allow)
+            .bind(&o_deny)
+            .bind(&o_ids)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        stats += WriteStats {
+            written: inserted,
+            closed: removed + changed,
+        };
+    }
+    Ok(stats)
+}
+
+/// Tombstones channels and all their overwrites.
+pub async fn delete_channels(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    channels: &[u64],
+) -> Result<WriteStats, sqlx::Error> {
+    if channels.is_empty() {
+        return Ok(WriteStats::default());
+    }
+    let channels = ids(channels);
+    let closed = sqlx::query(
+        "UPDATE recovery.guild_channels SET valid_to = GREATEST(now(), valid_from), ended_by = 'delete', synced_at = now() \
+          WHERE guild_id = $1 AND valid_to IS NULL AND discord_channel_id = ANY($2::bigint[])",
+    )
+    .bind(guild)
+    .bind(&channels)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let overwrites = sqlx::query(
+        "UPDATE recovery.guild_permission_overrides \
+            SET valid_to = GREATEST(now(), valid_from), ended_by = 'delete', synced_at = now() \
+          WHERE guild_id = $1 AND valid_to IS NULL AND discord_channel_id = ANY($2::bigint[])",
+    )
+    .bind(guild)
+    .bind(&channels)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(WriteStats {
+        written: 0,
+        closed: closed + overwrites,
+    })
+}
+
+/// Tombstones every current channel not in `present`, with its overwrites.
+pub async fn retain_channels(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    present: &[u64],
+) -> Result<WriteStats, sqlx::Error> {
+    let gone: Vec<i64> = sqlx::query_scalar(
+        "SELECT c.discord_channel_id FROM recovery.guild_channels AS c \
+          WHERE c.guild_id = $1 AND c.valid_to IS NULL \
+            AND NOT EXISTS (SELECT 1 FROM UNNEST($2::bigint[]) AS p(id) WHERE p.id = c.discord_channel_id)",
+    )
+    .bind(guild)
+    .bind(ids(present))
+    .fetch_all(&mut *conn)
+    .await?;
+    let gone: Vec<u64> = gone.into_iter().map(from_db).collect();
+    let mut stats = delete_channels(conn, guild, &gone).await?;
+    // Overwrites left on channels that have no current row (e.g. after a partial history purge).
+    let orphans = sqlx::query(
+        "UPDATE recovery.guild_permission_overrides AS o \
+            SET valid_to = GREATEST(now(), o.valid_from), ended_by = 'delete', synced_at = now() \
+          WHERE o.guild_id = $1 AND o.valid_to IS NULL \
+            AND NOT EXISTS (SELECT 1 FROM UNNEST($2::bigint[]) AS p(id) WHERE p.id = o.discord_channel_id)",
+    )
+    .bind(guild)
+    .bind(ids(present))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    stats.closed += orphans;
+    Ok(stats)
+}
+
+// --------------------------------------------------------------------------------- settings
+
+const SETTINGS_CLOSE_CHANGED: &str = "\
+UPDATE recovery.guild_settings AS s
+   SET valid_to = GREATEST(now(), s.valid_from), ended_by = 'update', synced_at = now()
+ WHERE s.guild_id = $1 AND s.valid_to IS NULL
+   AND (s.name, s.icon, s.description, s.verification_level, s.default_message_notifications,
+        s.explicit_content_filter, s.mfa_level, s.afk_channel_id, s.afk_timeout, s.system_channel_id,
+        s.system_channel_flags, s.rules_channel_id, s.public_updates_channel_id, s.safety_alerts_channel_id,
+        s.preferred_locale, s.premium_progress_bar_enabled, s.premium_tier, s.features, s.vanity_url_code, s.banner,
+        s.splash)
+       IS DISTINCT FROM
+       ($2::text, $3::text, $4::text, $5::smallint, $6::smallint, $7::smallint, $8::smallint, $9::bigint, $10::int,
+        $11::bigint, $12::int, $13::bigint, $14::bigint, $15::bigint, $16::text, $17::bool, $18::smallint,
+        $19::text[], $20::text, $21::text, $22::text)
+RETURNING s.last_full_sync_at, s.sync_state";
+
+const SETTINGS_INSERT_MISSING: &str = "\
+INSERT INTO recovery.guild_settings
+       (id, guild_id, name, icon, description, verification_level, default_message_notifications,
+        explicit_content_filter, mfa_level, afk_channel_id, afk_timeout, system_channel_id, system_channel_flags,
+        rules_channel_id, public_updates_channel_id, safety_alerts_channel_id, preferred_locale,
+        premium_progress_bar_enabled, premium_tier, features, vanity_url_code, banner, splash, valid_from, synced_at,
+        last_full_sync_at, sync_state)
+SELECT $23, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+       now(), now(), $24, $25
+ WHERE NOT EXISTS (SELECT 1 FROM recovery.guild_settings WHERE guild_id = $1 AND valid_to IS NULL)";
+
+/// Writes the guild's settings when they changed (a new version carries the sync state and the
+/// last full-load time over); a first row starts in `initial` state.
+pub async fn upsert_settings(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    s: &SettingsState,
+    initial: SyncState,
+) -> Result<WriteStats, sqlx::Error> {
+    macro_rules! bind_common {
+        ($q:expr) => {
+            $q.bind(guild)
+                .bind(&s.name)
+                .bind(&s.icon)
+                .bind(&s.description)
+                .bind(s.verification_level)
+                .bind(s.default_message_notifications)
+                .bind(s.explicit_content_filter)
+                .bind(s.mfa_level)
+                .bind(s.afk_channel_id.map(to_db))
+                .bind(s.afk_timeout)
+                .bind(s.system_channel_id.map(to_db))
+                .bind(s.system_channel_flags)
+                .bind(s.rules_channel_id.map(to_db))
+                .bind(s.public_updates_channel_id.map(to_db))
+                .bind(s.safety_alerts_channel_id.map(to_db))
+                .bind(&s.preferred_locale)
+                .bind(s.premium_progress_bar_enabled)
+                .bind(s.premium_tier)
+                .bind(&s.features)
+                .bind(&s.vanity_url_code)
+                .bind(&s.banner)
+                .bind(&s.splash)
+        };
+    }
+    let carried: Option<(Option<DateTime<Utc>>, Option<String>)> =
+        bind_common!(sqlx::query(SETTINGS_CLOSE_CHANGED))
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|row| Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?)))
+            .transpose()?;
+    let (full_sync, state) = match &carried {
+        Some((at, state)) => (*at, state.clone()),
+        None => (None, Some(initial.as_str().to_owned())),
+    };
+    let written = bind_common!(sqlx::query(SETTINGS_INSERT_MISSING))
+        .bind(Uuid::now_v7())
+        .bind(full_sync)
+        .bind(state)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    Ok(WriteStats {
+        written,
+        closed: u64::from(carried.is_some()),
+    })
+}
+
+/// Sets the (not versioned) sync state of the current settings row; `full_sync_at` records the
+/// end of a full load. Returns false when the guild has no settings row yet.
+pub async fn set_sync_state(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    state: SyncState,
+    full_sync_at: Option<DateTime<Utc>>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE recovery.guild_settings \
+            SET sync_state = $2, last_full_sync_at = COALESCE($3, last_full_sync_at), synced_at = now() \
+          WHERE guild_id = $1 AND valid_to IS NULL",
+    )
+    .bind(guild)
+    .bind(state.as_str())
+    .bind(full_sync_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Deletes history (closed versions) of `guild` that ended before `before`.
+pub async fn purge_history(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    before: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let mut n = 0;
+    for sql in [
+        "DELETE FROM recovery.guild_roles WHERE guild_id = $1 AND valid_to IS NOT NULL AND valid_to < $2",
+        "DELETE FROM recovery.guild_channels WHERE guild_id = $1 AND valid_to IS NOT NULL AND valid_to < $2",
+        "DELETE FROM recovery.guild_permission_overrides WHERE guild_id = $1 AND valid_to IS NOT NULL AND valid_to < $2",
+        "DELETE FROM recovery.guild_settings WHERE guild_id = $1 AND valid_to IS NOT NULL AND valid_to < $2",
+    ] {
+        n += sqlx::query(sql)
+            .bind(guild)
+            .bind(before)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    }
+    Ok(n)
+}
+
+// ------------------------------------------------------------------------------------ reads
+
+fn role_from(row: &PgRow) -> Result<RoleState, sqlx::Error> {
+    Ok(RoleState {
+        discord_role_id: from_db(row.try_get("discord_role_id")?),
+        name: row.try_get("name")?,
+        color: row.try_get("color")?,
+        secondary_color: row.try_get("secondary_color")?,
+        tertiary_color: row.try_get("tertiary_color")?,
+        hoist: row.try_get("hoist")?,
+        position: row.try_get("position")?,
+        permissions: row.try_get("permissions")?,
+        mentionable: row.try_get("mentionable")?,
+        managed: row.try_get("managed")?,
+        icon: row.try_get("icon")?,
+        unicode_emoji: row.try_get("unicode_emoji")?,
+        tags: json_parse(row.try_get("tags")?),
+        flags: row.try_get("flags")?,
+    })
+}
+
+fn channel_from(row: &PgRow) -> Result<ChannelState, sqlx::Error> {
+    Ok(ChannelState {
+        discord_channel_id: from_db(row.try_get("discord_channel_id")?),
+        kind: row.try_get("kind")?,
+        name: row.try_get("name")?,
+        parent_id: row.try_get::<Option<i64>, _>("parent_id")?.map(from_db),
+        position: row.try_get("position")?,
+        topic: row.try_get("topic")?,
+        nsfw: row.try_get("nsfw")?,
+        rate_limit_per_user: row.try_get("rate_limit_per_user")?,
+        bitrate: row.try_get("bitrate")?,
+        user_limit: row.try_get("user_limit")?,
+        rtc_region: row.try_get("rtc_region")?,
+        video_quality_mode: row.try_get("video_quality_mode")?,
+        default_auto_archive_duration: row.try_get("default_auto_archive_duration")?,
+        default_thread_rate_limit_per_user: row.try_get("default_thread_rate_limit_per_user")?,
+        available_tags: json_parse(row.try_get("available_tags")?),
+        default_reaction_emoji: json_parse(row.try_get("default_reaction_emoji")?),
+        default_sort_order: row.try_get("default_sort_order")?,
+        default_forum_layout: row.try_get("default_forum_layout")?,
+        flags: row.try_get("flags")?,
+        overwrites: Vec::new(),
+    })
+}
+
+fn settings_from(row: &PgRow) -> Result<SettingsState, sqlx::Error> {
+    Ok(SettingsState {
+        name: row.try_get("name")?,
+        icon: row.try_get("icon")?,
+        description: row.try_get("description")?,
+        verification_level: row.try_get("verification_level")?,
+        default_message_notifications: row.try_get("default_message_notifications")?,
+        explicit_content_filter: row.try_get("explicit_content_filter")?,
+        mfa_level: row.try_get("mfa_level")?,
+        afk_channel_id: row
+            .try_get::<Option<i64>, _>("afk_channel_id")?
+            .map(from_db),
+        afk_timeout: row.try_get("afk_timeout")?,
+        system_channel_id: row
+            .try_get::<Option<i64>, _>("system_channel_id")?
+            .map(from_db),
+        system_channel_flags: row.try_get("system_channel_flags")?,
+        rules_channel_id: row
+            .try_get::<Option<i64>, _>("rules_channel_id")?
+            .map(from_db),
+        public_updates_channel_id: row
+            .try_get::<Option<i64>, _>("public_updates_channel_id")?
+            .map(from_db),
+        safety_alerts_channel_id: row
+            .try_get::<Option<i64>, _>("safety_alerts_channel_id")?
+            .map(from_db),
+        preferred_locale: row.try_get("preferred_locale")?,
+        premium_progress_bar_enabled: row.try_get("premium_progress_bar_enabled")?,
+        premium_tier: row.try_get("premium_tier")?,
+        features: row.try_get("features")?,
+        vanity_url_code: row.try_get("vanity_url_code")?,
+        banner: row.try_get("banner")?,
+        splash: row.try_get("splash")?,
+    })
+}
+
+/// The structure (settings, roles, channels with overwrites) of `guild` as of `at`, or the
+/// current one for `None`. Lists are in no particular order.
+pub async fn structure_as_of(
+    pool: &PgPool,
+    guild: Uuid,
+    at: Option<DateTime<Utc>>,
+) -> Result<(Option<SettingsState>, Vec<RoleState>, Vec<ChannelState>), sqlx::Error> {
+    // $2 NULL = the current rows; otherwise the versions whose validity covers $2.
+    let roles = sqlx::query(
+        "SELECT discord_role_id, name, color, secondary_color, tertiary_color, hoist, position, permissions, \
+                mentionable, managed, icon, unicode_emoji, tags::text AS tags, flags \
+           FROM recovery.guild_roles \
+          WHERE guild_id = $1 AND (($2::timestamptz IS NULL AND valid_to IS NULL) OR \
+                ($2::timestamptz IS NOT NULL AND valid_from <= $2 AND (valid_to IS NULL OR valid_to > $2)))",
+    )
+    .bind(guild)
+    .bind(at)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(role_from)
+    .collect::<Result<Vec<_>, _>>()?;
+    let mut channels = sqlx::query(
+        "SELECT discord_channel_id, kind, name, parent_id, position, topic, nsfw, rate_limit_per_user, bitrate, \
+                user_limit, rtc_region, video_quality_mode, default_auto_archive_duration, \
+                default_thread_rate_limit_per_user, available_tags::text AS available_tags, \
+                default_reaction_emoji::text AS default_reaction_emoji, default_sort_order, default_forum_layout, flags \
+           FROM recovery.guild_channels \
+          WHERE guild_id = $1 AND (($2::timestamptz IS NULL AND valid_to IS NULL) OR \
+                ($2::timestamptz IS NOT NULL AND valid_from <= $2 AND (valid_to IS NULL OR valid_to > $2)))",
+    )
+    .bind(guild)
+    .bind(at)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(channel_from)
+    .collect::<Result<Vec<_>, _>>()?;
+    let overwrites: Vec<(i64, i64, i16, i64, i64)> = sqlx::query_as(
+        "SELECT discord_channel_id, target_id, target_type, allow, deny \
+           FROM recovery.guild_permission_overrides \
+          WHERE guild_id = $1 AND (($2::timestamptz IS NULL AND valid_to IS NULL) OR \
+                ($2::timestamptz IS NOT NULL AND valid_from <= $2 AND (valid_to IS NULL OR valid_to > $2)))",
+    )
+    .bind(guild)
+    .bind(at)
+    .fetch_all(pool)
+    .await?;
+    let mut by_channel: HashMap<u64, Vec<OverwriteState>> = HashMap::new();
+    for (cid, tid, kind, allow, deny) in overwrites {
+        let Some(target) = OverwriteTarget::from_num(kind) else {
+            continue;
+        };
+        by_channel
+            .entry(from_db(cid))
+            .or_default()
+            .push(OverwriteState {
+                target_id: from_db(tid),
+                target,
+                allow,
+                deny,
+            });
+    }
+    for c in &mut channels {
+        c.overwrites = by_channel.remove(&c.discord_channel_id).unwrap_or_default();
+        c.overwrites.sort_by_key(|o| o.target_id);
+    }
+    let settings = sqlx::query(
+        "SELECT name, icon, description, verification_level, default_message_notifications, explicit_content_filter, \
+                mfa_level, afk_channel_id, afk_timeout, system_channel_id, system_channel_flags, rules_channel_id, \
+                public_updates_channel_id, safety_alerts_channel_id, preferred_locale, premium_progress_bar_enabled, \
+                premium_tier, features, vanity_url_code, banner, splash \
+           FROM recovery.guild_settings \
+          WHERE guild_id = $1 AND (($2::timestamptz IS NULL AND valid_to IS NULL) OR \
+                ($2::timestamptz IS NOT NULL AND valid_from <= $2 AND (valid_to IS NULL OR valid_to > $2)))",
+    )
+    .bind(guild)
+    .bind(at)
+    .fetch_optional(pool)
+    .await?
+    .as_ref()
+    .map(settings_from)
+    .transpose()?;
+    Ok((settings, roles, channels))
+}
+
+/// Sync state, last full load and current counts of `guild` (members not included).
+pub async fn status(pool: &PgPool, guild: Uuid) -> Result<SyncStatus, sqlx::Error> {
+    let row: Option<(Option<String>, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "SELECT sync_state, last_full_sync_at FROM recovery.guild_settings WHERE guild_id = $1 AND valid_to IS NULL",
+    )
+    .bind(guild)
+    .fetch_optional(pool)
+    .await?;
+    let (roles, channels): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM recovery.guild_roles WHERE guild_id = $1 AND valid_to IS NULL), \
+                (SELECT count(*) FROM recovery.guild_channels WHERE guild_id = $1 AND valid_to IS NULL)",
+    )
+    .bind(guild)
+    .fetch_one(pool)
+    .await?;
+    let (state, last_full_sync_at) = row.unwrap_or((None, None));
+    Ok(SyncStatus {
+        state: state.as_deref().and_then(SyncState::parse),
+        last_full_sync_at,
+        roles: u64::try_from(roles).unwrap_or(0),
+        channels: u64::try_from(channels).unwrap_or(0),
+        members: 0,
+    })
+}
+
+/// When the mirror of `guild` begins (the oldest settings version still stored), if any.
+pub async fn history_start(
+    pool: &PgPool,
+    guild: Uuid,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT min(valid_from) FROM recovery.guild_settings WHERE guild_id = $1")
+        .bind(guild)
+        .fetch_one(pool)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_stay_far_below_the_bind_parameter_limit() {
+        for sql in [
+            ROLES_CLOSE_CHANGED,
+            ROLES_INSERT_MISSING,
+            CHANNELS_CLOSE_CHANGED,
+            CHANNELS_INSERT_MISSING,
+            OVERWRITES_CLOSE_REMOVED,
+            OVERWRITES_CLOSE_CHANGED,
+            OVERWRITES_INSERT_MISSING,
+            SETTINGS_CLOSE_CHANGED,
+            SETTINGS_INSERT_MISSING,
+        ] {
+            let highest = (1..=99)
+                .filter(|n| sql.contains(&format!("${n}")))
+                .max()
+                .unwrap_or(0);
+            assert!(highest <= MAX_BINDS_PER_STATEMENT, "{highest} binds: {sql}");
+        }
+        const { assert!(MAX_BINDS_PER_STATEMENT < 65_535) };
+    }
+
+    #[test]
+    fn every_statement_names_its_schema() {
+        for sql in [
+            ROLES_INSERT_MISSING,
+            CHANNELS_INSERT_MISSING,
+            OVERWRITES_INSERT_MISSING,
+            SETTINGS_INSERT_MISSING,
+        ] {
+            assert!(sql.contains("INSERT INTO recovery."), "{sql}");
+        }
+    }
+
+    #[test]
+    fn the_last_state_of_an_object_wins_within_one_write() {
+        let items = [(1, "a"), (2, "b"), (1, "c")];
+        let kept: Vec<_> = last_per_key(&items, |i| i.0)
+            .into_iter()
+            .map(|i| i.1)
+            .collect();
+        assert_eq!(kept, vec!["b", "c"]);
+    }
+}

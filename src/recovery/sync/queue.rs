@@ -1,0 +1,273 @@
+//! Purpose: live sync's per-guild in-memory queue — changes coalesced by object (the latest
+//! desired state of each role, channel, member wins; `None` = deleted), "complete set" markers
+//! of a full load, role strips and sync-state changes — and how a failed batch is put back
+//! under newer changes. Pure logic, no I/O.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+
+use super::model::{ChannelState, MemberState, RoleState, SettingsState, SyncState};
+
+/// A change of the guild's sync state, written after the data of its batch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StateChange {
+    Loading,
+    /// A full load finished (`load_started`: when its GUILD_CREATE was handled).
+    Live {
+        full_sync_at: DateTime<Utc>,
+        load_started: Instant,
+    },
+    Stale,
+}
+
+impl StateChange {
+    pub fn state(self) -> SyncState {
+        match self {
+            StateChange::Loading => SyncState::Loading,
+            StateChange::Live { .. } => SyncState::Live,
+            StateChange::Stale => SyncState::Stale,
+        }
+    }
+}
+
+/// Changes of one guild waiting to be written, coalesced by object.
+#[derive(Debug, Default, Clone)]
+pub struct Pending {
+    pub settings: Option<SettingsState>,
+    pub roles: HashMap<u64, Option<RoleState>>,
+    /// `roles` holds every role of the guild: the others are gone.
+    pub roles_complete: bool,
+    pub channels: HashMap<u64, Option<ChannelState>>,
+    pub channels_complete: bool,
+    pub members: HashMap<u64, Option<MemberState>>,
+    /// Every member of the guild (end of a full load): current rows of others are closed.
+    pub members_present: Option<HashSet<u64>>,
+    /// Deleted roles to remove from members' role lists.
+    pub stripped_roles: Vec<u64>,
+    pub state: Option<StateChange>,
+}
+
+impl Pending {
+    pub fn is_empty(&self) -> bool {
+        self.settings.is_none()
+            && self.roles.is_empty()
+            && !self.roles_complete
+            && self.channels.is_empty()
+            && !self.channels_complete
+            && self.members.is_empty()
+            && self.members_present.is_none()
+            && self.stripped_roles.is_empty()
+            && self.state.is_none()
+    }
+
+    /// Rows this batch would write at most (what the size trigger counts).
+    pub fn rows(&self) -> usize {
+        usize::from(self.settings.is_some())
+            + self.roles.len()
+            + self.channels.len()
+            + self.members.len()
+            + self.members_present.as_ref().map_or(0, |_| 1)
+    }
+
+    /// The whole structure (settings, every role, every channel) replaces what is queued.
+    pub fn full_structure(
+        &mut self,
+        settings: SettingsState,
+        roles: Vec<RoleState>,
+        channels: Vec<ChannelState>,
+    ) {
+        self.settings = Some(settings);
+        self.roles = roles
+            .into_iter()
+            .map(|r| (r.discord_role_id, Some(r)))
+            .collect();
+        self.roles_complete = true;
+        self.channels = channels
+            .into_iter()
+            .map(|c| (c.discord_channel_id, Some(c)))
+            .collect();
+        self.channels_complete = true;
+    }
+
+    pub fn role(&mut self, id: u64, state: Option<RoleState>) {
+        self.roles.insert(id, state);
+    }
+
+    pub fn role_deleted(&mut self, id: u64) {
+        self.roles.insert(id, None);
+        if !self.stripped_roles.contains(&id) {
+            self.stripped_roles.push(id);
+        }
+        for m in self.members.values_mut().flatten() {
+            m.role_ids.retain(|r| *r != id);
+        }
+    }
+
+    pub fn channel(&mut self, id: u64, state: Option<ChannelState>) {
+        self.channels.insert(id, state);
+    }
+
+    pub fn member(&mut self, id: u64, state: Option<MemberState>) {
+        if let Some(present) = &mut self.members_present {
+            if state.is_some() {
+                present.insert(id);
+            } else {
+                present.remove(&id);
+            }
+        }
+        self.members.insert(id, state);
+    }
+
+    /// Every member of the guild is `present` (queued states are kept).
+    pub fn members_complete(&mut self, present: HashSet<u64>) {
+        let mut present = present;
+        for (id, state) in &self.members {
+            if state.is_some() {
+                present.insert(*id);
+            } else {
+                present.remove(id);
+            }
+        }
+        self.members_present = Some(present);
+    }
+
+    pub fn state(&mut self, change: StateChange) {
+        self.state = Some(change);
+    }
+
+    /// Puts a batch that failed to be written back *under* the changes queued since (newer
+    /// states win; a newer complete set makes the older entries obsolete).
+    pub fn merge_older(&mut self, older: Pending) {
+        if self.settings.is_none() {
+            self.settings = older.settings;
+        }
+        if !self.roles_complete {
+            for (k, v) in older.roles {
+                self.roles.entry(k).or_insert(v);
+            }
+            self.roles_complete = older.roles_complete;
+        }
+        if !self.channels_complete {
+            for (k, v) in older.channels {
+                self.channels.entry(k).or_insert(v);
+            }
+            self.channels_complete = older.channels_complete;
+        }
+        if self.members_present.is_none() {
+            for (k, v) in older.members {
+                self.members.entry(k).or_insert(v);
+            }
+            if let Some(mut present) = older.members_present {
+                for (id, state) in &self.members {
+                    if state.is_some() {
+                        present.insert(*id);
+                    } else {
+                        present.remove(id);
+                    }
+                }
+                self.members_present = Some(present);
+            }
+        }
+        let mut stripped = older.stripped_roles;
+        for r in std::mem::take(&mut self.stripped_roles) {
+            if !stripped.contains(&r) {
+                stripped.push(r);
+            }
+        }
+        self.stripped_roles = stripped;
+        if self.state.is_none() {
+            self.state = older.state;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(id: u64, roles: Vec<u64>) -> MemberState {
+        MemberState {
+            discord_user_id: id,
+            username: format!("u{id}"),
+            global_name: None,
+            nick: None,
+            role_ids: roles,
+            is_bot: false,
+            joined_at: None,
+        }
+    }
+
+    #[test]
+    fn the_latest_state_of_an_object_wins_and_a_delete_is_kept_as_none() {
+        let mut p = Pending::default();
+        p.member(1, Some(member(1, vec![5])));
+        p.member(1, Some(member(1, vec![6])));
+        p.member(2, Some(member(2, vec![])));
+        p.member(2, None);
+        assert_eq!(
+            p.members[&1].as_ref().map(|m| m.role_ids.clone()),
+            Some(vec![6])
+        );
+        assert_eq!(p.members[&2], None);
+        assert_eq!(p.rows(), 2);
+    }
+
+    #[test]
+    fn a_complete_member_set_follows_later_joins_and_leaves() {
+        let mut p = Pending::default();
+        p.members_complete([1, 2, 3].into_iter().collect());
+        p.member(4, Some(member(4, vec![])));
+        p.member(2, None);
+        let present = p.members_present.clone().unwrap_or_default();
+        assert!(present.contains(&4) && !present.contains(&2) && present.contains(&1));
+    }
+
+    #[test]
+    fn a_deleted_role_is_stripped_from_queued_members_too() {
+        let mut p = Pending::default();
+        p.member(1, Some(member(1, vec![5, 6])));
+        p.role_deleted(5);
+        assert_eq!(
+            p.members[&1].as_ref().map(|m| m.role_ids.clone()),
+            Some(vec![6])
+        );
+        assert_eq!(p.stripped_roles, vec![5]);
+        assert_eq!(p.roles[&5], None);
+    }
+
+    #[test]
+    fn a_failed_batch_goes_back_under_newer_changes() {
+        let mut failed = Pending::default();
+        failed.member(1, Some(member(1, vec![1])));
+        failed.member(2, Some(member(2, vec![])));
+        failed.role_deleted(9);
+        failed.state(StateChange::Loading);
+        let mut newer = Pending::default();
+        newer.member(1, Some(member(1, vec![2])));
+        newer.role_deleted(8);
+        newer.merge_older(failed);
+        assert_eq!(
+            newer.members[&1].as_ref().map(|m| m.role_ids.clone()),
+            Some(vec![2]),
+            "newer wins"
+        );
+        assert!(newer.members.contains_key(&2), "older entries come back");
+        assert_eq!(newer.stripped_roles, vec![9, 8], "older strips first");
+        assert_eq!(newer.state, Some(StateChange::Loading));
+    }
+
+    #[test]
+    fn a_newer_complete_structure_makes_older_entries_obsolete() {
+        let mut failed = Pending::default();
+        failed.channel(7, None);
+        let mut newer = Pending {
+            channels_complete: true,
+            ..Pending::default()
+        };
+        newer.merge_older(failed);
+        assert!(newer.channels.is_empty());
+        assert!(!newer.is_empty());
+    }
+}

@@ -1,0 +1,522 @@
+//! Purpose: live sync's use cases — the per-guild queue fed by gateway events (see `events`),
+//! the worker that flushes it in batches (one transaction per batch, on size or after the flush
+//! interval, several guilds at once, each guild's batches in order), full loads and their
+//! completion, retries that never lose a change, history purge, and the reads other parts of
+//! recovery need: "the state of guild G as of time T" and the sync status.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use poise::serenity_prelude as serenity;
+use sqlx::PgPool;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use super::model::{GuildState, SyncStatus};
+use super::persistence;
+use super::queue::{Pending, StateChange};
+use crate::guild::{GuildError, GuildReader};
+use crate::member::{MemberError, MemberReader, MemberWriter, WriteStats};
+
+/// Batches flushed at once (different guilds; one guild's batches never overlap).
+const MAX_CONCURRENT_FLUSHES: usize = 4;
+/// Longest wait between retries of a failed batch.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+/// How often history older than the retention is purged.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("guild {0} is not known to Umbra")]
+    UnknownGuild(u64),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Member(#[from] MemberError),
+    #[error(transparent)]
+    Guild(#[from] GuildError),
+}
+
+/// Live sync's tuning (from `[recovery]` in the configuration).
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    /// Queued rows of one guild that trigger a flush at once.
+    pub batch_rows: usize,
+    /// Longest time a change waits in the queue.
+    pub flush_interval: Duration,
+    /// Rows per bulk statement.
+    pub statement_rows: usize,
+    /// A full load whose member chunks have not all arrived by then is requested again.
+    pub load_timeout: Duration,
+    /// Closed versions are kept this long ("as of T" works back to it).
+    pub history_retention: Duration,
+}
+
+/// A finished full load (for the status and the benchmark).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LoadReport {
+    pub finished_at: DateTime<Utc>,
+    pub duration: Duration,
+    pub members: usize,
+}
+
+/// Member chunks of a full load being received.
+pub(super) struct Load {
+    pub nonce: String,
+    pub started: Instant,
+    pub requested: Instant,
+    pub seen: HashSet<u32>,
+    pub messenger: serenity::ShardMessenger,
+    pub attempts: u32,
+}
+
+#[derive(Default)]
+pub(super) struct GuildSync {
+    pub row: Option<Uuid>,
+    pub pending: Pending,
+    pub first_pending: Option<Instant>,
+    pub flushing: bool,
+    pub failures: u32,
+    pub retry_at: Option<Instant>,
+    pub load: Option<Load>,
+    pub last_load: Option<LoadReport>,
+    pub last_purge: Option<Instant>,
+}
+
+pub(super) struct Inner {
+    pub pool: PgPool,
+    pub guilds: Arc<dyn GuildReader>,
+    pub member_writer: Arc<dyn MemberWriter>,
+    pub member_reader: Arc<dyn MemberReader>,
+    pub settings: SyncSettings,
+    pub state: Mutex<HashMap<u64, GuildSync>>,
+    pub wake: Notify,
+}
+
+/// Live sync of every guild the bot is in. Cheap to clone.
+#[derive(Clone)]
+pub struct SyncService {
+    pub(super) inner: Arc<Inner>,
+}
+
+impl SyncService {
+    pub fn new(
+        pool: PgPool,
+        guilds: Arc<dyn GuildReader>,
+        member_writer: Arc<dyn MemberWriter>,
+        member_reader: Arc<dyn MemberReader>,
+        settings: SyncSettings,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                pool,
+                guilds,
+                member_writer,
+                member_reader,
+                settings,
+                state: Mutex::new(HashMap::new()),
+                wake: Notify::new(),
+            }),
+        }
+    }
+
+    pub(super) fn lock(&self) -> MutexGuard<'_, HashMap<u64, GuildSync>> {
+        // A panic while holding the lock cannot leave the map half-updated in a way that
+        // matters more than stopping sync would: keep going with its content.
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Queues changes of `guild` (called from the gateway handlers, never across an await).
+    pub(super) fn enqueue(&self, guild: u64, change: impl FnOnce(&mut GuildSync)) {
+        let due = {
+            let mut map = self.lock();
+            let g = map.entry(guild).or_default();
+            change(g);
+            if g.first_pending.is_none() && !g.pending.is_empty() {
+                g.first_pending = Some(Instant::now());
+            }
+            g.pending.rows() >= self.inner.settings.batch_rows
+                || matches!(g.pending.state, Some(StateChange::Live { .. }))
+        };
+        if due {
+            self.inner.wake.notify_one();
+        }
+    }
+
+    /// Guilds whose mirror this process keeps.
+    pub fn guilds(&self) -> Vec<u64> {
+        self.lock().keys().copied().collect()
+    }
+
+    /// The last finished full load of `guild` in this process.
+    pub fn last_load(&self, guild: u64) -> Option<LoadReport> {
+        self.lock().get(&guild).and_then(|g| g.last_load)
+    }
+
+    /// Whether nothing of `guild` is queued or being written (and no load is in progress).
+    pub fn is_idle(&self, guild: u64) -> bool {
+        self.lock()
+            .get(&guild)
+            .is_none_or(|g| g.pending.is_empty() && !g.flushing && g.load.is_none())
+    }
+
+    async fn row(&self, guild: u64) -> Result<Uuid, SyncError> {
+        if let Some(row) = self.lock().get(&guild).and_then(|g| g.row) {
+            return Ok(row);
+        }
+        let record = self
+            .inner
+            .guilds
+            .guild(guild)
+            .await?
+            .ok_or(SyncError::UnknownGuild(guild))?;
+        if let Some(g) = self.lock().get_mut(&guild) {
+            g.row = Some(record.id);
+        }
+        Ok(record.id)
+    }
+
+    /// The guild's row id (`guild.guilds.id`), if Umbra knows the guild.
+    pub async fn guild_row(&self, guild: u64) -> Result<Option<Uuid>, SyncError> {
+        match self.row(guild).await {
+            Ok(row) => Ok(Some(row)),
+            Err(SyncError::UnknownGuild(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The state of `guild` as of `at` (`None`: now), rebuilt from the versioned tables:
+    /// `Ok(None)` when the mirror has nothing for that time (never synced, or history purged).
+    pub async fn state_as_of(
+        &self,
+        guild: u64,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Option<GuildState>, SyncError> {
+        let Some(row) = self.guild_row(guild).await? else {
+            return Ok(None);
+        };
+        let (settings, roles, channels) =
+            persistence::structure_as_of(&self.inner.pool, row, at).await?;
+        if settings.is_none() {
+            return Ok(None);
+        }
+        let when = at.unwrap_or_else(Utc::now);
+        let members = self.inner.member_reader.members_as_of(row, when).await?;
+        Ok(Some(
+            GuildState {
+                guild_id: guild,
+                as_of: when,
+                settings,
+                roles,
+                channels,
+                members,
+            }
+            .sorted(),
+        ))
+    }
+
+    /// Since when "as of T" can answer for `guild` (its oldest stored version).
+    pub async fn history_start(&self, guild: u64) -> Result<Option<DateTime<Utc>>, SyncError> {
+        let Some(row) = self.guild_row(guild).await? else {
+            return Ok(None);
+        };
+        Ok(persistence::history_start(&self.inner.pool, row).await?)
+    }
+
+    /// What `/umbra status` shows.
+    pub async fn status(&self, guild: u64) -> Result<SyncStatus, SyncError> {
+        let Some(row) = self.guild_row(guild).await? else {
+            return Ok(SyncStatus {
+                state: None,
+                last_full_sync_at: None,
+                roles: 0,
+                channels: 0,
+                members: 0,
+            });
+        };
+        let mut status = persistence::status(&self.inner.pool, row).await?;
+        status.members = self.inner.member_reader.current_count(row).await?;
+        Ok(status)
+    }
+
+    /// Writes one batch of `guild` in one transaction.
+    async fn write(&self, guild: u64, batch: &Pending) -> Result<WriteStats, SyncError> {
+        let row = self.row(guild).await?;
+        let rows = self.inner.settings.statement_rows;
+        let mut tx = self.inner.pool.begin().await?;
+        let mut stats = WriteStats::default();
+        if let Some(settings) = &batch.settings {
+            stats += persistence::upsert_settings(
+                &mut tx,
+                row,
+                settings,
+                super::model::SyncState::Loading,
+            )
+            .await?;
+        }
+        let (role_up, role_del) = split(&batch.roles);
+        stats += persistence::upsert_roles(&mut tx, row, &role_up, rows).await?;
+        stats += persistence::delete_roles(&mut tx, row, &role_del).await?;
+        if batch.roles_complete {
+            let present: Vec<u64> = role_up.iter().map(|r| r.discord_role_id).collect();
+            stats += persistence::retain_roles(&mut tx, row, &present).await?;
+        }
+        let (channel_up, channel_del) = split(&batch.channels);
+        stats += persistence::upsert_channels(&mut tx, row, &channel_up, rows).await?;
+        stats += persistence::delete_channels(&mut tx, row, &channel_del).await?;
+        if batch.channels_complete {
+            let present: Vec<u64> = channel_up.iter().map(|c| c.discord_channel_id).collect();
+            stats += persistence::retain_channels(&mut tx, row, &present).await?;
+        }
+        let (member_up, member_del) = split(&batch.members);
+        let writer = &self.inner.member_writer;
+        stats += writer.upsert(&mut tx, row, &member_up).await?;
+        stats += writer.remove(&mut tx, row, &member_del).await?;
+        for role in &batch.stripped_roles {
+            stats += writer.strip_role(&mut tx, row, *role).await?;
+        }
+        if let Some(present) = &batch.members_present {
+            let present: Vec<u64> = present.iter().copied().collect();
+            stats += writer.retain_only(&mut tx, row, &present).await?;
+        }
+        if let Some(change) = batch.state {
+            let full = match change {
+                StateChange::Live { full_sync_at, .. } => Some(full_sync_at),
+                _ => None,
+            };
+            persistence::set_sync_state(&mut tx, row, change.state(), full).await?;
+        }
+        tx.commit().await?;
+        Ok(stats)
+    }
+
+    /// Flushes `guild`'s batch and records the outcome.
+    async fn flush(self, guild: u64, batch: Pending) {
+        let started = Instant::now();
+        let result = self.write(guild, &batch).await;
+        let mut map = self.lock();
+        let Some(g) = map.get_mut(&guild) else {
+            return;
+        };
+        g.flushing = false;
+        match result {
+            Ok(stats) => {
+                g.failures = 0;
+                g.retry_at = None;
+                if let Some(StateChange::Live {
+                    full_sync_at,
+                    load_started,
+                }) = batch.state
+                {
+                    g.last_load = Some(LoadReport {
+                        finished_at: full_sync_at,
+                        duration: load_started.elapsed(),
+                        members: batch.members_present.as_ref().map_or(0, HashSet::len),
+                    });
+                }
+                metrics::counter!("umbra_sync_rows_written_total").increment(stats.written);
+                metrics::histogram!("umbra_sync_batch_seconds")
+                    .record(started.elapsed().as_secs_f64());
+                tracing::debug!(
+                    guild,
+                    written = stats.written,
+                    closed = stats.closed,
+                    ms = started.elapsed().as_millis() as u64,
+                    "sync batch written"
+                );
+            }
+            Err(e) => {
+                g.failures += 1;
+                let delay = Duration::from_millis(200 * 2u64.saturating_pow(g.failures.min(8)))
+                    .min(MAX_RETRY_DELAY);
+                g.retry_at = Some(Instant::now() + delay);
+                g.pending.merge_older(batch);
+                g.first_pending.get_or_insert_with(Instant::now);
+                metrics::counter!("umbra_sync_batch_failures_total").increment(1);
+                tracing::warn!(guild, attempt = g.failures, retry_in_ms = delay.as_millis() as u64, error = %e, "writing a sync batch failed; it will be retried");
+            }
+        }
+        drop(map);
+        self.inner.wake.notify_one();
+    }
+
+    /// Takes the batches that are due and returns when the next one will be.
+    fn take_due(&self, running: usize) -> (Vec<(u64, Pending)>, Option<Instant>) {
+        let now = Instant::now();
+        let interval = self.inner.settings.flush_interval;
+        let batch_rows = self.inner.settings.batch_rows;
+        let mut due = Vec::new();
+        let mut next: Option<Instant> = None;
+        let mut map = self.lock();
+        for (guild, g) in map.iter_mut() {
+            if g.flushing || g.pending.is_empty() {
+                continue;
+            }
+            let ready_at = match g.retry_at {
+                Some(retry) => retry,
+                None if g.pending.rows() >= batch_rows
+                    || matches!(g.pending.state, Some(StateChange::Live { .. })) =>
+                {
+                    now
+                }
+                None => g.first_pending.map_or(now, |t| t + interval),
+            };
+            if ready_at <= now && running + due.len() < MAX_CONCURRENT_FLUSHES {
+                g.flushing = true;
+                g.first_pending = None;
+                due.push((*guild, std::mem::take(&mut g.pending)));
+            } else {
+                next = Some(next.map_or(ready_at, |n| n.min(ready_at)));
+            }
+        }
+        (due, next)
+    }
+
+    /// Member loads whose chunks did not all arrive in time are requested again.
+    fn retry_stalled_loads(&self) {
+        let timeout = self.inner.settings.load_timeout;
+        let mut map = self.lock();
+        for (guild, g) in map.iter_mut() {
+            if let Some(load) = &mut g.load
+                && load.requested.elapsed() >= timeout
+            {
+                load.attempts += 1;
+                load.requested = Instant::now();
+                load.seen.clear();
+                load.nonce = new_nonce();
+                tracing::warn!(
+                    guild,
+                    attempt = load.attempts,
+                    "member chunks of a full load did not all arrive; requesting them again"
+                );
+                load.messenger.chunk_guild(
+                    serenity::GuildId::new(*guild),
+                    None,
+                    false,
+                    serenity::ChunkGuildFilter::None,
+                    Some(load.nonce.clone()),
+                );
+            }
+        }
+    }
+
+    /// Purges history older than the retention, one guild at a time.
+    async fn purge_history(&self) {
+        let retention = chrono::Duration::from_std(self.inner.settings.history_retention)
+            .unwrap_or(chrono::Duration::days(14));
+        let due: Vec<(u64, Uuid)> = {
+            let mut map = self.lock();
+            map.iter_mut()
+                .filter(|(_, g)| g.last_purge.is_none_or(|t| t.elapsed() >= PURGE_EVERY))
+                .filter_map(|(id, g)| {
+                    g.last_purge = Some(Instant::now());
+                    g.row.map(|row| (*id, row))
+                })
+                .collect()
+        };
+        for (guild, row) in due {
+            let before = Utc::now() - retention;
+            let result: Result<u64, SyncError> = async {
+                let mut tx = self.inner.pool.begin().await?;
+                let mut n = persistence::purge_history(&mut tx, row, before).await?;
+                n += self
+                    .inner
+                    .member_writer
+                    .purge_history(&mut tx, row, before)
+                    .await?;
+                tx.commit().await?;
+                Ok(n)
+            }
+            .await;
+            match result {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    guild,
+                    rows = n,
+                    "purged sync history older than the retention"
+                ),
+                Err(e) => {
+                    tracing::warn!(guild, error = %e, "purging sync history failed; will retry")
+                }
+            }
+        }
+    }
+
+    /// The worker: flushes queued batches until shutdown, then flushes what is left.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+        let mut flushing: JoinSet<()> = JoinSet::new();
+        let mut last_purge = Instant::now();
+        loop {
+            let (due, next) = self.take_due(flushing.len());
+            for (guild, batch) in due {
+                flushing.spawn(self.clone().flush(guild, batch));
+            }
+            self.retry_stalled_loads();
+            if last_purge.elapsed() >= Duration::from_secs(60) {
+                last_purge = Instant::now();
+                self.purge_history().await;
+            }
+            let sleep_until = next.unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+            tokio::select! {
+                () = self.inner.wake.notified() => {}
+                () = tokio::time::sleep_until(sleep_until.into()) => {}
+                Some(_) = flushing.join_next(), if !flushing.is_empty() => {}
+                _ = shutdown.changed() => break,
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+        }
+        // Write what is queued before stopping (bounded by the shutdown grace of the caller).
+        while flushing.join_next().await.is_some() {}
+        loop {
+            let (due, _) = {
+                let mut map = self.lock();
+                for g in map.values_mut() {
+                    g.retry_at = None;
+                    g.first_pending = Some(Instant::now() - self.inner.settings.flush_interval);
+                }
+                drop(map);
+                self.take_due(0)
+            };
+            if due.is_empty() {
+                break;
+            }
+            for (guild, batch) in due {
+                self.clone().flush(guild, batch).await;
+            }
+            if self
+                .lock()
+                .values()
+                .all(|g| g.failures > 0 || g.pending.is_empty())
+            {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn split<T: Clone>(map: &HashMap<u64, Option<T>>) -> (Vec<T>, Vec<u64>) {
+    let mut up = Vec::new();
+    let mut gone = Vec::new();
+    for (id, state) in map {
+        match state {
+            Some(s) => up.push(s.clone()),
+            None => gone.push(*id),
+        }
+    }
+    gone.sort_unstable();
+    (up, gone)
+}
+
+/// A member-request nonce (Discord allows 32 bytes).
+pub(super) fn new_nonce() -> String {
+    Uuid::now_v7().simple().to_string()
+}
