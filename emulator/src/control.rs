@@ -1255,6 +1255,66 @@ fn act(inner: &Arc<Inner>, b: &Value) -> Result<Value, ApiError> {
             let parts = st.parse_message(&body, Vec::new())?;
             st.send_message(user, vid(b, "channel_id")?, parts)
         }
+        "grant_permissions" => {
+            let (g, role) = (vid(b, "guild_id")?, vid(b, "role_id")?);
+            let add = b["permissions"]
+                .as_str()
+                .and_then(|p| p.parse::<u64>().ok())
+                .or_else(|| b["permissions"].as_u64())
+                .unwrap_or(0);
+            let current = st
+                .world
+                .guild(g)?
+                .roles
+                .get(&role)
+                .map(|r| r.permissions)
+                .ok_or_else(ApiError::unknown_role)?;
+            st.update_role(
+                user,
+                g,
+                role,
+                &json!({ "permissions": (current | add).to_string() }),
+                reason,
+            )
+        }
+        "add_member_role" => st
+            .set_member_role(
+                user,
+                vid(b, "guild_id")?,
+                vid(b, "target_id")?,
+                vid(b, "role_id")?,
+                true,
+                reason,
+            )
+            .map(|_| Value::Null),
+        "remove_member_role" => st
+            .set_member_role(
+                user,
+                vid(b, "guild_id")?,
+                vid(b, "target_id")?,
+                vid(b, "role_id")?,
+                false,
+                reason,
+            )
+            .map(|_| Value::Null),
+        "bulk_ban" => st.bulk_ban(user, vid(b, "guild_id")?, &body, reason),
+        "prune" => st
+            .prune(
+                user,
+                vid(b, "guild_id")?,
+                b["days"].as_i64().unwrap_or(7),
+                &[],
+                reason,
+            )
+            .map(|n| json!({ "pruned": n })),
+        "delete_webhook" => st
+            .delete_webhook(Some(user), vid(b, "webhook_id")?, reason)
+            .map(|_| Value::Null),
+        "create_emoji" => st.create_emoji(user, vid(b, "guild_id")?, &body, reason),
+        "set_role_positions" => st.update_role_positions(user, vid(b, "guild_id")?, &body, reason),
+        "set_channel_positions" => st
+            .update_channel_positions(user, vid(b, "guild_id")?, &body, reason)
+            .map(|_| Value::Null),
         other => Err(ApiError::new(400, 0, format!("unknown action {other:?}"))),
     }
 }
@@ -1369,7 +1429,50 @@ pub fn control_routes() -> Router<Arc<Inner>> {
             "/_emulator/users/{user_id}/dm-messages",
             get(|AxState(inner): S, Path(u): Path<u64>| async move { axum::Json(serde_json::to_value(emu_of(&inner).dm_messages_to(u)).unwrap_or(Value::Null)) }),
         )
-        .route("/_emulator/requests", get(|AxState(inner): S| async move { axum::Json(serde_json::to_value(emu_of(&inner).request_log()).unwrap_or(Value::Null)) }))
+        .route(
+            "/_emulator/requests",
+            get(|AxState(inner): S| async move {
+                let origin = inner.started;
+                let log = emu_of(&inner).request_log();
+                let v: Vec<Value> = log
+                    .iter()
+                    .map(|r| {
+                        let mut x = serde_json::to_value(r).unwrap_or(Value::Null);
+                        x["received_ms"] = json!(r.received.saturating_duration_since(origin).as_secs_f64() * 1000.0);
+                        x["answered_ms"] = json!(r.answered.saturating_duration_since(origin).as_secs_f64() * 1000.0);
+                        x
+                    })
+                    .collect();
+                axum::Json(Value::Array(v))
+            }),
+        )
+        .route(
+            "/_emulator/fixtures",
+            post(|AxState(inner): S, axum::Json(b): axum::Json<Value>| async move {
+                let spec = match b.get("spec") {
+                    Some(s) => serde_json::from_value::<crate::fixtures::FixtureSpec>(s.clone())
+                        .map_err(|e| jerr(ApiError::new(400, 50035, format!("bad fixture spec: {e}"))))?,
+                    None => match b["preset"].as_str().unwrap_or("small") {
+                        "large" => crate::fixtures::FixtureSpec::large(),
+                        _ => crate::fixtures::FixtureSpec::small(),
+                    },
+                };
+                let f = emu_of(&inner).build_fixture(&spec);
+                JResult::Ok(axum::Json(serde_json::to_value(f).unwrap_or(Value::Null)))
+            }),
+        )
+        .route(
+            "/_emulator/diff",
+            post(|axum::Json(b): axum::Json<Value>| async move {
+                let parse = |k: &str| serde_json::from_value::<GuildView>(b[k].clone());
+                let (Ok(before), Ok(after)) = (parse("before"), parse("after")) else {
+                    return Err(jerr(ApiError::new(400, 50035, "before and after must be guild views")));
+                };
+                let opts = serde_json::from_value::<crate::diff::DiffOptions>(b["options"].clone()).unwrap_or_default();
+                let entries = crate::diff::diff(&before, &after, &opts);
+                Ok(axum::Json(serde_json::to_value(entries).unwrap_or(Value::Null)))
+            }),
+        )
         .route("/_emulator/counters", get(|AxState(inner): S| async move { axum::Json(serde_json::to_value(emu_of(&inner).counters()).unwrap_or(Value::Null)) }))
         .route(
             "/_emulator/dispatches",

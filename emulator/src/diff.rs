@@ -241,6 +241,7 @@ impl GuildView {
 
 /// What to compare.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DiffOptions {
     /// Match objects by name instead of id (restores create new ids).
     pub ignore_ids: bool,

@@ -15,8 +15,9 @@ use crate::model::*;
 use crate::permissions as perm;
 use crate::state::State;
 
-/// What to build.
+/// What to build (missing JSON fields default to [`FixtureSpec::small`]'s).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FixtureSpec {
     pub seed: u64,
     pub guild_name: String,
@@ -38,6 +39,12 @@ pub struct FixtureSpec {
     pub bot_permissions: u64,
     pub emojis: usize,
     pub webhooks: usize,
+}
+
+impl Default for FixtureSpec {
+    fn default() -> Self {
+        Self::small()
+    }
 }
 
 impl FixtureSpec {

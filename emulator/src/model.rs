@@ -141,6 +141,7 @@ impl User {
 
 /// Options chosen when an application is created.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ApplicationOptions {
     /// The GUILD_MEMBERS privileged intent is enabled in the developer portal.
     pub guild_members_intent: bool,

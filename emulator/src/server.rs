@@ -66,6 +66,8 @@ pub struct Inner {
     pub ca_pem: String,
     pub ca_path: PathBuf,
     pub ca_dir: Option<PathBuf>,
+    /// When the emulator started (origin of the `*_ms` times of the HTTP control API).
+    pub started: Instant,
 }
 
 impl Drop for Inner {
@@ -282,6 +284,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<Arc<Inner>> {
         ca_pem: pki.ca_pem.clone(),
         ca_path,
         ca_dir: Some(dir),
+        started: Instant::now(),
     });
     let app = router(inner.clone());
     let mut rx1 = inner.shutdown.subscribe();

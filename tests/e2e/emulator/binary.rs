@@ -140,3 +140,83 @@ async fn the_built_binary_prints_the_json_line_first_and_serves_until_killed() {
     child.kill().unwrap();
     let _ = child.wait();
 }
+
+#[tokio::test]
+async fn the_http_control_api_acts_as_users_inspects_state_and_diffs() {
+    let (emu, fixture, info) = run_standalone(&StandaloneOptions {
+        rate_limits: "unlimited".into(),
+        ..StandaloneOptions::default()
+    })
+    .await
+    .unwrap();
+    let f = fixture.unwrap();
+    let base = info["http"].as_str().unwrap().to_string();
+    let http = reqwest::Client::new();
+    let get = |path: String| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            http.get(format!("{base}{path}"))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let post = |path: &str, body: Value| {
+        let req = http.post(format!("{base}{path}")).json(&body);
+        async move {
+            let r = req.send().await.unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let before = get(format!("/_emulator/guilds/{}", f.guild_id)).await;
+    let (status, _) = post("/_emulator/act", serde_json::json!({ "user_id": f.rogue_admin_id.to_string(), "action": "delete_channel", "channel_id": f.channel_ids[1].to_string(), "reason": "nuke" })).await;
+    assert_eq!(status, 200);
+    let (status, err) = post("/_emulator/act", serde_json::json!({ "user_id": f.rogue_admin_id.to_string(), "action": "ban", "guild_id": f.guild_id.to_string(), "target_id": f.owner_id.to_string() })).await;
+    assert_eq!(
+        (status, err["code"].as_u64()),
+        (403, Some(50013)),
+        "same rules as REST"
+    );
+    let after = get(format!("/_emulator/guilds/{}", f.guild_id)).await;
+    let (_, diff) = post(
+        "/_emulator/diff",
+        serde_json::json!({ "before": before, "after": after, "options": { "ignore_ids": true } }),
+    )
+    .await;
+    let paths: Vec<&str> = diff
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        paths.iter().any(|p| p.starts_with("channels[")),
+        "{paths:?}"
+    );
+    let audit = get(format!("/_emulator/guilds/{}/audit-log", f.guild_id)).await;
+    assert_eq!(audit[0]["reason"], "nuke");
+    let (status, fx) = post(
+        "/_emulator/fixtures",
+        serde_json::json!({ "spec": { "seed": 9, "members": 3, "guild_name": "Second" } }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(fx["member_ids"].as_array().unwrap().len(), 3);
+    // No bot is connected: the interaction is created and never answered.
+    let (status, inv) = post("/_emulator/interactions/command", serde_json::json!({ "user_id": f.owner_id.to_string(), "guild_id": f.guild_id.to_string(), "command": "nothing" })).await;
+    assert_eq!(
+        (status, inv["code"].as_u64()),
+        (404, Some(10063)),
+        "unknown command"
+    );
+    let reqs = get("/_emulator/requests".to_string()).await;
+    assert!(reqs.as_array().unwrap().is_empty() || reqs[0]["received_ms"].is_number());
+    emu.shutdown();
+}
