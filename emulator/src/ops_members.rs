@@ -463,11 +463,23 @@ impl State {
         if !g.members.contains_key(&uid) {
             return Err(ApiError::unknown_member());
         }
-        World::require(g, actor, perm::KICK_MEMBERS)?;
-        if actor != uid && !World::outranks(g, actor, uid) {
-            return Err(ApiError::missing_permissions());
+        if actor != uid {
+            World::require(g, actor, perm::KICK_MEMBERS)?;
+            if !World::outranks(g, actor, uid) {
+                return Err(ApiError::missing_permissions());
+            }
+        } else if uid == g.owner_id {
+            return Err(ApiError::invalid_form(
+                "user_id",
+                "OWNER_CANNOT_LEAVE",
+                "The owner cannot leave their guild",
+            ));
         }
         self.remove_member(gid, uid);
+        if actor == uid {
+            // Leaving is not audited.
+            return Ok(());
+        }
         self.audit(
             gid,
             actor,

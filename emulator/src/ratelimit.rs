@@ -504,6 +504,17 @@ pub struct RateLimiter {
     pub counters: Counters,
 }
 
+/// The bucket key of a major parameter. A webhook is keyed by id and token together (as
+/// Discord does), so interaction follow-ups of different interactions do not share a bucket.
+fn major_value(major: &str, params: &[(String, String)]) -> String {
+    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    match (major, get(major), get("webhook_token")) {
+        ("webhook_id", Some(id), Some(token)) => format!("{id}/{token}"),
+        (_, Some(v), _) => v.to_string(),
+        _ => String::new(),
+    }
+}
+
 fn round3(x: f64) -> f64 {
     (x * 1000.0).ceil() / 1000.0
 }
@@ -601,17 +612,24 @@ impl RateLimiter {
             Some(rule) => {
                 let major = rule
                     .major
-                    .as_ref()
-                    .and_then(|m| params.iter().find(|(k, _)| k == m).map(|(_, v)| v.clone()))
+                    .as_deref()
+                    .map(|m| major_value(m, params))
                     .unwrap_or_default();
                 (rule.name.clone(), rule.limit, rule.window, major)
             }
             None => match &self.config.fallback {
                 Some(f) => {
-                    let major = ["guild_id", "channel_id", "webhook_id", "application_id"]
-                        .iter()
-                        .find_map(|m| params.iter().find(|(k, _)| k == m).map(|(_, v)| v.clone()))
-                        .unwrap_or_default();
+                    let major = [
+                        "guild_id",
+                        "channel_id",
+                        "webhook_id",
+                        "application_id",
+                        "interaction_id",
+                    ]
+                    .iter()
+                    .find(|m| params.iter().any(|(k, _)| k == *m))
+                    .map(|m| major_value(m, params))
+                    .unwrap_or_default();
                     (format!("{method} {route}"), f.limit, f.window, major)
                 }
                 None => return Decision::Allowed(None),
@@ -822,6 +840,35 @@ mod tests {
         // Another token has its own global budget.
         assert!(matches!(
             rl.check("GET", "/guilds/{guild_id}", &params("1"), "u", now),
+            Decision::Allowed(_)
+        ));
+    }
+
+    #[test]
+    fn follow_ups_of_different_interactions_do_not_share_a_bucket() {
+        let mut cfg = RateLimitConfig::discord();
+        cfg.global_per_second = None;
+        let mut rl = RateLimiter::new(cfg, 1.0);
+        let now = Instant::now();
+        let route = "/webhooks/{webhook_id}/{webhook_token}";
+        let p = |t: &str| {
+            vec![
+                ("webhook_id".to_string(), "1".to_string()),
+                ("webhook_token".to_string(), t.to_string()),
+            ]
+        };
+        for _ in 0..5 {
+            assert!(matches!(
+                rl.check("POST", route, &p("a"), "", now),
+                Decision::Allowed(_)
+            ));
+        }
+        assert!(matches!(
+            rl.check("POST", route, &p("a"), "", now),
+            Decision::Limited(_)
+        ));
+        assert!(matches!(
+            rl.check("POST", route, &p("b"), "", now),
             Decision::Allowed(_)
         ));
     }

@@ -245,6 +245,29 @@ pub fn router(inner: Arc<Inner>) -> Router {
         .with_state(inner)
 }
 
+/// Removes CA directories left by emulator processes that no longer run (test processes
+/// exit without dropping their emulator). Linux only (`/proc`); best effort.
+fn remove_stale_ca_dirs() {
+    if !std::path::Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix("discord-emulator-") else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 /// Binds both listeners, builds `Inner` and serves until shutdown.
 pub async fn start(config: EmulatorConfig) -> anyhow::Result<Arc<Inner>> {
     let config = Arc::new(config);
@@ -263,6 +286,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<Arc<Inner>> {
         std::process::id(),
         http_addr.port()
     ));
+    remove_stale_ca_dirs();
     std::fs::create_dir_all(&dir).context("creating the CA directory")?;
     let ca_path = dir.join("ca.pem");
     std::fs::write(&ca_path, &pki.ca_pem).context("writing the CA certificate")?;

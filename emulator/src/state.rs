@@ -449,8 +449,13 @@ impl State {
                     }
                     true
                 }
+                // Guild-less dispatches (DM interactions) go to shard 0 only.
                 Audience::App(app, gid) => {
-                    s.app_id == app && gid.is_none_or(|g| s.handles_guild(g))
+                    s.app_id == app
+                        && match gid {
+                            Some(g) => s.handles_guild(g),
+                            None => s.shard.0 == 0,
+                        }
                 }
                 Audience::Dm(ch) => {
                     world
