@@ -760,8 +760,11 @@ impl State {
             .get(&message)
             .filter(|m| !m.deleted)
             .ok_or_else(ApiError::unknown_message)?;
+        // Components route to the application behind the message (its author for plain bot
+        // messages, which carry no application_id).
         let app_id = m
             .application_id
+            .or_else(|| self.world.app_by_bot.get(&m.author_id).copied())
             .ok_or_else(|| ApiError::new(400, 0, "message was not sent by an application"))?;
         let comp = find_component(&m.components, custom_id).ok_or_else(|| {
             ApiError::new(400, 0, format!("no component with custom_id {custom_id}"))

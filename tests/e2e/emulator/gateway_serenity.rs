@@ -184,3 +184,43 @@ async fn request_guild_members_is_answered_in_chunks_of_1000() {
     bot.assert_no_unknown_events();
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn a_connected_bot_added_to_a_guild_receives_its_guild_create() {
+    let emu = start().await;
+    let app = emu.create_application("Umbra", discord_emulator::ApplicationOptions::privileged());
+    let mut bot = serenity_bot(&emu, &app.bot_token, intents()).await;
+    bot.wait_for(
+        T,
+        |e| matches!(e, Event::Ready(r) if r.ready.guilds.is_empty()),
+    )
+    .await;
+    let owner = emu.create_user("owner");
+    let g = emu.create_guild(owner, "Later");
+    let role = emu
+        .as_user(owner)
+        .add_bot(
+            g,
+            app.application_id,
+            discord_emulator::permissions::ADMINISTRATOR,
+        )
+        .unwrap();
+    let gc = bot
+        .wait_for(T, |e| matches!(e, Event::GuildCreate(_)))
+        .await;
+    let Event::GuildCreate(gc) = gc else {
+        unreachable!()
+    };
+    assert_eq!(gc.guild.id.get(), g);
+    assert!(gc.guild.roles.keys().any(|r| r.get() == role));
+    // Kicked: GUILD_DELETE.
+    emu.as_user(owner).kick(g, app.bot_user_id).unwrap();
+    bot.wait_for(
+        T,
+        |e| matches!(e, Event::GuildDelete(d) if d.guild.id.get() == g),
+    )
+    .await;
+    bot.assert_no_unknown_events();
+    bot.stop().await;
+    assert_all_shapes(&emu);
+}

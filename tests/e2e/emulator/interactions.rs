@@ -468,3 +468,52 @@ async fn autocomplete_interactions_get_choices() {
     );
     assert_all_shapes(&emu);
 }
+
+#[tokio::test]
+async fn a_button_on_a_dm_the_bot_sent_is_clicked_in_the_dm() {
+    let emu = start().await;
+    let f = emu.build_fixture(&FixtureSpec::small());
+    let bot = Rest::bot(&emu, &f.app.bot_token);
+    let dm = bot
+        .post(
+            "/users/@me/channels",
+            json!({ "recipient_id": f.owner_id.to_string() }),
+        )
+        .await
+        .id();
+    let alert = json!({
+        "content": "Nuke stopped",
+        "components": [{ "type": 1, "components": [
+            { "type": 2, "style": 4, "label": "Restore", "custom_id": "restore:1" },
+            { "type": 2, "style": 2, "label": "False positive", "custom_id": "fp:1" }
+        ] }]
+    });
+    let sent = bot.post(&format!("/channels/{dm}/messages"), alert).await;
+    assert_eq!(sent.status, 200, "{:?}", sent.body);
+    let dms = emu.dm_messages_to(f.owner_id);
+    assert_eq!(dms[0].buttons().len(), 2);
+    let click = emu
+        .click_button(f.owner_id, dms[0].id, "restore:1")
+        .unwrap();
+    let p = click.payload();
+    assert_eq!(p["user"]["id"], f.owner_id.to_string());
+    assert!(p["guild_id"].is_null());
+    assert_eq!(p["message"]["id"], dms[0].id.to_string());
+    let r = Rest::anonymous(&emu)
+        .post(
+            &format!(
+                "/interactions/{}/{}/callback",
+                p["id"].as_str().unwrap(),
+                p["token"].as_str().unwrap()
+            ),
+            json!({ "type": 7, "data": { "content": "Restoring…", "components": [] } }),
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    let updated = click.message(T).await.unwrap();
+    assert_eq!(
+        (updated.id, updated.content.as_str()),
+        (dms[0].id, "Restoring…")
+    );
+    assert_all_shapes(&emu);
+}

@@ -12,4 +12,5 @@ mod perf;
 mod permissions;
 mod ratelimit;
 mod rest;
+mod serenity_rest;
 mod spec_validation;
