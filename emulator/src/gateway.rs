@@ -121,7 +121,17 @@ async fn run_connection(inner: Arc<Inner>, socket: WebSocket) {
                 });
                 break;
             }
-            Ok(Some(Ok(WsMessage::Close(_)))) => break,
+            Ok(Some(Ok(WsMessage::Close(frame)))) => {
+                // Echo the close frame, as RFC 6455 (and Discord) do: clients wait for it.
+                let (code, reason) = frame
+                    .map(|f| (u16::from(f.code), f.reason.to_string()))
+                    .unwrap_or((1000, String::new()));
+                let _ = tx.send(Outbound::Close {
+                    code: if code == 0 { 1000 } else { code },
+                    reason,
+                });
+                break;
+            }
             Ok(Some(Ok(_))) => {}
         }
     }

@@ -1252,6 +1252,7 @@ impl State {
         days: i64,
         include_roles: &[RoleId],
     ) -> Result<Vec<UserId>, ApiError> {
+        let days = days.clamp(1, 30);
         let g = self.world.guild(gid)?;
         let cutoff = Utc::now() - chrono::Duration::days(days);
         Ok(g.members
@@ -1290,6 +1291,7 @@ impl State {
         include_roles: &[RoleId],
         reason: Option<&str>,
     ) -> Result<usize, ApiError> {
+        let days = days.clamp(1, 30);
         World::require(
             self.world.guild(gid)?,
             actor,

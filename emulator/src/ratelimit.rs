@@ -515,6 +515,13 @@ fn major_value(major: &str, params: &[(String, String)]) -> String {
     }
 }
 
+/// `t + d` without overflow (a huge configured window means "never").
+pub(crate) fn later(t: Instant, d: Duration) -> Instant {
+    t.checked_add(d)
+        .or_else(|| t.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
+        .unwrap_or(t)
+}
+
 fn round3(x: f64) -> f64 {
     (x * 1000.0).ceil() / 1000.0
 }
@@ -565,8 +572,8 @@ impl RateLimiter {
         // Temporary block after too many invalid requests.
         if let (Some(b), Some(w)) = (&self.config.invalid_request_limit, self.invalid) {
             let window = self.scaled(b.window);
-            if now < w.start + window && w.count >= b.limit && self.config.enabled {
-                let retry = (w.start + window)
+            if now < later(w.start, window) && w.count >= b.limit && self.config.enabled {
+                let retry = (later(w.start, window))
                     .saturating_duration_since(now)
                     .as_secs_f64();
                 return Decision::Limited(Limited {
@@ -587,14 +594,14 @@ impl RateLimiter {
                 start: now,
                 count: 0,
             });
-            if now >= w.start + window {
+            if now >= later(w.start, window) {
                 *w = Window {
                     start: now,
                     count: 0,
                 };
             }
             if w.count >= per_sec && self.config.enabled {
-                let retry = (w.start + window)
+                let retry = (later(w.start, window))
                     .saturating_duration_since(now)
                     .as_secs_f64();
                 return Decision::Limited(Limited {
@@ -641,13 +648,13 @@ impl RateLimiter {
             start: now,
             count: 0,
         });
-        if now >= w.start + window {
+        if now >= later(w.start, window) {
             *w = Window {
                 start: now,
                 count: 0,
             };
         }
-        let reset_at = w.start + window;
+        let reset_at = later(w.start, window);
         let reset_after = reset_at.saturating_duration_since(now).as_secs_f64();
         let unix_now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -722,7 +729,7 @@ impl RateLimiter {
                     start: now,
                     count: 0,
                 });
-                if now >= w.start + window {
+                if now >= later(w.start, window) {
                     *w = Window {
                         start: now,
                         count: 0,
@@ -765,7 +772,7 @@ impl RateLimiter {
         if times.len() >= budget.limit as usize {
             let oldest = times.front().copied().unwrap_or(now);
             Some(round3(
-                (oldest + window)
+                later(oldest, window)
                     .saturating_duration_since(now)
                     .as_secs_f64()
                     .max(0.001),

@@ -586,7 +586,7 @@ impl State {
         }
         if enabled && times.len() >= b.limit as usize {
             let oldest = times.front().copied().unwrap_or(now);
-            let wait = (oldest + window)
+            let wait = crate::ratelimit::later(oldest, window)
                 .saturating_duration_since(now)
                 .as_secs_f64();
             return Err(ApiError::rate_limited(wait.max(0.001), "user"));

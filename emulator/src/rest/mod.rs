@@ -208,7 +208,7 @@ pub fn parse_multipart(content_type: &str, body: &[u8]) -> Option<Vec<Part>> {
         let data_start = header_end + 4;
         let next = find(body, delim, data_start)?;
         let mut data_end = next;
-        if data_end >= 2 && &body[data_end - 2..data_end] == b"\r\n" {
+        if data_end >= data_start + 2 && &body[data_end - 2..data_end] == b"\r\n" {
             data_end -= 2;
         }
         let mut name = String::new();
@@ -512,4 +512,52 @@ pub fn site_routes() -> Router<Arc<Inner>> {
             "/attachments/{channel_id}/{attachment_id}/{filename}",
             get(handlers::download_attachment),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multipart_parts_are_split_with_names_filenames_and_bytes() {
+        let body = b"--b\r\nContent-Disposition: form-data; name=\"payload_json\"\r\n\r\n{\"a\":1}\r\n--b\r\nContent-Disposition: form-data; name=\"files[0]\"; filename=\"x.json\"\r\nContent-Type: application/json\r\n\r\n{}\r\n--b--\r\n";
+        let parts = parse_multipart("multipart/form-data; boundary=b", body).expect("parsed");
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].0, "payload_json");
+        assert_eq!(parts[0].3, b"{\"a\":1}");
+        assert_eq!(parts[1].1.as_deref(), Some("x.json"));
+        assert_eq!(parts[1].2.as_deref(), Some("application/json"));
+        assert_eq!(parts[1].3, b"{}");
+    }
+
+    #[test]
+    fn malformed_multipart_and_queries_never_panic() {
+        let cases: [&[u8]; 7] = [
+            b"",
+            b"--b",
+            b"--b\r\n\r\n--b--",
+            b"--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n--b--",
+            b"--b\r\nno header end",
+            b"garbage --b garbage",
+            b"--b\r\nContent-Disposition: form-data\r\n\r\n\r\n--b\r\n",
+        ];
+        for c in cases {
+            let _ = parse_multipart("multipart/form-data; boundary=b", c);
+            let _ = parse_multipart("multipart/form-data", c);
+        }
+        for q in [
+            "",
+            "&",
+            "&&limit=",
+            "a=%zz&b=%E0%A4%A",
+            "=x&y",
+            "limit=1&limit=2",
+        ] {
+            let _ = parse_query(q);
+        }
+        assert_eq!(
+            parse_query("?&limit=100".trim_start_matches('?')),
+            vec![("limit".to_string(), "100".to_string())]
+        );
+    }
 }
