@@ -124,7 +124,7 @@ async fn run_connection(inner: Arc<Inner>, socket: WebSocket) {
             Ok(Some(Ok(WsMessage::Close(frame)))) => {
                 // Echo the close frame, as RFC 6455 (and Discord) do: clients wait for it.
                 let (code, reason) = frame
-                    .map(|f| (u16::from(f.code), f.reason.to_string()))
+                    .map(|f| (f.code, f.reason.to_string()))
                     .unwrap_or((1000, String::new()));
                 let _ = tx.send(Outbound::Close {
                     code: if code == 0 { 1000 } else { code },

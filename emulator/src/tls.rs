@@ -85,7 +85,12 @@ impl TlsListener {
         let acceptor = TlsAcceptor::from(config);
         tokio::spawn(async move {
             loop {
-                let (stream, addr) = match tcp.accept().await {
+                let accepted = tokio::select! {
+                    // The server stopped (listener dropped): release the port.
+                    _ = tx.closed() => break,
+                    a = tcp.accept() => a,
+                };
+                let (stream, addr) = match accepted {
                     Ok(x) => x,
                     Err(e) => {
                         tracing::debug!("TLS accept error: {e}");
