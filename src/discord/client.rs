@@ -59,7 +59,9 @@ pub async fn run_gateway(
     let [first, last] = config.discord.shard_range;
     let total = config.discord.total_shards;
     tokio::select! {
-        result = client.start_shard_range(first..last + 1, total) => match result {
+        // serenity's `start_shard_range` treats the range's end as INCLUSIVE (it boots
+        // `end - start + 1` shards), matching our inclusive `discord.shard_range`.
+        result = client.start_shard_range(first..last, total) => match result {
             Ok(()) => Err(anyhow::anyhow!("the Discord gateway stopped")),
             Err(e) => Err(explain(e)),
         },

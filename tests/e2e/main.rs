@@ -3,6 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod emulator;
+mod bot;
 mod foundation;
+mod notification;
+mod recovery;
 mod schema;
 mod support;
