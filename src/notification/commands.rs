@@ -4,7 +4,9 @@
 
 use poise::CreateReply;
 use poise::serenity_prelude as serenity;
-use serenity::{CreateActionRow, CreateButton, CreateInteractionResponse, CreateInteractionResponseMessage};
+use serenity::{
+    CreateActionRow, CreateButton, CreateInteractionResponse, CreateInteractionResponseMessage,
+};
 
 use super::model::{Category, PreferenceChange, Preferences};
 use super::service::{NotificationError, NotificationService};
@@ -20,7 +22,10 @@ pub const COMPONENT_PREFIX: &str = "umbra:notify:";
 /// The panel's DM toggle: `umbra:notify:dms:on` / `umbra:notify:dms:off` (the state to set, so
 /// a double click or a stale panel cannot flip it the wrong way).
 fn dms_button_id(enable: bool) -> String {
-    format!("{COMPONENT_PREFIX}dms:{}", if enable { "on" } else { "off" })
+    format!(
+        "{COMPONENT_PREFIX}dms:{}",
+        if enable { "on" } else { "off" }
+    )
 }
 
 /// What a button's custom id (after the prefix) asks for.
@@ -117,16 +122,26 @@ pub fn panel_text(data: &Data, locale: Locale, prefs: &Preferences) -> String {
     };
     t(
         &msg::NOTIFICATIONS_SHOW,
-        &[arg("dms", dms), arg("locale", language), arg("muted", muted)],
+        &[
+            arg("dms", dms),
+            arg("locale", language),
+            arg("muted", muted),
+        ],
     )
 }
 
 /// The panel's buttons: one toggle that sets DMs to the opposite of their current state.
 pub fn panel_buttons(data: &Data, locale: Locale, prefs: &Preferences) -> Vec<CreateActionRow> {
     let (label, style) = if prefs.dm_enabled {
-        (&msg::NOTIFICATIONS_BUTTON_DMS_OFF, serenity::ButtonStyle::Secondary)
+        (
+            &msg::NOTIFICATIONS_BUTTON_DMS_OFF,
+            serenity::ButtonStyle::Secondary,
+        )
     } else {
-        (&msg::NOTIFICATIONS_BUTTON_DMS_ON, serenity::ButtonStyle::Success)
+        (
+            &msg::NOTIFICATIONS_BUTTON_DMS_ON,
+            serenity::ButtonStyle::Success,
+        )
     };
     vec![CreateActionRow::Buttons(vec![
         CreateButton::new(dms_button_id(!prefs.dm_enabled))
@@ -189,7 +204,15 @@ pub async fn locale(ctx: Context<'_>, language: LocaleChoice) -> Result<(), Erro
     let chosen = language.locale();
     change(ctx, PreferenceChange::Locale(chosen)).await?;
     match chosen {
-        Some(l) => reply::say(ctx, msg::NOTIFICATIONS_LOCALE_SET, &[arg("locale", l.code())], true).await,
+        Some(l) => {
+            reply::say(
+                ctx,
+                msg::NOTIFICATIONS_LOCALE_SET,
+                &[arg("locale", l.code())],
+                true,
+            )
+            .await
+        }
         None => reply::say(ctx, msg::NOTIFICATIONS_LOCALE_CLEARED, &[], true).await,
     }
 }
@@ -200,7 +223,13 @@ pub async fn mute(ctx: Context<'_>, category: CategoryChoice) -> Result<(), Erro
     let category = category.category();
     change(ctx, PreferenceChange::Mute(category)).await?;
     let name = reply::text(ctx, category.name_msg(), &[]).await;
-    reply::say(ctx, msg::NOTIFICATIONS_MUTED, &[arg("category", name)], true).await
+    reply::say(
+        ctx,
+        msg::NOTIFICATIONS_MUTED,
+        &[arg("category", name)],
+        true,
+    )
+    .await
 }
 
 /// Receives one category of notifications again.
@@ -209,7 +238,13 @@ pub async fn unmute(ctx: Context<'_>, category: CategoryChoice) -> Result<(), Er
     let category = category.category();
     change(ctx, PreferenceChange::Unmute(category)).await?;
     let name = reply::text(ctx, category.name_msg(), &[]).await;
-    reply::say(ctx, msg::NOTIFICATIONS_UNMUTED, &[arg("category", name)], true).await
+    reply::say(
+        ctx,
+        msg::NOTIFICATIONS_UNMUTED,
+        &[arg("category", name)],
+        true,
+    )
+    .await
 }
 
 /// Handles this domain's buttons (in servers and in DMs): applies the change to the clicking

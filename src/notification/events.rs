@@ -68,10 +68,34 @@ use Category::{Billing, Lifecycle};
 /// Every event that notifies the guild's owner. A new one is one line (and its message in
 /// `locales/*/notification.ftl`).
 pub const RULES: &[Rule] = &[
-    rule(ev::GUILD_INSTALLED, "welcome", Lifecycle, msg::NOTIFY_WELCOME, &[GUILD]),
-    rule(ev::LICENSE_GRANTED, "license_granted", Billing, msg::NOTIFY_LICENSE_GRANTED, &[GUILD, PLAN, UNTIL]),
-    rule(ev::LICENSE_REVOKED, "license_revoked", Billing, msg::NOTIFY_LICENSE_REVOKED, &[GUILD, PLAN]),
-    rule(ev::LICENSE_EXPIRED, "license_expired", Billing, msg::NOTIFY_LICENSE_EXPIRED, &[GUILD, PLAN]),
+    rule(
+        ev::GUILD_INSTALLED,
+        "welcome",
+        Lifecycle,
+        msg::NOTIFY_WELCOME,
+        &[GUILD],
+    ),
+    rule(
+        ev::LICENSE_GRANTED,
+        "license_granted",
+        Billing,
+        msg::NOTIFY_LICENSE_GRANTED,
+        &[GUILD, PLAN, UNTIL],
+    ),
+    rule(
+        ev::LICENSE_REVOKED,
+        "license_revoked",
+        Billing,
+        msg::NOTIFY_LICENSE_REVOKED,
+        &[GUILD, PLAN],
+    ),
+    rule(
+        ev::LICENSE_EXPIRED,
+        "license_expired",
+        Billing,
+        msg::NOTIFY_LICENSE_EXPIRED,
+        &[GUILD, PLAN],
+    ),
 ];
 
 /// The rules for an event type.
@@ -152,7 +176,11 @@ impl NotificationConsumer {
     pub const NAME: &'static str = "notification";
 
     /// `wake` is the sender's wake-up (so a new request goes out without waiting for a poll).
-    pub fn new(service: NotificationService, guilds: Arc<dyn GuildReader>, wake: Arc<Notify>) -> Self {
+    pub fn new(
+        service: NotificationService,
+        guilds: Arc<dyn GuildReader>,
+        wake: Arc<Notify>,
+    ) -> Self {
         Self {
             service,
             guilds,
@@ -246,8 +274,16 @@ mod tests {
             let mut declared: Vec<&str> = rule.template.args.to_vec();
             given.sort_unstable();
             declared.sort_unstable();
-            assert_eq!(given, declared, "{} -> {}", rule.event_type, rule.template.key);
-            assert!(rule.template.key.starts_with("notify-"), "{}", rule.template.key);
+            assert_eq!(
+                given, declared,
+                "{} -> {}",
+                rule.event_type, rule.template.key
+            );
+            assert!(
+                rule.template.key.starts_with("notify-"),
+                "{}",
+                rule.template.key
+            );
         }
     }
 

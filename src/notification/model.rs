@@ -384,8 +384,14 @@ mod tests {
             choose_locale(Some(Locale::Ko), Some("en-US"), Some(Locale::EnUs)),
             Locale::Ko
         );
-        assert_eq!(choose_locale(None, Some("ko"), Some(Locale::EnUs)), Locale::Ko);
-        assert_eq!(choose_locale(None, Some("fr"), Some(Locale::Ko)), Locale::Ko);
+        assert_eq!(
+            choose_locale(None, Some("ko"), Some(Locale::EnUs)),
+            Locale::Ko
+        );
+        assert_eq!(
+            choose_locale(None, Some("fr"), Some(Locale::Ko)),
+            Locale::Ko
+        );
         assert_eq!(choose_locale(None, None, Some(Locale::Ko)), Locale::Ko);
         assert_eq!(choose_locale(None, None, None), Locale::EnUs);
     }

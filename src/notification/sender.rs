@@ -111,16 +111,25 @@ impl Sender {
             let handled = match self.run_once(&http, &shutdown).await {
                 Ok(n) => n,
                 Err(e) => {
-                    tracing::warn!(error = format!("{e:#}"), "notification sender: a round failed; retrying");
+                    tracing::warn!(
+                        error = format!("{e:#}"),
+                        "notification sender: a round failed; retrying"
+                    );
                     0
                 }
             };
             if last_purge.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600)) {
                 last_purge = Some(Instant::now());
-                match persistence::purge_finished(&self.data.pool, self.settings.retention_days).await {
+                match persistence::purge_finished(&self.data.pool, self.settings.retention_days)
+                    .await
+                {
                     Ok(0) => {}
-                    Ok(n) => tracing::info!(deleted = n, "notification: purged old finished requests"),
-                    Err(e) => tracing::warn!(error = %e, "notification: purging old requests failed"),
+                    Ok(n) => {
+                        tracing::info!(deleted = n, "notification: purged old finished requests")
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "notification: purging old requests failed")
+                    }
                 }
             }
             if handled >= self.settings.batch_size as usize {
@@ -149,7 +158,9 @@ impl Sender {
         for request in claimed {
             if *shutdown.borrow() || started.elapsed() > self.settings.lease.mul_f64(0.8) {
                 tracing::debug!(request = %request.id, "notification: giving a claimed request back untried");
-                if let Err(e) = persistence::release(&self.data.pool, request.id, request.fencing).await {
+                if let Err(e) =
+                    persistence::release(&self.data.pool, request.id, request.fencing).await
+                {
                     tracing::warn!(request = %request.id, error = %e, "notification: releasing a request failed; its lease will expire");
                 }
                 continue;
@@ -223,8 +234,12 @@ impl Sender {
                 }
                 Err(e) => match failure_of(&e) {
                     SendFailure::DmClosed => "the recipient's DMs are closed (Discord error 50007)",
-                    SendFailure::Permanent => return Outcome::Failed(format!("sending the DM: {e}")),
-                    SendFailure::Transient => return Outcome::Retry(format!("sending the DM: {e}")),
+                    SendFailure::Permanent => {
+                        return Outcome::Failed(format!("sending the DM: {e}"));
+                    }
+                    SendFailure::Transient => {
+                        return Outcome::Retry(format!("sending the DM: {e}"));
+                    }
                 },
             }
         } else {
@@ -249,17 +264,23 @@ impl Sender {
         );
         let message = CreateMessage::new()
             .content(content)
-            .allowed_mentions(CreateAllowedMentions::new().users([serenity::UserId::new(recipient)]))
+            .allowed_mentions(
+                CreateAllowedMentions::new().users([serenity::UserId::new(recipient)]),
+            )
             .nonce(serenity::Nonce::String(nonce))
             .enforce_nonce(true);
-        match serenity::ChannelId::new(channel).send_message(http, message).await {
+        match serenity::ChannelId::new(channel)
+            .send_message(http, message)
+            .await
+        {
             Ok(m) => Outcome::Sent {
                 via: Via::LogChannel,
                 channel_id: m.channel_id.get(),
                 message_id: m.id.get(),
             },
             Err(e) => {
-                let error = format!("{why_not_dm}; posting in the log channel {channel} failed: {e}");
+                let error =
+                    format!("{why_not_dm}; posting in the log channel {channel} failed: {e}");
                 match failure_of(&e) {
                     SendFailure::Permanent => Outcome::Failed(error),
                     _ => Outcome::Retry(error),
@@ -302,8 +323,15 @@ impl Sender {
                     self.settings.backoff_max,
                     jitter,
                 );
-                persistence::mark_retry(pool, id, fencing, error, retry_in, self.settings.max_attempts)
-                    .await?
+                persistence::mark_retry(
+                    pool,
+                    id,
+                    fencing,
+                    error,
+                    retry_in,
+                    self.settings.max_attempts,
+                )
+                .await?
             }
         };
         let Some(status) = written else {
@@ -312,7 +340,8 @@ impl Sender {
         };
         match (status, outcome) {
             (RequestStatus::Sent, Outcome::Sent { via, .. }) => {
-                metrics::counter!("umbra_notifications_sent_total", "via" => via.as_str()).increment(1);
+                metrics::counter!("umbra_notifications_sent_total", "via" => via.as_str())
+                    .increment(1);
                 tracing::debug!(request = %id, kind = %request.kind, via = via.as_str(), "notification sent");
             }
             (RequestStatus::Skipped, _) => {
@@ -358,7 +387,9 @@ async fn send_dm(
     text: &str,
     nonce: &str,
 ) -> Result<serenity::Message, serenity::Error> {
-    let channel = serenity::UserId::new(recipient).create_dm_channel(http).await?;
+    let channel = serenity::UserId::new(recipient)
+        .create_dm_channel(http)
+        .await?;
     let message = CreateMessage::new()
         .content(text)
         .allowed_mentions(CreateAllowedMentions::new())
@@ -370,10 +401,12 @@ async fn send_dm(
 /// What a serenity error means for the request.
 fn failure_of(error: &serenity::Error) -> SendFailure {
     match error {
-        serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(response)) => model::classify(
-            Some(response.status_code.as_u16()),
-            Some(response.error.code),
-        ),
+        serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(response)) => {
+            model::classify(
+                Some(response.status_code.as_u16()),
+                Some(response.error.code),
+            )
+        }
         _ => model::classify(None, None),
     }
 }
