@@ -412,7 +412,7 @@ async fn request_members(inner: &Arc<Inner>, sid: &str, d: &Value) {
             let Some(s) = st.sessions.get(sid) else {
                 return;
             };
-            let (bot, session_intents) = (s.bot_user_id, s.intents);
+            let (bot, session_intents, app) = (s.bot_user_id, s.intents, s.app_id);
             let Some(g) = st.world.guilds.get(&gid) else {
                 continue;
             };
@@ -430,7 +430,7 @@ async fn request_members(inner: &Arc<Inner>, sid: &str, d: &Value) {
             }
             if full {
                 let now = Instant::now();
-                if let Some(last) = g.last_full_member_request {
+                if let Some(last) = g.last_full_member_request.get(&app).copied() {
                     let elapsed = now.saturating_duration_since(last);
                     if elapsed < cooldown && st.budget_enabled {
                         let retry = (cooldown - elapsed).as_secs_f64();
@@ -444,7 +444,7 @@ async fn request_members(inner: &Arc<Inner>, sid: &str, d: &Value) {
                     }
                 }
                 if let Some(g) = st.world.guilds.get_mut(&gid) {
-                    g.last_full_member_request = Some(now);
+                    g.last_full_member_request.insert(app, now);
                 }
             }
             let Some(g) = st.world.guilds.get(&gid) else {

@@ -727,7 +727,8 @@ pub struct Guild {
     pub audit_log: Vec<AuditEntry>,
     pub role_creations: VecDeque<Instant>,
     pub incidents: Incidents,
-    pub last_full_member_request: Option<Instant>,
+    /// Last full REQUEST_GUILD_MEMBERS per application (once per 30 s).
+    pub last_full_member_request: HashMap<ApplicationId, Instant>,
 }
 
 impl Guild {

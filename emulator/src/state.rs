@@ -750,7 +750,7 @@ impl State {
                 audit_log: Vec::new(),
                 role_creations: VecDeque::new(),
                 incidents: Incidents::default(),
-                last_full_member_request: None,
+                last_full_member_request: HashMap::new(),
             },
         );
         id
