@@ -218,3 +218,78 @@ pub fn build(data: Data) -> poise::Framework<Data, Error> {
         })
         .build()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid_name(name: &str) -> bool {
+        let chars = name.chars().count();
+        (1..=32).contains(&chars)
+            && name
+                .chars()
+                .all(|c| (c.is_alphanumeric() || c == '-' || c == '_') && c.to_lowercase().eq([c]))
+    }
+
+    #[test]
+    fn every_command_and_option_is_described_in_english_and_localized_in_korean() {
+        let i18n = I18n::load().expect("locales parse");
+        let commands = localized_commands(&i18n);
+        let mut problems = Vec::new();
+        for (path, command) in walk(&commands) {
+            let key = command_key(&path);
+            match i18n.raw(Locale::FALLBACK, &key, None) {
+                Some(name) if name == command.name => {}
+                other => problems.push(format!("{key}: en-US name {other:?} must equal `{}`", command.name)),
+            }
+            let description = command.description.as_deref().unwrap_or_default();
+            if i18n.raw(Locale::FALLBACK, &format!("{key}-desc"), None).is_none()
+                || !(1..=100).contains(&description.chars().count())
+            {
+                problems.push(format!("{key}-desc: missing or not 1-100 characters"));
+            }
+            for locale in Locale::ALL.into_iter().filter(|l| *l != Locale::FALLBACK) {
+                let code = locale.code();
+                let localized = |list: &[(Cow<'static, str>, Cow<'static, str>)]| {
+                    list.iter().find(|(l, _)| l == code).map(|(_, v)| v.to_string())
+                };
+                match localized(&command.name_localizations) {
+                    Some(name) if valid_name(&name) => {}
+                    other => problems.push(format!("{code} {key}: invalid or missing name {other:?}")),
+                }
+                if localized(&command.description_localizations).is_none_or(|d| !(1..=100).contains(&d.chars().count())) {
+                    problems.push(format!("{code} {key}-desc: missing or too long"));
+                }
+                for param in &command.parameters {
+                    match localized(&param.name_localizations) {
+                        Some(name) if valid_name(&name) => {}
+                        other => problems.push(format!("{code} {key}-opt-{}: invalid or missing {other:?}", param.name)),
+                    }
+                    if localized(&param.description_localizations).is_none() {
+                        problems.push(format!("{code} {key}-opt-{}-desc: missing", param.name));
+                    }
+                    for choice in param.choices.iter() {
+                        if !choice.localizations.iter().any(|(l, _)| l == code) {
+                            problems.push(format!("{code} {key}-opt-{}: choice `{}` not localized", param.name, choice.name));
+                        }
+                    }
+                }
+            }
+            for param in &command.parameters {
+                if !valid_name(&param.name) {
+                    problems.push(format!("{key}: option name `{}` is not a valid Discord name", param.name));
+                }
+                if param.description.as_deref().is_none_or(|d| !(1..=100).contains(&d.chars().count())) {
+                    problems.push(format!("{key}-opt-{}-desc: missing in en-US or not 1-100 characters", param.name));
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn command_keys_follow_the_path_of_the_command() {
+        assert_eq!(command_key("umbra settings log-channel"), "cmd-umbra-settings-log-channel");
+        assert_eq!(choice_key("umbra settings locale", "language", 2), "cmd-umbra-settings-locale-opt-language-choice-2");
+    }
+}

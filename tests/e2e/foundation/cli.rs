@@ -233,22 +233,27 @@ async fn wait_healthy(port: u16, child: &mut std::process::Child) {
     panic!("umbra did not become healthy");
 }
 
-/// `umbra run` as a child process with the embedded database under `dir/data`.
-fn spawn_run(dir: &std::path::Path, port: u16, extra_env: &[(&str, &str)]) -> std::process::Child {
+/// `umbra run` as a child process with the embedded database under `dir/data`, connected to
+/// the emulator.
+fn spawn_run(
+    dir: &std::path::Path,
+    port: u16,
+    emu: &discord_emulator::Emulator,
+    token: &str,
+) -> std::process::Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_umbra"));
     cmd.arg("run")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("RUST_LOG", "warn")
-        .env("DISCORD_TOKEN", "test-token")
+        .env("DISCORD_TOKEN", token)
+        .env("UMBRA_DISCORD_API_ADDRESS", emu.tls_addr().to_string())
+        .env("UMBRA_DISCORD_CA_CERT", emu.ca_cert_path())
         .env("UMBRA_HTTP_BIND", format!("127.0.0.1:{port}"))
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    for (k, v) in extra_env {
-        cmd.env(k, v);
-    }
+        .stderr(Stdio::null());
     cmd.spawn().unwrap()
 }
 
@@ -258,8 +263,13 @@ async fn umbra_killed_with_sigkill_restarts_on_its_embedded_cluster_and_stops_it
     use nix::unistd::Pid;
 
     let dir = data_dir();
+    let emu = discord_emulator::Emulator::start(discord_emulator::EmulatorConfig::unlimited())
+        .await
+        .unwrap();
+    let fixture = emu.build_fixture(&discord_emulator::FixtureSpec::small());
+    let token = fixture.app.bot_token.clone();
     let port = free_port();
-    let mut first = spawn_run(dir.path(), port, &[]);
+    let mut first = spawn_run(dir.path(), port, &emu, &token);
     wait_healthy(port, &mut first).await;
     let data = dir.path().join("data");
     let pg = postmaster_pid(&data).expect("the embedded cluster runs");
@@ -272,7 +282,7 @@ async fn umbra_killed_with_sigkill_restarts_on_its_embedded_cluster_and_stops_it
     );
 
     let port = free_port();
-    let mut second = spawn_run(dir.path(), port, &[]);
+    let mut second = spawn_run(dir.path(), port, &emu, &token);
     wait_healthy(port, &mut second).await;
     assert_eq!(
         postmaster_pid(&data),
