@@ -84,7 +84,12 @@ macro_rules! internal_from {
     )*};
 }
 
-internal_from!(sea_orm::DbErr, sqlx::Error, serenity::Error, serde_json::Error);
+internal_from!(
+    sea_orm::DbErr,
+    sqlx::Error,
+    serenity::Error,
+    serde_json::Error
+);
 
 /// `.context()` for results on the way to an internal error.
 pub trait ResultExt<T> {

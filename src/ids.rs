@@ -41,8 +41,16 @@ mod tests {
 
     #[test]
     fn a_plain_id_and_mentions_parse_to_the_same_snowflake() {
-        for input in ["80351110224678912", "<@80351110224678912>", "<#80351110224678912>", " <@&80351110224678912> "] {
-            assert_eq!(Snowflake::parse(input).map(|s| s.0).ok(), Some(80351110224678912));
+        for input in [
+            "80351110224678912",
+            "<@80351110224678912>",
+            "<#80351110224678912>",
+            " <@&80351110224678912> ",
+        ] {
+            assert_eq!(
+                Snowflake::parse(input).map(|s| s.0).ok(),
+                Some(80351110224678912)
+            );
         }
     }
 

@@ -12,16 +12,17 @@ use crate::i18n::msg;
 use crate::types::Context;
 
 /// The guild's owner, from the cache, else from Umbra's records.
-async fn owner_of(ctx: Context<'_>, guild: serenity::GuildId) -> Result<Option<serenity::UserId>, Error> {
+async fn owner_of(
+    ctx: Context<'_>,
+    guild: serenity::GuildId,
+) -> Result<Option<serenity::UserId>, Error> {
     if let Some(owner) = ctx.guild().map(|g| g.owner_id) {
         return Ok(Some(owner));
     }
-    let record = ctx
-        .data()
-        .guilds
-        .guild(guild.get())
-        .await
-        .map_err(|e| Error::Internal(anyhow::Error::new(e).context("reading the guild's owner")))?;
+    let record =
+        ctx.data().guilds.guild(guild.get()).await.map_err(|e| {
+            Error::Internal(anyhow::Error::new(e).context("reading the guild's owner"))
+        })?;
     Ok(record.map(|r| serenity::UserId::new(r.owner_discord_id)))
 }
 

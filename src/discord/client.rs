@@ -35,7 +35,8 @@ pub fn http(config: &Config, token: &Secret<String>) -> anyhow::Result<serenity:
             .context("discord.api_address must be host:port")?;
         let pem = std::fs::read(&config.discord.ca_cert)
             .with_context(|| format!("reading discord.ca_cert {}", config.discord.ca_cert))?;
-        let ca = reqwest::Certificate::from_pem(&pem).context("discord.ca_cert is not a PEM certificate")?;
+        let ca = reqwest::Certificate::from_pem(&pem)
+            .context("discord.ca_cert is not a PEM certificate")?;
         let client = reqwest::Client::builder()
             .use_rustls_tls()
             .tls_built_in_root_certs(false)
@@ -89,7 +90,9 @@ pub fn explain(error: serenity::Error) -> anyhow::Error {
             "Discord says the requested intents are invalid (gateway close 4013); this is a bug \
              in Umbra: please report it."
         ),
-        serenity::Error::Http(http) if http.status_code() == Some(reqwest::StatusCode::UNAUTHORIZED) => {
+        serenity::Error::Http(http)
+            if http.status_code() == Some(reqwest::StatusCode::UNAUTHORIZED) =>
+        {
             anyhow::anyhow!(
                 "Discord rejected the bot token (HTTP 401): DISCORD_TOKEN is wrong or was reset. \
                  Copy a fresh one from the developer portal (your application -> Bot -> Reset \

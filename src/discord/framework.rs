@@ -47,10 +47,16 @@ fn localize(i18n: &I18n, command: &mut Command, parent: &str) {
     for locale in Locale::ALL.into_iter().filter(|l| *l != Locale::FALLBACK) {
         let code = Cow::Borrowed(locale.code());
         if let Some(name) = get(locale, &key) {
-            command.name_localizations.to_mut().push((code.clone(), name.into()));
+            command
+                .name_localizations
+                .to_mut()
+                .push((code.clone(), name.into()));
         }
         if let Some(desc) = get(locale, &format!("{key}-desc")) {
-            command.description_localizations.to_mut().push((code.clone(), desc.into()));
+            command
+                .description_localizations
+                .to_mut()
+                .push((code.clone(), desc.into()));
         }
     }
     for param in &mut command.parameters {
@@ -61,10 +67,16 @@ fn localize(i18n: &I18n, command: &mut Command, parent: &str) {
         for locale in Locale::ALL.into_iter().filter(|l| *l != Locale::FALLBACK) {
             let code = Cow::Borrowed(locale.code());
             if let Some(name) = get(locale, &pkey) {
-                param.name_localizations.to_mut().push((code.clone(), name.into()));
+                param
+                    .name_localizations
+                    .to_mut()
+                    .push((code.clone(), name.into()));
             }
             if let Some(desc) = get(locale, &format!("{pkey}-desc")) {
-                param.description_localizations.to_mut().push((code.clone(), desc.into()));
+                param
+                    .description_localizations
+                    .to_mut()
+                    .push((code.clone(), desc.into()));
             }
         }
         let param_name = param.name.clone();
@@ -75,7 +87,10 @@ fn localize(i18n: &I18n, command: &mut Command, parent: &str) {
             }
             for locale in Locale::ALL.into_iter().filter(|l| *l != Locale::FALLBACK) {
                 if let Some(name) = get(locale, &ckey) {
-                    choice.localizations.to_mut().push((Cow::Borrowed(locale.code()), name.into()));
+                    choice
+                        .localizations
+                        .to_mut()
+                        .push((Cow::Borrowed(locale.code()), name.into()));
                 }
             }
         }
@@ -111,7 +126,10 @@ pub async fn reply_error(ctx: Context<'_>, error: Error) {
     let (content, log) = match error {
         Error::User(user) => {
             let locale = crate::discord::reply::locale(ctx).await;
-            (ctx.data().i18n.text(locale, &user.msg, &user.fluent_args()), None)
+            (
+                ctx.data().i18n.text(locale, &user.msg, &user.fluent_args()),
+                None,
+            )
         }
         Error::Internal(e) => {
             let error_id = uuid::Uuid::now_v7().simple().to_string()[20..].to_owned();
@@ -127,7 +145,10 @@ pub async fn reply_error(ctx: Context<'_>, error: Error) {
     if let Some((error_id, e)) = log {
         tracing::error!(%error_id, command = %ctx.command().qualified_name, error = format!("{e:#}"), "command failed");
     }
-    if let Err(e) = ctx.send(CreateReply::default().content(content).ephemeral(true)).await {
+    if let Err(e) = ctx
+        .send(CreateReply::default().content(content).ephemeral(true))
+        .await
+    {
         tracing::warn!(error = %e, "could not send the error reply");
     }
 }
@@ -136,18 +157,31 @@ async fn on_error(error: FrameworkError<'_, Data, Error>) {
     match error {
         FrameworkError::Command { error, ctx, .. } => reply_error(ctx, error).await,
         FrameworkError::CommandCheckFailed { error, ctx, .. } => {
-            reply_error(ctx, error.unwrap_or_else(|| Error::user(msg::ERROR_NOT_TRUSTED))).await;
+            reply_error(
+                ctx,
+                error.unwrap_or_else(|| Error::user(msg::ERROR_NOT_TRUSTED)),
+            )
+            .await;
         }
-        FrameworkError::ArgumentParse { error, input, ctx, .. } => {
+        FrameworkError::ArgumentParse {
+            error, input, ctx, ..
+        } => {
             let details = match input {
                 Some(input) => format!("`{input}`: {error}"),
                 None => error.to_string(),
             };
-            let user = crate::error::UserError::new(msg::ERROR_BAD_ARGUMENT).with("details", details);
+            let user =
+                crate::error::UserError::new(msg::ERROR_BAD_ARGUMENT).with("details", details);
             reply_error(ctx, Error::User(user)).await;
         }
-        FrameworkError::GuildOnly { ctx, .. } => reply_error(ctx, Error::user(msg::ERROR_GUILD_ONLY)).await,
-        FrameworkError::CooldownHit { remaining_cooldown, ctx, .. } => {
+        FrameworkError::GuildOnly { ctx, .. } => {
+            reply_error(ctx, Error::user(msg::ERROR_GUILD_ONLY)).await
+        }
+        FrameworkError::CooldownHit {
+            remaining_cooldown,
+            ctx,
+            ..
+        } => {
             let user = crate::error::UserError::new(msg::ERROR_COOLDOWN)
                 .with("seconds", remaining_cooldown.as_secs().max(1));
             reply_error(ctx, Error::User(user)).await;
@@ -240,10 +274,15 @@ mod tests {
             let key = command_key(&path);
             match i18n.raw(Locale::FALLBACK, &key, None) {
                 Some(name) if name == command.name => {}
-                other => problems.push(format!("{key}: en-US name {other:?} must equal `{}`", command.name)),
+                other => problems.push(format!(
+                    "{key}: en-US name {other:?} must equal `{}`",
+                    command.name
+                )),
             }
             let description = command.description.as_deref().unwrap_or_default();
-            if i18n.raw(Locale::FALLBACK, &format!("{key}-desc"), None).is_none()
+            if i18n
+                .raw(Locale::FALLBACK, &format!("{key}-desc"), None)
+                .is_none()
                 || !(1..=100).contains(&description.chars().count())
             {
                 problems.push(format!("{key}-desc: missing or not 1-100 characters"));
@@ -251,36 +290,58 @@ mod tests {
             for locale in Locale::ALL.into_iter().filter(|l| *l != Locale::FALLBACK) {
                 let code = locale.code();
                 let localized = |list: &[(Cow<'static, str>, Cow<'static, str>)]| {
-                    list.iter().find(|(l, _)| l == code).map(|(_, v)| v.to_string())
+                    list.iter()
+                        .find(|(l, _)| l == code)
+                        .map(|(_, v)| v.to_string())
                 };
                 match localized(&command.name_localizations) {
                     Some(name) if valid_name(&name) => {}
-                    other => problems.push(format!("{code} {key}: invalid or missing name {other:?}")),
+                    other => {
+                        problems.push(format!("{code} {key}: invalid or missing name {other:?}"))
+                    }
                 }
-                if localized(&command.description_localizations).is_none_or(|d| !(1..=100).contains(&d.chars().count())) {
+                if localized(&command.description_localizations)
+                    .is_none_or(|d| !(1..=100).contains(&d.chars().count()))
+                {
                     problems.push(format!("{code} {key}-desc: missing or too long"));
                 }
                 for param in &command.parameters {
                     match localized(&param.name_localizations) {
                         Some(name) if valid_name(&name) => {}
-                        other => problems.push(format!("{code} {key}-opt-{}: invalid or missing {other:?}", param.name)),
+                        other => problems.push(format!(
+                            "{code} {key}-opt-{}: invalid or missing {other:?}",
+                            param.name
+                        )),
                     }
                     if localized(&param.description_localizations).is_none() {
                         problems.push(format!("{code} {key}-opt-{}-desc: missing", param.name));
                     }
                     for choice in param.choices.iter() {
                         if !choice.localizations.iter().any(|(l, _)| l == code) {
-                            problems.push(format!("{code} {key}-opt-{}: choice `{}` not localized", param.name, choice.name));
+                            problems.push(format!(
+                                "{code} {key}-opt-{}: choice `{}` not localized",
+                                param.name, choice.name
+                            ));
                         }
                     }
                 }
             }
             for param in &command.parameters {
                 if !valid_name(&param.name) {
-                    problems.push(format!("{key}: option name `{}` is not a valid Discord name", param.name));
+                    problems.push(format!(
+                        "{key}: option name `{}` is not a valid Discord name",
+                        param.name
+                    ));
                 }
-                if param.description.as_deref().is_none_or(|d| !(1..=100).contains(&d.chars().count())) {
-                    problems.push(format!("{key}-opt-{}-desc: missing in en-US or not 1-100 characters", param.name));
+                if param
+                    .description
+                    .as_deref()
+                    .is_none_or(|d| !(1..=100).contains(&d.chars().count()))
+                {
+                    problems.push(format!(
+                        "{key}-opt-{}-desc: missing in en-US or not 1-100 characters",
+                        param.name
+                    ));
                 }
             }
         }
@@ -289,7 +350,13 @@ mod tests {
 
     #[test]
     fn command_keys_follow_the_path_of_the_command() {
-        assert_eq!(command_key("umbra settings log-channel"), "cmd-umbra-settings-log-channel");
-        assert_eq!(choice_key("umbra settings locale", "language", 2), "cmd-umbra-settings-locale-opt-language-choice-2");
+        assert_eq!(
+            command_key("umbra settings log-channel"),
+            "cmd-umbra-settings-log-channel"
+        );
+        assert_eq!(
+            choice_key("umbra settings locale", "language", 2),
+            "cmd-umbra-settings-locale-opt-language-choice-2"
+        );
     }
 }

@@ -20,7 +20,11 @@ pub async fn locale(ctx: Context<'_>) -> Locale {
 
 /// The guild's configured locale, if any (errors count as none: a reply must still go out).
 pub async fn guild_locale(data: &Data, guild: serenity::GuildId) -> Option<Locale> {
-    data.guilds.settings(guild.get()).await.ok().and_then(|s| s.locale)
+    data.guilds
+        .settings(guild.get())
+        .await
+        .ok()
+        .and_then(|s| s.locale)
 }
 
 /// Formats `msg` in the invocation's locale.
@@ -30,7 +34,12 @@ pub async fn text(ctx: Context<'_>, msg: Msg, args: &[(&str, crate::i18n::ArgVal
 }
 
 /// Replies with `msg` (ephemeral: only the invoker sees it).
-pub async fn say(ctx: Context<'_>, msg: Msg, args: &[(&str, crate::i18n::ArgValue)], ephemeral: bool) -> Result<(), Error> {
+pub async fn say(
+    ctx: Context<'_>,
+    msg: Msg,
+    args: &[(&str, crate::i18n::ArgValue)],
+    ephemeral: bool,
+) -> Result<(), Error> {
     let content = text(ctx, msg, args).await;
     ctx.send(CreateReply::default().content(content).ephemeral(ephemeral))
         .await?;

@@ -39,10 +39,14 @@ impl LocaleChoice {
 }
 
 fn guild_of(ctx: Context<'_>) -> Result<serenity::GuildId, Error> {
-    ctx.guild_id().ok_or_else(|| Error::user(msg::ERROR_GUILD_ONLY))
+    ctx.guild_id()
+        .ok_or_else(|| Error::user(msg::ERROR_GUILD_ONLY))
 }
 
-async fn change(ctx: Context<'_>, change: SettingsChange) -> Result<(super::GuildSettings, TrustChange), Error> {
+async fn change(
+    ctx: Context<'_>,
+    change: SettingsChange,
+) -> Result<(super::GuildSettings, TrustChange), Error> {
     let guild = guild_of(ctx)?;
     ctx.data()
         .guilds
@@ -74,12 +78,48 @@ pub async fn show(ctx: Context<'_>) -> Result<(), Error> {
         .await
         .map_err(|e| Error::Internal(anyhow::Error::new(e).context("reading settings")))?;
     let none = reply::text(ctx, msg::STATUS_NONE, &[]).await;
-    let list = |items: Vec<String>| if items.is_empty() { none.clone() } else { items.join(", ") };
+    let list = |items: Vec<String>| {
+        if items.is_empty() {
+            none.clone()
+        } else {
+            items.join(", ")
+        }
+    };
     let args: Vec<(&str, crate::i18n::ArgValue)> = vec![
-        arg("locale", settings.locale.map(|l| l.code().to_owned()).unwrap_or_else(|| none.clone())),
-        arg("log_channel", settings.log_channel_id.map(|c| format!("<#{c}>")).unwrap_or_else(|| none.clone())),
-        arg("users", list(settings.trusted_user_ids.iter().map(|u| format!("<@{u}>")).collect())),
-        arg("roles", list(settings.trusted_role_ids.iter().map(|r| format!("<@&{r}>")).collect())),
+        arg(
+            "locale",
+            settings
+                .locale
+                .map(|l| l.code().to_owned())
+                .unwrap_or_else(|| none.clone()),
+        ),
+        arg(
+            "log_channel",
+            settings
+                .log_channel_id
+                .map(|c| format!("<#{c}>"))
+                .unwrap_or_else(|| none.clone()),
+        ),
+        arg(
+            "users",
+            list(
+                settings
+                    .trusted_user_ids
+                    .iter()
+                    .map(|u| format!("<@{u}>"))
+                    .collect(),
+            ),
+        ),
+        arg(
+            "roles",
+            list(
+                settings
+                    .trusted_role_ids
+                    .iter()
+                    .map(|r| format!("<@&{r}>"))
+                    .collect(),
+            ),
+        ),
     ];
     reply::say(ctx, msg::SETTINGS_SHOW, &args, true).await
 }
@@ -90,7 +130,15 @@ pub async fn locale(ctx: Context<'_>, language: LocaleChoice) -> Result<(), Erro
     let chosen = language.locale();
     change(ctx, SettingsChange::Locale(chosen)).await?;
     match chosen {
-        Some(l) => reply::say(ctx, msg::SETTINGS_LOCALE_SET, &[arg("locale", l.code())], true).await,
+        Some(l) => {
+            reply::say(
+                ctx,
+                msg::SETTINGS_LOCALE_SET,
+                &[arg("locale", l.code())],
+                true,
+            )
+            .await
+        }
         None => reply::say(ctx, msg::SETTINGS_LOCALE_CLEARED, &[], true).await,
     }
 }
@@ -104,12 +152,23 @@ pub async fn log_channel(
     let id = channel.as_ref().map(|c| c.id.get());
     change(ctx, SettingsChange::LogChannel(id)).await?;
     match id {
-        Some(c) => reply::say(ctx, msg::SETTINGS_LOG_CHANNEL_SET, &[arg("channel", format!("<#{c}>"))], true).await,
+        Some(c) => {
+            reply::say(
+                ctx,
+                msg::SETTINGS_LOG_CHANNEL_SET,
+                &[arg("channel", format!("<#{c}>"))],
+                true,
+            )
+            .await
+        }
         None => reply::say(ctx, msg::SETTINGS_LOG_CHANNEL_CLEARED, &[], true).await,
     }
 }
 
-fn target(user: Option<serenity::User>, role: Option<serenity::Role>) -> Result<TrustTarget, Error> {
+fn target(
+    user: Option<serenity::User>,
+    role: Option<serenity::Role>,
+) -> Result<TrustTarget, Error> {
     match (user, role) {
         (Some(u), None) => Ok(TrustTarget::User(u.id.get())),
         (None, Some(r)) => Ok(TrustTarget::Role(r.id.get())),
@@ -119,12 +178,18 @@ fn target(user: Option<serenity::User>, role: Option<serenity::Role>) -> Result<
 
 /// Trusts a user or a role: they may run backups, restores and AntiNuke commands.
 #[poise::command(slash_command, guild_only, ephemeral)]
-pub async fn trust(ctx: Context<'_>, user: Option<serenity::User>, role: Option<serenity::Role>) -> Result<(), Error> {
+pub async fn trust(
+    ctx: Context<'_>,
+    user: Option<serenity::User>,
+    role: Option<serenity::Role>,
+) -> Result<(), Error> {
     let target = target(user, role)?;
     let (_, result) = change(ctx, SettingsChange::Trust(target)).await?;
     let mention = arg("target", target.mention());
     match result {
-        TrustChange::AlreadyTrusted => reply::say(ctx, msg::SETTINGS_TRUSTED_ALREADY, &[mention], true).await,
+        TrustChange::AlreadyTrusted => {
+            reply::say(ctx, msg::SETTINGS_TRUSTED_ALREADY, &[mention], true).await
+        }
         TrustChange::LimitReached => Err(Error::User(
             UserError::new(msg::SETTINGS_TRUSTED_LIMIT).with("max", super::model::MAX_TRUSTED),
         )),
@@ -134,12 +199,18 @@ pub async fn trust(ctx: Context<'_>, user: Option<serenity::User>, role: Option<
 
 /// Stops trusting a user or a role.
 #[poise::command(slash_command, guild_only, ephemeral)]
-pub async fn untrust(ctx: Context<'_>, user: Option<serenity::User>, role: Option<serenity::Role>) -> Result<(), Error> {
+pub async fn untrust(
+    ctx: Context<'_>,
+    user: Option<serenity::User>,
+    role: Option<serenity::Role>,
+) -> Result<(), Error> {
     let target = target(user, role)?;
     let (_, result) = change(ctx, SettingsChange::Untrust(target)).await?;
     let mention = arg("target", target.mention());
     match result {
-        TrustChange::NotTrusted => reply::say(ctx, msg::SETTINGS_TRUSTED_NOT_FOUND, &[mention], true).await,
+        TrustChange::NotTrusted => {
+            reply::say(ctx, msg::SETTINGS_TRUSTED_NOT_FOUND, &[mention], true).await
+        }
         _ => reply::say(ctx, msg::SETTINGS_TRUSTED_REMOVED, &[mention], true).await,
     }
 }
@@ -155,17 +226,19 @@ pub async fn reset(ctx: Context<'_>) -> Result<(), Error> {
     let locale = reply::locale(ctx).await;
     let data = ctx.data();
     let custom_id = format!("umbra:settings-reset:{}", app.interaction.id);
-    let modal = CreateModal::new(&custom_id, data.i18n.text(locale, &msg::SETTINGS_RESET_TITLE, &[])).components(vec![
-        CreateActionRow::InputText(
-            CreateInputText::new(
-                InputTextStyle::Short,
-                data.i18n.text(locale, &msg::SETTINGS_RESET_LABEL, &[]),
-                "guild_name",
-            )
-            .required(true)
-            .max_length(100),
-        ),
-    ]);
+    let modal = CreateModal::new(
+        &custom_id,
+        data.i18n.text(locale, &msg::SETTINGS_RESET_TITLE, &[]),
+    )
+    .components(vec![CreateActionRow::InputText(
+        CreateInputText::new(
+            InputTextStyle::Short,
+            data.i18n.text(locale, &msg::SETTINGS_RESET_LABEL, &[]),
+            "guild_name",
+        )
+        .required(true)
+        .max_length(100),
+    )]);
     app.interaction
         .create_response(ctx, CreateInteractionResponse::Modal(modal))
         .await
@@ -187,7 +260,9 @@ pub async fn reset(ctx: Context<'_>) -> Result<(), Error> {
         .iter()
         .flat_map(|row| row.components.iter())
         .find_map(|c| match c {
-            serenity::ActionRowComponent::InputText(t) if t.custom_id == "guild_name" => t.value.clone(),
+            serenity::ActionRowComponent::InputText(t) if t.custom_id == "guild_name" => {
+                t.value.clone()
+            }
             _ => None,
         })
         .unwrap_or_default();
@@ -201,7 +276,11 @@ pub async fn reset(ctx: Context<'_>) -> Result<(), Error> {
     submitted
         .create_response(
             ctx,
-            CreateInteractionResponse::Message(CreateInteractionResponseMessage::new().content(text).ephemeral(true)),
+            CreateInteractionResponse::Message(
+                CreateInteractionResponseMessage::new()
+                    .content(text)
+                    .ephemeral(true),
+            ),
         )
         .await
         .ctx("answering the reset modal")?;

@@ -28,19 +28,29 @@ fn stmt(sql: &str, values: Vec<sea_orm::Value>) -> Statement {
 }
 
 /// The guild with this Discord id (`lock`: `FOR UPDATE` of the guild row, inside a transaction).
-pub async fn find<C: ConnectionTrait>(conn: &C, discord_id: u64, lock: bool) -> Result<Option<GuildRecord>, DbErr> {
+pub async fn find<C: ConnectionTrait>(
+    conn: &C,
+    discord_id: u64,
+    lock: bool,
+) -> Result<Option<GuildRecord>, DbErr> {
     let sql = format!(
         "SELECT {GUILD_COLUMNS} FROM guild.guilds AS g \
            JOIN identity.users AS u ON u.id = g.owner_user_id \
           WHERE g.discord_guild_id = $1 {}",
         if lock { "FOR UPDATE OF g" } else { "" }
     );
-    let row = conn.query_one_raw(stmt(&sql, vec![to_db(discord_id).into()])).await?;
+    let row = conn
+        .query_one_raw(stmt(&sql, vec![to_db(discord_id).into()]))
+        .await?;
     row.as_ref().map(record).transpose()
 }
 
 /// Active guilds matching `query` by name or id prefix.
-pub async fn search<C: ConnectionTrait>(conn: &C, query: &str, limit: u32) -> Result<Vec<GuildRecord>, DbErr> {
+pub async fn search<C: ConnectionTrait>(
+    conn: &C,
+    query: &str,
+    limit: u32,
+) -> Result<Vec<GuildRecord>, DbErr> {
     let sql = format!(
         "SELECT {GUILD_COLUMNS} FROM guild.guilds AS g \
            JOIN identity.users AS u ON u.id = g.owner_user_id \
@@ -48,7 +58,10 @@ pub async fn search<C: ConnectionTrait>(conn: &C, query: &str, limit: u32) -> Re
             AND (g.name ILIKE '%' || $1 || '%' OR g.discord_guild_id::text LIKE $1 || '%') \
           ORDER BY g.name LIMIT $2"
     );
-    let escaped = query.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = query
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     let rows = conn
         .query_all_raw(stmt(&sql, vec![escaped.into(), i64::from(limit).into()]))
         .await?;
@@ -56,7 +69,10 @@ pub async fn search<C: ConnectionTrait>(conn: &C, query: &str, limit: u32) -> Re
 }
 
 /// The guild with this row id.
-pub async fn find_by_row<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<GuildRecord>, DbErr> {
+pub async fn find_by_row<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+) -> Result<Option<GuildRecord>, DbErr> {
     let sql = format!(
         "SELECT {GUILD_COLUMNS} FROM guild.guilds AS g \
            JOIN identity.users AS u ON u.id = g.owner_user_id WHERE g.id = $1"
@@ -107,7 +123,8 @@ pub async fn upsert_installed<C: ConnectionTrait>(
                 ],
             ))
             .await?;
-            let previous = (found.owner_discord_id != guild.owner.discord_id).then_some(found.owner_discord_id);
+            let previous = (found.owner_discord_id != guild.owner.discord_id)
+                .then_some(found.owner_discord_id);
             let outcome = if reinstall {
                 InstallOutcome::Reinstalled
             } else {
@@ -159,7 +176,10 @@ pub async fn mark_removed<C: ConnectionTrait>(
                     purge_after = now() + make_interval(days => $2), updated_at = now() \
               WHERE discord_guild_id = $1 AND status = 'active' \
              RETURNING purge_after",
-            vec![to_db(discord_id).into(), i32::try_from(grace_days).unwrap_or(i32::MAX).into()],
+            vec![
+                to_db(discord_id).into(),
+                i32::try_from(grace_days).unwrap_or(i32::MAX).into(),
+            ],
         ))
         .await?;
     let Some(row) = row else { return Ok(None) };
@@ -194,7 +214,9 @@ fn settings_from(row: &QueryResult) -> Result<(Uuid, i32, GuildSettings), DbErr>
     let locale: Option<String> = row.try_get("", "locale")?;
     let settings = GuildSettings {
         locale: locale.as_deref().and_then(Locale::from_discord),
-        log_channel_id: row.try_get::<Option<i64>>("", "log_channel_id")?.map(from_db),
+        log_channel_id: row
+            .try_get::<Option<i64>>("", "log_channel_id")?
+            .map(from_db),
         trusted_user_ids: row
             .try_get::<Vec<i64>>("", "trusted_user_ids")?
             .into_iter()
@@ -208,7 +230,11 @@ fn settings_from(row: &QueryResult) -> Result<(Uuid, i32, GuildSettings), DbErr>
         snapshot_interval_minutes: row.try_get("", "snapshot_interval_minutes")?,
         antinuke_enabled: row.try_get("", "antinuke_enabled")?,
     };
-    Ok((row.try_get("", "id")?, row.try_get("", "version")?, settings))
+    Ok((
+        row.try_get("", "id")?,
+        row.try_get("", "version")?,
+        settings,
+    ))
 }
 
 /// The guild's settings with the config row's id and version (`None`: unknown guild or no row).
@@ -224,7 +250,9 @@ pub async fn settings<C: ConnectionTrait>(
           WHERE g.discord_guild_id = $1 {}",
         if lock { "FOR UPDATE OF c" } else { "" }
     );
-    let row = conn.query_one_raw(stmt(&sql, vec![to_db(discord_id).into()])).await?;
+    let row = conn
+        .query_one_raw(stmt(&sql, vec![to_db(discord_id).into()]))
+        .await?;
     row.as_ref().map(settings_from).transpose()
 }
 

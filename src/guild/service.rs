@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use serde_json::json;
 
-use super::model::{GuildRecord, GuildSettings, InstallOutcome, InstalledGuild, MAX_TRUSTED, TrustTarget};
+use super::model::{
+    GuildRecord, GuildSettings, InstallOutcome, InstalledGuild, MAX_TRUSTED, TrustTarget,
+};
 use super::persistence;
 use super::ports::{GuildError, GuildReader};
 use crate::i18n::Locale;
@@ -49,10 +51,14 @@ impl GuildService {
     /// The bot is in this guild (GUILD_CREATE, also at start-up): record it, its owner and a
     /// default config; publish `guild.installed` on a first install or re-install and
     /// `guild.owner_changed` when the owner differs from the recorded one.
-    pub async fn installed(&self, guild: &InstalledGuild) -> Result<(GuildRecord, InstallOutcome), GuildError> {
+    pub async fn installed(
+        &self,
+        guild: &InstalledGuild,
+    ) -> Result<(GuildRecord, InstallOutcome), GuildError> {
         let txn = self.db.begin().await?;
         let owner_id = identity::ensure_user(&txn, &guild.owner).await?;
-        let (record, outcome, previous_owner) = persistence::upsert_installed(&txn, guild, owner_id).await?;
+        let (record, outcome, previous_owner) =
+            persistence::upsert_installed(&txn, guild, owner_id).await?;
         if outcome != InstallOutcome::Refreshed {
             outbox::append(
                 &txn,
@@ -78,7 +84,12 @@ impl GuildService {
     }
 
     /// GUILD_UPDATE: name and owner.
-    pub async fn updated(&self, discord_id: u64, name: &str, owner: &UserProfile) -> Result<(), GuildError> {
+    pub async fn updated(
+        &self,
+        discord_id: u64,
+        name: &str,
+        owner: &UserProfile,
+    ) -> Result<(), GuildError> {
         let txn = self.db.begin().await?;
         let owner_id = identity::ensure_user(&txn, owner).await?;
         if let Some((_, Some(previous))) =
@@ -93,7 +104,9 @@ impl GuildService {
     /// The bot left or was removed: keep the data for the grace period, then purge.
     pub async fn removed(&self, discord_id: u64) -> Result<bool, GuildError> {
         let txn = self.db.begin().await?;
-        let Some((record, purge_after)) = persistence::mark_removed(&txn, discord_id, self.grace_days).await? else {
+        let Some((record, purge_after)) =
+            persistence::mark_removed(&txn, discord_id, self.grace_days).await?
+        else {
             txn.rollback().await?;
             return Ok(false);
         };
@@ -123,8 +136,13 @@ impl GuildService {
         for discord_id in &purged {
             outbox::append(
                 &txn,
-                NewEvent::new(event_types::GUILD_PURGED, "guild", discord_id.to_string(), json!({}))
-                    .in_guild(to_db(*discord_id)),
+                NewEvent::new(
+                    event_types::GUILD_PURGED,
+                    "guild",
+                    discord_id.to_string(),
+                    json!({}),
+                )
+                .in_guild(to_db(*discord_id)),
             )
             .await?;
         }
@@ -140,7 +158,9 @@ impl GuildService {
         change: SettingsChange,
     ) -> Result<(GuildSettings, TrustChange), GuildError> {
         let txn = self.db.begin().await?;
-        let Some((config_id, version, mut settings)) = persistence::settings(&txn, discord_id, true).await? else {
+        let Some((config_id, version, mut settings)) =
+            persistence::settings(&txn, discord_id, true).await?
+        else {
             return Err(GuildError::UnknownGuild(discord_id));
         };
         let mut result = TrustChange::Added;
@@ -186,7 +206,10 @@ impl GuildService {
             }
             SettingsChange::SnapshotInterval(minutes) => {
                 settings.snapshot_interval_minutes = minutes.filter(|m| *m > 0);
-                ("snapshot_interval_minutes", json!(settings.snapshot_interval_minutes))
+                (
+                    "snapshot_interval_minutes",
+                    json!(settings.snapshot_interval_minutes),
+                )
             }
             SettingsChange::Reset => {
                 settings = GuildSettings {
@@ -263,7 +286,10 @@ impl GuildReader for GuildService {
     async fn settings(&self, discord_id: u64) -> Result<GuildSettings, GuildError> {
         match persistence::settings(&self.db, discord_id, false).await? {
             Some((_, _, settings)) => Ok(settings),
-            None if persistence::find(&self.db, discord_id, false).await?.is_some() => {
+            None if persistence::find(&self.db, discord_id, false)
+                .await?
+                .is_some() =>
+            {
                 Ok(GuildSettings::default())
             }
             None => Err(GuildError::UnknownGuild(discord_id)),

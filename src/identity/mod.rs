@@ -20,7 +20,10 @@ pub struct UserProfile {
 
 /// Inserts or refreshes the user and returns its row id. A known username is never replaced
 /// by an unknown one.
-pub async fn ensure_user<C: ConnectionTrait>(conn: &C, profile: &UserProfile) -> Result<Uuid, DbErr> {
+pub async fn ensure_user<C: ConnectionTrait>(
+    conn: &C,
+    profile: &UserProfile,
+) -> Result<Uuid, DbErr> {
     let placeholder = profile.discord_id.to_string();
     let row = conn
         .query_one_raw(Statement::from_sql_and_values(

@@ -14,18 +14,30 @@ use crate::ids::Snowflake;
 use crate::types::Context;
 
 /// Operator tools.
-#[poise::command(slash_command, check = "checks::operator", subcommands("license"), subcommand_required)]
+#[poise::command(
+    slash_command,
+    check = "checks::operator",
+    subcommands("license"),
+    subcommand_required
+)]
 pub async fn admin(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
 }
 
 /// A guild's license.
-#[poise::command(slash_command, subcommands("grant", "revoke", "show"), subcommand_required)]
+#[poise::command(
+    slash_command,
+    subcommands("grant", "revoke", "show"),
+    subcommand_required
+)]
 pub async fn license(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-async fn autocomplete_guild(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
+async fn autocomplete_guild(
+    ctx: Context<'_>,
+    partial: &str,
+) -> serenity::CreateAutocompleteResponse {
     if !ctx.data().is_operator(ctx.author().id) {
         return serenity::CreateAutocompleteResponse::new();
     }
@@ -45,7 +57,10 @@ async fn autocomplete_guild(ctx: Context<'_>, partial: &str) -> serenity::Create
     serenity::CreateAutocompleteResponse::new().set_choices(choices)
 }
 
-async fn autocomplete_plan(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
+async fn autocomplete_plan(
+    ctx: Context<'_>,
+    partial: &str,
+) -> serenity::CreateAutocompleteResponse {
     let locale = reply::locale(ctx).await;
     let partial = partial.to_ascii_lowercase();
     let choices = ctx
@@ -66,8 +81,12 @@ async fn autocomplete_plan(ctx: Context<'_>, partial: &str) -> serenity::CreateA
 
 fn map_err(guild: u64, plan: &str, e: LicensingError) -> Error {
     match e {
-        LicensingError::UnknownGuild(_) => Error::User(UserError::new(msg::ERROR_UNKNOWN_GUILD).with("guild_id", guild)),
-        LicensingError::UnknownPlan(_) => Error::User(UserError::new(msg::ERROR_UNKNOWN_PLAN).with("plan", plan)),
+        LicensingError::UnknownGuild(_) => {
+            Error::User(UserError::new(msg::ERROR_UNKNOWN_GUILD).with("guild_id", guild))
+        }
+        LicensingError::UnknownPlan(_) => {
+            Error::User(UserError::new(msg::ERROR_UNKNOWN_PLAN).with("plan", plan))
+        }
         LicensingError::NoLicense => Error::user(msg::ERROR_NO_LICENSE),
         other => Error::Internal(anyhow::Error::new(other).context("licensing")),
     }
@@ -114,19 +133,31 @@ pub async fn grant(
 
 /// Takes a guild's license back (it returns to the free plan).
 #[poise::command(slash_command, ephemeral)]
-pub async fn revoke(ctx: Context<'_>, #[autocomplete = "autocomplete_guild"] guild: String) -> Result<(), Error> {
+pub async fn revoke(
+    ctx: Context<'_>,
+    #[autocomplete = "autocomplete_guild"] guild: String,
+) -> Result<(), Error> {
     let guild_id = Snowflake::parse(&guild)?.0;
     ctx.data()
         .licensing
         .revoke(guild_id, ctx.author().id.get())
         .await
         .map_err(|e| map_err(guild_id, "", e))?;
-    reply::say(ctx, msg::LICENSE_REVOKED, &[arg("guild", guild_name(ctx, guild_id).await)], true).await
+    reply::say(
+        ctx,
+        msg::LICENSE_REVOKED,
+        &[arg("guild", guild_name(ctx, guild_id).await)],
+        true,
+    )
+    .await
 }
 
 /// Shows a guild's license.
 #[poise::command(slash_command, ephemeral)]
-pub async fn show(ctx: Context<'_>, #[autocomplete = "autocomplete_guild"] guild: String) -> Result<(), Error> {
+pub async fn show(
+    ctx: Context<'_>,
+    #[autocomplete = "autocomplete_guild"] guild: String,
+) -> Result<(), Error> {
     let guild_id = Snowflake::parse(&guild)?.0;
     let view = ctx
         .data()

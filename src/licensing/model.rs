@@ -20,7 +20,9 @@ impl PlanCode {
         let code = input.trim().to_ascii_lowercase();
         let valid = code.len() <= 32
             && code.starts_with(|c: char| c.is_ascii_lowercase())
-            && code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            && code
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if valid {
             Ok(Self(code))
         } else {
@@ -96,7 +98,11 @@ pub struct Entitlements {
 impl Entitlements {
     /// Whether a punishment kind is included in the plan.
     pub fn allows_punishment(&self, punishment: &str) -> bool {
-        self.plan.antinuke.punishments.iter().any(|p| p == punishment)
+        self.plan
+            .antinuke
+            .punishments
+            .iter()
+            .any(|p| p == punishment)
     }
 
     /// The scheduled-snapshot interval to use: the requested one, never below the plan's minimum.
@@ -137,7 +143,10 @@ mod tests {
 
     #[test]
     fn plan_codes_are_lowercased_and_validated() {
-        assert_eq!(PlanCode::parse(" Pro ").map(|c| c.as_str().to_owned()).ok(), Some("pro".into()));
+        assert_eq!(
+            PlanCode::parse(" Pro ").map(|c| c.as_str().to_owned()).ok(),
+            Some("pro".into())
+        );
         assert!(PlanCode::parse("pro plan").is_err());
         assert!(PlanCode::parse("1pro").is_err());
         assert!(PlanCode::parse("").is_err());
@@ -145,14 +154,20 @@ mod tests {
 
     #[test]
     fn a_requested_interval_below_the_plan_minimum_is_raised_to_it() {
-        let e = Entitlements { plan: plan(360), license: None };
+        let e = Entitlements {
+            plan: plan(360),
+            license: None,
+        };
         assert_eq!(e.clamp_interval(60), 360);
         assert_eq!(e.clamp_interval(720), 720);
     }
 
     #[test]
     fn only_the_plan_punishments_are_allowed() {
-        let e = Entitlements { plan: plan(60), license: None };
+        let e = Entitlements {
+            plan: plan(60),
+            license: None,
+        };
         assert!(e.allows_punishment("ban"));
         assert!(!e.allows_punishment("kick"));
     }

@@ -22,9 +22,12 @@ fn plan(row: &QueryResult) -> Result<Plan, DbErr> {
         name: row.try_get("", "name")?,
         price_krw: row.try_get("", "price_krw")?,
         billing_period_days: row.try_get("", "billing_period_days")?,
-        snapshot_retention: u32::try_from(row.try_get::<i32>("", "snapshot_retention")?).unwrap_or(0),
-        min_snapshot_interval_minutes: u32::try_from(row.try_get::<i32>("", "min_snapshot_interval_minutes")?)
+        snapshot_retention: u32::try_from(row.try_get::<i32>("", "snapshot_retention")?)
             .unwrap_or(0),
+        min_snapshot_interval_minutes: u32::try_from(
+            row.try_get::<i32>("", "min_snapshot_interval_minutes")?,
+        )
+        .unwrap_or(0),
         antinuke: serde_json::from_value::<AntinukeFeatures>(features).unwrap_or_default(),
         member_restore_limit: row
             .try_get::<Option<i32>>("", "member_restore_limit")?
@@ -33,7 +36,9 @@ fn plan(row: &QueryResult) -> Result<Plan, DbErr> {
 }
 
 pub async fn plans<C: ConnectionTrait>(conn: &C) -> Result<Vec<Plan>, DbErr> {
-    let sql = format!("SELECT {PLAN_COLUMNS} FROM licensing.plans AS p WHERE p.is_active ORDER BY p.sort_order, p.price_krw");
+    let sql = format!(
+        "SELECT {PLAN_COLUMNS} FROM licensing.plans AS p WHERE p.is_active ORDER BY p.sort_order, p.price_krw"
+    );
     let rows = conn.query_all_raw(stmt(&sql, vec![])).await?;
     rows.iter().map(plan).collect()
 }
@@ -56,14 +61,18 @@ pub async fn active_license<C: ConnectionTrait>(
           WHERE l.guild_id = $1 AND l.status = 'active' AND (l.ends_at IS NULL OR l.ends_at > now()) {}",
         if lock { "FOR UPDATE OF l" } else { "" }
     );
-    let row = conn.query_one_raw(stmt(&sql, vec![guild_row_id.into()])).await?;
+    let row = conn
+        .query_one_raw(stmt(&sql, vec![guild_row_id.into()]))
+        .await?;
     let Some(row) = row else { return Ok(None) };
     let info = LicenseInfo {
         id: row.try_get("", "license_id")?,
         source: row.try_get("", "source")?,
         starts_at: row.try_get::<DateTime<Utc>>("", "starts_at")?,
         ends_at: row.try_get::<Option<DateTime<Utc>>>("", "ends_at")?,
-        granted_by_discord_id: row.try_get::<Option<i64>>("", "granted_by_discord_id")?.map(from_db),
+        granted_by_discord_id: row
+            .try_get::<Option<i64>>("", "granted_by_discord_id")?
+            .map(from_db),
     };
     Ok(Some((info, plan(&row)?)))
 }

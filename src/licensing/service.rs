@@ -151,7 +151,8 @@ impl LicensingService {
 impl LicensingReader for LicensingService {
     async fn entitlements(&self, guild: u64) -> Result<Entitlements, LicensingError> {
         if let Some(record) = self.guilds.guild(guild).await?
-            && let Some((license, plan)) = persistence::active_license(&self.db, record.id, false).await?
+            && let Some((license, plan)) =
+                persistence::active_license(&self.db, record.id, false).await?
         {
             return Ok(Entitlements {
                 plan,
@@ -161,7 +162,10 @@ impl LicensingReader for LicensingService {
         let plan = persistence::plan_by_code(&self.db, PlanCode::FREE)
             .await?
             .ok_or(LicensingError::NoFreePlan)?;
-        Ok(Entitlements { plan, license: None })
+        Ok(Entitlements {
+            plan,
+            license: None,
+        })
     }
 }
 

@@ -22,18 +22,38 @@ async fn status_answers_in_korean_for_a_korean_user_and_in_english_otherwise() {
     let world = TestWorld::start().await;
     let owner = world.owner_id();
     let korean = world
-        .command_with(owner, Some(world.guild_id()), "umbra status", json!({}), "ko")
+        .command_with(
+            owner,
+            Some(world.guild_id()),
+            "umbra status",
+            json!({}),
+            "ko",
+        )
         .await;
     assert!(korean.text.contains("요금제: **Free**"), "{}", korean.text);
     assert!(korean.text.contains("설정되지 않음"), "{}", korean.text);
     assert!(korean.ephemeral);
     let english = world.command(owner, "umbra status", json!({})).await;
     assert!(english.text.contains("Plan: **Free**"), "{}", english.text);
-    assert!(english.text.contains("AntiNuke: not set up"), "{}", english.text);
+    assert!(
+        english.text.contains("AntiNuke: not set up"),
+        "{}",
+        english.text
+    );
     let french = world
-        .command_with(owner, Some(world.guild_id()), "umbra status", json!({}), "fr")
+        .command_with(
+            owner,
+            Some(world.guild_id()),
+            "umbra status",
+            json!({}),
+            "fr",
+        )
         .await;
-    assert!(french.text.contains("Plan: **Free**"), "an unsupported locale falls back to English: {}", french.text);
+    assert!(
+        french.text.contains("Plan: **Free**"),
+        "an unsupported locale falls back to English: {}",
+        french.text
+    );
     world.finish().await;
 }
 
@@ -46,11 +66,25 @@ async fn the_guild_locale_applies_when_the_user_locale_is_not_supported() {
         .await;
     assert!(set.text.contains("ko"), "{}", set.text);
     let reply = world
-        .command_with(owner, Some(world.guild_id()), "umbra status", json!({}), "de")
+        .command_with(
+            owner,
+            Some(world.guild_id()),
+            "umbra status",
+            json!({}),
+            "de",
+        )
         .await;
-    assert!(reply.text.contains("요금제"), "the guild's Korean applies: {}", reply.text);
+    assert!(
+        reply.text.contains("요금제"),
+        "the guild's Korean applies: {}",
+        reply.text
+    );
     let english_user = world.command(owner, "umbra status", json!({})).await;
-    assert!(english_user.text.contains("Plan:"), "a supported user locale wins: {}", english_user.text);
+    assert!(
+        english_user.text.contains("Plan:"),
+        "a supported user locale wins: {}",
+        english_user.text
+    );
     world.finish().await;
 }
 
@@ -60,14 +94,28 @@ async fn a_non_owner_administrator_is_refused_settings_in_their_language_and_not
     let before = config_version(&world).await;
     let admin = world.fixture.rogue_admin_id;
     let refused = world
-        .command_with(admin, Some(world.guild_id()), "umbra settings locale", json!({ "language": 1 }), "ko")
+        .command_with(
+            admin,
+            Some(world.guild_id()),
+            "umbra settings locale",
+            json!({ "language": 1 }),
+            "ko",
+        )
         .await;
     assert!(refused.text.contains("서버 소유자만"), "{}", refused.text);
     assert!(refused.ephemeral);
     let refused_en = world
-        .command(admin, "umbra settings trust", json!({ "user": admin.to_string() }))
+        .command(
+            admin,
+            "umbra settings trust",
+            json!({ "user": admin.to_string() }),
+        )
         .await;
-    assert!(refused_en.text.contains("Only the server owner"), "{}", refused_en.text);
+    assert!(
+        refused_en.text.contains("Only the server owner"),
+        "{}",
+        refused_en.text
+    );
     assert_eq!(config_version(&world).await, before, "nothing changed");
     world.finish().await;
 }
@@ -78,18 +126,60 @@ async fn the_owner_trusts_and_untrusts_users_and_roles() {
     let owner = world.owner_id();
     let user = world.fixture.trusted_user_id;
     let role = world.fixture.moderator_role_id;
-    let added = world.command(owner, "umbra settings trust", json!({ "user": user.to_string() })).await;
-    assert!(added.text.contains(&format!("<@{user}> is now trusted")), "{}", added.text);
-    let again = world.command(owner, "umbra settings trust", json!({ "user": user.to_string() })).await;
+    let added = world
+        .command(
+            owner,
+            "umbra settings trust",
+            json!({ "user": user.to_string() }),
+        )
+        .await;
+    assert!(
+        added.text.contains(&format!("<@{user}> is now trusted")),
+        "{}",
+        added.text
+    );
+    let again = world
+        .command(
+            owner,
+            "umbra settings trust",
+            json!({ "user": user.to_string() }),
+        )
+        .await;
     assert!(again.text.contains("already trusted"), "{}", again.text);
-    let role_added = world.command(owner, "umbra settings trust", json!({ "role": role.to_string() })).await;
-    assert!(role_added.text.contains(&format!("<@&{role}>")), "{}", role_added.text);
-    let neither = world.command(owner, "umbra settings trust", json!({})).await;
+    let role_added = world
+        .command(
+            owner,
+            "umbra settings trust",
+            json!({ "role": role.to_string() }),
+        )
+        .await;
+    assert!(
+        role_added.text.contains(&format!("<@&{role}>")),
+        "{}",
+        role_added.text
+    );
+    let neither = world
+        .command(owner, "umbra settings trust", json!({}))
+        .await;
     assert!(neither.text.contains("exactly one"), "{}", neither.text);
     let shown = world.command(owner, "umbra settings show", json!({})).await;
-    assert!(shown.text.contains(&format!("<@{user}>")) && shown.text.contains(&format!("<@&{role}>")), "{}", shown.text);
-    let removed = world.command(owner, "umbra settings untrust", json!({ "user": user.to_string() })).await;
-    assert!(removed.text.contains("no longer trusted"), "{}", removed.text);
+    assert!(
+        shown.text.contains(&format!("<@{user}>")) && shown.text.contains(&format!("<@&{role}>")),
+        "{}",
+        shown.text
+    );
+    let removed = world
+        .command(
+            owner,
+            "umbra settings untrust",
+            json!({ "user": user.to_string() }),
+        )
+        .await;
+    assert!(
+        removed.text.contains("no longer trusted"),
+        "{}",
+        removed.text
+    );
     let (ids, roles): (Vec<i64>, Vec<i64>) = sqlx::query_as(
         "SELECT c.trusted_user_ids, c.trusted_role_ids FROM guild.guild_configs c \
            JOIN guild.guilds g ON g.id = c.guild_id WHERE g.discord_guild_id = $1",
@@ -121,18 +211,46 @@ async fn an_operator_grants_a_plan_and_status_shows_it_while_others_are_refused(
     let guild = world.guild_id().to_string();
     // The fixture's owner also owns the application (an operator); the trusted user is not.
     let refused = world
-        .command(world.fixture.trusted_user_id, "admin license grant", json!({ "guild": guild, "plan": "pro", "days": 30 }))
+        .command(
+            world.fixture.trusted_user_id,
+            "admin license grant",
+            json!({ "guild": guild, "plan": "pro", "days": 30 }),
+        )
         .await;
-    assert!(refused.text.contains("Only Umbra's operators"), "{}", refused.text);
+    assert!(
+        refused.text.contains("Only Umbra's operators"),
+        "{}",
+        refused.text
+    );
 
     let unknown_plan = world
-        .command_with(world.operator_id, None, "admin license grant", json!({ "guild": guild, "plan": "gold" }), "en-US")
+        .command_with(
+            world.operator_id,
+            None,
+            "admin license grant",
+            json!({ "guild": guild, "plan": "gold" }),
+            "en-US",
+        )
         .await;
-    assert!(unknown_plan.text.contains("no plan called `gold`"), "{}", unknown_plan.text);
+    assert!(
+        unknown_plan.text.contains("no plan called `gold`"),
+        "{}",
+        unknown_plan.text
+    );
     let bad_guild = world
-        .command_with(world.operator_id, None, "admin license grant", json!({ "guild": "not-an-id", "plan": "pro" }), "en-US")
+        .command_with(
+            world.operator_id,
+            None,
+            "admin license grant",
+            json!({ "guild": "not-an-id", "plan": "pro" }),
+            "en-US",
+        )
         .await;
-    assert!(bad_guild.text.contains("not a Discord id"), "{}", bad_guild.text);
+    assert!(
+        bad_guild.text.contains("not a Discord id"),
+        "{}",
+        bad_guild.text
+    );
     let licenses: i64 = sqlx::query_scalar("SELECT count(*) FROM licensing.licenses")
         .fetch_one(&world.db.pool)
         .await
@@ -140,20 +258,46 @@ async fn an_operator_grants_a_plan_and_status_shows_it_while_others_are_refused(
     assert_eq!(licenses, 0, "refusals and bad input change nothing");
 
     let granted = world
-        .command_with(world.operator_id, None, "admin license grant", json!({ "guild": guild, "plan": "pro", "days": 30 }), "en-US")
+        .command_with(
+            world.operator_id,
+            None,
+            "admin license grant",
+            json!({ "guild": guild, "plan": "pro", "days": 30 }),
+            "en-US",
+        )
         .await;
     assert!(granted.text.contains("**Pro** plan"), "{}", granted.text);
-    let status = world.command(world.owner_id(), "umbra status", json!({})).await;
-    assert!(status.text.contains("Plan: **Pro** (until"), "{}", status.text);
+    let status = world
+        .command(world.owner_id(), "umbra status", json!({}))
+        .await;
+    assert!(
+        status.text.contains("Plan: **Pro** (until"),
+        "{}",
+        status.text
+    );
     let entitlements = world.data().licensing.clone();
     let e = umbra::licensing::LicensingReader::entitlements(&entitlements, world.guild_id())
         .await
         .unwrap();
     assert_eq!(e.plan.snapshot_retention, 20);
 
-    let revoked = world.command_with(world.operator_id, None, "admin license revoke", json!({ "guild": guild }), "en-US").await;
-    assert!(revoked.text.contains("back on the free plan"), "{}", revoked.text);
-    let status = world.command(world.owner_id(), "umbra status", json!({})).await;
+    let revoked = world
+        .command_with(
+            world.operator_id,
+            None,
+            "admin license revoke",
+            json!({ "guild": guild }),
+            "en-US",
+        )
+        .await;
+    assert!(
+        revoked.text.contains("back on the free plan"),
+        "{}",
+        revoked.text
+    );
+    let status = world
+        .command(world.owner_id(), "umbra status", json!({}))
+        .await;
     assert!(status.text.contains("Plan: **Free**"), "{}", status.text);
     world
         .eventually("grant and revoke are audited", || async {
@@ -200,17 +344,34 @@ async fn help_topic_buttons_work_in_a_guild_and_in_a_dm() {
     let world = TestWorld::start().await;
     let user = world.fixture.trusted_user_id;
     for guild in [Some(world.guild_id()), None] {
-        let help = world.command_with(user, guild, "umbra help", json!({}), "en-US").await;
+        let help = world
+            .command_with(user, guild, "umbra help", json!({}), "en-US")
+            .await;
         let message = help.message.clone().unwrap();
-        assert!(help.text.contains("keeps your server recoverable"), "{}", help.text);
+        assert!(
+            help.text.contains("keeps your server recoverable"),
+            "{}",
+            help.text
+        );
         assert_eq!(message.buttons().len(), 4);
         let clicked = world.click(user, &message, "umbra:help:settings").await;
         assert_eq!(clicked.response.kind, 7, "the message is updated in place");
         let updated = world.emu.message(message.id).unwrap();
-        assert!(updated.text().contains("/umbra settings log-channel"), "{}", updated.text());
-        let disabled: Vec<_> = updated.buttons().into_iter().filter(|b| b.disabled).collect();
+        assert!(
+            updated.text().contains("/umbra settings log-channel"),
+            "{}",
+            updated.text()
+        );
+        let disabled: Vec<_> = updated
+            .buttons()
+            .into_iter()
+            .filter(|b| b.disabled)
+            .collect();
         assert_eq!(disabled.len(), 1);
-        assert_eq!(disabled[0].custom_id.as_deref(), Some("umbra:help:settings"));
+        assert_eq!(
+            disabled[0].custom_id.as_deref(),
+            Some("umbra:help:settings")
+        );
     }
     world.finish().await;
 }
@@ -219,17 +380,41 @@ async fn help_topic_buttons_work_in_a_guild_and_in_a_dm() {
 async fn a_settings_reset_needs_the_server_name_typed_in_a_modal() {
     let world = TestWorld::start().await;
     let owner = world.owner_id();
-    world.command(owner, "umbra settings locale", json!({ "language": 2 })).await;
-    let opened = world.command(owner, "umbra settings reset", json!({})).await;
+    world
+        .command(owner, "umbra settings locale", json!({ "language": 2 }))
+        .await;
+    let opened = world
+        .command(owner, "umbra settings reset", json!({}))
+        .await;
     assert_eq!(opened.response.kind, 9, "a modal");
-    let wrong = world.submit_modal(owner, &opened, &[("guild_name", "not the name")]).await;
+    let wrong = world
+        .submit_modal(owner, &opened, &[("guild_name", "not the name")])
+        .await;
     assert!(wrong.text.contains("did not match"), "{}", wrong.text);
-    assert_eq!(config_version(&world).await.1.as_deref(), Some("ko"), "nothing changed");
+    assert_eq!(
+        config_version(&world).await.1.as_deref(),
+        Some("ko"),
+        "nothing changed"
+    );
 
-    let opened = world.command(owner, "umbra settings reset", json!({})).await;
-    let name = world.emu.guild_view(world.guild_id()).unwrap().settings.name.clone();
-    let done = world.submit_modal(owner, &opened, &[("guild_name", &name)]).await;
-    assert!(done.text.contains("back to their defaults"), "{}", done.text);
+    let opened = world
+        .command(owner, "umbra settings reset", json!({}))
+        .await;
+    let name = world
+        .emu
+        .guild_view(world.guild_id())
+        .unwrap()
+        .settings
+        .name
+        .clone();
+    let done = world
+        .submit_modal(owner, &opened, &[("guild_name", &name)])
+        .await;
+    assert!(
+        done.text.contains("back to their defaults"),
+        "{}",
+        done.text
+    );
     assert_eq!(config_version(&world).await.1, None);
     world.finish().await;
 }

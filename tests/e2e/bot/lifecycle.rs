@@ -6,12 +6,14 @@ use serde_json::json;
 use crate::support::world::TestWorld;
 
 async fn audit_count(world: &TestWorld, event_type: &str) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM audit.events WHERE event_type = $1 AND guild_discord_id = $2")
-        .bind(event_type)
-        .bind(world.guild_id() as i64)
-        .fetch_one(&world.db.pool)
-        .await
-        .unwrap()
+    sqlx::query_scalar(
+        "SELECT count(*) FROM audit.events WHERE event_type = $1 AND guild_discord_id = $2",
+    )
+    .bind(event_type)
+    .bind(world.guild_id() as i64)
+    .fetch_one(&world.db.pool)
+    .await
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -45,12 +47,25 @@ async fn the_bot_connects_registers_its_commands_and_records_the_guild_with_its_
         .await;
 
     let app = world.fixture.app.application_id;
-    let commands = world.emu.with_world(|w| w.apps[&app].global_commands.clone());
+    let commands = world
+        .emu
+        .with_world(|w| w.apps[&app].global_commands.clone());
     let names: Vec<&str> = commands.iter().filter_map(|c| c["name"].as_str()).collect();
-    assert!(names.contains(&"umbra") && names.contains(&"admin"), "{names:?}");
+    assert!(
+        names.contains(&"umbra") && names.contains(&"admin"),
+        "{names:?}"
+    );
     let umbra = commands.iter().find(|c| c["name"] == "umbra").unwrap();
-    assert!(umbra["name_localizations"]["ko"].is_string(), "localized: {umbra}");
-    assert!(umbra["description_localizations"]["ko"].as_str().unwrap().contains("상태"));
+    assert!(
+        umbra["name_localizations"]["ko"].is_string(),
+        "localized: {umbra}"
+    );
+    assert!(
+        umbra["description_localizations"]["ko"]
+            .as_str()
+            .unwrap()
+            .contains("상태")
+    );
     world.finish().await;
 }
 
@@ -70,10 +85,12 @@ async fn a_restart_does_not_record_the_guild_twice_or_publish_a_second_install()
     assert_eq!(guilds, 1);
     // Give the relay time to publish anything a second GUILD_CREATE would have produced.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events.outbox WHERE event_type = 'guild.installed'")
-        .fetch_one(&world.db.pool)
-        .await
-        .unwrap();
+    let events: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events.outbox WHERE event_type = 'guild.installed'",
+    )
+    .fetch_one(&world.db.pool)
+    .await
+    .unwrap();
     assert_eq!(events, 1);
     world.finish().await;
 }
@@ -85,7 +102,10 @@ async fn an_ownership_transfer_updates_the_owner_and_is_audited() {
     world
         .emu
         .as_user(world.owner_id())
-        .update_guild(world.guild_id(), json!({ "owner_id": new_owner.to_string() }))
+        .update_guild(
+            world.guild_id(),
+            json!({ "owner_id": new_owner.to_string() }),
+        )
         .unwrap();
     world
         .eventually("the new owner is recorded", || async {
@@ -118,11 +138,12 @@ async fn removing_the_bot_marks_the_guild_removed_and_keeps_its_data() {
         .unwrap();
     world
         .eventually("the guild is marked removed", || async {
-            let status: String = sqlx::query_scalar("SELECT status FROM guild.guilds WHERE discord_guild_id = $1")
-                .bind(world.guild_id() as i64)
-                .fetch_one(&world.db.pool)
-                .await
-                .unwrap();
+            let status: String =
+                sqlx::query_scalar("SELECT status FROM guild.guilds WHERE discord_guild_id = $1")
+                    .bind(world.guild_id() as i64)
+                    .fetch_one(&world.db.pool)
+                    .await
+                    .unwrap();
             status == "removed"
         })
         .await;
@@ -133,7 +154,10 @@ async fn removing_the_bot_marks_the_guild_removed_and_keeps_its_data() {
     .fetch_one(&world.db.pool)
     .await
     .unwrap();
-    assert!((purge_after_days - 30.0).abs() < 0.01, "the grace period is 30 days: {purge_after_days}");
+    assert!(
+        (purge_after_days - 30.0).abs() < 0.01,
+        "the grace period is 30 days: {purge_after_days}"
+    );
     world
         .eventually("guild.removed reaches audit", || async {
             audit_count(&world, "guild.removed").await == 1
@@ -152,11 +176,13 @@ async fn a_removed_guild_is_purged_after_its_grace_period_by_the_retention_job()
         .unwrap();
     world
         .eventually("the guild is marked removed", || async {
-            sqlx::query_scalar::<_, String>("SELECT status FROM guild.guilds WHERE discord_guild_id = $1")
-                .bind(world.guild_id() as i64)
-                .fetch_one(&world.db.pool)
-                .await
-                .unwrap()
+            sqlx::query_scalar::<_, String>(
+                "SELECT status FROM guild.guilds WHERE discord_guild_id = $1",
+            )
+            .bind(world.guild_id() as i64)
+            .fetch_one(&world.db.pool)
+            .await
+            .unwrap()
                 == "removed"
         })
         .await;
@@ -181,9 +207,13 @@ async fn a_removed_guild_is_purged_after_its_grace_period_by_the_retention_job()
         .unwrap();
     assert_eq!(left, 0);
     world
-        .eventually("guild.purged reaches audit and the history is kept", || async {
-            audit_count(&world, "guild.purged").await == 1 && audit_count(&world, "guild.installed").await == 1
-        })
+        .eventually(
+            "guild.purged reaches audit and the history is kept",
+            || async {
+                audit_count(&world, "guild.purged").await == 1
+                    && audit_count(&world, "guild.installed").await == 1
+            },
+        )
         .await;
     world.finish().await;
 }

@@ -20,7 +20,10 @@ async fn the_bot_resumes_after_an_op7_reconnect_and_gets_what_happened_meanwhile
     world
         .emu
         .as_user(world.owner_id())
-        .update_guild(world.guild_id(), json!({ "owner_id": new_owner.to_string() }))
+        .update_guild(
+            world.guild_id(),
+            json!({ "owner_id": new_owner.to_string() }),
+        )
         .unwrap();
     world
         .eventually("the bot reconnected and recorded the new owner", || async {
@@ -35,10 +38,7 @@ async fn the_bot_resumes_after_an_op7_reconnect_and_gets_what_happened_meanwhile
             owner as u64 == new_owner && world.emu.connected_sessions(app) == 1
         })
         .await;
-    let resumed = world
-        .emu
-        .request_log()
-        .len();
+    let resumed = world.emu.request_log().len();
     let reply = world.command(new_owner, "umbra status", json!({})).await;
     assert!(reply.text.contains("Plan:"), "{}", reply.text);
     assert!(resumed > 0);
@@ -48,7 +48,10 @@ async fn the_bot_resumes_after_an_op7_reconnect_and_gets_what_happened_meanwhile
         .iter()
         .filter(|d| d.event == "READY")
         .count();
-    assert_eq!(identifies, 1, "the session was resumed, not identified again");
+    assert_eq!(
+        identifies, 1,
+        "the session was resumed, not identified again"
+    );
     world.finish().await;
 }
 
@@ -59,11 +62,19 @@ async fn the_bot_identifies_again_after_an_invalid_session_and_keeps_answering()
     world.emu.send_invalid_session(app, false);
     world
         .eventually("a second READY", || async {
-            world.emu.dispatch_log().iter().filter(|d| d.event == "READY").count() == 2
+            world
+                .emu
+                .dispatch_log()
+                .iter()
+                .filter(|d| d.event == "READY")
+                .count()
+                == 2
                 && world.emu.connected_sessions(app) == 1
         })
         .await;
-    let reply = world.command(world.owner_id(), "umbra status", json!({})).await;
+    let reply = world
+        .command(world.owner_id(), "umbra status", json!({}))
+        .await;
     assert!(reply.text.contains("Plan:"), "{}", reply.text);
     world.finish().await;
 }
@@ -85,10 +96,16 @@ async fn a_storm_of_429s_slows_the_bot_down_but_does_not_break_it() {
         counters.by_bucket
     );
     // Everything still works: interaction callbacks are exempt, and the retried calls landed.
-    let reply = world.command(world.owner_id(), "umbra status", json!({})).await;
+    let reply = world
+        .command(world.owner_id(), "umbra status", json!({}))
+        .await;
     assert!(reply.text.contains("Plan:"), "{}", reply.text);
     let app = world.fixture.app.application_id;
-    assert!(world.emu.with_world(|w| !w.apps[&app].global_commands.is_empty()));
+    assert!(
+        world
+            .emu
+            .with_world(|w| !w.apps[&app].global_commands.is_empty())
+    );
     world.finish().await;
 }
 

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use discord_emulator::{
-    ApplicationOptions, BotMessage, Emulator, EmulatorConfig, Fixture, FixtureSpec, InteractionHandle,
+    BotMessage, Emulator, EmulatorConfig, Fixture, FixtureSpec, InteractionHandle,
     InteractionResponse,
 };
 use serde_json::Value;
@@ -59,7 +59,9 @@ impl Builder {
 
     pub async fn start(self) -> TestWorld {
         let db = TestDb::empty().await;
-        let emu = Emulator::start(self.emulator).await.expect("the emulator starts");
+        let emu = Emulator::start(self.emulator)
+            .await
+            .expect("the emulator starts");
         let fixture = emu.build_fixture(&self.spec);
         let operator_id = emu.create_user("operator");
         let mut config = Config::default();
@@ -121,7 +123,9 @@ pub struct Reply {
 
 impl std::fmt::Debug for TestWorld {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestWorld").field("guild", &self.fixture.guild_id).finish()
+        f.debug_struct("TestWorld")
+            .field("guild", &self.fixture.guild_id)
+            .finish()
     }
 }
 
@@ -150,11 +154,6 @@ impl TestWorld {
     /// Umbra's shared services.
     pub fn data(&self) -> &Data {
         &self.running.as_ref().expect("Umbra is running").data
-    }
-
-    /// Umbra's HTTP address.
-    pub fn http_base(&self) -> String {
-        format!("http://{}", self.running.as_ref().expect("Umbra is running").http_addr)
     }
 
     pub fn guild_id(&self) -> u64 {
@@ -211,7 +210,10 @@ impl TestWorld {
         let app = self.fixture.app.application_id;
         let deadline = tokio::time::Instant::now() + PATIENCE;
         while self.emu.connected_sessions(app) > 0 {
-            assert!(tokio::time::Instant::now() < deadline, "the gateway session did not close");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the gateway session did not close"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -232,7 +234,10 @@ impl TestWorld {
             if check().await {
                 return;
             }
-            assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting until {what}"
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
@@ -320,7 +325,13 @@ impl TestWorld {
         let unknown = self
             .running
             .as_ref()
-            .map(|r| r.data.unknown_events.lock().map(|l| l.clone()).unwrap_or_default())
+            .map(|r| {
+                r.data
+                    .unknown_events
+                    .lock()
+                    .map(|l| l.clone())
+                    .unwrap_or_default()
+            })
             .unwrap_or_default();
         // Not `stop_bot`: after a non-resumable INVALID_SESSION, serenity 0.12 loses track of
         // its restarted shard runner (a race in its shard queuer), so that connection stays
@@ -328,12 +339,11 @@ impl TestWorld {
         if let Some(running) = self.running.take() {
             running.shutdown().await.expect("Umbra stops cleanly");
         }
-        assert!(unknown.is_empty(), "serenity could not parse these dispatches:\n{}", unknown.join("\n"));
+        assert!(
+            unknown.is_empty(),
+            "serenity could not parse these dispatches:\n{}",
+            unknown.join("\n")
+        );
         crate::emulator::harness::assert_all_shapes(&self.emu);
     }
-}
-
-/// A new emulator application (e.g. a second bot) with privileged intents.
-pub fn second_app(emu: &Emulator, name: &str) -> discord_emulator::App {
-    emu.create_application(name, ApplicationOptions::privileged())
 }
