@@ -260,23 +260,36 @@ pub async fn on_component(
         None => None,
     };
     let locale = i18n::resolve(Some(&component.locale), guild_locale);
+    let ephemeral = |text: String| {
+        CreateInteractionResponse::Message(
+            CreateInteractionResponseMessage::new()
+                .content(text)
+                .ephemeral(true),
+        )
+    };
     let response = match parse_component(rest) {
         Some(change) => {
-            let prefs = NotificationService::of(data)
+            match NotificationService::of(data)
                 .change(&profile(&component.user), change)
                 .await
-                .map_err(|e| internal(e, "changing notification preferences from a button"))?;
-            CreateInteractionResponse::UpdateMessage(
-                CreateInteractionResponseMessage::new()
-                    .content(panel_text(data, locale, &prefs))
-                    .components(panel_buttons(data, locale, &prefs)),
-            )
+            {
+                Ok(prefs) => CreateInteractionResponse::UpdateMessage(
+                    CreateInteractionResponseMessage::new()
+                        .content(panel_text(data, locale, &prefs))
+                        .components(panel_buttons(data, locale, &prefs)),
+                ),
+                Err(e) => {
+                    let error_id = uuid::Uuid::now_v7().simple().to_string()[20..].to_owned();
+                    tracing::error!(%error_id, error = %e, "changing notification preferences from a button failed");
+                    ephemeral(data.i18n.text(
+                        locale,
+                        &msg::ERROR_INTERNAL,
+                        &[arg("error_id", error_id)],
+                    ))
+                }
+            }
         }
-        None => CreateInteractionResponse::Message(
-            CreateInteractionResponseMessage::new()
-                .content(data.i18n.text(locale, &msg::ERROR_EXPIRED_BUTTON, &[]))
-                .ephemeral(true),
-        ),
+        None => ephemeral(data.i18n.text(locale, &msg::ERROR_EXPIRED_BUTTON, &[])),
     };
     component
         .create_response(&ctx.http, response)

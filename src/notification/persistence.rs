@@ -273,18 +273,20 @@ fn preferences_from(row: &QueryResult) -> Result<Preferences, DbErr> {
     })
 }
 
-/// The preferences of the Discord user `discord_id` (`None`: never set).
+/// The preferences of the Discord user `discord_id` (`None`: never set). The user's row id comes
+/// from the identity domain ([`crate::identity::user_id`]).
 pub async fn preferences<C: ConnectionTrait>(
     conn: &C,
     discord_id: u64,
 ) -> Result<Option<Preferences>, DbErr> {
+    let Some(user_id) = crate::identity::user_id(conn, discord_id).await? else {
+        return Ok(None);
+    };
     let row = conn
         .query_one_raw(stmt(
-            "SELECT p.locale, p.dm_enabled, p.muted_categories \
-               FROM notification.preferences AS p \
-               JOIN identity.users AS u ON u.id = p.user_id \
-              WHERE u.discord_user_id = $1",
-            vec![to_db(discord_id).into()],
+            "SELECT locale, dm_enabled, muted_categories FROM notification.preferences \
+              WHERE user_id = $1",
+            vec![user_id.into()],
         ))
         .await?;
     row.as_ref().map(preferences_from).transpose()
