@@ -113,35 +113,75 @@ pub fn channel(c: &serenity::GuildChannel, roles: &HashSet<u64>) -> Option<Chann
     )
 }
 
+/// Builds settings from a `Guild` or a `PartialGuild` (same field names); `live` drops a
+/// channel reference to a channel the guild no longer has (Discord clears it when the channel
+/// is deleted, without telling).
+macro_rules! settings_of {
+    ($g:expr, $live:expr) => {{
+        let g = $g;
+        let live = $live;
+        SettingsState {
+            name: g.name.clone(),
+            icon: g.icon.map(|h| h.to_string()),
+            description: g.description.clone(),
+            verification_level: i16::from(u8::from(g.verification_level)),
+            default_message_notifications: i16::from(u8::from(g.default_message_notifications)),
+            explicit_content_filter: i16::from(u8::from(g.explicit_content_filter)),
+            mfa_level: i16::from(u8::from(g.mfa_level)),
+            afk_channel_id: live(g.afk_metadata.as_ref().map(|a| a.afk_channel_id)),
+            afk_timeout: g
+                .afk_metadata
+                .as_ref()
+                .map(|a| i32::from(u16::from(a.afk_timeout)))
+                .unwrap_or(300),
+            system_channel_id: live(g.system_channel_id),
+            system_channel_flags: int(g.system_channel_flags.bits()),
+            rules_channel_id: live(g.rules_channel_id),
+            public_updates_channel_id: live(g.public_updates_channel_id),
+            safety_alerts_channel_id: live(g.safety_alerts_channel_id),
+            preferred_locale: g.preferred_locale.clone(),
+            premium_progress_bar_enabled: g.premium_progress_bar_enabled,
+            premium_tier: small(u64::from(u8::from(g.premium_tier))),
+            features: g.features.clone(),
+            vanity_url_code: g.vanity_url_code.clone(),
+            banner: g.banner.clone(),
+            splash: g.splash.map(|h| h.to_string()),
+        }
+        .normalized()
+    }};
+}
+
+/// The settings of a guild from GUILD_CREATE (or the cache).
 pub fn settings(g: &serenity::Guild) -> SettingsState {
+    settings_of!(g, |c: Option<serenity::ChannelId>| c
+        .filter(|c| g.channels.contains_key(c))
+        .map(|c| c.get()))
+}
+
+/// The settings a GUILD_UPDATE carries (serenity 0.12 does not apply GUILD_UPDATE to its
+/// cache, so the event itself is the source); `channels`: the guild's channels now.
+pub fn settings_update(g: &serenity::PartialGuild, channels: &HashSet<u64>) -> SettingsState {
+    settings_of!(g, |c: Option<serenity::ChannelId>| c
+        .map(|c| c.get())
+        .filter(|c| channels.contains(c)))
+}
+
+/// `settings` without references to channels outside `channels`.
+pub fn without_dead_channels(settings: &SettingsState, channels: &HashSet<u64>) -> SettingsState {
+    let live = |c: Option<u64>| c.filter(|c| channels.contains(c));
     SettingsState {
-        name: g.name.clone(),
-        icon: g.icon.map(|h| h.to_string()),
-        description: g.description.clone(),
-        verification_level: i16::from(u8::from(g.verification_level)),
-        default_message_notifications: i16::from(u8::from(g.default_message_notifications)),
-        explicit_content_filter: i16::from(u8::from(g.explicit_content_filter)),
-        mfa_level: i16::from(u8::from(g.mfa_level)),
-        afk_channel_id: g.afk_metadata.as_ref().map(|a| a.afk_channel_id.get()),
-        afk_timeout: g
-            .afk_metadata
-            .as_ref()
-            .map(|a| i32::from(u16::from(a.afk_timeout)))
-            .unwrap_or(300),
-        system_channel_id: g.system_channel_id.map(|c| c.get()),
-        system_channel_flags: int(g.system_channel_flags.bits()),
-        rules_channel_id: g.rules_channel_id.map(|c| c.get()),
-        public_updates_channel_id: g.public_updates_channel_id.map(|c| c.get()),
-        safety_alerts_channel_id: g.safety_alerts_channel_id.map(|c| c.get()),
-        preferred_locale: g.preferred_locale.clone(),
-        premium_progress_bar_enabled: g.premium_progress_bar_enabled,
-        premium_tier: small(u64::from(u8::from(g.premium_tier))),
-        features: g.features.clone(),
-        vanity_url_code: g.vanity_url_code.clone(),
-        banner: g.banner.clone(),
-        splash: g.splash.map(|h| h.to_string()),
+        afk_channel_id: live(settings.afk_channel_id),
+        system_channel_id: live(settings.system_channel_id),
+        rules_channel_id: live(settings.rules_channel_id),
+        public_updates_channel_id: live(settings.public_updates_channel_id),
+        safety_alerts_channel_id: live(settings.safety_alerts_channel_id),
+        ..settings.clone()
     }
-    .normalized()
+}
+
+/// The ids of a guild's channels.
+pub fn channel_ids(g: &serenity::Guild) -> HashSet<u64> {
+    g.channels.keys().map(|c| c.get()).collect()
 }
 
 /// A member; roles outside `roles` (deleted since) are dropped.

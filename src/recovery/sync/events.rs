@@ -30,7 +30,7 @@ impl SyncService {
         match event {
             FullEvent::GuildCreate { guild, .. } => self.guild_available(ctx, guild),
             FullEvent::GuildMembersChunk { chunk } => self.members_chunk(ctx, chunk),
-            FullEvent::GuildUpdate { new_data, .. } => self.settings_changed(ctx, new_data.id),
+            FullEvent::GuildUpdate { new_data, .. } => self.settings_changed(ctx, new_data),
             FullEvent::GuildDelete { incomplete, .. } => {
                 self.guild_gone(incomplete.id, incomplete.unavailable)
             }
@@ -73,6 +73,7 @@ impl SyncService {
         let g: &serenity::Guild = cached.as_deref().unwrap_or(event_guild);
         let roles = convert::role_ids(g);
         let settings = convert::settings(g);
+        let g_afk_missing = g.afk_metadata.is_none();
         let role_states = g.roles.values().map(convert::role).collect();
         let channels = g
             .channels
@@ -89,7 +90,13 @@ impl SyncService {
         drop(cached);
         let started = Instant::now();
         let nonce = (!complete).then(new_nonce);
+        let no_afk_channel = g_afk_missing;
         self.enqueue(id, |s: &mut GuildSync| {
+            let mut settings = settings;
+            if no_afk_channel && let Some(known) = &s.settings {
+                settings.afk_timeout = known.afk_timeout;
+            }
+            s.settings = Some(settings.clone());
             s.pending.full_structure(settings, role_states, channels);
             s.pending.state(StateChange::Loading);
             for m in members {
@@ -169,11 +176,22 @@ impl SyncService {
         });
     }
 
-    fn settings_changed(&self, ctx: &serenity::Context, guild: serenity::GuildId) {
-        let Some(settings) = ctx.cache.guild(guild).map(|g| convert::settings(&g)) else {
+    fn settings_changed(&self, ctx: &serenity::Context, update: &serenity::PartialGuild) {
+        let Some(channels) = ctx.cache.guild(update.id).map(|g| convert::channel_ids(&g)) else {
             return;
         };
-        self.enqueue(guild.get(), |s| s.pending.settings = Some(settings));
+        let mut settings = convert::settings_update(update, &channels);
+        self.enqueue(update.id.get(), |s| {
+            // serenity reads `afk_timeout` only together with an AFK channel: without one, the
+            // last known value stands.
+            if update.afk_metadata.is_none()
+                && let Some(known) = &s.settings
+            {
+                settings.afk_timeout = known.afk_timeout;
+            }
+            s.settings = Some(settings.clone());
+            s.pending.settings = Some(settings);
+        });
     }
 
     fn guild_gone(&self, guild: serenity::GuildId, unavailable: bool) {
@@ -211,15 +229,25 @@ impl SyncService {
             return;
         };
         let roles = convert::role_ids(&g);
-        let state = match g.channels.get(&channel) {
+        let (state, channels) = match g.channels.get(&channel) {
             Some(c) => match convert::channel(c, &roles) {
-                Some(state) => Some(state),
+                Some(state) => (Some(state), None),
                 None => return,
             },
-            None => None,
+            None => (None, Some(convert::channel_ids(&g))),
         };
         drop(g);
-        self.enqueue(guild.get(), |s| s.pending.channel(channel.get(), state));
+        self.enqueue(guild.get(), |s| {
+            s.pending.channel(channel.get(), state);
+            // Settings naming a deleted channel (AFK, system, rules, ...) lose the reference.
+            if let (Some(channels), Some(known)) = (channels, &s.settings) {
+                let fixed = convert::without_dead_channels(known, &channels);
+                if fixed != *known {
+                    s.settings = Some(fixed.clone());
+                    s.pending.settings = Some(fixed);
+                }
+            }
+        });
     }
 
     fn member_changed(

@@ -103,6 +103,13 @@ impl Pending {
         for m in self.members.values_mut().flatten() {
             m.role_ids.retain(|r| *r != id);
         }
+        // Discord drops the role's overwrites with it; a channel state queued earlier may
+        // still hold one.
+        for c in self.channels.values_mut().flatten() {
+            c.overwrites.retain(|o| {
+                !(o.target == super::model::OverwriteTarget::Role && o.target_id == id)
+            });
+        }
     }
 
     pub fn channel(&mut self, id: u64, state: Option<ChannelState>) {

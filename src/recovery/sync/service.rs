@@ -76,6 +76,9 @@ pub(super) struct Load {
 #[derive(Default)]
 pub(super) struct GuildSync {
     pub row: Option<Uuid>,
+    /// The latest settings seen on the gateway (GUILD_CREATE, GUILD_UPDATE): serenity's cache
+    /// does not follow GUILD_UPDATE, so later changes (a deleted AFK channel) start from this.
+    pub settings: Option<super::model::SettingsState>,
     pub pending: Pending,
     pub first_pending: Option<Instant>,
     pub flushing: bool,
@@ -260,19 +263,21 @@ impl SyncService {
             )
             .await?;
         }
+        // Upserts before deletes: a delete also tombstones what depends on the object (a role's
+        // overwrites), which an upsert of an older state in the same batch must not revive.
         let (role_up, role_del) = split(&batch.roles);
         stats += persistence::upsert_roles(&mut tx, row, &role_up, rows).await?;
-        stats += persistence::delete_roles(&mut tx, row, &role_del).await?;
-        if batch.roles_complete {
-            let present: Vec<u64> = role_up.iter().map(|r| r.discord_role_id).collect();
-            stats += persistence::retain_roles(&mut tx, row, &present).await?;
-        }
         let (channel_up, channel_del) = split(&batch.channels);
         stats += persistence::upsert_channels(&mut tx, row, &channel_up, rows).await?;
         stats += persistence::delete_channels(&mut tx, row, &channel_del).await?;
         if batch.channels_complete {
             let present: Vec<u64> = channel_up.iter().map(|c| c.discord_channel_id).collect();
             stats += persistence::retain_channels(&mut tx, row, &present).await?;
+        }
+        stats += persistence::delete_roles(&mut tx, row, &role_del).await?;
+        if batch.roles_complete {
+            let present: Vec<u64> = role_up.iter().map(|r| r.discord_role_id).collect();
+            stats += persistence::retain_roles(&mut tx, row, &present).await?;
         }
         let (member_up, member_del) = split(&batch.members);
         let writer = &self.inner.member_writer;

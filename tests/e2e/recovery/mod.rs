@@ -1,0 +1,284 @@
+//! Purpose: end-to-end tests of Recovery I — live sync (the mirror equals the emulator's guild
+//! after a full load, random mutations, a restart, and "as of T" before a burst of deletions)
+//! and snapshots (/backup commands, export/import, retention, pinning, refusals) — plus the
+//! helpers they share: the database's view of a guild in the emulator's `GuildView` shape, so
+//! the emulator's structural `diff` compares the two.
+
+mod snapshot;
+mod sync;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use discord_emulator::diff::{ChannelView, MemberView, OverwriteView, RoleView};
+use discord_emulator::model::GuildSettings;
+use discord_emulator::{DiffEntry, DiffOptions, FixtureSpec, GuildView, diff};
+use umbra::recovery::sync::{GuildState, OverwriteTarget, SyncState};
+
+use crate::support::world::TestWorld;
+
+/// The issue's fixture: 50 roles, 100 channels, 300 overwrites, 1,000 members (a "large"
+/// guild: members come by gateway chunks).
+pub fn issue_fixture() -> FixtureSpec {
+    FixtureSpec {
+        seed: 5,
+        guild_name: "Recovery Fixture".into(),
+        roles: 50,
+        categories: 10,
+        channels: 100,
+        overwrites: 300,
+        members: 1000,
+        ..FixtureSpec::small()
+    }
+}
+
+/// What is compared: structure and members (bans, webhooks and emojis are not mirrored).
+pub fn options() -> DiffOptions {
+    DiffOptions {
+        bans: false,
+        webhooks: false,
+        emojis: false,
+        ..DiffOptions::default()
+    }
+}
+
+/// The emulator's view, with lists whose order carries no meaning sorted.
+pub fn emulator_view(world: &TestWorld) -> GuildView {
+    let mut v = world
+        .emu
+        .guild_view(world.guild_id())
+        .expect("the fixture guild exists");
+    normalize(&mut v);
+    v
+}
+
+fn normalize(v: &mut GuildView) {
+    v.settings.features.sort();
+    for c in &mut v.channels {
+        c.overwrites.sort_by_key(|o| o.id);
+    }
+    for m in &mut v.members {
+        m.roles.sort_unstable();
+        m.role_names.sort();
+    }
+}
+
+/// A guild state read from the database, as a `GuildView`. `user_name` names member
+/// overwrite targets who are not members (any more): the view's display labels only.
+pub fn view_of(
+    state: &GuildState,
+    owner_id: u64,
+    user_name: impl Fn(u64) -> Option<String>,
+) -> GuildView {
+    let role_name: HashMap<u64, String> = state
+        .roles
+        .iter()
+        .map(|r| (r.discord_role_id, r.name.clone()))
+        .collect();
+    let username: HashMap<u64, String> = state
+        .members
+        .iter()
+        .map(|m| (m.discord_user_id, m.username.clone()))
+        .collect();
+    let channel_name: HashMap<u64, String> = state
+        .channels
+        .iter()
+        .map(|c| (c.discord_channel_id, c.name.clone()))
+        .collect();
+    let s = state.settings.clone().expect("a synced guild has settings");
+    let u8_of = |v: i16| u8::try_from(v).unwrap_or(u8::MAX);
+    let settings = GuildSettings {
+        name: s.name,
+        description: s.description,
+        verification_level: u8_of(s.verification_level),
+        default_message_notifications: u8_of(s.default_message_notifications),
+        explicit_content_filter: u8_of(s.explicit_content_filter),
+        afk_channel_id: s.afk_channel_id,
+        afk_timeout: u32::try_from(s.afk_timeout).unwrap_or(0),
+        system_channel_id: s.system_channel_id,
+        system_channel_flags: u32::try_from(s.system_channel_flags).unwrap_or(0),
+        rules_channel_id: s.rules_channel_id,
+        public_updates_channel_id: s.public_updates_channel_id,
+        safety_alerts_channel_id: s.safety_alerts_channel_id,
+        preferred_locale: s.preferred_locale,
+        premium_progress_bar_enabled: s.premium_progress_bar_enabled,
+        features: s.features,
+    };
+    let roles = state
+        .roles
+        .iter()
+        .map(|r| RoleView {
+            id: r.discord_role_id,
+            name: r.name.clone(),
+            color: u32::try_from(r.color).unwrap_or(0),
+            hoist: r.hoist,
+            mentionable: r.mentionable,
+            permissions: u64::try_from(r.permissions).unwrap_or(0),
+            position: i64::from(r.position),
+            managed: r.managed,
+            unicode_emoji: r.unicode_emoji.clone(),
+        })
+        .collect();
+    let channels = state
+        .channels
+        .iter()
+        .map(|c| {
+            let mut overwrites: Vec<OverwriteView> = c
+                .overwrites
+                .iter()
+                .map(|o| OverwriteView {
+                    id: o.target_id,
+                    kind: u8::try_from(o.target.num()).unwrap_or(0),
+                    target_name: match o.target {
+                        OverwriteTarget::Role => role_name
+                            .get(&o.target_id)
+                            .cloned()
+                            .unwrap_or_else(|| format!("<deleted role {}>", o.target_id)),
+                        OverwriteTarget::Member => username
+                            .get(&o.target_id)
+                            .cloned()
+                            .or_else(|| user_name(o.target_id))
+                            .unwrap_or_else(|| format!("<unknown user {}>", o.target_id)),
+                    },
+                    allow: u64::try_from(o.allow).unwrap_or(0),
+                    deny: u64::try_from(o.deny).unwrap_or(0),
+                })
+                .collect();
+            overwrites.sort_by_key(|o| o.id);
+            let tags = c
+                .available_tags
+                .as_ref()
+                .and_then(|t| t.as_array())
+                .map(|tags| {
+                    tags.iter()
+                        .filter_map(|t| t["name"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            ChannelView {
+                id: c.discord_channel_id,
+                kind: u8::try_from(c.kind).unwrap_or(0),
+                name: c.name.clone(),
+                parent_id: c.parent_id,
+                parent_name: c.parent_id.and_then(|p| channel_name.get(&p).cloned()),
+                position: i64::from(c.position),
+                topic: c.topic.clone(),
+                nsfw: c.nsfw,
+                rate_limit_per_user: u32::try_from(c.rate_limit_per_user).unwrap_or(0),
+                bitrate: c.bitrate.and_then(|b| u32::try_from(b).ok()).unwrap_or(0),
+                user_limit: c
+                    .user_limit
+                    .and_then(|u| u32::try_from(u).ok())
+                    .unwrap_or(0),
+                overwrites,
+                available_tags: tags,
+            }
+        })
+        .collect();
+    let members = state
+        .members
+        .iter()
+        .map(|m| {
+            let mut names: Vec<String> = m
+                .role_ids
+                .iter()
+                .filter_map(|r| role_name.get(r).cloned())
+                .collect();
+            names.sort();
+            MemberView {
+                user_id: m.discord_user_id,
+                username: m.username.clone(),
+                nick: m.nick.clone(),
+                roles: m.role_ids.clone(),
+                role_names: names,
+            }
+        })
+        .collect();
+    let mut v = GuildView {
+        id: state.guild_id,
+        owner_id,
+        settings,
+        roles,
+        channels,
+        members,
+        bans: Vec::new(),
+        webhooks: Vec::new(),
+        emojis: Vec::new(),
+    };
+    normalize(&mut v);
+    v
+}
+
+/// The database's view of the fixture guild as of `at` (`None`: now).
+pub async fn database_view(world: &TestWorld, at: Option<DateTime<Utc>>) -> Option<GuildView> {
+    let state = world
+        .data()
+        .sync
+        .state_as_of(world.guild_id(), at)
+        .await
+        .expect("reading the mirror")?;
+    Some(view_of(&state, world.owner_id(), |u| {
+        world.emu.user(u).map(|u| u.username)
+    }))
+}
+
+/// The differences between the emulator's guild now and the database's mirror.
+pub async fn differences(world: &TestWorld) -> Vec<DiffEntry> {
+    let expected = emulator_view(world);
+    match database_view(world, None).await {
+        Some(actual) => diff(&expected, &actual, &options()),
+        None => vec![DiffEntry {
+            path: "<the mirror is empty>".into(),
+            kind: discord_emulator::DiffKind::Removed,
+            before: None,
+            after: None,
+        }],
+    }
+}
+
+/// Waits until the mirror equals the emulator's guild; fails with the differences otherwise.
+pub async fn assert_mirror_matches(world: &TestWorld, patience: Duration, what: &str) {
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        let live = world
+            .data()
+            .sync
+            .status(world.guild_id())
+            .await
+            .map(|s| s.state)
+            .ok()
+            .flatten();
+        let idle = world.data().sync.is_idle(world.guild_id());
+        let diffs = if live == Some(SyncState::Live) && idle {
+            differences(world).await
+        } else {
+            vec![]
+        };
+        if live == Some(SyncState::Live) && idle && diffs.is_empty() {
+            return;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let shown: Vec<String> = diffs.iter().take(40).map(ToString::to_string).collect();
+            panic!(
+                "{what}: the mirror does not match the emulator (sync state {live:?}, idle {idle}); {} differences:\n{}",
+                diffs.len(),
+                shown.join("\n")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the fixture guild's mirror is live.
+pub async fn wait_live(world: &TestWorld) {
+    assert_mirror_matches(world, Duration::from_secs(60), "after the full load").await;
+}
+
+/// The database's clock (versions are stamped with it).
+pub async fn db_now(world: &TestWorld) -> DateTime<Utc> {
+    sqlx::query_scalar("SELECT clock_timestamp()")
+        .fetch_one(&world.db.pool)
+        .await
+        .expect("reading the database clock")
+}
