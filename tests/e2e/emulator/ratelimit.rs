@@ -253,7 +253,7 @@ async fn serenity_waits_out_a_global_429_and_retries() {
 }
 
 #[tokio::test]
-async fn serenity_paced_by_the_headers_never_hits_429_and_takes_the_theoretical_minimum() {
+async fn serenity_paced_by_the_headers_never_hits_429_and_cannot_beat_the_theoretical_minimum() {
     // 10 role creations per second (10 s scaled by 10).
     let config = EmulatorConfig {
         time_scale: 10.0,
@@ -282,7 +282,7 @@ async fn serenity_paced_by_the_headers_never_hits_429_and_takes_the_theoretical_
         took + Duration::from_millis(150) >= floor,
         "took {took:?}, floor {floor:?}"
     );
-    assert!(took < floor + Duration::from_secs(3), "took {took:?}");
+    // No upper bound: a slow machine is not a failure (benchmarks measure speed).
     assert_eq!(
         emu.counters().total.rate_limited,
         0,
