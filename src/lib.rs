@@ -18,6 +18,7 @@ pub mod licensing;
 pub mod member;
 pub mod notification;
 pub mod outbox;
+pub mod queue;
 pub mod recovery;
 pub mod telemetry;
 pub mod types;

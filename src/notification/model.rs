@@ -3,7 +3,6 @@
 //! Discord errors, retry backoff, and the message nonce that makes a resend return the same
 //! message.
 
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -269,14 +268,6 @@ pub fn classify(status: Option<u16>, code: Option<isize>) -> SendFailure {
     }
 }
 
-/// The delay before attempt `attempts + 1`: `base * 2^(attempts-1)`, capped at `max`, times
-/// `jitter` (0.5..=1.0, random in production).
-pub fn backoff(attempts: i32, base: Duration, max: Duration, jitter: f64) -> Duration {
-    let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
-    let raw = base.saturating_mul(2u32.saturating_pow(exp)).min(max);
-    raw.mul_f64(jitter.clamp(0.0, 1.0))
-}
-
 /// The message nonce of a request: the request id in base 36 (at most 25 characters, Discord's
 /// limit). The same for every attempt, so with `enforce_nonce` a resend after a crash between
 /// sending and recording returns the message already sent instead of posting it twice.
@@ -420,18 +411,6 @@ mod tests {
         assert_eq!(classify(Some(500), Some(0)), SendFailure::Transient);
         assert_eq!(classify(Some(403), Some(50013)), SendFailure::Transient);
         assert_eq!(classify(None, None), SendFailure::Transient);
-    }
-
-    #[test]
-    fn backoff_doubles_per_attempt_up_to_the_cap_and_jitter_only_shortens_it() {
-        let base = Duration::from_secs(10);
-        let max = Duration::from_secs(300);
-        assert_eq!(backoff(1, base, max, 1.0), Duration::from_secs(10));
-        assert_eq!(backoff(2, base, max, 1.0), Duration::from_secs(20));
-        assert_eq!(backoff(4, base, max, 1.0), Duration::from_secs(80));
-        assert_eq!(backoff(30, base, max, 1.0), max);
-        assert_eq!(backoff(2, base, max, 0.5), Duration::from_secs(10));
-        assert_eq!(backoff(0, base, max, 1.0), base);
     }
 
     #[test]

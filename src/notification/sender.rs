@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use poise::serenity_prelude as serenity;
-use rand::Rng;
 use serenity::{CreateAllowedMentions, CreateMessage, Http};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
@@ -30,16 +29,7 @@ use crate::i18n::{arg, msg};
 use crate::types::Data;
 
 /// The sender's tuning, from `[notification]`.
-#[derive(Debug, Clone)]
-pub struct SenderSettings {
-    pub poll_interval: Duration,
-    pub batch_size: u32,
-    pub lease: Duration,
-    pub max_attempts: u32,
-    pub backoff_base: Duration,
-    pub backoff_max: Duration,
-    pub retention_days: u32,
-}
+pub type SenderSettings = crate::queue::WorkerSettings;
 
 impl From<&NotificationConfig> for SenderSettings {
     fn from(c: &NotificationConfig) -> Self {
@@ -316,13 +306,7 @@ impl Sender {
                     .then_some(RequestStatus::Failed)
             }
             Outcome::Retry(error) => {
-                let jitter = rand::rng().random_range(0.5..=1.0);
-                let retry_in = model::backoff(
-                    request.attempts,
-                    self.settings.backoff_base,
-                    self.settings.backoff_max,
-                    jitter,
-                );
+                let retry_in = self.settings.retry_delay(request.attempts);
                 persistence::mark_retry(
                     pool,
                     id,

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use rand::Rng;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use tokio::sync::{Notify, watch};
@@ -35,16 +34,7 @@ pub trait Consumer: Send + Sync {
 }
 
 /// The relay's tuning, from `[outbox]`.
-#[derive(Debug, Clone)]
-pub struct RelaySettings {
-    pub poll_interval: Duration,
-    pub batch_size: u32,
-    pub lease: Duration,
-    pub max_attempts: u32,
-    pub backoff_base: Duration,
-    pub backoff_max: Duration,
-    pub retention_days: u32,
-}
+pub type RelaySettings = crate::queue::WorkerSettings;
 
 impl From<&OutboxConfig> for RelaySettings {
     fn from(c: &OutboxConfig) -> Self {
@@ -195,7 +185,7 @@ impl Relay {
                 .await
                 .map(|_| false),
             Some(error) => {
-                let retry_in = self.backoff(event.attempts);
+                let retry_in = self.settings.retry_delay(event.attempts);
                 persistence::mark_failed(
                     &self.pool,
                     event.id,
@@ -227,16 +217,6 @@ impl Relay {
         }
     }
 
-    /// Exponential backoff with jitter: base * 2^(attempts-1), capped, times 0.5..1.0.
-    fn backoff(&self, attempts: i32) -> Duration {
-        let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
-        let raw = self
-            .settings
-            .backoff_base
-            .saturating_mul(2u32.saturating_pow(exp))
-            .min(self.settings.backoff_max);
-        raw.mul_f64(rand::rng().random_range(0.5..=1.0))
-    }
 }
 
 async fn listen(options: PgConnectOptions, wake: Arc<Notify>, shutdown: watch::Receiver<bool>) {
