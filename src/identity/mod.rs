@@ -18,6 +18,17 @@ pub struct UserProfile {
     pub is_bot: bool,
 }
 
+impl From<&poise::serenity_prelude::User> for UserProfile {
+    fn from(user: &poise::serenity_prelude::User) -> Self {
+        Self {
+            discord_id: user.id.get(),
+            username: Some(user.name.clone()),
+            global_name: user.global_name.clone(),
+            is_bot: user.bot,
+        }
+    }
+}
+
 /// Inserts or refreshes the user and returns its row id. A known username is never replaced
 /// by an unknown one.
 pub async fn ensure_user<C: ConnectionTrait>(

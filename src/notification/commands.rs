@@ -83,12 +83,7 @@ impl CategoryChoice {
 }
 
 fn profile(user: &serenity::User) -> UserProfile {
-    UserProfile {
-        discord_id: user.id.get(),
-        username: Some(user.name.clone()),
-        global_name: user.global_name.clone(),
-        is_bot: user.bot,
-    }
+    UserProfile::from(user)
 }
 
 fn internal(e: NotificationError, what: &'static str) -> Error {
