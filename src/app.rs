@@ -86,6 +86,10 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
         members,
         sync,
         snapshots,
+        antinuke: crate::recovery::antinuke::AntinukeService::new(
+            config.antinuke.clone(),
+            db.conn.clone(),
+        ),
         operators: std::sync::RwLock::new(config.discord.operators.iter().copied().collect()),
         bot_user_id: std::sync::OnceLock::new(),
         http: std::sync::OnceLock::new(),
@@ -115,6 +119,7 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
             Arc::new(data.guilds.clone()),
             notify_wake.clone(),
         )),
+        Arc::new(crate::recovery::antinuke::AntinukeConsumer::new(data.clone())),
     ];
     let relay = Relay::new(
         db.pool.clone(),
@@ -141,6 +146,10 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
     let scheduler = data.snapshots.clone();
     let rx = shutdown_rx.clone();
     tasks.spawn(async move { ("snapshot scheduler", scheduler.run(rx).await) });
+
+    let antinuke = data.antinuke.clone();
+    let (rx, antinuke_data) = (shutdown_rx.clone(), data.clone());
+    tasks.spawn(async move { ("AntiNuke", antinuke.run(antinuke_data, rx).await) });
 
     let maintenance = maintenance(data.clone(), shutdown_rx.clone());
     tasks.spawn(async move { ("maintenance", maintenance.await) });

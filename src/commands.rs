@@ -17,6 +17,7 @@ pub fn all() -> Vec<Command> {
     vec![
         umbra(),
         crate::recovery::snapshot::commands::backup(),
+        crate::recovery::antinuke::commands::antinuke(),
         crate::licensing::commands::admin(),
     ]
 }
@@ -67,7 +68,6 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
         ),
         None => t(msg::STATUS_PLAN, &[arg("plan", plan)]),
     };
-    let not_set_up = t(msg::STATUS_NOT_SET_UP, &[]);
     let none = t(msg::STATUS_NONE, &[]);
     let locale_value = settings
         .locale
@@ -84,7 +84,13 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
         plan_line,
         t(msg::STATUS_SYNC, &[arg("state", sync_state)]),
         t(msg::STATUS_LAST_SNAPSHOT, &[arg("value", last_snapshot)]),
-        t(msg::STATUS_ANTINUKE, &[arg("state", not_set_up)]),
+        t(
+            msg::STATUS_ANTINUKE,
+            &[arg(
+                "state",
+                crate::recovery::antinuke::commands::status_value(data, locale, guild.get()).await,
+            )],
+        ),
         t(msg::STATUS_LOCALE, &[arg("locale", locale_value)]),
         t(msg::STATUS_LOG_CHANNEL, &[arg("channel", log_value)]),
     ];
@@ -215,6 +221,8 @@ pub async fn on_component(
             .create_response(&ctx.http, response)
             .await
             .ctx("answering a help button")?;
+    } else if let Some(rest) = id.strip_prefix(crate::recovery::antinuke::COMPONENT_PREFIX) {
+        crate::recovery::antinuke::commands::on_component(ctx, data, component, rest).await?;
     } else if let Some(rest) = id.strip_prefix(crate::notification::commands::COMPONENT_PREFIX) {
         crate::notification::commands::on_component(ctx, data, component, rest).await?;
     }

@@ -33,6 +33,7 @@ pub struct Config {
     pub outbox: OutboxConfig,
     pub notification: NotificationConfig,
     pub recovery: RecoveryConfig,
+    pub antinuke: AntinukeConfig,
     pub retention: RetentionConfig,
 }
 
@@ -156,6 +157,117 @@ pub struct RecoveryConfig {
     pub max_document_bytes: u64,
 }
 
+/// AntiNuke (`[antinuke]`): the default threshold of each action class, the bounds of what a
+/// guild may configure, and the timings of the response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AntinukeConfig {
+    /// Highest count a guild may set for an action class.
+    pub max_count: u32,
+    /// Longest window a guild may set for an action class (seconds).
+    pub max_window_seconds: u32,
+    /// Detections of one actor within this many seconds are one incident (one punishment),
+    /// also across processes.
+    pub dedupe_slot_seconds: u64,
+    /// The emergency snapshot holds the guild as it was this long before the first counted
+    /// action (milliseconds; covers clock skew between Umbra and PostgreSQL).
+    pub snapshot_margin_ms: u64,
+    /// How often every guild's AntiNuke settings are read again (seconds); changes made through
+    /// Umbra apply at once in the process that made them.
+    pub config_refresh_seconds: u64,
+    /// An automatic revert starts once the punished actor has been quiet this long (seconds).
+    pub auto_revert_settle_seconds: u64,
+    /// Lockdown pauses invites for this long (minutes; Discord allows at most 24 h).
+    pub lockdown_minutes: u32,
+    pub thresholds: AntinukeThresholds,
+}
+
+/// The default threshold of each AntiNuke action class: `count` actions by one actor within
+/// `window_seconds` make an incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AntinukeThresholds {
+    pub channel_delete: ThresholdConfig,
+    pub channel_create: ThresholdConfig,
+    pub role_delete: ThresholdConfig,
+    pub role_create: ThresholdConfig,
+    pub ban: ThresholdConfig,
+    pub kick: ThresholdConfig,
+    pub prune: ThresholdConfig,
+    pub webhook_create: ThresholdConfig,
+    pub permission_grant: ThresholdConfig,
+    pub bot_add: ThresholdConfig,
+    pub guild_update: ThresholdConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdConfig {
+    pub count: u32,
+    pub window_seconds: u32,
+}
+
+impl ThresholdConfig {
+    pub const fn new(count: u32, window_seconds: u32) -> Self {
+        Self {
+            count,
+            window_seconds,
+        }
+    }
+}
+
+impl Default for AntinukeConfig {
+    fn default() -> Self {
+        Self {
+            max_count: 100,
+            max_window_seconds: 3600,
+            dedupe_slot_seconds: 600,
+            snapshot_margin_ms: 1000,
+            config_refresh_seconds: 60,
+            auto_revert_settle_seconds: 3,
+            lockdown_minutes: 60,
+            thresholds: AntinukeThresholds::default(),
+        }
+    }
+}
+
+impl Default for AntinukeThresholds {
+    fn default() -> Self {
+        Self {
+            channel_delete: ThresholdConfig::new(3, 10),
+            channel_create: ThresholdConfig::new(6, 10),
+            role_delete: ThresholdConfig::new(3, 10),
+            role_create: ThresholdConfig::new(6, 10),
+            ban: ThresholdConfig::new(3, 10),
+            kick: ThresholdConfig::new(3, 10),
+            prune: ThresholdConfig::new(1, 60),
+            webhook_create: ThresholdConfig::new(3, 30),
+            permission_grant: ThresholdConfig::new(1, 10),
+            bot_add: ThresholdConfig::new(2, 600),
+            guild_update: ThresholdConfig::new(2, 60),
+        }
+    }
+}
+
+impl AntinukeThresholds {
+    /// Every class's threshold with the class's configuration name.
+    pub fn entries(&self) -> [(&'static str, ThresholdConfig); 11] {
+        [
+            ("channel_delete", self.channel_delete),
+            ("channel_create", self.channel_create),
+            ("role_delete", self.role_delete),
+            ("role_create", self.role_create),
+            ("ban", self.ban),
+            ("kick", self.kick),
+            ("prune", self.prune),
+            ("webhook_create", self.webhook_create),
+            ("permission_grant", self.permission_grant),
+            ("bot_add", self.bot_add),
+            ("guild_update", self.guild_update),
+        ]
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetentionConfig {
@@ -176,6 +288,7 @@ impl Default for Config {
             outbox: OutboxConfig::default(),
             notification: NotificationConfig::default(),
             recovery: RecoveryConfig::default(),
+            antinuke: AntinukeConfig::default(),
             retention: RetentionConfig::default(),
         }
     }
@@ -585,6 +698,36 @@ impl Config {
             r.import_max_bytes >= 1024 && r.export_max_bytes >= 1024 && r.max_document_bytes >= 1024 * 1024,
             "`recovery.import_max_bytes` and `recovery.export_max_bytes` must be at least 1024, \
              `recovery.max_document_bytes` at least 1048576"
+                .into(),
+        );
+        let a = &self.antinuke;
+        check(
+            (1..=10_000).contains(&a.max_count) && (1..=86_400).contains(&a.max_window_seconds),
+            "`antinuke.max_count` must be between 1 and 10000, `antinuke.max_window_seconds` \
+             between 1 and 86400"
+                .into(),
+        );
+        for (name, t) in a.thresholds.entries() {
+            check(
+                t.count >= 1
+                    && t.count <= a.max_count
+                    && t.window_seconds >= 1
+                    && t.window_seconds <= a.max_window_seconds,
+                format!(
+                    "`antinuke.thresholds.{name}` needs a count between 1 and \
+                     `antinuke.max_count` and a window_seconds between 1 and \
+                     `antinuke.max_window_seconds`"
+                ),
+            );
+        }
+        check(
+            a.dedupe_slot_seconds >= 1 && a.config_refresh_seconds >= 1,
+            "`antinuke.dedupe_slot_seconds` and `antinuke.config_refresh_seconds` must be at least 1"
+                .into(),
+        );
+        check(
+            (1..=1440).contains(&a.lockdown_minutes),
+            "`antinuke.lockdown_minutes` must be between 1 and 1440 (Discord pauses invites for 24 h at most)"
                 .into(),
         );
         match errors.len() {

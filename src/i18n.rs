@@ -195,6 +195,69 @@ pub mod msg {
         ERROR_BACKUP_FILE_VERSION = "error-backup-file-version" (version, supported);
         ERROR_BACKUP_FILE_CHECKSUM = "error-backup-file-checksum";
         ERROR_BACKUP_FILE_INVALID = "error-backup-file-invalid" (details);
+
+        // AntiNuke (locales/*/antinuke.ftl).
+        ANTINUKE_CLASS_CHANNEL_DELETE = "antinuke-class-channel-delete";
+        ANTINUKE_CLASS_CHANNEL_CREATE = "antinuke-class-channel-create";
+        ANTINUKE_CLASS_ROLE_DELETE = "antinuke-class-role-delete";
+        ANTINUKE_CLASS_ROLE_CREATE = "antinuke-class-role-create";
+        ANTINUKE_CLASS_BAN = "antinuke-class-ban";
+        ANTINUKE_CLASS_KICK = "antinuke-class-kick";
+        ANTINUKE_CLASS_PRUNE = "antinuke-class-prune";
+        ANTINUKE_CLASS_WEBHOOK_CREATE = "antinuke-class-webhook-create";
+        ANTINUKE_CLASS_PERMISSION_GRANT = "antinuke-class-permission-grant";
+        ANTINUKE_CLASS_BOT_ADD = "antinuke-class-bot-add";
+        ANTINUKE_CLASS_GUILD_UPDATE = "antinuke-class-guild-update";
+        ANTINUKE_PUNISHMENT_STRIP_ROLES = "antinuke-punishment-strip-roles";
+        ANTINUKE_PUNISHMENT_QUARANTINE = "antinuke-punishment-quarantine";
+        ANTINUKE_PUNISHMENT_KICK = "antinuke-punishment-kick";
+        ANTINUKE_PUNISHMENT_BAN = "antinuke-punishment-ban";
+        ANTINUKE_PUNISHMENT_NONE = "antinuke-punishment-none";
+        ANTINUKE_STATUS_OPEN = "antinuke-status-open";
+        ANTINUKE_STATUS_RESTORING = "antinuke-status-restoring";
+        ANTINUKE_STATUS_RESOLVED = "antinuke-status-resolved";
+        ANTINUKE_STATUS_FALSE_POSITIVE = "antinuke-status-false-positive";
+        ANTINUKE_STATUS_HEADER = "antinuke-status-header" (state);
+        ANTINUKE_STATUS_RESPONSE = "antinuke-status-response" (punishment, lockdown, auto_revert);
+        ANTINUKE_STATUS_EXEMPT = "antinuke-status-exempt" (users, roles);
+        ANTINUKE_STATUS_INCIDENTS = "antinuke-status-incidents" (open, total);
+        ANTINUKE_STATUS_VALUE = "antinuke-status-value" (punishment);
+        ANTINUKE_THRESHOLDS_TITLE = "antinuke-thresholds-title";
+        ANTINUKE_THRESHOLD_LINE = "antinuke-threshold-line" (class, count, window, custom);
+        ANTINUKE_PLAN_LIMIT = "antinuke-plan-limit" (feature);
+        ANTINUKE_FEATURE_DETECTION = "antinuke-feature-detection";
+        ANTINUKE_FEATURE_PUNISHMENT = "antinuke-feature-punishment";
+        ANTINUKE_FEATURE_LOCKDOWN = "antinuke-feature-lockdown";
+        ANTINUKE_FEATURE_AUTO_REVERT = "antinuke-feature-auto-revert";
+        ANTINUKE_FEATURE_CUSTOM_THRESHOLDS = "antinuke-feature-custom-thresholds";
+        ANTINUKE_WARN_AUDIT_LOG = "antinuke-warn-audit-log";
+        ANTINUKE_ENABLED = "antinuke-enabled" (punishment);
+        ANTINUKE_DISABLED = "antinuke-disabled";
+        ANTINUKE_THRESHOLD_SET = "antinuke-threshold-set" (class, count, window);
+        ANTINUKE_THRESHOLD_RESET = "antinuke-threshold-reset" (class, count, window);
+        ANTINUKE_WHITELIST_LIST = "antinuke-whitelist-list" (items);
+        ANTINUKE_WHITELIST_ADDED = "antinuke-whitelist-added" (target);
+        ANTINUKE_WHITELIST_REMOVED = "antinuke-whitelist-removed" (target);
+        ANTINUKE_WHITELIST_ALREADY = "antinuke-whitelist-already" (target);
+        ANTINUKE_WHITELIST_NOT_FOUND = "antinuke-whitelist-not-found" (target);
+        ANTINUKE_PUNISHMENT_SET = "antinuke-punishment-set" (punishment, lockdown, auto_revert);
+        ANTINUKE_INCIDENTS_TITLE = "antinuke-incidents-title" (count);
+        ANTINUKE_INCIDENTS_EMPTY = "antinuke-incidents-empty";
+        ANTINUKE_INCIDENT_LINE = "antinuke-incident-line" (id, when, actor, class, count, punishment, status, destroyed);
+        ANTINUKE_ALREADY_HANDLED = "antinuke-already-handled" (status);
+        ANTINUKE_RESTORE_NOT_READY = "antinuke-restore-not-ready";
+        ANTINUKE_ACTION_FAILED = "antinuke-action-failed" (details);
+        ANTINUKE_RESTORE_STARTED = "antinuke-restore-started" (job, items, unbanned);
+        ANTINUKE_FALSE_POSITIVE_DONE = "antinuke-false-positive-done" (actor, roles);
+        ANTINUKE_FALSE_POSITIVE_KICKED = "antinuke-false-positive-kicked";
+        ANTINUKE_BUTTON_RESTORE = "antinuke-button-restore";
+        ANTINUKE_BUTTON_FALSE_POSITIVE = "antinuke-button-false-positive";
+        ERROR_ANTINUKE_THRESHOLD_BOUNDS = "error-antinuke-threshold-bounds" (max_count, max_window);
+        ERROR_ANTINUKE_THRESHOLD_NEEDS_ACTION = "error-antinuke-threshold-needs-action";
+        ERROR_ANTINUKE_PLAN_FEATURE = "error-antinuke-plan-feature" (feature);
+        ERROR_ANTINUKE_QUARANTINE_ROLE = "error-antinuke-quarantine-role";
+        NOTIFY_INCIDENT_DETECTED = "notify-incident-detected" (guild, actor, class, count, destroyed, outcome, blocker);
+        NOTIFY_INCIDENT_RESOLVED = "notify-incident-resolved" (guild, actor, resolution, by);
     }
 }
 
@@ -232,6 +295,11 @@ const FILES: &[File] = &[
         text: include_str!("../locales/en-US/recovery.ftl"),
     },
     File {
+        locale: Locale::EnUs,
+        name: "antinuke.ftl",
+        text: include_str!("../locales/en-US/antinuke.ftl"),
+    },
+    File {
         locale: Locale::Ko,
         name: "main.ftl",
         text: include_str!("../locales/ko/main.ftl"),
@@ -250,6 +318,11 @@ const FILES: &[File] = &[
         locale: Locale::Ko,
         name: "recovery.ftl",
         text: include_str!("../locales/ko/recovery.ftl"),
+    },
+    File {
+        locale: Locale::Ko,
+        name: "antinuke.ftl",
+        text: include_str!("../locales/ko/antinuke.ftl"),
     },
 ];
 

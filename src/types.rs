@@ -47,6 +47,8 @@ pub struct Services {
     pub sync: crate::recovery::sync::SyncService,
     /// Snapshots (triggers, retention, export/import).
     pub snapshots: crate::recovery::snapshot::SnapshotService,
+    /// AntiNuke: in-memory detection on the event path, incidents, buttons.
+    pub antinuke: crate::recovery::antinuke::AntinukeService,
     /// Discord user ids allowed to run operator commands: `discord.operators` plus the
     /// application's owners (learned at start-up).
     pub operators: RwLock<HashSet<u64>>,

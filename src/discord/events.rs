@@ -35,9 +35,14 @@ fn owner_profile(ctx: &serenity::Context, guild: &serenity::Guild) -> UserProfil
     }
 }
 
-pub async fn handle(framework: poise::FrameworkContext<'_, Data, Error>, event: &FullEvent) -> Result<(), Error> {
+pub async fn handle(
+    framework: poise::FrameworkContext<'_, Data, Error>,
+    event: &FullEvent,
+) -> Result<(), Error> {
     let ctx = framework.serenity_context;
     let data = framework.user_data;
+    // AntiNuke first: on a crossed threshold the punishment request leaves before this returns.
+    data.antinuke.on_event(ctx, data, event).await;
     if !matches!(event, FullEvent::GuildCreate { .. }) {
         data.sync.on_event(ctx, event);
     }

@@ -8,6 +8,9 @@ pub mod persistence;
 pub mod ports;
 pub mod service;
 
-pub use model::{GuildRecord, GuildSettings, GuildStatus, InstalledGuild, TrustTarget};
+pub use model::{
+    AntinukeChange, AntinukeSettings, GuildRecord, GuildSettings, GuildStatus, InstalledGuild,
+    ThresholdOverride, TrustTarget,
+};
 pub use ports::{GuildError, GuildReader};
 pub use service::GuildService;

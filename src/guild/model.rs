@@ -64,6 +64,45 @@ impl GuildSettings {
     }
 }
 
+/// A guild's own threshold for one AntiNuke action class (`guild_configs.antinuke_thresholds`,
+/// `{"<class>": {"count": n, "window_seconds": s}}`). The recovery domain validates class names
+/// and bounds them by the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ThresholdOverride {
+    pub count: u32,
+    pub window_seconds: u32,
+}
+
+/// A guild's AntiNuke settings as its owner or trusted users configured them (the plan bounds
+/// what applies: see `recovery::antinuke`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AntinukeSettings {
+    pub enabled: bool,
+    /// Class name -> the guild's own threshold (classes missing use the defaults).
+    pub thresholds: std::collections::BTreeMap<String, ThresholdOverride>,
+    /// `strip_roles`, `quarantine`, `kick` or `ban`.
+    pub punishment: String,
+    pub quarantine_role_id: Option<u64>,
+    pub lockdown: bool,
+    pub auto_revert: bool,
+    pub whitelist_user_ids: Vec<u64>,
+    pub whitelist_role_ids: Vec<u64>,
+}
+
+/// A change to a guild's AntiNuke settings (already authorized and validated by the caller).
+#[derive(Debug, Clone, PartialEq)]
+pub enum AntinukeChange {
+    Enabled(bool),
+    /// `None`: back to the default for this class.
+    Threshold(String, Option<ThresholdOverride>),
+    Punishment(String),
+    QuarantineRole(Option<u64>),
+    Lockdown(bool),
+    AutoRevert(bool),
+    /// Adds (`true`) or removes a user or a role from the AntiNuke whitelist.
+    Whitelist(TrustTarget, bool),
+}
+
 /// What the gateway tells about a guild Umbra is in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstalledGuild {

@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement};
 use uuid::Uuid;
 
-use super::model::{GuildRecord, GuildSettings, GuildStatus, InstallOutcome, InstalledGuild};
+use super::model::{
+    AntinukeSettings, GuildRecord, GuildSettings, GuildStatus, InstallOutcome, InstalledGuild,
+};
 use crate::i18n::Locale;
 use crate::ids::{from_db, to_db};
 
@@ -277,6 +279,88 @@ pub async fn save_settings<C: ConnectionTrait>(
                 s.trusted_user_ids.iter().copied().map(to_db).collect::<Vec<i64>>().into(),
                 s.trusted_role_ids.iter().copied().map(to_db).collect::<Vec<i64>>().into(),
                 s.snapshot_interval_minutes.into(),
+            ],
+        ))
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The guild's AntiNuke settings with the config row's id and version (`None`: unknown guild or
+/// no row). Unreadable stored thresholds count as none (the defaults apply).
+pub async fn antinuke<C: ConnectionTrait>(
+    conn: &C,
+    discord_id: u64,
+    lock: bool,
+) -> Result<Option<(Uuid, i32, AntinukeSettings)>, DbErr> {
+    let sql = format!(
+        "SELECT c.id, c.version, c.antinuke_enabled, c.antinuke_thresholds, c.antinuke_punishment, \
+                c.antinuke_quarantine_role_id, c.antinuke_lockdown, c.antinuke_auto_revert, \
+                c.antinuke_whitelist_user_ids, c.antinuke_whitelist_role_ids \
+           FROM guild.guild_configs AS c JOIN guild.guilds AS g ON g.id = c.guild_id \
+          WHERE g.discord_guild_id = $1 {}",
+        if lock { "FOR UPDATE OF c" } else { "" }
+    );
+    let Some(row) = conn
+        .query_one_raw(stmt(&sql, vec![to_db(discord_id).into()]))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let ids = |col: &str| -> Result<Vec<u64>, DbErr> {
+        Ok(row
+            .try_get::<Vec<i64>>("", col)?
+            .into_iter()
+            .map(from_db)
+            .collect())
+    };
+    let thresholds: serde_json::Value = row.try_get("", "antinuke_thresholds")?;
+    let settings = AntinukeSettings {
+        enabled: row.try_get("", "antinuke_enabled")?,
+        thresholds: serde_json::from_value(thresholds).unwrap_or_default(),
+        punishment: row.try_get("", "antinuke_punishment")?,
+        quarantine_role_id: row
+            .try_get::<Option<i64>>("", "antinuke_quarantine_role_id")?
+            .map(from_db),
+        lockdown: row.try_get("", "antinuke_lockdown")?,
+        auto_revert: row.try_get("", "antinuke_auto_revert")?,
+        whitelist_user_ids: ids("antinuke_whitelist_user_ids")?,
+        whitelist_role_ids: ids("antinuke_whitelist_role_ids")?,
+    };
+    Ok(Some((
+        row.try_get("", "id")?,
+        row.try_get("", "version")?,
+        settings,
+    )))
+}
+
+/// Writes the AntiNuke settings of config row `id` if its version is still `version`.
+/// Returns false on a concurrent change.
+pub async fn save_antinuke<C: ConnectionTrait>(
+    txn: &C,
+    id: Uuid,
+    version: i32,
+    s: &AntinukeSettings,
+) -> Result<bool, DbErr> {
+    let thresholds = serde_json::to_value(&s.thresholds)
+        .map_err(|e| DbErr::Custom(format!("encoding AntiNuke thresholds: {e}")))?;
+    let done = txn
+        .execute_raw(stmt(
+            "UPDATE guild.guild_configs SET antinuke_enabled = $3, antinuke_thresholds = $4, \
+                    antinuke_punishment = $5, antinuke_quarantine_role_id = $6, antinuke_lockdown = $7, \
+                    antinuke_auto_revert = $8, antinuke_whitelist_user_ids = $9, \
+                    antinuke_whitelist_role_ids = $10, version = version + 1, updated_at = now() \
+              WHERE id = $1 AND version = $2",
+            vec![
+                id.into(),
+                version.into(),
+                s.enabled.into(),
+                thresholds.into(),
+                s.punishment.clone().into(),
+                s.quarantine_role_id.map(to_db).into(),
+                s.lockdown.into(),
+                s.auto_revert.into(),
+                s.whitelist_user_ids.iter().copied().map(to_db).collect::<Vec<i64>>().into(),
+                s.whitelist_role_ids.iter().copied().map(to_db).collect::<Vec<i64>>().into(),
             ],
         ))
         .await?;

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::model::{GuildRecord, GuildSettings};
+use super::model::{AntinukeSettings, GuildRecord, GuildSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GuildError {
@@ -29,4 +29,8 @@ pub trait GuildReader: Send + Sync {
     /// The guild's settings; `GuildSettings::default()` for a guild without a config row;
     /// `Err(UnknownGuild)` for a guild Umbra was never in.
     async fn settings(&self, discord_id: u64) -> Result<GuildSettings, GuildError>;
+
+    /// The guild's AntiNuke settings (defaults for a guild without a config row);
+    /// `Err(UnknownGuild)` for a guild Umbra was never in.
+    async fn antinuke(&self, discord_id: u64) -> Result<AntinukeSettings, GuildError>;
 }

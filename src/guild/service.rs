@@ -6,7 +6,8 @@ use sea_orm::{DatabaseConnection, TransactionTrait};
 use serde_json::json;
 
 use super::model::{
-    GuildRecord, GuildSettings, InstallOutcome, InstalledGuild, MAX_TRUSTED, TrustTarget,
+    AntinukeChange, AntinukeSettings, GuildRecord, GuildSettings, InstallOutcome, InstalledGuild,
+    MAX_TRUSTED, TrustTarget,
 };
 use super::persistence;
 use super::ports::{GuildError, GuildReader};
@@ -246,6 +247,106 @@ impl GuildService {
     }
 }
 
+impl GuildService {
+    /// Applies an AntiNuke settings change by `actor` (already authorized and validated by the
+    /// caller, who also bounds it by the plan). Whitelist changes answer like trust changes;
+    /// everything else answers `Added`. Publishes `guild.config_changed` with field `antinuke`.
+    pub async fn change_antinuke(
+        &self,
+        discord_id: u64,
+        actor: u64,
+        change: AntinukeChange,
+    ) -> Result<(AntinukeSettings, TrustChange), GuildError> {
+        let txn = self.db.begin().await?;
+        let Some((config_id, version, mut settings)) =
+            persistence::antinuke(&txn, discord_id, true).await?
+        else {
+            return Err(GuildError::UnknownGuild(discord_id));
+        };
+        let mut result = TrustChange::Added;
+        let value = match &change {
+            AntinukeChange::Enabled(on) => {
+                settings.enabled = *on;
+                json!({ "enabled": on })
+            }
+            AntinukeChange::Threshold(class, threshold) => {
+                match threshold {
+                    Some(t) => {
+                        settings.thresholds.insert(class.clone(), *t);
+                    }
+                    None => {
+                        settings.thresholds.remove(class);
+                    }
+                }
+                json!({ "threshold": class, "value": threshold })
+            }
+            AntinukeChange::Punishment(p) => {
+                settings.punishment = p.clone();
+                json!({ "punishment": p })
+            }
+            AntinukeChange::QuarantineRole(role) => {
+                settings.quarantine_role_id = *role;
+                json!({ "quarantine_role_id": role.map(|r| r.to_string()) })
+            }
+            AntinukeChange::Lockdown(on) => {
+                settings.lockdown = *on;
+                json!({ "lockdown": on })
+            }
+            AntinukeChange::AutoRevert(on) => {
+                settings.auto_revert = *on;
+                json!({ "auto_revert": on })
+            }
+            AntinukeChange::Whitelist(target, add) => {
+                let (list, id) = match target {
+                    TrustTarget::User(id) => (&mut settings.whitelist_user_ids, *id),
+                    TrustTarget::Role(id) => (&mut settings.whitelist_role_ids, *id),
+                };
+                if *add {
+                    if list.contains(&id) {
+                        result = TrustChange::AlreadyTrusted;
+                    } else if list.len() >= MAX_TRUSTED {
+                        result = TrustChange::LimitReached;
+                    } else {
+                        list.push(id);
+                    }
+                } else {
+                    let before = list.len();
+                    list.retain(|x| *x != id);
+                    result = if list.len() < before {
+                        TrustChange::Removed
+                    } else {
+                        TrustChange::NotTrusted
+                    };
+                }
+                json!({ "whitelist": target.mention(), "add": add })
+            }
+        };
+        if matches!(
+            result,
+            TrustChange::AlreadyTrusted | TrustChange::NotTrusted | TrustChange::LimitReached
+        ) {
+            txn.rollback().await?;
+            return Ok((settings, result));
+        }
+        if !persistence::save_antinuke(&txn, config_id, version, &settings).await? {
+            return Err(GuildError::Conflict);
+        }
+        outbox::append(
+            &txn,
+            NewEvent::new(
+                event_types::GUILD_CONFIG_CHANGED,
+                "guild",
+                discord_id.to_string(),
+                json!({ "field": "antinuke", "value": value, "actor_discord_id": actor.to_string() }),
+            )
+            .in_guild(to_db(discord_id)),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok((settings, result))
+    }
+}
+
 async fn append_owner_changed<C: sea_orm::ConnectionTrait>(
     txn: &C,
     guild: u64,
@@ -291,6 +392,22 @@ impl GuildReader for GuildService {
                 .is_some() =>
             {
                 Ok(GuildSettings::default())
+            }
+            None => Err(GuildError::UnknownGuild(discord_id)),
+        }
+    }
+
+    async fn antinuke(&self, discord_id: u64) -> Result<AntinukeSettings, GuildError> {
+        match persistence::antinuke(&self.db, discord_id, false).await? {
+            Some((_, _, settings)) => Ok(settings),
+            None if persistence::find(&self.db, discord_id, false)
+                .await?
+                .is_some() =>
+            {
+                Ok(AntinukeSettings {
+                    punishment: "strip_roles".into(),
+                    ..AntinukeSettings::default()
+                })
             }
             None => Err(GuildError::UnknownGuild(discord_id)),
         }

@@ -63,7 +63,7 @@ const GUILD: (&str, ArgSource) = ("guild", ArgSource::GuildName);
 const PLAN: (&str, ArgSource) = ("plan", ArgSource::Plan("plan"));
 const UNTIL: (&str, ArgSource) = ("until", ArgSource::Date("ends_at"));
 
-use Category::{Billing, Lifecycle};
+use Category::{Billing, Lifecycle, Security};
 
 /// Every event that notifies the guild's owner. A new one is one line (and its message in
 /// `locales/*/notification.ftl`).
@@ -95,6 +95,33 @@ pub const RULES: &[Rule] = &[
         Billing,
         msg::NOTIFY_LICENSE_EXPIRED,
         &[GUILD, PLAN],
+    ),
+    rule(
+        ev::INCIDENT_DETECTED,
+        "incident_detected",
+        Security,
+        msg::NOTIFY_INCIDENT_DETECTED,
+        &[
+            GUILD,
+            ("actor", ArgSource::Text("actor")),
+            ("class", ArgSource::Text("class")),
+            ("count", ArgSource::Number("count")),
+            ("destroyed", ArgSource::Number("destroyed")),
+            ("outcome", ArgSource::Text("outcome")),
+            ("blocker", ArgSource::Text("blocker")),
+        ],
+    ),
+    rule(
+        ev::INCIDENT_RESOLVED,
+        "incident_resolved",
+        Security,
+        msg::NOTIFY_INCIDENT_RESOLVED,
+        &[
+            GUILD,
+            ("actor", ArgSource::Text("actor")),
+            ("resolution", ArgSource::Text("resolution")),
+            ("by", ArgSource::Text("by")),
+        ],
     ),
 ];
 
@@ -152,6 +179,9 @@ pub fn build(rule: &Rule, event: &OutboxEvent, guild: Option<&GuildRecord>) -> O
     for (name, source) in rule.args {
         let value = serde_json::to_value(stored(*source, event, guild)).unwrap_or(Value::Null);
         args.insert((*name).to_owned(), value);
+    }
+    if let Some(buttons) = event.payload.get("buttons").filter(|b| b.is_array()) {
+        args.insert("_buttons".to_owned(), buttons.clone());
     }
     Some(NewRequest {
         guild_id: guild.map(|g| g.id),

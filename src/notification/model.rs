@@ -3,7 +3,6 @@
 //! Discord errors, retry backoff, and the message nonce that makes a resend return the same
 //! message.
 
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -208,6 +207,38 @@ pub fn render_args(
             let stored: StoredArg = serde_json::from_value(args.get(*name)?.clone()).ok()?;
             Some((*name, stored.render(i18n, locale)))
         })
+        .collect()
+}
+
+/// A button on a notification: `args._buttons` = `[{"custom_id", "label" (a message key),
+/// "style" ("danger", "primary", else secondary)}]`, copied from the event's `buttons`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Button {
+    pub custom_id: String,
+    pub label: String,
+    pub style: String,
+}
+
+/// The buttons stored with a request, their labels in `locale` (unknown label keys are left out).
+pub fn buttons(args: &serde_json::Value, i18n: &I18n, locale: Locale) -> Vec<Button> {
+    args.get("_buttons")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|b| {
+            let custom_id = b.get("custom_id")?.as_str()?.to_owned();
+            let label = crate::i18n::msg_by_key(b.get("label")?.as_str()?)?;
+            Some(Button {
+                custom_id,
+                label: i18n.text(locale, label, &[]),
+                style: b
+                    .get("style")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("secondary")
+                    .to_owned(),
+            })
+        })
+        .take(5)
         .collect()
 }
 

@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use poise::serenity_prelude as serenity;
-use serenity::{CreateAllowedMentions, CreateMessage, Http};
+use serenity::{
+    ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateButton, CreateMessage, Http,
+};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
@@ -212,9 +214,10 @@ impl Sender {
         let args = model::render_args(&request.args, template, i18n, locale);
         let text = i18n.text(locale, template, &args);
         let nonce = model::nonce(request.id);
+        let components = components(&model::buttons(&request.args, i18n, locale));
 
         let why_not_dm = if route == Route::Dm {
-            match send_dm(http, recipient, &text, &nonce).await {
+            match send_dm(http, recipient, &text, &nonce, components.clone()).await {
                 Ok(message) => {
                     return Outcome::Sent {
                         via: Via::Dm,
@@ -258,7 +261,8 @@ impl Sender {
                 CreateAllowedMentions::new().users([serenity::UserId::new(recipient)]),
             )
             .nonce(serenity::Nonce::String(nonce))
-            .enforce_nonce(true);
+            .enforce_nonce(true)
+            .components(components);
         match serenity::ChannelId::new(channel)
             .send_message(http, message)
             .await
@@ -370,6 +374,7 @@ async fn send_dm(
     recipient: u64,
     text: &str,
     nonce: &str,
+    components: Vec<CreateActionRow>,
 ) -> Result<serenity::Message, serenity::Error> {
     let channel = serenity::UserId::new(recipient)
         .create_dm_channel(http)
@@ -378,8 +383,30 @@ async fn send_dm(
         .content(text)
         .allowed_mentions(CreateAllowedMentions::new())
         .nonce(serenity::Nonce::String(nonce.to_owned()))
-        .enforce_nonce(true);
+        .enforce_nonce(true)
+        .components(components);
     channel.id.send_message(http, message).await
+}
+
+/// The request's buttons as one action row (none: no components).
+fn components(buttons: &[model::Button]) -> Vec<CreateActionRow> {
+    if buttons.is_empty() {
+        return Vec::new();
+    }
+    vec![CreateActionRow::Buttons(
+        buttons
+            .iter()
+            .map(|b| {
+                CreateButton::new(b.custom_id.clone())
+                    .label(b.label.clone())
+                    .style(match b.style.as_str() {
+                        "danger" => ButtonStyle::Danger,
+                        "primary" => ButtonStyle::Primary,
+                        _ => ButtonStyle::Secondary,
+                    })
+            })
+            .collect(),
+    )]
 }
 
 /// What a serenity error means for the request.

@@ -3,6 +3,7 @@
 //! through the member domain's port, in sync's own transactions). Reads guild, plan and member
 //! data only through ports (`GuildReader`, `LicensingReader`, `MemberReader`).
 
+pub mod antinuke;
 pub mod snapshot;
 pub mod sync;
 

@@ -1,0 +1,19 @@
+//! Purpose: AntiNuke — catches a nuke while it happens and undoes it. Per guild, per actor
+//! sliding windows over destructive actions (from GUILD_AUDIT_LOG_ENTRY_CREATE), decided in
+//! memory on the event path; the first response (strip roles, quarantine, kick, ban; a bot is
+//! kicked; optional lockdown) leaves before any database write; then the incident row, an
+//! emergency snapshot of the state before the attack, the owner's DM with "Restore what was
+//! destroyed" / "False positive", and the optional automatic revert. `/antinuke` configures it
+//! (owner and trusted users only). The only writer of `recovery.antinuke_incidents`.
+
+pub mod commands;
+pub mod detector;
+pub mod model;
+pub mod persistence;
+pub mod responder;
+pub mod restore;
+pub mod service;
+
+pub use model::{ActionClass, Destroyed, IncidentStatus, Policy, Punishment};
+pub use persistence::Incident;
+pub use service::{AntinukeConsumer, AntinukeError, AntinukeService, COMPONENT_PREFIX};
