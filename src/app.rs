@@ -74,7 +74,10 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
     let config = Arc::new(config.clone());
     let guilds = GuildService::new(db.conn.clone(), config.retention.removed_guild_grace_days);
     let licensing = LicensingService::new(db.conn.clone(), Arc::new(guilds.clone()));
-    let (members, sync, snapshots) = crate::recovery::services(&config, &db.conn, &db.pool, &guilds, &licensing)?;
+    let (members, sync, snapshots) =
+        crate::recovery::services(&config, &db.conn, &db.pool, &guilds, &licensing)?;
+    let restores =
+        crate::recovery::restore::service(&config, &db.conn, &sync, &snapshots, &guilds, &licensing);
     let data = Data(Arc::new(Services {
         config: config.clone(),
         db: db.conn.clone(),
@@ -90,6 +93,7 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
             config.antinuke.clone(),
             db.conn.clone(),
         ),
+        restores,
         operators: std::sync::RwLock::new(config.discord.operators.iter().copied().collect()),
         bot_user_id: std::sync::OnceLock::new(),
         http: std::sync::OnceLock::new(),
@@ -150,6 +154,12 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
     let antinuke = data.antinuke.clone();
     let (rx, antinuke_data) = (shutdown_rx.clone(), data.clone());
     tasks.spawn(async move { ("AntiNuke", antinuke.run(antinuke_data, rx).await) });
+
+    if config.restore.runner_enabled {
+        let runner = crate::recovery::restore::Runner::new(data.clone());
+        let rx = shutdown_rx.clone();
+        tasks.spawn(async move { ("restore runner", runner.run(rx).await) });
+    }
 
     let maintenance = maintenance(data.clone(), shutdown_rx.clone());
     tasks.spawn(async move { ("maintenance", maintenance.await) });

@@ -17,6 +17,7 @@ pub fn all() -> Vec<Command> {
     vec![
         umbra(),
         crate::recovery::snapshot::commands::backup(),
+        crate::recovery::restore::commands::restore(),
         crate::recovery::antinuke::commands::antinuke(),
         crate::licensing::commands::admin(),
     ]
@@ -225,6 +226,8 @@ pub async fn on_component(
         crate::recovery::antinuke::commands::on_component(ctx, data, component, rest).await?;
     } else if let Some(rest) = id.strip_prefix(crate::notification::commands::COMPONENT_PREFIX) {
         crate::notification::commands::on_component(ctx, data, component, rest).await?;
+    } else if let Some(rest) = id.strip_prefix(crate::recovery::restore::commands::COMPONENT_PREFIX) {
+        crate::recovery::restore::commands::on_component(ctx, data, component, rest).await?;
     }
     Ok(())
 }

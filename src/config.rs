@@ -34,6 +34,7 @@ pub struct Config {
     pub notification: NotificationConfig,
     pub recovery: RecoveryConfig,
     pub antinuke: AntinukeConfig,
+    pub restore: RestoreConfig,
     pub retention: RetentionConfig,
 }
 
@@ -289,7 +290,60 @@ impl Default for Config {
             notification: NotificationConfig::default(),
             recovery: RecoveryConfig::default(),
             antinuke: AntinukeConfig::default(),
+            restore: RestoreConfig::default(),
             retention: RetentionConfig::default(),
+        }
+    }
+}
+
+/// The restore engine (`[restore]`): previews, the runner's lease and pacing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RestoreConfig {
+    /// How long a preview can be confirmed (seconds).
+    pub preview_ttl_seconds: u64,
+    /// Run the restore runner in this process.
+    pub runner_enabled: bool,
+    /// How often the runner looks for queued jobs (milliseconds).
+    pub poll_interval_ms: u64,
+    /// A running job's lease; another process resumes it when it expires (seconds).
+    pub lease_seconds: u64,
+    /// How often the lease is extended (milliseconds).
+    pub heartbeat_ms: u64,
+    /// Requests in flight per rate-limit bucket.
+    pub bucket_concurrency: usize,
+    /// Requests in flight per job.
+    pub max_in_flight: usize,
+    /// Umbra's own pacing below Discord's global 50/s (0 = none).
+    pub global_per_second: u32,
+    /// Attempts for a call that failed transiently.
+    pub retries: u32,
+    /// Jobs (of different guilds) one process runs at once.
+    pub max_jobs: usize,
+    /// Longest wait before a step result is written (milliseconds).
+    pub record_interval_ms: u64,
+    /// How often the progress message is edited (milliseconds).
+    pub progress_interval_ms: u64,
+    /// One call at a time, in plan order (only to measure the naive baseline).
+    pub sequential: bool,
+}
+
+impl Default for RestoreConfig {
+    fn default() -> Self {
+        Self {
+            preview_ttl_seconds: 900,
+            runner_enabled: true,
+            poll_interval_ms: 1000,
+            lease_seconds: 30,
+            heartbeat_ms: 5000,
+            bucket_concurrency: 2,
+            max_in_flight: 16,
+            global_per_second: 45,
+            retries: 5,
+            max_jobs: 4,
+            record_interval_ms: 250,
+            progress_interval_ms: 3000,
+            sequential: false,
         }
     }
 }
@@ -695,9 +749,32 @@ impl Config {
             "`recovery.history_retention_days` must be at least 1 (emergency snapshots read the recent past)".into(),
         );
         check(
-            r.import_max_bytes >= 1024 && r.export_max_bytes >= 1024 && r.max_document_bytes >= 1024 * 1024,
+            r.import_max_bytes >= 1024
+                && r.export_max_bytes >= 1024
+                && r.max_document_bytes >= 1024 * 1024,
             "`recovery.import_max_bytes` and `recovery.export_max_bytes` must be at least 1024, \
              `recovery.max_document_bytes` at least 1048576"
+                .into(),
+        );
+        let rs = &self.restore;
+        check(
+            rs.preview_ttl_seconds >= 10
+                && rs.poll_interval_ms >= 10
+                && rs.heartbeat_ms >= 10
+                && rs.record_interval_ms >= 1
+                && rs.progress_interval_ms >= 100,
+            "`restore.preview_ttl_seconds` must be at least 10, `restore.poll_interval_ms`, \
+             `restore.heartbeat_ms` at least 10, `restore.record_interval_ms` at least 1 and \
+             `restore.progress_interval_ms` at least 100"
+                .into(),
+        );
+        check(
+            rs.lease_seconds >= 1 && rs.heartbeat_ms < rs.lease_seconds.saturating_mul(1000),
+            "`restore.lease_seconds` must be at least 1 and longer than `restore.heartbeat_ms`".into(),
+        );
+        check(
+            rs.bucket_concurrency >= 1 && rs.max_in_flight >= 1 && rs.max_jobs >= 1,
+            "`restore.bucket_concurrency`, `restore.max_in_flight` and `restore.max_jobs` must be at least 1"
                 .into(),
         );
         let a = &self.antinuke;

@@ -196,6 +196,62 @@ pub mod msg {
         ERROR_BACKUP_FILE_CHECKSUM = "error-backup-file-checksum";
         ERROR_BACKUP_FILE_INVALID = "error-backup-file-invalid" (details);
 
+        // Restore (locales/*/restore.ftl).
+        RESTORE_PREVIEW_TITLE = "restore-preview-title" (snapshot, when, mode, components);
+        RESTORE_PREVIEW_NOTHING = "restore-preview-nothing";
+        RESTORE_PREVIEW_CHANGED = "restore-preview-changed";
+        RESTORE_PREVIEW_ROLES = "restore-preview-roles" (create, update, delete, keep, skip);
+        RESTORE_PREVIEW_CHANNELS = "restore-preview-channels" (create, update, delete, keep, skip, overwrites);
+        RESTORE_PREVIEW_SETTINGS = "restore-preview-settings" (update);
+        RESTORE_PREVIEW_MEMBERS = "restore-preview-members" (update, keep, skip);
+        RESTORE_PREVIEW_ETA = "restore-preview-eta" (eta, calls);
+        RESTORE_PREVIEW_FOOTER = "restore-preview-footer" (expires);
+        RESTORE_PREVIEW_CANCELLED = "restore-preview-cancelled";
+        RESTORE_MODE_MERGE = "restore-mode-merge";
+        RESTORE_MODE_MIRROR = "restore-mode-mirror";
+        RESTORE_DURATION = "restore-duration" (minutes, seconds);
+        RESTORE_WARN_ABOVE_BOT = "restore-warn-above-bot" (count, names);
+        RESTORE_WARN_ROLE_BUDGET = "restore-warn-role-budget" (creates, budget);
+        RESTORE_WARN_MANAGED = "restore-warn-managed" (count, names);
+        RESTORE_WARN_CAP = "restore-warn-cap" (what, total, max);
+        RESTORE_WARN_NOT_IN_SERVER = "restore-warn-not-in-server" (count);
+        RESTORE_WARN_MEMBER_LIMIT = "restore-warn-member-limit" (limit, skipped);
+        RESTORE_WARN_NOT_RESTORABLE = "restore-warn-not-restorable" (fields);
+        RESTORE_WARN_FOREIGN = "restore-warn-foreign";
+        RESTORE_WARN_MISSING_TARGETS = "restore-warn-missing-targets" (count);
+        RESTORE_BUTTON_CONFIRM = "restore-button-confirm";
+        RESTORE_BUTTON_CANCEL = "restore-button-cancel";
+        RESTORE_BUTTON_STOP = "restore-button-stop";
+        RESTORE_QUEUED = "restore-queued" (user);
+        RESTORE_PROGRESS = "restore-progress" (bar, done, failed, total, eta);
+        RESTORE_FINISHED_COMPLETED = "restore-finished-completed" (done, failed, total);
+        RESTORE_FINISHED_CANCELLED = "restore-finished-cancelled" (done, failed, total);
+        RESTORE_FINISHED_FAILED = "restore-finished-failed" (done, failed, total);
+        RESTORE_CANCEL_REQUESTED = "restore-cancel-requested";
+        RESTORE_STATUS = "restore-status" (state, id, mode, when);
+        RESTORE_STATUS_NONE = "restore-status-none";
+        RESTORE_HISTORY_TITLE = "restore-history-title" (count);
+        RESTORE_HISTORY_LINE = "restore-history-line" (when, state, mode, done, failed, total, id);
+        RESTORE_HISTORY_EMPTY = "restore-history-empty";
+        RESTORE_STATE_PREVIEWED = "restore-state-previewed";
+        RESTORE_STATE_QUEUED = "restore-state-queued";
+        RESTORE_STATE_RUNNING = "restore-state-running";
+        RESTORE_STATE_COMPLETED = "restore-state-completed";
+        RESTORE_STATE_FAILED = "restore-state-failed";
+        RESTORE_STATE_CANCELLED = "restore-state-cancelled";
+        RESTORE_STATE_EXPIRED = "restore-state-expired";
+        ERROR_RESTORE_NOT_SYNCED = "error-restore-not-synced";
+        ERROR_RESTORE_SNAPSHOT_NOT_FOUND = "error-restore-snapshot-not-found" (snapshot);
+        ERROR_RESTORE_CORRUPT = "error-restore-corrupt" (snapshot);
+        ERROR_RESTORE_ACTIVE = "error-restore-active";
+        ERROR_RESTORE_NO_JOB = "error-restore-no-job";
+        ERROR_RESTORE_NOT_PREVIEW = "error-restore-not-preview" (state);
+        ERROR_RESTORE_BAD_COMPONENTS = "error-restore-bad-components" (value);
+        NOTIFY_RESTORE_STARTED = "notify-restore-started" (guild, total, mode);
+        NOTIFY_RESTORE_COMPLETED = "notify-restore-completed" (guild, done, failed, total, seconds, details);
+        NOTIFY_RESTORE_FAILED = "notify-restore-failed" (guild, reason);
+        NOTIFY_RESTORE_CANCELLED = "notify-restore-cancelled" (guild, done, total);
+
         // AntiNuke (locales/*/antinuke.ftl).
         ANTINUKE_CLASS_CHANNEL_DELETE = "antinuke-class-channel-delete";
         ANTINUKE_CLASS_CHANNEL_CREATE = "antinuke-class-channel-create";
@@ -300,6 +356,11 @@ const FILES: &[File] = &[
         text: include_str!("../locales/en-US/antinuke.ftl"),
     },
     File {
+        locale: Locale::EnUs,
+        name: "restore.ftl",
+        text: include_str!("../locales/en-US/restore.ftl"),
+    },
+    File {
         locale: Locale::Ko,
         name: "main.ftl",
         text: include_str!("../locales/ko/main.ftl"),
@@ -323,6 +384,11 @@ const FILES: &[File] = &[
         locale: Locale::Ko,
         name: "antinuke.ftl",
         text: include_str!("../locales/ko/antinuke.ftl"),
+    },
+    File {
+        locale: Locale::Ko,
+        name: "restore.ftl",
+        text: include_str!("../locales/ko/restore.ftl"),
     },
 ];
 

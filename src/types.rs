@@ -49,6 +49,8 @@ pub struct Services {
     pub snapshots: crate::recovery::snapshot::SnapshotService,
     /// AntiNuke: in-memory detection on the event path, incidents, buttons.
     pub antinuke: crate::recovery::antinuke::AntinukeService,
+    /// Restores (previews, jobs; the runner is a task).
+    pub restores: crate::recovery::restore::RestoreService,
     /// Discord user ids allowed to run operator commands: `discord.operators` plus the
     /// application's owners (learned at start-up).
     pub operators: RwLock<HashSet<u64>>,

@@ -4,6 +4,7 @@
 //! data only through ports (`GuildReader`, `LicensingReader`, `MemberReader`).
 
 pub mod antinuke;
+pub mod restore;
 pub mod snapshot;
 pub mod sync;
 

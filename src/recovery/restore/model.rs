@@ -1,0 +1,1339 @@
+//! Purpose: the restore plan and its execution state, without I/O — modes and components, the
+//! steps (create / update / delete of roles and channels, one bulk position call per kind,
+//! guild settings, one PATCH per member, the final grant of dangerous role permissions), their
+//! dependency graph and rate-limit lanes, counts and warnings for the preview, the ETA from
+//! Discord's known limits, the plan hash, and the durable progress + id map of a running job.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// The plan format this build writes and reads.
+pub const PLAN_VERSION: u32 = 1;
+
+/// Permission bits Umbra treats as dangerous: Discord's "elevated" permissions (those that
+/// need two-factor authentication for moderators). A restored role gets them only at the very
+/// end, after positions and every member's roles are in place.
+pub mod perms {
+    pub const KICK_MEMBERS: u64 = 1 << 1;
+    pub const BAN_MEMBERS: u64 = 1 << 2;
+    pub const ADMINISTRATOR: u64 = 1 << 3;
+    pub const MANAGE_CHANNELS: u64 = 1 << 4;
+    pub const MANAGE_GUILD: u64 = 1 << 5;
+    pub const MANAGE_MESSAGES: u64 = 1 << 13;
+    pub const MANAGE_ROLES: u64 = 1 << 28;
+    pub const MANAGE_WEBHOOKS: u64 = 1 << 29;
+    pub const MANAGE_GUILD_EXPRESSIONS: u64 = 1 << 30;
+    pub const MANAGE_EVENTS: u64 = 1 << 33;
+    pub const MANAGE_THREADS: u64 = 1 << 34;
+    pub const MODERATE_MEMBERS: u64 = 1 << 40;
+    pub const DANGEROUS: u64 = KICK_MEMBERS
+        | BAN_MEMBERS
+        | ADMINISTRATOR
+        | MANAGE_CHANNELS
+        | MANAGE_GUILD
+        | MANAGE_MESSAGES
+        | MANAGE_ROLES
+        | MANAGE_WEBHOOKS
+        | MANAGE_GUILD_EXPRESSIONS
+        | MANAGE_EVENTS
+        | MANAGE_THREADS
+        | MODERATE_MEMBERS;
+}
+
+/// Discord's limits the ETA is computed from (discord-notes: documented, observed or assumed;
+/// the same numbers the emulator uses by default): `(requests, window)` per bucket.
+pub mod limits {
+    use std::time::Duration;
+
+    pub const ROLE_CREATE: (u32, Duration) = (10, Duration::from_secs(10));
+    pub const ROLE_EDIT: (u32, Duration) = (10, Duration::from_secs(10));
+    pub const CHANNEL_CREATE: (u32, Duration) = (10, Duration::from_secs(10));
+    pub const CHANNEL_EDIT: (u32, Duration) = (5, Duration::from_secs(5));
+    pub const MEMBER_EDIT: (u32, Duration) = (10, Duration::from_secs(10));
+    pub const GUILD_EDIT: (u32, Duration) = (5, Duration::from_secs(5));
+    pub const GLOBAL_PER_SECOND: u32 = 50;
+    /// Observed: about 250 role creations per guild per 48 hours.
+    pub const ROLE_CREATE_BUDGET: usize = 250;
+    pub const MAX_ROLES: usize = 250;
+    pub const MAX_CHANNELS: usize = 500;
+    pub const MAX_PER_CATEGORY: usize = 50;
+}
+
+/// merge: create what is missing and fix what changed, delete nothing; mirror: also delete
+/// what the snapshot lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Merge,
+    Mirror,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Merge => "merge",
+            Mode::Mirror => "mirror",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "merge" => Some(Mode::Merge),
+            "mirror" => Some(Mode::Mirror),
+            _ => None,
+        }
+    }
+}
+
+/// What a restore touches.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Component {
+    Roles,
+    Channels,
+    Settings,
+    Members,
+}
+
+impl Component {
+    pub const ALL: [Component; 4] = [
+        Component::Roles,
+        Component::Channels,
+        Component::Settings,
+        Component::Members,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Component::Roles => "roles",
+            Component::Channels => "channels",
+            Component::Settings => "settings",
+            Component::Members => "members",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// A set of components (never empty).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Components(BTreeSet<Component>);
+
+impl Components {
+    pub fn all() -> Self {
+        Self(Component::ALL.into_iter().collect())
+    }
+
+    pub fn of(list: &[Component]) -> Option<Self> {
+        (!list.is_empty()).then(|| Self(list.iter().copied().collect()))
+    }
+
+    /// Parses `roles, channels`, `all`, `roles+members`... `None` when empty or unknown.
+    pub fn parse(input: &str) -> Option<Self> {
+        let mut set = BTreeSet::new();
+        for word in input
+            .split(|c: char| c == ',' || c == '+' || c.is_whitespace())
+            .map(|w| w.trim().to_ascii_lowercase())
+            .filter(|w| !w.is_empty())
+        {
+            match word.as_str() {
+                "all" => set.extend(Component::ALL),
+                "structure" => set.extend([Component::Roles, Component::Channels, Component::Settings]),
+                w => {
+                    set.insert(Component::parse(w)?);
+                }
+            }
+        }
+        (!set.is_empty()).then_some(Self(set))
+    }
+
+    pub fn has(&self, c: Component) -> bool {
+        self.0.contains(&c)
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.0.iter().map(|c| c.as_str().to_owned()).collect()
+    }
+
+    pub fn from_names(names: &[String]) -> Option<Self> {
+        let list: Option<Vec<Component>> = names.iter().map(|n| Component::parse(n)).collect();
+        Self::of(&list?)
+    }
+}
+
+/// Only these objects (AntiNuke: what an incident destroyed). Role and channel ids are the
+/// snapshot's original ids, or live ids of objects the snapshot lacks (mirror deletes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    pub roles: BTreeSet<u64>,
+    pub channels: BTreeSet<u64>,
+    pub members: BTreeSet<u64>,
+}
+
+/// A reference to a role or channel: `L` = the snapshot's local id (resolved through the id
+/// map: matched at plan time or created by the job), `D` = a live Discord id the snapshot
+/// does not know (kept as is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Ref {
+    L(u32),
+    D(#[serde(with = "snowflake")] u64),
+}
+
+/// Snowflakes as strings (JSON numbers lose precision beyond 2^53).
+pub(crate) mod snowflake {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(id: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&id.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse::<u64>()
+            .map_err(|_| serde::de::Error::custom(format!("`{text}` is not a snowflake")))
+    }
+}
+
+/// Permission sets as strings.
+pub(crate) mod bits {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse::<u64>()
+            .map_err(|_| serde::de::Error::custom(format!("`{text}` is not a permission set")))
+    }
+
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+            match v {
+                Some(v) => s.serialize_some(&v.to_string()),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+            Option::<String>::deserialize(d)?
+                .map(|t| {
+                    t.parse::<u64>()
+                        .map_err(|_| serde::de::Error::custom(format!("`{t}` is not a permission set")))
+                })
+                .transpose()
+        }
+    }
+}
+
+/// Who an overwrite applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum OverwriteFor {
+    Role(Ref),
+    Member(#[serde(with = "snowflake")] u64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OverwriteSpec {
+    pub target: OverwriteFor,
+    #[serde(with = "bits")]
+    pub allow: u64,
+    #[serde(with = "bits")]
+    pub deny: u64,
+}
+
+/// A role's fields (a create carries all, an update only the changed ones).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleFields {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub color: Option<i32>,
+    /// Gradient colours (`Some(None)`: clear).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub secondary_color: Option<Option<i32>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tertiary_color: Option<Option<i32>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub hoist: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub mentionable: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub unicode_emoji: Option<Option<String>>,
+    /// Without dangerous bits (those come with the final grant).
+    #[serde(skip_serializing_if = "Option::is_none", default, with = "bits::option")]
+    pub permissions: Option<u64>,
+}
+
+impl RoleFields {
+    pub fn is_empty(&self) -> bool {
+        *self == RoleFields::default()
+    }
+}
+
+/// A channel's fields (a create carries all that are set, an update only the changed ones).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChannelFields {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub kind: Option<i16>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub topic: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub nsfw: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub rate_limit_per_user: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub bitrate: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub user_limit: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub rtc_region: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub video_quality_mode: Option<i16>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub default_auto_archive_duration: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub default_thread_rate_limit_per_user: Option<i32>,
+    /// Forum/media tags as `{name, moderated, emoji_id, emoji_name}` objects.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub available_tags: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub default_reaction_emoji: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub default_sort_order: Option<i16>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub default_forum_layout: Option<i16>,
+    /// The full overwrite list (replaces the channel's).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub overwrites: Option<Vec<OverwriteSpec>>,
+}
+
+impl ChannelFields {
+    pub fn is_empty(&self) -> bool {
+        *self == ChannelFields::default()
+    }
+}
+
+/// Guild settings to change (channel references resolved at execution).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsFields {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub description: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub verification_level: Option<i16>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub default_message_notifications: Option<i16>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub explicit_content_filter: Option<i16>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub afk_channel: Option<Option<Ref>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub afk_timeout: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub system_channel: Option<Option<Ref>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub system_channel_flags: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub rules_channel: Option<Option<Ref>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub public_updates_channel: Option<Option<Ref>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub safety_alerts_channel: Option<Option<Ref>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub preferred_locale: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub premium_progress_bar_enabled: Option<bool>,
+}
+
+impl SettingsFields {
+    pub fn is_empty(&self) -> bool {
+        *self == SettingsFields::default()
+    }
+
+    /// The channel references (for dependencies).
+    pub fn channel_refs(&self) -> Vec<Ref> {
+        [
+            self.afk_channel,
+            self.system_channel,
+            self.rules_channel,
+            self.public_updates_channel,
+            self.safety_alerts_channel,
+        ]
+        .into_iter()
+        .flatten()
+        .flatten()
+        .collect()
+    }
+}
+
+/// One Discord call (or one bulk call) of a restore.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Action {
+    RoleCreate {
+        role: u32,
+        fields: RoleFields,
+    },
+    RoleUpdate {
+        role: u32,
+        #[serde(with = "snowflake")]
+        live: u64,
+        fields: RoleFields,
+    },
+    RoleDelete {
+        #[serde(with = "snowflake")]
+        live: u64,
+        name: String,
+    },
+    /// Every manageable role, bottom to top: positions 1..n in one call.
+    RolePositions {
+        order: Vec<Ref>,
+    },
+    /// The role's final permissions, dangerous bits included: the very last steps.
+    RoleGrant {
+        role: u32,
+        #[serde(with = "bits")]
+        permissions: u64,
+    },
+    ChannelCreate {
+        channel: u32,
+        parent: Option<Ref>,
+        position: i32,
+        fields: ChannelFields,
+    },
+    ChannelUpdate {
+        channel: u32,
+        #[serde(with = "snowflake")]
+        live: u64,
+        fields: ChannelFields,
+    },
+    ChannelDelete {
+        #[serde(with = "snowflake")]
+        live: u64,
+        name: String,
+    },
+    /// Surviving channels whose position or parent changed, in one call.
+    ChannelPositions {
+        items: Vec<ChannelPosition>,
+    },
+    Settings {
+        fields: SettingsFields,
+    },
+    /// A member's whole role list and nickname in one PATCH.
+    Member {
+        #[serde(with = "snowflake")]
+        user: u64,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        roles: Option<Vec<Ref>>,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        nick: Option<Option<String>>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelPosition {
+    pub channel: Ref,
+    pub position: i32,
+    pub parent: Option<Ref>,
+}
+
+/// What kind of object a step is about (counts, reports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Role,
+    Channel,
+    Settings,
+    Member,
+}
+
+/// The rate-limit lane a step runs in: one per bucket as serenity keys them (route kind +
+/// major id, no method), so calls of one lane share one bucket and lanes run concurrently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Lane {
+    /// `POST` and bulk `PATCH /guilds/{g}/roles`.
+    Roles,
+    /// `PATCH`/`DELETE /guilds/{g}/roles/{r}`.
+    RoleEdits,
+    /// `POST` and bulk `PATCH /guilds/{g}/channels`.
+    Channels,
+    /// `PATCH`/`DELETE /channels/{c}`: one bucket per channel.
+    Channel(u64),
+    /// `PATCH /guilds/{g}/members/{u}`.
+    Members,
+    /// `PATCH /guilds/{g}`.
+    Guild,
+}
+
+pub type StepId = u32;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub id: StepId,
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+impl Step {
+    pub fn kind(&self) -> Kind {
+        match &self.action {
+            Action::RoleCreate { .. }
+            | Action::RoleUpdate { .. }
+            | Action::RoleDelete { .. }
+            | Action::RolePositions { .. }
+            | Action::RoleGrant { .. } => Kind::Role,
+            Action::ChannelCreate { .. }
+            | Action::ChannelUpdate { .. }
+            | Action::ChannelDelete { .. }
+            | Action::ChannelPositions { .. } => Kind::Channel,
+            Action::Settings { .. } => Kind::Settings,
+            Action::Member { .. } => Kind::Member,
+        }
+    }
+
+    pub fn lane(&self) -> Lane {
+        match &self.action {
+            Action::RoleCreate { .. } | Action::RolePositions { .. } => Lane::Roles,
+            Action::RoleUpdate { .. } | Action::RoleDelete { .. } | Action::RoleGrant { .. } => {
+                Lane::RoleEdits
+            }
+            Action::ChannelCreate { .. } | Action::ChannelPositions { .. } => Lane::Channels,
+            Action::ChannelUpdate { live, .. } | Action::ChannelDelete { live, .. } => {
+                Lane::Channel(*live)
+            }
+            Action::Settings { .. } => Lane::Guild,
+            Action::Member { .. } => Lane::Members,
+        }
+    }
+
+    /// Whether the step creates an object (its result must reach the id map).
+    pub fn creates(&self) -> bool {
+        matches!(
+            self.action,
+            Action::RoleCreate { .. } | Action::ChannelCreate { .. }
+        )
+    }
+
+    /// The role and channel references the step's body needs resolved.
+    fn refs(&self) -> (Vec<Ref>, Vec<Ref>) {
+        let mut roles = Vec::new();
+        let mut channels = Vec::new();
+        let overwrites = |ows: &Option<Vec<OverwriteSpec>>, roles: &mut Vec<Ref>| {
+            for o in ows.iter().flatten() {
+                if let OverwriteFor::Role(r) = o.target {
+                    roles.push(r);
+                }
+            }
+        };
+        match &self.action {
+            Action::ChannelCreate { parent, fields, .. } => {
+                channels.extend(*parent);
+                overwrites(&fields.overwrites, &mut roles);
+            }
+            Action::ChannelUpdate { fields, .. } => overwrites(&fields.overwrites, &mut roles),
+            Action::ChannelPositions { items } => {
+                for i in items {
+                    channels.push(i.channel);
+                    channels.extend(i.parent);
+                }
+            }
+            Action::Settings { fields } => channels.extend(fields.channel_refs()),
+            Action::Member { roles: Some(r), .. } => roles.extend(r.iter().copied()),
+            Action::RolePositions { order } => roles.extend(order.iter().copied()),
+            _ => {}
+        }
+        (roles, channels)
+    }
+}
+
+/// A planned object that will not be restored, and why (shown in the preview and the report).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub kind: Kind,
+    pub name: String,
+    pub reason: SkipReason,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// At or above Umbra's highest role: Discord does not let the bot manage it.
+    AboveBot,
+    /// Managed by a bot or integration: never created, only mapped.
+    Managed,
+    /// The member is no longer in the server.
+    NotInServer,
+    /// The plan's member restore limit.
+    PlanLimit,
+    /// The guild owner (nobody can change the owner's roles or nickname but the owner).
+    Owner,
+    /// Discord's caps (250 roles, 500 channels, 50 per category).
+    Cap,
+    /// Not something a bot can set (icon, banner, features, 2FA level...).
+    NotRestorable,
+    /// Refers to something the restore does not create (another component, or skipped).
+    MissingTarget,
+}
+
+impl SkipReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::AboveBot => "above_bot",
+            SkipReason::Managed => "managed",
+            SkipReason::NotInServer => "not_in_server",
+            SkipReason::PlanLimit => "plan_limit",
+            SkipReason::Owner => "owner",
+            SkipReason::Cap => "cap",
+            SkipReason::NotRestorable => "not_restorable",
+            SkipReason::MissingTarget => "missing_target",
+        }
+    }
+}
+
+/// Preview warnings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Warning {
+    /// Objects at or above the bot's highest role (skipped).
+    AboveBot { count: usize, names: Vec<String> },
+    /// More role creations than Discord's observed budget (~250 per 48 h).
+    RoleBudget { creates: usize, budget: usize },
+    /// Managed (bot/integration) roles are mapped, never created.
+    Managed { count: usize, names: Vec<String> },
+    /// The result would exceed a Discord cap.
+    Cap { what: String, total: usize, max: usize },
+    /// Members of the snapshot who are no longer in the server.
+    NotInServer { count: usize },
+    /// The plan's member restore limit cuts the member steps.
+    MemberLimit { limit: u32, skipped: usize },
+    /// Settings a bot cannot restore.
+    NotRestorable { fields: Vec<String> },
+    /// The snapshot was taken in another server (imported): objects match by name.
+    ForeignSnapshot,
+    /// Permission overwrites or member roles that refer to something not restored.
+    MissingTargets { count: usize },
+}
+
+/// Per kind and action.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionCounts {
+    pub create: usize,
+    pub update: usize,
+    pub delete: usize,
+    pub keep: usize,
+    pub skip: usize,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub roles: ActionCounts,
+    pub channels: ActionCounts,
+    pub settings: ActionCounts,
+    pub members: ActionCounts,
+    /// Permission overwrites sent inside channel creates and updates.
+    pub overwrites: usize,
+}
+
+/// One object of the snapshot and its original id (the id map's key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Object {
+    pub local: u32,
+    #[serde(with = "snowflake")]
+    pub original: u64,
+    pub name: String,
+}
+
+/// A restore plan: what the preview shows and what the runner executes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub version: u32,
+    #[serde(with = "snowflake")]
+    pub guild_id: u64,
+    pub snapshot_id: Uuid,
+    #[serde(with = "snowflake")]
+    pub snapshot_guild_id: u64,
+    pub mode: Mode,
+    pub components: Components,
+    pub scope: Option<Scope>,
+    /// The snapshot's roles and channels (local id, original id, name).
+    pub roles: Vec<Object>,
+    pub channels: Vec<Object>,
+    /// Objects matched to live ones at plan time (local -> live id): the id map's seed.
+    pub matched_roles: BTreeMap<u32, String>,
+    pub matched_channels: BTreeMap<u32, String>,
+    pub steps: Vec<Step>,
+    pub counts: Counts,
+    pub warnings: Vec<Warning>,
+    pub skipped: Vec<Skipped>,
+    /// Role creates must wait for deletes (the result would exceed the role cap otherwise).
+    pub roles_delete_first: bool,
+    pub channels_delete_first: bool,
+    pub eta_seconds: u64,
+}
+
+impl Plan {
+    /// SHA-256 of the plan's canonical JSON (deterministic: same inputs, same bytes).
+    pub fn hash(&self) -> Result<[u8; 32], serde_json::Error> {
+        Ok(Sha256::digest(serde_json::to_vec(self)?).into())
+    }
+
+    pub fn total_steps(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// For every step, the steps that must finish first.
+    pub fn dependencies(&self) -> Vec<Vec<StepId>> {
+        let mut role_create: HashMap<u32, StepId> = HashMap::new();
+        let mut channel_create: HashMap<u32, StepId> = HashMap::new();
+        let mut role_update: HashMap<u32, StepId> = HashMap::new();
+        let mut all_role_creates = Vec::new();
+        let mut all_role_deletes = Vec::new();
+        let mut all_channel_writes = Vec::new();
+        let mut all_channel_deletes = Vec::new();
+        let mut members = Vec::new();
+        let mut role_positions = None;
+        for s in &self.steps {
+            match &s.action {
+                Action::RoleCreate { role, .. } => {
+                    role_create.insert(*role, s.id);
+                    all_role_creates.push(s.id);
+                }
+                Action::RoleUpdate { role, .. } => {
+                    role_update.insert(*role, s.id);
+                }
+                Action::RoleDelete { .. } => all_role_deletes.push(s.id),
+                Action::ChannelCreate { channel, .. } => {
+                    channel_create.insert(*channel, s.id);
+                    all_channel_writes.push(s.id);
+                }
+                Action::ChannelUpdate { .. } => all_channel_writes.push(s.id),
+                Action::ChannelDelete { .. } => all_channel_deletes.push(s.id),
+                Action::Member { .. } => members.push(s.id),
+                Action::RolePositions { .. } => role_positions = Some(s.id),
+                _ => {}
+            }
+        }
+        self.steps
+            .iter()
+            .map(|s| {
+                let mut deps: BTreeSet<StepId> = BTreeSet::new();
+                let (roles, channels) = s.refs();
+                for r in roles {
+                    if let Ref::L(l) = r
+                        && let Some(id) = role_create.get(&l)
+                    {
+                        deps.insert(*id);
+                    }
+                }
+                for c in channels {
+                    if let Ref::L(l) = c
+                        && let Some(id) = channel_create.get(&l)
+                    {
+                        deps.insert(*id);
+                    }
+                }
+                match &s.action {
+                    Action::RoleCreate { .. } if self.roles_delete_first => {
+                        deps.extend(&all_role_deletes)
+                    }
+                    Action::ChannelCreate { .. } if self.channels_delete_first => {
+                        deps.extend(&all_channel_deletes)
+                    }
+                    Action::RolePositions { .. } => {
+                        deps.extend(&all_role_creates);
+                        deps.extend(&all_role_deletes);
+                    }
+                    Action::ChannelPositions { .. } => {
+                        deps.extend(&all_channel_writes);
+                        deps.extend(&all_channel_deletes);
+                    }
+                    Action::RoleGrant { role, .. } => {
+                        deps.extend(role_create.get(role));
+                        deps.extend(role_update.get(role));
+                        deps.extend(role_positions);
+                        deps.extend(&members);
+                        deps.extend(&all_channel_writes);
+                    }
+                    _ => {}
+                }
+                deps.remove(&s.id);
+                deps.into_iter().collect()
+            })
+            .collect()
+    }
+
+    /// The snapshot object of a local role id.
+    pub fn role(&self, local: u32) -> Option<&Object> {
+        self.roles.iter().find(|o| o.local == local)
+    }
+
+    pub fn channel(&self, local: u32) -> Option<&Object> {
+        self.channels.iter().find(|o| o.local == local)
+    }
+
+    /// A step's object name for reports.
+    pub fn describe(&self, step: &Step) -> (Kind, String) {
+        let role = |l: &u32| {
+            self.role(*l)
+                .map_or_else(|| format!("role {l}"), |o| o.name.clone())
+        };
+        let channel = |l: &u32| {
+            self.channel(*l)
+                .map_or_else(|| format!("channel {l}"), |o| o.name.clone())
+        };
+        let name = match &step.action {
+            Action::RoleCreate { role: l, .. }
+            | Action::RoleUpdate { role: l, .. }
+            | Action::RoleGrant { role: l, .. } => role(l),
+            Action::RoleDelete { name, .. } | Action::ChannelDelete { name, .. } => name.clone(),
+            Action::RolePositions { .. } => "role positions".into(),
+            Action::ChannelCreate { channel: l, .. } | Action::ChannelUpdate { channel: l, .. } => {
+                channel(l)
+            }
+            Action::ChannelPositions { .. } => "channel positions".into(),
+            Action::Settings { .. } => "server settings".into(),
+            Action::Member { user, .. } => format!("<@{user}>"),
+        };
+        (step.kind(), name)
+    }
+
+    /// Requests per lane kind of the steps `include` accepts, for the ETA.
+    fn lane_counts(&self, include: &dyn Fn(StepId) -> bool) -> LaneCounts {
+        let mut c = LaneCounts::default();
+        for s in self.steps.iter().filter(|s| include(s.id)) {
+            match &s.action {
+                Action::RoleCreate { .. } => c.role_creates += 1,
+                Action::RoleGrant { .. } => c.grants += 1,
+                Action::RoleUpdate { .. } | Action::RoleDelete { .. } => c.role_edits += 1,
+                Action::ChannelCreate { .. } => c.channel_creates += 1,
+                Action::ChannelUpdate { live, .. } | Action::ChannelDelete { live, .. } => {
+                    *c.per_channel.entry(*live).or_default() += 1
+                }
+                Action::Member { .. } => c.members += 1,
+                Action::Settings { .. } => c.guild += 1,
+                Action::RolePositions { .. } | Action::ChannelPositions { .. } => c.bulk += 1,
+            }
+        }
+        c
+    }
+
+    /// How long the restore takes at Discord's limits ([`limits`]), along the critical path.
+    pub fn estimate(&self) -> Duration {
+        self.estimate_of(&|_| true)
+    }
+
+    /// The time left for the steps not finished yet.
+    pub fn estimate_remaining(&self, state: &RunState) -> Duration {
+        if self.steps.iter().all(|s| state.finished(s.id)) {
+            return Duration::ZERO;
+        }
+        self.estimate_of(&|id| !state.finished(id))
+    }
+
+    fn estimate_of(&self, include: &dyn Fn(StepId) -> bool) -> Duration {
+        let c = self.lane_counts(include);
+        let t = |n: usize, (limit, window): (u32, Duration)| floor_time(n, limit, window);
+        let roles = t(c.role_creates, limits::ROLE_CREATE);
+        let channels = t(c.channel_creates, limits::CHANNEL_CREATE);
+        let members = t(c.members, limits::MEMBER_EDIT);
+        let edits = t(c.role_edits, limits::ROLE_EDIT);
+        let per_channel = c
+            .per_channel
+            .values()
+            .map(|n| t(*n, limits::CHANNEL_EDIT))
+            .max()
+            .unwrap_or_default();
+        let total = c.role_creates
+            + c.grants
+            + c.role_edits
+            + c.channel_creates
+            + c.per_channel.values().sum::<usize>()
+            + c.members
+            + c.guild
+            + c.bulk;
+        let global = Duration::from_secs_f64(total as f64 / f64::from(limits::GLOBAL_PER_SECOND));
+        // The grants come after every member and the role positions (after the role creates).
+        let before_grants = members.max(roles).max(channels).max(edits).max(per_channel);
+        let grants = t(c.grants, limits::ROLE_EDIT);
+        (before_grants + grants).max(global) + Duration::from_secs(1)
+    }
+}
+
+/// Start of the last of `n` calls through a bucket of `limit` per `window` starting fresh.
+pub fn floor_time(n: usize, limit: u32, window: Duration) -> Duration {
+    if n == 0 {
+        return Duration::ZERO;
+    }
+    let waits = (n - 1) / usize::try_from(limit.max(1)).unwrap_or(1);
+    window.mul_f64(waits as f64)
+}
+
+#[derive(Debug, Default)]
+struct LaneCounts {
+    role_creates: usize,
+    role_edits: usize,
+    grants: usize,
+    channel_creates: usize,
+    per_channel: HashMap<u64, usize>,
+    members: usize,
+    guild: usize,
+    bulk: usize,
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub code: Option<i64>,
+}
+
+/// Snapshot ids -> live ids of everything matched or created (local ids in memory; stored by
+/// original id, see [`RunState::id_map_json`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdMap {
+    pub roles: BTreeMap<u32, u64>,
+    pub channels: BTreeMap<u32, u64>,
+}
+
+impl IdMap {
+    pub fn role(&self, r: Ref) -> Option<u64> {
+        match r {
+            Ref::L(l) => self.roles.get(&l).copied(),
+            Ref::D(id) => Some(id),
+        }
+    }
+
+    pub fn channel(&self, r: Ref) -> Option<u64> {
+        match r {
+            Ref::L(l) => self.channels.get(&l).copied(),
+            Ref::D(id) => Some(id),
+        }
+    }
+}
+
+/// The durable state of a running restore: which steps are done or failed (each counted once)
+/// and the id map. Written with the job's fencing counter (see persistence).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunState {
+    pub done: BTreeSet<StepId>,
+    pub failed: BTreeMap<StepId, Failure>,
+    /// Things a done step could not include (an overwrite whose role failed...).
+    pub notes: BTreeMap<StepId, Vec<String>>,
+    pub ids: IdMap,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct ProgressJson {
+    #[serde(default)]
+    done: Vec<(StepId, StepId)>,
+    #[serde(default)]
+    failed: BTreeMap<String, Failure>,
+    #[serde(default)]
+    notes: BTreeMap<String, Vec<String>>,
+}
+
+impl RunState {
+    /// The state a fresh job starts from: the plan's matches.
+    pub fn initial(plan: &Plan) -> Self {
+        let parse = |m: &BTreeMap<u32, String>| {
+            m.iter()
+                .filter_map(|(k, v)| v.parse::<u64>().ok().map(|v| (*k, v)))
+                .collect()
+        };
+        Self {
+            ids: IdMap {
+                roles: parse(&plan.matched_roles),
+                channels: parse(&plan.matched_channels),
+            },
+            ..Self::default()
+        }
+    }
+
+    pub fn finished(&self, step: StepId) -> bool {
+        self.done.contains(&step) || self.failed.contains_key(&step)
+    }
+
+    /// Records a step's end (a step is counted once: the first result wins).
+    pub fn finish(&mut self, step: StepId, result: Result<Vec<String>, Failure>) -> bool {
+        if self.finished(step) {
+            return false;
+        }
+        match result {
+            Ok(notes) => {
+                self.done.insert(step);
+                if !notes.is_empty() {
+                    self.notes.insert(step, notes);
+                }
+            }
+            Err(f) => {
+                self.failed.insert(step, f);
+            }
+        }
+        true
+    }
+
+    /// `progress` as stored: done steps as ranges, failures and notes by step.
+    pub fn progress_json(&self) -> serde_json::Value {
+        let mut ranges: Vec<(StepId, StepId)> = Vec::new();
+        for s in &self.done {
+            match ranges.last_mut() {
+                Some((_, end)) if *end + 1 == *s => *end = *s,
+                _ => ranges.push((*s, *s)),
+            }
+        }
+        let p = ProgressJson {
+            done: ranges,
+            failed: self
+                .failed
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            notes: self
+                .notes
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        };
+        serde_json::to_value(p).unwrap_or_else(|_| serde_json::json!({}))
+    }
+
+    /// `id_map` as stored: `{"roles": {"<original id>": "<live id>"}, "channels": {..}}`.
+    pub fn id_map_json(&self, plan: &Plan) -> serde_json::Value {
+        let original = |objects: &[Object], local: u32| {
+            objects
+                .iter()
+                .find(|o| o.local == local)
+                .map_or_else(|| format!("local:{local}"), |o| o.original.to_string())
+        };
+        let roles: BTreeMap<String, String> = self
+            .ids
+            .roles
+            .iter()
+            .map(|(l, v)| (original(&plan.roles, *l), v.to_string()))
+            .collect();
+        let channels: BTreeMap<String, String> = self
+            .ids
+            .channels
+            .iter()
+            .map(|(l, v)| (original(&plan.channels, *l), v.to_string()))
+            .collect();
+        serde_json::json!({ "roles": roles, "channels": channels })
+    }
+
+    /// Reads the stored state back (unknown entries are ignored).
+    pub fn load(plan: &Plan, progress: &serde_json::Value, id_map: &serde_json::Value) -> Self {
+        let mut state = Self::initial(plan);
+        let p: ProgressJson = serde_json::from_value(progress.clone()).unwrap_or_default();
+        for (a, b) in p.done {
+            for s in a..=b.min(a.saturating_add(1_000_000)) {
+                state.done.insert(s);
+            }
+        }
+        for (k, v) in p.failed {
+            if let Ok(s) = k.parse::<StepId>()
+                && !state.done.contains(&s)
+            {
+                state.failed.insert(s, v);
+            }
+        }
+        for (k, v) in p.notes {
+            if let Ok(s) = k.parse::<StepId>() {
+                state.notes.insert(s, v);
+            }
+        }
+        let local = |objects: &[Object], original: &str| {
+            original.parse::<u64>().ok().and_then(|o| {
+                objects
+                    .iter()
+                    .find(|x| x.original == o)
+                    .map(|x| x.local)
+            })
+        };
+        let read = |v: Option<&serde_json::Value>, objects: &[Object], out: &mut BTreeMap<u32, u64>| {
+            if let Some(map) = v.and_then(|v| v.as_object()) {
+                for (k, v) in map {
+                    if let (Some(l), Some(live)) =
+                        (local(objects, k), v.as_str().and_then(|s| s.parse::<u64>().ok()))
+                    {
+                        out.insert(l, live);
+                    }
+                }
+            }
+        };
+        read(id_map.get("roles"), &plan.roles, &mut state.ids.roles);
+        read(id_map.get("channels"), &plan.channels, &mut state.ids.channels);
+        state
+    }
+}
+
+/// A per-item line of the final report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportItem {
+    pub kind: Kind,
+    pub name: String,
+    /// `failed`, `skipped` or `note`.
+    pub outcome: String,
+    pub reason: String,
+}
+
+/// The final per-item report (`restore_jobs.error_report`).
+pub fn report(plan: &Plan, state: &RunState) -> Vec<ReportItem> {
+    let mut out = Vec::new();
+    for s in &plan.steps {
+        if let Some(f) = state.failed.get(&s.id) {
+            let (kind, name) = plan.describe(s);
+            out.push(ReportItem {
+                kind,
+                name,
+                outcome: "failed".into(),
+                reason: match f.code {
+                    Some(code) => format!("{} (Discord error {code})", f.reason),
+                    None => f.reason.clone(),
+                },
+            });
+        }
+        if let Some(notes) = state.notes.get(&s.id) {
+            let (kind, name) = plan.describe(s);
+            for n in notes {
+                out.push(ReportItem {
+                    kind,
+                    name: name.clone(),
+                    outcome: "note".into(),
+                    reason: n.clone(),
+                });
+            }
+        }
+    }
+    for sk in &plan.skipped {
+        out.push(ReportItem {
+            kind: sk.kind,
+            name: sk.name.clone(),
+            outcome: "skipped".into(),
+            reason: sk.reason.as_str().into(),
+        });
+    }
+    out
+}
+
+/// A text progress bar: `[#####.....] 50%`.
+pub fn progress_bar(done: usize, total: usize, width: usize) -> String {
+    let ratio = if total == 0 {
+        1.0
+    } else {
+        (done as f64 / total as f64).clamp(0.0, 1.0)
+    };
+    let filled = ((ratio * width as f64).round() as usize).min(width);
+    format!(
+        "`[{}{}]` {}%",
+        "█".repeat(filled),
+        "░".repeat(width - filled),
+        (ratio * 100.0).floor() as u32
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(steps: Vec<Action>) -> Plan {
+        Plan {
+            version: PLAN_VERSION,
+            guild_id: 1,
+            snapshot_id: Uuid::nil(),
+            snapshot_guild_id: 1,
+            mode: Mode::Merge,
+            components: Components::all(),
+            scope: None,
+            roles: vec![
+                Object {
+                    local: 1,
+                    original: 1,
+                    name: "@everyone".into(),
+                },
+                Object {
+                    local: 2,
+                    original: 20,
+                    name: "Mod".into(),
+                },
+            ],
+            channels: vec![Object {
+                local: 1,
+                original: 30,
+                name: "cat".into(),
+            }],
+            matched_roles: BTreeMap::from([(1, "1".into())]),
+            matched_channels: BTreeMap::new(),
+            steps: steps
+                .into_iter()
+                .zip(0u32..)
+                .map(|(action, id)| Step { id, action })
+                .collect(),
+            counts: Counts::default(),
+            warnings: vec![],
+            skipped: vec![],
+            roles_delete_first: false,
+            channels_delete_first: false,
+            eta_seconds: 0,
+        }
+    }
+
+    #[test]
+    fn dependencies_follow_references_and_the_grants_come_last() {
+        let p = plan(vec![
+            Action::RoleCreate {
+                role: 2,
+                fields: RoleFields::default(),
+            },
+            Action::ChannelCreate {
+                channel: 1,
+                parent: None,
+                position: 0,
+                fields: ChannelFields {
+                    overwrites: Some(vec![OverwriteSpec {
+                        target: OverwriteFor::Role(Ref::L(2)),
+                        allow: 1,
+                        deny: 0,
+                    }]),
+                    ..ChannelFields::default()
+                },
+            },
+            Action::Member {
+                user: 5,
+                roles: Some(vec![Ref::L(2), Ref::D(77)]),
+                nick: None,
+            },
+            Action::RolePositions {
+                order: vec![Ref::L(2)],
+            },
+            Action::RoleGrant {
+                role: 2,
+                permissions: perms::ADMINISTRATOR,
+            },
+            Action::Member {
+                user: 6,
+                roles: Some(vec![Ref::L(1)]),
+                nick: None,
+            },
+        ]);
+        let deps = p.dependencies();
+        assert_eq!(deps[0], Vec::<StepId>::new());
+        assert_eq!(deps[1], vec![0], "overwrites need the role");
+        assert_eq!(deps[2], vec![0], "member roles need the role");
+        assert_eq!(deps[3], vec![0], "positions after every create");
+        assert_eq!(deps[4], vec![0, 1, 2, 3, 5], "the grant is last");
+        assert_eq!(deps[5], Vec::<StepId>::new(), "matched roles need nothing");
+    }
+
+    #[test]
+    fn progress_and_the_id_map_round_trip_and_count_each_step_once() {
+        let p = plan(vec![
+            Action::RoleCreate {
+                role: 2,
+                fields: RoleFields::default(),
+            },
+            Action::Member {
+                user: 5,
+                roles: None,
+                nick: Some(None),
+            },
+            Action::Member {
+                user: 6,
+                roles: None,
+                nick: Some(None),
+            },
+        ]);
+        let mut s = RunState::initial(&p);
+        assert_eq!(s.ids.roles.get(&1), Some(&1));
+        s.ids.roles.insert(2, 999);
+        assert!(s.finish(0, Ok(vec![])));
+        assert!(s.finish(
+            2,
+            Err(Failure {
+                reason: "gone".into(),
+                code: Some(10007)
+            })
+        ));
+        assert!(!s.finish(2, Ok(vec![])), "a step is counted once");
+        assert!(s.finish(1, Ok(vec!["note".into()])));
+        let back = RunState::load(&p, &s.progress_json(), &s.id_map_json(&p));
+        assert_eq!(back, s);
+        assert_eq!(s.id_map_json(&p)["roles"]["20"], "999");
+        assert_eq!(s.progress_json()["done"], serde_json::json!([[0, 1]]));
+    }
+
+    #[test]
+    fn components_parse_lists_and_presets() {
+        assert_eq!(Components::parse("all"), Some(Components::all()));
+        let c = Components::parse("roles, members").expect("valid");
+        assert!(c.has(Component::Roles) && c.has(Component::Members));
+        assert!(!c.has(Component::Channels));
+        assert_eq!(Components::parse("roles,bananas"), None);
+        assert_eq!(Components::parse(" "), None);
+        assert_eq!(
+            Components::from_names(&c.names()),
+            Some(c),
+            "stored names read back"
+        );
+    }
+
+    #[test]
+    fn the_hash_is_stable_and_changes_with_the_plan() {
+        let a = plan(vec![Action::Member {
+            user: 5,
+            roles: None,
+            nick: Some(Some("x".into())),
+        }]);
+        let mut b = a.clone();
+        assert_eq!(a.hash().ok(), b.hash().ok());
+        b.mode = Mode::Mirror;
+        assert_ne!(a.hash().ok(), b.hash().ok());
+        let text = serde_json::to_string(&a).expect("serializes");
+        let back: Plan = serde_json::from_str(&text).expect("parses");
+        assert_eq!(back, a);
+    }
+
+    #[test]
+    fn the_estimate_follows_the_slowest_bucket_then_the_grants() {
+        let mut steps = Vec::new();
+        for u in 0..101 {
+            steps.push(Action::Member {
+                user: u + 10,
+                roles: None,
+                nick: Some(None),
+            });
+        }
+        steps.push(Action::RoleGrant {
+            role: 2,
+            permissions: 8,
+        });
+        let p = plan(steps);
+        // 101 member edits at 10 per 10 s: the last starts after 100 s; the grant follows.
+        assert_eq!(p.estimate(), Duration::from_secs(101));
+        assert_eq!(floor_time(0, 10, Duration::from_secs(10)), Duration::ZERO);
+        assert_eq!(floor_time(10, 10, Duration::from_secs(10)), Duration::ZERO);
+        assert_eq!(floor_time(11, 10, Duration::from_secs(10)), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn the_progress_bar_is_bounded() {
+        assert!(progress_bar(5, 10, 10).contains("50%"));
+        assert!(progress_bar(20, 10, 10).contains("100%"));
+        assert!(progress_bar(0, 0, 4).contains("100%"));
+    }
+}

@@ -1,0 +1,456 @@
+//! Purpose: the only code that writes `recovery.restore_jobs` — previews, confirmation,
+//! expiry, cancel requests, the runner's claim (a short statement with `FOR UPDATE SKIP
+//! LOCKED`: a lease with a fencing counter bumped on every claim), heartbeats, and every step
+//! result, pre-restore snapshot and final status written only while the fencing counter still
+//! matches. Every statement names `recovery.restore_jobs`; events go to the outbox in the same
+//! transaction as the status change they describe.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
+use uuid::Uuid;
+
+use crate::ids::{from_db, to_db};
+
+fn stmt(sql: &str, values: Vec<Value>) -> Statement {
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+}
+
+fn secs(d: Duration) -> Value {
+    d.as_secs_f64().into()
+}
+
+/// A job as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRow {
+    pub id: Uuid,
+    pub guild_row: Uuid,
+    pub snapshot_id: Option<Uuid>,
+    pub pre_restore_snapshot_id: Option<Uuid>,
+    pub incident_id: Option<Uuid>,
+    pub requested_by: u64,
+    pub confirmed_by: Option<u64>,
+    pub status: String,
+    pub mode: String,
+    pub components: Vec<String>,
+    pub plan: serde_json::Value,
+    pub plan_hash: Vec<u8>,
+    pub id_map: serde_json::Value,
+    pub progress: serde_json::Value,
+    pub total_steps: i32,
+    pub done_steps: i32,
+    pub failed_steps: i32,
+    pub error_report: Option<serde_json::Value>,
+    pub cancel_requested: bool,
+    pub progress_message: Option<serde_json::Value>,
+    pub fencing: i64,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "id, guild_id, snapshot_id, pre_restore_snapshot_id, incident_id, \
+    requested_by_discord_id, confirmed_by_discord_id, status, mode, components, plan, plan_hash, \
+    id_map, progress, total_steps, done_steps, failed_steps, error_report, cancel_requested, \
+    progress_message, fencing, created_at, expires_at, confirmed_at, started_at, finished_at";
+
+/// The same columns qualified by the alias `j`.
+fn columns_of_j() -> String {
+    COLUMNS
+        .split(',')
+        .map(|c| format!("j.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn job_from(row: &QueryResult) -> Result<JobRow, DbErr> {
+    Ok(JobRow {
+        id: row.try_get("", "id")?,
+        guild_row: row.try_get("", "guild_id")?,
+        snapshot_id: row.try_get("", "snapshot_id")?,
+        pre_restore_snapshot_id: row.try_get("", "pre_restore_snapshot_id")?,
+        incident_id: row.try_get("", "incident_id")?,
+        requested_by: from_db(row.try_get("", "requested_by_discord_id")?),
+        confirmed_by: row
+            .try_get::<Option<i64>>("", "confirmed_by_discord_id")?
+            .map(from_db),
+        status: row.try_get("", "status")?,
+        mode: row.try_get("", "mode")?,
+        components: row.try_get("", "components")?,
+        plan: row.try_get("", "plan")?,
+        plan_hash: row.try_get("", "plan_hash")?,
+        id_map: row.try_get("", "id_map")?,
+        progress: row.try_get("", "progress")?,
+        total_steps: row.try_get("", "total_steps")?,
+        done_steps: row.try_get("", "done_steps")?,
+        failed_steps: row.try_get("", "failed_steps")?,
+        error_report: row.try_get("", "error_report")?,
+        cancel_requested: row.try_get("", "cancel_requested")?,
+        progress_message: row.try_get("", "progress_message")?,
+        fencing: row.try_get("", "fencing")?,
+        created_at: row.try_get("", "created_at")?,
+        expires_at: row.try_get("", "expires_at")?,
+        confirmed_at: row.try_get("", "confirmed_at")?,
+        started_at: row.try_get("", "started_at")?,
+        finished_at: row.try_get("", "finished_at")?,
+    })
+}
+
+/// A job to insert (a preview, or a confirmed job from AntiNuke).
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub id: Uuid,
+    pub guild_row: Uuid,
+    pub snapshot_id: Uuid,
+    pub incident_id: Option<Uuid>,
+    pub requested_by: u64,
+    /// `Some`: inserted as `queued` (confirmed) instead of `previewed`.
+    pub confirmed_by: Option<u64>,
+    pub mode: String,
+    pub components: Vec<String>,
+    pub plan: serde_json::Value,
+    pub plan_hash: Vec<u8>,
+    pub total_steps: i32,
+    pub ttl: Duration,
+}
+
+/// Whether an error is the "one queued/running job per guild" unique index.
+pub fn is_active_conflict(e: &DbErr) -> bool {
+    e.to_string().contains("restore_jobs_one_active_per_guild")
+}
+
+pub async fn insert<C: ConnectionTrait>(conn: &C, job: &NewJob) -> Result<(), DbErr> {
+    let status = if job.confirmed_by.is_some() {
+        "queued"
+    } else {
+        "previewed"
+    };
+    conn.execute_raw(stmt(
+        "INSERT INTO recovery.restore_jobs \
+           (id, guild_id, snapshot_id, incident_id, requested_by_discord_id, confirmed_by_discord_id, \
+            status, mode, components, plan, plan_hash, total_steps, expires_at, confirmed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+                 now() + make_interval(secs => $13), \
+                 CASE WHEN $6::bigint IS NULL THEN NULL ELSE now() END)",
+        vec![
+            job.id.into(),
+            job.guild_row.into(),
+            job.snapshot_id.into(),
+            job.incident_id.into(),
+            to_db(job.requested_by).into(),
+            job.confirmed_by.map(to_db).into(),
+            status.into(),
+            job.mode.clone().into(),
+            job.components.clone().into(),
+            job.plan.clone().into(),
+            job.plan_hash.clone().into(),
+            job.total_steps.into(),
+            secs(job.ttl),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// A job of this guild.
+pub async fn get<C: ConnectionTrait>(
+    conn: &C,
+    guild_row: Uuid,
+    id: Uuid,
+) -> Result<Option<JobRow>, DbErr> {
+    conn.query_one_raw(stmt(
+        &format!("SELECT {COLUMNS} FROM recovery.restore_jobs WHERE id = $1 AND guild_id = $2"),
+        vec![id.into(), guild_row.into()],
+    ))
+    .await?
+    .map(|r| job_from(&r))
+    .transpose()
+}
+
+/// A job by id (the runner and buttons, which carry the id).
+pub async fn get_any<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<JobRow>, DbErr> {
+    conn.query_one_raw(stmt(
+        &format!("SELECT {COLUMNS} FROM recovery.restore_jobs WHERE id = $1"),
+        vec![id.into()],
+    ))
+    .await?
+    .map(|r| job_from(&r))
+    .transpose()
+}
+
+/// The guild's jobs, newest first (without their large columns' use in mind: callers show
+/// counts and statuses).
+pub async fn list<C: ConnectionTrait>(
+    conn: &C,
+    guild_row: Uuid,
+    limit: u32,
+) -> Result<Vec<JobRow>, DbErr> {
+    conn.query_all_raw(stmt(
+        &format!(
+            "SELECT {COLUMNS} FROM recovery.restore_jobs WHERE guild_id = $1 \
+              ORDER BY created_at DESC, id DESC LIMIT $2"
+        ),
+        vec![guild_row.into(), i64::from(limit).into()],
+    ))
+    .await?
+    .iter()
+    .map(job_from)
+    .collect()
+}
+
+/// The guild's queued or running job.
+pub async fn active<C: ConnectionTrait>(conn: &C, guild_row: Uuid) -> Result<Option<JobRow>, DbErr> {
+    conn.query_one_raw(stmt(
+        &format!(
+            "SELECT {COLUMNS} FROM recovery.restore_jobs \
+              WHERE guild_id = $1 AND status IN ('queued', 'running')"
+        ),
+        vec![guild_row.into()],
+    ))
+    .await?
+    .map(|r| job_from(&r))
+    .transpose()
+}
+
+/// Replaces a preview's plan (re-planned because it expired or the guild changed).
+pub async fn replan<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    plan: serde_json::Value,
+    plan_hash: Vec<u8>,
+    total_steps: i32,
+    ttl: Duration,
+) -> Result<bool, DbErr> {
+    let done = conn
+        .execute_raw(stmt(
+            "UPDATE recovery.restore_jobs \
+                SET plan = $2, plan_hash = $3, total_steps = $4, \
+                    expires_at = now() + make_interval(secs => $5) \
+              WHERE id = $1 AND status = 'previewed'",
+            vec![
+                id.into(),
+                plan.into(),
+                plan_hash.into(),
+                total_steps.into(),
+                secs(ttl),
+            ],
+        ))
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// previewed -> queued, if the preview is still the one with `plan_hash` and not expired.
+pub async fn confirm<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    actor: u64,
+    plan_hash: &[u8],
+) -> Result<bool, DbErr> {
+    let done = conn
+        .execute_raw(stmt(
+            "UPDATE recovery.restore_jobs \
+                SET status = 'queued', confirmed_by_discord_id = $2, confirmed_at = now() \
+              WHERE id = $1 AND status = 'previewed' AND plan_hash = $3 AND expires_at > now()",
+            vec![id.into(), to_db(actor).into(), plan_hash.to_vec().into()],
+        ))
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ends a preview without running it (`cancelled` by its Cancel button, or `expired`).
+pub async fn close_preview<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    status: &str,
+) -> Result<bool, DbErr> {
+    let done = conn
+        .execute_raw(stmt(
+            "UPDATE recovery.restore_jobs SET status = $2, finished_at = now() \
+              WHERE id = $1 AND status = 'previewed'",
+            vec![id.into(), status.into()],
+        ))
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Expires every preview past its time.
+pub async fn expire_previews<C: ConnectionTrait>(conn: &C) -> Result<u64, DbErr> {
+    Ok(conn
+        .execute_raw(stmt(
+            "UPDATE recovery.restore_jobs SET status = 'expired', finished_at = now() \
+              WHERE status = 'previewed' AND expires_at <= now()",
+            vec![],
+        ))
+        .await?
+        .rows_affected())
+}
+
+/// Asks the guild's queued or running job to stop. Returns it.
+pub async fn request_cancel<C: ConnectionTrait>(
+    conn: &C,
+    guild_row: Uuid,
+    job: Option<Uuid>,
+) -> Result<Option<Uuid>, DbErr> {
+    let row = conn
+        .query_one_raw(stmt(
+            "UPDATE recovery.restore_jobs SET cancel_requested = true \
+              WHERE guild_id = $1 AND status IN ('queued', 'running') \
+                AND ($2::uuid IS NULL OR id = $2) \
+              RETURNING id",
+            vec![guild_row.into(), job.into()],
+        ))
+        .await?;
+    row.map(|r| r.try_get("", "id")).transpose()
+}
+
+/// Claims one job for `owner`: a queued one, or a running one whose lease expired (its runner
+/// died). Bumps the fencing counter. `first` = the job had not started before.
+pub async fn claim<C: ConnectionTrait>(
+    conn: &C,
+    owner: &str,
+    lease: Duration,
+) -> Result<Option<(JobRow, bool)>, DbErr> {
+    let sql = format!(
+        "WITH c AS ( \
+            SELECT id, started_at IS NULL AS first FROM recovery.restore_jobs \
+             WHERE status = 'queued' OR (status = 'running' AND lease_until < now()) \
+             ORDER BY created_at, id \
+             LIMIT 1 \
+             FOR UPDATE SKIP LOCKED) \
+         UPDATE recovery.restore_jobs AS j \
+            SET status = 'running', lease_owner = $1, \
+                lease_until = now() + make_interval(secs => $2), \
+                fencing = j.fencing + 1, heartbeat_at = now(), \
+                started_at = COALESCE(j.started_at, now()) \
+           FROM c WHERE j.id = c.id \
+         RETURNING {}, c.first",
+        columns_of_j()
+    );
+    let row = conn
+        .query_one_raw(stmt(&sql, vec![owner.into(), secs(lease)]))
+        .await?;
+    match row {
+        Some(r) => {
+            let first: bool = r.try_get("", "first")?;
+            Ok(Some((job_from(&r)?, first)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Extends the lease; `None` when the job is no longer ours (fenced out or finished), else
+/// whether a cancel was requested.
+pub async fn heartbeat<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    fencing: i64,
+    lease: Duration,
+) -> Result<Option<bool>, DbErr> {
+    let row = conn
+        .query_one_raw(stmt(
+            "UPDATE recovery.restore_jobs \
+                SET lease_until = now() + make_interval(secs => $3), heartbeat_at = now() \
+              WHERE id = $1 AND fencing = $2 AND status = 'running' \
+              RETURNING cancel_requested",
+            vec![id.into(), fencing.into(), secs(lease)],
+        ))
+        .await?;
+    row.map(|r| r.try_get("", "cancel_requested")).transpose()
+}
+
+/// Writes the job's progress and id map (the whole state: the runner holding the fencing
+/// counter is the only writer of these columns). `false` when fenced out.
+pub async fn record<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    fencing: i64,
+    progress: serde_json::Value,
+    id_map: serde_json::Value,
+    done: i32,
+    failed: i32,
+) -> Result<bool, DbErr> {
+    let r = conn
+        .execute_raw(stmt(
+            "UPDATE recovery.restore_jobs \
+                SET progress = $3, id_map = $4, done_steps = $5, failed_steps = $6 \
+              WHERE id = $1 AND fencing = $2 AND status = 'running'",
+            vec![
+                id.into(),
+                fencing.into(),
+                progress.into(),
+                id_map.into(),
+                done.into(),
+                failed.into(),
+            ],
+        ))
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Records the pre-restore snapshot. `false` when fenced out.
+pub async fn set_pre_restore<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    fencing: i64,
+    snapshot: Uuid,
+) -> Result<bool, DbErr> {
+    let r = conn
+        .execute_raw(stmt(
+            "UPDATE recovery.restore_jobs SET pre_restore_snapshot_id = $3 \
+              WHERE id = $1 AND fencing = $2 AND status = 'running'",
+            vec![id.into(), fencing.into(), snapshot.into()],
+        ))
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Where the job's progress is shown.
+pub async fn set_progress_message<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    message: serde_json::Value,
+) -> Result<(), DbErr> {
+    conn.execute_raw(stmt(
+        "UPDATE recovery.restore_jobs SET progress_message = $2 WHERE id = $1",
+        vec![id.into(), message.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Ends a running (or queued) job: `completed`, `failed` or `cancelled`, with its report.
+/// `fencing = None` for a queued job cancelled before any runner claimed it.
+pub async fn finish<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    fencing: Option<i64>,
+    status: &str,
+    report: serde_json::Value,
+) -> Result<bool, DbErr> {
+    let r = conn
+        .execute_raw(stmt(
+            "UPDATE recovery.restore_jobs \
+                SET status = $3, error_report = $4, finished_at = now(), \
+                    started_at = COALESCE(started_at, now()), \
+                    lease_owner = NULL, lease_until = NULL \
+              WHERE id = $1 AND status IN ('queued', 'running') \
+                AND ($2::bigint IS NULL OR fencing = $2)",
+            vec![id.into(), fencing.into(), status.into(), report.into()],
+        ))
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Gives the lease back (a clean shutdown): another runner may take the job at once.
+pub async fn release<C: ConnectionTrait>(conn: &C, id: Uuid, fencing: i64) -> Result<(), DbErr> {
+    conn.execute_raw(stmt(
+        "UPDATE recovery.restore_jobs SET lease_until = now() - interval '1 second' \
+          WHERE id = $1 AND fencing = $2 AND status = 'running'",
+        vec![id.into(), fencing.into()],
+    ))
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,526 @@
+//! Purpose: the restore runner worker. Polls (and is woken when a job is confirmed in this
+//! process), claims a queued job or one whose lease expired (`UPDATE ... FOR UPDATE SKIP
+//! LOCKED ... RETURNING`, fencing counter bumped), heartbeats its lease (which also reads
+//! cancel requests), takes the pre-restore snapshot, reconciles creates a dead runner sent but
+//! did not record, runs the executor with every result written only while its fencing counter
+//! matches, shows progress by editing the confirmed preview message, and ends the job with its
+//! per-item report and event. On shutdown it gives the lease back so another process resumes
+//! at once; a killed process's lease simply expires.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use serde_json::json;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use super::executor::{self, Control, Discord, ExecSettings, Halt, Shared, StateStore};
+use super::model::{self, Failure, Plan, RunState};
+use super::persistence::{self, JobRow};
+use super::service::{RestoreService, parse_plan};
+use crate::i18n::{Locale, arg, msg};
+use crate::types::Data;
+
+/// Writes a job's state with its fencing counter.
+struct JobStore {
+    db: sea_orm::DatabaseConnection,
+    job: Uuid,
+    fencing: i64,
+    plan: Arc<Plan>,
+}
+
+#[async_trait]
+impl StateStore for JobStore {
+    async fn write(&self, state: &RunState) -> anyhow::Result<bool> {
+        let done = i32::try_from(state.done.len()).unwrap_or(i32::MAX);
+        let failed = i32::try_from(state.failed.len()).unwrap_or(i32::MAX);
+        Ok(persistence::record(
+            &self.db,
+            self.job,
+            self.fencing,
+            state.progress_json(),
+            state.id_map_json(&self.plan),
+            done,
+            failed,
+        )
+        .await?)
+    }
+}
+
+/// The restore runner of this process.
+pub struct Runner {
+    data: Data,
+    owner: String,
+}
+
+impl Runner {
+    pub fn new(data: Data) -> Self {
+        let owner = format!(
+            "{}:{}",
+            std::process::id(),
+            Uuid::now_v7().simple().to_string().get(20..).unwrap_or_default()
+        );
+        Self { data, owner }
+    }
+
+    fn service(&self) -> &RestoreService {
+        &self.data.restores
+    }
+
+    /// The worker loop.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+        let settings = self.service().settings().clone();
+        let this = Arc::new(self);
+        let mut jobs: JoinSet<bool> = JoinSet::new();
+        let mut dead = false;
+        while !*shutdown.borrow() {
+            if let Err(e) = persistence::expire_previews(this.service().db()).await {
+                tracing::warn!(error = %e, "expiring restore previews failed; will retry");
+            }
+            if let Some(bot) = this.data.bot_user_id.get() {
+                this.service().learn_bot(bot.get());
+            }
+            let http_ready = this.data.http.get().is_some() && this.data.bot_user_id.get().is_some();
+            while !dead && http_ready && jobs.len() < settings.max_jobs.max(1) {
+                match this.service().claim(&this.owner).await {
+                    Ok(Some(row)) => {
+                        let runner = this.clone();
+                        let rx = shutdown.clone();
+                        jobs.spawn(async move { runner.run_job(row, rx).await });
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "claiming a restore job failed; will retry");
+                        break;
+                    }
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(settings.poll_interval) => {}
+                () = this.service().woken() => {}
+                Some(joined) = jobs.join_next(), if !jobs.is_empty() => {
+                    // `true`: the test hook stopped this runner like a killed process.
+                    if matches!(joined, Ok(true)) {
+                        dead = true;
+                    }
+                }
+                _ = shutdown.changed() => {}
+            }
+        }
+        while jobs.join_next().await.is_some() {}
+        Ok(())
+    }
+
+    /// Runs one claimed job; `true` when the crash hook fired.
+    async fn run_job(self: Arc<Self>, row: JobRow, shutdown: watch::Receiver<bool>) -> bool {
+        let job = row.id;
+        match self.clone().run_job_inner(row, shutdown).await {
+            Ok(crashed) => crashed,
+            Err(e) => {
+                tracing::error!(%job, error = format!("{e:#}"), "a restore job stopped with an error; its lease will expire and it resumes");
+                false
+            }
+        }
+    }
+
+    async fn run_job_inner(
+        self: Arc<Self>,
+        row: JobRow,
+        shutdown: watch::Receiver<bool>,
+    ) -> anyhow::Result<bool> {
+        let service = self.service().clone();
+        let settings = service.settings().clone();
+        let Some(record) = service.guilds().guild_by_row(row.guild_row).await? else {
+            anyhow::bail!("the job's guild is gone");
+        };
+        let fencing = row.fencing;
+        let plan = match parse_plan(&row.plan) {
+            Ok(p) => Arc::new(p),
+            Err(e) => {
+                service
+                    .finish(
+                        &record,
+                        &row,
+                        Some(fencing),
+                        "failed",
+                        None,
+                        json!([]),
+                        json!({ "reason": e.to_string() }),
+                    )
+                    .await?;
+                return Ok(false);
+            }
+        };
+        if row.cancel_requested {
+            service
+                .finish(&record, &row, Some(fencing), "cancelled", None, json!([]), json!({}))
+                .await?;
+            return Ok(false);
+        }
+        let (Some(http), Some(bot)) = (self.data.http.get().cloned(), self.data.bot_user_id.get()) else {
+            anyhow::bail!("the Discord client is not ready");
+        };
+        let bot = bot.get();
+        let exec = ExecSettings {
+            bucket_concurrency: settings.bucket_concurrency,
+            max_in_flight: settings.max_in_flight,
+            global_per_second: settings.global_per_second,
+            retries: settings.retries,
+            record_interval: settings.record_interval,
+            sequential: settings.sequential,
+        };
+        let discord = Discord::new(http.clone(), plan.guild_id, row.id, &exec);
+        let state = RunState::load(&plan, &row.progress, &row.id_map);
+        let shared = Shared::new(
+            state,
+            Arc::new(JobStore {
+                db: service.db().clone(),
+                job: row.id,
+                fencing,
+                plan: plan.clone(),
+            }),
+        );
+        let crash = service.take_crash_point();
+        let cancel_rx = service.register(row.id);
+        // Heartbeat: extends the lease and reads cancel requests.
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let heartbeat = {
+            let db = service.db().clone();
+            let svc = service.clone();
+            let id = row.id;
+            let mut stop = stop_rx.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        () = tokio::time::sleep(settings.heartbeat) => {}
+                        _ = stop.changed() => return,
+                    }
+                    match persistence::heartbeat(&db, id, fencing, settings.lease).await {
+                        Ok(Some(true)) => svc.signal_cancel(id),
+                        Ok(Some(false)) => {}
+                        Ok(None) => {
+                            tracing::warn!(job = %id, "the restore job was taken over; stopping");
+                            svc.signal_cancel(id);
+                            return;
+                        }
+                        Err(e) => tracing::warn!(job = %id, error = %e, "a restore heartbeat failed"),
+                    }
+                }
+            })
+        };
+        let result = async {
+            // A pre-restore snapshot before anything changes.
+            if row.pre_restore_snapshot_id.is_none() {
+                let actor = row.confirmed_by.unwrap_or(row.requested_by);
+                match service.snapshots().create_pre_restore(plan.guild_id, actor).await {
+                    Ok(created) => {
+                        if !persistence::set_pre_restore(service.db(), row.id, fencing, created.meta.id).await? {
+                            return Ok(Halt::Fenced);
+                        }
+                    }
+                    Err(e) => {
+                        service
+                            .finish(
+                                &record,
+                                &row,
+                                Some(fencing),
+                                "failed",
+                                None,
+                                json!([]),
+                                json!({ "reason": format!("the pre-restore snapshot failed: {e}") }),
+                            )
+                            .await?;
+                        return Ok(Halt::Cancelled);
+                    }
+                }
+            }
+            // A resumed job: adopt what the previous runner created but did not record.
+            if row.done_steps + row.failed_steps > 0 || !row.progress.as_object().is_none_or(|m| m.is_empty()) || row.fencing > 1 {
+                let started_ms = row
+                    .started_at
+                    .map(|t| u64::try_from(t.timestamp_millis()).unwrap_or(0))
+                    .unwrap_or(0);
+                let adopted = discord.reconcile(&plan, &shared, Some(bot), started_ms).await;
+                if adopted > 0 {
+                    tracing::info!(job = %row.id, adopted, "reconciled creates of a previous runner");
+                }
+                if let Err(e) = shared.flush().await {
+                    anyhow::bail!("recording reconciled objects failed: {e}");
+                }
+            }
+            // Progress display.
+            let progress = self.clone().progress_task(row.clone(), plan.clone(), shared.clone(), stop_rx.clone());
+            let (exec_stop_tx, exec_stop_rx) = watch::channel(false);
+            let stopper = {
+                let mut shutdown = shutdown.clone();
+                tokio::spawn(async move {
+                    let _ = shutdown.changed().await;
+                    let _ = exec_stop_tx.send(true);
+                })
+            };
+            let control = Control {
+                cancel: cancel_rx.clone(),
+                stop: exec_stop_rx,
+                crash,
+            };
+            let halt = executor::execute(&discord, plan.clone(), shared.clone(), &exec, control).await;
+            stopper.abort();
+            progress.abort();
+            Ok::<_, anyhow::Error>(halt)
+        }
+        .await;
+        let _ = stop_tx.send(true);
+        heartbeat.abort();
+        service.unregister(row.id);
+        let halt = result?;
+        match halt {
+            Halt::Finished => {
+                {
+                    let mut s = shared.state();
+                    for step in &plan.steps {
+                        if !s.finished(step.id) {
+                            s.finish(
+                                step.id,
+                                Err(Failure {
+                                    reason: "not run".into(),
+                                    code: None,
+                                }),
+                            );
+                        }
+                    }
+                }
+                shared.flush().await.ok();
+                let state = shared.state().clone();
+                let report = model::report(&plan, &state);
+                let extra = self.finish_extra(&row, &plan, &state, &report);
+                service
+                    .finish(
+                        &record,
+                        &row,
+                        Some(fencing),
+                        "completed",
+                        Some(&state),
+                        serde_json::to_value(&report).unwrap_or_else(|_| json!([])),
+                        extra,
+                    )
+                    .await?;
+                self.show_final(&row, &plan, &state, "completed").await;
+                Ok(false)
+            }
+            Halt::Cancelled => {
+                let status = persistence::get_any(service.db(), row.id).await?;
+                if status.is_some_and(|r| r.status != "running") {
+                    // Already ended (the pre-restore snapshot failed).
+                    return Ok(false);
+                }
+                let state = shared.state().clone();
+                let report = model::report(&plan, &state);
+                service
+                    .finish(
+                        &record,
+                        &row,
+                        Some(fencing),
+                        "cancelled",
+                        Some(&state),
+                        serde_json::to_value(&report).unwrap_or_else(|_| json!([])),
+                        json!({}),
+                    )
+                    .await?;
+                self.show_final(&row, &plan, &state, "cancelled").await;
+                Ok(false)
+            }
+            Halt::Stopped => {
+                persistence::release(service.db(), row.id, fencing).await?;
+                Ok(false)
+            }
+            Halt::Fenced => Ok(false),
+            Halt::Crashed => {
+                tracing::warn!(job = %row.id, "test hook: the restore runner stops as if killed");
+                Ok(true)
+            }
+            Halt::Store(e) => anyhow::bail!("{e}"),
+        }
+    }
+
+    fn finish_extra(
+        &self,
+        row: &JobRow,
+        plan: &Plan,
+        state: &RunState,
+        report: &[model::ReportItem],
+    ) -> serde_json::Value {
+        let seconds = row
+            .started_at
+            .map(|t| (Utc::now() - t).num_seconds().max(0))
+            .unwrap_or(0);
+        let mut details: Vec<String> = report
+            .iter()
+            .filter(|i| i.outcome != "note")
+            .take(15)
+            .map(|i| format!("• {} `{}`: {} ({})", kind_name(i.kind), i.name, i.outcome, i.reason))
+            .collect();
+        let more = report.iter().filter(|i| i.outcome != "note").count().saturating_sub(15);
+        if more > 0 {
+            details.push(format!("… +{more}"));
+        }
+        if details.is_empty() {
+            details.push("—".into());
+        }
+        json!({
+            "seconds": seconds,
+            "created": plan.counts.roles.create + plan.counts.channels.create,
+            "skipped": plan.skipped.len(),
+            "details": details.join("\n"),
+            "pre_restore_snapshot_id": row.pre_restore_snapshot_id,
+            "done": state.done.len(),
+            "failed": state.failed.len(),
+        })
+    }
+
+    /// The locale progress is shown in (stored with the message).
+    fn locale_of(message: &serde_json::Value) -> Locale {
+        message
+            .get("locale")
+            .and_then(|l| l.as_str())
+            .and_then(Locale::from_discord)
+            .unwrap_or(Locale::FALLBACK)
+    }
+
+    /// The interaction token to edit the progress message with, while it is valid.
+    fn token_of(message: &serde_json::Value) -> Option<String> {
+        let expires = message
+            .get("expires_at")
+            .and_then(|t| t.as_i64())
+            .unwrap_or(0);
+        (Utc::now().timestamp() < expires)
+            .then(|| message.get("token").and_then(|t| t.as_str()).map(str::to_owned))
+            .flatten()
+    }
+
+    async fn edit_message(&self, message: &serde_json::Value, content: String, buttons: bool, job: Uuid) {
+        let (Some(http), Some(token)) = (self.data.http.get(), Self::token_of(message)) else {
+            return;
+        };
+        let locale = Self::locale_of(message);
+        let components = if buttons {
+            json!([{ "type": 1, "components": [{
+                "type": 2, "style": 4,
+                "label": self.data.i18n.text(locale, &msg::RESTORE_BUTTON_STOP, &[]),
+                "custom_id": super::commands::stop_id(job),
+            }]}])
+        } else {
+            json!([])
+        };
+        let body = json!({ "content": content, "components": components });
+        if let Err(e) = http.edit_original_interaction_response(&token, &body, vec![]).await {
+            tracing::debug!(error = %e, "editing the restore progress message failed");
+        }
+    }
+
+    /// Edits the progress message every progress interval.
+    fn progress_task(
+        self: Arc<Self>,
+        row: JobRow,
+        plan: Arc<Plan>,
+        shared: Arc<Shared>,
+        mut stop: watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let interval = self.service().settings().progress_interval;
+        tokio::spawn(async move {
+            let mut last = String::new();
+            loop {
+                let message = persistence::get_any(self.service().db(), row.id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|r| r.progress_message);
+                if let Some(message) = message {
+                    let state = shared.state().clone();
+                    let text = progress_text(&self.data, Self::locale_of(&message), &plan, &state);
+                    if text != last {
+                        self.edit_message(&message, text.clone(), true, row.id).await;
+                        last = text;
+                    }
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(interval) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+        })
+    }
+
+    async fn show_final(&self, row: &JobRow, plan: &Plan, state: &RunState, status: &str) {
+        let Ok(Some(fresh)) = persistence::get_any(self.service().db(), row.id).await else {
+            return;
+        };
+        let Some(message) = fresh.progress_message else {
+            return;
+        };
+        let locale = Self::locale_of(&message);
+        let text = final_text(&self.data, locale, plan, state, status);
+        self.edit_message(&message, text, false, row.id).await;
+    }
+}
+
+fn kind_name(k: model::Kind) -> &'static str {
+    match k {
+        model::Kind::Role => "role",
+        model::Kind::Channel => "channel",
+        model::Kind::Settings => "settings",
+        model::Kind::Member => "member",
+    }
+}
+
+/// `12 min 5 s` in `locale`.
+pub fn duration_text(data: &Data, locale: Locale, d: Duration) -> String {
+    let secs = d.as_secs();
+    data.i18n.text(
+        locale,
+        &msg::RESTORE_DURATION,
+        &[arg("minutes", secs / 60), arg("seconds", secs % 60)],
+    )
+}
+
+/// The progress message: bar, counts, ETA.
+pub fn progress_text(data: &Data, locale: Locale, plan: &Plan, state: &RunState) -> String {
+    let total = plan.steps.len();
+    let finished = state.done.len() + state.failed.len();
+    data.i18n.text(
+        locale,
+        &msg::RESTORE_PROGRESS,
+        &[
+            arg("bar", model::progress_bar(finished, total, 20)),
+            arg("done", state.done.len()),
+            arg("failed", state.failed.len()),
+            arg("total", total),
+            arg("eta", duration_text(data, locale, plan.estimate_remaining(state))),
+        ],
+    )
+}
+
+/// The last edit of the progress message.
+pub fn final_text(data: &Data, locale: Locale, plan: &Plan, state: &RunState, status: &str) -> String {
+    let total = plan.steps.len();
+    let m = match status {
+        "completed" => msg::RESTORE_FINISHED_COMPLETED,
+        "cancelled" => msg::RESTORE_FINISHED_CANCELLED,
+        _ => msg::RESTORE_FINISHED_FAILED,
+    };
+    let mut text = data.i18n.text(
+        locale,
+        &m,
+        &[
+            arg("done", state.done.len()),
+            arg("failed", state.failed.len()),
+            arg("total", total),
+        ],
+    );
+    for item in model::report(plan, state).iter().filter(|i| i.outcome == "failed").take(10) {
+        text.push_str(&format!("\n• {} `{}`: {}", kind_name(item.kind), item.name, item.reason));
+    }
+    text
+}

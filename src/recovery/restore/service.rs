@@ -1,0 +1,658 @@
+//! Purpose: restore use cases — preview (plan a snapshot against the live state and store it
+//! with its hash and expiry), confirm (re-plan: an expired or changed preview is shown again,
+//! never run blindly; one queued/running job per guild), cancel (a preview, or a running job),
+//! status and history, the AntiNuke entry point [`RestoreService::start`] (no preview), and the
+//! job lifecycle events (started / completed / failed / cancelled) written with their status
+//! change. Guild, plan and member data come through ports and live sync.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use serde_json::json;
+use tokio::sync::{Notify, watch};
+use uuid::Uuid;
+
+use super::executor::CrashPoint;
+use super::model::{Components, Mode, Plan, RunState, Scope};
+use super::persistence::{self, JobRow, NewJob};
+use super::planner::{self, PlanInput};
+use crate::guild::{GuildError, GuildReader, GuildRecord};
+use crate::ids::to_db;
+use crate::licensing::{LicensingError, LicensingReader};
+use crate::outbox::{self, NewEvent, event_types};
+use crate::recovery::snapshot::{SnapshotError, SnapshotMeta, SnapshotService};
+use crate::recovery::sync::{SyncError, SyncService, SyncState};
+
+/// Jobs shown by `/restore history`.
+pub const HISTORY_LIMIT: u32 = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    #[error("guild {0} is not known to Umbra")]
+    UnknownGuild(u64),
+    #[error("the guild's mirror is not live yet")]
+    NotSynced,
+    #[error("no such snapshot in this guild")]
+    SnapshotNotFound,
+    #[error("the snapshot is damaged")]
+    SnapshotCorrupt,
+    #[error("no such restore job in this guild")]
+    NotFound,
+    #[error("a restore is already queued or running in this guild")]
+    AlreadyActive,
+    #[error("the restore is {0}, not a preview waiting for confirmation")]
+    NotPreview(String),
+    #[error("the stored plan cannot be read: {0}")]
+    BadPlan(String),
+    #[error(transparent)]
+    Database(#[from] DbErr),
+    #[error(transparent)]
+    Snapshot(SnapshotError),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    #[error(transparent)]
+    Guild(#[from] GuildError),
+    #[error(transparent)]
+    Licensing(#[from] LicensingError),
+    #[error("a background task failed: {0}")]
+    Join(String),
+}
+
+impl From<SnapshotError> for RestoreError {
+    fn from(e: SnapshotError) -> Self {
+        match e {
+            SnapshotError::NotFound => RestoreError::SnapshotNotFound,
+            SnapshotError::Corrupt(_) => RestoreError::SnapshotCorrupt,
+            SnapshotError::UnknownGuild(g) => RestoreError::UnknownGuild(g),
+            other => RestoreError::Snapshot(other),
+        }
+    }
+}
+
+/// Restore tuning (from `[restore]`).
+#[derive(Debug, Clone)]
+pub struct RestoreSettings {
+    pub preview_ttl: Duration,
+    pub lease: Duration,
+    pub heartbeat: Duration,
+    pub poll_interval: Duration,
+    pub progress_interval: Duration,
+    pub record_interval: Duration,
+    pub bucket_concurrency: usize,
+    pub max_in_flight: usize,
+    pub global_per_second: u32,
+    pub retries: u32,
+    pub max_jobs: usize,
+    pub runner_enabled: bool,
+    /// One call at a time (the benchmark's naive baseline).
+    pub sequential: bool,
+}
+
+/// What AntiNuke (or any caller) asks for: a restore queued at once, without a preview.
+#[derive(Debug, Clone)]
+pub struct RestoreRequest {
+    pub guild: u64,
+    pub snapshot_id: Uuid,
+    pub mode: Mode,
+    pub components: Components,
+    /// Only these original role/channel ids and member ids (`None`: everything).
+    pub scope: Option<Scope>,
+    pub requested_by: u64,
+    pub incident_id: Option<Uuid>,
+    /// Must be true: the caller takes responsibility for skipping the preview.
+    pub confirmed: bool,
+}
+
+/// A stored preview.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub job_id: Uuid,
+    pub plan: Arc<Plan>,
+    pub plan_hash: [u8; 32],
+    pub expires_at: DateTime<Utc>,
+    pub snapshot: SnapshotMeta,
+}
+
+/// The answer to a Confirm click.
+#[derive(Debug, Clone)]
+pub enum Confirmed {
+    /// Queued for the runner.
+    Queued(Uuid),
+    /// The preview expired or the guild changed: this is the new plan, to confirm again.
+    Replanned(Preview),
+}
+
+/// A job for display.
+#[derive(Debug, Clone)]
+pub struct JobView {
+    pub row: JobRow,
+    pub plan: Option<Arc<Plan>>,
+}
+
+struct Inner {
+    db: DatabaseConnection,
+    sync: SyncService,
+    snapshots: SnapshotService,
+    guilds: Arc<dyn GuildReader>,
+    licensing: Arc<dyn LicensingReader>,
+    settings: RestoreSettings,
+    /// A job was queued (wakes this process's runner).
+    wake: Notify,
+    /// Cancel signals of the jobs this process runs.
+    running: Mutex<HashMap<Uuid, watch::Sender<bool>>>,
+    /// Test hook: the runner stops like a killed process at this point.
+    crash: Mutex<Option<CrashPoint>>,
+    /// The bot's user id, learned by the runner once the gateway is ready.
+    bot: std::sync::OnceLock<u64>,
+}
+
+/// Restores. Cheap to clone.
+#[derive(Clone)]
+pub struct RestoreService {
+    inner: Arc<Inner>,
+}
+
+impl RestoreService {
+    pub fn new(
+        db: DatabaseConnection,
+        sync: SyncService,
+        snapshots: SnapshotService,
+        guilds: Arc<dyn GuildReader>,
+        licensing: Arc<dyn LicensingReader>,
+        settings: RestoreSettings,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                sync,
+                snapshots,
+                guilds,
+                licensing,
+                settings,
+                wake: Notify::new(),
+                running: Mutex::new(HashMap::new()),
+                crash: Mutex::new(None),
+                bot: std::sync::OnceLock::new(),
+            }),
+        }
+    }
+
+    pub fn settings(&self) -> &RestoreSettings {
+        &self.inner.settings
+    }
+
+    pub(super) fn db(&self) -> &DatabaseConnection {
+        &self.inner.db
+    }
+
+    pub(super) fn snapshots(&self) -> &SnapshotService {
+        &self.inner.snapshots
+    }
+
+    pub(super) fn guilds(&self) -> &Arc<dyn GuildReader> {
+        &self.inner.guilds
+    }
+
+    pub(super) async fn woken(&self) {
+        self.inner.wake.notified().await;
+    }
+
+    /// Test hook: make this process's runner stop like a killed process (no clean-up, lease
+    /// kept) at `point` of the next job it runs.
+    pub fn crash_at(&self, point: Option<CrashPoint>) {
+        if let Ok(mut c) = self.inner.crash.lock() {
+            *c = point;
+        }
+    }
+
+    pub(super) fn take_crash_point(&self) -> Option<CrashPoint> {
+        self.inner.crash.lock().ok().and_then(|mut c| c.take())
+    }
+
+    pub(super) fn register(&self, job: Uuid) -> watch::Receiver<bool> {
+        let (tx, rx) = watch::channel(false);
+        if let Ok(mut map) = self.inner.running.lock() {
+            map.insert(job, tx);
+        }
+        rx
+    }
+
+    pub(super) fn unregister(&self, job: Uuid) {
+        if let Ok(mut map) = self.inner.running.lock() {
+            map.remove(&job);
+        }
+    }
+
+    pub(super) fn signal_cancel(&self, job: Uuid) {
+        if let Ok(map) = self.inner.running.lock()
+            && let Some(tx) = map.get(&job)
+        {
+            let _ = tx.send(true);
+        }
+    }
+
+    async fn record(&self, guild: u64) -> Result<GuildRecord, RestoreError> {
+        self.inner
+            .guilds
+            .guild(guild)
+            .await?
+            .ok_or(RestoreError::UnknownGuild(guild))
+    }
+
+    /// Plans `snapshot` against the guild now.
+    async fn make_plan(
+        &self,
+        guild: u64,
+        record: &GuildRecord,
+        snapshot: Uuid,
+        mode: Mode,
+        components: Components,
+        scope: Option<Scope>,
+        bot_user_id: u64,
+    ) -> Result<(SnapshotMeta, Plan), RestoreError> {
+        let status = self.inner.sync.status(guild).await?;
+        if status.state != Some(SyncState::Live) {
+            return Err(RestoreError::NotSynced);
+        }
+        let (meta, doc) = self.inner.snapshots.document(guild, snapshot).await?;
+        let state = self
+            .inner
+            .sync
+            .state_as_of(guild, None)
+            .await?
+            .ok_or(RestoreError::NotSynced)?;
+        let member_limit = self
+            .inner
+            .licensing
+            .entitlements(guild)
+            .await?
+            .plan
+            .member_restore_limit;
+        let owner = record.owner_discord_id;
+        let plan = tokio::task::spawn_blocking(move || {
+            planner::plan(&PlanInput {
+                snapshot_id: meta_id(snapshot),
+                doc: &doc,
+                current: &state,
+                owner_id: owner,
+                bot_user_id,
+                mode,
+                components,
+                scope,
+                member_limit,
+            })
+        })
+        .await
+        .map_err(|e| RestoreError::Join(e.to_string()))?;
+        Ok((meta, plan))
+    }
+
+    /// `/restore preview`: plans the snapshot (found by id, short id or label among this
+    /// guild's snapshots: another guild's snapshot is not found unless imported here) and
+    /// stores the preview.
+    pub async fn preview(
+        &self,
+        guild: u64,
+        snapshot_ref: &str,
+        mode: Mode,
+        components: Components,
+        requested_by: u64,
+        bot_user_id: u64,
+    ) -> Result<Preview, RestoreError> {
+        let record = self.record(guild).await?;
+        let meta = self.inner.snapshots.find(guild, snapshot_ref).await?;
+        let (meta, plan) = self
+            .make_plan(guild, &record, meta.id, mode, components, None, bot_user_id)
+            .await?;
+        let hash = plan_hash(&plan)?;
+        let job_id = Uuid::now_v7();
+        persistence::insert(
+            &self.inner.db,
+            &NewJob {
+                id: job_id,
+                guild_row: record.id,
+                snapshot_id: meta.id,
+                incident_id: None,
+                requested_by,
+                confirmed_by: None,
+                mode: mode.as_str().into(),
+                components: plan.components.names(),
+                plan: plan_json(&plan)?,
+                plan_hash: hash.to_vec(),
+                total_steps: total(&plan),
+                ttl: self.inner.settings.preview_ttl,
+            },
+        )
+        .await?;
+        let row = persistence::get(&self.inner.db, record.id, job_id)
+            .await?
+            .ok_or(RestoreError::NotFound)?;
+        Ok(Preview {
+            job_id,
+            plan: Arc::new(plan),
+            plan_hash: hash,
+            expires_at: row.expires_at,
+            snapshot: meta,
+        })
+    }
+
+    /// The Confirm button: re-plans against the guild now; runs only what was previewed.
+    pub async fn confirm(
+        &self,
+        guild: u64,
+        job_id: Uuid,
+        actor: u64,
+        bot_user_id: u64,
+    ) -> Result<Confirmed, RestoreError> {
+        let record = self.record(guild).await?;
+        let row = persistence::get(&self.inner.db, record.id, job_id)
+            .await?
+            .ok_or(RestoreError::NotFound)?;
+        if !matches!(row.status.as_str(), "previewed" | "expired") {
+            return Err(RestoreError::NotPreview(row.status));
+        }
+        let old = parse_plan(&row.plan)?;
+        let snapshot = row.snapshot_id.ok_or(RestoreError::SnapshotNotFound)?;
+        let (meta, plan) = self
+            .make_plan(
+                guild,
+                &record,
+                snapshot,
+                old.mode,
+                old.components.clone(),
+                old.scope.clone(),
+                bot_user_id,
+            )
+            .await?;
+        let hash = plan_hash(&plan)?;
+        let expired = row.status == "expired" || row.expires_at <= Utc::now();
+        if expired || hash.as_slice() != row.plan_hash.as_slice() {
+            let ttl = self.inner.settings.preview_ttl;
+            let id = if row.status == "expired" {
+                // An expired preview is closed: a new one takes its place.
+                let id = Uuid::now_v7();
+                persistence::insert(
+                    &self.inner.db,
+                    &NewJob {
+                        id,
+                        guild_row: record.id,
+                        snapshot_id: meta.id,
+                        incident_id: row.incident_id,
+                        requested_by: actor,
+                        confirmed_by: None,
+                        mode: plan.mode.as_str().into(),
+                        components: plan.components.names(),
+                        plan: plan_json(&plan)?,
+                        plan_hash: hash.to_vec(),
+                        total_steps: total(&plan),
+                        ttl,
+                    },
+                )
+                .await?;
+                id
+            } else {
+                persistence::replan(
+                    &self.inner.db,
+                    job_id,
+                    plan_json(&plan)?,
+                    hash.to_vec(),
+                    total(&plan),
+                    ttl,
+                )
+                .await?;
+                job_id
+            };
+            let row = persistence::get(&self.inner.db, record.id, id)
+                .await?
+                .ok_or(RestoreError::NotFound)?;
+            return Ok(Confirmed::Replanned(Preview {
+                job_id: id,
+                plan: Arc::new(plan),
+                plan_hash: hash,
+                expires_at: row.expires_at,
+                snapshot: meta,
+            }));
+        }
+        match persistence::confirm(&self.inner.db, job_id, actor, &hash).await {
+            Ok(true) => {
+                self.inner.wake.notify_one();
+                Ok(Confirmed::Queued(job_id))
+            }
+            Ok(false) => Err(RestoreError::NotPreview("changed".into())),
+            Err(e) if persistence::is_active_conflict(&e) => Err(RestoreError::AlreadyActive),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The preview's Cancel button.
+    pub async fn cancel_preview(&self, guild: u64, job_id: Uuid) -> Result<(), RestoreError> {
+        let record = self.record(guild).await?;
+        let row = persistence::get(&self.inner.db, record.id, job_id)
+            .await?
+            .ok_or(RestoreError::NotFound)?;
+        if row.status != "previewed" {
+            return Err(RestoreError::NotPreview(row.status));
+        }
+        persistence::close_preview(&self.inner.db, job_id, "cancelled").await?;
+        Ok(())
+    }
+
+    /// `/restore cancel` (or the progress message's button): asks the guild's queued or running
+    /// job to stop; in-flight calls finish, nothing new starts. Returns the job.
+    pub async fn cancel(&self, guild: u64, job: Option<Uuid>) -> Result<Uuid, RestoreError> {
+        let record = self.record(guild).await?;
+        let id = persistence::request_cancel(&self.inner.db, record.id, job)
+            .await?
+            .ok_or(RestoreError::NotFound)?;
+        self.signal_cancel(id);
+        self.inner.wake.notify_one();
+        Ok(id)
+    }
+
+    /// AntiNuke's entry point: queues a restore at once (no preview, no buttons).
+    pub async fn start(&self, request: RestoreRequest) -> Result<Uuid, RestoreError> {
+        if !request.confirmed {
+            return Err(RestoreError::NotPreview("not confirmed".into()));
+        }
+        let record = self.record(request.guild).await?;
+        let (meta, plan) = self
+            .make_plan(
+                request.guild,
+                &record,
+                request.snapshot_id,
+                request.mode,
+                request.components.clone(),
+                request.scope.clone(),
+                self.bot_user_id_hint(),
+            )
+            .await?;
+        let hash = plan_hash(&plan)?;
+        let id = Uuid::now_v7();
+        let result = persistence::insert(
+            &self.inner.db,
+            &NewJob {
+                id,
+                guild_row: record.id,
+                snapshot_id: meta.id,
+                incident_id: request.incident_id,
+                requested_by: request.requested_by,
+                confirmed_by: Some(request.requested_by),
+                mode: plan.mode.as_str().into(),
+                components: plan.components.names(),
+                plan: plan_json(&plan)?,
+                plan_hash: hash.to_vec(),
+                total_steps: total(&plan),
+                ttl: self.inner.settings.preview_ttl,
+            },
+        )
+        .await;
+        match result {
+            Ok(()) => {
+                self.inner.wake.notify_one();
+                Ok(id)
+            }
+            Err(e) if persistence::is_active_conflict(&e) => Err(RestoreError::AlreadyActive),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The bot's user id for planning a job nobody previewed (0 = not known yet: Discord
+    /// decides about the hierarchy at execution).
+    fn bot_user_id_hint(&self) -> u64 {
+        self.inner.bot.get().copied().unwrap_or(0)
+    }
+
+    pub(super) fn learn_bot(&self, id: u64) {
+        let _ = self.inner.bot.set(id);
+    }
+
+    /// The guild's running or queued job, else its latest one.
+    pub async fn status(&self, guild: u64) -> Result<Option<JobView>, RestoreError> {
+        let record = self.record(guild).await?;
+        let row = match persistence::active(&self.inner.db, record.id).await? {
+            Some(r) => Some(r),
+            None => persistence::list(&self.inner.db, record.id, 1)
+                .await?
+                .into_iter()
+                .next(),
+        };
+        Ok(row.map(|row| JobView {
+            plan: parse_plan(&row.plan).ok().map(Arc::new),
+            row,
+        }))
+    }
+
+    /// One job of the guild.
+    pub async fn job(&self, guild: u64, id: Uuid) -> Result<JobView, RestoreError> {
+        let record = self.record(guild).await?;
+        let row = persistence::get(&self.inner.db, record.id, id)
+            .await?
+            .ok_or(RestoreError::NotFound)?;
+        Ok(JobView {
+            plan: parse_plan(&row.plan).ok().map(Arc::new),
+            row,
+        })
+    }
+
+    /// The guild's last jobs, newest first.
+    pub async fn history(&self, guild: u64) -> Result<Vec<JobRow>, RestoreError> {
+        let record = self.record(guild).await?;
+        Ok(persistence::list(&self.inner.db, record.id, HISTORY_LIMIT).await?)
+    }
+
+    /// Where the job's progress is shown (the confirmed preview message).
+    pub async fn show_progress_in(
+        &self,
+        job: Uuid,
+        message: serde_json::Value,
+    ) -> Result<(), RestoreError> {
+        persistence::set_progress_message(&self.inner.db, job, message).await?;
+        Ok(())
+    }
+
+    /// The outbox event of a job's lifecycle.
+    pub(super) fn event(
+        kind: &'static str,
+        record: &GuildRecord,
+        row: &JobRow,
+        state: Option<&RunState>,
+        extra: serde_json::Value,
+    ) -> NewEvent {
+        let (done, failed) = state.map_or((row.done_steps, row.failed_steps), |s| {
+            (
+                i32::try_from(s.done.len()).unwrap_or(i32::MAX),
+                i32::try_from(s.failed.len()).unwrap_or(i32::MAX),
+            )
+        });
+        let mut payload = json!({
+            "job_id": row.id,
+            "snapshot_id": row.snapshot_id,
+            "incident_id": row.incident_id,
+            "mode": row.mode,
+            "components": row.components.join(", "),
+            "total": row.total_steps,
+            "done": done,
+            "failed": failed,
+            "guild_name": record.name,
+            "owner_discord_id": record.owner_discord_id.to_string(),
+            "actor_discord_id": row.confirmed_by.unwrap_or(row.requested_by).to_string(),
+        });
+        if let (Some(map), Some(extra)) = (payload.as_object_mut(), extra.as_object()) {
+            map.extend(extra.clone());
+        }
+        NewEvent::new(kind, "restore_job", row.id.to_string(), payload)
+            .in_guild(to_db(record.discord_id))
+    }
+
+    /// Ends a job with its status, report and event in one transaction (fenced).
+    pub(super) async fn finish(
+        &self,
+        record: &GuildRecord,
+        row: &JobRow,
+        fencing: Option<i64>,
+        status: &str,
+        state: Option<&RunState>,
+        report: serde_json::Value,
+        extra: serde_json::Value,
+    ) -> Result<bool, RestoreError> {
+        let kind = match status {
+            "completed" => event_types::RESTORE_COMPLETED,
+            "cancelled" => event_types::RESTORE_CANCELLED,
+            _ => event_types::RESTORE_FAILED,
+        };
+        let txn = self.inner.db.begin().await?;
+        if !persistence::finish(&txn, row.id, fencing, status, report).await? {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        outbox::append(&txn, Self::event(kind, record, row, state, extra)).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// Claims a job for `owner` (and writes its `started` event on its first claim).
+    pub(super) async fn claim(&self, owner: &str) -> Result<Option<JobRow>, RestoreError> {
+        let txn = self.inner.db.begin().await?;
+        let Some((row, first)) = persistence::claim(&txn, owner, self.inner.settings.lease).await?
+        else {
+            txn.rollback().await?;
+            return Ok(None);
+        };
+        if first && !row.cancel_requested {
+            let record = self.inner.guilds.guild_by_row(row.guild_row).await?;
+            if let Some(record) = record {
+                outbox::append(
+                    &txn,
+                    Self::event(event_types::RESTORE_STARTED, &record, &row, None, json!({})),
+                )
+                .await?;
+            }
+        }
+        txn.commit().await?;
+        Ok(Some(row))
+    }
+}
+
+fn meta_id(id: Uuid) -> Uuid {
+    id
+}
+
+fn total(plan: &Plan) -> i32 {
+    i32::try_from(plan.total_steps()).unwrap_or(i32::MAX)
+}
+
+fn plan_hash(plan: &Plan) -> Result<[u8; 32], RestoreError> {
+    plan.hash().map_err(|e| RestoreError::BadPlan(e.to_string()))
+}
+
+fn plan_json(plan: &Plan) -> Result<serde_json::Value, RestoreError> {
+    serde_json::to_value(plan).map_err(|e| RestoreError::BadPlan(e.to_string()))
+}
+
+/// Reads a stored plan.
+pub fn parse_plan(value: &serde_json::Value) -> Result<Plan, RestoreError> {
+    serde_json::from_value(value.clone()).map_err(|e| RestoreError::BadPlan(e.to_string()))
+}
