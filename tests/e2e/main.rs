@@ -2,8 +2,9 @@
 //! Every end-to-end test lives in a module below; shared helpers live in `support`.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-mod emulator;
+mod antinuke;
 mod bot;
+mod emulator;
 mod foundation;
 mod notification;
 mod recovery;

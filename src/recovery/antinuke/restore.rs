@@ -1,20 +1,201 @@
-//! Purpose: AntiNuke's use of the restore engine — "Restore what was destroyed" as a restore
-//! job from the incident's emergency snapshot, scoped to what the incident destroyed or changed.
+//! Purpose: AntiNuke's use of the restore engine — "Restore what was destroyed" is a restore job
+//! from the incident's emergency snapshot (the state just before the first counted action),
+//! in mirror mode and scoped to what the incident destroyed or changed: the deleted roles and
+//! channels (with their overwrites), the channels whose overwrites named a deleted role, the
+//! members who held a deleted role or received a dangerous one, the roles that gained dangerous
+//! permissions or were locked down, and what the attacker created (mirror deletes it). The
+//! attacker is never in the scope: their punishment stays.
+
+use std::collections::{BTreeSet, HashSet};
 
 use uuid::Uuid;
 
+use super::model::Destroyed;
 use super::persistence::Incident;
 use super::service::{AntinukeError, RestoreStarted};
+use crate::recovery::restore::{Component, Components, Mode, RestoreError, RestoreRequest, Scope};
+use crate::recovery::snapshot::model::SnapshotDocument;
 use crate::types::Data;
 
-/// Starts the restore job of an incident (`by`: who asked).
+/// What the scope needs from the pre-attack document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DocView {
+    pub guild: u64,
+    /// (snapshot-local id, original id) of every role.
+    pub roles: Vec<(u32, u64)>,
+    /// (original id, local ids of the roles its overwrites name) of every channel.
+    pub channels: Vec<(u64, Vec<u32>)>,
+    /// (user id, local role ids) of every member.
+    pub members: Vec<(u64, Vec<u32>)>,
+}
+
+impl DocView {
+    pub fn of(doc: &SnapshotDocument) -> Self {
+        Self {
+            guild: doc.guild_id,
+            roles: doc.roles.iter().map(|r| (r.id, r.original_id)).collect(),
+            channels: doc
+                .channels
+                .iter()
+                .map(|c| {
+                    (
+                        c.original_id,
+                        c.overwrites.iter().filter_map(|o| o.role).collect(),
+                    )
+                })
+                .collect(),
+            members: doc
+                .members
+                .iter()
+                .map(|m| (m.user_id, m.roles.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// The restore's scope and components for what `destroyed` lists, read against the
+/// pre-attack document. `actor` is left out of the members.
+pub fn scope_of(destroyed: &Destroyed, doc: &DocView, actor: u64) -> (Scope, Vec<Component>) {
+    let mut roles: BTreeSet<u64> = destroyed
+        .roles_deleted
+        .iter()
+        .chain(&destroyed.roles_created)
+        .chain(&destroyed.roles_granted)
+        .copied()
+        .collect();
+    roles.extend(destroyed.roles_locked.keys());
+    let mut channels: BTreeSet<u64> = destroyed
+        .channels_deleted
+        .iter()
+        .chain(&destroyed.channels_created)
+        .copied()
+        .collect();
+    let deleted_local: HashSet<u32> = doc
+        .roles
+        .iter()
+        .filter(|(_, original)| destroyed.roles_deleted.contains(original))
+        .map(|(local, _)| *local)
+        .collect();
+    for (channel, role_refs) in &doc.channels {
+        if role_refs.iter().any(|r| deleted_local.contains(r)) {
+            channels.insert(*channel);
+        }
+    }
+    let mut members: BTreeSet<u64> = destroyed.members_granted.iter().copied().collect();
+    for (user, member_roles) in &doc.members {
+        if member_roles.iter().any(|r| deleted_local.contains(r)) {
+            members.insert(*user);
+        }
+    }
+    members.remove(&actor);
+    roles.remove(&doc.guild);
+    let mut components = Vec::new();
+    if !roles.is_empty() {
+        components.push(Component::Roles);
+    }
+    if !channels.is_empty() {
+        components.push(Component::Channels);
+    }
+    if destroyed.guild_changed {
+        components.push(Component::Settings);
+    }
+    if !members.is_empty() {
+        components.push(Component::Members);
+    }
+    (
+        Scope {
+            roles,
+            channels,
+            members,
+        },
+        components,
+    )
+}
+
+/// Starts the restore job of an incident (`by`: who asked). No job when nothing in the
+/// snapshot's reach was destroyed (bans and webhooks are handled by the caller).
 pub async fn start(
-    _data: &Data,
-    _incident: &Incident,
-    _snapshot: Uuid,
-    _by: u64,
+    data: &Data,
+    incident: &Incident,
+    snapshot: Uuid,
+    by: u64,
 ) -> Result<RestoreStarted, AntinukeError> {
-    Err(AntinukeError::Restore(
-        "the restore engine is not available in this build".into(),
-    ))
+    let guild = incident.guild_discord_id;
+    let (_, doc) = data
+        .snapshots
+        .document(guild, snapshot)
+        .await
+        .map_err(|e| AntinukeError::Restore(e.to_string()))?;
+    let (scope, components) = scope_of(&incident.destroyed, &DocView::of(&doc), incident.actor);
+    let items = scope.roles.len() + scope.channels.len() + scope.members.len();
+    let Some(components) = Components::of(&components) else {
+        return Ok(RestoreStarted {
+            job: None,
+            items: 0,
+            unbanned: 0,
+            webhooks_deleted: 0,
+        });
+    };
+    let request = RestoreRequest {
+        guild,
+        snapshot_id: snapshot,
+        mode: Mode::Mirror,
+        components,
+        scope: Some(scope),
+        requested_by: by,
+        incident_id: Some(incident.id),
+        confirmed: true,
+    };
+    let job = data.restores.start(request).await.map_err(|e| match e {
+        RestoreError::AlreadyActive => {
+            AntinukeError::Restore("a restore is already running in this server".into())
+        }
+        other => AntinukeError::Restore(other.to_string()),
+    })?;
+    Ok(RestoreStarted {
+        job: Some(job),
+        items,
+        unbanned: 0,
+        webhooks_deleted: 0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scope_covers_deleted_objects_their_overwrites_and_holders_but_never_the_attacker() {
+        let doc = DocView {
+            guild: 1,
+            roles: vec![(1, 1), (2, 20), (3, 30)],
+            channels: vec![(100, vec![]), (101, vec![2]), (102, vec![3]), (103, vec![])],
+            members: vec![(7, vec![2, 3]), (8, vec![3]), (9, vec![2])],
+        };
+        let mut d = Destroyed::default();
+        d.channels_deleted.insert(100);
+        d.roles_deleted.insert(20);
+        d.channels_created.insert(555);
+        d.roles_granted.insert(30);
+        d.roles_locked.insert(40, 8);
+        d.members_granted.insert(8);
+        let (scope, components) = scope_of(&d, &doc, 9);
+        assert_eq!(
+            scope.roles.into_iter().collect::<Vec<_>>(),
+            vec![20, 30, 40]
+        );
+        // 101 named the deleted role in an overwrite; 555 was created by the attacker.
+        assert_eq!(
+            scope.channels.into_iter().collect::<Vec<_>>(),
+            vec![100, 101, 555]
+        );
+        // 7 held the deleted role, 8 received a dangerous one; 9 is the attacker.
+        assert_eq!(scope.members.into_iter().collect::<Vec<_>>(), vec![7, 8]);
+        assert_eq!(
+            components,
+            vec![Component::Roles, Component::Channels, Component::Members]
+        );
+        let (scope, components) = scope_of(&Destroyed::default(), &doc, 9);
+        assert!(scope.roles.is_empty() && scope.channels.is_empty() && components.is_empty());
+    }
 }

@@ -420,10 +420,18 @@ impl AntinukeService {
     }
 
     async fn snapshot_step(&self, data: &Data, guild: u64, id: Uuid, first: DateTime<Utc>) {
-        let at = first
+        let mut at = first
             - chrono::Duration::milliseconds(
                 i64::try_from(self.inner.config.snapshot_margin_ms).unwrap_or(0),
             );
+        // A guild synced moments before the attack: the mirror's first state is still from
+        // before it.
+        if let Ok(Some(start)) = data.sync.history_start(guild).await
+            && start > at
+            && start < first
+        {
+            at = start;
+        }
         let reason = format!("AntiNuke incident {id}");
         let mut steps = Vec::new();
         let emergency = match data.snapshots.create_emergency(guild, at, &reason).await {

@@ -1,0 +1,155 @@
+//! Purpose: what the owner does with an incident: "False positive" gives the roles back (only
+//! for the owner and trusted users), commands refuse bad input and people without rights.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{delete_channels, events, incident_dm, incidents, protected, roles_of, wait_incidents};
+use crate::support::world::TestWorld;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn false_positive_gives_the_roles_back_and_only_the_owner_or_trusted_may_press_it() {
+    let world = protected(TestWorld::start().await).await;
+    let f = world.fixture.clone();
+    let before = roles_of(&world, f.rogue_admin_id).unwrap();
+    let targets: Vec<u64> = f.channel_ids.iter().skip(1).take(3).copied().collect();
+    delete_channels(&world, f.rogue_admin_id, &targets, Duration::ZERO).await;
+    let list = wait_incidents(&world, 1).await;
+    assert_eq!(
+        roles_of(&world, f.rogue_admin_id).unwrap(),
+        Vec::<u64>::new()
+    );
+    let dm = incident_dm(&world, list[0].id).await;
+    let fp = format!("umbra:antinuke:fp:{}", list[0].id);
+    // The rogue admin cannot press it (e.g. if the DM were forwarded to a log channel).
+    let refused = world.click(f.rogue_admin_id, &dm, &fp).await;
+    assert!(refused.text.contains("trusted"), "{}", refused.text);
+    assert_eq!(
+        roles_of(&world, f.rogue_admin_id).unwrap(),
+        Vec::<u64>::new()
+    );
+    // The owner can.
+    let reply = world.click(f.owner_id, &dm, &fp).await;
+    assert!(reply.text.contains("false positive"), "{}", reply.text);
+    let mut after = roles_of(&world, f.rogue_admin_id).unwrap();
+    let mut expected = before.clone();
+    after.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(after, expected, "the roles are back");
+    let incident = &incidents(&world).await[0];
+    assert_eq!(incident.status, "false_positive");
+    assert_eq!(events(&world, "recovery.incident_resolved").await, 1);
+    // A second press changes nothing.
+    let again = world.click(f.owner_id, &dm, &fp).await;
+    assert!(again.text.contains("already"), "{}", again.text);
+    // After the false positive the admin is counted from zero: two more deletions are fine.
+    let two: Vec<u64> = f.channel_ids.iter().skip(4).take(2).copied().collect();
+    assert_eq!(
+        delete_channels(&world, f.rogue_admin_id, &two, Duration::ZERO).await,
+        2
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(incidents(&world).await.len(), 1);
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn antinuke_commands_need_trust_validate_input_and_respect_the_plan() {
+    let world = TestWorld::start().await;
+    let f = world.fixture.clone();
+    // The rogue admin (an administrator, not trusted) is refused.
+    let reply = world
+        .command(f.rogue_admin_id, "antinuke enable", json!({}))
+        .await;
+    assert!(reply.text.contains("trusted"), "{}", reply.text);
+    assert!(
+        world
+            .data()
+            .antinuke
+            .policy(world.guild_id())
+            .is_none_or(|p| !p.enabled)
+    );
+    // The free plan has no custom thresholds, kicks, lockdown or automatic revert.
+    let reply = world
+        .command(
+            f.owner_id,
+            "antinuke thresholds",
+            json!({ "action": 0, "count": 5, "window": 10 }),
+        )
+        .await;
+    assert!(reply.text.contains("not included"), "{}", reply.text);
+    let reply = world
+        .command(f.owner_id, "antinuke punishment", json!({ "kind": 2 }))
+        .await;
+    assert!(reply.text.contains("not included"), "{}", reply.text);
+    // With a Max plan: bounds are checked, then the threshold applies at once.
+    let reply = world
+        .command(
+            f.owner_id,
+            "admin license grant",
+            json!({ "guild": world.guild_id().to_string(), "plan": "max", "days": 30 }),
+        )
+        .await;
+    assert!(reply.text.contains("Max"), "{}", reply.text);
+    let reply = world
+        .command(
+            f.owner_id,
+            "antinuke thresholds",
+            json!({ "action": 0, "count": 0, "window": 10 }),
+        )
+        .await;
+    assert!(reply.text.contains("between 1 and"), "{}", reply.text);
+    let reply = world
+        .command(
+            f.owner_id,
+            "antinuke thresholds",
+            json!({ "action": 0, "count": 5, "window": 100000 }),
+        )
+        .await;
+    assert!(reply.text.contains("between 1 and"), "{}", reply.text);
+    let reply = world
+        .command(
+            f.owner_id,
+            "antinuke thresholds",
+            json!({ "action": 0, "count": 5, "window": 20 }),
+        )
+        .await;
+    assert!(reply.text.contains("5 within 20"), "{}", reply.text);
+    let reply = world
+        .command(f.owner_id, "antinuke status", json!({}))
+        .await;
+    assert!(
+        reply.text.contains("5 in 20 s (this server's own)"),
+        "{}",
+        reply.text
+    );
+    let reply = world
+        .command(
+            f.owner_id,
+            "antinuke punishment",
+            json!({ "kind": 3, "lockdown": true }),
+        )
+        .await;
+    assert!(reply.text.contains("ban"), "{}", reply.text);
+    let reply = world
+        .command(f.owner_id, "antinuke status", json!({}))
+        .await;
+    assert!(
+        reply.text.contains("Response to a nuker: ban"),
+        "{}",
+        reply.text
+    );
+    // Korean.
+    let reply = world
+        .command_with(
+            f.owner_id,
+            Some(world.guild_id()),
+            "antinuke status",
+            json!({}),
+            "ko",
+        )
+        .await;
+    assert!(reply.text.contains("기준"), "{}", reply.text);
+    world.finish().await;
+}
