@@ -31,6 +31,17 @@ pub enum Command {
         #[command(subcommand)]
         action: MigrateAction,
     },
+    /// Try Umbra without Discord: a local Discord, a demo server, and a narrated AntiNuke
+    /// drill (nuke, detection, response, restore, final diff). Exit code 0 when the server ends
+    /// equal to its pre-attack state.
+    Sandbox {
+        /// Also print one JSON object as the last line.
+        #[arg(long)]
+        json: bool,
+        /// Language of the timeline (`en-US`, `ko`); default: from LANG.
+        #[arg(long)]
+        locale: Option<String>,
+    },
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
@@ -78,11 +89,15 @@ pub async fn main(cli: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(&config.log);
+    // The sandbox prints a timeline and sets up quieter logs itself.
+    if !matches!(cli.command, Some(Command::Sandbox { .. })) {
+        telemetry::init(&config.log);
+    }
     let secrets = Secrets::from_env();
     let result = match cli.command.unwrap_or(Command::Run) {
         Command::Run => run(&config, &secrets).await,
         Command::Migrate { action } => migrate(&config, action).await,
+        Command::Sandbox { json, locale } => return crate::sandbox::main(json, locale).await,
         Command::Config {
             action: ConfigAction::Check,
         } => {

@@ -314,6 +314,26 @@ pub mod msg {
         ERROR_ANTINUKE_QUARANTINE_ROLE = "error-antinuke-quarantine-role";
         NOTIFY_INCIDENT_DETECTED = "notify-incident-detected" (guild, actor, class, count, destroyed, outcome, blocker);
         NOTIFY_INCIDENT_RESOLVED = "notify-incident-resolved" (guild, actor, resolution, by);
+
+        // `umbra sandbox` (locales/*/sandbox.ftl).
+        SANDBOX_TITLE = "sandbox-title";
+        SANDBOX_GUILD = "sandbox-guild" (guild, roles, channels, members);
+        SANDBOX_DATABASE = "sandbox-database" (dir);
+        SANDBOX_CONNECTED = "sandbox-connected";
+        SANDBOX_ANTINUKE_ON = "sandbox-antinuke-on" (count, window);
+        SANDBOX_SNAPSHOT = "sandbox-snapshot" (label, roles, channels, members);
+        SANDBOX_NUKE_START = "sandbox-nuke-start" (actor);
+        SANDBOX_NUKE_END = "sandbox-nuke-end" (destroyed, refused);
+        SANDBOX_DETECTED = "sandbox-detected" (ms, class, count);
+        SANDBOX_DM = "sandbox-dm" (text);
+        SANDBOX_PRESS = "sandbox-press";
+        SANDBOX_REPLY = "sandbox-reply" (text);
+        SANDBOX_PROGRESS = "sandbox-progress" (done, total);
+        SANDBOX_RESTORED = "sandbox-restored" (seconds, done, failed, status);
+        SANDBOX_DIFF_EQUAL = "sandbox-diff-equal";
+        SANDBOX_DIFF_UNEQUAL = "sandbox-diff-unequal" (count, sample);
+        SANDBOX_SUMMARY = "sandbox-summary" (ms, destroyed, seconds);
+        SANDBOX_FAILED = "sandbox-failed" (error);
     }
 }
 
@@ -357,6 +377,11 @@ const FILES: &[File] = &[
     },
     File {
         locale: Locale::EnUs,
+        name: "sandbox.ftl",
+        text: include_str!("../locales/en-US/sandbox.ftl"),
+    },
+    File {
+        locale: Locale::EnUs,
         name: "restore.ftl",
         text: include_str!("../locales/en-US/restore.ftl"),
     },
@@ -384,6 +409,11 @@ const FILES: &[File] = &[
         locale: Locale::Ko,
         name: "antinuke.ftl",
         text: include_str!("../locales/ko/antinuke.ftl"),
+    },
+    File {
+        locale: Locale::Ko,
+        name: "sandbox.ftl",
+        text: include_str!("../locales/ko/sandbox.ftl"),
     },
     File {
         locale: Locale::Ko,

@@ -20,5 +20,6 @@ pub mod notification;
 pub mod outbox;
 pub mod queue;
 pub mod recovery;
+pub mod sandbox;
 pub mod telemetry;
 pub mod types;

@@ -747,6 +747,7 @@ pub async fn on_component(
         )
         .await?;
     let by = component.user.id.get();
+    let mut job = None;
     let text = async {
         let Some(id) = incident else {
             return Err(AntinukeError::UnknownIncident);
@@ -766,6 +767,7 @@ pub async fn on_component(
         match kind {
             "restore" => {
                 let started = data.antinuke.restore_destroyed(data, id, by).await?;
+                job = started.job;
                 Ok(t(
                     data,
                     locale,
@@ -811,7 +813,7 @@ pub async fn on_component(
             error_text(data, locale, &e)
         }
     };
-    component
+    let answer = component
         .create_followup(
             &ctx.http,
             serenity::CreateInteractionResponseFollowup::new()
@@ -819,5 +821,18 @@ pub async fn on_component(
                 .ephemeral(component.guild_id.is_some()),
         )
         .await?;
+    if let Some(job) = job {
+        // The restore engine edits this answer with its progress and its final report.
+        let message = serde_json::json!({
+            "token": component.token,
+            "expires_at": Utc::now().timestamp() + 14 * 60,
+            "channel_id": answer.channel_id.get().to_string(),
+            "message_id": answer.id.get().to_string(),
+            "locale": locale.code(),
+        });
+        if let Err(e) = data.restores.show_progress_in(job, message).await {
+            tracing::warn!(%job, error = %e, "AntiNuke: the restore's progress cannot be shown");
+        }
+    }
     Ok(())
 }

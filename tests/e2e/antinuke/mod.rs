@@ -6,6 +6,7 @@
 
 mod detection;
 mod response;
+mod sandbox;
 
 use std::time::Duration;
 

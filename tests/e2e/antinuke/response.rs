@@ -153,3 +153,87 @@ async fn antinuke_commands_need_trust_validate_input_and_respect_the_plan() {
     assert!(reply.text.contains("기준"), "{}", reply.text);
     world.finish().await;
 }
+
+/// The view without `user` (the punished attacker keeps their punishment after a restore).
+fn without_member(mut v: discord_emulator::GuildView, user: u64) -> discord_emulator::GuildView {
+    v.members.retain(|m| m.user_id != user);
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_what_was_destroyed_brings_back_exactly_the_deleted_channels_and_roles() {
+    let world = protected(TestWorld::start().await).await;
+    let f = world.fixture.clone();
+    let guild = world.guild_id();
+    let rogue = f.rogue_admin_id;
+    let before = crate::recovery::emulator_view(&world);
+    // The nuke, at ~50 actions a second: channels and roles (held by members, named in
+    // overwrites) alternately, until Discord refuses.
+    let actor = world.emu.as_user(rogue);
+    let mut channels = f.channel_ids.iter().skip(1);
+    let mut roles = f.role_ids.iter().rev();
+    let (mut deleted_channels, mut deleted_roles) = (0, 0);
+    for i in 0..12 {
+        let ok = if i % 2 == 0 {
+            channels
+                .next()
+                .is_some_and(|c| actor.delete_channel(*c).is_ok())
+        } else {
+            roles
+                .next()
+                .is_some_and(|r| actor.delete_role(guild, *r).is_ok())
+        };
+        if ok && i % 2 == 0 {
+            deleted_channels += 1;
+        } else if ok {
+            deleted_roles += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!((3..=5).contains(&deleted_channels), "{deleted_channels}");
+    assert!(deleted_roles >= 2, "{deleted_roles}");
+    let list = wait_incidents(&world, 1).await;
+    let dm = incident_dm(&world, list[0].id).await;
+    world
+        .eventually("the emergency snapshot is linked", || async {
+            incidents(&world).await[0].emergency_snapshot_id.is_some()
+        })
+        .await;
+    // Only the owner or trusted users can start it.
+    let restore = format!("umbra:antinuke:restore:{}", list[0].id);
+    let refused = world.click(rogue, &dm, &restore).await;
+    assert!(refused.text.contains("trusted"), "{}", refused.text);
+    let reply = world.click(f.owner_id, &dm, &restore).await;
+    assert!(
+        reply.text.contains("Restor") || reply.text.contains("restor"),
+        "{}",
+        reply.text
+    );
+    world
+        .eventually(
+            "the incident is resolved by the finished restore",
+            || async { incidents(&world).await[0].status == "resolved" },
+        )
+        .await;
+    let after = crate::recovery::emulator_view(&world);
+    let d = discord_emulator::diff(
+        &without_member(before, rogue),
+        &without_member(after, rogue),
+        &crate::restore::restore_options(),
+    );
+    let shown: Vec<String> = d.iter().take(40).map(ToString::to_string).collect();
+    assert!(
+        d.is_empty(),
+        "{} differences:\n{}",
+        d.len(),
+        shown.join("\n")
+    );
+    // The attacker stays punished; Umbra's restore (many creations) was never counted.
+    assert_eq!(roles_of(&world, rogue).unwrap(), Vec::<u64>::new());
+    assert_eq!(incidents(&world).await.len(), 1);
+    assert_eq!(events(&world, "recovery.incident_resolved").await, 1);
+    // The restore's progress and report replaced the button's answer.
+    let last = reply.handle.messages();
+    assert!(!last.is_empty());
+    world.finish().await;
+}
