@@ -8,5 +8,6 @@ mod emulator;
 mod foundation;
 mod notification;
 mod recovery;
+mod restore;
 mod schema;
 mod support;

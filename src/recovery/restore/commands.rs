@@ -305,11 +305,17 @@ pub async fn preview(
         Some(ModeChoice::Mirror) => Mode::Mirror,
         _ => Mode::Merge,
     };
-    ctx.defer().await?;
     let data = ctx.data();
+    // Bad input is refused (ephemerally) before anything is shown.
+    let meta = data
+        .snapshots
+        .find(guild, &snapshot)
+        .await
+        .map_err(|e| map_err(e.into(), &snapshot))?;
+    ctx.defer().await?;
     let preview = data
         .restores
-        .preview(guild, &snapshot, mode, components, ctx.author().id.get(), bot_id(data))
+        .preview(guild, &meta.id.to_string(), mode, components, ctx.author().id.get(), bot_id(data))
         .await
         .map_err(|e| map_err(e, &snapshot))?;
     let locale = reply::locale(ctx).await;

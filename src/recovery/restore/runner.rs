@@ -339,6 +339,7 @@ impl Runner {
             Halt::Fenced => Ok(false),
             Halt::Crashed => {
                 tracing::warn!(job = %row.id, "test hook: the restore runner stops as if killed");
+                service.mark_crashed();
                 Ok(true)
             }
             Halt::Store(e) => anyhow::bail!("{e}"),

@@ -147,6 +147,8 @@ struct Inner {
     crash: Mutex<Option<CrashPoint>>,
     /// The bot's user id, learned by the runner once the gateway is ready.
     bot: std::sync::OnceLock<u64>,
+    /// Test hook: the crash point fired (the runner stopped like a killed process).
+    crashed: std::sync::atomic::AtomicBool,
 }
 
 /// Restores. Cheap to clone.
@@ -176,6 +178,7 @@ impl RestoreService {
                 running: Mutex::new(HashMap::new()),
                 crash: Mutex::new(None),
                 bot: std::sync::OnceLock::new(),
+                crashed: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -206,6 +209,17 @@ impl RestoreService {
         if let Ok(mut c) = self.inner.crash.lock() {
             *c = point;
         }
+    }
+
+    /// Test hook: whether the crash point fired in this process.
+    pub fn crashed(&self) -> bool {
+        self.inner.crashed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub(super) fn mark_crashed(&self) {
+        self.inner
+            .crashed
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub(super) fn take_crash_point(&self) -> Option<CrashPoint> {

@@ -1,0 +1,100 @@
+//! Purpose: crash safety — the runner of a large restore is stopped like a killed process at
+//! several points (a create sent but its id not recorded; after N recorded results), Umbra is
+//! restarted, another runner takes the job over when the lease expires, reconciles what was
+//! created but not recorded, and the restore ends at zero diff with no duplicate roles or
+//! channels and every step counted once.
+
+use std::time::Duration;
+
+use serde_json::json;
+use umbra::recovery::restore::CrashPoint;
+
+use super::*;
+use crate::recovery::{issue_fixture, wait_live};
+
+async fn wait_crash(world: &TestWorld) {
+    world
+        .eventually("the runner stops at the crash point", || async {
+            world.data().restores.crashed()
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_killed_at_several_points_resumes_without_duplicates() {
+    let mut world = super::builder()
+        .fixture(issue_fixture())
+        .configure(|c| {
+            c.restore.lease_seconds = 2;
+            c.restore.heartbeat_ms = 300;
+            c.restore.poll_interval_ms = 100;
+        })
+        .start()
+        .await;
+    wait_live(&world).await;
+    max_plan(&world).await;
+    bot_on_top(&world);
+    let id = snapshot(&world, "before").await;
+    let before = emulator_view(&world);
+    let recovery = wipe(&world);
+    assert_mirror_matches(&world, Duration::from_secs(60), "after the wipe").await;
+    let p = preview(&world, world.owner_id(), id, json!({})).await;
+
+    // 1. The 7th create reaches Discord, the process dies before recording its id.
+    world
+        .data()
+        .restores
+        .crash_at(Some(CrashPoint::BeforeRecording(7)));
+    confirm(&world, world.owner_id(), &p).await;
+    wait_crash(&world).await;
+    let (status, done, ..) = job(&world).await;
+    assert_eq!(status, "running");
+    assert!(done < 50, "{done}");
+    world.restart_bot().await;
+
+    // 2. The next runner takes over after the lease, adopts the unrecorded object, and dies
+    //    after 60 more results.
+    world
+        .data()
+        .restores
+        .crash_at(Some(CrashPoint::AfterRecorded(60)));
+    wait_crash(&world).await;
+    let (_, done2, ..) = job(&world).await;
+    assert!(done2 > done, "{done2} > {done}");
+    world.restart_bot().await;
+
+    // 3. Again a create sent but not recorded, later in the restore.
+    world
+        .data()
+        .restores
+        .crash_at(Some(CrashPoint::BeforeRecording(20)));
+    wait_crash(&world).await;
+    world.restart_bot().await;
+
+    let (status, done, failed, total, job_id) =
+        wait_job(&world, &["completed", "failed"], Duration::from_secs(120)).await;
+    assert_eq!((status.as_str(), failed), ("completed", 0), "{:?}", report(&world, job_id).await);
+    assert_eq!(done, total, "every step counted once");
+    assert_no_duplicates(&world);
+    drop_recovery_channel(&world, recovery);
+    assert_no_diff(&world, &before, "after the resumed restore");
+    let progress: serde_json::Value =
+        sqlx::query_scalar("SELECT progress FROM recovery.restore_jobs WHERE id = $1")
+            .bind(job_id)
+            .fetch_one(&world.db.pool)
+            .await
+            .unwrap();
+    assert!(
+        progress.to_string().contains("adopted"),
+        "the unrecorded creates were adopted: {progress}"
+    );
+    let fencing: i64 = sqlx::query_scalar("SELECT fencing FROM recovery.restore_jobs WHERE id = $1")
+        .bind(job_id)
+        .fetch_one(&world.db.pool)
+        .await
+        .unwrap();
+    assert!(fencing >= 4, "claimed by four runners: {fencing}");
+    assert_eq!(events(&world, "recovery.restore_started").await, 1);
+    assert_eq!(events(&world, "recovery.restore_completed").await, 1);
+    world.finish().await;
+}
