@@ -69,7 +69,9 @@ fn lower_bound(
     guild: &str,
 ) -> Duration {
     let all = limits.theoretical_minimum(
-        calls.iter().map(|(m, r, g)| (m.as_str(), r.as_str(), g.as_str())),
+        calls
+            .iter()
+            .map(|(m, r, g)| (m.as_str(), r.as_str(), g.as_str())),
         scale,
     );
     let members = plan
@@ -82,8 +84,7 @@ fn lower_bound(
         .iter()
         .filter(|s| matches!(s.action, Action::RoleGrant { .. }))
         .count();
-    let member_calls =
-        vec![("PATCH", "/guilds/{guild_id}/members/{user_id}", guild); members];
+    let member_calls = vec![("PATCH", "/guilds/{guild_id}/members/{user_id}", guild); members];
     let grant_calls = vec![("PATCH", "/guilds/{guild_id}/roles/{role_id}", guild); grants];
     let chain = limits.theoretical_minimum(member_calls, scale)
         + limits.theoretical_minimum(grant_calls, scale);
@@ -96,7 +97,10 @@ fn major(path: &str) -> String {
     let parts: Vec<&str> = path.trim_start_matches("/api/v10").split('/').collect();
     for (i, p) in parts.iter().enumerate() {
         if matches!(*p, "guilds" | "channels" | "webhooks" | "applications") {
-            return parts.get(i + 1).map(|s| (*s).to_owned()).unwrap_or_default();
+            return parts
+                .get(i + 1)
+                .map(|s| (*s).to_owned())
+                .unwrap_or_default();
         }
     }
     String::new()
@@ -211,7 +215,10 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
             .await?;
         let (status, failed) = loop {
             let view = data.restores.job(guild, job).await?;
-            if matches!(view.row.status.as_str(), "completed" | "failed" | "cancelled") {
+            if matches!(
+                view.row.status.as_str(),
+                "completed" | "failed" | "cancelled"
+            ) {
                 break (view.row.status.clone(), view.row.failed_steps);
             }
             if Instant::now() > deadline {
@@ -234,7 +241,12 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
         let first = calls.iter().map(|r| r.received).min().context("no calls")?;
         let last = calls.iter().map(|r| r.answered).max().context("no calls")?;
         let seconds = last.duration_since(first).as_secs_f64();
-        let plan = data.restores.job(guild, job).await?.plan.context("the plan")?;
+        let plan = data
+            .restores
+            .job(guild, job)
+            .await?
+            .plan
+            .context("the plan")?;
         let triples: Vec<(String, String, String)> = calls
             .iter()
             .map(|r| (r.method.clone(), r.route.clone(), major(&r.path)))
@@ -250,7 +262,9 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
         let diff_after = diff(&before, &after, &options()).len();
         let mut per_route: HashMap<String, usize> = HashMap::new();
         for r in &calls {
-            *per_route.entry(format!("{} {}", r.method, r.route)).or_default() += 1;
+            *per_route
+                .entry(format!("{} {}", r.method, r.route))
+                .or_default() += 1;
         }
         eprintln!("restore calls by route: {per_route:?}");
         let run = Run {

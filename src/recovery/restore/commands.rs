@@ -65,9 +65,9 @@ fn bot_id(data: &Data) -> u64 {
 pub fn map_err(e: RestoreError, reference: &str) -> Error {
     match e {
         RestoreError::NotSynced => Error::user(msg::ERROR_RESTORE_NOT_SYNCED),
-        RestoreError::SnapshotNotFound => {
-            Error::User(UserError::new(msg::ERROR_RESTORE_SNAPSHOT_NOT_FOUND).with("snapshot", reference))
-        }
+        RestoreError::SnapshotNotFound => Error::User(
+            UserError::new(msg::ERROR_RESTORE_SNAPSHOT_NOT_FOUND).with("snapshot", reference),
+        ),
         RestoreError::SnapshotCorrupt => {
             Error::User(UserError::new(msg::ERROR_RESTORE_CORRUPT).with("snapshot", reference))
         }
@@ -81,7 +81,10 @@ pub fn map_err(e: RestoreError, reference: &str) -> Error {
 }
 
 /// Snapshots matching what the user typed, newest first.
-async fn autocomplete_snapshot(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
+async fn autocomplete_snapshot(
+    ctx: Context<'_>,
+    partial: &str,
+) -> serenity::CreateAutocompleteResponse {
     let Some(guild) = ctx.guild_id() else {
         return serenity::CreateAutocompleteResponse::new();
     };
@@ -103,15 +106,20 @@ async fn autocomplete_snapshot(ctx: Context<'_>, partial: &str) -> serenity::Cre
             .chars()
             .take(100)
             .collect();
-            (needle.is_empty() || name.to_lowercase().contains(&needle) || m.id.to_string().contains(&needle))
-                .then(|| serenity::AutocompleteChoice::new(name, m.id.to_string()))
+            (needle.is_empty()
+                || name.to_lowercase().contains(&needle)
+                || m.id.to_string().contains(&needle))
+            .then(|| serenity::AutocompleteChoice::new(name, m.id.to_string()))
         })
         .take(25)
         .collect();
     serenity::CreateAutocompleteResponse::new().set_choices(choices)
 }
 
-async fn autocomplete_components(_ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
+async fn autocomplete_components(
+    _ctx: Context<'_>,
+    partial: &str,
+) -> serenity::CreateAutocompleteResponse {
     let options = [
         "all",
         "roles",
@@ -153,7 +161,13 @@ pub async fn restore(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-fn counts_line(data: &Data, locale: Locale, m: Msg, c: &ActionCounts, extra: Option<(&str, usize)>) -> String {
+fn counts_line(
+    data: &Data,
+    locale: Locale,
+    m: Msg,
+    c: &ActionCounts,
+    extra: Option<(&str, usize)>,
+) -> String {
     let mut args: Vec<(&str, ArgValue)> = vec![
         arg("create", c.create),
         arg("update", c.update),
@@ -195,18 +209,27 @@ fn warning_line(data: &Data, locale: Locale, w: &Warning) -> String {
         ),
         Warning::Cap { what, total, max } => t(
             msg::RESTORE_WARN_CAP,
-            &[arg("what", what.as_str()), arg("total", *total), arg("max", *max)],
+            &[
+                arg("what", what.as_str()),
+                arg("total", *total),
+                arg("max", *max),
+            ],
         ),
-        Warning::NotInServer { count } => t(msg::RESTORE_WARN_NOT_IN_SERVER, &[arg("count", *count)]),
+        Warning::NotInServer { count } => {
+            t(msg::RESTORE_WARN_NOT_IN_SERVER, &[arg("count", *count)])
+        }
         Warning::MemberLimit { limit, skipped } => t(
             msg::RESTORE_WARN_MEMBER_LIMIT,
             &[arg("limit", *limit), arg("skipped", *skipped)],
         ),
-        Warning::NotRestorable { fields } => {
-            t(msg::RESTORE_WARN_NOT_RESTORABLE, &[arg("fields", fields.join(", "))])
-        }
+        Warning::NotRestorable { fields } => t(
+            msg::RESTORE_WARN_NOT_RESTORABLE,
+            &[arg("fields", fields.join(", "))],
+        ),
         Warning::ForeignSnapshot => t(msg::RESTORE_WARN_FOREIGN, &[]),
-        Warning::MissingTargets { count } => t(msg::RESTORE_WARN_MISSING_TARGETS, &[arg("count", *count)]),
+        Warning::MissingTargets { count } => {
+            t(msg::RESTORE_WARN_MISSING_TARGETS, &[arg("count", *count)])
+        }
     }
 }
 
@@ -222,7 +245,10 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
         msg::RESTORE_PREVIEW_TITLE,
         &[
             arg("snapshot", p.snapshot.display_name()),
-            arg("when", format!("<t:{}:f>", p.snapshot.created_at.timestamp())),
+            arg(
+                "when",
+                format!("<t:{}:f>", p.snapshot.created_at.timestamp()),
+            ),
             arg("mode", mode_name(data, locale, plan.mode)),
             arg("components", plan.components.names().join(", ")),
         ],
@@ -231,7 +257,13 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
         lines.push(t(msg::RESTORE_PREVIEW_NOTHING, &[]));
     }
     let c = &plan.counts;
-    lines.push(counts_line(data, locale, msg::RESTORE_PREVIEW_ROLES, &c.roles, None));
+    lines.push(counts_line(
+        data,
+        locale,
+        msg::RESTORE_PREVIEW_ROLES,
+        &c.roles,
+        None,
+    ));
     lines.push(counts_line(
         data,
         locale,
@@ -239,7 +271,10 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
         &c.channels,
         Some(("overwrites", c.overwrites)),
     ));
-    lines.push(t(msg::RESTORE_PREVIEW_SETTINGS, &[arg("update", c.settings.update)]));
+    lines.push(t(
+        msg::RESTORE_PREVIEW_SETTINGS,
+        &[arg("update", c.settings.update)],
+    ));
     lines.push(t(
         msg::RESTORE_PREVIEW_MEMBERS,
         &[
@@ -251,7 +286,14 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
     lines.push(t(
         msg::RESTORE_PREVIEW_ETA,
         &[
-            arg("eta", duration_text(data, locale, std::time::Duration::from_secs(plan.eta_seconds))),
+            arg(
+                "eta",
+                duration_text(
+                    data,
+                    locale,
+                    std::time::Duration::from_secs(plan.eta_seconds),
+                ),
+            ),
             arg("calls", plan.steps.len()),
         ],
     ));
@@ -260,7 +302,10 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
     }
     lines.push(t(
         msg::RESTORE_PREVIEW_FOOTER,
-        &[arg("expires", format!("<t:{}:R>", p.expires_at.timestamp()))],
+        &[arg(
+            "expires",
+            format!("<t:{}:R>", p.expires_at.timestamp()),
+        )],
     ));
     let mut text = lines.join("\n");
     if text.chars().count() > 1990 {
@@ -295,7 +340,11 @@ pub async fn preview(
     #[autocomplete = "autocomplete_components"] components: Option<String>,
 ) -> Result<(), Error> {
     let guild = guild_of(ctx)?;
-    let components = match components.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+    let components = match components
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
         None => Components::all(),
         Some(text) => Components::parse(text).ok_or_else(|| {
             Error::User(UserError::new(msg::ERROR_RESTORE_BAD_COMPONENTS).with("value", text))
@@ -315,7 +364,14 @@ pub async fn preview(
     ctx.defer().await?;
     let preview = data
         .restores
-        .preview(guild, &meta.id.to_string(), mode, components, ctx.author().id.get(), bot_id(data))
+        .preview(
+            guild,
+            &meta.id.to_string(),
+            mode,
+            components,
+            ctx.author().id.get(),
+            bot_id(data),
+        )
         .await
         .map_err(|e| map_err(e, &snapshot))?;
     let locale = reply::locale(ctx).await;
@@ -347,7 +403,12 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
     let guild = guild_of(ctx)?;
     let data = ctx.data();
     let locale = reply::locale(ctx).await;
-    let Some(view) = data.restores.status(guild).await.map_err(|e| map_err(e, ""))? else {
+    let Some(view) = data
+        .restores
+        .status(guild)
+        .await
+        .map_err(|e| map_err(e, ""))?
+    else {
         return reply::say(ctx, msg::RESTORE_STATUS_NONE, &[], true).await;
     };
     let row = &view.row;
@@ -366,7 +427,9 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
         text.push('\n');
         text.push_str(&match row.status.as_str() {
             "running" | "queued" => progress_text(data, locale, plan, &state),
-            "completed" | "cancelled" | "failed" => final_text(data, locale, plan, &state, &row.status),
+            "completed" | "cancelled" | "failed" => {
+                final_text(data, locale, plan, &state, &row.status)
+            }
             _ => String::new(),
         });
     }
@@ -380,7 +443,8 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
         text.push_str(reason);
     }
     let text: String = text.chars().take(1990).collect();
-    ctx.send(CreateReply::default().content(text).ephemeral(true)).await?;
+    ctx.send(CreateReply::default().content(text).ephemeral(true))
+        .await?;
     Ok(())
 }
 
@@ -401,12 +465,20 @@ pub async fn cancel(ctx: Context<'_>) -> Result<(), Error> {
 pub async fn history(ctx: Context<'_>) -> Result<(), Error> {
     let guild = guild_of(ctx)?;
     let data = ctx.data();
-    let jobs = data.restores.history(guild).await.map_err(|e| map_err(e, ""))?;
+    let jobs = data
+        .restores
+        .history(guild)
+        .await
+        .map_err(|e| map_err(e, ""))?;
     if jobs.is_empty() {
         return reply::say(ctx, msg::RESTORE_HISTORY_EMPTY, &[], true).await;
     }
     let locale = reply::locale(ctx).await;
-    let mut lines = vec![data.i18n.text(locale, &msg::RESTORE_HISTORY_TITLE, &[arg("count", jobs.len())])];
+    let mut lines = vec![data.i18n.text(
+        locale,
+        &msg::RESTORE_HISTORY_TITLE,
+        &[arg("count", jobs.len())],
+    )];
     for j in &jobs {
         lines.push(data.i18n.text(
             locale,
@@ -423,7 +495,8 @@ pub async fn history(ctx: Context<'_>) -> Result<(), Error> {
         ));
     }
     let text: String = lines.join("\n").chars().take(1990).collect();
-    ctx.send(CreateReply::default().content(text).ephemeral(true)).await?;
+    ctx.send(CreateReply::default().content(text).ephemeral(true))
+        .await?;
     Ok(())
 }
 
@@ -483,7 +556,9 @@ pub async fn on_component(
             } else {
                 match handle(data, locale, guild, component, action, job, hash).await {
                     Ok(r) => r,
-                    Err(Error::User(u)) => ephemeral(data.i18n.text(locale, &u.msg, &u.fluent_args())),
+                    Err(Error::User(u)) => {
+                        ephemeral(data.i18n.text(locale, &u.msg, &u.fluent_args()))
+                    }
                     Err(Error::Internal(e)) => {
                         let error_id = Uuid::now_v7().simple().to_string()[20..].to_owned();
                         tracing::error!(%error_id, error = format!("{e:#}"), "a restore button failed");
@@ -522,7 +597,11 @@ async fn handle(
     match action {
         "confirm" => {
             // A button of an older version of this preview shows the current one.
-            let view = data.restores.job(guild, job).await.map_err(|e| map_err(e, ""))?;
+            let view = data
+                .restores
+                .job(guild, job)
+                .await
+                .map_err(|e| map_err(e, ""))?;
             let stale = hash.is_some_and(|h| !hex::encode(&view.row.plan_hash).starts_with(h));
             let outcome = if stale {
                 None
@@ -585,7 +664,10 @@ async fn handle(
                         expires_at: view.row.expires_at,
                         snapshot,
                     };
-                    Ok(update(preview_text(data, locale, &p, true), preview_buttons(data, locale, &p)))
+                    Ok(update(
+                        preview_text(data, locale, &p, true),
+                        preview_buttons(data, locale, &p),
+                    ))
                 }
             }
         }

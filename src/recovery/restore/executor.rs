@@ -303,11 +303,7 @@ pub fn reason_prefix(job: uuid::Uuid) -> String {
 
 /// The step a reason names, if it is this job's.
 pub fn step_of_reason(prefix: &str, reason: &str) -> Option<StepId> {
-    reason
-        .strip_prefix(prefix)?
-        .strip_prefix(':')?
-        .parse()
-        .ok()
+    reason.strip_prefix(prefix)?.strip_prefix(':')?.parse().ok()
 }
 
 fn snowflake_ms(id: u64) -> u64 {
@@ -349,9 +345,9 @@ impl Discord {
         reason: Option<&str>,
     ) -> Result<Value, CallError> {
         let bytes = match body {
-            Some(b) => Some(
-                serde_json::to_vec(b).map_err(|e| CallError::Transient(e.to_string()))?,
-            ),
+            Some(b) => {
+                Some(serde_json::to_vec(b).map_err(|e| CallError::Transient(e.to_string()))?)
+            }
             None => None,
         };
         let mut attempt = 0u32;
@@ -416,7 +412,12 @@ impl Discord {
         let created = match call.request {
             Req::CreateRole(body) => {
                 let v = self
-                    .call(Route::GuildRoles { guild_id: g }, LightMethod::Post, Some(&body), Some(&reason))
+                    .call(
+                        Route::GuildRoles { guild_id: g },
+                        LightMethod::Post,
+                        Some(&body),
+                        Some(&reason),
+                    )
                     .await
                     .map_err(refused)?;
                 Some(id_of(&v)?)
@@ -456,14 +457,24 @@ impl Discord {
                 None
             }
             Req::RolePositions(body) => {
-                self.call(Route::GuildRoles { guild_id: g }, LightMethod::Patch, Some(&body), Some(&reason))
-                    .await
-                    .map_err(refused)?;
+                self.call(
+                    Route::GuildRoles { guild_id: g },
+                    LightMethod::Patch,
+                    Some(&body),
+                    Some(&reason),
+                )
+                .await
+                .map_err(refused)?;
                 None
             }
             Req::CreateChannel(body) => {
                 let v = self
-                    .call(Route::GuildChannels { guild_id: g }, LightMethod::Post, Some(&body), Some(&reason))
+                    .call(
+                        Route::GuildChannels { guild_id: g },
+                        LightMethod::Post,
+                        Some(&body),
+                        Some(&reason),
+                    )
                     .await
                     .map_err(refused)?;
                 Some(id_of(&v)?)
@@ -499,15 +510,25 @@ impl Discord {
                 None
             }
             Req::ChannelPositions(body) => {
-                self.call(Route::GuildChannels { guild_id: g }, LightMethod::Patch, Some(&body), Some(&reason))
-                    .await
-                    .map_err(refused)?;
+                self.call(
+                    Route::GuildChannels { guild_id: g },
+                    LightMethod::Patch,
+                    Some(&body),
+                    Some(&reason),
+                )
+                .await
+                .map_err(refused)?;
                 None
             }
             Req::EditGuild(body) => {
-                self.call(Route::Guild { guild_id: g }, LightMethod::Patch, Some(&body), Some(&reason))
-                    .await
-                    .map_err(refused)?;
+                self.call(
+                    Route::Guild { guild_id: g },
+                    LightMethod::Patch,
+                    Some(&body),
+                    Some(&reason),
+                )
+                .await
+                .map_err(refused)?;
                 None
             }
             Req::EditMember(user, body) => {
@@ -532,16 +553,19 @@ impl Discord {
     /// The guild's roles or channels now (`GET`), as JSON objects.
     async fn list(&self, channels: bool) -> Result<Vec<Value>, String> {
         let route = if channels {
-            Route::GuildChannels { guild_id: self.guild }
+            Route::GuildChannels {
+                guild_id: self.guild,
+            }
         } else {
-            Route::GuildRoles { guild_id: self.guild }
+            Route::GuildRoles {
+                guild_id: self.guild,
+            }
         };
         match self.call(route, LightMethod::Get, None, None).await {
             Ok(Value::Array(items)) => Ok(items),
             Ok(_) => Ok(Vec::new()),
-            Err(CallError::Transient(m)) | Err(CallError::Refused(Failure { reason: m, .. }, _)) => {
-                Err(m)
-            }
+            Err(CallError::Transient(m))
+            | Err(CallError::Refused(Failure { reason: m, .. }, _)) => Err(m),
         }
     }
 
@@ -559,8 +583,13 @@ impl Discord {
             if let Some(b) = &before {
                 params.push(("before", b.clone()));
             }
-            let request = Request::new(Route::GuildAuditLogs { guild_id: self.guild }, LightMethod::Get)
-                .params(Some(params));
+            let request = Request::new(
+                Route::GuildAuditLogs {
+                    guild_id: self.guild,
+                },
+                LightMethod::Get,
+            )
+            .params(Some(params));
             self.pacer.wait().await;
             let value: Value = match self.http.fire(request).await {
                 Ok(v) => v,
@@ -576,7 +605,10 @@ impl Discord {
                 .unwrap_or_default();
             let mut oldest = None;
             for e in &entries {
-                let id = e.get("id").and_then(Value::as_str).and_then(|s| s.parse::<u64>().ok());
+                let id = e
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse::<u64>().ok());
                 oldest = id.or(oldest);
                 let reason = e.get("reason").and_then(Value::as_str).unwrap_or_default();
                 let target = e
@@ -627,13 +659,25 @@ impl Discord {
         };
         let roles = self.list(false).await.unwrap_or_default();
         let channels = self.list(true).await.unwrap_or_default();
-        let id = |v: &Value| v.get("id").and_then(Value::as_str).and_then(|s| s.parse::<u64>().ok());
-        let live_roles: HashMap<u64, &Value> = roles.iter().filter_map(|r| id(r).map(|i| (i, r))).collect();
-        let live_channels: HashMap<u64, &Value> =
-            channels.iter().filter_map(|c| id(c).map(|i| (i, c))).collect();
+        let id = |v: &Value| {
+            v.get("id")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse::<u64>().ok())
+        };
+        let live_roles: HashMap<u64, &Value> =
+            roles.iter().filter_map(|r| id(r).map(|i| (i, r))).collect();
+        let live_channels: HashMap<u64, &Value> = channels
+            .iter()
+            .filter_map(|c| id(c).map(|i| (i, c)))
+            .collect();
         let mut taken: HashSet<u64> = {
             let s = shared.state();
-            s.ids.roles.values().chain(s.ids.channels.values()).copied().collect()
+            s.ids
+                .roles
+                .values()
+                .chain(s.ids.channels.values())
+                .copied()
+                .collect()
         };
         let mut adopted = 0;
         for step in pending {
@@ -671,7 +715,11 @@ impl Discord {
             if let Some(live) = found
                 && taken.insert(live)
             {
-                tracing::info!(step = step.id, live, "adopting an object created before a restart");
+                tracing::info!(
+                    step = step.id,
+                    live,
+                    "adopting an object created before a restart"
+                );
                 shared.adopt(step, live);
                 adopted += 1;
             }
@@ -735,7 +783,11 @@ fn role_body(f: &RoleFields) -> Value {
 }
 
 /// Builds a channel body; unresolved overwrite targets are dropped with a note.
-fn channel_body(f: &ChannelFields, state: &RunState, notes: &mut Vec<String>) -> serde_json::Map<String, Value> {
+fn channel_body(
+    f: &ChannelFields,
+    state: &RunState,
+    notes: &mut Vec<String>,
+) -> serde_json::Map<String, Value> {
     let mut b = serde_json::Map::new();
     let mut put = |k: &str, v: Value| {
         b.insert(k.to_owned(), v);
@@ -792,7 +844,10 @@ fn channel_body(f: &ChannelFields, state: &RunState, notes: &mut Vec<String>) ->
                 OverwriteFor::Role(r) => match state.ids.role(r) {
                     Some(id) => (id, 0),
                     None => {
-                        notes.push(format!("an overwrite for {} was left out: the role was not restored", ref_name(r)));
+                        notes.push(format!(
+                            "an overwrite for {} was left out: the role was not restored",
+                            ref_name(r)
+                        ));
                         continue;
                     }
                 },
@@ -834,7 +889,10 @@ fn build(step: &Step, state: &RunState) -> Call {
         Action::RolePositions { order } => {
             let ids: Vec<u64> = order.iter().filter_map(|r| state.ids.role(*r)).collect();
             if ids.len() < order.len() {
-                notes.push(format!("{} role(s) not restored were left out", order.len() - ids.len()));
+                notes.push(format!(
+                    "{} role(s) not restored were left out",
+                    order.len() - ids.len()
+                ));
             }
             Req::RolePositions(Value::Array(
                 ids.iter()
@@ -861,9 +919,10 @@ fn build(step: &Step, state: &RunState) -> Call {
             }
             Req::CreateChannel(Value::Object(b))
         }
-        Action::ChannelUpdate { live, fields, .. } => {
-            Req::EditChannel(*live, Value::Object(channel_body(fields, state, &mut notes)))
-        }
+        Action::ChannelUpdate { live, fields, .. } => Req::EditChannel(
+            *live,
+            Value::Object(channel_body(fields, state, &mut notes)),
+        ),
         Action::ChannelDelete { live, .. } => Req::DeleteChannel(*live),
         Action::ChannelPositions { items } => {
             let mut out = Vec::new();
@@ -925,7 +984,9 @@ fn build(step: &Step, state: &RunState) -> Call {
                     Some(None) => put(key, Value::Null),
                     Some(Some(r)) => match state.ids.channel(r) {
                         Some(id) => put(key, json!(id.to_string())),
-                        None => notes.push(format!("{key} was left out: the channel was not restored")),
+                        None => {
+                            notes.push(format!("{key} was left out: the channel was not restored"))
+                        }
                     },
                 }
             }
@@ -936,7 +997,10 @@ fn build(step: &Step, state: &RunState) -> Call {
             if let Some(roles) = roles {
                 let ids: BTreeSet<u64> = roles.iter().filter_map(|r| state.ids.role(*r)).collect();
                 if ids.len() < roles.len() {
-                    notes.push(format!("{} role(s) not restored were left out", roles.len() - ids.len()));
+                    notes.push(format!(
+                        "{} role(s) not restored were left out",
+                        roles.len() - ids.len()
+                    ));
                 }
                 b.insert(
                     "roles".into(),
@@ -993,7 +1057,10 @@ pub async fn execute(
     let (cap, total_cap) = if settings.sequential {
         (1, 1)
     } else {
-        (settings.bucket_concurrency.max(1), settings.max_in_flight.max(1))
+        (
+            settings.bucket_concurrency.max(1),
+            settings.max_in_flight.max(1),
+        )
     };
     let mut in_flight: HashMap<Lane, usize> = HashMap::new();
     let mut tasks: JoinSet<(StepId, bool)> = JoinSet::new();
@@ -1030,7 +1097,9 @@ pub async fn execute(
                 } else {
                     ready
                         .iter()
-                        .filter(|(lane, set)| !set.is_empty() && in_flight.get(*lane).copied().unwrap_or(0) < cap)
+                        .filter(|(lane, set)| {
+                            !set.is_empty() && in_flight.get(*lane).copied().unwrap_or(0) < cap
+                        })
                         .filter_map(|(lane, set)| set.first().map(|s| (*lane, *s)))
                         .min_by_key(|(_, s)| *s)
                 };

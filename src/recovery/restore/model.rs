@@ -90,9 +90,7 @@ impl Mode {
 }
 
 /// What a restore touches.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Component {
     Roles,
@@ -146,7 +144,9 @@ impl Components {
         {
             match word.as_str() {
                 "all" => set.extend(Component::ALL),
-                "structure" => set.extend([Component::Roles, Component::Channels, Component::Settings]),
+                "structure" => {
+                    set.extend([Component::Roles, Component::Channels, Component::Settings])
+                }
                 w => {
                     set.insert(Component::parse(w)?);
                 }
@@ -229,8 +229,9 @@ pub(crate) mod bits {
         pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
             Option::<String>::deserialize(d)?
                 .map(|t| {
-                    t.parse::<u64>()
-                        .map_err(|_| serde::de::Error::custom(format!("`{t}` is not a permission set")))
+                    t.parse::<u64>().map_err(|_| {
+                        serde::de::Error::custom(format!("`{t}` is not a permission set"))
+                    })
                 })
                 .transpose()
         }
@@ -272,7 +273,11 @@ pub struct RoleFields {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub unicode_emoji: Option<Option<String>>,
     /// Without dangerous bits (those come with the final grant).
-    #[serde(skip_serializing_if = "Option::is_none", default, with = "bits::option")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        default,
+        with = "bits::option"
+    )]
     pub permissions: Option<u64>,
 }
 
@@ -616,7 +621,11 @@ pub enum Warning {
     /// Managed (bot/integration) roles are mapped, never created.
     Managed { count: usize, names: Vec<String> },
     /// The result would exceed a Discord cap.
-    Cap { what: String, total: usize, max: usize },
+    Cap {
+        what: String,
+        total: usize,
+        max: usize,
+    },
     /// Members of the snapshot who are no longer in the server.
     NotInServer { count: usize },
     /// The plan's member restore limit cuts the member steps.
@@ -1058,26 +1067,30 @@ impl RunState {
             }
         }
         let local = |objects: &[Object], original: &str| {
-            original.parse::<u64>().ok().and_then(|o| {
-                objects
-                    .iter()
-                    .find(|x| x.original == o)
-                    .map(|x| x.local)
-            })
+            original
+                .parse::<u64>()
+                .ok()
+                .and_then(|o| objects.iter().find(|x| x.original == o).map(|x| x.local))
         };
-        let read = |v: Option<&serde_json::Value>, objects: &[Object], out: &mut BTreeMap<u32, u64>| {
-            if let Some(map) = v.and_then(|v| v.as_object()) {
-                for (k, v) in map {
-                    if let (Some(l), Some(live)) =
-                        (local(objects, k), v.as_str().and_then(|s| s.parse::<u64>().ok()))
-                    {
-                        out.insert(l, live);
+        let read =
+            |v: Option<&serde_json::Value>, objects: &[Object], out: &mut BTreeMap<u32, u64>| {
+                if let Some(map) = v.and_then(|v| v.as_object()) {
+                    for (k, v) in map {
+                        if let (Some(l), Some(live)) = (
+                            local(objects, k),
+                            v.as_str().and_then(|s| s.parse::<u64>().ok()),
+                        ) {
+                            out.insert(l, live);
+                        }
                     }
                 }
-            }
-        };
+            };
         read(id_map.get("roles"), &plan.roles, &mut state.ids.roles);
-        read(id_map.get("channels"), &plan.channels, &mut state.ids.channels);
+        read(
+            id_map.get("channels"),
+            &plan.channels,
+            &mut state.ids.channels,
+        );
         state
     }
 }
@@ -1327,7 +1340,10 @@ mod tests {
         assert_eq!(p.estimate(), Duration::from_secs(101));
         assert_eq!(floor_time(0, 10, Duration::from_secs(10)), Duration::ZERO);
         assert_eq!(floor_time(10, 10, Duration::from_secs(10)), Duration::ZERO);
-        assert_eq!(floor_time(11, 10, Duration::from_secs(10)), Duration::from_secs(10));
+        assert_eq!(
+            floor_time(11, 10, Duration::from_secs(10)),
+            Duration::from_secs(10)
+        );
     }
 
     #[test]

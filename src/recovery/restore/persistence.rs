@@ -202,7 +202,10 @@ pub async fn list<C: ConnectionTrait>(
 }
 
 /// The guild's queued or running job.
-pub async fn active<C: ConnectionTrait>(conn: &C, guild_row: Uuid) -> Result<Option<JobRow>, DbErr> {
+pub async fn active<C: ConnectionTrait>(
+    conn: &C,
+    guild_row: Uuid,
+) -> Result<Option<JobRow>, DbErr> {
     conn.query_one_raw(stmt(
         &format!(
             "SELECT {COLUMNS} FROM recovery.restore_jobs \

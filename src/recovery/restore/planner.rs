@@ -122,7 +122,10 @@ impl<'a> Planner<'a> {
     }
 
     fn in_scope_role(&self, id: u64) -> bool {
-        self.input.scope.as_ref().is_none_or(|s| s.roles.contains(&id))
+        self.input
+            .scope
+            .as_ref()
+            .is_none_or(|s| s.roles.contains(&id))
     }
 
     fn in_scope_channel(&self, id: u64) -> bool {
@@ -146,7 +149,9 @@ impl<'a> Planner<'a> {
     fn skip(&mut self, kind: Kind, name: &str, reason: SkipReason) {
         if reason == SkipReason::AboveBot {
             self.above_bot += 1;
-            if self.above_bot_names.len() < NAMES_SHOWN && !self.above_bot_names.iter().any(|n| n == name) {
+            if self.above_bot_names.len() < NAMES_SHOWN
+                && !self.above_bot_names.iter().any(|n| n == name)
+            {
                 self.above_bot_names.push(name.to_owned());
             }
         }
@@ -318,16 +323,12 @@ impl<'a> Planner<'a> {
             .filter(|r| !r.everyone && !self.role_live.contains_key(&r.id))
             .collect();
         for r in unmatched {
-            let found = self
-                .cur
-                .roles
-                .iter()
-                .find(|c| {
-                    c.discord_role_id != self.cur.guild_id
-                        && !used.contains(&c.discord_role_id)
-                        && c.managed == r.managed
-                        && c.name == r.name
-                });
+            let found = self.cur.roles.iter().find(|c| {
+                c.discord_role_id != self.cur.guild_id
+                    && !used.contains(&c.discord_role_id)
+                    && c.managed == r.managed
+                    && c.name == r.name
+            });
             if let Some(c) = found {
                 used.insert(c.discord_role_id);
                 self.role_live.insert(r.id, c.discord_role_id);
@@ -704,7 +705,9 @@ impl<'a> Planner<'a> {
         if self.input.mode == Mode::Mirror {
             let matched: HashSet<u64> = self.channel_live.values().copied().collect();
             for x in &self.cur.channels {
-                if matched.contains(&x.discord_channel_id) || !self.in_scope_channel(x.discord_channel_id) {
+                if matched.contains(&x.discord_channel_id)
+                    || !self.in_scope_channel(x.discord_channel_id)
+                {
                     continue;
                 }
                 out.deletes.push(Action::ChannelDelete {
@@ -882,9 +885,10 @@ impl<'a> Planner<'a> {
         // Compare in live terms; a role still to be created always differs.
         let as_live = |o: &OverwriteSpec| -> Option<(u8, u64, u64, u64)> {
             match o.target {
-                OverwriteFor::Role(Ref::L(l)) => {
-                    self.role_live.get(&l).map(|live| (0, *live, o.allow, o.deny))
-                }
+                OverwriteFor::Role(Ref::L(l)) => self
+                    .role_live
+                    .get(&l)
+                    .map(|live| (0, *live, o.allow, o.deny)),
                 OverwriteFor::Role(Ref::D(d)) => Some((0, d, o.allow, o.deny)),
                 OverwriteFor::Member(u) => Some((1, u, o.allow, o.deny)),
             }
@@ -893,7 +897,9 @@ impl<'a> Planner<'a> {
         let current_live: BTreeSet<(u8, u64, u64, u64)> = cur
             .overwrites
             .iter()
-            .filter(|o| !(o.target == OverwriteTarget::Role && self.deleted_roles.contains(&o.target_id)))
+            .filter(|o| {
+                !(o.target == OverwriteTarget::Role && self.deleted_roles.contains(&o.target_id))
+            })
             .map(|o| {
                 (
                     u8::try_from(o.target.num()).unwrap_or(0),
@@ -948,26 +954,32 @@ impl<'a> Planner<'a> {
             f.premium_progress_bar_enabled = Some(s.premium_progress_bar_enabled);
         }
         let mut missing = 0usize;
-        let mut channel = |wanted: Option<u32>, now: Option<u64>, this: &Self| -> Option<Option<Ref>> {
-            match wanted {
-                None => now.is_some().then_some(None),
-                Some(l) => match this.channel_ref(l) {
-                    None => {
-                        missing += 1;
-                        None
-                    }
-                    Some(r) => {
-                        let live = this.channel_live.get(&l).copied();
-                        (live.is_none() || live != now).then_some(Some(r))
-                    }
-                },
-            }
-        };
+        let mut channel =
+            |wanted: Option<u32>, now: Option<u64>, this: &Self| -> Option<Option<Ref>> {
+                match wanted {
+                    None => now.is_some().then_some(None),
+                    Some(l) => match this.channel_ref(l) {
+                        None => {
+                            missing += 1;
+                            None
+                        }
+                        Some(r) => {
+                            let live = this.channel_live.get(&l).copied();
+                            (live.is_none() || live != now).then_some(Some(r))
+                        }
+                    },
+                }
+            };
         f.afk_channel = channel(s.afk_channel, cur.afk_channel_id, self);
         f.system_channel = channel(s.system_channel, cur.system_channel_id, self);
         f.rules_channel = channel(s.rules_channel, cur.rules_channel_id, self);
-        f.public_updates_channel = channel(s.public_updates_channel, cur.public_updates_channel_id, self);
-        f.safety_alerts_channel = channel(s.safety_alerts_channel, cur.safety_alerts_channel_id, self);
+        f.public_updates_channel = channel(
+            s.public_updates_channel,
+            cur.public_updates_channel_id,
+            self,
+        );
+        f.safety_alerts_channel =
+            channel(s.safety_alerts_channel, cur.safety_alerts_channel_id, self);
         self.missing_targets += missing;
         let mut not_restorable = Vec::new();
         if s.icon != cur.icon {
@@ -1036,7 +1048,10 @@ impl<'a> Planner<'a> {
         let mut not_in_server = 0usize;
         let mut over_limit = 0usize;
         let mut missing = 0usize;
-        let limit = self.input.member_limit.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
+        let limit = self
+            .input
+            .member_limit
+            .map(|l| usize::try_from(l).unwrap_or(usize::MAX));
         for m in &self.doc.members {
             if !self.in_scope_member(m.user_id) {
                 continue;
@@ -1054,7 +1069,9 @@ impl<'a> Planner<'a> {
             };
             let mut wanted: BTreeSet<Ref> = BTreeSet::new();
             for local in &m.roles {
-                let Some(d) = doc_role.get(local) else { continue };
+                let Some(d) = doc_role.get(local) else {
+                    continue;
+                };
                 if d.everyone {
                     continue;
                 }
@@ -1216,12 +1233,21 @@ fn create_fields(c: &ChannelDoc) -> ChannelFields {
         name: Some(c.name.clone()),
         topic: (!category && !voice && c.topic.is_some()).then(|| c.topic.clone()),
         nsfw: (!category && c.nsfw).then_some(true),
-        rate_limit_per_user: (!category && c.rate_limit_per_user > 0).then_some(c.rate_limit_per_user),
+        rate_limit_per_user: (!category && c.rate_limit_per_user > 0)
+            .then_some(c.rate_limit_per_user),
         bitrate: if voice { c.bitrate } else { None },
-        user_limit: if voice { c.user_limit.filter(|u| *u > 0) } else { None },
+        user_limit: if voice {
+            c.user_limit.filter(|u| *u > 0)
+        } else {
+            None
+        },
         rtc_region: (voice && c.rtc_region.is_some()).then(|| c.rtc_region.clone()),
         video_quality_mode: if voice { c.video_quality_mode } else { None },
-        default_auto_archive_duration: if category { None } else { c.default_auto_archive_duration },
+        default_auto_archive_duration: if category {
+            None
+        } else {
+            c.default_auto_archive_duration
+        },
         default_thread_rate_limit_per_user: if category {
             None
         } else {
@@ -1232,7 +1258,11 @@ fn create_fields(c: &ChannelDoc) -> ChannelFields {
         } else {
             None
         },
-        default_reaction_emoji: if forum { c.default_reaction_emoji.clone() } else { None },
+        default_reaction_emoji: if forum {
+            c.default_reaction_emoji.clone()
+        } else {
+            None
+        },
         default_sort_order: if forum { c.default_sort_order } else { None },
         default_forum_layout: if forum { c.default_forum_layout } else { None },
         overwrites: None,
@@ -1424,7 +1454,8 @@ mod tests {
 
     /// Deletes every role and channel a wipe can, as Discord would (members lose the roles).
     fn wiped(mut g: GuildState) -> GuildState {
-        g.roles.retain(|r| r.discord_role_id == GUILD || r.managed || r.name == "Founders");
+        g.roles
+            .retain(|r| r.discord_role_id == GUILD || r.managed || r.name == "Founders");
         g.channels.clear();
         let kept: HashSet<u64> = g.roles.iter().map(|r| r.discord_role_id).collect();
         for m in &mut g.members {
@@ -1455,7 +1486,13 @@ mod tests {
         let cur = wiped(g);
         let p = plan(&input(&doc, &cur, Mode::Merge));
         let a = actions(&p);
-        let local = |name: &str| doc.roles.iter().find(|r| r.name == name).map(|r| r.id).expect("role");
+        let local = |name: &str| {
+            doc.roles
+                .iter()
+                .find(|r| r.name == name)
+                .map(|r| r.id)
+                .expect("role")
+        };
         let creates: Vec<u32> = a
             .iter()
             .filter_map(|x| match x {
@@ -1470,20 +1507,36 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(creates.len(), 2, "Members and Mods; Founders exists, Umbra is managed");
-        assert_eq!(creates[0], local("Members"), "the most referenced role first");
+        assert_eq!(
+            creates.len(),
+            2,
+            "Members and Mods; Founders exists, Umbra is managed"
+        );
+        assert_eq!(
+            creates[0],
+            local("Members"),
+            "the most referenced role first"
+        );
         let chat = a
             .iter()
             .find_map(|x| match x {
-                Action::ChannelCreate { fields, parent, position, .. }
-                    if fields.name.as_deref() == Some("chat") =>
-                {
+                Action::ChannelCreate {
+                    fields,
+                    parent,
+                    position,
+                    ..
+                } if fields.name.as_deref() == Some("chat") => {
                     Some((fields.clone(), *parent, *position))
                 }
                 _ => None,
             })
             .expect("chat is created");
-        let info = doc.channels.iter().find(|c| c.name == "Info").map(|c| c.id).expect("category");
+        let info = doc
+            .channels
+            .iter()
+            .find(|c| c.name == "Info")
+            .map(|c| c.id)
+            .expect("category");
         assert_eq!(chat.1, Some(Ref::L(info)), "created inside its category");
         assert_eq!(chat.2, 1, "at its final position");
         assert_eq!(
@@ -1499,7 +1552,9 @@ mod tests {
         let m52 = a
             .iter()
             .find_map(|x| match x {
-                Action::Member { user: 52, roles, .. } => roles.clone(),
+                Action::Member {
+                    user: 52, roles, ..
+                } => roles.clone(),
                 _ => None,
             })
             .expect("member 52 is patched");
@@ -1523,8 +1578,15 @@ mod tests {
         let deps = p.dependencies();
         let last = p.steps.len() - 1;
         for s in &p.steps {
-            if matches!(s.action, Action::Member { .. } | Action::RolePositions { .. } | Action::ChannelCreate { .. }) {
-                assert!(deps[last].contains(&s.id), "the grant waits for step {}: {deps:?}", s.id);
+            if matches!(
+                s.action,
+                Action::Member { .. } | Action::RolePositions { .. } | Action::ChannelCreate { .. }
+            ) {
+                assert!(
+                    deps[last].contains(&s.id),
+                    "the grant waits for step {}: {deps:?}",
+                    s.id
+                );
             }
         }
     }
@@ -1537,12 +1599,18 @@ mod tests {
         cur.channels.push(channel(300, 0, "new-stuff", None, 5));
         cur.roles.push(role(60, "Extra", 1, 0));
         let merge = plan(&input(&doc, &cur, Mode::Merge));
-        assert!(!actions(&merge).iter().any(|a| matches!(a, Action::ChannelDelete { .. } | Action::RoleDelete { .. })));
+        assert!(
+            !actions(&merge)
+                .iter()
+                .any(|a| matches!(a, Action::ChannelDelete { .. } | Action::RoleDelete { .. }))
+        );
         let mirror = plan(&input(&doc, &cur, Mode::Mirror));
         let deletes: Vec<String> = actions(&mirror)
             .iter()
             .filter_map(|a| match a {
-                Action::ChannelDelete { name, .. } | Action::RoleDelete { name, .. } => Some(name.clone()),
+                Action::ChannelDelete { name, .. } | Action::RoleDelete { name, .. } => {
+                    Some(name.clone())
+                }
                 _ => None,
             })
             .collect();
@@ -1590,7 +1658,10 @@ mod tests {
         }
         let p = plan(&input(&doc, &cur, Mode::Mirror));
         assert!(p.steps.is_empty(), "{:#?}", p.steps);
-        assert_eq!(p.matched_channels.values().cloned().collect::<Vec<_>>(), vec!["101", "201"]);
+        assert_eq!(
+            p.matched_channels.values().cloned().collect::<Vec<_>>(),
+            vec!["101", "201"]
+        );
     }
 
     #[test]
@@ -1607,8 +1678,16 @@ mod tests {
             }
         }
         let p = plan(&input(&doc, &cur, Mode::Merge));
-        assert!(p.skipped.iter().any(|s| s.name == "Founders" && s.reason == SkipReason::AboveBot));
-        assert!(p.skipped.iter().any(|s| s.kind == Kind::Member && s.reason == SkipReason::Owner));
+        assert!(
+            p.skipped
+                .iter()
+                .any(|s| s.name == "Founders" && s.reason == SkipReason::AboveBot)
+        );
+        assert!(
+            p.skipped
+                .iter()
+                .any(|s| s.kind == Kind::Member && s.reason == SkipReason::Owner)
+        );
         assert!(p.warnings.iter().any(|w| matches!(w, Warning::AboveBot { names, .. } if names.contains(&"Founders".to_owned()))));
         assert!(!actions(&p).iter().any(|a| matches!(a, Action::RoleCreate { fields, .. } if fields.name.as_deref() == Some("Founders"))));
         // An unmanaged role of another bot cannot be created.
@@ -1627,12 +1706,25 @@ mod tests {
         let mut only_roles = input(&doc, &cur, Mode::Merge);
         only_roles.components = Components::of(&[Component::Roles]).expect("non-empty");
         let p = plan(&only_roles);
-        assert!(actions(&p).iter().all(|a| matches!(a, Action::RoleCreate { .. } | Action::RolePositions { .. } | Action::RoleGrant { .. })));
+        assert!(actions(&p).iter().all(|a| matches!(
+            a,
+            Action::RoleCreate { .. } | Action::RolePositions { .. } | Action::RoleGrant { .. }
+        )));
         let mut limited = input(&doc, &cur, Mode::Merge);
         limited.member_limit = Some(1);
         let p = plan(&limited);
-        assert_eq!(actions(&p).iter().filter(|a| matches!(a, Action::Member { .. })).count(), 1);
-        assert!(p.warnings.iter().any(|w| matches!(w, Warning::MemberLimit { limit: 1, .. })));
+        assert_eq!(
+            actions(&p)
+                .iter()
+                .filter(|a| matches!(a, Action::Member { .. }))
+                .count(),
+            1
+        );
+        assert!(
+            p.warnings
+                .iter()
+                .any(|w| matches!(w, Warning::MemberLimit { limit: 1, .. }))
+        );
         let mut scoped = input(&doc, &cur, Mode::Mirror);
         scoped.scope = Some(Scope {
             roles: BTreeSet::from([10]),
@@ -1642,7 +1734,14 @@ mod tests {
         let p = plan(&scoped);
         let creates: Vec<_> = actions(&p)
             .into_iter()
-            .filter(|a| matches!(a, Action::RoleCreate { .. } | Action::ChannelCreate { .. } | Action::Member { .. }))
+            .filter(|a| {
+                matches!(
+                    a,
+                    Action::RoleCreate { .. }
+                        | Action::ChannelCreate { .. }
+                        | Action::Member { .. }
+                )
+            })
             .collect();
         assert_eq!(creates.len(), 1, "{creates:#?}");
     }

@@ -61,7 +61,11 @@ impl Runner {
         let owner = format!(
             "{}:{}",
             std::process::id(),
-            Uuid::now_v7().simple().to_string().get(20..).unwrap_or_default()
+            Uuid::now_v7()
+                .simple()
+                .to_string()
+                .get(20..)
+                .unwrap_or_default()
         );
         Self { data, owner }
     }
@@ -83,7 +87,8 @@ impl Runner {
             if let Some(bot) = this.data.bot_user_id.get() {
                 this.service().learn_bot(bot.get());
             }
-            let http_ready = this.data.http.get().is_some() && this.data.bot_user_id.get().is_some();
+            let http_ready =
+                this.data.http.get().is_some() && this.data.bot_user_id.get().is_some();
             while !dead && http_ready && jobs.len() < settings.max_jobs.max(1) {
                 match this.service().claim(&this.owner).await {
                     Ok(Some(row)) => {
@@ -156,11 +161,20 @@ impl Runner {
         };
         if row.cancel_requested {
             service
-                .finish(&record, &row, Some(fencing), "cancelled", None, json!([]), json!({}))
+                .finish(
+                    &record,
+                    &row,
+                    Some(fencing),
+                    "cancelled",
+                    None,
+                    json!([]),
+                    json!({}),
+                )
                 .await?;
             return Ok(false);
         }
-        let (Some(http), Some(bot)) = (self.data.http.get().cloned(), self.data.bot_user_id.get()) else {
+        let (Some(http), Some(bot)) = (self.data.http.get().cloned(), self.data.bot_user_id.get())
+        else {
             anyhow::bail!("the Discord client is not ready");
         };
         let bot = bot.get();
@@ -206,7 +220,9 @@ impl Runner {
                             svc.signal_cancel(id);
                             return;
                         }
-                        Err(e) => tracing::warn!(job = %id, error = %e, "a restore heartbeat failed"),
+                        Err(e) => {
+                            tracing::warn!(job = %id, error = %e, "a restore heartbeat failed")
+                        }
                     }
                 }
             })
@@ -361,9 +377,21 @@ impl Runner {
             .iter()
             .filter(|i| i.outcome != "note")
             .take(15)
-            .map(|i| format!("• {} `{}`: {} ({})", kind_name(i.kind), i.name, i.outcome, i.reason))
+            .map(|i| {
+                format!(
+                    "• {} `{}`: {} ({})",
+                    kind_name(i.kind),
+                    i.name,
+                    i.outcome,
+                    i.reason
+                )
+            })
             .collect();
-        let more = report.iter().filter(|i| i.outcome != "note").count().saturating_sub(15);
+        let more = report
+            .iter()
+            .filter(|i| i.outcome != "note")
+            .count()
+            .saturating_sub(15);
         if more > 0 {
             details.push(format!("… +{more}"));
         }
@@ -397,11 +425,22 @@ impl Runner {
             .and_then(|t| t.as_i64())
             .unwrap_or(0);
         (Utc::now().timestamp() < expires)
-            .then(|| message.get("token").and_then(|t| t.as_str()).map(str::to_owned))
+            .then(|| {
+                message
+                    .get("token")
+                    .and_then(|t| t.as_str())
+                    .map(str::to_owned)
+            })
             .flatten()
     }
 
-    async fn edit_message(&self, message: &serde_json::Value, content: String, buttons: bool, job: Uuid) {
+    async fn edit_message(
+        &self,
+        message: &serde_json::Value,
+        content: String,
+        buttons: bool,
+        job: Uuid,
+    ) {
         let (Some(http), Some(token)) = (self.data.http.get(), Self::token_of(message)) else {
             return;
         };
@@ -416,7 +455,10 @@ impl Runner {
             json!([])
         };
         let body = json!({ "content": content, "components": components });
-        if let Err(e) = http.edit_original_interaction_response(&token, &body, vec![]).await {
+        if let Err(e) = http
+            .edit_original_interaction_response(&token, &body, vec![])
+            .await
+        {
             tracing::debug!(error = %e, "editing the restore progress message failed");
         }
     }
@@ -442,7 +484,8 @@ impl Runner {
                     let state = shared.state().clone();
                     let text = progress_text(&self.data, Self::locale_of(&message), &plan, &state);
                     if text != last {
-                        self.edit_message(&message, text.clone(), true, row.id).await;
+                        self.edit_message(&message, text.clone(), true, row.id)
+                            .await;
                         last = text;
                     }
                 }
@@ -498,13 +541,22 @@ pub fn progress_text(data: &Data, locale: Locale, plan: &Plan, state: &RunState)
             arg("done", state.done.len()),
             arg("failed", state.failed.len()),
             arg("total", total),
-            arg("eta", duration_text(data, locale, plan.estimate_remaining(state))),
+            arg(
+                "eta",
+                duration_text(data, locale, plan.estimate_remaining(state)),
+            ),
         ],
     )
 }
 
 /// The last edit of the progress message.
-pub fn final_text(data: &Data, locale: Locale, plan: &Plan, state: &RunState, status: &str) -> String {
+pub fn final_text(
+    data: &Data,
+    locale: Locale,
+    plan: &Plan,
+    state: &RunState,
+    status: &str,
+) -> String {
     let total = plan.steps.len();
     let m = match status {
         "completed" => msg::RESTORE_FINISHED_COMPLETED,
@@ -520,8 +572,17 @@ pub fn final_text(data: &Data, locale: Locale, plan: &Plan, state: &RunState, st
             arg("total", total),
         ],
     );
-    for item in model::report(plan, state).iter().filter(|i| i.outcome == "failed").take(10) {
-        text.push_str(&format!("\n• {} `{}`: {}", kind_name(item.kind), item.name, item.reason));
+    for item in model::report(plan, state)
+        .iter()
+        .filter(|i| i.outcome == "failed")
+        .take(10)
+    {
+        text.push_str(&format!(
+            "\n• {} `{}`: {}",
+            kind_name(item.kind),
+            item.name,
+            item.reason
+        ));
     }
     text
 }

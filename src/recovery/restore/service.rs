@@ -122,7 +122,7 @@ pub enum Confirmed {
     /// Queued for the runner.
     Queued(Uuid),
     /// The preview expired or the guild changed: this is the new plan, to confirm again.
-    Replanned(Preview),
+    Replanned(Box<Preview>),
 }
 
 /// A job for display.
@@ -257,6 +257,7 @@ impl RestoreService {
     }
 
     /// Plans `snapshot` against the guild now.
+    #[allow(clippy::too_many_arguments)]
     async fn make_plan(
         &self,
         guild: u64,
@@ -422,13 +423,13 @@ impl RestoreService {
             let row = persistence::get(&self.inner.db, record.id, id)
                 .await?
                 .ok_or(RestoreError::NotFound)?;
-            return Ok(Confirmed::Replanned(Preview {
+            return Ok(Confirmed::Replanned(Box::new(Preview {
                 job_id: id,
                 plan: Arc::new(plan),
                 plan_hash: hash,
                 expires_at: row.expires_at,
                 snapshot: meta,
-            }));
+            })));
         }
         match persistence::confirm(&self.inner.db, job_id, actor, &hash).await {
             Ok(true) => {
@@ -602,6 +603,7 @@ impl RestoreService {
     }
 
     /// Ends a job with its status, report and event in one transaction (fenced).
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn finish(
         &self,
         record: &GuildRecord,
@@ -659,7 +661,8 @@ fn total(plan: &Plan) -> i32 {
 }
 
 fn plan_hash(plan: &Plan) -> Result<[u8; 32], RestoreError> {
-    plan.hash().map_err(|e| RestoreError::BadPlan(e.to_string()))
+    plan.hash()
+        .map_err(|e| RestoreError::BadPlan(e.to_string()))
 }
 
 fn plan_json(plan: &Plan) -> Result<serde_json::Value, RestoreError> {

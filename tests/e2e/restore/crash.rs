@@ -73,7 +73,12 @@ async fn a_runner_killed_at_several_points_resumes_without_duplicates() {
 
     let (status, done, failed, total, job_id) =
         wait_job(&world, &["completed", "failed"], Duration::from_secs(120)).await;
-    assert_eq!((status.as_str(), failed), ("completed", 0), "{:?}", report(&world, job_id).await);
+    assert_eq!(
+        (status.as_str(), failed),
+        ("completed", 0),
+        "{:?}",
+        report(&world, job_id).await
+    );
     assert_eq!(done, total, "every step counted once");
     assert_no_duplicates(&world);
     drop_recovery_channel(&world, recovery);
@@ -88,11 +93,12 @@ async fn a_runner_killed_at_several_points_resumes_without_duplicates() {
         progress.to_string().contains("adopted"),
         "the unrecorded creates were adopted: {progress}"
     );
-    let fencing: i64 = sqlx::query_scalar("SELECT fencing FROM recovery.restore_jobs WHERE id = $1")
-        .bind(job_id)
-        .fetch_one(&world.db.pool)
-        .await
-        .unwrap();
+    let fencing: i64 =
+        sqlx::query_scalar("SELECT fencing FROM recovery.restore_jobs WHERE id = $1")
+            .bind(job_id)
+            .fetch_one(&world.db.pool)
+            .await
+            .unwrap();
     assert!(fencing >= 4, "claimed by four runners: {fencing}");
     assert_eq!(events(&world, "recovery.restore_started").await, 1);
     assert_eq!(events(&world, "recovery.restore_completed").await, 1);

@@ -28,18 +28,42 @@ async fn a_full_wipe_is_restored_with_zero_diff() {
     assert_mirror_matches(&world, Duration::from_secs(60), "after the wipe").await;
 
     let preview = preview(&world, world.owner_id(), id, json!({})).await;
-    assert!(preview.text.contains("Roles: 49 to create"), "{}", preview.text);
-    assert!(preview.text.contains("Channels: 100 to create"), "{}", preview.text);
+    assert!(
+        preview.text.contains("Roles: 49 to create"),
+        "{}",
+        preview.text
+    );
+    assert!(
+        preview.text.contains("Channels: 100 to create"),
+        "{}",
+        preview.text
+    );
     assert!(preview.text.contains("Estimated time"), "{}", preview.text);
     let confirmed = confirm(&world, world.owner_id(), &preview).await;
-    assert!(confirmed.text.contains("Restore confirmed"), "{}", confirmed.text);
-    let (status, done, failed, total, job) =
-        wait_job(&world, &["completed", "failed", "cancelled"], Duration::from_secs(120)).await;
-    assert_eq!((status.as_str(), failed), ("completed", 0), "{:?}", report(&world, job).await);
+    assert!(
+        confirmed.text.contains("Restore confirmed"),
+        "{}",
+        confirmed.text
+    );
+    let (status, done, failed, total, job) = wait_job(
+        &world,
+        &["completed", "failed", "cancelled"],
+        Duration::from_secs(120),
+    )
+    .await;
+    assert_eq!(
+        (status.as_str(), failed),
+        ("completed", 0),
+        "{:?}",
+        report(&world, job).await
+    );
     assert_eq!(done, total);
     assert_no_duplicates(&world);
     let d = differences(&world, &before);
-    assert!(d.len() == 1 && d[0].path.contains("recovery"), "only #recovery differs: {d:?}");
+    assert!(
+        d.len() == 1 && d[0].path.contains("recovery"),
+        "only #recovery differs: {d:?}"
+    );
 
     // A pre-restore snapshot, events, the owner's notification, the progress message.
     let pre: i64 = sqlx::query_scalar(
@@ -83,8 +107,10 @@ async fn a_full_wipe_is_restored_with_zero_diff() {
     let mine: Vec<_> = entries.iter().filter(|e| e.user_id == Some(bot)).collect();
     assert!(mine.len() > 150, "{}", mine.len());
     assert!(
-        mine.iter()
-            .all(|e| e.reason.as_deref().is_some_and(|r| r.starts_with(umbra::recovery::restore::AUDIT_REASON_PREFIX))),
+        mine.iter().all(|e| e
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with(umbra::recovery::restore::AUDIT_REASON_PREFIX))),
         "an action without the marker"
     );
     drop_recovery_channel(&world, recovery);
@@ -109,7 +135,9 @@ async fn merge_keeps_an_unrelated_channel_and_mirror_deletes_it() {
     owner
         .create_channel(g, json!({ "name": "unrelated", "type": 0 }))
         .expect("a new channel");
-    owner.delete_channel(world.fixture.channel_ids[2]).expect("delete");
+    owner
+        .delete_channel(world.fixture.channel_ids[2])
+        .expect("delete");
     assert_mirror_matches(&world, Duration::from_secs(30), "after the changes").await;
 
     let p = preview(&world, world.owner_id(), id, json!({ "mode": 0 })).await;
@@ -149,30 +177,54 @@ async fn hierarchy_blocked_items_are_reported_and_skipped() {
     let before = emulator_view(&world);
     let owner = world.emu.as_user(world.owner_id());
     let g = world.guild_id();
-    owner.delete_role(g, world.fixture.founders_role_id).expect("delete Founders");
-    owner.delete_role(g, world.fixture.role_ids[0]).expect("delete a plain role");
+    owner
+        .delete_role(g, world.fixture.founders_role_id)
+        .expect("delete Founders");
+    owner
+        .delete_role(g, world.fixture.role_ids[0])
+        .expect("delete a plain role");
     assert_mirror_matches(&world, Duration::from_secs(30), "after the deletions").await;
 
     let p = preview(&world, world.owner_id(), id, json!({})).await;
-    assert!(p.text.contains("Founders"), "the warning names it: {}", p.text);
+    assert!(
+        p.text.contains("Founders"),
+        "the warning names it: {}",
+        p.text
+    );
     confirm(&world, world.owner_id(), &p).await;
-    let (status, _, failed, _, job) = wait_job(&world, &["completed"], Duration::from_secs(60)).await;
+    let (status, _, failed, _, job) =
+        wait_job(&world, &["completed"], Duration::from_secs(60)).await;
     assert_eq!((status.as_str(), failed), ("completed", 0));
     let report = report(&world, job).await;
     assert!(
-        report.iter().any(|i| i["name"] == "Founders" && i["outcome"] == "skipped" && i["reason"] == "above_bot"),
+        report.iter().any(|i| i["name"] == "Founders"
+            && i["outcome"] == "skipped"
+            && i["reason"] == "above_bot"),
         "{report:?}"
     );
     let d = differences(&world, &before);
     assert!(!d.is_empty());
     assert!(
-        d.iter().all(|e| e.path.contains("Founders") || e.path.starts_with("roles[") || e.path.starts_with("members[")),
+        d.iter().all(|e| e.path.contains("Founders")
+            || e.path.starts_with("roles[")
+            || e.path.starts_with("members[")),
         "{d:?}"
     );
     assert!(d.iter().any(|e| e.path.contains("roles[\"Founders\"]")));
     let v = emulator_view(&world);
-    assert!(v.role_by_name("Founders").is_none(), "not created below the bot");
-    assert!(v.roles.iter().any(|r| r.name == before.roles.iter().find(|b| b.id == world.fixture.role_ids[0]).map(|b| b.name.clone()).unwrap_or_default()));
+    assert!(
+        v.role_by_name("Founders").is_none(),
+        "not created below the bot"
+    );
+    assert!(v.roles.iter().any(|r| {
+        r.name
+            == before
+                .roles
+                .iter()
+                .find(|b| b.id == world.fixture.role_ids[0])
+                .map(|b| b.name.clone())
+                .unwrap_or_default()
+    }));
     world.finish().await;
 }
 
@@ -191,7 +243,15 @@ async fn a_non_trusted_administrator_cannot_confirm_and_nothing_changes() {
     assert_mirror_matches(&world, Duration::from_secs(30), "after the deletion").await;
     let rogue = world.fixture.rogue_admin_id;
     let refused = preview(&world, rogue, id, json!({})).await;
-    assert!(refused.ephemeral && refused.message.as_ref().is_some_and(|m| m.buttons().is_empty()), "{}", refused.text);
+    assert!(
+        refused.ephemeral
+            && refused
+                .message
+                .as_ref()
+                .is_some_and(|m| m.buttons().is_empty()),
+        "{}",
+        refused.text
+    );
     let p = preview(&world, world.owner_id(), id, json!({})).await;
     let requests = world.emu.counters().total.requests;
     let click = confirm(&world, rogue, &p).await;
@@ -214,9 +274,16 @@ async fn a_non_trusted_administrator_cannot_confirm_and_nothing_changes() {
     assert!(changes.is_empty(), "{changes:?}");
     // The owner's Cancel closes the preview (its buttons are gone).
     let cancel = button(&p, "umbra:rst:cancel:");
-    let closed = world.click(world.owner_id(), p.message.as_ref().unwrap(), &cancel).await;
+    let closed = world
+        .click(world.owner_id(), p.message.as_ref().unwrap(), &cancel)
+        .await;
     assert!(closed.text.contains("cancelled"), "{}", closed.text);
-    assert!(closed.message.as_ref().is_some_and(|m| m.buttons().is_empty()));
+    assert!(
+        closed
+            .message
+            .as_ref()
+            .is_some_and(|m| m.buttons().is_empty())
+    );
     assert_eq!(job(&world).await.0, "cancelled");
     world.finish().await;
 }
@@ -230,15 +297,23 @@ async fn a_changed_guild_re_plans_the_preview_instead_of_running_it() {
     let id = snapshot(&world, "base").await;
     let before = emulator_view(&world);
     let owner = world.emu.as_user(world.owner_id());
-    owner.delete_channel(world.fixture.channel_ids[1]).expect("delete");
+    owner
+        .delete_channel(world.fixture.channel_ids[1])
+        .expect("delete");
     assert_mirror_matches(&world, Duration::from_secs(30), "after the first deletion").await;
     let p = preview(&world, world.owner_id(), id, json!({})).await;
     assert!(p.text.contains("Channels: 1 to create"), "{}", p.text);
-    owner.delete_channel(world.fixture.channel_ids[2]).expect("delete");
+    owner
+        .delete_channel(world.fixture.channel_ids[2])
+        .expect("delete");
     assert_mirror_matches(&world, Duration::from_secs(30), "after the second deletion").await;
     let again = confirm(&world, world.owner_id(), &p).await;
     assert!(again.text.contains("changed"), "{}", again.text);
-    assert!(again.text.contains("Channels: 2 to create"), "{}", again.text);
+    assert!(
+        again.text.contains("Channels: 2 to create"),
+        "{}",
+        again.text
+    );
     assert_eq!(job(&world).await.0, "previewed", "not run blindly");
     let ok = confirm(&world, world.owner_id(), &again).await;
     assert!(ok.text.contains("Restore confirmed"), "{}", ok.text);
@@ -285,13 +360,28 @@ async fn another_guilds_snapshot_is_refused_unless_imported() {
         .await
         .unwrap();
     assert_eq!(jobs, 0, "nothing stored");
-    let (_, bytes) = data.snapshots.export(other.guild_id, foreign).await.expect("export");
+    let (_, bytes) = data
+        .snapshots
+        .export(other.guild_id, foreign)
+        .await
+        .expect("export");
     let (created, _) = data
         .snapshots
-        .import(world.guild_id(), bytes, Some("imported".into()), world.owner_id())
+        .import(
+            world.guild_id(),
+            bytes,
+            Some("imported".into()),
+            world.owner_id(),
+        )
         .await
         .expect("import");
-    let p = preview(&world, world.owner_id(), created.meta.id, json!({ "components": "roles,channels" })).await;
+    let p = preview(
+        &world,
+        world.owner_id(),
+        created.meta.id,
+        json!({ "components": "roles,channels" }),
+    )
+    .await;
     assert!(p.text.contains("another server"), "{}", p.text);
     assert!(!p.ephemeral);
     world.finish().await;
@@ -320,11 +410,16 @@ async fn cancel_stops_the_restore_and_reports() {
     let p = preview(&world, world.owner_id(), id, json!({})).await;
     confirm(&world, world.owner_id(), &p).await;
     world
-        .eventually("some steps are done", || async { job(&world).await.1 >= 20 })
+        .eventually("some steps are done", || async {
+            job(&world).await.1 >= 20
+        })
         .await;
-    let reply = world.command(world.owner_id(), "restore cancel", json!({})).await;
+    let reply = world
+        .command(world.owner_id(), "restore cancel", json!({}))
+        .await;
     assert!(reply.text.contains("Stopping"), "{}", reply.text);
-    let (status, done, _, total, _) = wait_job(&world, &["cancelled", "completed"], Duration::from_secs(30)).await;
+    let (status, done, _, total, _) =
+        wait_job(&world, &["cancelled", "completed"], Duration::from_secs(30)).await;
     assert_eq!(status, "cancelled");
     assert!(done < total, "{done}/{total}");
     assert_eq!(events(&world, "recovery.restore_cancelled").await, 1);
@@ -332,9 +427,13 @@ async fn cancel_stops_the_restore_and_reports() {
     tokio::time::sleep(Duration::from_millis(800)).await;
     let writes = world.emu.counters().total.requests - after;
     assert!(writes <= 2, "{writes} requests after the cancel");
-    let status = world.command(world.owner_id(), "restore status", json!({})).await;
+    let status = world
+        .command(world.owner_id(), "restore status", json!({}))
+        .await;
     assert!(status.text.contains("cancelled"), "{}", status.text);
-    let history = world.command(world.owner_id(), "restore history", json!({})).await;
+    let history = world
+        .command(world.owner_id(), "restore history", json!({}))
+        .await;
     assert!(history.text.contains("cancelled"), "{}", history.text);
     world.finish().await;
 }
@@ -370,8 +469,14 @@ async fn a_storm_of_429s_slows_the_restore_but_does_not_fail_it() {
     let p = preview(&world, world.owner_id(), id, json!({})).await;
     let limited_before = world.emu.counters().total.rate_limited;
     confirm(&world, world.owner_id(), &p).await;
-    let (status, _, failed, _, job) = wait_job(&world, &["completed", "failed"], Duration::from_secs(120)).await;
-    assert_eq!((status.as_str(), failed), ("completed", 0), "{:?}", report(&world, job).await);
+    let (status, _, failed, _, job) =
+        wait_job(&world, &["completed", "failed"], Duration::from_secs(120)).await;
+    assert_eq!(
+        (status.as_str(), failed),
+        ("completed", 0),
+        "{:?}",
+        report(&world, job).await
+    );
     assert!(
         world.emu.counters().total.rate_limited > limited_before,
         "the storm happened"

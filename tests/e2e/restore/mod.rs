@@ -55,7 +55,9 @@ pub fn assert_no_duplicates(world: &TestWorld) {
     assert!(dup.is_empty(), "duplicate roles: {dup:?}");
     let mut channels: HashMap<(u8, &str, Option<u64>), usize> = HashMap::new();
     for c in &v.channels {
-        *channels.entry((c.kind, c.name.as_str(), c.parent_id)).or_default() += 1;
+        *channels
+            .entry((c.kind, c.name.as_str(), c.parent_id))
+            .or_default() += 1;
     }
     let dup: Vec<_> = channels.iter().filter(|(_, n)| **n > 1).collect();
     assert!(dup.is_empty(), "duplicate channels: {dup:?}");
@@ -171,7 +173,11 @@ pub async fn job(world: &TestWorld) -> (String, i32, i32, i32, Uuid) {
 }
 
 /// Waits until the latest job reaches one of `statuses`.
-pub async fn wait_job(world: &TestWorld, statuses: &[&str], patience: Duration) -> (String, i32, i32, i32, Uuid) {
+pub async fn wait_job(
+    world: &TestWorld,
+    statuses: &[&str],
+    patience: Duration,
+) -> (String, i32, i32, i32, Uuid) {
     let deadline = tokio::time::Instant::now() + patience;
     loop {
         let j = job(world).await;
@@ -188,11 +194,12 @@ pub async fn wait_job(world: &TestWorld, statuses: &[&str], patience: Duration) 
 
 /// The job's per-item report.
 pub async fn report(world: &TestWorld, id: Uuid) -> Vec<Value> {
-    let v: Option<Value> = sqlx::query_scalar("SELECT error_report FROM recovery.restore_jobs WHERE id = $1")
-        .bind(id)
-        .fetch_one(&world.db.pool)
-        .await
-        .expect("the job");
+    let v: Option<Value> =
+        sqlx::query_scalar("SELECT error_report FROM recovery.restore_jobs WHERE id = $1")
+            .bind(id)
+            .fetch_one(&world.db.pool)
+            .await
+            .expect("the job");
     v.and_then(|v| v.as_array().cloned()).unwrap_or_default()
 }
 
