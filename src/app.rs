@@ -76,8 +76,9 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
     let licensing = LicensingService::new(db.conn.clone(), Arc::new(guilds.clone()));
     let (members, sync, snapshots) =
         crate::recovery::services(&config, &db.conn, &db.pool, &guilds, &licensing)?;
-    let restores =
-        crate::recovery::restore::service(&config, &db.conn, &sync, &snapshots, &guilds, &licensing);
+    let restores = crate::recovery::restore::service(
+        &config, &db.conn, &sync, &snapshots, &guilds, &licensing,
+    );
     let data = Data(Arc::new(Services {
         config: config.clone(),
         db: db.conn.clone(),

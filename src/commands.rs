@@ -226,7 +226,8 @@ pub async fn on_component(
         crate::recovery::antinuke::commands::on_component(ctx, data, component, rest).await?;
     } else if let Some(rest) = id.strip_prefix(crate::notification::commands::COMPONENT_PREFIX) {
         crate::notification::commands::on_component(ctx, data, component, rest).await?;
-    } else if let Some(rest) = id.strip_prefix(crate::recovery::restore::commands::COMPONENT_PREFIX) {
+    } else if let Some(rest) = id.strip_prefix(crate::recovery::restore::commands::COMPONENT_PREFIX)
+    {
         crate::recovery::restore::commands::on_component(ctx, data, component, rest).await?;
     }
     Ok(())
