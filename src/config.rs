@@ -770,7 +770,8 @@ impl Config {
         );
         check(
             rs.lease_seconds >= 1 && rs.heartbeat_ms < rs.lease_seconds.saturating_mul(1000),
-            "`restore.lease_seconds` must be at least 1 and longer than `restore.heartbeat_ms`".into(),
+            "`restore.lease_seconds` must be at least 1 and longer than `restore.heartbeat_ms`"
+                .into(),
         );
         check(
             rs.bucket_concurrency >= 1 && rs.max_in_flight >= 1 && rs.max_jobs >= 1,

@@ -123,10 +123,49 @@ pub const RULES: &[Rule] = &[
             ("by", ArgSource::Text("by")),
         ],
     ),
-    rule(ev::RESTORE_STARTED, "restore_started", Backups, msg::NOTIFY_RESTORE_STARTED, &[GUILD, ("total", ArgSource::Number("total")), ("mode", ArgSource::Text("mode"))]),
-    rule(ev::RESTORE_COMPLETED, "restore_completed", Backups, msg::NOTIFY_RESTORE_COMPLETED, &[GUILD, ("done", ArgSource::Number("done")), ("failed", ArgSource::Number("failed")), ("total", ArgSource::Number("total")), ("seconds", ArgSource::Number("seconds")), ("details", ArgSource::Text("details"))]),
-    rule(ev::RESTORE_FAILED, "restore_failed", Backups, msg::NOTIFY_RESTORE_FAILED, &[GUILD, ("reason", ArgSource::Text("reason"))]),
-    rule(ev::RESTORE_CANCELLED, "restore_cancelled", Backups, msg::NOTIFY_RESTORE_CANCELLED, &[GUILD, ("done", ArgSource::Number("done")), ("total", ArgSource::Number("total"))]),
+    rule(
+        ev::RESTORE_STARTED,
+        "restore_started",
+        Backups,
+        msg::NOTIFY_RESTORE_STARTED,
+        &[
+            GUILD,
+            ("total", ArgSource::Number("total")),
+            ("mode", ArgSource::Text("mode")),
+        ],
+    ),
+    rule(
+        ev::RESTORE_COMPLETED,
+        "restore_completed",
+        Backups,
+        msg::NOTIFY_RESTORE_COMPLETED,
+        &[
+            GUILD,
+            ("done", ArgSource::Number("done")),
+            ("failed", ArgSource::Number("failed")),
+            ("total", ArgSource::Number("total")),
+            ("seconds", ArgSource::Number("seconds")),
+            ("details", ArgSource::Text("details")),
+        ],
+    ),
+    rule(
+        ev::RESTORE_FAILED,
+        "restore_failed",
+        Backups,
+        msg::NOTIFY_RESTORE_FAILED,
+        &[GUILD, ("reason", ArgSource::Text("reason"))],
+    ),
+    rule(
+        ev::RESTORE_CANCELLED,
+        "restore_cancelled",
+        Backups,
+        msg::NOTIFY_RESTORE_CANCELLED,
+        &[
+            GUILD,
+            ("done", ArgSource::Number("done")),
+            ("total", ArgSource::Number("total")),
+        ],
+    ),
 ];
 
 /// The rules for an event type.
