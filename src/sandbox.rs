@@ -247,8 +247,10 @@ async fn run(tl: &Timeline) -> anyhow::Result<DrillReport> {
     );
     // 2. PostgreSQL and Umbra.
     let (dir, _guard) = data_dir()?;
-    let mut config = Config::default();
-    config.data_dir = dir.clone();
+    let mut config = Config {
+        data_dir: dir.clone(),
+        ..Config::default()
+    };
     config.database.url = String::new();
     config.http.bind = "127.0.0.1:0".parse().context("address")?;
     config.discord.api_address = emu.tls_addr().to_string();

@@ -689,8 +689,8 @@ pub async fn status_value(data: &Data, locale: Locale, guild: u64) -> String {
                 t(data, locale, p.punishment.name_msg(), &[]),
             )],
         ),
-        Some(_) => t(data, locale, msg::STATUS_DISABLED, &[]),
-        None => t(data, locale, msg::STATUS_NOT_SET_UP, &[]),
+        // Off (never turned on, or turned off): `/antinuke enable` sets it up.
+        _ => t(data, locale, msg::STATUS_NOT_SET_UP, &[]),
     }
 }
 

@@ -120,6 +120,7 @@ impl Detector {
 
     /// Counts `classes` by `actor` (already known not to be exempt) and decides.
     /// `role_target`: the target of a permission grant is a role (else a member).
+    #[allow(clippy::too_many_arguments)]
     pub fn observe(
         &self,
         guild: u64,

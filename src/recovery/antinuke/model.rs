@@ -819,7 +819,7 @@ mod tests {
             new: Some(perm::KICK_MEMBERS | perm::ADMINISTRATOR),
         };
         assert_eq!(
-            classify(31, &[admin.clone()], none),
+            classify(31, std::slice::from_ref(&admin), none),
             vec![ActionClass::PermissionGrant]
         );
         let harmless = AuditChange::Permissions {

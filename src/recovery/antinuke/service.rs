@@ -93,6 +93,8 @@ struct Inner {
     detector: Detector,
     config: AntinukeConfig,
     db: DatabaseConnection,
+    /// Bounds the after-the-fact work (snapshots) running at once.
+    heavy: tokio::sync::Semaphore,
 }
 
 /// AntiNuke: cheap to clone.
@@ -109,6 +111,7 @@ impl AntinukeService {
                 detector: Detector::new(window),
                 config,
                 db,
+                heavy: tokio::sync::Semaphore::new(2),
             }),
         }
     }
@@ -340,22 +343,27 @@ impl AntinukeService {
             self.watch_followups(data, id, &detection).await;
             return;
         }
-        // 2. Emergency snapshot (as of just before the first counted action) and pin.
-        self.snapshot_step(data, guild, id, detection.first_action_at)
-            .await;
-        // 3. Let the attacker's in-flight requests land, then record them and notify.
+        // 2. Let the attacker's in-flight requests land (the snapshot is "as of" before the
+        // attack, so waiting costs nothing), then — a few incidents at a time, so that a wave
+        // of nukes in many guilds does not starve the event path of CPU — the emergency
+        // snapshot, the pin, what the actor did after the detection, and the owner's DM.
         self.settle(&detection).await;
-        let more = detection
-            .incident
-            .destroyed
-            .lock()
-            .map(|d| d.clone())
-            .unwrap_or_default();
-        if let Err(e) = persistence::merge_destroyed(&self.inner.db, id, &more).await {
-            tracing::warn!(%id, error = %e, "AntiNuke: recording follow-ups failed");
-        }
-        if let Err(e) = self.notify_detected(data, id).await {
-            tracing::warn!(%id, error = %e, "AntiNuke: notifying the owner failed; the worker retries");
+        {
+            let _permit = self.inner.heavy.acquire().await;
+            self.snapshot_step(data, guild, id, detection.first_action_at)
+                .await;
+            let more = detection
+                .incident
+                .destroyed
+                .lock()
+                .map(|d| d.clone())
+                .unwrap_or_default();
+            if let Err(e) = persistence::merge_destroyed(&self.inner.db, id, &more).await {
+                tracing::warn!(%id, error = %e, "AntiNuke: recording follow-ups failed");
+            }
+            if let Err(e) = self.notify_detected(data, id).await {
+                tracing::warn!(%id, error = %e, "AntiNuke: notifying the owner failed; the worker retries");
+            }
         }
         // 4. Automatic revert (plan and settings permitting).
         if detection.policy.auto_revert {

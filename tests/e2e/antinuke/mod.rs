@@ -5,6 +5,7 @@
 //! they share.
 
 mod detection;
+mod durability;
 mod response;
 mod sandbox;
 

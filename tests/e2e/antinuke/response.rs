@@ -237,3 +237,51 @@ async fn restore_what_was_destroyed_brings_back_exactly_the_deleted_channels_and
     assert!(!last.is_empty());
     world.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mass_ban_is_stopped_and_restore_what_was_destroyed_lifts_the_bans() {
+    let world = protected(TestWorld::start().await).await;
+    let f = world.fixture.clone();
+    let guild = world.guild_id();
+    let victims: Vec<u64> = f.member_ids.iter().take(10).copied().collect();
+    // At ~50 bans a second (what Discord lets a nuker do).
+    let mut banned = Vec::new();
+    for v in &victims {
+        if world.emu.as_user(f.rogue_admin_id).ban(guild, *v).is_ok() {
+            banned.push(*v);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!((3..=5).contains(&banned.len()), "{banned:?}");
+    let list = wait_incidents(&world, 1).await;
+    assert_eq!(list[0].action_class, "ban");
+    let dm = incident_dm(&world, list[0].id).await;
+    world
+        .eventually("the emergency snapshot is linked", || async {
+            incidents(&world).await[0].emergency_snapshot_id.is_some()
+        })
+        .await;
+    let reply = world
+        .click(
+            f.owner_id,
+            &dm,
+            &format!("umbra:antinuke:restore:{}", list[0].id),
+        )
+        .await;
+    assert!(
+        reply
+            .text
+            .contains(&format!("{} members unbanned", banned.len())),
+        "{}",
+        reply.text
+    );
+    for v in &banned {
+        assert!(!super::is_banned(&world, *v), "{v} is still banned");
+    }
+    world
+        .eventually("the incident is resolved", || async {
+            incidents(&world).await[0].status == "resolved"
+        })
+        .await;
+    world.finish().await;
+}
