@@ -399,11 +399,12 @@ impl AntinukeService {
     }
 
     /// Records the actor's later actions with the incident until its window ends.
-    async fn watch_followups(&self, _data: &Data, id: Uuid, detection: &Detection) {
+    async fn watch_followups(&self, data: &Data, id: Uuid, detection: &Detection) {
         let window = Duration::from_secs(self.inner.config.dedupe_slot_seconds.max(1));
         let end = detection.detected + window;
         let mut recorded = Destroyed::default();
-        while Instant::now() < end {
+        // Until the incident's window ends, or Umbra stops (its pool closes).
+        while Instant::now() < end && !data.pool.is_closed() {
             let left = end.saturating_duration_since(Instant::now());
             let _ = tokio::time::timeout(
                 left.min(Duration::from_secs(30)),

@@ -285,3 +285,132 @@ async fn a_mass_ban_is_stopped_and_restore_what_was_destroyed_lifts_the_bans() {
         .await;
     world.finish().await;
 }
+
+/// Gives the guild the Max plan (lockdown, automatic revert, every punishment).
+async fn max_plan(world: &TestWorld) {
+    let reply = world
+        .command(
+            world.owner_id(),
+            "admin license grant",
+            json!({ "guild": world.guild_id().to_string(), "plan": "max", "days": 30 }),
+        )
+        .await;
+    assert!(reply.text.contains("Max"), "{}", reply.text);
+}
+
+fn role_permissions(world: &TestWorld, role: u64) -> u64 {
+    let guild = world.guild_id();
+    world
+        .emu
+        .with_world(|w| w.guilds[&guild].roles[&role].permissions)
+}
+
+fn invites_paused(world: &TestWorld) -> bool {
+    let guild = world.guild_id();
+    world
+        .emu
+        .with_world(|w| w.guilds[&guild].incidents.invites_disabled_until.is_some())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lockdown_removes_dangerous_permissions_and_pauses_invites_and_false_positive_lifts_it() {
+    let world = protected(TestWorld::start().await).await;
+    let f = world.fixture.clone();
+    max_plan(&world).await;
+    let reply = world
+        .command(
+            f.owner_id,
+            "antinuke punishment",
+            json!({ "kind": 0, "lockdown": true }),
+        )
+        .await;
+    assert!(reply.text.contains("lockdown enabled"), "{}", reply.text);
+    let moderator_before = role_permissions(&world, f.moderator_role_id);
+    let targets: Vec<u64> = f.channel_ids.iter().skip(1).take(4).copied().collect();
+    delete_channels(
+        &world,
+        f.rogue_admin_id,
+        &targets,
+        Duration::from_millis(20),
+    )
+    .await;
+    let list = wait_incidents(&world, 1).await;
+    world
+        .eventually("the lockdown is in place", || async {
+            role_permissions(&world, f.admin_role_id) & 8 == 0 && invites_paused(&world)
+        })
+        .await;
+    // Dangerous permissions (kick, ban) were taken from the Moderator role too.
+    assert_eq!(role_permissions(&world, f.moderator_role_id) & 0b110, 0);
+    let dm = incident_dm(&world, list[0].id).await;
+    let reply = world
+        .click(
+            f.owner_id,
+            &dm,
+            &format!("umbra:antinuke:fp:{}", list[0].id),
+        )
+        .await;
+    assert!(reply.text.contains("false positive"), "{}", reply.text);
+    assert_eq!(role_permissions(&world, f.admin_role_id) & 8, 8);
+    assert_eq!(
+        role_permissions(&world, f.moderator_role_id),
+        moderator_before
+    );
+    assert!(!invites_paused(&world));
+    assert!(
+        roles_of(&world, f.rogue_admin_id)
+            .unwrap()
+            .contains(&f.admin_role_id)
+    );
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn automatic_revert_restores_without_waiting_for_the_owner() {
+    let world = protected(TestWorld::start().await).await;
+    let f = world.fixture.clone();
+    max_plan(&world).await;
+    let reply = world
+        .command(
+            f.owner_id,
+            "antinuke punishment",
+            json!({ "kind": 0, "auto-revert": true }),
+        )
+        .await;
+    assert!(
+        reply.text.contains("automatic revert enabled"),
+        "{}",
+        reply.text
+    );
+    let before = crate::recovery::emulator_view(&world);
+    let targets: Vec<u64> = f.channel_ids.iter().skip(1).take(6).copied().collect();
+    let deleted = delete_channels(
+        &world,
+        f.rogue_admin_id,
+        &targets,
+        Duration::from_millis(20),
+    )
+    .await;
+    assert!((3..=5).contains(&deleted), "{deleted}");
+    wait_incidents(&world, 1).await;
+    world
+        .eventually("the automatic revert resolved the incident", || async {
+            incidents(&world).await[0].status == "resolved"
+        })
+        .await;
+    let d = discord_emulator::diff(
+        &without_member(before, f.rogue_admin_id),
+        &without_member(crate::recovery::emulator_view(&world), f.rogue_admin_id),
+        &crate::restore::restore_options(),
+    );
+    assert!(
+        d.is_empty(),
+        "{:?}",
+        d.iter()
+            .take(10)
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(incidents(&world).await.len(), 1);
+    world.finish().await;
+}
