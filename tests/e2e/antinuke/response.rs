@@ -414,3 +414,49 @@ async fn automatic_revert_restores_without_waiting_for_the_owner() {
     assert_eq!(incidents(&world).await.len(), 1);
     world.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quarantine_takes_every_role_and_gives_the_quarantine_role_umbra_created() {
+    let world = protected(TestWorld::start().await).await;
+    let f = world.fixture.clone();
+    max_plan(&world).await;
+    let reply = world
+        .command(f.owner_id, "antinuke punishment", json!({ "kind": 1 }))
+        .await;
+    assert!(reply.text.contains("quarantine"), "{}", reply.text);
+    let quarantine = world
+        .data()
+        .antinuke
+        .policy(world.guild_id())
+        .and_then(|p| p.quarantine_role_id)
+        .expect("a quarantine role was created");
+    assert_eq!(role_permissions(&world, quarantine), 0);
+    let targets: Vec<u64> = f.channel_ids.iter().skip(1).take(4).copied().collect();
+    delete_channels(
+        &world,
+        f.rogue_admin_id,
+        &targets,
+        Duration::from_millis(20),
+    )
+    .await;
+    let list = wait_incidents(&world, 1).await;
+    assert_eq!(list[0].punishment, "quarantine");
+    assert_eq!(
+        roles_of(&world, f.rogue_admin_id).unwrap(),
+        vec![quarantine]
+    );
+    // False positive: the roles come back and the quarantine role goes.
+    let dm = incident_dm(&world, list[0].id).await;
+    world
+        .click(
+            f.owner_id,
+            &dm,
+            &format!("umbra:antinuke:fp:{}", list[0].id),
+        )
+        .await;
+    assert_eq!(
+        roles_of(&world, f.rogue_admin_id).unwrap(),
+        vec![f.admin_role_id]
+    );
+    world.finish().await;
+}
