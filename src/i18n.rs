@@ -195,6 +195,7 @@ pub mod msg {
         ERROR_BACKUP_FILE_VERSION = "error-backup-file-version" (version, supported);
         ERROR_BACKUP_FILE_CHECKSUM = "error-backup-file-checksum";
         ERROR_BACKUP_FILE_INVALID = "error-backup-file-invalid" (details);
+        NOTIFY_SNAPSHOT_FAILED = "notify-snapshot-failed" (guild, reason);
 
         // Restore (locales/*/restore.ftl).
         RESTORE_PREVIEW_TITLE = "restore-preview-title" (snapshot, when, mode, components);

@@ -295,6 +295,10 @@ async fn main() -> std::process::ExitCode {
         }
     };
     let json = args.json;
+    // RUST_LOG=umbra=debug shows what happens (on stderr); nothing by default.
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_default_env() {
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    }
     match run(args).await {
         Ok(figures) => {
             if !json {

@@ -36,6 +36,10 @@ backup-trigger-pre-restore = before a restore
 backup-trigger-emergency = emergency
 backup-trigger-import = imported
 
+## Owner notification
+
+notify-snapshot-failed = Umbra could not take an automatic snapshot of **{ $guild }**: { $reason }. Your existing snapshots are untouched; `/backup create` takes one by hand.
+
 ## Errors
 
 error-backup-not-synced = Umbra is still loading this server. Try again in a moment.

@@ -36,6 +36,10 @@ backup-trigger-pre-restore = 복원 직전
 backup-trigger-emergency = 긴급
 backup-trigger-import = 가져옴
 
+## 소유자 알림
+
+notify-snapshot-failed = Umbra 가 **{ $guild }** 의 자동 스냅샷을 만들지 못했습니다: { $reason }. 기존 스냅샷은 그대로입니다. `/backup create` 로 직접 만들 수 있습니다.
+
 ## 오류
 
 error-backup-not-synced = Umbra 가 아직 이 서버를 불러오는 중입니다. 잠시 뒤에 다시 해 주세요.

@@ -3,11 +3,15 @@
 //! far under PostgreSQL's 65,535; rows are still sent in chunks of `chunk_rows`), and the
 //! "as of T" read.
 //!
-//! A change is two statements on the caller's connection: close the current versions whose
-//! content differs (`ended_by = 'update'`), then insert a version for every member without a
-//! current row (new members and the ones just closed). Unchanged members are not touched.
+//! A write reads the current versions of the given members (`= ANY` of their ids), compares
+//! them here, closes the changed ones by row id (`ended_by = 'update'`) and inserts a version
+//! for every new or changed member. Unchanged members are not touched. No statement joins the
+//! table to a parameter array: with the statistics of a table that just grew (a first load),
+//! the planner turns such joins into nested loops over the whole table; `= ANY` of a constant
+//! array is at worst one scan. Statements that carry arrays are not kept prepared
+//! (`persistent(false)`), so each is planned with its values.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
@@ -18,33 +22,34 @@ use crate::ids::{from_db, to_db};
 
 /// Bind parameters of the widest statement below (the insert): checked against PostgreSQL's
 /// limit by a test.
-pub const MAX_BINDS_PER_STATEMENT: usize = 9;
+pub const MAX_BINDS_PER_STATEMENT: usize = 10;
 
-const CLOSE_CHANGED: &str = "\
-UPDATE member.members AS m
-   SET valid_to = GREATEST(now(), m.valid_from), ended_by = 'update', synced_at = now()
-  FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::timestamptz[])
-       AS i(uid, username, global_name, nick, roles, is_bot, joined_at)
- WHERE m.guild_id = $1 AND m.valid_to IS NULL AND m.discord_user_id = i.uid
-   AND (m.username, m.global_name, m.nick, m.role_ids, m.is_bot, m.joined_at)
-       IS DISTINCT FROM (i.username, i.global_name, i.nick, i.roles::bigint[], i.is_bot, i.joined_at)";
+const CURRENT_OF: &str = "\
+SELECT id, discord_user_id, username, global_name, nick, role_ids, is_bot, joined_at
+  FROM member.members
+ WHERE guild_id = $1 AND valid_to IS NULL AND discord_user_id = ANY($2::bigint[])";
 
-const INSERT_MISSING: &str = "\
+const CLOSE_ROWS: &str = "\
+UPDATE member.members SET valid_to = GREATEST(now(), valid_from), ended_by = $2, synced_at = now()
+ WHERE id = ANY($1::uuid[]) AND valid_to IS NULL";
+
+const USER_LINKS: &str =
+    "SELECT discord_user_id, id FROM identity.users WHERE discord_user_id = ANY($1::bigint[])";
+
+const INSERT_VERSIONS: &str = "\
 INSERT INTO member.members
        (id, guild_id, discord_user_id, user_id, username, global_name, nick, role_ids, is_bot, joined_at,
         valid_from, synced_at)
-SELECT i.id, $1, i.uid, u.id, i.username, i.global_name, i.nick, i.roles::bigint[], i.is_bot, i.joined_at,
+SELECT i.id, $1, i.uid, i.user_id, i.username, i.global_name, i.nick, i.roles::bigint[], i.is_bot, i.joined_at,
        now(), now()
-  FROM UNNEST($2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bool[],
-              $9::timestamptz[]) AS i(id, uid, username, global_name, nick, roles, is_bot, joined_at)
-  LEFT JOIN identity.users AS u ON u.discord_user_id = i.uid
- WHERE NOT EXISTS (SELECT 1 FROM member.members AS m
-                    WHERE m.guild_id = $1 AND m.valid_to IS NULL AND m.discord_user_id = i.uid)";
+  FROM UNNEST($2::uuid[], $3::bigint[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bool[],
+              $10::timestamptz[]) AS i(id, uid, user_id, username, global_name, nick, roles, is_bot, joined_at)";
 
 /// Column arrays of a chunk of members.
 struct Columns {
     ids: Vec<Uuid>,
     uids: Vec<i64>,
+    user_ids: Vec<Option<Uuid>>,
     usernames: Vec<String>,
     global_names: Vec<Option<String>>,
     nicks: Vec<Option<String>>,
@@ -54,11 +59,12 @@ struct Columns {
 }
 
 impl Columns {
-    fn of(members: &[&MemberState]) -> Self {
+    fn of(members: &[&MemberState], links: &HashMap<i64, Uuid>) -> Self {
         let n = members.len();
         let mut c = Columns {
             ids: Vec::with_capacity(n),
             uids: Vec::with_capacity(n),
+            user_ids: Vec::with_capacity(n),
             usernames: Vec::with_capacity(n),
             global_names: Vec::with_capacity(n),
             nicks: Vec::with_capacity(n),
@@ -69,6 +75,8 @@ impl Columns {
         for m in members {
             c.ids.push(Uuid::now_v7());
             c.uids.push(to_db(m.discord_user_id));
+            c.user_ids
+                .push(links.get(&to_db(m.discord_user_id)).copied());
             c.usernames.push(m.username.clone());
             c.global_names.push(m.global_name.clone());
             c.nicks.push(m.nick.clone());
@@ -95,6 +103,24 @@ fn deduplicated(members: &[MemberState]) -> Vec<&MemberState> {
         .collect()
 }
 
+/// Closes current versions by row id, with `ended_by` = `update` or `delete`.
+async fn close_rows(
+    conn: &mut PgConnection,
+    rows: &[Uuid],
+    ended_by: &str,
+) -> Result<u64, sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    Ok(sqlx::query(CLOSE_ROWS)
+        .bind(rows)
+        .bind(ended_by)
+        .persistent(false)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
+}
+
 /// Writes new and changed members (see the module comment), `chunk_rows` rows per statement.
 pub async fn upsert(
     conn: &mut PgConnection,
@@ -105,23 +131,64 @@ pub async fn upsert(
     let members = deduplicated(members);
     let mut stats = WriteStats::default();
     for chunk in members.chunks(chunk_rows.max(1)) {
-        let c = Columns::of(chunk);
-        let closed = sqlx::query(CLOSE_CHANGED)
-            .bind(guild)
-            .bind(&c.uids)
-            .bind(&c.usernames)
-            .bind(&c.global_names)
-            .bind(&c.nicks)
-            .bind(&c.roles)
-            .bind(&c.bots)
-            .bind(&c.joined)
-            .execute(&mut *conn)
+        let uids: Vec<i64> = chunk.iter().map(|m| to_db(m.discord_user_id)).collect();
+        let current: HashMap<u64, (Uuid, MemberState)> = sqlx::query_as::<
+            _,
+            (
+                Uuid,
+                i64,
+                String,
+                Option<String>,
+                Option<String>,
+                Vec<i64>,
+                bool,
+                Option<DateTime<Utc>>,
+            ),
+        >(CURRENT_OF)
+        .bind(guild)
+        .bind(&uids)
+        .persistent(false)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(
+            |(id, uid, username, global_name, nick, roles, is_bot, joined_at)| {
+                let m = member_from((uid, username, global_name, nick, roles, is_bot, joined_at));
+                (m.discord_user_id, (id, m))
+            },
+        )
+        .collect();
+        let mut closing = Vec::new();
+        let mut writing: Vec<&MemberState> = Vec::new();
+        for m in chunk {
+            match current.get(&m.discord_user_id) {
+                Some((_, stored)) if stored == *m => {}
+                Some((row, _)) => {
+                    closing.push(*row);
+                    writing.push(m);
+                }
+                None => writing.push(m),
+            }
+        }
+        let closed = close_rows(conn, &closing, "update").await?;
+        if writing.is_empty() {
+            stats += WriteStats { written: 0, closed };
+            continue;
+        }
+        let wanted: Vec<i64> = writing.iter().map(|m| to_db(m.discord_user_id)).collect();
+        let links: HashMap<i64, Uuid> = sqlx::query_as::<_, (i64, Uuid)>(USER_LINKS)
+            .bind(&wanted)
+            .persistent(false)
+            .fetch_all(&mut *conn)
             .await?
-            .rows_affected();
-        let written = sqlx::query(INSERT_MISSING)
+            .into_iter()
+            .collect();
+        let c = Columns::of(&writing, &links);
+        let written = sqlx::query(INSERT_VERSIONS)
             .bind(guild)
             .bind(&c.ids)
             .bind(&c.uids)
+            .bind(&c.user_ids)
             .bind(&c.usernames)
             .bind(&c.global_names)
             .bind(&c.nicks)
@@ -153,31 +220,34 @@ pub async fn remove(
     )
     .bind(guild)
     .bind(&ids)
+    .persistent(false)
     .execute(&mut *conn)
     .await?
     .rows_affected();
     Ok(WriteStats { written: 0, closed })
 }
 
-/// Tombstones every current member of `guild` whose id is not in `present`.
+/// Tombstones every current member of `guild` whose id is not in `present`. The difference is
+/// taken here, not in SQL: an anti-join against a 100,000-element parameter array is planned as
+/// a nested loop.
 pub async fn retain_only(
     conn: &mut PgConnection,
     guild: Uuid,
     present: &[u64],
 ) -> Result<WriteStats, sqlx::Error> {
-    let ids: Vec<i64> = present.iter().copied().map(to_db).collect();
-    let closed = sqlx::query(
-        "UPDATE member.members AS m \
-            SET valid_to = GREATEST(now(), m.valid_from), ended_by = 'delete', synced_at = now() \
-          WHERE m.guild_id = $1 AND m.valid_to IS NULL \
-            AND NOT EXISTS (SELECT 1 FROM UNNEST($2::bigint[]) AS p(uid) WHERE p.uid = m.discord_user_id)",
+    let current: Vec<i64> = sqlx::query_scalar(
+        "SELECT discord_user_id FROM member.members WHERE guild_id = $1 AND valid_to IS NULL",
     )
     .bind(guild)
-    .bind(&ids)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    Ok(WriteStats { written: 0, closed })
+    .fetch_all(&mut *conn)
+    .await?;
+    let present: HashSet<u64> = present.iter().copied().collect();
+    let gone: Vec<u64> = current
+        .into_iter()
+        .map(from_db)
+        .filter(|u| !present.contains(u))
+        .collect();
+    remove(conn, guild, &gone).await
 }
 
 type MemberRow = (
@@ -303,7 +373,7 @@ mod tests {
 
     #[test]
     fn statements_stay_far_below_the_bind_parameter_limit() {
-        for sql in [CLOSE_CHANGED, INSERT_MISSING] {
+        for sql in [CURRENT_OF, CLOSE_ROWS, USER_LINKS, INSERT_VERSIONS] {
             let highest = (1..=64)
                 .filter(|n| sql.contains(&format!("${n}")))
                 .max()

@@ -124,6 +124,13 @@ pub const RULES: &[Rule] = &[
         ],
     ),
     rule(
+        ev::SNAPSHOT_FAILED,
+        "snapshot_failed",
+        Backups,
+        msg::NOTIFY_SNAPSHOT_FAILED,
+        &[GUILD, ("reason", ArgSource::Text("reason"))],
+    ),
+    rule(
         ev::RESTORE_STARTED,
         "restore_started",
         Backups,

@@ -739,9 +739,10 @@ impl ExportFile {
         })
     }
 
-    /// The file's bytes (indented: people open these files).
+    /// The file's bytes: compact JSON (indentation would double a large guild's file, and
+    /// Discord limits uploads).
     pub fn to_bytes(&self) -> Result<Vec<u8>, CodecError> {
-        serde_json::to_vec_pretty(self).map_err(|e| CodecError::Json(e.to_string()))
+        serde_json::to_vec(self).map_err(|e| CodecError::Json(e.to_string()))
     }
 
     /// Reads and checks an export file: its versions, its shape, its checksum (a changed
@@ -1121,7 +1122,7 @@ mod tests {
             ExportFile::parse(tampered.as_bytes()).err(),
             Some(ImportError::Checksum)
         );
-        let future = text.replacen("\"format_version\": 1", "\"format_version\": 2", 1);
+        let future = text.replacen("\"format_version\":1", "\"format_version\":2", 1);
         assert_eq!(
             ExportFile::parse(future.as_bytes()).err(),
             Some(ImportError::Version(2))

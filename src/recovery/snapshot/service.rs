@@ -352,13 +352,10 @@ impl SnapshotService {
             .ok_or(SnapshotError::NotFound)
         }
         .await;
+        // A manual snapshot that fails is answered to the person who asked; automatic triggers
+        // report failures as events (audit, and the owner for scheduled ones).
         if let Err(e) = &result
-            && !matches!(
-                e,
-                SnapshotError::NotSynced
-                    | SnapshotError::NoStateAt
-                    | SnapshotError::UnknownGuild(_)
-            )
+            && trigger != Trigger::Manual
         {
             self.failed(guild, trigger, e).await;
         }
@@ -738,13 +735,46 @@ impl SnapshotService {
         }
     }
 
-    /// The scheduler worker: every poll interval, a scheduled run for each guild this process
-    /// syncs. Safe with several processes (slots are unique per guild).
+    /// Applies the plan's retention now (after a plan change, the next pass catches up).
+    pub async fn apply_retention(&self, guild: u64) -> Result<Vec<SnapshotMeta>, SnapshotError> {
+        let record = self.record(guild).await?;
+        let keep = self
+            .licensing
+            .entitlements(guild)
+            .await?
+            .plan
+            .snapshot_retention;
+        let txn = self.db.begin().await?;
+        persistence::lock_guild(&txn, record.id).await?;
+        let expired = persistence::enforce_retention(&txn, record.id, keep).await?;
+        for old in &expired {
+            outbox::append(
+                &txn,
+                Self::event(
+                    event_types::SNAPSHOT_EXPIRED,
+                    &record,
+                    old,
+                    None,
+                    json!({ "retention": keep }),
+                ),
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(expired)
+    }
+
+    /// The scheduler worker: every poll interval, the retention and a scheduled run for each
+    /// guild this process syncs. Safe with several processes (slots are unique per guild,
+    /// retention runs under a per-guild transaction lock).
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
         while !*shutdown.borrow() {
             for guild in self.sync.guilds() {
                 if *shutdown.borrow() {
                     break;
+                }
+                if let Err(e) = self.apply_retention(guild).await {
+                    tracing::warn!(guild, error = %e, "applying snapshot retention failed; will retry");
                 }
                 match self.scheduled(guild, Utc::now()).await {
                     ScheduledOutcome::Created(id) => {

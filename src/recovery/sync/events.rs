@@ -161,6 +161,12 @@ impl SyncService {
             present = Some(g.members.keys().map(|u| u.get()).collect());
         }
         drop(g);
+        tracing::trace!(
+            guild = id,
+            chunk = chunk.chunk_index,
+            of = chunk.chunk_count,
+            "member chunk"
+        );
         self.enqueue(id, |s| {
             for m in members {
                 s.pending.member(m.discord_user_id, Some(m));

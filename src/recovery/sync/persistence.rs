@@ -4,13 +4,16 @@
 //!
 //! Versioning (see the migration): a change closes the current row (`valid_to = now()`,
 //! `ended_by = 'update'`) and inserts the new version; a delete closes it with
-//! `ended_by = 'delete'` (the tombstone). Each write is two statements over `UNNEST` arrays —
-//! close the current rows whose content differs, then insert every object that has no current
-//! row — so unchanged rows are never touched and a statement carries a constant, small number
-//! of bind parameters (at most [`MAX_BINDS_PER_STATEMENT`], far under PostgreSQL's 65,535)
-//! whatever the row count; rows still go in chunks of `chunk_rows`.
+//! `ended_by = 'delete'` (the tombstone). A write reads the current rows of the given objects
+//! (`= ANY` of their ids), compares them here, closes the changed ones by row id and inserts the
+//! new versions through `UNNEST` arrays: unchanged rows are never touched, and a statement
+//! carries a constant, small number of bind parameters (at most [`MAX_BINDS_PER_STATEMENT`], far
+//! under PostgreSQL's 65,535) whatever the row count; rows still go in chunks of `chunk_rows`.
+//! No statement joins a table to a parameter array (planned as a nested loop over a table whose
+//! statistics are stale, e.g. right after a first load); statements carrying arrays are not kept
+//! prepared (`persistent(false)`) so each is planned with its values.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -55,21 +58,60 @@ fn last_per_key<T, K: std::hash::Hash + Eq>(items: &[T], key: impl Fn(&T) -> K) 
 
 // ------------------------------------------------------------------------------------ roles
 
-const ROLES_CLOSE_CHANGED: &str = "\
-UPDATE recovery.guild_roles AS r
-   SET valid_to = GREATEST(now(), r.valid_from), ended_by = 'update', synced_at = now()
-  FROM UNNEST($2::bigint[], $3::text[], $4::int[], $5::int[], $6::int[], $7::bool[], $8::int[], $9::bigint[],
-              $10::bool[], $11::bool[], $12::text[], $13::text[], $14::text[], $15::int[])
-       AS i(rid, name, color, secondary_color, tertiary_color, hoist, position, permissions, mentionable, managed,
-            icon, unicode_emoji, tags, flags)
- WHERE r.guild_id = $1 AND r.valid_to IS NULL AND r.discord_role_id = i.rid
-   AND (r.name, r.color, r.secondary_color, r.tertiary_color, r.hoist, r.position, r.permissions, r.mentionable,
-        r.managed, r.icon, r.unicode_emoji, r.tags, r.flags)
-       IS DISTINCT FROM
-       (i.name, i.color, i.secondary_color, i.tertiary_color, i.hoist, i.position, i.permissions, i.mentionable,
-        i.managed, i.icon, i.unicode_emoji, i.tags::jsonb, i.flags)";
+/// The versioned tables of the mirror (their close-by-row-id statements).
+#[derive(Clone, Copy)]
+enum Table {
+    Roles,
+    Channels,
+    Overwrites,
+}
 
-const ROLES_INSERT_MISSING: &str = "\
+impl Table {
+    fn close_sql(self) -> &'static str {
+        match self {
+            Table::Roles => {
+                "UPDATE recovery.guild_roles SET valid_to = GREATEST(now(), valid_from), ended_by = $2, synced_at = now() \
+                  WHERE id = ANY($1::uuid[]) AND valid_to IS NULL"
+            }
+            Table::Channels => {
+                "UPDATE recovery.guild_channels SET valid_to = GREATEST(now(), valid_from), ended_by = $2, synced_at = now() \
+                  WHERE id = ANY($1::uuid[]) AND valid_to IS NULL"
+            }
+            Table::Overwrites => {
+                "UPDATE recovery.guild_permission_overrides \
+                    SET valid_to = GREATEST(now(), valid_from), ended_by = $2, synced_at = now() \
+                  WHERE id = ANY($1::uuid[]) AND valid_to IS NULL"
+            }
+        }
+    }
+}
+
+/// Closes current rows of `table` by row id (`ended_by` = `update` or `delete`).
+async fn close_rows(
+    conn: &mut PgConnection,
+    table: Table,
+    rows: &[Uuid],
+    ended_by: &str,
+) -> Result<u64, sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    Ok(sqlx::query(sqlx::AssertSqlSafe(table.close_sql()))
+        .bind(rows)
+        .bind(ended_by)
+        .persistent(false)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
+}
+
+const ROLE_COLUMNS_SQL: &str = "\
+SELECT id, discord_role_id, name, color, secondary_color, tertiary_color, hoist, position, permissions, mentionable,
+       managed, icon, unicode_emoji, tags::text AS tags, flags
+  FROM recovery.guild_roles
+ WHERE guild_id = $1 AND valid_to IS NULL AND discord_role_id = ANY($2::bigint[])";
+
+const ROLES_INSERT: &str = "\
 INSERT INTO recovery.guild_roles
        (id, guild_id, discord_role_id, name, color, secondary_color, tertiary_color, hoist, position, permissions,
         mentionable, managed, icon, unicode_emoji, tags, flags, valid_from, synced_at)
@@ -78,9 +120,7 @@ SELECT i.id, $1, i.rid, i.name, i.color, i.secondary_color, i.tertiary_color, i.
   FROM UNNEST($2::bigint[], $3::text[], $4::int[], $5::int[], $6::int[], $7::bool[], $8::int[], $9::bigint[],
               $10::bool[], $11::bool[], $12::text[], $13::text[], $14::text[], $15::int[], $16::uuid[])
        AS i(rid, name, color, secondary_color, tertiary_color, hoist, position, permissions, mentionable, managed,
-            icon, unicode_emoji, tags, flags, id)
- WHERE NOT EXISTS (SELECT 1 FROM recovery.guild_roles AS r
-                    WHERE r.guild_id = $1 AND r.valid_to IS NULL AND r.discord_role_id = i.rid)";
+            icon, unicode_emoji, tags, flags, id)";
 
 /// Writes new and changed roles.
 pub async fn upsert_roles(
@@ -92,6 +132,41 @@ pub async fn upsert_roles(
     let roles = last_per_key(roles, |r| r.discord_role_id);
     let mut stats = WriteStats::default();
     for chunk in roles.chunks(chunk_rows.max(1)) {
+        let wanted: Vec<i64> = chunk.iter().map(|r| to_db(r.discord_role_id)).collect();
+        let mut current: HashMap<u64, (Uuid, RoleState)> = HashMap::new();
+        for row in sqlx::query(ROLE_COLUMNS_SQL)
+            .bind(guild)
+            .bind(&wanted)
+            .persistent(false)
+            .fetch_all(&mut *conn)
+            .await?
+        {
+            let role = role_from(&row)?;
+            current.insert(role.discord_role_id, (row.try_get("id")?, role));
+        }
+        let mut closing = Vec::new();
+        let mut chunk_out: Vec<&RoleState> = Vec::new();
+        for r in chunk {
+            let r: &RoleState = r;
+            let normalized = RoleState {
+                position: r.position.max(0),
+                ..r.clone()
+            };
+            match current.get(&r.discord_role_id) {
+                Some((_, stored)) if *stored == normalized => {}
+                Some((row, _)) => {
+                    closing.push(*row);
+                    chunk_out.push(r);
+                }
+                None => chunk_out.push(r),
+            }
+        }
+        let closed = close_rows(conn, Table::Roles, &closing, "update").await?;
+        let chunk = chunk_out;
+        if chunk.is_empty() {
+            stats += WriteStats { written: 0, closed };
+            continue;
+        }
         let rid: Vec<i64> = chunk.iter().map(|r| to_db(r.discord_role_id)).collect();
         let name: Vec<&str> = chunk.iter().map(|r| r.name.as_str()).collect();
         let color: Vec<i32> = chunk.iter().map(|r| r.color).collect();
@@ -107,30 +182,22 @@ pub async fn upsert_roles(
         let tags: Vec<Option<String>> = chunk.iter().map(|r| json_text(&r.tags)).collect();
         let flags: Vec<i32> = chunk.iter().map(|r| r.flags).collect();
         let new_ids: Vec<Uuid> = chunk.iter().map(|_| Uuid::now_v7()).collect();
-        macro_rules! bind_common {
-            ($q:expr) => {
-                $q.bind(guild)
-                    .bind(&rid)
-                    .bind(&name)
-                    .bind(&color)
-                    .bind(&secondary)
-                    .bind(&tertiary)
-                    .bind(&hoist)
-                    .bind(&position)
-                    .bind(&permissions)
-                    .bind(&mentionable)
-                    .bind(&managed)
-                    .bind(&icon)
-                    .bind(&emoji)
-                    .bind(&tags)
-                    .bind(&flags)
-            };
-        }
-        let closed = bind_common!(sqlx::query(ROLES_CLOSE_CHANGED))
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-        let written = bind_common!(sqlx::query(ROLES_INSERT_MISSING))
+        let written = sqlx::query(ROLES_INSERT)
+            .bind(guild)
+            .bind(&rid)
+            .bind(&name)
+            .bind(&color)
+            .bind(&secondary)
+            .bind(&tertiary)
+            .bind(&hoist)
+            .bind(&position)
+            .bind(&permissions)
+            .bind(&mentionable)
+            .bind(&managed)
+            .bind(&icon)
+            .bind(&emoji)
+            .bind(&tags)
+            .bind(&flags)
             .bind(&new_ids)
             .execute(&mut *conn)
             .await?
@@ -156,6 +223,7 @@ pub async fn delete_roles(
     )
     .bind(guild)
     .bind(&roles)
+    .persistent(false)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -166,6 +234,7 @@ pub async fn delete_roles(
     )
     .bind(guild)
     .bind(&roles)
+    .persistent(false)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -175,47 +244,56 @@ pub async fn delete_roles(
     })
 }
 
+/// The current ids of `guild` in one of the mirror's tables that are not in `present` (the
+/// difference is taken here: anti-joins against parameter arrays are planned as nested loops).
+async fn current_except(
+    conn: &mut PgConnection,
+    sql: &'static str,
+    guild: Uuid,
+    present: &[u64],
+) -> Result<Vec<u64>, sqlx::Error> {
+    let current: Vec<i64> = sqlx::query_scalar(sql)
+        .bind(guild)
+        .fetch_all(&mut *conn)
+        .await?;
+    let present: HashSet<u64> = present.iter().copied().collect();
+    let mut gone: Vec<u64> = current
+        .into_iter()
+        .map(from_db)
+        .filter(|id| !present.contains(id))
+        .collect();
+    gone.sort_unstable();
+    gone.dedup();
+    Ok(gone)
+}
+
 /// Tombstones every current role not in `present` (and role overwrites naming them).
 pub async fn retain_roles(
     conn: &mut PgConnection,
     guild: Uuid,
     present: &[u64],
 ) -> Result<WriteStats, sqlx::Error> {
-    let gone: Vec<i64> = sqlx::query_scalar(
-        "SELECT r.discord_role_id FROM recovery.guild_roles AS r \
-          WHERE r.guild_id = $1 AND r.valid_to IS NULL \
-            AND NOT EXISTS (SELECT 1 FROM UNNEST($2::bigint[]) AS p(id) WHERE p.id = r.discord_role_id)",
+    let gone = current_except(
+        conn,
+        "SELECT discord_role_id FROM recovery.guild_roles WHERE guild_id = $1 AND valid_to IS NULL",
+        guild,
+        present,
     )
-    .bind(guild)
-    .bind(ids(present))
-    .fetch_all(&mut *conn)
     .await?;
-    let gone: Vec<u64> = gone.into_iter().map(from_db).collect();
     delete_roles(conn, guild, &gone).await
 }
 
 // --------------------------------------------------------------------------------- channels
 
-const CHANNELS_CLOSE_CHANGED: &str = "\
-UPDATE recovery.guild_channels AS c
-   SET valid_to = GREATEST(now(), c.valid_from), ended_by = 'update', synced_at = now()
-  FROM UNNEST($2::bigint[], $3::smallint[], $4::text[], $5::bigint[], $6::int[], $7::text[], $8::bool[], $9::int[],
-              $10::int[], $11::int[], $12::text[], $13::smallint[], $14::int[], $15::int[], $16::text[], $17::text[],
-              $18::smallint[], $19::smallint[], $20::int[])
-       AS i(cid, kind, name, parent_id, position, topic, nsfw, rate_limit_per_user, bitrate, user_limit, rtc_region,
-            video_quality_mode, default_auto_archive_duration, default_thread_rate_limit_per_user, available_tags,
-            default_reaction_emoji, default_sort_order, default_forum_layout, flags)
- WHERE c.guild_id = $1 AND c.valid_to IS NULL AND c.discord_channel_id = i.cid
-   AND (c.kind, c.name, c.parent_id, c.position, c.topic, c.nsfw, c.rate_limit_per_user, c.bitrate, c.user_limit,
-        c.rtc_region, c.video_quality_mode, c.default_auto_archive_duration, c.default_thread_rate_limit_per_user,
-        c.available_tags, c.default_reaction_emoji, c.default_sort_order, c.default_forum_layout, c.flags)
-       IS DISTINCT FROM
-       (i.kind, i.name, i.parent_id, i.position, i.topic, i.nsfw, i.rate_limit_per_user, i.bitrate, i.user_limit,
-        i.rtc_region, i.video_quality_mode, i.default_auto_archive_duration, i.default_thread_rate_limit_per_user,
-        i.available_tags::jsonb, i.default_reaction_emoji::jsonb, i.default_sort_order, i.default_forum_layout,
-        i.flags)";
+const CHANNEL_COLUMNS_SQL: &str = "\
+SELECT id, discord_channel_id, kind, name, parent_id, position, topic, nsfw, rate_limit_per_user, bitrate, user_limit,
+       rtc_region, video_quality_mode, default_auto_archive_duration, default_thread_rate_limit_per_user,
+       available_tags::text AS available_tags, default_reaction_emoji::text AS default_reaction_emoji,
+       default_sort_order, default_forum_layout, flags
+  FROM recovery.guild_channels
+ WHERE guild_id = $1 AND valid_to IS NULL AND discord_channel_id = ANY($2::bigint[])";
 
-const CHANNELS_INSERT_MISSING: &str = "\
+const CHANNELS_INSERT: &str = "\
 INSERT INTO recovery.guild_channels
        (id, guild_id, discord_channel_id, kind, name, parent_id, position, topic, nsfw, rate_limit_per_user, bitrate,
         user_limit, rtc_region, video_quality_mode, default_auto_archive_duration,
@@ -230,34 +308,18 @@ SELECT i.id, $1, i.cid, i.kind, i.name, i.parent_id, i.position, i.topic, i.nsfw
               $18::smallint[], $19::smallint[], $20::int[], $21::uuid[])
        AS i(cid, kind, name, parent_id, position, topic, nsfw, rate_limit_per_user, bitrate, user_limit, rtc_region,
             video_quality_mode, default_auto_archive_duration, default_thread_rate_limit_per_user, available_tags,
-            default_reaction_emoji, default_sort_order, default_forum_layout, flags, id)
- WHERE NOT EXISTS (SELECT 1 FROM recovery.guild_channels AS c
-                    WHERE c.guild_id = $1 AND c.valid_to IS NULL AND c.discord_channel_id = i.cid)";
+            default_reaction_emoji, default_sort_order, default_forum_layout, flags, id)";
 
-const OVERWRITES_CLOSE_REMOVED: &str = "\
-UPDATE recovery.guild_permission_overrides AS o
-   SET valid_to = GREATEST(now(), o.valid_from), ended_by = 'delete', synced_at = now()
- WHERE o.guild_id = $1 AND o.valid_to IS NULL AND o.discord_channel_id = ANY($2::bigint[])
-   AND NOT EXISTS (SELECT 1 FROM UNNEST($3::bigint[], $4::bigint[]) AS k(cid, tid)
-                    WHERE k.cid = o.discord_channel_id AND k.tid = o.target_id)";
+const OVERWRITES_CURRENT: &str = "\
+SELECT id, discord_channel_id, target_id, target_type, allow, deny FROM recovery.guild_permission_overrides
+ WHERE guild_id = $1 AND valid_to IS NULL AND discord_channel_id = ANY($2::bigint[])";
 
-const OVERWRITES_CLOSE_CHANGED: &str = "\
-UPDATE recovery.guild_permission_overrides AS o
-   SET valid_to = GREATEST(now(), o.valid_from), ended_by = 'update', synced_at = now()
-  FROM UNNEST($2::bigint[], $3::bigint[], $4::smallint[], $5::bigint[], $6::bigint[])
-       AS i(cid, tid, target_type, allow, deny)
- WHERE o.guild_id = $1 AND o.valid_to IS NULL AND o.discord_channel_id = i.cid AND o.target_id = i.tid
-   AND (o.target_type, o.allow, o.deny) IS DISTINCT FROM (i.target_type, i.allow, i.deny)";
-
-const OVERWRITES_INSERT_MISSING: &str = "\
+const OVERWRITES_INSERT: &str = "\
 INSERT INTO recovery.guild_permission_overrides
        (id, guild_id, discord_channel_id, target_id, target_type, allow, deny, valid_from, synced_at)
 SELECT i.id, $1, i.cid, i.tid, i.target_type, i.allow, i.deny, now(), now()
   FROM UNNEST($2::bigint[], $3::bigint[], $4::smallint[], $5::bigint[], $6::bigint[], $7::uuid[])
-       AS i(cid, tid, target_type, allow, deny, id)
- WHERE NOT EXISTS (SELECT 1 FROM recovery.guild_permission_overrides AS o
-                    WHERE o.guild_id = $1 AND o.valid_to IS NULL AND o.discord_channel_id = i.cid
-                      AND o.target_id = i.tid)";
+       AS i(cid, tid, target_type, allow, deny, id)";
 
 /// Writes new and changed channels, and makes each given channel's overwrites exactly the
 /// given ones (new and changed written, missing ones tombstoned).
@@ -271,114 +333,145 @@ pub async fn upsert_channels(
     let mut stats = WriteStats::default();
     for chunk in channels.chunks(chunk_rows.max(1)) {
         let cid: Vec<i64> = chunk.iter().map(|c| to_db(c.discord_channel_id)).collect();
-        let kind: Vec<i16> = chunk.iter().map(|c| c.kind).collect();
-        let name: Vec<&str> = chunk.iter().map(|c| c.name.as_str()).collect();
-        let parent: Vec<Option<i64>> = chunk.iter().map(|c| c.parent_id.map(to_db)).collect();
-        let position: Vec<i32> = chunk.iter().map(|c| c.position).collect();
-        let topic: Vec<Option<&str>> = chunk.iter().map(|c| c.topic.as_deref()).collect();
-        let nsfw: Vec<bool> = chunk.iter().map(|c| c.nsfw).collect();
-        let slowmode: Vec<i32> = chunk.iter().map(|c| c.rate_limit_per_user).collect();
-        let bitrate: Vec<Option<i32>> = chunk.iter().map(|c| c.bitrate).collect();
-        let user_limit: Vec<Option<i32>> = chunk.iter().map(|c| c.user_limit).collect();
-        let rtc: Vec<Option<&str>> = chunk.iter().map(|c| c.rtc_region.as_deref()).collect();
-        let video: Vec<Option<i16>> = chunk.iter().map(|c| c.video_quality_mode).collect();
-        let archive: Vec<Option<i32>> = chunk
-            .iter()
-            .map(|c| c.default_auto_archive_duration)
-            .collect();
-        let thread_slowmode: Vec<Option<i32>> = chunk
-            .iter()
-            .map(|c| c.default_thread_rate_limit_per_user)
-            .collect();
-        let tags: Vec<Option<String>> =
-            chunk.iter().map(|c| json_text(&c.available_tags)).collect();
-        let reaction: Vec<Option<String>> = chunk
-            .iter()
-            .map(|c| json_text(&c.default_reaction_emoji))
-            .collect();
-        let sort: Vec<Option<i16>> = chunk.iter().map(|c| c.default_sort_order).collect();
-        let layout: Vec<Option<i16>> = chunk.iter().map(|c| c.default_forum_layout).collect();
-        let flags: Vec<i32> = chunk.iter().map(|c| c.flags).collect();
-        let new_ids: Vec<Uuid> = chunk.iter().map(|_| Uuid::now_v7()).collect();
-        macro_rules! bind_common {
-            ($q:expr) => {
-                $q.bind(guild)
-                    .bind(&cid)
-                    .bind(&kind)
-                    .bind(&name)
-                    .bind(&parent)
-                    .bind(&position)
-                    .bind(&topic)
-                    .bind(&nsfw)
-                    .bind(&slowmode)
-                    .bind(&bitrate)
-                    .bind(&user_limit)
-                    .bind(&rtc)
-                    .bind(&video)
-                    .bind(&archive)
-                    .bind(&thread_slowmode)
-                    .bind(&tags)
-                    .bind(&reaction)
-                    .bind(&sort)
-                    .bind(&layout)
-                    .bind(&flags)
-            };
-        }
-        let closed = bind_common!(sqlx::query(CHANNELS_CLOSE_CHANGED))
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-        let written = bind_common!(sqlx::query(CHANNELS_INSERT_MISSING))
-            .bind(&new_ids)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-        stats += WriteStats { written, closed };
-
-        // The overwrites of these channels.
-        let pairs: Vec<(u64, &OverwriteState)> = chunk
-            .iter()
-            .flat_map(|c| c.overwrites.iter().map(move |o| (c.discord_channel_id, o)))
-            .collect();
-        let o_cid: Vec<i64> = pairs.iter().map(|(c, _)| to_db(*c)).collect();
-        let o_tid: Vec<i64> = pairs.iter().map(|(_, o)| to_db(o.target_id)).collect();
-        let o_type: Vec<i16> = pairs.iter().map(|(_, o)| o.target.num()).collect();
-        let o_allow: Vec<i64> = pairs.iter().map(|(_, o)| o.allow).collect();
-        let o_deny: Vec<i64> = pairs.iter().map(|(_, o)| o.deny).collect();
-        let o_ids: Vec<Uuid> = pairs.iter().map(|_| Uuid::now_v7()).collect();
-        let removed = sqlx::query(OVERWRITES_CLOSE_REMOVED)
+        let mut current: HashMap<u64, (Uuid, ChannelState)> = HashMap::new();
+        for row in sqlx::query(CHANNEL_COLUMNS_SQL)
             .bind(guild)
             .bind(&cid)
-            .bind(&o_cid)
-            .bind(&o_tid)
-            .execute(&mut *conn)
+            .persistent(false)
+            .fetch_all(&mut *conn)
             .await?
-            .rows_affected();
-        let changed = sqlx::query(OVERWRITES_CLOSE_CHANGED)
+        {
+            let channel = channel_from(&row)?;
+            current.insert(channel.discord_channel_id, (row.try_get("id")?, channel));
+        }
+        let mut closing = Vec::new();
+        let mut writing: Vec<&ChannelState> = Vec::new();
+        for c in chunk {
+            let c: &ChannelState = c;
+            let without_overwrites = ChannelState {
+                overwrites: Vec::new(),
+                ..c.clone()
+            };
+            match current.get(&c.discord_channel_id) {
+                Some((_, stored)) if *stored == without_overwrites => {}
+                Some((row, _)) => {
+                    closing.push(*row);
+                    writing.push(c);
+                }
+                None => writing.push(c),
+            }
+        }
+        let closed = close_rows(conn, Table::Channels, &closing, "update").await?;
+        let mut written = 0;
+        if !writing.is_empty() {
+            let w = &writing;
+            let kind: Vec<i16> = w.iter().map(|c| c.kind).collect();
+            let ids: Vec<i64> = w.iter().map(|c| to_db(c.discord_channel_id)).collect();
+            let name: Vec<&str> = w.iter().map(|c| c.name.as_str()).collect();
+            let parent: Vec<Option<i64>> = w.iter().map(|c| c.parent_id.map(to_db)).collect();
+            let position: Vec<i32> = w.iter().map(|c| c.position).collect();
+            let topic: Vec<Option<&str>> = w.iter().map(|c| c.topic.as_deref()).collect();
+            let nsfw: Vec<bool> = w.iter().map(|c| c.nsfw).collect();
+            let slowmode: Vec<i32> = w.iter().map(|c| c.rate_limit_per_user).collect();
+            let bitrate: Vec<Option<i32>> = w.iter().map(|c| c.bitrate).collect();
+            let user_limit: Vec<Option<i32>> = w.iter().map(|c| c.user_limit).collect();
+            let rtc: Vec<Option<&str>> = w.iter().map(|c| c.rtc_region.as_deref()).collect();
+            let video: Vec<Option<i16>> = w.iter().map(|c| c.video_quality_mode).collect();
+            let archive: Vec<Option<i32>> =
+                w.iter().map(|c| c.default_auto_archive_duration).collect();
+            let thread_slowmode: Vec<Option<i32>> = w
+                .iter()
+                .map(|c| c.default_thread_rate_limit_per_user)
+                .collect();
+            let tags: Vec<Option<String>> =
+                w.iter().map(|c| json_text(&c.available_tags)).collect();
+            let reaction: Vec<Option<String>> = w
+                .iter()
+                .map(|c| json_text(&c.default_reaction_emoji))
+                .collect();
+            let sort: Vec<Option<i16>> = w.iter().map(|c| c.default_sort_order).collect();
+            let layout: Vec<Option<i16>> = w.iter().map(|c| c.default_forum_layout).collect();
+            let flags: Vec<i32> = w.iter().map(|c| c.flags).collect();
+            let new_ids: Vec<Uuid> = w.iter().map(|_| Uuid::now_v7()).collect();
+            written = sqlx::query(CHANNELS_INSERT)
+                .bind(guild)
+                .bind(&ids)
+                .bind(&kind)
+                .bind(&name)
+                .bind(&parent)
+                .bind(&position)
+                .bind(&topic)
+                .bind(&nsfw)
+                .bind(&slowmode)
+                .bind(&bitrate)
+                .bind(&user_limit)
+                .bind(&rtc)
+                .bind(&video)
+                .bind(&archive)
+                .bind(&thread_slowmode)
+                .bind(&tags)
+                .bind(&reaction)
+                .bind(&sort)
+                .bind(&layout)
+                .bind(&flags)
+                .bind(&new_ids)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+        }
+        stats += WriteStats { written, closed };
+
+        // The overwrites of these channels: exactly the given ones.
+        let stored: Vec<(Uuid, i64, i64, i16, i64, i64)> = sqlx::query_as(OVERWRITES_CURRENT)
             .bind(guild)
-            .bind(&o_cid)
-            .bind(&o_tid)
-            .bind(&o_type)
-            .bind(&o_allow)
-            .bind(&o_deny)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-        let inserted = sqlx::query(OVERWRITES_INSERT_MISSING)
-            .bind(guild)
-            .bind(&o_cid)
-            .bind(&o_tid)
-            .bind(&o_type)
-            .bind(&o_allow)
-            .bind(&o_deny)
-            .bind(&o_ids)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-        stats += WriteStats {
-            written: inserted,
-            closed: removed + changed,
-        };
+            .bind(&cid)
+            .persistent(false)
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut stored: HashMap<(i64, i64), (Uuid, i16, i64, i64)> = stored
+            .into_iter()
+            .map(|(row, c, t, kind, allow, deny)| ((c, t), (row, kind, allow, deny)))
+            .collect();
+        let mut changed_rows = Vec::new();
+        let mut inserts: Vec<(i64, &OverwriteState)> = Vec::new();
+        for c in chunk {
+            let channel = to_db(c.discord_channel_id);
+            for o in &c.overwrites {
+                match stored.remove(&(channel, to_db(o.target_id))) {
+                    Some((_, kind, allow, deny))
+                        if (kind, allow, deny) == (o.target.num(), o.allow, o.deny) => {}
+                    Some((row, ..)) => {
+                        changed_rows.push(row);
+                        inserts.push((channel, o));
+                    }
+                    None => inserts.push((channel, o)),
+                }
+            }
+        }
+        let removed_rows: Vec<Uuid> = stored.into_values().map(|(row, ..)| row).collect();
+        let closed = close_rows(conn, Table::Overwrites, &changed_rows, "update").await?
+            + close_rows(conn, Table::Overwrites, &removed_rows, "delete").await?;
+        let mut written = 0;
+        if !inserts.is_empty() {
+            let o_cid: Vec<i64> = inserts.iter().map(|(c, _)| *c).collect();
+            let o_tid: Vec<i64> = inserts.iter().map(|(_, o)| to_db(o.target_id)).collect();
+            let o_type: Vec<i16> = inserts.iter().map(|(_, o)| o.target.num()).collect();
+            let o_allow: Vec<i64> = inserts.iter().map(|(_, o)| o.allow).collect();
+            let o_deny: Vec<i64> = inserts.iter().map(|(_, o)| o.deny).collect();
+            let o_ids: Vec<Uuid> = inserts.iter().map(|_| Uuid::now_v7()).collect();
+            written = sqlx::query(OVERWRITES_INSERT)
+                .bind(guild)
+                .bind(&o_cid)
+                .bind(&o_tid)
+                .bind(&o_type)
+                .bind(&o_allow)
+                .bind(&o_deny)
+                .bind(&o_ids)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+        }
+        stats += WriteStats { written, closed };
     }
     Ok(stats)
 }
@@ -399,6 +492,7 @@ pub async fn delete_channels(
     )
     .bind(guild)
     .bind(&channels)
+    .persistent(false)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -409,6 +503,7 @@ pub async fn delete_channels(
     )
     .bind(guild)
     .bind(&channels)
+    .persistent(false)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -418,37 +513,22 @@ pub async fn delete_channels(
     })
 }
 
-/// Tombstones every current channel not in `present`, with its overwrites.
+/// Tombstones every current channel not in `present`, with its overwrites (also overwrites
+/// left on a channel without a current row).
 pub async fn retain_channels(
     conn: &mut PgConnection,
     guild: Uuid,
     present: &[u64],
 ) -> Result<WriteStats, sqlx::Error> {
-    let gone: Vec<i64> = sqlx::query_scalar(
-        "SELECT c.discord_channel_id FROM recovery.guild_channels AS c \
-          WHERE c.guild_id = $1 AND c.valid_to IS NULL \
-            AND NOT EXISTS (SELECT 1 FROM UNNEST($2::bigint[]) AS p(id) WHERE p.id = c.discord_channel_id)",
+    let gone = current_except(
+        conn,
+        "SELECT discord_channel_id FROM recovery.guild_channels WHERE guild_id = $1 AND valid_to IS NULL \
+         UNION SELECT discord_channel_id FROM recovery.guild_permission_overrides WHERE guild_id = $1 AND valid_to IS NULL",
+        guild,
+        present,
     )
-    .bind(guild)
-    .bind(ids(present))
-    .fetch_all(&mut *conn)
     .await?;
-    let gone: Vec<u64> = gone.into_iter().map(from_db).collect();
-    let mut stats = delete_channels(conn, guild, &gone).await?;
-    // Overwrites left on channels that have no current row (e.g. after a partial history purge).
-    let orphans = sqlx::query(
-        "UPDATE recovery.guild_permission_overrides AS o \
-            SET valid_to = GREATEST(now(), o.valid_from), ended_by = 'delete', synced_at = now() \
-          WHERE o.guild_id = $1 AND o.valid_to IS NULL \
-            AND NOT EXISTS (SELECT 1 FROM UNNEST($2::bigint[]) AS p(id) WHERE p.id = o.discord_channel_id)",
-    )
-    .bind(guild)
-    .bind(ids(present))
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    stats.closed += orphans;
-    Ok(stats)
+    delete_channels(conn, guild, &gone).await
 }
 
 // --------------------------------------------------------------------------------- settings
@@ -791,13 +871,12 @@ mod tests {
     #[test]
     fn statements_stay_far_below_the_bind_parameter_limit() {
         for sql in [
-            ROLES_CLOSE_CHANGED,
-            ROLES_INSERT_MISSING,
-            CHANNELS_CLOSE_CHANGED,
-            CHANNELS_INSERT_MISSING,
-            OVERWRITES_CLOSE_REMOVED,
-            OVERWRITES_CLOSE_CHANGED,
-            OVERWRITES_INSERT_MISSING,
+            ROLE_COLUMNS_SQL,
+            ROLES_INSERT,
+            CHANNEL_COLUMNS_SQL,
+            CHANNELS_INSERT,
+            OVERWRITES_CURRENT,
+            OVERWRITES_INSERT,
             SETTINGS_CLOSE_CHANGED,
             SETTINGS_INSERT_MISSING,
         ] {
@@ -813,9 +892,9 @@ mod tests {
     #[test]
     fn every_statement_names_its_schema() {
         for sql in [
-            ROLES_INSERT_MISSING,
-            CHANNELS_INSERT_MISSING,
-            OVERWRITES_INSERT_MISSING,
+            ROLES_INSERT,
+            CHANNELS_INSERT,
+            OVERWRITES_INSERT,
             SETTINGS_INSERT_MISSING,
         ] {
             assert!(sql.contains("INSERT INTO recovery."), "{sql}");

@@ -80,7 +80,7 @@ async fn create_export_import_gives_an_identical_document() {
     let bytes = export(&world, original).await;
     let text = String::from_utf8(bytes.clone()).unwrap();
     assert!(
-        text.contains("\"umbra_snapshot\": 1") && text.contains("before the raid"),
+        text.contains("\"umbra_snapshot\":1") && text.contains("before the raid"),
         "{}",
         &text[..200]
     );
@@ -331,6 +331,18 @@ async fn an_emergency_snapshot_freezes_the_state_as_of_a_time_before_the_attack(
             .is_err()
     );
     assert_eq!(events(&world, "recovery.snapshot_failed").await, 1);
+    // ... and the owner hears of it (the notification domain's queue).
+    world
+        .eventually("the owner is notified of the failed snapshot", || async {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM notification.requests WHERE kind = 'snapshot_failed'",
+            )
+            .fetch_one(&world.db.pool)
+            .await
+            .unwrap()
+                == 1
+        })
+        .await;
     world.finish().await;
 }
 
@@ -362,7 +374,7 @@ async fn tampered_foreign_and_oversized_files_are_refused_and_nothing_is_stored(
         reply.text
     );
 
-    let future = text.replacen("\"format_version\": 1", "\"format_version\": 7", 1);
+    let future = text.replacen("\"format_version\":1", "\"format_version\":7", 1);
     let reply = import(&world, world.owner_id(), future.into_bytes()).await;
     assert!(reply.text.contains("format version 7"), "{}", reply.text);
 
