@@ -103,6 +103,85 @@ fn deduplicated(members: &[MemberState]) -> Vec<&MemberState> {
         .collect()
 }
 
+/// From this many new versions on, they go in by `COPY` (a first load: thousands per chunk)
+/// rather than by `INSERT ... UNNEST`.
+const COPY_THRESHOLD: usize = 256;
+
+const COPY_VERSIONS: &str = "COPY member.members \
+    (id, guild_id, discord_user_id, user_id, username, global_name, nick, role_ids, is_bot, joined_at) FROM STDIN";
+
+/// Appends a COPY text-format field (`\N` for NULL; backslash, tab, newline, CR escaped).
+fn copy_field(out: &mut String, value: Option<&str>) {
+    match value {
+        None => out.push_str("\\N"),
+        Some(v) => {
+            for ch in v.chars() {
+                match ch {
+                    '\\' => out.push_str("\\\\"),
+                    '\t' => out.push_str("\\t"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    c => out.push(c),
+                }
+            }
+        }
+    }
+}
+
+/// The COPY text rows of new versions (`valid_from` and `synced_at` take their default, the
+/// transaction's `now()`, like every other row of the batch).
+fn copy_rows(guild: Uuid, members: &[&MemberState], links: &HashMap<i64, Uuid>) -> String {
+    let guild = guild.to_string();
+    let mut out = String::with_capacity(members.len() * 160);
+    for m in members {
+        let uid = to_db(m.discord_user_id);
+        out.push_str(&Uuid::now_v7().to_string());
+        out.push('\t');
+        out.push_str(&guild);
+        out.push('\t');
+        out.push_str(&uid.to_string());
+        out.push('\t');
+        copy_field(&mut out, links.get(&uid).map(Uuid::to_string).as_deref());
+        out.push('\t');
+        copy_field(&mut out, Some(&m.username));
+        out.push('\t');
+        copy_field(&mut out, m.global_name.as_deref());
+        out.push('\t');
+        copy_field(&mut out, m.nick.as_deref());
+        out.push('\t');
+        out.push_str(&m.roles_literal());
+        out.push('\t');
+        out.push(if m.is_bot { 't' } else { 'f' });
+        out.push('\t');
+        copy_field(
+            &mut out,
+            m.joined_at
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+                .as_deref(),
+        );
+        out.push('\n');
+    }
+    out
+}
+
+/// Inserts new versions with `COPY` (on the caller's transaction).
+async fn copy_versions(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    members: &[&MemberState],
+    links: &HashMap<i64, Uuid>,
+) -> Result<u64, sqlx::Error> {
+    let text = copy_rows(guild, members, links);
+    let mut copy = conn.copy_in_raw(COPY_VERSIONS).await?;
+    for part in text.as_bytes().chunks(1 << 20) {
+        if let Err(e) = copy.send(part).await {
+            let _ = copy.abort("sending the rows failed").await;
+            return Err(e);
+        }
+    }
+    copy.finish().await
+}
+
 /// Closes current versions by row id, with `ended_by` = `update` or `delete`.
 async fn close_rows(
     conn: &mut PgConnection,
@@ -171,19 +250,61 @@ pub async fn upsert(
             }
         }
         let closed = close_rows(conn, &closing, "update").await?;
-        if writing.is_empty() {
-            stats += WriteStats { written: 0, closed };
-            continue;
-        }
-        let wanted: Vec<i64> = writing.iter().map(|m| to_db(m.discord_user_id)).collect();
-        let links: HashMap<i64, Uuid> = sqlx::query_as::<_, (i64, Uuid)>(USER_LINKS)
-            .bind(&wanted)
-            .persistent(false)
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .collect();
-        let c = Columns::of(&writing, &links);
+        let written = write_versions(conn, guild, &writing).await?;
+        stats += WriteStats { written, closed };
+    }
+    Ok(stats)
+}
+
+/// Writes members known to have no current version, without reading what is stored.
+pub async fn insert_new(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    members: &[MemberState],
+    chunk_rows: usize,
+) -> Result<WriteStats, sqlx::Error> {
+    let members = deduplicated(members);
+    let mut written = 0;
+    // COPY takes bigger slices well.
+    for chunk in members.chunks(chunk_rows.max(1).saturating_mul(4)) {
+        written += write_versions(conn, guild, chunk).await?;
+    }
+    Ok(WriteStats { written, closed: 0 })
+}
+
+/// Whether `guild` has a current member.
+pub async fn has_current(conn: &mut PgConnection, guild: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM member.members WHERE guild_id = $1 AND valid_to IS NULL)",
+    )
+    .bind(guild)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// Inserts new current versions (their Umbra account linked when one exists): `COPY` for many,
+/// `INSERT ... UNNEST` for a few.
+async fn write_versions(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    writing: &[&MemberState],
+) -> Result<u64, sqlx::Error> {
+    if writing.is_empty() {
+        return Ok(0);
+    }
+    let wanted: Vec<i64> = writing.iter().map(|m| to_db(m.discord_user_id)).collect();
+    let links: HashMap<i64, Uuid> = sqlx::query_as::<_, (i64, Uuid)>(USER_LINKS)
+        .bind(&wanted)
+        .persistent(false)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect();
+    if writing.len() >= COPY_THRESHOLD {
+        return copy_versions(conn, guild, writing, &links).await;
+    }
+    {
+        let c = Columns::of(writing, &links);
         let written = sqlx::query(INSERT_VERSIONS)
             .bind(guild)
             .bind(&c.ids)
@@ -198,9 +319,8 @@ pub async fn upsert(
             .execute(&mut *conn)
             .await?
             .rows_affected();
-        stats += WriteStats { written, closed };
+        Ok(written)
     }
-    Ok(stats)
 }
 
 /// Tombstones the current versions of `users`.
@@ -373,7 +493,13 @@ mod tests {
 
     #[test]
     fn statements_stay_far_below_the_bind_parameter_limit() {
-        for sql in [CURRENT_OF, CLOSE_ROWS, USER_LINKS, INSERT_VERSIONS] {
+        for sql in [
+            CURRENT_OF,
+            CLOSE_ROWS,
+            USER_LINKS,
+            INSERT_VERSIONS,
+            COPY_VERSIONS,
+        ] {
             let highest = (1..=64)
                 .filter(|n| sql.contains(&format!("${n}")))
                 .max()
@@ -381,6 +507,27 @@ mod tests {
             assert!(highest <= MAX_BINDS_PER_STATEMENT, "{sql}");
         }
         const { assert!(MAX_BINDS_PER_STATEMENT < 65_535) };
+    }
+
+    #[test]
+    fn copy_rows_escape_what_copy_text_format_needs() {
+        let m = MemberState {
+            discord_user_id: 7,
+            username: "tab\there\\slash\nline".into(),
+            global_name: None,
+            nick: Some("ok".into()),
+            role_ids: vec![1, 2],
+            is_bot: true,
+            joined_at: DateTime::from_timestamp(1_700_000_000, 123_456_000),
+        };
+        let guild = Uuid::nil();
+        let row = copy_rows(guild, &[&m], &HashMap::new());
+        let fields: Vec<&str> = row.trim_end_matches('\n').split('\t').collect();
+        assert_eq!(fields.len(), 10, "{row}");
+        assert_eq!(fields[3], "\\N");
+        assert_eq!(fields[4], "tab\\there\\\\slash\\nline");
+        assert_eq!(fields[5], "\\N");
+        assert_eq!(&fields[7..], ["{1,2}", "t", "2023-11-14T22:13:20.123456Z"]);
     }
 
     #[test]

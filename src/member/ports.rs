@@ -28,6 +28,19 @@ pub trait MemberWriter: Send + Sync {
         members: &[MemberState],
     ) -> Result<WriteStats, MemberError>;
 
+    /// Writes members that have no current version (a first load of a guild: no need to read
+    /// what is stored; large sets go by `COPY`). A member that does have one makes the write
+    /// fail on the one-current-row index: callers only pass members they know to be new.
+    async fn insert_new(
+        &self,
+        conn: &mut PgConnection,
+        guild: Uuid,
+        members: &[MemberState],
+    ) -> Result<WriteStats, MemberError>;
+
+    /// Whether the guild has any current member.
+    async fn has_current(&self, conn: &mut PgConnection, guild: Uuid) -> Result<bool, MemberError>;
+
     /// Tombstones these members (they left, were kicked or banned).
     async fn remove(
         &self,

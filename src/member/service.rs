@@ -37,6 +37,19 @@ impl MemberWriter for MemberService {
         Ok(persistence::upsert(conn, guild, members, self.chunk_rows).await?)
     }
 
+    async fn insert_new(
+        &self,
+        conn: &mut PgConnection,
+        guild: Uuid,
+        members: &[MemberState],
+    ) -> Result<WriteStats, MemberError> {
+        Ok(persistence::insert_new(conn, guild, members, self.chunk_rows).await?)
+    }
+
+    async fn has_current(&self, conn: &mut PgConnection, guild: Uuid) -> Result<bool, MemberError> {
+        Ok(persistence::has_current(conn, guild).await?)
+    }
+
     async fn remove(
         &self,
         conn: &mut PgConnection,

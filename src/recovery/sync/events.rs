@@ -98,6 +98,8 @@ impl SyncService {
             }
             s.settings = Some(settings.clone());
             s.pending.full_structure(settings, role_states, channels);
+            s.check_first_load = true;
+            s.first_load = None;
             s.pending.state(StateChange::Loading);
             for m in members {
                 s.pending.member(m.discord_user_id, Some(m));

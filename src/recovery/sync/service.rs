@@ -87,6 +87,11 @@ pub(super) struct GuildSync {
     pub load: Option<Load>,
     pub last_load: Option<LoadReport>,
     pub last_purge: Option<Instant>,
+    /// A full load starts: its first batch checks whether the guild has stored members.
+    pub check_first_load: bool,
+    /// During a load of a guild that had no stored member: who was written since (everyone
+    /// else is known to be new and goes in without reading what is stored).
+    pub first_load: Option<HashSet<u64>>,
 }
 
 pub(super) struct Inner {
@@ -249,11 +254,23 @@ impl SyncService {
     }
 
     /// Writes one batch of `guild` in one transaction.
-    async fn write(&self, guild: u64, batch: &Pending) -> Result<WriteStats, SyncError> {
+    ///
+    /// `first_load`: see [`GuildSync::first_load`]; `check_first_load`: find out first.
+    async fn write(
+        &self,
+        guild: u64,
+        batch: &Pending,
+        first_load: &mut Option<HashSet<u64>>,
+        check_first_load: bool,
+    ) -> Result<WriteStats, SyncError> {
         let row = self.row(guild).await?;
         let rows = self.inner.settings.statement_rows;
         let mut tx = self.inner.pool.begin().await?;
         let mut stats = WriteStats::default();
+        let writer = &self.inner.member_writer;
+        if check_first_load && !writer.has_current(&mut tx, row).await? {
+            *first_load = Some(HashSet::new());
+        }
         if let Some(settings) = &batch.settings {
             stats += persistence::upsert_settings(
                 &mut tx,
@@ -280,8 +297,17 @@ impl SyncService {
             stats += persistence::retain_roles(&mut tx, row, &present).await?;
         }
         let (member_up, member_del) = split(&batch.members);
-        let writer = &self.inner.member_writer;
-        stats += writer.upsert(&mut tx, row, &member_up).await?;
+        match first_load.as_ref() {
+            Some(written) => {
+                let (new, known): (Vec<_>, Vec<_>) = member_up
+                    .iter()
+                    .cloned()
+                    .partition(|m| !written.contains(&m.discord_user_id));
+                stats += writer.insert_new(&mut tx, row, &new).await?;
+                stats += writer.upsert(&mut tx, row, &known).await?;
+            }
+            None => stats += writer.upsert(&mut tx, row, &member_up).await?,
+        }
         stats += writer.remove(&mut tx, row, &member_del).await?;
         for role in &batch.stripped_roles {
             stats += writer.strip_role(&mut tx, row, *role).await?;
@@ -298,18 +324,34 @@ impl SyncService {
             persistence::set_sync_state(&mut tx, row, change.state(), full).await?;
         }
         tx.commit().await?;
+        if let Some(written) = first_load.as_mut() {
+            written.extend(member_up.iter().map(|m| m.discord_user_id));
+        }
+        if matches!(batch.state, Some(StateChange::Live { .. })) {
+            *first_load = None;
+        }
         Ok(stats)
     }
 
     /// Flushes `guild`'s batch and records the outcome.
     async fn flush(self, guild: u64, batch: Pending) {
         let started = Instant::now();
-        let result = self.write(guild, &batch).await;
+        let (mut first_load, check) = {
+            let mut map = self.lock();
+            map.get_mut(&guild)
+                .map(|g| (g.first_load.take(), std::mem::take(&mut g.check_first_load)))
+                .unwrap_or_default()
+        };
+        let result = self.write(guild, &batch, &mut first_load, check).await;
         let mut map = self.lock();
         let Some(g) = map.get_mut(&guild) else {
             return;
         };
         g.flushing = false;
+        // A load that started meanwhile decides again; after a failure, the safe path.
+        if !g.check_first_load && result.is_ok() {
+            g.first_load = first_load;
+        }
         match result {
             Ok(stats) => {
                 g.failures = 0;
