@@ -447,3 +447,45 @@ async fn as_of_a_time_rebuilds_the_state_before_a_burst_of_deletions() {
     );
     world.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_with_tabs_backslashes_and_newlines_survive_a_first_load() {
+    let mut world = TestWorld::builder()
+        .fixture(issue_fixture())
+        .without_bot()
+        .start()
+        .await;
+    let g = world.guild_id();
+    let odd = [
+        "tab\there",
+        "back\\slash",
+        "new\nline",
+        "\\N",
+        "quote\"s 'and' ünïcödé 🎉",
+    ];
+    let mut users = Vec::new();
+    for (i, name) in odd.iter().enumerate() {
+        let user = world.emu.create_user(name);
+        world.emu.add_member(g, user).unwrap();
+        world
+            .emu
+            .as_user(world.owner_id())
+            .update_member(g, user, json!({ "nick": format!("{name} {i}") }))
+            .unwrap();
+        users.push((user, *name));
+    }
+    world.start_bot().await;
+    wait_live(&world).await;
+    for (user, name) in users {
+        let (username, nick): (String, Option<String>) = sqlx::query_as(
+            "SELECT username, nick FROM member.members WHERE discord_user_id = $1 AND valid_to IS NULL",
+        )
+        .bind(user as i64)
+        .fetch_one(&world.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(username, name);
+        assert!(nick.is_some_and(|n| n.starts_with(name)));
+    }
+    world.finish().await;
+}
