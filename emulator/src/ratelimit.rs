@@ -656,9 +656,13 @@ impl RateLimiter {
         }
         let reset_at = later(w.start, window);
         let reset_after = reset_at.saturating_duration_since(now).as_secs_f64();
+        // Unix time of `now` (not of this line: a request may have waited for the limiter's
+        // lock since it was received), so that `X-RateLimit-Reset` is the same in every answer
+        // of one window, as Discord's is.
         let unix_now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
+            .saturating_sub(Instant::now().saturating_duration_since(now))
             .as_secs_f64();
         let bucket_id = format!("{:016x}", hash_str(&format!("{bucket_name}:{major}")));
         if w.count >= limit && self.config.enabled {
@@ -878,6 +882,33 @@ mod tests {
             rl.check("POST", route, &p("b"), "", now),
             Decision::Allowed(_)
         ));
+    }
+
+    #[test]
+    fn every_answer_of_a_window_names_the_same_reset_time() {
+        let mut cfg = RateLimitConfig::discord();
+        cfg.global_per_second = None;
+        let mut rl = RateLimiter::new(cfg, 1.0);
+        let start = Instant::now();
+        let mut resets = Vec::new();
+        for i in 0..5u64 {
+            // Received at different moments, checked later (after waiting for the lock).
+            let received = start + Duration::from_millis(i);
+            std::thread::sleep(Duration::from_millis(3));
+            match rl.check(
+                "POST",
+                "/guilds/{guild_id}/roles",
+                &params("1"),
+                "t",
+                received,
+            ) {
+                Decision::Allowed(Some(h)) => resets.push(h.reset),
+                other => panic!("expected allowed, got {other:?}"),
+            }
+        }
+        let spread = resets.iter().copied().fold(f64::MIN, f64::max)
+            - resets.iter().copied().fold(f64::MAX, f64::min);
+        assert!(spread <= 0.0015, "{resets:?}");
     }
 
     #[test]

@@ -91,10 +91,17 @@ pub fn api_route(template: &str) -> &str {
 }
 
 /// Path parameters by name, from a matched template and the concrete path.
+///
+/// Both sides are taken relative to the API prefix first: inside the nested `/api/v10` router
+/// axum's `MatchedPath` still carries the prefix (`/api/v10/guilds/{guild_id}/...`) while the
+/// request URI has it stripped (`/guilds/1/...`). Zipping them as they come shifted every
+/// parameter by two segments, so the limiter keyed buckets by the wrong value: a member edit
+/// by the user id (one bucket per member instead of per guild), a role edit by the role id,
+/// and every `/channels/{channel_id}` route by nothing (one bucket for all channels).
 pub fn path_params(template: &str, path: &str) -> Vec<(String, String)> {
-    template
+    api_route(template)
         .split('/')
-        .zip(path.split('/'))
+        .zip(api_route(path).split('/'))
         .filter_map(|(t, v)| {
             t.strip_prefix('{')
                 .and_then(|t| t.strip_suffix('}'))
@@ -345,4 +352,119 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<Arc<Inner>> {
         }
     });
     Ok(inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn path_params_align_a_prefixed_template_with_a_stripped_path() {
+        // What the middleware sees inside the nested `/api/v10` router.
+        let p = path_params(
+            "/api/v10/guilds/{guild_id}/members/{user_id}",
+            "/guilds/1/members/2",
+        );
+        assert_eq!(get(&p, "guild_id"), Some("1"));
+        assert_eq!(get(&p, "user_id"), Some("2"));
+        let p = path_params("/api/v10/channels/{channel_id}", "/channels/7");
+        assert_eq!(get(&p, "channel_id"), Some("7"));
+        let p = path_params(
+            "/api/v10/webhooks/{webhook_id}/{webhook_token}",
+            "/webhooks/3/tok",
+        );
+        assert_eq!(
+            (get(&p, "webhook_id"), get(&p, "webhook_token")),
+            (Some("3"), Some("tok"))
+        );
+        // Both prefixed, or neither, give the same answer.
+        for (t, path) in [
+            (
+                "/api/v10/guilds/{guild_id}/roles/{role_id}",
+                "/api/v10/guilds/1/roles/5",
+            ),
+            ("/guilds/{guild_id}/roles/{role_id}", "/guilds/1/roles/5"),
+            (
+                "/api/guilds/{guild_id}/roles/{role_id}",
+                "/guilds/1/roles/5",
+            ),
+        ] {
+            let p = path_params(t, path);
+            assert_eq!(
+                (get(&p, "guild_id"), get(&p, "role_id")),
+                (Some("1"), Some("5")),
+                "{t}"
+            );
+        }
+    }
+
+    /// One request over plain HTTP/1.1; the answer's status and `x-ratelimit-*` headers.
+    async fn send(addr: SocketAddr, method: &str, path: &str, token: &str) -> (u16, String) {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let req = format!(
+            "{method} /api/v10{path} HTTP/1.1\r\nHost: discord.com\r\nAuthorization: Bot {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+        );
+        s.write_all(req.as_bytes()).await.expect("write");
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.expect("read");
+        let status = out
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let headers = out
+            .lines()
+            .filter(|l| l.to_ascii_lowercase().starts_with("x-ratelimit-"))
+            .map(|l| l.to_ascii_lowercase())
+            .collect::<Vec<_>>()
+            .join("\n");
+        (status, headers)
+    }
+
+    fn remaining(headers: &str) -> Option<u32> {
+        headers
+            .lines()
+            .find_map(|l| l.strip_prefix("x-ratelimit-remaining:"))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
+    #[tokio::test]
+    async fn buckets_are_keyed_by_the_major_parameter_through_the_router() {
+        let emu = crate::control::Emulator::start(EmulatorConfig::default())
+            .await
+            .expect("emulator");
+        let f = emu.build_fixture(&crate::fixtures::FixtureSpec::small());
+        let (addr, token, g) = (emu.http_addr(), f.app.bot_token.clone(), f.guild_id);
+        // Member edits of DIFFERENT members of one guild share the guild's bucket (10 per 10 s).
+        let mut statuses = Vec::new();
+        for (i, u) in f.member_ids.iter().take(11).enumerate() {
+            let (status, h) =
+                send(addr, "PATCH", &format!("/guilds/{g}/members/{u}"), &token).await;
+            if i < 10 {
+                assert_eq!(status, 200, "{h}");
+                assert_eq!(remaining(&h), Some(9 - i as u32), "{h}");
+            }
+            statuses.push(status);
+        }
+        assert_eq!(
+            statuses.last(),
+            Some(&429),
+            "the 11th member edit of the guild"
+        );
+        // Edits of different channels do not share a bucket (5 per 5 s per channel).
+        for c in f.channel_ids.iter().take(6) {
+            let (status, h) = send(addr, "PATCH", &format!("/channels/{c}"), &token).await;
+            assert_eq!((status, remaining(&h)), (200, Some(4)), "{h}");
+        }
+        emu.shutdown();
+    }
 }
