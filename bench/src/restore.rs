@@ -5,9 +5,13 @@
 //!
 //! Last line: `{"calls", "seconds", "lower_bound_s", "ratio", "diff_after", "naive_seconds", ..}`.
 //! `seconds` runs from the first Discord call of the restore to the answer of the last one (the
-//! pre-restore snapshot and planning come before and are reported as `job_seconds`).
+//! pre-restore snapshot and planning come before and are reported as `job_seconds`; the owner's
+//! "started" / "completed" DMs are not restore calls). Diagnostics on stderr: the plan's steps
+//! against the calls sent, per route; every rate-limit bucket the calls fell into as the
+//! emulator keys it (calls, first/last, floor, most calls per window, calls per second); the
+//! emulator's counters. A bucket that went faster than its limit voids the run (error).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -44,23 +48,30 @@ fn options() -> DiffOptions {
     }
 }
 
-/// The critical-path minimum of the restore's calls under `limits` at `scale`.
+/// The critical-path minimum of the restore's calls under `limits` (the emulator's own
+/// configuration) at `scale` (its time scale), in real seconds.
 ///
 /// `theoretical_minimum` (emulator/src/ratelimit.rs) gives, for a set of calls issued by one
-/// token, the start time of the last call when every bucket and the global limit run at their
-/// floor with no dependencies: max over buckets of `floor((n - 1) / limit) * window` (and the
-/// same for the global limit and the role-creation budget). A restore also has dependencies;
-/// the only ones that add to the total are the ones that force a bucket to wait for another:
-/// the grants of dangerous role permissions come after the LAST member PATCH (no moment where
-/// members hold dangerous permissions before everything else is in place), so that chain is
-/// `min(member PATCHes) + min(grant PATCHes)`. The other dependencies (channel creates need the
-/// roles their overwrites name, member PATCHes need their roles, positions need every create)
-/// can overlap with the slowest bucket: the first channel without role overwrites and the
-/// first member whose roles exist can start within the first window. So:
+/// token, the start time of the last call when every bucket runs at its floor and nothing else
+/// holds it back: max over buckets, keyed as the emulator keys them (rule + major parameter:
+/// `member_edit` and `role_edit` per guild, `channel_edit` per channel, ..), of
+/// `floor((n - 1) / limit) * window`, and the same for the global limit (50/s) and the
+/// role-creation budget. The restore's dependencies add to that only where they make one
+/// bucket wait for another to finish:
 ///
-/// `lower_bound = max(theoretical_minimum(all calls), theoretical_minimum(member calls) +
-/// theoretical_minimum(grant calls))`, in real seconds (divided by the time scale). Request
-/// latency is not counted, so the bound is strict.
+/// - dangerous permissions are granted last: every grant (`PATCH /guilds/{g}/roles/{r}`,
+///   `role_edit`) waits for the LAST member PATCH (`member_edit`), so that chain is
+///   `min(member PATCHes) + min(grants)`;
+/// - roles before member roles and overwrites: left out (leaving a dependency out can only
+///   lower the bound). They cost little: the first member PATCH and the first channel create
+///   can go out once the first role create is answered (a member with one role, a channel
+///   without role overwrites), and each window of role creates makes more members ready than
+///   one `member_edit` window takes;
+/// - the position calls wait for every create of their kind, but they are single calls in
+///   their own buckets and finish before the grants' chain does.
+///
+/// So `lower_bound = max(theoretical_minimum(all calls), theoretical_minimum(member PATCHes)
+/// + theoretical_minimum(grants))`. No latency is counted, so no real run can reach it.
 fn lower_bound(
     limits: &RateLimitConfig,
     scale: f64,
@@ -106,7 +117,168 @@ fn major(path: &str) -> String {
     String::new()
 }
 
+/// The route a plan step's call goes to.
+fn planned_route(action: &Action) -> &'static str {
+    match action {
+        Action::RoleCreate { .. } => "POST /guilds/{guild_id}/roles",
+        Action::RoleUpdate { .. } | Action::RoleGrant { .. } => {
+            "PATCH /guilds/{guild_id}/roles/{role_id}"
+        }
+        Action::RoleDelete { .. } => "DELETE /guilds/{guild_id}/roles/{role_id}",
+        Action::RolePositions { .. } => "PATCH /guilds/{guild_id}/roles",
+        Action::ChannelCreate { .. } => "POST /guilds/{guild_id}/channels",
+        Action::ChannelUpdate { .. } => "PATCH /channels/{channel_id}",
+        Action::ChannelDelete { .. } => "DELETE /channels/{channel_id}",
+        Action::ChannelPositions { .. } => "PATCH /guilds/{guild_id}/channels",
+        Action::Settings { .. } => "PATCH /guilds/{guild_id}",
+        Action::Member { .. } => "PATCH /guilds/{guild_id}/members/{user_id}",
+    }
+}
+
+/// How one rate-limit bucket (rule and major parameter, as the emulator keys it) was used by
+/// the restore, read back from the emulator's request log.
+struct BucketUse {
+    name: String,
+    major: String,
+    limit: u32,
+    /// The rule's window at the time scale.
+    window: Duration,
+    calls: usize,
+    /// Receipt of the first and the last call, from the restore's first call.
+    first: Duration,
+    last: Duration,
+    /// Most calls in one window, replaying the emulator's fixed windows (a window opens at the
+    /// first call after the previous one closed).
+    max_per_window: usize,
+    /// Most calls in any sliding interval of one window (up to twice the limit is legal: the
+    /// end of one window and the start of the next).
+    max_sliding: usize,
+    /// Calls per real second from the restore's first call.
+    per_second: Vec<usize>,
+}
+
+impl BucketUse {
+    /// The earliest the bucket's last call can start after its first:
+    /// `floor((calls - 1) / limit)` full windows.
+    fn floor(&self) -> Duration {
+        let waits = self.calls.saturating_sub(1) / (self.limit.max(1) as usize);
+        self.window.mul_f64(waits as f64)
+    }
+
+    /// The calls went out faster than the bucket allows (a tenth of a window of slack for the
+    /// order in which concurrent receipts reach the limiter).
+    fn overrun(&self) -> bool {
+        self.last.saturating_sub(self.first) + self.window / 10 < self.floor()
+    }
+}
+
+/// Groups `calls` (received times, method, route template, path) by the bucket the emulator's
+/// configuration puts them in.
+fn bucket_usage(
+    limits: &RateLimitConfig,
+    scale: f64,
+    calls: &[(Instant, &str, &str, &str)],
+) -> Vec<BucketUse> {
+    let Some(origin) = calls.iter().map(|c| c.0).min() else {
+        return Vec::new();
+    };
+    let mut groups: HashMap<(String, String), (u32, Duration, Vec<Instant>)> = HashMap::new();
+    for (at, method, route, path) in calls {
+        let (name, limit, window) = match limits.rule_for(method, route) {
+            Some(rule) => (rule.name.clone(), rule.limit, rule.window),
+            None => match &limits.fallback {
+                Some(f) => (format!("{method} {route}"), f.limit, f.window),
+                None => continue,
+            },
+        };
+        groups
+            .entry((name, major(path)))
+            .or_insert_with(|| (limit, window.div_f64(scale), Vec::new()))
+            .2
+            .push(*at);
+    }
+    let mut out: Vec<BucketUse> = groups
+        .into_iter()
+        .map(|((name, major), (limit, window, mut times))| {
+            times.sort();
+            let mut max_per_window = 0;
+            let mut opened: Option<(Instant, usize)> = None;
+            for t in &times {
+                let (start, n) = match opened {
+                    Some((start, n)) if *t < start + window => (start, n + 1),
+                    _ => (*t, 1),
+                };
+                opened = Some((start, n));
+                max_per_window = max_per_window.max(n);
+            }
+            let mut max_sliding = 0;
+            let mut j = 0;
+            for (i, t) in times.iter().enumerate() {
+                while j < times.len() && times[j] < *t + window {
+                    j += 1;
+                }
+                max_sliding = max_sliding.max(j - i);
+            }
+            let mut per_second = Vec::new();
+            for t in &times {
+                let bin = (*t - origin).as_secs() as usize;
+                if per_second.len() <= bin {
+                    per_second.resize(bin + 1, 0);
+                }
+                per_second[bin] += 1;
+            }
+            BucketUse {
+                per_second,
+                name,
+                major,
+                limit,
+                window,
+                calls: times.len(),
+                first: times.first().map_or(Duration::ZERO, |t| *t - origin),
+                last: times.last().map_or(Duration::ZERO, |t| *t - origin),
+                max_per_window,
+                max_sliding,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.calls.cmp(&a.calls).then(a.name.cmp(&b.name)));
+    out
+}
+
+fn print_buckets(label: &str, buckets: &[BucketUse]) {
+    eprintln!(
+        "{label}: bucket (major)  calls  first_ms  last_ms  floor_ms  max/window  max/sliding  limit/window_ms"
+    );
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    for b in buckets.iter().filter(|b| b.calls > 1) {
+        eprintln!(
+            "  {} ({})  {}  {:.1}  {:.1}  {:.1}  {}  {}  {}/{:.0}{}",
+            b.name,
+            b.major,
+            b.calls,
+            ms(b.first),
+            ms(b.last),
+            ms(b.floor()),
+            b.max_per_window,
+            b.max_sliding,
+            b.limit,
+            ms(b.window),
+            if b.overrun() { "  OVERRUN" } else { "" }
+        );
+    }
+    for b in buckets.iter().filter(|b| b.calls >= 50) {
+        eprintln!("  {} calls per second: {:?}", b.name, b.per_second);
+    }
+    let singles = buckets.iter().filter(|b| b.calls == 1).count();
+    eprintln!("  (+ {singles} bucket(s) with one call)");
+}
+
 async fn run_once(sequential: bool) -> anyhow::Result<Run> {
+    let label = if sequential {
+        "one call at a time"
+    } else {
+        "parallel"
+    };
     let mut config = Config::default();
     config.http.bind = "127.0.0.1:0".parse()?;
     config.log.level = "warn".into();
@@ -198,7 +370,8 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let log_start = emu.request_log().len();
-        let limited_before = emu.counters().total.rate_limited;
+        let counters_before = emu.counters();
+        let limited_before = counters_before.total.rate_limited;
         let started = Instant::now();
         let job = data
             .restores
@@ -231,42 +404,103 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
             bail!("the restore ended {status}");
         }
         let log: Vec<_> = emu.request_log().into_iter().skip(log_start).collect();
-        // The restore's calls: everything the bot sent to the guild's structure since the start
-        // (no progress message exists for a job started through the API).
-        let calls: Vec<_> = log
-            .iter()
-            .filter(|r| r.route.starts_with("/guilds/") || r.route.starts_with("/channels/"))
-            .filter(|r| r.status != 429)
-            .collect();
-        let first = calls.iter().map(|r| r.received).min().context("no calls")?;
-        let last = calls.iter().map(|r| r.answered).max().context("no calls")?;
-        let seconds = last.duration_since(first).as_secs_f64();
         let plan = data
             .restores
             .job(guild, job)
             .await?
             .plan
             .context("the plan")?;
+        // The restore's calls: the requests to the routes its steps go to. Other requests of
+        // the job (the owner's "started" / "completed" DMs) are not the restore's work and are
+        // left out of the window; 429 answers are retried and counted apart.
+        let routes: HashSet<&str> = plan
+            .steps
+            .iter()
+            .map(|s| planned_route(&s.action))
+            .collect();
+        let (calls, others): (Vec<_>, Vec<_>) = log
+            .iter()
+            .filter(|r| r.status != 429)
+            .partition(|r| routes.contains(format!("{} {}", r.method, r.route).as_str()));
+        for r in &others {
+            eprintln!(
+                "{label}: not a restore call: {} {} ({})",
+                r.method, r.route, r.status
+            );
+        }
+        let first = calls.iter().map(|r| r.received).min().context("no calls")?;
+        let last = calls.iter().map(|r| r.answered).max().context("no calls")?;
+        let seconds = last.duration_since(first).as_secs_f64();
+        let limits = emu.rate_limit_config();
+        let scale = emu.config().time_scale;
         let triples: Vec<(String, String, String)> = calls
             .iter()
             .map(|r| (r.method.clone(), r.route.clone(), major(&r.path)))
             .collect();
-        let lb = lower_bound(
-            &emu.rate_limit_config(),
-            TIME_SCALE,
-            &triples,
-            &plan,
-            &guild.to_string(),
-        );
+        let lb = lower_bound(&limits, scale, &triples, &plan, &guild.to_string());
         let after = emu.guild_view(guild).context("the guild")?;
         let diff_after = diff(&before, &after, &options()).len();
-        let mut per_route: HashMap<String, usize> = HashMap::new();
+        // What the restore sent against what the plan says it would send.
+        let mut per_route: BTreeMap<String, (usize, usize)> = BTreeMap::new();
         for r in &calls {
-            *per_route
+            per_route
                 .entry(format!("{} {}", r.method, r.route))
-                .or_default() += 1;
+                .or_default()
+                .1 += 1;
         }
-        eprintln!("restore calls by route: {per_route:?}");
+        for s in &plan.steps {
+            per_route
+                .entry(planned_route(&s.action).into())
+                .or_default()
+                .0 += 1;
+        }
+        eprintln!("{label}: route  plan steps  calls");
+        for (route, (steps, sent)) in &per_route {
+            let mark = if steps == sent { "" } else { "  MISMATCH" };
+            eprintln!("  {route}  {steps}  {sent}{mark}");
+        }
+        // Every bucket the calls fell into, as the emulator keys it.
+        let timed: Vec<(Instant, &str, &str, &str)> = calls
+            .iter()
+            .map(|r| {
+                (
+                    r.received,
+                    r.method.as_str(),
+                    r.route.as_str(),
+                    r.path.as_str(),
+                )
+            })
+            .collect();
+        let buckets = bucket_usage(&limits, scale, &timed);
+        print_buckets(label, &buckets);
+        let counters = emu.counters();
+        for (name, c) in &counters.by_bucket {
+            let b = counters_before
+                .by_bucket
+                .get(name)
+                .copied()
+                .unwrap_or_default();
+            if c.requests > b.requests {
+                eprintln!(
+                    "  counters {name}: {} requests, {} answered 429",
+                    c.requests - b.requests,
+                    c.rate_limited - b.rate_limited
+                );
+            }
+        }
+        let overruns: Vec<String> = buckets
+            .iter()
+            .filter(|b| b.overrun())
+            .map(|b| {
+                format!(
+                    "{} ({}): {} calls in {:?}",
+                    b.name,
+                    b.major,
+                    b.calls,
+                    b.last - b.first
+                )
+            })
+            .collect();
         let run = Run {
             calls: calls.len(),
             seconds,
@@ -288,6 +522,13 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
         };
         running.shutdown().await?;
         emu.shutdown();
+        if !overruns.is_empty() {
+            bail!(
+                "the emulator let calls through faster than its own buckets allow, so the \
+                 measurement is void: {}",
+                overruns.join("; ")
+            );
+        }
         Ok::<_, anyhow::Error>(run)
     }
     .await;

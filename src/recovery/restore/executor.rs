@@ -126,6 +126,29 @@ impl Shared {
         }
     }
 
+    /// Fails every step that has not finished with `reason`, so that the next write records
+    /// them (they count as failed steps). Returns how many there were.
+    pub fn fail_unfinished(&self, plan: &Plan, reason: &str) -> usize {
+        let mut s = self.state();
+        let mut n = 0;
+        for step in &plan.steps {
+            if !s.finished(step.id) {
+                let failure = Failure {
+                    reason: reason.to_owned(),
+                    code: None,
+                };
+                if s.finish(step.id, Err(failure)) {
+                    n += 1;
+                }
+            }
+        }
+        drop(s);
+        if n > 0 {
+            self.version.fetch_add(1, Ordering::SeqCst);
+        }
+        n
+    }
+
     /// Marks a step done by adopting an object found after a crash.
     pub fn adopt(&self, step: &Step, live: u64) {
         self.apply(
@@ -133,6 +156,7 @@ impl Shared {
             Ok(Outcome {
                 created: Some(live),
                 notes: vec![format!("adopted object {live} created before a restart")],
+                rate: None,
             }),
         );
     }
@@ -189,6 +213,62 @@ pub struct Outcome {
     pub created: Option<u64>,
     /// What the call could not include.
     pub notes: Vec<String>,
+    /// What the answer said about its rate-limit bucket.
+    pub rate: Option<Rate>,
+}
+
+/// A response's rate-limit headers: how much of its bucket's window is left.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rate {
+    /// `X-RateLimit-Bucket`.
+    pub bucket: Option<String>,
+    /// `X-RateLimit-Remaining`.
+    pub remaining: u32,
+    /// `X-RateLimit-Reset` (epoch seconds): the same in every answer of one window.
+    pub reset: f64,
+    /// When the window ends (`X-RateLimit-Reset-After` from the answer), on this clock.
+    pub reset_at: Instant,
+}
+
+/// Two `X-RateLimit-Reset` values this close (seconds) name the same window.
+const SAME_WINDOW: f64 = 0.004;
+
+impl Rate {
+    fn from_headers(h: &reqwest::header::HeaderMap) -> Option<Self> {
+        let get = |name: &str| h.get(name).and_then(|v| v.to_str().ok());
+        let remaining = get("x-ratelimit-remaining")?.parse().ok()?;
+        let reset = get("x-ratelimit-reset")?.parse().ok()?;
+        let after: f64 = get("x-ratelimit-reset-after")?.parse().ok()?;
+        Some(Self {
+            bucket: get("x-ratelimit-bucket").map(str::to_owned),
+            remaining,
+            reset,
+            reset_at: Instant::now() + Duration::try_from_secs_f64(after).ok()?,
+        })
+    }
+
+    /// Folds a later-arriving answer of the same lane in. Answers arrive out of order: within
+    /// one window the smallest `remaining` is the true one; an answer from an older window
+    /// says nothing about the current one.
+    fn merge(&mut self, other: Rate) {
+        if self.bucket != other.bucket || other.reset > self.reset + SAME_WINDOW {
+            *self = other;
+        } else if (other.reset - self.reset).abs() <= SAME_WINDOW {
+            self.remaining = self.remaining.min(other.remaining);
+        }
+    }
+
+    /// Whether one more request may go out while `in_flight` others of the lane are unanswered
+    /// (they are not in `remaining` yet).
+    fn admits(&self, in_flight: usize, now: Instant) -> bool {
+        now >= self.reset_at || self.remaining as usize > in_flight
+    }
+}
+
+/// An answer: its body (JSON, `Null` for none) and its bucket's state.
+struct Answer {
+    body: Value,
+    rate: Option<Rate>,
 }
 
 /// Where a simulated crash happens (test hook: the runner stops like a killed process).
@@ -336,14 +416,14 @@ impl Discord {
     }
 
     /// One request, with retries of transient failures. Returns the response body (JSON, or
-    /// `Null` for 204).
+    /// `Null` for 204) and its rate-limit headers.
     async fn call(
         &self,
         route: Route<'_>,
         method: LightMethod,
         body: Option<&Value>,
         reason: Option<&str>,
-    ) -> Result<Value, CallError> {
+    ) -> Result<Answer, CallError> {
         let bytes = match body {
             Some(b) => {
                 Some(serde_json::to_vec(b).map_err(|e| CallError::Transient(e.to_string()))?)
@@ -359,13 +439,23 @@ impl Discord {
             let result = self.http.request(request).await;
             let error = match result {
                 Ok(response) => {
+                    let rate = Rate::from_headers(response.headers());
                     if response.status().as_u16() == 204 {
-                        return Ok(Value::Null);
+                        return Ok(Answer {
+                            body: Value::Null,
+                            rate,
+                        });
                     }
                     match response.bytes().await {
-                        Ok(b) if b.is_empty() => return Ok(Value::Null),
+                        Ok(b) if b.is_empty() => {
+                            return Ok(Answer {
+                                body: Value::Null,
+                                rate,
+                            });
+                        }
                         Ok(b) => {
                             return serde_json::from_slice(&b)
+                                .map(|body| Answer { body, rate })
                                 .map_err(|e| CallError::Transient(e.to_string()));
                         }
                         Err(e) => CallError::Transient(e.to_string()),
@@ -409,145 +499,119 @@ impl Discord {
                 })
         };
         let notes = call.notes;
-        let created = match call.request {
-            Req::CreateRole(body) => {
-                let v = self
-                    .call(
-                        Route::GuildRoles { guild_id: g },
-                        LightMethod::Post,
-                        Some(&body),
-                        Some(&reason),
-                    )
-                    .await
-                    .map_err(refused)?;
-                Some(id_of(&v)?)
+        let role = |r: u64| serenity::RoleId::new(r.max(1));
+        let channel = |c: u64| serenity::ChannelId::new(c.max(1));
+        // (route, method, body, whether it creates, whether 404 means "already gone": done)
+        let (route, method, body, creates, gone_is_done) = match &call.request {
+            Req::CreateRole(b) => (
+                Route::GuildRoles { guild_id: g },
+                LightMethod::Post,
+                Some(b),
+                true,
+                false,
+            ),
+            Req::EditRole(r, b) => (
+                Route::GuildRole {
+                    guild_id: g,
+                    role_id: role(*r),
+                },
+                LightMethod::Patch,
+                Some(b),
+                false,
+                false,
+            ),
+            // Already gone (a retry after a crash): done.
+            Req::DeleteRole(r) => (
+                Route::GuildRole {
+                    guild_id: g,
+                    role_id: role(*r),
+                },
+                LightMethod::Delete,
+                None,
+                false,
+                true,
+            ),
+            Req::RolePositions(b) => (
+                Route::GuildRoles { guild_id: g },
+                LightMethod::Patch,
+                Some(b),
+                false,
+                false,
+            ),
+            Req::CreateChannel(b) => (
+                Route::GuildChannels { guild_id: g },
+                LightMethod::Post,
+                Some(b),
+                true,
+                false,
+            ),
+            Req::EditChannel(c, b) => (
+                Route::Channel {
+                    channel_id: channel(*c),
+                },
+                LightMethod::Patch,
+                Some(b),
+                false,
+                false,
+            ),
+            Req::DeleteChannel(c) => (
+                Route::Channel {
+                    channel_id: channel(*c),
+                },
+                LightMethod::Delete,
+                None,
+                false,
+                true,
+            ),
+            Req::ChannelPositions(b) => (
+                Route::GuildChannels { guild_id: g },
+                LightMethod::Patch,
+                Some(b),
+                false,
+                false,
+            ),
+            Req::EditGuild(b) => (
+                Route::Guild { guild_id: g },
+                LightMethod::Patch,
+                Some(b),
+                false,
+                false,
+            ),
+            Req::EditMember(user, b) => (
+                Route::GuildMember {
+                    guild_id: g,
+                    user_id: serenity::UserId::new((*user).max(1)),
+                },
+                LightMethod::Patch,
+                Some(b),
+                false,
+                false,
+            ),
+            Req::Nothing => {
+                return Ok(Outcome {
+                    created: None,
+                    notes,
+                    rate: None,
+                });
             }
-            Req::EditRole(role, body) => {
-                self.call(
-                    Route::GuildRole {
-                        guild_id: g,
-                        role_id: serenity::RoleId::new(role.max(1)),
-                    },
-                    LightMethod::Patch,
-                    Some(&body),
-                    Some(&reason),
-                )
-                .await
-                .map_err(refused)?;
-                None
-            }
-            Req::DeleteRole(role) => {
-                match self
-                    .call(
-                        Route::GuildRole {
-                            guild_id: g,
-                            role_id: serenity::RoleId::new(role.max(1)),
-                        },
-                        LightMethod::Delete,
-                        None,
-                        Some(&reason),
-                    )
-                    .await
-                {
-                    Ok(_) => {}
-                    // Already gone (a retry after a crash): done.
-                    Err(CallError::Refused(_, 404)) => {}
-                    Err(e) => return Err(refused(e)),
-                }
-                None
-            }
-            Req::RolePositions(body) => {
-                self.call(
-                    Route::GuildRoles { guild_id: g },
-                    LightMethod::Patch,
-                    Some(&body),
-                    Some(&reason),
-                )
-                .await
-                .map_err(refused)?;
-                None
-            }
-            Req::CreateChannel(body) => {
-                let v = self
-                    .call(
-                        Route::GuildChannels { guild_id: g },
-                        LightMethod::Post,
-                        Some(&body),
-                        Some(&reason),
-                    )
-                    .await
-                    .map_err(refused)?;
-                Some(id_of(&v)?)
-            }
-            Req::EditChannel(channel, body) => {
-                self.call(
-                    Route::Channel {
-                        channel_id: serenity::ChannelId::new(channel.max(1)),
-                    },
-                    LightMethod::Patch,
-                    Some(&body),
-                    Some(&reason),
-                )
-                .await
-                .map_err(refused)?;
-                None
-            }
-            Req::DeleteChannel(channel) => {
-                match self
-                    .call(
-                        Route::Channel {
-                            channel_id: serenity::ChannelId::new(channel.max(1)),
-                        },
-                        LightMethod::Delete,
-                        None,
-                        Some(&reason),
-                    )
-                    .await
-                {
-                    Ok(_) | Err(CallError::Refused(_, 404)) => {}
-                    Err(e) => return Err(refused(e)),
-                }
-                None
-            }
-            Req::ChannelPositions(body) => {
-                self.call(
-                    Route::GuildChannels { guild_id: g },
-                    LightMethod::Patch,
-                    Some(&body),
-                    Some(&reason),
-                )
-                .await
-                .map_err(refused)?;
-                None
-            }
-            Req::EditGuild(body) => {
-                self.call(
-                    Route::Guild { guild_id: g },
-                    LightMethod::Patch,
-                    Some(&body),
-                    Some(&reason),
-                )
-                .await
-                .map_err(refused)?;
-                None
-            }
-            Req::EditMember(user, body) => {
-                self.call(
-                    Route::GuildMember {
-                        guild_id: g,
-                        user_id: serenity::UserId::new(user.max(1)),
-                    },
-                    LightMethod::Patch,
-                    Some(&body),
-                    Some(&reason),
-                )
-                .await
-                .map_err(refused)?;
-                None
-            }
-            Req::Nothing => None,
         };
-        Ok(Outcome { created, notes })
+        match self.call(route, method, body, Some(&reason)).await {
+            Ok(answer) => Ok(Outcome {
+                created: if creates {
+                    Some(id_of(&answer.body)?)
+                } else {
+                    None
+                },
+                notes,
+                rate: answer.rate,
+            }),
+            Err(CallError::Refused(_, 404)) if gone_is_done => Ok(Outcome {
+                created: None,
+                notes,
+                rate: None,
+            }),
+            Err(e) => Err(refused(e)),
+        }
     }
 
     /// The guild's roles or channels now (`GET`), as JSON objects.
@@ -562,7 +626,10 @@ impl Discord {
             }
         };
         match self.call(route, LightMethod::Get, None, None).await {
-            Ok(Value::Array(items)) => Ok(items),
+            Ok(Answer {
+                body: Value::Array(items),
+                ..
+            }) => Ok(items),
             Ok(_) => Ok(Vec::new()),
             Err(CallError::Transient(m))
             | Err(CallError::Refused(Failure { reason: m, .. }, _)) => Err(m),
@@ -1025,6 +1092,26 @@ pub struct Control {
     pub crash: Option<CrashPoint>,
 }
 
+/// A lane's call was answered: its slot is free, and its bucket's state is folded in.
+fn give_back(
+    in_flight: &mut HashMap<Lane, usize>,
+    rates: &mut HashMap<Lane, Rate>,
+    lane: Lane,
+    rate: Option<Rate>,
+) {
+    if let Some(c) = in_flight.get_mut(&lane) {
+        *c = c.saturating_sub(1);
+    }
+    if let Some(rate) = rate {
+        match rates.get_mut(&lane) {
+            Some(known) => known.merge(rate),
+            None => {
+                rates.insert(lane, rate);
+            }
+        }
+    }
+}
+
 /// Runs every unfinished step of `plan`.
 pub async fn execute(
     discord: &Discord,
@@ -1064,6 +1151,18 @@ pub async fn execute(
     };
     let mut in_flight: HashMap<Lane, usize> = HashMap::new();
     let mut tasks: JoinSet<(StepId, bool)> = JoinSet::new();
+    // A call's lane slot is given back as soon as Discord answered it (a create's task then
+    // waits for its id to be written, which only holds back its dependents, not its lane:
+    // concurrent creates share one write).
+    let (freed_tx, mut freed_rx) = tokio::sync::mpsc::unbounded_channel::<(Lane, Option<Rate>)>();
+    // What each lane's latest answers said about its bucket. serenity's limiter keeps one
+    // `remaining` per bucket and overwrites it with every answer, so with two requests in
+    // flight an earlier answer makes it send one request too many (a 429, and its bucket lock
+    // held through the retry sleep stalls the lane). A request goes out only while the
+    // window has room for it (or once it has ended).
+    let mut rates: HashMap<Lane, Rate> = HashMap::new();
+    // The periodic write runs beside the scheduler, never inside its loop.
+    let mut periodic: Option<tokio::task::JoinHandle<()>> = None;
     let mut cancelling = *control.cancel.borrow();
     let mut stopping = *control.stop.borrow();
     let recorded = Arc::new(AtomicU64::new(0));
@@ -1081,6 +1180,11 @@ pub async fn execute(
         if let Some(e) = shared.store_error() {
             break Halt::Store(e);
         }
+        // Slots given back so far (a finished task sent its lane before it ended, so none of
+        // them is still in the channel when the loop asks whether anything is left to do).
+        while let Ok((lane, rate)) = freed_rx.try_recv() {
+            give_back(&mut in_flight, &mut rates, lane, rate);
+        }
         if !cancelling && !stopping {
             // In sequential mode the next step is the lowest ready id of any lane.
             loop {
@@ -1095,10 +1199,13 @@ pub async fn execute(
                         .min()
                         .map(|(s, lane)| (lane, s))
                 } else {
+                    let now = Instant::now();
                     ready
                         .iter()
                         .filter(|(lane, set)| {
-                            !set.is_empty() && in_flight.get(*lane).copied().unwrap_or(0) < cap
+                            let n = in_flight.get(*lane).copied().unwrap_or(0);
+                            let room = n < cap && rates.get(*lane).is_none_or(|r| r.admits(n, now));
+                            !set.is_empty() && room
                         })
                         .filter_map(|(lane, set)| set.first().map(|s| (*lane, *s)))
                         .min_by_key(|(_, s)| *s)
@@ -1116,6 +1223,7 @@ pub async fn execute(
                 let creates_returned = creates_returned.clone();
                 let crashed = crashed.clone();
                 let crash = control.crash;
+                let freed = freed_tx.clone();
                 tasks.spawn(async move {
                     let outcome = if matches!(call.request, Req::Nothing) {
                         Err(Failure {
@@ -1125,6 +1233,8 @@ pub async fn execute(
                     } else {
                         discord.run(&step, call).await
                     };
+                    let rate = outcome.as_ref().ok().and_then(|o| o.rate.clone());
+                    let _ = freed.send((lane, rate));
                     if step.creates() && outcome.is_ok() {
                         let k = creates_returned.fetch_add(1, Ordering::SeqCst) + 1;
                         if crash == Some(CrashPoint::BeforeRecording(k)) {
@@ -1151,7 +1261,26 @@ pub async fn execute(
                 });
             }
         }
-        if tasks.is_empty() {
+        // Lanes held back only by their bucket's window: the loop wakes when it ends.
+        let wake = if settings.sequential || cancelling || stopping {
+            None
+        } else {
+            let now = Instant::now();
+            ready
+                .iter()
+                .filter(|(lane, set)| {
+                    !set.is_empty() && in_flight.get(*lane).copied().unwrap_or(0) < cap
+                })
+                .filter_map(|(lane, _)| {
+                    let n = in_flight.get(lane).copied().unwrap_or(0);
+                    rates
+                        .get(lane)
+                        .filter(|r| !r.admits(n, now))
+                        .map(|r| r.reset_at)
+                })
+                .min()
+        };
+        if tasks.is_empty() && wake.is_none() {
             break if cancelling {
                 Halt::Cancelled
             } else if stopping {
@@ -1161,7 +1290,8 @@ pub async fn execute(
             };
         }
         tokio::select! {
-            joined = tasks.join_next() => {
+            _ = tokio::time::sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => {}
+            joined = tasks.join_next(), if !tasks.is_empty() => {
                 let Some(joined) = joined else { continue };
                 let (id, ok) = match joined {
                     Ok(pair) => pair,
@@ -1170,10 +1300,6 @@ pub async fn execute(
                         continue;
                     }
                 };
-                let step = &plan.steps[id as usize];
-                if let Some(c) = in_flight.get_mut(&step.lane()) {
-                    *c = c.saturating_sub(1);
-                }
                 if !ok {
                     continue;
                 }
@@ -1184,6 +1310,9 @@ pub async fn execute(
                         ready.entry(plan.steps[*d as usize].lane()).or_default().insert(*d);
                     }
                 }
+            }
+            Some((lane, rate)) = freed_rx.recv() => {
+                give_back(&mut in_flight, &mut rates, lane, rate);
             }
             changed = control.cancel.changed(), if !cancelling => {
                 if changed.is_err() || *control.cancel.borrow() {
@@ -1196,18 +1325,25 @@ pub async fn execute(
                 }
             }
             _ = ticker.tick() => {
-                if let Err(e) = shared.flush().await {
-                    match e {
-                        FlushError::Fenced => break Halt::Fenced,
-                        FlushError::Store(e) => break Halt::Store(format!("{e:#}")),
-                    }
+                // A failed write marks `shared` (fenced / store error): seen at the loop's top.
+                if periodic.as_ref().is_none_or(|h| h.is_finished()) {
+                    let shared = shared.clone();
+                    periodic = Some(tokio::spawn(async move {
+                        let _ = shared.flush().await;
+                    }));
                 }
             }
         }
     };
     if matches!(halt, Halt::Crashed | Halt::Fenced | Halt::Store(_)) {
         tasks.abort_all();
+        if let Some(h) = periodic {
+            h.abort();
+        }
         return halt;
+    }
+    if let Some(h) = periodic {
+        let _ = h.await;
     }
     while tasks.join_next().await.is_some() {}
     match shared.flush().await {
@@ -1258,6 +1394,41 @@ mod tests {
         assert_eq!(body["roles"], json!(["11", "99"]));
         assert_eq!(body["nick"], Value::Null);
         assert_eq!(call.notes.len(), 1, "the unresolved role is reported");
+    }
+
+    #[test]
+    fn bucket_state_takes_the_lowest_remaining_of_a_window_and_admits_only_what_fits() {
+        let now = Instant::now();
+        let rate = |remaining, reset| Rate {
+            bucket: Some("b".into()),
+            remaining,
+            reset,
+            reset_at: now + Duration::from_millis(50),
+        };
+        // Answers of one window arrive out of order: the lowest remaining is the true one.
+        let mut known = rate(3, 100.0);
+        known.merge(rate(5, 100.001));
+        assert_eq!(known.remaining, 3);
+        assert!(known.admits(2, now), "3 left, 2 in flight: one more fits");
+        assert!(!known.admits(3, now), "3 left, 3 in flight: none fits");
+        // A late answer from the previous window changes nothing; the next window replaces it.
+        known.merge(rate(9, 99.9));
+        assert_eq!(known.remaining, 3);
+        known.merge(rate(9, 100.1));
+        assert_eq!((known.remaining, known.reset), (9, 100.1));
+        // Once the window is over, anything goes.
+        let mut full = rate(0, 100.2);
+        assert!(
+            !full.admits(0, now),
+            "a full window holds back even a lane with none out"
+        );
+        assert!(full.admits(1, now + Duration::from_millis(60)));
+        // Another bucket on the same lane replaces the state.
+        full.merge(Rate {
+            bucket: Some("other".into()),
+            ..rate(7, 50.0)
+        });
+        assert_eq!(full.remaining, 7);
     }
 
     #[test]
