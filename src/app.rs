@@ -124,7 +124,9 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
             Arc::new(data.guilds.clone()),
             notify_wake.clone(),
         )),
-        Arc::new(crate::recovery::antinuke::AntinukeConsumer::new(data.clone())),
+        Arc::new(crate::recovery::antinuke::AntinukeConsumer::new(
+            data.clone(),
+        )),
     ];
     let relay = Relay::new(
         db.pool.clone(),
@@ -177,7 +179,10 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
         let rx = shutdown_rx.clone();
         let gateway_config = config.clone();
         tasks.spawn(async move {
-            ("Discord gateway", discord::client::run_gateway(client, gateway_config, rx).await)
+            (
+                "Discord gateway",
+                discord::client::run_gateway(client, gateway_config, rx).await,
+            )
         });
     }
 

@@ -3,7 +3,9 @@
 
 use poise::CreateReply;
 use poise::serenity_prelude as serenity;
-use serenity::{CreateActionRow, CreateButton, CreateInteractionResponse, CreateInteractionResponseMessage};
+use serenity::{
+    CreateActionRow, CreateButton, CreateInteractionResponse, CreateInteractionResponseMessage,
+};
 
 use crate::discord::reply;
 use crate::error::{Error, ResultExt};
@@ -65,7 +67,10 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
     let plan_line = match entitlements.license.as_ref().and_then(|l| l.ends_at) {
         Some(until) => t(
             msg::STATUS_PLAN_UNTIL,
-            &[arg("plan", plan), arg("until", until.format("%Y-%m-%d").to_string())],
+            &[
+                arg("plan", plan),
+                arg("until", until.format("%Y-%m-%d").to_string()),
+            ],
         ),
         None => t(msg::STATUS_PLAN, &[arg("plan", plan)]),
     };
@@ -95,8 +100,12 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
         t(msg::STATUS_LOCALE, &[arg("locale", locale_value)]),
         t(msg::STATUS_LOG_CHANNEL, &[arg("channel", log_value)]),
     ];
-    ctx.send(CreateReply::default().content(lines.join("\n")).ephemeral(true))
-        .await?;
+    ctx.send(
+        CreateReply::default()
+            .content(lines.join("\n"))
+            .ephemeral(true),
+    )
+    .await?;
     Ok(())
 }
 

@@ -367,7 +367,7 @@ impl Default for RecoveryConfig {
 impl Default for LogConfig {
     fn default() -> Self {
         Self {
-            level: "info".into(),
+            level: "info,serenity=warn".into(),
             format: LogFormat::Text,
         }
     }
@@ -720,7 +720,8 @@ impl Config {
             "`notification.max_attempts` must be at least 1".into(),
         );
         check(
-            n.backoff_base_ms >= 1 && n.backoff_base_ms <= n.backoff_max_seconds.saturating_mul(1000),
+            n.backoff_base_ms >= 1
+                && n.backoff_base_ms <= n.backoff_max_seconds.saturating_mul(1000),
             "`notification.backoff_base_ms` must be at least 1 and at most \
              `notification.backoff_max_seconds` (in milliseconds)"
                 .into(),
@@ -736,10 +737,13 @@ impl Config {
         let r = &self.recovery;
         check(
             r.sync_batch_rows >= 1 && r.sync_statement_rows >= 1,
-            "`recovery.sync_batch_rows` and `recovery.sync_statement_rows` must be at least 1".into(),
+            "`recovery.sync_batch_rows` and `recovery.sync_statement_rows` must be at least 1"
+                .into(),
         );
         check(
-            r.sync_flush_interval_ms >= 1 && r.snapshot_poll_seconds >= 1 && r.member_load_timeout_seconds >= 1,
+            r.sync_flush_interval_ms >= 1
+                && r.snapshot_poll_seconds >= 1
+                && r.member_load_timeout_seconds >= 1,
             "`recovery.sync_flush_interval_ms`, `recovery.snapshot_poll_seconds` and \
              `recovery.member_load_timeout_seconds` must be at least 1"
                 .into(),

@@ -454,12 +454,13 @@ impl I18n {
             // No Unicode isolation marks around variables: they show up as garbage in Discord.
             bundle.set_use_isolating(false);
             for file in FILES.iter().filter(|f| f.locale == locale) {
-                let resource = FluentResource::try_new(file.text.to_owned()).map_err(|(_, errs)| {
-                    format!("locales/{}/{}: {errs:?}", locale.code(), file.name)
-                })?;
-                bundle.add_resource(resource).map_err(|errs| {
-                    format!("locales/{}/{}: {errs:?}", locale.code(), file.name)
-                })?;
+                let resource =
+                    FluentResource::try_new(file.text.to_owned()).map_err(|(_, errs)| {
+                        format!("locales/{}/{}: {errs:?}", locale.code(), file.name)
+                    })?;
+                bundle
+                    .add_resource(resource)
+                    .map_err(|errs| format!("locales/{}/{}: {errs:?}", locale.code(), file.name))?;
             }
             bundles.insert(locale, bundle);
         }
@@ -496,7 +497,12 @@ impl I18n {
         let mut errors = Vec::new();
         let text = bundle.format_pattern(pattern, args, &mut errors);
         if !errors.is_empty() {
-            tracing::warn!(key, locale = locale.code(), ?errors, "translation formatted with errors");
+            tracing::warn!(
+                key,
+                locale = locale.code(),
+                ?errors,
+                "translation formatted with errors"
+            );
         }
         Some(text.into_owned())
     }
@@ -647,7 +653,8 @@ mod tests {
                 match i18n.variables(locale, m.key) {
                     None => problems.push(format!("{}: missing `{}`", locale.code(), m.key)),
                     Some(vars) => {
-                        let declared: BTreeSet<String> = m.args.iter().map(|a| (*a).to_owned()).collect();
+                        let declared: BTreeSet<String> =
+                            m.args.iter().map(|a| (*a).to_owned()).collect();
                         if vars != declared {
                             problems.push(format!(
                                 "{}: `{}` uses {vars:?}, the code passes {declared:?}",
@@ -670,7 +677,11 @@ mod tests {
             let keys = i18n.keys(locale);
             let missing: Vec<_> = reference.difference(&keys).collect();
             let extra: Vec<_> = keys.difference(&reference).collect();
-            assert!(missing.is_empty() && extra.is_empty(), "{}: missing {missing:?}, extra {extra:?}", locale.code());
+            assert!(
+                missing.is_empty() && extra.is_empty(),
+                "{}: missing {missing:?}, extra {extra:?}",
+                locale.code()
+            );
         }
     }
 
@@ -697,7 +708,11 @@ mod tests {
     #[test]
     fn variables_are_substituted_without_isolation_marks() {
         let i18n = I18n::load().expect("locales parse");
-        let text = i18n.text(Locale::EnUs, &msg::ERROR_INTERNAL, &[arg("error_id", "abc123")]);
+        let text = i18n.text(
+            Locale::EnUs,
+            &msg::ERROR_INTERNAL,
+            &[arg("error_id", "abc123")],
+        );
         assert!(text.contains("abc123"));
         assert!(!text.contains('\u{2068}'));
     }

@@ -85,7 +85,10 @@ fn round(v: f64, digits: i32) -> f64 {
 /// Where the database comes from, and how to drop it afterwards.
 enum Db {
     /// A database created on the `DATABASE_URL` server.
-    Server { admin: PgConnectOptions, name: String },
+    Server {
+        admin: Box<PgConnectOptions>,
+        name: String,
+    },
     /// Umbra's embedded PostgreSQL under a temporary data_dir.
     Embedded { dir: std::path::PathBuf },
 }
@@ -93,19 +96,27 @@ enum Db {
 async fn database(config: &mut Config) -> anyhow::Result<Db> {
     match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
         Some(url) => {
-            let admin = PgConnectOptions::from_str(&url).context("DATABASE_URL is not a PostgreSQL URL")?;
+            let admin =
+                PgConnectOptions::from_str(&url).context("DATABASE_URL is not a PostgreSQL URL")?;
             let name = format!("umbra_bench_{}", uuid::Uuid::now_v7().simple());
-            let mut conn = admin.connect().await.context("connecting to DATABASE_URL")?;
+            let mut conn = admin
+                .connect()
+                .await
+                .context("connecting to DATABASE_URL")?;
             sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .execute(&mut conn)
                 .await
                 .context("creating the benchmark database")?;
             conn.close().await.ok();
             config.database.url = admin.clone().database(&name).to_url_lossy().to_string();
-            Ok(Db::Server { admin, name })
+            Ok(Db::Server {
+                admin: Box::new(admin),
+                name,
+            })
         }
         None => {
-            let dir = std::env::temp_dir().join(format!("umbra-bench-{}", uuid::Uuid::now_v7().simple()));
+            let dir =
+                std::env::temp_dir().join(format!("umbra-bench-{}", uuid::Uuid::now_v7().simple()));
             std::fs::create_dir_all(&dir)?;
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))?;
@@ -120,9 +131,11 @@ async fn drop_database(db: Db) {
     match db {
         Db::Server { admin, name } => {
             if let Ok(mut conn) = admin.connect().await {
-                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                    .execute(&mut conn)
-                    .await;
+                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await;
             }
         }
         Db::Embedded { dir } => {
@@ -162,12 +175,16 @@ async fn load(emu: &Emulator, config: &Config, members: usize) -> anyhow::Result
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
-    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM member.members WHERE valid_to IS NULL")
-        .fetch_one(&running.data.pool)
-        .await?;
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM member.members WHERE valid_to IS NULL")
+            .fetch_one(&running.data.pool)
+            .await?;
     let expected = emu.guild_view(guild).map(|v| v.members.len()).unwrap_or(0);
     if usize::try_from(stored).unwrap_or(0) != expected || report.members != expected {
-        bail!("the mirror holds {stored} members (load reported {}), the guild has {expected}", report.members);
+        bail!(
+            "the mirror holds {stored} members (load reported {}), the guild has {expected}",
+            report.members
+        );
     }
     Ok(Loaded {
         running,
@@ -211,7 +228,9 @@ async fn copy_baseline(pool: &PgPool) -> anyhow::Result<(usize, f64)> {
     }
     copy.finish().await?;
     let seconds = started.elapsed().as_secs_f64();
-    sqlx::raw_sql("DROP TABLE member.bench_copy_scratch").execute(&mut *conn).await?;
+    sqlx::raw_sql("DROP TABLE member.bench_copy_scratch")
+        .execute(&mut *conn)
+        .await?;
     Ok((rows, rows as f64 / seconds))
 }
 
@@ -255,7 +274,12 @@ async fn run(args: Args) -> anyhow::Result<serde_json::Value> {
                     .await?;
                 let seconds = started.elapsed().as_secs_f64();
                 let doc_started = Instant::now();
-                let (_, doc) = loaded.running.data.snapshots.document(loaded.guild, created.meta.id).await?;
+                let (_, doc) = loaded
+                    .running
+                    .data
+                    .snapshots
+                    .document(loaded.guild, created.meta.id)
+                    .await?;
                 let read_seconds = doc_started.elapsed().as_secs_f64();
                 json!({
                     "members": doc.members.len(),
@@ -297,12 +321,18 @@ async fn main() -> std::process::ExitCode {
     let json = args.json;
     // RUST_LOG=umbra=debug shows what happens (on stderr); nothing by default.
     if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_default_env() {
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
     }
     match run(args).await {
         Ok(figures) => {
             if !json {
-                println!("{}", serde_json::to_string_pretty(&figures).unwrap_or_default());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&figures).unwrap_or_default()
+                );
             }
             println!("{figures}");
             std::process::ExitCode::SUCCESS

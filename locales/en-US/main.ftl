@@ -34,8 +34,7 @@ status-none = none
 ## /umbra settings
 
 settings-title = Settings
-settings-show =
-    **Settings**
+settings-show = **Settings**
     Language: { $locale }
     Log channel: { $log_channel }
     Trusted users: { $users }
@@ -57,25 +56,21 @@ settings-reset-mismatch = The name did not match; nothing was changed.
 
 ## /umbra help
 
-help-topic-overview =
-    **Umbra keeps your server recoverable.**
+help-topic-overview = **Umbra keeps your server recoverable.**
     It records your server's structure, keeps snapshots, restores them, and stops nukes while they happen.
     `/umbra status` — this server's plan and protections
     `/umbra settings` — language, log channel, trusted users (owner only)
     `/umbra notifications` — how Umbra contacts you
-help-topic-settings =
-    **Settings** (server owner only)
+help-topic-settings = **Settings** (server owner only)
     `/umbra settings show` — the current settings
     `/umbra settings locale` — the language Umbra uses here
     `/umbra settings log-channel` — where reports go when your DMs are closed
     `/umbra settings trust` / `untrust` — who may run restores and AntiNuke commands
     `/umbra settings reset` — back to the defaults
-help-topic-notifications =
-    **Notifications**
+help-topic-notifications = **Notifications**
     Umbra sends owners a direct message about their servers (plan changes, backups, incidents). If your DMs are closed, it posts in the log channel instead.
     `/umbra notifications` — turn DMs on or off, pick a language, mute categories.
-help-topic-plans =
-    **Plans**
+help-topic-plans = **Plans**
     Free: 3 snapshots, daily schedule, AntiNuke detection.
     Pro: 20 snapshots, every 6 hours, every AntiNuke response, lockdown.
     Max: 100 snapshots, hourly, automatic revert, unlimited member restores.
@@ -94,8 +89,7 @@ license-forever = no end date
 
 ## /umbra notifications
 
-notifications-show =
-    **Your notifications**
+notifications-show = **Your notifications**
     Direct messages: { $dms }
     Language: { $locale }
     Muted: { $muted }

@@ -34,8 +34,7 @@ status-none = 없음
 ## /umbra settings
 
 settings-title = 설정
-settings-show =
-    **설정**
+settings-show = **설정**
     언어: { $locale }
     로그 채널: { $log_channel }
     신뢰하는 사용자: { $users }
@@ -57,25 +56,21 @@ settings-reset-mismatch = 이름이 일치하지 않아 아무것도 바꾸지 �
 
 ## /umbra help
 
-help-topic-overview =
-    **Umbra 는 서버를 복구할 수 있게 지켜 줍니다.**
+help-topic-overview = **Umbra 는 서버를 복구할 수 있게 지켜 줍니다.**
     서버 구조를 기록하고, 스냅샷을 보관하고, 복원하며, 테러(누크)를 실시간으로 막습니다.
     `/umbra status` — 이 서버의 요금제와 보호 상태
     `/umbra settings` — 언어, 로그 채널, 신뢰하는 사용자 (소유자 전용)
     `/umbra notifications` — Umbra 가 연락하는 방법
-help-topic-settings =
-    **설정** (서버 소유자 전용)
+help-topic-settings = **설정** (서버 소유자 전용)
     `/umbra settings show` — 현재 설정
     `/umbra settings locale` — 이 서버에서 Umbra 가 쓰는 언어
     `/umbra settings log-channel` — DM 이 닫혀 있을 때 보고를 올릴 채널
     `/umbra settings trust` / `untrust` — 복원과 AntiNuke 명령을 쓸 수 있는 사람
     `/umbra settings reset` — 기본값으로 되돌리기
-help-topic-notifications =
-    **알림**
+help-topic-notifications = **알림**
     Umbra 는 서버 소유자에게 서버 소식(요금제 변경, 백업, 사고)을 DM 으로 보냅니다. DM 이 닫혀 있으면 로그 채널에 올립니다.
     `/umbra notifications` — DM 켜기/끄기, 언어 선택, 분류별 끄기.
-help-topic-plans =
-    **요금제**
+help-topic-plans = **요금제**
     Free: 스냅샷 3개, 하루 한 번 예약, AntiNuke 감지.
     Pro: 스냅샷 20개, 6시간마다, 모든 AntiNuke 대응, 잠금(lockdown).
     Max: 스냅샷 100개, 한 시간마다, 자동 되돌리기, 멤버 복구 무제한.
@@ -94,8 +89,7 @@ license-forever = 종료일 없음
 
 ## /umbra notifications
 
-notifications-show =
-    **내 알림 설정**
+notifications-show = **내 알림 설정**
     DM: { $dms }
     언어: { $locale }
     끈 분류: { $muted }

@@ -11,12 +11,7 @@ use crate::identity::UserProfile;
 use crate::types::Data;
 
 fn profile(user: &serenity::User) -> UserProfile {
-    UserProfile {
-        discord_id: user.id.get(),
-        username: Some(user.name.clone()),
-        global_name: user.global_name.clone(),
-        is_bot: user.bot,
-    }
+    UserProfile::from(user)
 }
 
 /// The owner's profile from the guild's member list or the cache; only the id otherwise.
@@ -54,11 +49,11 @@ pub async fn handle(
                 icon: guild.icon.map(|h| h.to_string()),
                 owner: owner_profile(ctx, guild),
             };
-            let (_, outcome) = data
-                .guilds
-                .installed(&installed)
-                .await
-                .map_err(|e| Error::Internal(anyhow::Error::new(e).context("recording a guild from GUILD_CREATE")))?;
+            let (_, outcome) = data.guilds.installed(&installed).await.map_err(|e| {
+                Error::Internal(
+                    anyhow::Error::new(e).context("recording a guild from GUILD_CREATE"),
+                )
+            })?;
             tracing::debug!(guild = %guild.id, ?outcome, "guild available");
             data.sync.on_event(ctx, event);
         }
@@ -66,7 +61,9 @@ pub async fn handle(
             data.guilds
                 .removed(incomplete.id.get())
                 .await
-                .map_err(|e| Error::Internal(anyhow::Error::new(e).context("recording a guild removal")))?;
+                .map_err(|e| {
+                    Error::Internal(anyhow::Error::new(e).context("recording a guild removal"))
+                })?;
             tracing::info!(guild = %incomplete.id, "removed from a guild");
         }
         FullEvent::GuildUpdate { new_data, .. } => {
@@ -83,7 +80,9 @@ pub async fn handle(
             data.guilds
                 .updated(new_data.id.get(), &new_data.name, &owner)
                 .await
-                .map_err(|e| Error::Internal(anyhow::Error::new(e).context("recording a guild update")))?;
+                .map_err(|e| {
+                    Error::Internal(anyhow::Error::new(e).context("recording a guild update"))
+                })?;
         }
         FullEvent::InteractionCreate {
             interaction: serenity::Interaction::Component(component),

@@ -216,7 +216,6 @@ impl Relay {
             }
         }
     }
-
 }
 
 async fn listen(options: PgConnectOptions, wake: Arc<Notify>, shutdown: watch::Receiver<bool>) {

@@ -34,19 +34,8 @@ pub struct IncidentRow {
 }
 
 pub async fn incidents(world: &TestWorld) -> Vec<IncidentRow> {
-    let rows: Vec<(
-        Uuid,
-        i64,
-        bool,
-        String,
-        i32,
-        String,
-        String,
-        Vec<i64>,
-        serde_json::Value,
-        serde_json::Value,
-        Option<Uuid>,
-    )> = sqlx::query_as(
+    use sqlx::Row as _;
+    let rows = sqlx::query(
         "SELECT id, actor_discord_id, actor_is_bot, action_class, action_count, punishment, status, \
                 stripped_role_ids, destroyed, response, emergency_snapshot_id \
            FROM recovery.antinuke_incidents ORDER BY detected_at",
@@ -54,21 +43,24 @@ pub async fn incidents(world: &TestWorld) -> Vec<IncidentRow> {
     .fetch_all(&world.db.pool)
     .await
     .expect("reading incidents");
-    rows.into_iter()
-        .map(|r| IncidentRow {
-            id: r.0,
-            actor: r.1,
-            actor_is_bot: r.2,
-            action_class: r.3,
-            action_count: r.4,
-            punishment: r.5,
-            status: r.6,
-            stripped_role_ids: r.7,
-            destroyed: r.8,
-            response: r.9,
-            emergency_snapshot_id: r.10,
+    rows.iter()
+        .map(|r| -> Result<IncidentRow, sqlx::Error> {
+            Ok(IncidentRow {
+                id: r.try_get("id")?,
+                actor: r.try_get("actor_discord_id")?,
+                actor_is_bot: r.try_get("actor_is_bot")?,
+                action_class: r.try_get("action_class")?,
+                action_count: r.try_get("action_count")?,
+                punishment: r.try_get("punishment")?,
+                status: r.try_get("status")?,
+                stripped_role_ids: r.try_get("stripped_role_ids")?,
+                destroyed: r.try_get("destroyed")?,
+                response: r.try_get("response")?,
+                emergency_snapshot_id: r.try_get("emergency_snapshot_id")?,
+            })
         })
-        .collect()
+        .collect::<Result<_, _>>()
+        .expect("decoding incidents")
 }
 
 /// Waits for the `n`-th incident and returns the list.

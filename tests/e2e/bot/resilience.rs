@@ -135,11 +135,20 @@ async fn a_rejected_token_stops_umbra_with_a_message_that_says_what_to_fix() {
 async fn a_disallowed_members_intent_stops_umbra_and_says_where_to_enable_it() {
     let mut spec = discord_emulator::FixtureSpec::small();
     spec.app_options = discord_emulator::ApplicationOptions::default();
-    let world = TestWorld::builder().fixture(spec).without_bot().start().await;
-    let running = umbra::app::start(&world.config, &world.secrets).await.expect("starts");
-    let outcome = tokio::time::timeout(Duration::from_secs(30), running.run_until(std::future::pending::<()>()))
+    let world = TestWorld::builder()
+        .fixture(spec)
+        .without_bot()
+        .start()
+        .await;
+    let running = umbra::app::start(&world.config, &world.secrets)
         .await
-        .expect("Umbra stops on its own");
+        .expect("starts");
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(30),
+        running.run_until(std::future::pending::<()>()),
+    )
+    .await
+    .expect("Umbra stops on its own");
     let message = format!("{:#}", outcome.expect_err("a fatal gateway close"));
     assert!(message.contains("4014"), "{message}");
     assert!(message.contains("Server Members Intent"), "{message}");
