@@ -488,13 +488,19 @@ async fn request_members(inner: &Arc<Inner>, sid: &str, d: &Value) {
             (picked, not_found)
         };
         let count = members.len().div_ceil(chunk_size).max(1);
-        let chunks: Vec<Arc<str>> = (0..count)
-            .map(|i| {
+        // Each chunk goes out as soon as it is serialized (as Discord streams them): the first
+        // arrives while the rest are still being written.
+        let slices = members
+            .chunks(chunk_size)
+            .map(Some)
+            .chain(members.is_empty().then_some(None));
+        for (i, slice) in slices.enumerate() {
+            {
                 use std::fmt::Write as _;
-                let slice = members.iter().skip(i * chunk_size).take(chunk_size);
+                let slice = slice.unwrap_or_default();
                 let mut d = String::with_capacity(chunk_size.min(members.len()) * 520 + 128);
                 let _ = write!(d, "{{\"guild_id\":\"{gid}\",\"members\":[");
-                for (n, (m, u)) in slice.enumerate() {
+                for (n, (m, u)) in slice.iter().enumerate() {
                     if n > 0 {
                         d.push(',');
                     }
@@ -513,12 +519,15 @@ async fn request_members(inner: &Arc<Inner>, sid: &str, d: &Value) {
                     push_json_str(&mut d, n);
                 }
                 d.push('}');
-                Arc::from(d)
-            })
-            .collect();
-        let mut st = inner.state.lock();
-        for c in chunks {
-            st.emit_session_raw(sid, "GUILD_MEMBERS_CHUNK", c, Some(gid));
+                inner.state.lock().emit_session_raw(
+                    sid,
+                    "GUILD_MEMBERS_CHUNK",
+                    Arc::from(d),
+                    Some(gid),
+                );
+            }
+            // Let the connection's writer send it while the next one is written.
+            tokio::task::yield_now().await;
         }
     }
 }
