@@ -695,17 +695,7 @@ impl AntinukeService {
         id: Uuid,
         by: u64,
     ) -> Result<RestoreStarted, AntinukeError> {
-        let incident = persistence::find(&self.inner.db, id)
-            .await?
-            .ok_or(AntinukeError::UnknownIncident)?;
-        match incident.status {
-            IncidentStatus::Open => {}
-            IncidentStatus::Restoring => return Err(AntinukeError::AlreadyHandled("restoring")),
-            IncidentStatus::Resolved => return Err(AntinukeError::AlreadyHandled("resolved")),
-            IncidentStatus::FalsePositive => {
-                return Err(AntinukeError::AlreadyHandled("false_positive"));
-            }
-        }
+        let incident = self.open_incident(id).await?;
         let Some(snapshot) = incident.emergency_snapshot_id else {
             return Err(AntinukeError::NotReady);
         };
@@ -786,6 +776,20 @@ impl AntinukeService {
         Ok(started)
     }
 
+    /// The incident `id` while the owner can still act on it: `UnknownIncident` when there is
+    /// none, `AlreadyHandled` once it is restoring, resolved or a false positive.
+    async fn open_incident(&self, id: Uuid) -> Result<Incident, AntinukeError> {
+        let incident = persistence::find(&self.inner.db, id)
+            .await?
+            .ok_or(AntinukeError::UnknownIncident)?;
+        match incident.status {
+            IncidentStatus::Open => Ok(incident),
+            IncidentStatus::Restoring => Err(AntinukeError::AlreadyHandled("restoring")),
+            IncidentStatus::Resolved => Err(AntinukeError::AlreadyHandled("resolved")),
+            IncidentStatus::FalsePositive => Err(AntinukeError::AlreadyHandled("false_positive")),
+        }
+    }
+
     /// "False positive": gives the actor their roles back (and lifts a ban and the lockdown).
     pub async fn false_positive(
         &self,
@@ -793,17 +797,7 @@ impl AntinukeService {
         id: Uuid,
         by: u64,
     ) -> Result<GivenBack, AntinukeError> {
-        let incident = persistence::find(&self.inner.db, id)
-            .await?
-            .ok_or(AntinukeError::UnknownIncident)?;
-        match incident.status {
-            IncidentStatus::Open => {}
-            IncidentStatus::Restoring => return Err(AntinukeError::AlreadyHandled("restoring")),
-            IncidentStatus::Resolved => return Err(AntinukeError::AlreadyHandled("resolved")),
-            IncidentStatus::FalsePositive => {
-                return Err(AntinukeError::AlreadyHandled("false_positive"));
-            }
-        }
+        let incident = self.open_incident(id).await?;
         let Some(http) = data.http.get() else {
             return Err(AntinukeError::Restore("not connected to Discord".into()));
         };

@@ -164,6 +164,30 @@ impl SnapshotService {
             .ok_or(SnapshotError::UnknownGuild(guild))
     }
 
+    /// Deletes the snapshots retention no longer keeps (oldest unpinned first) and records a
+    /// `snapshot.expired` event for each, in `txn`.
+    async fn expire_beyond<C: sea_orm::ConnectionTrait>(
+        txn: &C,
+        record: &GuildRecord,
+        keep: u32,
+    ) -> Result<Vec<SnapshotMeta>, DbErr> {
+        let expired = persistence::enforce_retention(txn, record.id, keep).await?;
+        for old in &expired {
+            outbox::append(
+                txn,
+                Self::event(
+                    event_types::SNAPSHOT_EXPIRED,
+                    record,
+                    old,
+                    None,
+                    json!({ "retention": keep }),
+                ),
+            )
+            .await?;
+        }
+        Ok(expired)
+    }
+
     fn event(
         kind: &'static str,
         record: &GuildRecord,
@@ -268,20 +292,7 @@ impl SnapshotService {
             ),
         )
         .await?;
-        let expired = persistence::enforce_retention(&txn, record.id, keep).await?;
-        for old in &expired {
-            outbox::append(
-                &txn,
-                Self::event(
-                    event_types::SNAPSHOT_EXPIRED,
-                    record,
-                    old,
-                    None,
-                    json!({ "retention": keep }),
-                ),
-            )
-            .await?;
-        }
+        let expired = Self::expire_beyond(&txn, record, keep).await?;
         txn.commit().await?;
         Ok(Some(Created {
             meta,
@@ -551,20 +562,7 @@ impl SnapshotService {
         let meta = persistence::set_pinned(&txn, record.id, id, None)
             .await?
             .ok_or(SnapshotError::NotFound)?;
-        let expired = persistence::enforce_retention(&txn, record.id, keep).await?;
-        for old in &expired {
-            outbox::append(
-                &txn,
-                Self::event(
-                    event_types::SNAPSHOT_EXPIRED,
-                    &record,
-                    old,
-                    None,
-                    json!({ "retention": keep }),
-                ),
-            )
-            .await?;
-        }
+        let expired = Self::expire_beyond(&txn, &record, keep).await?;
         txn.commit().await?;
         Ok((meta, expired))
     }
@@ -746,20 +744,7 @@ impl SnapshotService {
             .snapshot_retention;
         let txn = self.db.begin().await?;
         persistence::lock_guild(&txn, record.id).await?;
-        let expired = persistence::enforce_retention(&txn, record.id, keep).await?;
-        for old in &expired {
-            outbox::append(
-                &txn,
-                Self::event(
-                    event_types::SNAPSHOT_EXPIRED,
-                    &record,
-                    old,
-                    None,
-                    json!({ "retention": keep }),
-                ),
-            )
-            .await?;
-        }
+        let expired = Self::expire_beyond(&txn, &record, keep).await?;
         txn.commit().await?;
         Ok(expired)
     }
