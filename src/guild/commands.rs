@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use futures::StreamExt as _;
 use poise::serenity_prelude as serenity;
 use serenity::{
     CreateActionRow, CreateInputText, CreateInteractionResponse, CreateInteractionResponseMessage,
@@ -239,17 +240,21 @@ pub async fn reset(ctx: Context<'_>) -> Result<(), Error> {
         .required(true)
         .max_length(100),
     )]);
-    app.interaction
-        .create_response(ctx, CreateInteractionResponse::Modal(modal))
-        .await
-        .ctx("opening the reset modal")?;
-    let submitted = ModalInteractionCollector::new(ctx.serenity_context())
+    // The collector is registered before the modal opens: a submission that reaches the gateway
+    // before the response call returns would otherwise be missed (and the user left with
+    // "the application did not respond").
+    let mut submissions = ModalInteractionCollector::new(ctx.serenity_context())
         .filter({
             let custom_id = custom_id.clone();
             move |m| m.data.custom_id == custom_id
         })
         .timeout(Duration::from_secs(300))
-        .await;
+        .stream();
+    app.interaction
+        .create_response(ctx, CreateInteractionResponse::Modal(modal))
+        .await
+        .ctx("opening the reset modal")?;
+    let submitted = submissions.next().await;
     let Some(submitted) = submitted else {
         tracing::debug!(%guild, "settings reset modal not submitted");
         return Ok(());
