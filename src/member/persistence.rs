@@ -12,6 +12,7 @@
 //! (`persistent(false)`), so each is planned with its values.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
@@ -33,8 +34,13 @@ const CLOSE_ROWS: &str = "\
 UPDATE member.members SET valid_to = GREATEST(now(), valid_from), ended_by = $2, synced_at = now()
  WHERE id = ANY($1::uuid[]) AND valid_to IS NULL";
 
+/// The Umbra accounts the new versions link to.
 const USER_LINKS: &str =
     "SELECT discord_user_id, id FROM identity.users WHERE discord_user_id = ANY($1::bigint[])";
+
+/// The same, locked as the foreign key's check would lock them (see [`insert_new`]).
+const USER_LINKS_LOCKED: &str = "SELECT discord_user_id, id FROM identity.users \
+     WHERE discord_user_id = ANY($1::bigint[]) FOR KEY SHARE";
 
 const INSERT_VERSIONS: &str = "\
 INSERT INTO member.members
@@ -250,26 +256,123 @@ pub async fn upsert(
             }
         }
         let closed = close_rows(conn, &closing, "update").await?;
-        let written = write_versions(conn, guild, &writing).await?;
+        let written = write_versions(conn, guild, &writing, false).await?;
         stats += WriteStats { written, closed };
     }
     Ok(stats)
 }
 
 /// Writes members known to have no current version, without reading what is stored.
+///
+/// A first load COPYs thousands of rows per batch, and PostgreSQL checks both foreign keys of
+/// every row with a query of its own (`guild_id` -> `guild.guilds`, `user_id` ->
+/// `identity.users`): about half of the COPY's time, for the same guild row each time. When the
+/// database role may (see [`BulkLoad`]), the batch checks them once instead: the guild row is
+/// locked `FOR KEY SHARE` here (absent: the normal path runs, and its check reports the
+/// violation), the linked users are locked by the query that finds them, and the row triggers
+/// are left out of these inserts only (`session_replication_role`, transaction-local, restored
+/// right after). Same locks, same guarantee; the constraints stay declared and every other
+/// write checks them as usual.
 pub async fn insert_new(
     conn: &mut PgConnection,
     guild: Uuid,
     members: &[MemberState],
     chunk_rows: usize,
+    bulk: &BulkLoad,
 ) -> Result<WriteStats, sqlx::Error> {
     let members = deduplicated(members);
+    let bypass = members.len() >= COPY_THRESHOLD && bulk.enter(conn, guild).await?;
     let mut written = 0;
     // COPY takes bigger slices well.
     for chunk in members.chunks(chunk_rows.max(1).saturating_mul(4)) {
-        written += write_versions(conn, guild, chunk).await?;
+        written += write_versions(conn, guild, chunk, bypass).await?;
+    }
+    if bypass {
+        BulkLoad::leave(conn).await?;
     }
     Ok(WriteStats { written, closed: 0 })
+}
+
+/// Whether this database role may leave row triggers out of a first load's COPY (a superuser,
+/// or `GRANT SET ON PARAMETER session_replication_role TO <role>` on PostgreSQL 15+). Learnt on
+/// first use, by trying, and kept for the life of the process (0: not known yet).
+#[derive(Debug, Default)]
+pub struct BulkLoad(AtomicU8);
+
+const BULK_ALLOWED: u8 = 1;
+const BULK_DENIED: u8 = 2;
+
+impl BulkLoad {
+    /// `Some(allowed)` once known.
+    pub fn allowed(&self) -> Option<bool> {
+        match self.0.load(Ordering::Relaxed) {
+            BULK_ALLOWED => Some(true),
+            BULK_DENIED => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Locks `guild`'s row and turns the row triggers off until [`Self::leave`] (or the
+    /// transaction's end); `false`, triggers untouched, when the role may not or the guild row
+    /// is missing.
+    async fn enter(&self, conn: &mut PgConnection, guild: Uuid) -> Result<bool, sqlx::Error> {
+        let allowed = match self.allowed() {
+            Some(known) => known,
+            None => self.probe(conn).await?,
+        };
+        if !allowed {
+            return Ok(false);
+        }
+        let locked: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM guild.guilds WHERE id = $1 FOR KEY SHARE")
+                .bind(guild)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if locked.is_none() {
+            return Ok(false);
+        }
+        sqlx::raw_sql("SET LOCAL session_replication_role = replica")
+            .execute(&mut *conn)
+            .await?;
+        Ok(true)
+    }
+
+    /// Finds out, once, by trying everything the bulk path does (the setting and both locks)
+    /// in a savepoint that is then rolled back: a refusal must not abort the caller's
+    /// transaction, and the setting goes back with the savepoint.
+    async fn probe(&self, conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+        let mut savepoint = sqlx::Connection::begin(&mut *conn).await?;
+        let tried = sqlx::raw_sql(
+            "SET LOCAL session_replication_role = replica; \
+             SELECT 1 FROM guild.guilds WHERE false FOR KEY SHARE; \
+             SELECT 1 FROM identity.users WHERE false FOR KEY SHARE",
+        )
+        .execute(&mut *savepoint)
+        .await;
+        savepoint.rollback().await?;
+        match tried {
+            Ok(_) => {
+                self.0.store(BULK_ALLOWED, Ordering::Relaxed);
+                Ok(true)
+            }
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42501") => {
+                self.0.store(BULK_DENIED, Ordering::Relaxed);
+                tracing::info!(
+                    "first loads check foreign keys row by row: the database role may not set \
+                     session_replication_role (see README, \"The database\")"
+                );
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn leave(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        sqlx::raw_sql("SET LOCAL session_replication_role = DEFAULT")
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
 }
 
 /// Whether `guild` has a current member.
@@ -284,16 +387,25 @@ pub async fn has_current(conn: &mut PgConnection, guild: Uuid) -> Result<bool, s
 
 /// Inserts new current versions (their Umbra account linked when one exists): `COPY` for many,
 /// `INSERT ... UNNEST` for a few.
+///
+/// `lock_links`: the linked accounts are locked `FOR KEY SHARE` (the row triggers are off, see
+/// [`insert_new`]).
 async fn write_versions(
     conn: &mut PgConnection,
     guild: Uuid,
     writing: &[&MemberState],
+    lock_links: bool,
 ) -> Result<u64, sqlx::Error> {
     if writing.is_empty() {
         return Ok(0);
     }
     let wanted: Vec<i64> = writing.iter().map(|m| to_db(m.discord_user_id)).collect();
-    let links: HashMap<i64, Uuid> = sqlx::query_as::<_, (i64, Uuid)>(USER_LINKS)
+    let links_query = if lock_links {
+        USER_LINKS_LOCKED
+    } else {
+        USER_LINKS
+    };
+    let links: HashMap<i64, Uuid> = sqlx::query_as::<_, (i64, Uuid)>(links_query)
         .bind(&wanted)
         .persistent(false)
         .fetch_all(&mut *conn)
@@ -497,6 +609,7 @@ mod tests {
             CURRENT_OF,
             CLOSE_ROWS,
             USER_LINKS,
+            USER_LINKS_LOCKED,
             INSERT_VERSIONS,
             COPY_VERSIONS,
         ] {

@@ -1,19 +1,22 @@
 //! Purpose: the member domain's service — implements [`MemberWriter`] (bulk versioned writes on
 //! the caller's connection) and [`MemberReader`] over the pool.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::model::{MemberState, WriteStats};
-use super::persistence;
+use super::persistence::{self, BulkLoad};
 use super::ports::{MemberError, MemberReader, MemberWriter};
 
 #[derive(Clone)]
 pub struct MemberService {
     pool: PgPool,
     chunk_rows: usize,
+    bulk: Arc<BulkLoad>,
 }
 
 impl MemberService {
@@ -22,7 +25,15 @@ impl MemberService {
         Self {
             pool,
             chunk_rows: chunk_rows.max(1),
+            bulk: Arc::default(),
         }
+    }
+
+    /// Whether first loads check foreign keys once per batch (`Some(true)`) or row by row
+    /// (`Some(false)`); `None` until the first bulk load found out. See
+    /// [`persistence::insert_new`].
+    pub fn bulk_load_checks_once(&self) -> Option<bool> {
+        self.bulk.allowed()
     }
 }
 
@@ -43,7 +54,7 @@ impl MemberWriter for MemberService {
         guild: Uuid,
         members: &[MemberState],
     ) -> Result<WriteStats, MemberError> {
-        Ok(persistence::insert_new(conn, guild, members, self.chunk_rows).await?)
+        Ok(persistence::insert_new(conn, guild, members, self.chunk_rows, &self.bulk).await?)
     }
 
     async fn has_current(&self, conn: &mut PgConnection, guild: Uuid) -> Result<bool, MemberError> {

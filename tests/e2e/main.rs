@@ -6,6 +6,7 @@ mod antinuke;
 mod bot;
 mod emulator;
 mod foundation;
+mod member;
 mod notification;
 mod recovery;
 mod restore;
