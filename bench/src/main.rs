@@ -4,8 +4,9 @@
 //! `DATABASE_URL`), and prints ONE JSON line as its last line.
 //!
 //! - `sync [--json] [--members N]`: live sync's full load of a guild with 100,000 members, 250
-//!   roles and 500 channels (3,000 overwrites): `seconds` from the guild's GUILD_CREATE being
-//!   handled to the commit that marks it live (member chunks received, parsed and written),
+//!   roles and 500 channels (3,000 overwrites): `seconds` from the guild's GUILD_CREATE reaching
+//!   Umbra (its shard's event path, or its handler when the request leaves from there) to the
+//!   commit that marks it live (member chunks received, parsed and written),
 //!   `rows_per_s` = member rows / seconds, `copy_rows_per_s` = a plain COPY of the same member
 //!   rows into a scratch table of the same shape in the same database, and their `ratio`.
 //! - `snapshot [--json] [--members N]`: after the same load, the time and compressed size of a

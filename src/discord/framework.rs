@@ -206,14 +206,19 @@ async fn on_error(error: FrameworkError<'_, Data, Error>) {
 
 /// Logs and records every dispatch serenity could not parse (it drops them silently
 /// otherwise); tests fail on any. `RATE_LIMITED` (newer than serenity 0.12) is expected and
-/// only logged.
+/// only logged. Also hooks live sync onto each new session's event path (on READY).
 pub struct RawEventGuard {
     pub data: Data,
 }
 
 #[serenity::async_trait]
 impl serenity::RawEventHandler for RawEventGuard {
-    async fn raw_event(&self, _ctx: serenity::Context, event: serenity::Event) {
+    async fn raw_event(&self, ctx: serenity::Context, event: serenity::Event) {
+        if let serenity::Event::Ready(_) = event {
+            // As early as serenity lets anything hook a new session (see the method).
+            self.data.sync.hook_shard(&ctx.shard, ctx.shard_id);
+            return;
+        }
         if let serenity::Event::Unknown(unknown) = event {
             // Discord's answer to a member request made too soon (serenity 0.12 predates it):
             // expected, not a parsing failure. The sync reloads members on its next full load.

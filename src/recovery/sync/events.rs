@@ -11,9 +11,12 @@
 //! as complete sets; the members come with it for small guilds, else from member chunks
 //! (requested here with a nonce); when every chunk arrived the cache's member list is the
 //! complete set. Current rows missing from a complete set are tombstoned: a reload after a
-//! reconnect or a restart is a diff against the tables, never a wipe.
+//! reconnect or a restart is a diff against the tables, never a wipe. The member request of a
+//! large guild normally leaves from the shard's event path, before the handler runs (see
+//! `SyncService::hook_shard`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, MutexGuard};
 use std::time::Instant;
 
 use chrono::Utc;
@@ -22,7 +25,7 @@ use serenity::FullEvent;
 
 use super::convert;
 use super::queue::StateChange;
-use super::service::{GuildSync, Load, SyncService, new_nonce};
+use super::service::{GuildSync, Load, ShardHook, SyncService, new_nonce};
 
 impl SyncService {
     /// Handles one gateway event (never awaits: see the module comment).
@@ -67,6 +70,90 @@ impl SyncService {
         }
     }
 
+    /// Hooks live sync onto `shard`'s event path; called on every READY (a new session).
+    ///
+    /// serenity 0.12's shard runner reads the requests queued for it (a member request among
+    /// them) only between two gateway messages, and waits up to 500 ms for the next one; a
+    /// GUILD_CREATE is often the last message for a while, and its handler runs in a task of
+    /// its own, after the runner went back to waiting. So a request made by the handler leaves
+    /// up to half a second late. Collectors, however, run inside the runner before it reads
+    /// its queue again: this one asks for a large guild's member chunks right there, and the
+    /// GUILD_CREATE handler adopts that request (see [`GuildSync::awaiting_guild`]). A hook
+    /// not registered in time (a race with the first GUILD_CREATE) only means the handler asks.
+    /// The hook of an older session of the same shard retires itself.
+    pub fn hook_shard(&self, shard: &serenity::ShardMessenger, shard_id: serenity::ShardId) {
+        let generation = {
+            let mut hooks = self.hooks();
+            let generation = hooks.get(&shard_id.0).map_or(1, |h| h.generation + 1);
+            hooks.insert(
+                shard_id.0,
+                ShardHook {
+                    generation,
+                    messenger: shard.clone(),
+                },
+            );
+            generation
+        };
+        // Weak: the collector lives in the runner, which the messenger (kept in the hook map)
+        // refers to; a strong reference would be a cycle.
+        let sync = Arc::downgrade(&self.inner);
+        shard.add_collector(serenity::CollectorCallback(Box::new(move |event| {
+            let serenity::Event::GuildCreate(create) = event else {
+                return true;
+            };
+            let Some(inner) = sync.upgrade() else {
+                return false;
+            };
+            let sync = SyncService { inner };
+            let messenger = match sync.hooks().get(&shard_id.0) {
+                Some(hook) if hook.generation == generation => hook.messenger.clone(),
+                _ => return false,
+            };
+            sync.request_members_early(&messenger, &create.guild);
+            true
+        })));
+    }
+
+    fn hooks(&self) -> MutexGuard<'_, HashMap<u32, ShardHook>> {
+        self.inner
+            .hooks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// On the shard runner (see [`Self::hook_shard`]): never awaits, never blocks for long.
+    fn request_members_early(&self, messenger: &serenity::ShardMessenger, guild: &serenity::Guild) {
+        let complete = !guild.large && guild.members.len() as u64 >= guild.member_count;
+        if complete {
+            return;
+        }
+        let nonce = new_nonce();
+        let now = Instant::now();
+        {
+            let mut map = self.lock();
+            let s = map.entry(guild.id.get()).or_default();
+            s.awaiting_guild = true;
+            s.load = Some(Load {
+                nonce: nonce.clone(),
+                started: now,
+                requested: now,
+                seen: HashSet::new(),
+                messenger: messenger.clone(),
+                attempts: 1,
+                early: true,
+                adopted: false,
+            });
+        }
+        messenger.chunk_guild(
+            guild.id,
+            None,
+            false,
+            serenity::ChunkGuildFilter::None,
+            Some(nonce),
+        );
+        tracing::trace!(guild = %guild.id, "member chunks requested from the event path");
+    }
+
     fn guild_available(&self, ctx: &serenity::Context, event_guild: &serenity::Guild) {
         let id = event_guild.id.get();
         let cached = ctx.cache.guild(event_guild.id);
@@ -91,6 +178,7 @@ impl SyncService {
         let started = Instant::now();
         let nonce = (!complete).then(new_nonce);
         let no_afk_channel = g_afk_missing;
+        let mut request = false;
         self.enqueue(id, |s: &mut GuildSync| {
             let mut settings = settings;
             if no_afk_channel && let Some(known) = &s.settings {
@@ -100,7 +188,21 @@ impl SyncService {
             s.pending.full_structure(settings, role_states, channels);
             s.check_first_load = true;
             s.first_load = None;
-            s.pending.state(StateChange::Loading);
+            // Every chunk of an early request may have come in before this handler ran (the
+            // guild is recorded first): the load is complete, nothing to ask again.
+            let finished_early = s.awaiting_guild
+                && s.load.is_none()
+                && matches!(
+                    s.pending.state,
+                    Some(StateChange::Live {
+                        early_request: true,
+                        ..
+                    })
+                );
+            s.awaiting_guild = false;
+            if !finished_early {
+                s.pending.state(StateChange::Loading);
+            }
             for m in members {
                 s.pending.member(m.discord_user_id, Some(m));
             }
@@ -110,7 +212,13 @@ impl SyncService {
                 s.pending.state(StateChange::Live {
                     full_sync_at: Utc::now(),
                     load_started: started,
+                    early_request: false,
                 });
+            } else if finished_early {
+                // Nothing left to ask for (see above).
+            } else if let Some(load) = s.load.as_mut().filter(|l| l.early && !l.adopted) {
+                // Requested from the event path already (see `hook_shard`): adopt it.
+                load.adopted = true;
             } else if let Some(nonce) = &nonce {
                 s.load = Some(Load {
                     nonce: nonce.clone(),
@@ -119,10 +227,13 @@ impl SyncService {
                     seen: HashSet::new(),
                     messenger: ctx.shard.clone(),
                     attempts: 1,
+                    early: false,
+                    adopted: false,
                 });
+                request = true;
             }
         });
-        if let Some(nonce) = nonce {
+        if let Some(nonce) = nonce.filter(|_| request) {
             ctx.shard.chunk_guild(
                 event_guild.id,
                 None,
@@ -154,7 +265,8 @@ impl SyncService {
             match &mut s.load {
                 Some(load) if chunk.nonce.as_deref() == Some(load.nonce.as_str()) => {
                     load.seen.insert(chunk.chunk_index);
-                    (load.seen.len() as u64 >= u64::from(chunk.chunk_count)).then_some(load.started)
+                    (load.seen.len() as u64 >= u64::from(chunk.chunk_count))
+                        .then_some((load.started, load.early))
                 }
                 _ => None,
             }
@@ -173,12 +285,13 @@ impl SyncService {
             for m in members {
                 s.pending.member(m.discord_user_id, Some(m));
             }
-            if let (Some(started), Some(present)) = (complete_now, present) {
+            if let (Some((started, early_request)), Some(present)) = (complete_now, present) {
                 s.load = None;
                 s.pending.members_complete(present);
                 s.pending.state(StateChange::Live {
                     full_sync_at: Utc::now(),
                     load_started: started,
+                    early_request,
                 });
             }
         });
@@ -205,6 +318,7 @@ impl SyncService {
     fn guild_gone(&self, guild: serenity::GuildId, unavailable: bool) {
         self.enqueue(guild.get(), |s| {
             s.load = None;
+            s.awaiting_guild = false;
             s.pending.state(StateChange::Stale);
         });
         tracing::info!(guild = %guild, unavailable, "guild no longer followed: its mirror is stale until it is back");

@@ -14,10 +14,12 @@ use super::model::{ChannelState, MemberState, RoleState, SettingsState, SyncStat
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum StateChange {
     Loading,
-    /// A full load finished (`load_started`: when its GUILD_CREATE was handled).
+    /// A full load finished (`load_started`: when its GUILD_CREATE was handled, or seen by the
+    /// event-path hook when `early_request`).
     Live {
         full_sync_at: DateTime<Utc>,
         load_started: Instant,
+        early_request: bool,
     },
     Stale,
 }

@@ -61,6 +61,9 @@ pub struct LoadReport {
     pub finished_at: DateTime<Utc>,
     pub duration: Duration,
     pub members: usize,
+    /// The member chunks were requested from the shard's event path (see
+    /// `SyncService::hook_shard`), not by the GUILD_CREATE handler.
+    pub early_request: bool,
 }
 
 /// Member chunks of a full load being received.
@@ -71,6 +74,11 @@ pub(super) struct Load {
     pub seen: HashSet<u32>,
     pub messenger: serenity::ShardMessenger,
     pub attempts: u32,
+    /// Requested from the shard's event path before the GUILD_CREATE was handled (see
+    /// `events::SyncService::hook_shard`) ...
+    pub early: bool,
+    /// ... and since adopted by the GUILD_CREATE handler (instead of asking again).
+    pub adopted: bool,
 }
 
 #[derive(Default)]
@@ -92,6 +100,15 @@ pub(super) struct GuildSync {
     /// During a load of a guild that had no stored member: who was written since (everyone
     /// else is known to be new and goes in without reading what is stored).
     pub first_load: Option<HashSet<u64>>,
+    /// Member chunks were requested early: nothing is written before the GUILD_CREATE handler
+    /// has recorded the guild and queued its structure (a first load's batches need both).
+    pub awaiting_guild: bool,
+}
+
+/// The event-path hook of a shard's current session (see `events::SyncService::hook_shard`).
+pub(super) struct ShardHook {
+    pub generation: u64,
+    pub messenger: serenity::ShardMessenger,
 }
 
 pub(super) struct Inner {
@@ -102,6 +119,7 @@ pub(super) struct Inner {
     pub settings: SyncSettings,
     pub state: Mutex<HashMap<u64, GuildSync>>,
     pub wake: Notify,
+    pub hooks: Mutex<HashMap<u32, ShardHook>>,
 }
 
 /// Live sync of every guild the bot is in. Cheap to clone.
@@ -127,6 +145,7 @@ impl SyncService {
                 settings,
                 state: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
+                hooks: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -359,12 +378,14 @@ impl SyncService {
                 if let Some(StateChange::Live {
                     full_sync_at,
                     load_started,
+                    early_request,
                 }) = batch.state
                 {
                     g.last_load = Some(LoadReport {
                         finished_at: full_sync_at,
                         duration: load_started.elapsed(),
                         members: batch.members_present.as_ref().map_or(0, HashSet::len),
+                        early_request,
                     });
                 }
                 metrics::counter!("umbra_sync_rows_written_total").increment(stats.written);
@@ -402,7 +423,7 @@ impl SyncService {
         let mut next: Option<Instant> = None;
         let mut map = self.lock();
         for (guild, g) in map.iter_mut() {
-            if g.flushing || g.pending.is_empty() {
+            if g.flushing || g.pending.is_empty() || g.awaiting_guild {
                 continue;
             }
             let ready_at = match g.retry_at {
@@ -430,8 +451,10 @@ impl SyncService {
         let timeout = self.inner.settings.load_timeout;
         let mut map = self.lock();
         for (guild, g) in map.iter_mut() {
+            // Still awaiting its GUILD_CREATE handler: the next GUILD_CREATE starts over.
             if let Some(load) = &mut g.load
                 && load.requested.elapsed() >= timeout
+                && !g.awaiting_guild
             {
                 load.attempts += 1;
                 load.requested = Instant::now();

@@ -1,7 +1,9 @@
 //! Purpose: live sync end to end — the mirror equals the emulator's guild after the fixture
 //! guild joins, after 200 random mutations, and after changes made while the bot was down
 //! (reconciled, not wiped); "as of T" rebuilds the state before a burst of deletions; an
-//! unchanged reload writes nothing; `/umbra status` shows the live state.
+//! unchanged reload writes nothing; `/umbra status` shows the live state; a large guild's
+//! member request leaves from the shard's event path, once, even when every chunk arrives
+//! before the GUILD_CREATE handler runs.
 
 use std::time::Duration;
 
@@ -487,5 +489,69 @@ async fn names_with_tabs_backslashes_and_newlines_survive_a_first_load() {
         assert_eq!(username, name);
         assert!(nick.is_some_and(|n| n.starts_with(name)));
     }
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_guild_joined_mid_session_asks_for_its_members_once_from_the_event_path_even_when_they_all_arrive_first()
+ {
+    let world = TestWorld::start().await;
+    // The session's READY is long handled: the shard's event-path hook is in place.
+    wait_live(&world).await;
+    let emu = &world.emu;
+    let owner = emu.create_user("late owner");
+    let guild = emu.create_guild(owner, "Joined mid-session");
+    for i in 0..600 {
+        let user = emu.create_user(&format!("late member {i}"));
+        emu.add_member(guild, user).unwrap();
+    }
+    // The GUILD_CREATE handler records the guild before anything else: held up here (guild
+    // rows cannot be written for a while), so the member chunks all come in before it runs.
+    let mut hold = world.db.pool.begin().await.unwrap();
+    sqlx::raw_sql("LOCK TABLE guild.guilds IN SHARE MODE")
+        .execute(&mut *hold)
+        .await
+        .unwrap();
+    emu.add_bot(
+        guild,
+        world.fixture.app.application_id,
+        discord_emulator::permissions::ADMINISTRATOR,
+        owner,
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        world.data().sync.last_load(guild).is_none(),
+        "nothing is written before the guild is recorded"
+    );
+    hold.commit().await.unwrap();
+    world
+        .eventually("the joined guild is loaded", || async {
+            world.data().sync.last_load(guild).is_some()
+        })
+        .await;
+    let report = world.data().sync.last_load(guild).unwrap();
+    assert!(
+        report.early_request,
+        "the member request left from the shard's event path, not from the GUILD_CREATE handler"
+    );
+    let expected = emu.guild_view(guild).unwrap().members.len();
+    assert!(expected > 600, "a large guild: {expected} members");
+    assert_eq!(report.members, expected);
+    let chunks = emu
+        .dispatch_log()
+        .iter()
+        .filter(|d| d.event == "GUILD_MEMBERS_CHUNK" && d.guild_id == Some(guild))
+        .count();
+    assert_eq!(chunks, 1, "one request, answered by one chunk");
+    let stored = count(
+        &world,
+        format!(
+            "SELECT count(*) FROM member.members m JOIN guild.guilds g ON g.id = m.guild_id \
+             WHERE g.discord_guild_id = {guild} AND m.valid_to IS NULL"
+        ),
+    )
+    .await;
+    assert_eq!(stored, i64::try_from(expected).unwrap());
     world.finish().await;
 }
