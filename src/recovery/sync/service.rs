@@ -332,8 +332,19 @@ impl SyncService {
             stats += writer.strip_role(&mut tx, row, *role).await?;
         }
         if let Some(present) = &batch.members_present {
-            let present: Vec<u64> = present.iter().copied().collect();
-            stats += writer.retain_only(&mut tx, row, &present).await?;
+            match first_load.as_ref() {
+                // Every current member row of a first load was written by it: the difference
+                // needs no read of the (by now large) table.
+                Some(written) => {
+                    let ids = member_up.iter().map(|m| m.discord_user_id);
+                    let gone = gone_after_first_load(written, ids, present);
+                    stats += writer.remove(&mut tx, row, &gone).await?;
+                }
+                None => {
+                    let present: Vec<u64> = present.iter().copied().collect();
+                    stats += writer.retain_only(&mut tx, row, &present).await?;
+                }
+            }
         }
         if let Some(change) = batch.state {
             let full = match change {
@@ -573,6 +584,25 @@ impl SyncService {
     }
 }
 
+/// Members a first load wrote (in earlier batches, `written`, or in this one) that the complete
+/// member set no longer has, sorted. Some may be tombstoned already (a leave seen meanwhile):
+/// closing them again changes nothing.
+fn gone_after_first_load(
+    written: &HashSet<u64>,
+    this_batch: impl Iterator<Item = u64>,
+    present: &HashSet<u64>,
+) -> Vec<u64> {
+    let mut gone: Vec<u64> = written
+        .iter()
+        .copied()
+        .chain(this_batch)
+        .filter(|u| !present.contains(u))
+        .collect();
+    gone.sort_unstable();
+    gone.dedup();
+    gone
+}
+
 fn split<T: Clone>(map: &HashMap<u64, Option<T>>) -> (Vec<T>, Vec<u64>) {
     let mut up = Vec::new();
     let mut gone = Vec::new();
@@ -589,4 +619,17 @@ fn split<T: Clone>(map: &HashMap<u64, Option<T>>) -> (Vec<T>, Vec<u64>) {
 /// A member-request nonce (Discord allows 32 bytes).
 pub(super) fn new_nonce() -> String {
     Uuid::now_v7().simple().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_first_load_closes_exactly_the_members_it_wrote_that_the_complete_set_lacks() {
+        let written: HashSet<u64> = [1, 2, 3].into();
+        let present: HashSet<u64> = [1, 3, 5].into();
+        let gone = gone_after_first_load(&written, [4, 5, 2].into_iter(), &present);
+        assert_eq!(gone, vec![2, 4]);
+    }
 }
