@@ -67,6 +67,19 @@ async fn current_rows(pool: &PgPool) -> i64 {
         .unwrap()
 }
 
+/// Every member is current, and the first one is linked to `account`.
+async fn assert_all_stored_and_linked(pool: &PgPool, first: u64, account: Uuid) {
+    assert_eq!(current_rows(pool).await, i64::try_from(MEMBERS).unwrap());
+    let linked: Option<Uuid> = sqlx::query_scalar(
+        "SELECT user_id FROM member.members WHERE discord_user_id = $1 AND valid_to IS NULL",
+    )
+    .bind(i64::try_from(first).unwrap())
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(linked, Some(account), "the member is linked to its account");
+}
+
 #[tokio::test]
 async fn a_first_load_checks_foreign_keys_once_per_batch_and_puts_the_triggers_back() {
     let db = TestDb::migrated().await;
@@ -114,18 +127,7 @@ async fn a_first_load_checks_foreign_keys_once_per_batch_and_puts_the_triggers_b
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(
-        current_rows(&db.pool).await,
-        i64::try_from(MEMBERS).unwrap()
-    );
-    let linked: Option<Uuid> = sqlx::query_scalar(
-        "SELECT user_id FROM member.members WHERE discord_user_id = $1 AND valid_to IS NULL",
-    )
-    .bind(i64::try_from(first).unwrap())
-    .fetch_one(&db.pool)
-    .await
-    .unwrap();
-    assert_eq!(linked, Some(account), "the member is linked to its account");
+    assert_all_stored_and_linked(&db.pool, first, account).await;
 }
 
 #[tokio::test]
@@ -184,18 +186,7 @@ async fn a_role_that_may_not_leave_triggers_out_loads_with_row_by_row_checks() {
     tx.commit().await.unwrap();
     assert_eq!(stats.written, MEMBERS);
     assert_eq!(service.bulk_load_checks_once(), Some(false));
-    assert_eq!(
-        current_rows(&db.pool).await,
-        i64::try_from(MEMBERS).unwrap()
-    );
-    let linked: Option<Uuid> = sqlx::query_scalar(
-        "SELECT user_id FROM member.members WHERE discord_user_id = $1 AND valid_to IS NULL",
-    )
-    .bind(i64::try_from(first).unwrap())
-    .fetch_one(&db.pool)
-    .await
-    .unwrap();
-    assert_eq!(linked, Some(account));
+    assert_all_stored_and_linked(&db.pool, first, account).await;
     pool.close().await;
     let mut admin: PgConnection = db.options.clone().connect().await.unwrap();
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
