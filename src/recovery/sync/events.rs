@@ -132,7 +132,7 @@ impl SyncService {
         {
             let mut map = self.lock();
             let s = map.entry(guild.id.get()).or_default();
-            s.awaiting_guild = true;
+            s.awaiting_guild = Some(now);
             s.load = Some(Load {
                 nonce: nonce.clone(),
                 started: now,
@@ -190,7 +190,7 @@ impl SyncService {
             s.first_load = None;
             // Every chunk of an early request may have come in before this handler ran (the
             // guild is recorded first): the load is complete, nothing to ask again.
-            let finished_early = s.awaiting_guild
+            let finished_early = s.awaiting_guild.is_some()
                 && s.load.is_none()
                 && matches!(
                     s.pending.state,
@@ -199,7 +199,7 @@ impl SyncService {
                         ..
                     })
                 );
-            s.awaiting_guild = false;
+            s.awaiting_guild = None;
             if !finished_early {
                 s.pending.state(StateChange::Loading);
             }
@@ -318,7 +318,7 @@ impl SyncService {
     fn guild_gone(&self, guild: serenity::GuildId, unavailable: bool) {
         self.enqueue(guild.get(), |s| {
             s.load = None;
-            s.awaiting_guild = false;
+            s.awaiting_guild = None;
             s.pending.state(StateChange::Stale);
         });
         tracing::info!(guild = %guild, unavailable, "guild no longer followed: its mirror is stale until it is back");

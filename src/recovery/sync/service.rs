@@ -100,9 +100,11 @@ pub(super) struct GuildSync {
     /// During a load of a guild that had no stored member: who was written since (everyone
     /// else is known to be new and goes in without reading what is stored).
     pub first_load: Option<HashSet<u64>>,
-    /// Member chunks were requested early: nothing is written before the GUILD_CREATE handler
-    /// has recorded the guild and queued its structure (a first load's batches need both).
-    pub awaiting_guild: bool,
+    /// Since when member chunks were requested early: nothing is written before the
+    /// GUILD_CREATE handler has recorded the guild and queued its structure (a first load's
+    /// batches need both). A handler that never comes (it failed) is given up on after the
+    /// member-load timeout, and what was queued is written.
+    pub awaiting_guild: Option<Instant>,
 }
 
 /// The event-path hook of a shard's current session (see `events::SyncService::hook_shard`).
@@ -434,7 +436,7 @@ impl SyncService {
         let mut next: Option<Instant> = None;
         let mut map = self.lock();
         for (guild, g) in map.iter_mut() {
-            if g.flushing || g.pending.is_empty() || g.awaiting_guild {
+            if g.flushing || g.pending.is_empty() || g.awaiting_guild.is_some() {
                 continue;
             }
             let ready_at = match g.retry_at {
@@ -457,15 +459,24 @@ impl SyncService {
         (due, next)
     }
 
-    /// Member loads whose chunks did not all arrive in time are requested again.
+    /// Member loads whose chunks did not all arrive in time are requested again; queues held
+    /// for a GUILD_CREATE handler that never ran are let go (see [`GuildSync::awaiting_guild`]).
     fn retry_stalled_loads(&self) {
         let timeout = self.inner.settings.load_timeout;
         let mut map = self.lock();
         for (guild, g) in map.iter_mut() {
-            // Still awaiting its GUILD_CREATE handler: the next GUILD_CREATE starts over.
+            if g.awaiting_guild
+                .is_some_and(|since| since.elapsed() >= timeout)
+            {
+                g.awaiting_guild = None;
+                tracing::warn!(
+                    guild,
+                    "the GUILD_CREATE of a guild was not handled in time; its queued changes are written without it"
+                );
+            }
             if let Some(load) = &mut g.load
                 && load.requested.elapsed() >= timeout
-                && !g.awaiting_guild
+                && g.awaiting_guild.is_none()
             {
                 load.attempts += 1;
                 load.requested = Instant::now();
