@@ -3,7 +3,8 @@
 //! (reconciled, not wiped); "as of T" rebuilds the state before a burst of deletions; an
 //! unchanged reload writes nothing; `/umbra status` shows the live state; a large guild's
 //! member request leaves from the shard's event path, once, even when every chunk arrives
-//! before the GUILD_CREATE handler runs.
+//! before the GUILD_CREATE handler runs, and what it brought is written even when that handler
+//! fails.
 
 use std::time::Duration;
 
@@ -553,5 +554,79 @@ async fn a_large_guild_joined_mid_session_asks_for_its_members_once_from_the_eve
     )
     .await;
     assert_eq!(stored, i64::try_from(expected).unwrap());
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_queued_for_a_guild_create_handler_that_failed_are_written_after_the_load_timeout()
+{
+    let world = TestWorld::builder()
+        .fixture(issue_fixture())
+        .configure(|c| c.recovery.member_load_timeout_seconds = 1)
+        .start()
+        .await;
+    wait_live(&world).await;
+    let (guild, owner, bot) = (
+        world.guild_id(),
+        world.owner_id(),
+        world.fixture.app.bot_user_id,
+    );
+    world.emu.as_user(owner).kick(guild, bot).unwrap();
+    world
+        .eventually("the guild is marked removed", || async {
+            count(
+                &world,
+                format!(
+                    "SELECT count(*) FROM guild.guilds WHERE discord_guild_id = {guild} AND status = 'removed'"
+                ),
+            )
+            .await
+                == 1
+        })
+        .await;
+    // Made while the bot is out: only the member chunks of its return can tell.
+    let member = world.fixture.member_ids[0];
+    world
+        .emu
+        .as_user(owner)
+        .update_member(guild, member, json!({ "nick": "renamed while away" }))
+        .unwrap();
+    // The GUILD_CREATE handler fails (it cannot record the guild), after the member chunks
+    // were requested from the event path.
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE FUNCTION umbra_empty.refuse() RETURNS trigger LANGUAGE plpgsql AS \
+           $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$; \
+         CREATE TRIGGER refuse BEFORE UPDATE ON guild.guilds FOR EACH ROW \
+           WHEN (OLD.discord_guild_id = {guild}) EXECUTE FUNCTION umbra_empty.refuse();"
+    )))
+    .execute(&world.db.pool)
+    .await
+    .unwrap();
+    world
+        .emu
+        .add_bot(
+            guild,
+            world.fixture.app.application_id,
+            discord_emulator::permissions::ADMINISTRATOR,
+            owner,
+        )
+        .unwrap();
+    world
+        .eventually("the change reaches the mirror", || async {
+            count(
+                &world,
+                format!(
+                    "SELECT count(*) FROM member.members WHERE discord_user_id = {member} \
+                     AND valid_to IS NULL AND nick = 'renamed while away'"
+                ),
+            )
+            .await
+                == 1
+        })
+        .await;
+    sqlx::raw_sql("DROP TRIGGER refuse ON guild.guilds")
+        .execute(&world.db.pool)
+        .await
+        .unwrap();
     world.finish().await;
 }
