@@ -121,26 +121,32 @@ fn eprintln_error(message: &str) {
 
 async fn run(config: &Config, secrets: &Secrets) -> anyhow::Result<()> {
     app::preflight(secrets)?;
+    // Listening before anything starts: a SIGTERM that comes during start-up (say, as soon as
+    // `/healthz` answers) is a clean stop right after it, not the default action's sudden death.
+    let stop = shutdown_signal();
     let running = app::start(config, secrets).await?;
-    running.run_until(shutdown_signal()).await
+    running.run_until(stop).await
 }
 
-/// Resolves on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// Resolves on SIGINT or SIGTERM received from the moment this is called (the handlers are
+/// installed here, not when the future is first polled).
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = signal(SignalKind::terminate());
+    let interrupt = signal(SignalKind::interrupt());
+    async move {
+        match (term, interrupt) {
+            (Ok(mut term), Ok(mut interrupt)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = interrupt.recv() => {}
+                }
             }
-            Err(_) => std::future::pending::<()>().await,
+            (Ok(mut one), Err(_)) | (Err(_), Ok(mut one)) => {
+                one.recv().await;
+            }
+            (Err(_), Err(_)) => std::future::pending::<()>().await,
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
     }
 }
 
