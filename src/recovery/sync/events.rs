@@ -25,7 +25,7 @@ use serenity::FullEvent;
 
 use super::convert;
 use super::queue::StateChange;
-use super::service::{GuildSync, Load, ShardHook, SyncService, new_nonce};
+use super::service::{GuildSync, Load, ShardHook, SyncService};
 
 impl SyncService {
     /// Handles one gateway event (never awaits: see the module comment).
@@ -127,30 +127,12 @@ impl SyncService {
         if complete {
             return;
         }
-        let nonce = new_nonce();
         let now = Instant::now();
-        {
-            let mut map = self.lock();
-            let s = map.entry(guild.id.get()).or_default();
-            s.awaiting_guild = Some(now);
-            s.load = Some(Load {
-                nonce: nonce.clone(),
-                started: now,
-                requested: now,
-                seen: HashSet::new(),
-                messenger: messenger.clone(),
-                attempts: 1,
-                early: true,
-                adopted: false,
-            });
-        }
-        messenger.chunk_guild(
-            guild.id,
-            None,
-            false,
-            serenity::ChunkGuildFilter::None,
-            Some(nonce),
-        );
+        let mut map = self.lock();
+        let s = map.entry(guild.id.get()).or_default();
+        s.awaiting_guild = Some(now);
+        s.load = Some(Load::start(guild.id.get(), messenger.clone(), now, true));
+        drop(map);
         tracing::trace!(guild = %guild.id, "member chunks requested from the event path");
     }
 
@@ -176,9 +158,7 @@ impl SyncService {
         let present: HashSet<u64> = g.members.keys().map(|u| u.get()).collect();
         drop(cached);
         let started = Instant::now();
-        let nonce = (!complete).then(new_nonce);
         let no_afk_channel = g_afk_missing;
-        let mut request = false;
         self.enqueue(id, |s: &mut GuildSync| {
             let mut settings = settings;
             if no_afk_channel && let Some(known) = &s.settings {
@@ -219,29 +199,10 @@ impl SyncService {
             } else if let Some(load) = s.load.as_mut().filter(|l| l.early && !l.adopted) {
                 // Requested from the event path already (see `hook_shard`): adopt it.
                 load.adopted = true;
-            } else if let Some(nonce) = &nonce {
-                s.load = Some(Load {
-                    nonce: nonce.clone(),
-                    started,
-                    requested: started,
-                    seen: HashSet::new(),
-                    messenger: ctx.shard.clone(),
-                    attempts: 1,
-                    early: false,
-                    adopted: false,
-                });
-                request = true;
+            } else {
+                s.load = Some(Load::start(id, ctx.shard.clone(), started, false));
             }
         });
-        if let Some(nonce) = nonce.filter(|_| request) {
-            ctx.shard.chunk_guild(
-                event_guild.id,
-                None,
-                false,
-                serenity::ChunkGuildFilter::None,
-                Some(nonce),
-            );
-        }
         tracing::debug!(guild = id, complete, "full load of a guild started");
     }
 

@@ -81,6 +81,41 @@ pub(super) struct Load {
     pub adopted: bool,
 }
 
+impl Load {
+    /// A load whose member chunks are asked for now (under a fresh nonce).
+    pub fn start(
+        guild: u64,
+        messenger: serenity::ShardMessenger,
+        started: Instant,
+        early: bool,
+    ) -> Self {
+        let load = Self {
+            nonce: new_nonce(),
+            started,
+            requested: started,
+            seen: HashSet::new(),
+            messenger,
+            attempts: 1,
+            early,
+            adopted: false,
+        };
+        load.request(guild);
+        load
+    }
+
+    /// Asks the shard for every member of `guild` under this load's nonce (a channel send to
+    /// the shard runner: never blocks).
+    pub fn request(&self, guild: u64) {
+        self.messenger.chunk_guild(
+            serenity::GuildId::new(guild),
+            None,
+            false,
+            serenity::ChunkGuildFilter::None,
+            Some(self.nonce.clone()),
+        );
+    }
+}
+
 #[derive(Default)]
 pub(super) struct GuildSync {
     pub row: Option<Uuid>,
@@ -487,13 +522,7 @@ impl SyncService {
                     attempt = load.attempts,
                     "member chunks of a full load did not all arrive; requesting them again"
                 );
-                load.messenger.chunk_guild(
-                    serenity::GuildId::new(*guild),
-                    None,
-                    false,
-                    serenity::ChunkGuildFilter::None,
-                    Some(load.nonce.clone()),
-                );
+                load.request(*guild);
             }
         }
     }
@@ -628,7 +657,7 @@ fn split<T: Clone>(map: &HashMap<u64, Option<T>>) -> (Vec<T>, Vec<u64>) {
 }
 
 /// A member-request nonce (Discord allows 32 bytes).
-pub(super) fn new_nonce() -> String {
+fn new_nonce() -> String {
     Uuid::now_v7().simple().to_string()
 }
 
