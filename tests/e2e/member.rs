@@ -23,10 +23,10 @@ fn snowflake() -> i64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-fn members(first: u64) -> Vec<MemberState> {
+fn members() -> Vec<MemberState> {
     (0..MEMBERS)
         .map(|i| MemberState {
-            discord_user_id: first + i,
+            discord_user_id: FIRST + i,
             username: format!("member{i}"),
             global_name: None,
             nick: (i % 3 == 0).then(|| format!("nick {i}")),
@@ -37,14 +37,14 @@ fn members(first: u64) -> Vec<MemberState> {
         .collect()
 }
 
-/// A guild row and an Umbra account whose Discord id is `first` (the first member's).
-async fn guild_and_account(pool: &PgPool, first: u64) -> (Uuid, Uuid) {
+/// A guild row and an Umbra account whose Discord id is [`FIRST`] (the first member's).
+async fn guild_and_account(pool: &PgPool) -> (Uuid, Uuid) {
     let (account, guild) = (Uuid::now_v7(), Uuid::now_v7());
     sqlx::query(
         "INSERT INTO identity.users (id, discord_user_id, username) VALUES ($1, $2, 'linked')",
     )
     .bind(account)
-    .bind(i64::try_from(first).unwrap())
+    .bind(i64::try_from(FIRST).unwrap())
     .execute(pool)
     .await
     .unwrap();
@@ -68,12 +68,12 @@ async fn current_rows(pool: &PgPool) -> i64 {
 }
 
 /// Every member is current, and the first one is linked to `account`.
-async fn assert_all_stored_and_linked(pool: &PgPool, first: u64, account: Uuid) {
+async fn assert_all_stored_and_linked(pool: &PgPool, account: Uuid) {
     assert_eq!(current_rows(pool).await, i64::try_from(MEMBERS).unwrap());
     let linked: Option<Uuid> = sqlx::query_scalar(
         "SELECT user_id FROM member.members WHERE discord_user_id = $1 AND valid_to IS NULL",
     )
-    .bind(i64::try_from(first).unwrap())
+    .bind(i64::try_from(FIRST).unwrap())
     .fetch_one(pool)
     .await
     .unwrap();
@@ -83,12 +83,11 @@ async fn assert_all_stored_and_linked(pool: &PgPool, first: u64, account: Uuid) 
 #[tokio::test]
 async fn a_first_load_checks_foreign_keys_once_per_batch_and_puts_the_triggers_back() {
     let db = TestDb::migrated().await;
-    let first = FIRST;
-    let (guild, account) = guild_and_account(&db.pool, first).await;
+    let (guild, account) = guild_and_account(&db.pool).await;
     let service = MemberService::new(db.pool.clone(), 500);
     let mut tx = db.pool.begin().await.unwrap();
     let stats = service
-        .insert_new(&mut tx, guild, &members(first))
+        .insert_new(&mut tx, guild, &members())
         .await
         .unwrap();
     assert_eq!(stats.written, MEMBERS);
@@ -123,23 +122,22 @@ async fn a_first_load_checks_foreign_keys_once_per_batch_and_puts_the_triggers_b
 
     let mut tx = db.pool.begin().await.unwrap();
     service
-        .insert_new(&mut tx, guild, &members(first))
+        .insert_new(&mut tx, guild, &members())
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    assert_all_stored_and_linked(&db.pool, first, account).await;
+    assert_all_stored_and_linked(&db.pool, account).await;
 }
 
 #[tokio::test]
 async fn a_first_load_into_a_guild_that_does_not_exist_is_refused_and_writes_nothing() {
     let db = TestDb::migrated().await;
-    let first = FIRST;
     // The trigger bypass is known to be allowed: only the guild check stands in the way.
-    let (guild, _) = guild_and_account(&db.pool, first).await;
+    let (guild, _) = guild_and_account(&db.pool).await;
     let service = MemberService::new(db.pool.clone(), 500);
     let mut tx = db.pool.begin().await.unwrap();
     service
-        .insert_new(&mut tx, guild, &members(first))
+        .insert_new(&mut tx, guild, &members())
         .await
         .unwrap();
     tx.rollback().await.unwrap();
@@ -147,7 +145,7 @@ async fn a_first_load_into_a_guild_that_does_not_exist_is_refused_and_writes_not
 
     let mut tx = db.pool.begin().await.unwrap();
     let refused = service
-        .insert_new(&mut tx, Uuid::now_v7(), &members(first))
+        .insert_new(&mut tx, Uuid::now_v7(), &members())
         .await
         .expect_err("rows of a guild that does not exist");
     let umbra::member::MemberError::Database(e) = refused;
@@ -163,8 +161,7 @@ async fn a_first_load_into_a_guild_that_does_not_exist_is_refused_and_writes_not
 #[tokio::test]
 async fn a_role_that_may_not_leave_triggers_out_loads_with_row_by_row_checks() {
     let db = TestDb::migrated().await;
-    let first = FIRST;
-    let (guild, account) = guild_and_account(&db.pool, first).await;
+    let (guild, account) = guild_and_account(&db.pool).await;
     let role = format!("umbra_t_limited_{}", Uuid::now_v7().simple());
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "CREATE ROLE {role} LOGIN; \
@@ -180,13 +177,13 @@ async fn a_role_that_may_not_leave_triggers_out_loads_with_row_by_row_checks() {
     let service = MemberService::new(pool.clone(), 500);
     let mut tx = pool.begin().await.unwrap();
     let stats = service
-        .insert_new(&mut tx, guild, &members(first))
+        .insert_new(&mut tx, guild, &members())
         .await
         .unwrap();
     tx.commit().await.unwrap();
     assert_eq!(stats.written, MEMBERS);
     assert_eq!(service.bulk_load_checks_once(), Some(false));
-    assert_all_stored_and_linked(&db.pool, first, account).await;
+    assert_all_stored_and_linked(&db.pool, account).await;
     pool.close().await;
     let mut admin: PgConnection = db.options.clone().connect().await.unwrap();
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
