@@ -98,6 +98,7 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
         operators: std::sync::RwLock::new(config.discord.operators.iter().copied().collect()),
         bot_user_id: std::sync::OnceLock::new(),
         http: std::sync::OnceLock::new(),
+        cache: std::sync::OnceLock::new(),
         unknown_events: std::sync::Mutex::new(Vec::new()),
     }));
 
@@ -176,6 +177,7 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
             .await
             .map_err(discord::client::explain)?;
         let _ = data.http.set(client.http.clone());
+        let _ = data.cache.set(client.cache.clone());
         let rx = shutdown_rx.clone();
         let gateway_config = config.clone();
         tasks.spawn(async move {

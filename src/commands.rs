@@ -94,7 +94,7 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
             msg::STATUS_ANTINUKE,
             &[arg(
                 "state",
-                crate::recovery::antinuke::commands::status_value(data, locale, guild.get()).await,
+                crate::recovery::antinuke::commands::status_value(ctx, locale, guild.get()).await,
             )],
         ),
         t(msg::STATUS_LOCALE, &[arg("locale", locale_value)]),
@@ -235,6 +235,8 @@ pub async fn on_component(
         crate::recovery::antinuke::commands::on_component(ctx, data, component, rest).await?;
     } else if let Some(rest) = id.strip_prefix(crate::notification::commands::COMPONENT_PREFIX) {
         crate::notification::commands::on_component(ctx, data, component, rest).await?;
+    } else if let Some(rest) = id.strip_prefix(crate::guild::service::GUARD_PREFIX) {
+        crate::guild::commands::on_guard_component(ctx, data, component, rest).await?;
     } else if let Some(rest) = id.strip_prefix(crate::recovery::restore::commands::COMPONENT_PREFIX)
     {
         crate::recovery::restore::commands::on_component(ctx, data, component, rest).await?;

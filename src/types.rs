@@ -58,6 +58,8 @@ pub struct Services {
     pub bot_user_id: OnceLock<serenity::UserId>,
     /// The REST client, once the Discord client exists (workers use it).
     pub http: OnceLock<Arc<serenity::Http>>,
+    /// The gateway cache, once the Discord client exists (periodic checks read it).
+    pub cache: OnceLock<Arc<serenity::Cache>>,
     /// Gateway dispatches serenity could not parse (it would otherwise drop them silently).
     pub unknown_events: Mutex<Vec<String>>,
 }

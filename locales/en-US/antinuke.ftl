@@ -12,7 +12,18 @@ antinuke-class-prune = prunes
 antinuke-class-webhook-create = webhook creations
 antinuke-class-permission-grant = dangerous permission grants
 antinuke-class-bot-add = bots added
-antinuke-class-guild-update = server name or vanity URL changes
+antinuke-class-guild-update = server setting changes
+antinuke-class-timeout = timeouts
+antinuke-class-role-remove = roles taken from members
+antinuke-class-permission-remove = permissions removed from roles
+antinuke-class-webhook-change = webhook changes and deletions
+antinuke-class-expression-delete = emoji and sticker deletions
+antinuke-class-integration-delete = integrations removed
+antinuke-class-automod-change = AutoMod rules deleted or disabled
+antinuke-class-message-bulk-delete = bulk message deletions
+antinuke-class-unban = unbans
+antinuke-class-trust-grant = trusted or whitelisted roles given out
+antinuke-class-combined = combined score (points of every kind of action)
 antinuke-punishment-strip-roles = take all their roles
 antinuke-punishment-quarantine = take all their roles and quarantine them
 antinuke-punishment-kick = kick
@@ -27,7 +38,7 @@ antinuke-status-false-positive = false positive
 
 antinuke-status-header = **AntiNuke** is { $state }.
 antinuke-status-response = Response to a nuker: { $punishment } · lockdown { $lockdown } · automatic revert { $auto_revert }
-antinuke-status-exempt = Never counted: the owner, trusted users and roles (`/umbra settings trust`), Umbra, and the whitelist — users { $users }, roles { $roles }
+antinuke-status-exempt = Never counted: the owner, Umbra, trusted users and roles (`/umbra settings trust`) and the whitelist — users { $users }, roles { $roles } (bots on it are counted with higher thresholds)
 antinuke-status-incidents = Incidents: { $open } open, { $total } in total (`/antinuke incidents`).
 antinuke-status-value = on — { $punishment }
 antinuke-thresholds-title = **Thresholds** (actions by one person within the window):
@@ -85,18 +96,31 @@ error-antinuke-quarantine-role = The quarantine role cannot be @everyone or a ro
 
 ## Notifications
 
-notify-incident-detected = 🚨 **AntiNuke stopped a nuke in { $guild }.** { $actor } made { $count } { $class ->
-    [channel_delete] channel deletions
-    [channel_create] channel creations
-    [role_delete] role deletions
-    [role_create] role creations
-    [ban] bans
-    [kick] kicks
-    [prune] prunes
-    [webhook_create] webhook creations
-    [permission_grant] dangerous permission grants
-    [bot_add] bot additions
-   *[guild_update] server name or vanity URL changes
+notify-incident-detected = 🚨 **AntiNuke stopped a nuke in { $guild }.** { $actor } { $class ->
+    [combined] made destructive changes of several kinds, worth { $count } points together,
+   *[other] made { $count } { $class ->
+        [channel_delete] channel deletions
+        [channel_create] channel creations
+        [role_delete] role deletions
+        [role_create] role creations
+        [ban] bans
+        [kick] kicks
+        [prune] prunes
+        [webhook_create] webhook creations
+        [permission_grant] dangerous permission grants
+        [bot_add] bot additions
+        [timeout] timeouts
+        [role_remove] role removals
+        [permission_remove] permission removals
+        [webhook_change] webhook changes
+        [expression_delete] emoji or sticker deletions
+        [integration_delete] integration removals
+        [automod_change] AutoMod rule deletions
+        [message_bulk_delete] bulk message deletions
+        [unban] unbans
+        [trust_grant] grants of a trusted or whitelisted role
+       *[guild_update] server setting changes
+    }
 } within seconds ({ $destroyed } objects affected). { $outcome ->
     [strip_roles] All their roles were taken away.
     [quarantine] All their roles were taken away and they were quarantined.
@@ -104,11 +128,54 @@ notify-incident-detected = 🚨 **AntiNuke stopped a nuke in { $guild }.** { $ac
     [ban] They were banned.
     [hierarchy] Umbra could NOT stop them: their highest role { $blocker } is above Umbra's. Move Umbra's role above it in Server Settings → Roles.
    *[failed] Umbra could NOT stop them (Discord refused). Check Umbra's permissions.
+}{ $cleaned ->
+    [0] {""}
+   *[other] { " " }{ $cleaned } roles they handed out or bots they added were taken back.
 } A snapshot of the server from just before the attack was saved. Press **Restore what was destroyed** to bring it back, or **False positive** to give them their roles back.
 notify-incident-resolved = ✅ AntiNuke incident in **{ $guild }** ({ $actor }): { $resolution ->
     [restored] what was destroyed has been restored
    *[false_positive] marked as a false positive
 } by { $by }.
+
+## Trust, approvals, protection health
+
+antinuke-trust-grant-line = • Giving someone a trusted or whitelisted role: always 1 (only the owner may)
+antinuke-change-requested = Only the owner changes AntiNuke directly. Your change was sent to the owner for approval: it applies when they approve it, and lapses if they do not answer within { $hours } hours.
+antinuke-status-pending = { $count } change(s) by others are waiting for the owner's approval.
+status-protection-degraded = ⚠️ **Protection degraded**: { $reasons }
+health-missing = Umbra lacks the **{ $permission }** permission
+health-role-too-low = Umbra's role is below { $count } member(s) with dangerous permissions it would have to stop ({ $members }): move Umbra's role above them in Server Settings → Roles
+permission-view-audit-log = View Audit Log
+permission-ban-members = Ban Members
+permission-kick-members = Kick Members
+permission-manage-roles = Manage Roles
+protection-change-enabled = AntiNuke turned { $state }
+protection-change-threshold = threshold of { $class } set to { $count } within { $window } s
+protection-change-threshold-reset = threshold of { $class } back to the default
+protection-change-punishment = punishment set to: { $punishment }
+protection-change-quarantine-role = quarantine role set to { $role }
+protection-change-lockdown = lockdown turned { $state }
+protection-change-auto-revert = automatic revert turned { $state }
+protection-change-whitelist-add = { $target } added to the AntiNuke whitelist
+protection-change-whitelist-remove = { $target } removed from the AntiNuke whitelist
+protection-change-trust-add = { $target } is now trusted
+protection-change-trust-remove = { $target } is no longer trusted
+protection-button-undo = Undo
+protection-button-approve = Approve
+protection-button-refuse = Refuse
+guard-applied = Approved and applied: { $change }.
+guard-refused = Refused: nothing changed ({ $change }).
+guard-lapsed = This request lapsed: nothing changed.
+guard-unknown = This request was already decided.
+guard-undone = Undone: { $change }.
+error-too-many-pending = { $max } changes are already waiting for the owner's approval. Ask the owner to answer them first.
+notify-protection-changed = 🛡️ Protection of **{ $guild }** changed by { $actor }: { $change }. If this was not wanted, press **Undo**.
+notify-change-requested = 🛡️ { $actor } wants to change AntiNuke in **{ $guild }**: { $change }. Nothing changes unless you press **Approve** within { $hours } hours.
+notify-protection-degraded = ⚠️ **AntiNuke cannot fully protect { $guild }**: { $reasons }.
+notify-protection-restored = ✅ AntiNuke can fully protect **{ $guild }** again.
+notify-guild-removed = 👋 Umbra was removed from **{ $guild }**: it no longer protects it. Its backups are kept until { $until }; add Umbra back before then to keep them.
+notify-snapshot-deleted = 🗑️ Snapshot **{ $snapshot }** of **{ $guild }** was deleted by { $actor }.
+error-incident-pin-owner-only = This snapshot is kept for an AntiNuke incident: only the server's owner can unpin it.
 
 ## Command names and descriptions
 
@@ -134,7 +201,17 @@ cmd-antinuke-thresholds-opt-action-choice-6 = Prunes
 cmd-antinuke-thresholds-opt-action-choice-7 = Webhook creations
 cmd-antinuke-thresholds-opt-action-choice-8 = Dangerous permission grants
 cmd-antinuke-thresholds-opt-action-choice-9 = Bots added
-cmd-antinuke-thresholds-opt-action-choice-10 = Server name or vanity URL changes
+cmd-antinuke-thresholds-opt-action-choice-10 = Server setting changes
+cmd-antinuke-thresholds-opt-action-choice-11 = Timeouts
+cmd-antinuke-thresholds-opt-action-choice-12 = Roles taken from members
+cmd-antinuke-thresholds-opt-action-choice-13 = Permissions removed from roles
+cmd-antinuke-thresholds-opt-action-choice-14 = Webhooks changed or deleted
+cmd-antinuke-thresholds-opt-action-choice-15 = Emojis and stickers deleted
+cmd-antinuke-thresholds-opt-action-choice-16 = Integrations removed
+cmd-antinuke-thresholds-opt-action-choice-17 = AutoMod rules deleted or disabled
+cmd-antinuke-thresholds-opt-action-choice-18 = Messages deleted in bulk
+cmd-antinuke-thresholds-opt-action-choice-19 = Unbans
+cmd-antinuke-thresholds-opt-action-choice-20 = Combined score (points)
 cmd-antinuke-thresholds-opt-count = count
 cmd-antinuke-thresholds-opt-count-desc = How many such actions start an incident (leave both empty to reset)
 cmd-antinuke-thresholds-opt-window = window

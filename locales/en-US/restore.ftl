@@ -29,6 +29,17 @@ restore-warn-not-in-server = { $count } member(s) of the snapshot are no longer 
 restore-warn-member-limit = Your plan restores at most { $limit } members; { $skipped } more are skipped.
 restore-warn-not-restorable = A bot cannot restore these settings: { $fields }
 restore-warn-foreign = This snapshot comes from another server: objects are matched by name.
+restore-preview-grants = ⚠️ **Dangerous grants** ({ $count }): { $items }
+restore-preview-deletions = 🗑️ **Deletions** ({ $count }): { $items }
+restore-warn-punished = { $count } member(s) are the punished attacker of an open AntiNuke incident and keep their punishment: { $names }
+restore-approval-waiting = This restore needs the server owner's approval ({ $reasons }). The owner got a DM: it starts when they press **Approve**.
+restore-reason-import = it restores an imported file
+restore-reason-mirror = it deletes what the snapshot lacks (mirror)
+restore-reason-grants = it grants dangerous permissions
+restore-approved = Approved by { $user }: the restore is queued.
+restore-approval-refused = The owner refused this restore: nothing changed.
+restore-approval-changed = The server changed since this restore was requested: ask for a new preview.
+notify-restore-approval = 🛡️ { $actor } wants to restore **{ $snapshot }** in **{ $guild }** and needs your approval because { $reasons }. { $risks } Nothing happens unless you press **Approve**.
 restore-warn-missing-targets = { $count } permission overwrite(s) or member role(s) refer to something this restore does not bring back; they are left out.
 
 ## Buttons and progress

@@ -29,6 +29,17 @@ restore-warn-not-in-server = 스냅샷의 멤버 { $count }명은 서버에 없�
 restore-warn-member-limit = 요금제는 멤버를 최대 { $limit }명까지 복원합니다. { $skipped }명은 건너뜁니다.
 restore-warn-not-restorable = 봇이 복원할 수 없는 설정: { $fields }
 restore-warn-foreign = 다른 서버의 스냅샷입니다: 이름으로 대응시킵니다.
+restore-preview-grants = ⚠️ **위험한 권한 부여** ({ $count }): { $items }
+restore-preview-deletions = 🗑️ **삭제** ({ $count }): { $items }
+restore-warn-punished = 멤버 { $count }명은 진행 중인 AntiNuke 사건의 처벌받은 공격자라 처벌이 유지됩니다: { $names }
+restore-approval-waiting = 이 복구는 서버 소유자의 승인이 필요합니다({ $reasons }). 소유자에게 DM을 보냈고, **승인**을 누르면 시작됩니다.
+restore-reason-import = 가져온 파일을 복구합니다
+restore-reason-mirror = 스냅샷에 없는 것을 삭제합니다(미러)
+restore-reason-grants = 위험한 권한을 부여합니다
+restore-approved = { $user }님이 승인했습니다: 복구를 대기열에 넣었습니다.
+restore-approval-refused = 소유자가 이 복구를 거절했습니다. 아무것도 바뀌지 않았습니다.
+restore-approval-changed = 복구를 요청한 뒤 서버가 바뀌었습니다. 미리보기를 새로 요청하세요.
+notify-restore-approval = 🛡️ { $actor }님이 **{ $guild }**에 스냅샷 **{ $snapshot }**을(를) 복구하려고 합니다. 다음 이유로 승인이 필요합니다: { $reasons }. { $risks } **승인**을 누르지 않으면 아무 일도 일어나지 않습니다.
 restore-warn-missing-targets = 권한 덮어쓰기나 멤버 역할 { $count }개가 이번 복원에 포함되지 않은 대상을 가리켜 빠집니다.
 
 ## Buttons and progress

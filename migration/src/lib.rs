@@ -16,6 +16,7 @@ mod m20261125_000009_webhook;
 mod m20261125_000010_events;
 mod m20261125_000100_outbox_wakeup;
 mod m20261125_000200_notification_skipped;
+mod m20261206_000300_protection;
 mod runner;
 mod sql;
 
@@ -50,5 +51,6 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(m20261125_000010_events::MIGRATION),
         Box::new(m20261125_000100_outbox_wakeup::MIGRATION),
         Box::new(m20261125_000200_notification_skipped::MIGRATION),
+        Box::new(m20261206_000300_protection::MIGRATION),
     ]
 }

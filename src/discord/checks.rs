@@ -2,7 +2,8 @@
 //! owner or the guild's trusted users/roles (AntiNuke and restore decisions: in a nuke the
 //! attacker is usually an administrator, so Discord permissions alone are not trusted).
 //! `operator`: Umbra's operators (config) and the application's owners. A failed check answers
-//! with a localized refusal (a user error) and the command does not run.
+//! with a localized refusal (a user error) and the command does not run. A trusted role that
+//! someone other than the owner gave the member confers no trust (AntiNuke takes it back).
 
 use poise::serenity_prelude as serenity;
 
@@ -24,6 +25,14 @@ async fn owner_of(
             Error::Internal(anyhow::Error::new(e).context("reading the guild's owner"))
         })?;
     Ok(record.map(|r| serenity::UserId::new(r.owner_discord_id)))
+}
+
+/// Whether the author is the guild's owner.
+pub async fn is_owner(ctx: Context<'_>) -> Result<bool, Error> {
+    let Some(guild) = ctx.guild_id() else {
+        return Ok(false);
+    };
+    Ok(owner_of(ctx, guild).await? == Some(ctx.author().id))
 }
 
 /// Passes for the guild's owner only.
@@ -54,6 +63,10 @@ pub async fn is_trusted(
         .await
         .map_err(|e| Error::Internal(anyhow::Error::new(e).context("reading trusted users")))?;
     let roles: Vec<u64> = roles.iter().map(|r| r.get()).collect();
+    let roles = ctx
+        .data()
+        .antinuke
+        .trusted_roles(guild.get(), user.get(), &roles);
     Ok(settings.trusts(user.get(), &roles))
 }
 

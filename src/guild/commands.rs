@@ -291,3 +291,105 @@ pub async fn reset(ctx: Context<'_>) -> Result<(), Error> {
         .ctx("answering the reset modal")?;
     Ok(())
 }
+
+/// Routes the protection buttons of the owner's DMs (`umbra:guard:<approve|refuse>:<guild>:<id>`
+/// and `umbra:guard:undo:<guild>:<change>`). Only the guild's owner may press them — checked
+/// here against Umbra's record, whatever Discord shows the clicker.
+pub async fn on_guard_component(
+    ctx: &serenity::Context,
+    data: &crate::types::Data,
+    component: &serenity::ComponentInteraction,
+    rest: &str,
+) -> Result<(), Error> {
+    use crate::guild::{Decision, ProtectionChange};
+    use crate::i18n::{Msg, resolve};
+    let mut parts = rest.splitn(3, ':');
+    let (action, guild, arg) = (parts.next(), parts.next(), parts.next());
+    let guild: Option<u64> = guild.and_then(|g| g.parse().ok());
+    let guild_locale = match guild {
+        Some(g) => reply::guild_locale(data, serenity::GuildId::new(g.max(1))).await,
+        None => None,
+    };
+    let locale = resolve(Some(&component.locale), guild_locale);
+    let t = |m: Msg, args: &[(&str, crate::i18n::ArgValue)]| data.i18n.text(locale, &m, args);
+    let describe = |change: &ProtectionChange| {
+        crate::notification::StoredArg::from_json(&crate::guild::service::describe(change))
+            .map(|a| match a.render(&data.i18n, locale) {
+                crate::i18n::ArgValue::Text(t) => t,
+                crate::i18n::ArgValue::Number(n) => n.to_string(),
+            })
+            .unwrap_or_default()
+    };
+    let user = component.user.id.get();
+    let owner = match guild {
+        Some(g) => data
+            .guilds
+            .guild(g)
+            .await
+            .ctx("reading the guild of a protection button")?
+            .map(|r| r.owner_discord_id),
+        None => None,
+    };
+    let text = match (action, guild, arg) {
+        (_, Some(_), _) if owner != Some(user) => t(msg::ERROR_NOT_OWNER, &[]),
+        (Some(kind @ ("approve" | "refuse")), Some(g), Some(id)) => {
+            match uuid::Uuid::parse_str(id) {
+                Ok(id) => {
+                    let decision = data
+                        .guilds
+                        .decide_pending(g, id, kind == "approve", user)
+                        .await
+                        .ctx("deciding a pending AntiNuke change")?;
+                    match decision {
+                        Decision::Applied(change) => {
+                            if let Err(e) = data.antinuke.reload(data, g).await {
+                                tracing::warn!(guild = g, error = %e, "AntiNuke: applying an approved change to the policy failed; the next refresh applies it");
+                            }
+                            t(
+                                msg::GUARD_APPLIED,
+                                &[arg_text("change", describe(&ProtectionChange::Antinuke(change)))],
+                            )
+                        }
+                        Decision::Refused(change) => t(
+                            msg::GUARD_REFUSED,
+                            &[arg_text("change", describe(&ProtectionChange::Antinuke(change)))],
+                        ),
+                        Decision::Lapsed => t(msg::GUARD_LAPSED, &[]),
+                        Decision::Unknown => t(msg::GUARD_UNKNOWN, &[]),
+                    }
+                }
+                Err(_) => t(msg::ERROR_EXPIRED_BUTTON, &[]),
+            }
+        }
+        (Some("undo"), Some(g), Some(code)) => match ProtectionChange::decode(code) {
+            Some(change) => {
+                data.guilds
+                    .undo(g, user, change.clone())
+                    .await
+                    .ctx("undoing a protection change")?;
+                if let Err(e) = data.antinuke.reload(data, g).await {
+                    tracing::warn!(guild = g, error = %e, "AntiNuke: applying an undo to the policy failed; the next refresh applies it");
+                }
+                t(msg::GUARD_UNDONE, &[arg_text("change", describe(&change))])
+            }
+            None => t(msg::ERROR_EXPIRED_BUTTON, &[]),
+        },
+        _ => t(msg::ERROR_EXPIRED_BUTTON, &[]),
+    };
+    component
+        .create_response(
+            &ctx.http,
+            CreateInteractionResponse::Message(
+                CreateInteractionResponseMessage::new()
+                    .content(text)
+                    .ephemeral(component.guild_id.is_some()),
+            ),
+        )
+        .await
+        .ctx("answering a protection button")?;
+    Ok(())
+}
+
+fn arg_text(name: &'static str, value: String) -> (&'static str, crate::i18n::ArgValue) {
+    (name, crate::i18n::ArgValue::Text(value))
+}

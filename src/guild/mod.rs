@@ -9,8 +9,8 @@ pub mod ports;
 pub mod service;
 
 pub use model::{
-    AntinukeChange, AntinukeSettings, GuildRecord, GuildSettings, GuildStatus, InstalledGuild,
-    ThresholdOverride, TrustTarget,
+    AntinukeChange, AntinukeSettings, Decision, GuildRecord, GuildSettings, GuildStatus,
+    InstalledGuild, PendingChange, ProtectionChange, ThresholdOverride, TrustTarget,
 };
 pub use ports::{GuildError, GuildReader};
 pub use service::GuildService;

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::model::{
     AntinukeSettings, GuildRecord, GuildSettings, GuildStatus, InstallOutcome, InstalledGuild,
+    PendingChange,
 };
 use crate::i18n::Locale;
 use crate::ids::{from_db, to_db};
@@ -365,4 +366,82 @@ pub async fn save_antinuke<C: ConnectionTrait>(
         ))
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The guild's AntiNuke changes waiting for the owner's approval, with the config row's id
+/// (`None`: unknown guild or no row). `lock`: `FOR UPDATE` (inside a transaction). Unreadable
+/// entries are dropped.
+pub async fn pending_changes<C: ConnectionTrait>(
+    conn: &C,
+    discord_id: u64,
+    lock: bool,
+) -> Result<Option<(Uuid, Vec<PendingChange>)>, DbErr> {
+    let sql = format!(
+        "SELECT c.id, c.pending_changes FROM guild.guild_configs AS c \
+           JOIN guild.guilds AS g ON g.id = c.guild_id \
+          WHERE g.discord_guild_id = $1 {}",
+        if lock { "FOR UPDATE OF c" } else { "" }
+    );
+    let Some(row) = conn
+        .query_one_raw(stmt(&sql, vec![to_db(discord_id).into()]))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let stored: serde_json::Value = row.try_get("", "pending_changes")?;
+    let list = stored
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| serde_json::from_value(v.clone()).ok())
+        .collect();
+    Ok(Some((row.try_get("", "id")?, list)))
+}
+
+/// Replaces the pending changes of config row `id`.
+pub async fn save_pending_changes<C: ConnectionTrait>(
+    txn: &C,
+    id: Uuid,
+    list: &[PendingChange],
+) -> Result<(), DbErr> {
+    let value = serde_json::to_value(list)
+        .map_err(|e| DbErr::Custom(format!("encoding pending changes: {e}")))?;
+    txn.execute_raw(stmt(
+        "UPDATE guild.guild_configs SET pending_changes = $2, updated_at = now() WHERE id = $1",
+        vec![id.into(), value.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Stores the guild's protection health when it differs from the stored one; returns the
+/// previous value (`Ok(None)`: unknown guild; `Some(None)`: never checked) and whether it was
+/// written.
+pub async fn swap_protection_health<C: ConnectionTrait>(
+    txn: &C,
+    discord_id: u64,
+    health: &serde_json::Value,
+) -> Result<Option<(Option<serde_json::Value>, bool)>, DbErr> {
+    let Some(row) = txn
+        .query_one_raw(stmt(
+            "SELECT c.id, c.protection_health FROM guild.guild_configs AS c \
+               JOIN guild.guilds AS g ON g.id = c.guild_id \
+              WHERE g.discord_guild_id = $1 FOR UPDATE OF c",
+            vec![to_db(discord_id).into()],
+        ))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let id: Uuid = row.try_get("", "id")?;
+    let previous: Option<serde_json::Value> = row.try_get("", "protection_health")?;
+    if previous.as_ref() == Some(health) {
+        return Ok(Some((previous, false)));
+    }
+    txn.execute_raw(stmt(
+        "UPDATE guild.guild_configs SET protection_health = $2, updated_at = now() WHERE id = $1",
+        vec![id.into(), health.clone().into()],
+    ))
+    .await?;
+    Ok(Some((previous, true)))
 }

@@ -10,6 +10,8 @@ pub enum GuildError {
     UnknownGuild(u64),
     #[error("the guild's settings changed concurrently; try again")]
     Conflict,
+    #[error("too many changes are waiting for the owner's approval")]
+    TooManyPending,
     #[error(transparent)]
     Database(#[from] sea_orm::DbErr),
 }

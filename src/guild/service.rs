@@ -6,8 +6,8 @@ use sea_orm::{DatabaseConnection, TransactionTrait};
 use serde_json::json;
 
 use super::model::{
-    AntinukeChange, AntinukeSettings, GuildRecord, GuildSettings, InstallOutcome, InstalledGuild,
-    MAX_TRUSTED, TrustTarget,
+    AntinukeChange, AntinukeSettings, Decision, GuildRecord, GuildSettings, InstallOutcome,
+    InstalledGuild, MAX_TRUSTED, PendingChange, ProtectionChange, TrustTarget,
 };
 use super::persistence;
 use super::ports::{GuildError, GuildReader};
@@ -15,6 +15,126 @@ use crate::i18n::Locale;
 use crate::identity::{self, UserProfile};
 use crate::ids::to_db;
 use crate::outbox::{self, NewEvent, event_types};
+
+/// The custom id prefix of the protection buttons in the owner's DMs:
+/// `umbra:guard:<approve|refuse>:<guild>:<pending id>` and `umbra:guard:undo:<guild>:<change>`.
+pub const GUARD_PREFIX: &str = "umbra:guard:";
+
+/// At most this many AntiNuke changes wait for the owner's approval per guild.
+pub const MAX_PENDING: usize = 20;
+
+fn stored_message(key: &str, args: serde_json::Value) -> serde_json::Value {
+    json!({ "type": "message", "value": { "key": key, "args": args } })
+}
+
+fn stored_text(text: String) -> serde_json::Value {
+    json!({ "type": "text", "value": text })
+}
+
+fn stored_number(n: u32) -> serde_json::Value {
+    json!({ "type": "number", "value": n })
+}
+
+/// The message key of an AntiNuke class name (`combined`: the combined score).
+fn class_key(class: &str) -> String {
+    format!("antinuke-class-{}", class.replace('_', "-"))
+}
+
+fn on_off(on: bool) -> serde_json::Value {
+    stored_message(if on { "status-enabled" } else { "status-disabled" }, json!({}))
+}
+
+/// A protection change as the owner's notification shows it (a stored message argument,
+/// rendered in the owner's language when sent).
+pub fn describe(change: &ProtectionChange) -> serde_json::Value {
+    match change {
+        ProtectionChange::Antinuke(c) => match c {
+            AntinukeChange::Enabled(on) => {
+                stored_message("protection-change-enabled", json!({ "state": on_off(*on) }))
+            }
+            AntinukeChange::Threshold(class, Some(t)) => stored_message(
+                "protection-change-threshold",
+                json!({
+                    "class": stored_message(&class_key(class), json!({})),
+                    "count": stored_number(t.count),
+                    "window": stored_number(t.window_seconds),
+                }),
+            ),
+            AntinukeChange::Threshold(class, None) => stored_message(
+                "protection-change-threshold-reset",
+                json!({ "class": stored_message(&class_key(class), json!({})) }),
+            ),
+            AntinukeChange::Punishment(p) => stored_message(
+                "protection-change-punishment",
+                json!({ "punishment": stored_message(&format!("antinuke-punishment-{}", p.replace('_', "-")), json!({})) }),
+            ),
+            AntinukeChange::QuarantineRole(role) => stored_message(
+                "protection-change-quarantine-role",
+                json!({ "role": match role {
+                    Some(r) => stored_text(format!("<@&{r}>")),
+                    None => stored_message("status-none", json!({})),
+                } }),
+            ),
+            AntinukeChange::Lockdown(on) => {
+                stored_message("protection-change-lockdown", json!({ "state": on_off(*on) }))
+            }
+            AntinukeChange::AutoRevert(on) => {
+                stored_message("protection-change-auto-revert", json!({ "state": on_off(*on) }))
+            }
+            AntinukeChange::Whitelist(t, add) => stored_message(
+                if *add {
+                    "protection-change-whitelist-add"
+                } else {
+                    "protection-change-whitelist-remove"
+                },
+                json!({ "target": stored_text(t.mention()) }),
+            ),
+        },
+        ProtectionChange::Trust(t, add) => stored_message(
+            if *add {
+                "protection-change-trust-add"
+            } else {
+                "protection-change-trust-remove"
+            },
+            json!({ "target": stored_text(t.mention()) }),
+        ),
+    }
+}
+
+/// The Undo button of a change notification.
+fn undo_button(guild: u64, inverse: &ProtectionChange) -> serde_json::Value {
+    json!([{
+        "custom_id": format!("{GUARD_PREFIX}undo:{guild}:{}", inverse.encode()),
+        "label": "protection-button-undo",
+        "style": "secondary",
+    }])
+}
+
+/// `guild.protection_changed`: the owner's DM (who, what, Undo).
+fn protection_event(
+    guild: u64,
+    actor: u64,
+    approved_by: Option<u64>,
+    change: &ProtectionChange,
+    inverse: Option<&ProtectionChange>,
+) -> NewEvent {
+    let mut payload = json!({
+        "actor": format!("<@{actor}>"),
+        "actor_discord_id": actor.to_string(),
+        "change": describe(change),
+        "approved_by": approved_by.map(|a| format!("<@{a}>")),
+    });
+    if let Some(inverse) = inverse {
+        payload["buttons"] = undo_button(guild, inverse);
+    }
+    NewEvent::new(
+        event_types::GUILD_PROTECTION_CHANGED,
+        "guild",
+        guild.to_string(),
+        payload,
+    )
+    .in_guild(to_db(guild))
+}
 
 /// The result of a trust change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +284,7 @@ impl GuildService {
         else {
             return Err(GuildError::UnknownGuild(discord_id));
         };
+        let before = settings.clone();
         let mut result = TrustChange::Added;
         let (field, value) = match &change {
             SettingsChange::Locale(locale) => {
@@ -242,15 +363,212 @@ impl GuildService {
             .in_guild(to_db(discord_id)),
         )
         .await?;
+        // Trust is protection: the owner is told (with an Undo button).
+        let trust = match &change {
+            SettingsChange::Trust(t) => Some(ProtectionChange::Trust(*t, true)),
+            SettingsChange::Untrust(t) => Some(ProtectionChange::Trust(*t, false)),
+            _ => None,
+        };
+        if let Some(trust) = trust {
+            let inverse = trust.inverse(&AntinukeSettings::default(), &before);
+            outbox::append(
+                &txn,
+                protection_event(discord_id, actor, None, &trust, Some(&inverse)),
+            )
+            .await?;
+        }
         txn.commit().await?;
         Ok((settings, result))
+    }
+
+    /// Undoes a protection change (the owner's Undo button; the caller checked the owner):
+    /// applies `change` (the inverse recorded with the notification) as `by`.
+    pub async fn undo(
+        &self,
+        discord_id: u64,
+        by: u64,
+        change: ProtectionChange,
+    ) -> Result<(), GuildError> {
+        match change {
+            ProtectionChange::Antinuke(c) => {
+                self.change_antinuke(discord_id, by, c).await?;
+            }
+            ProtectionChange::Trust(t, true) => {
+                self.change_settings(discord_id, by, SettingsChange::Trust(t))
+                    .await?;
+            }
+            ProtectionChange::Trust(t, false) => {
+                self.change_settings(discord_id, by, SettingsChange::Untrust(t))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// An AntiNuke change by someone other than the owner: kept until the owner approves it in
+    /// a DM (`guild.change_requested` carries Approve / Refuse), for `hours`; nothing changes
+    /// before. The same change asked again by the same person is not asked twice.
+    pub async fn request_antinuke_change(
+        &self,
+        discord_id: u64,
+        actor: u64,
+        change: AntinukeChange,
+        hours: u32,
+    ) -> Result<PendingChange, GuildError> {
+        let txn = self.db.begin().await?;
+        let Some((config_id, mut list)) =
+            persistence::pending_changes(&txn, discord_id, true).await?
+        else {
+            return Err(GuildError::UnknownGuild(discord_id));
+        };
+        let now = chrono::Utc::now();
+        list.retain(|p| p.expires_at > now);
+        if let Some(same) = list
+            .iter()
+            .find(|p| p.change == change && p.actor_discord_id == actor.to_string())
+        {
+            let same = same.clone();
+            txn.rollback().await?;
+            return Ok(same);
+        }
+        if list.len() >= MAX_PENDING {
+            return Err(GuildError::TooManyPending);
+        }
+        let pending = PendingChange {
+            id: uuid::Uuid::now_v7(),
+            actor_discord_id: actor.to_string(),
+            change: change.clone(),
+            requested_at: now,
+            expires_at: now + chrono::Duration::hours(i64::from(hours.max(1))),
+        };
+        list.push(pending.clone());
+        persistence::save_pending_changes(&txn, config_id, &list).await?;
+        let id = pending.id.simple();
+        outbox::append(
+            &txn,
+            NewEvent::new(
+                event_types::GUILD_CHANGE_REQUESTED,
+                "guild",
+                discord_id.to_string(),
+                json!({
+                    "actor": format!("<@{actor}>"),
+                    "actor_discord_id": actor.to_string(),
+                    "change": describe(&ProtectionChange::Antinuke(change)),
+                    "hours": hours,
+                    "pending_id": pending.id,
+                    "buttons": [
+                        {"custom_id": format!("{GUARD_PREFIX}approve:{discord_id}:{id}"), "label": "protection-button-approve", "style": "danger"},
+                        {"custom_id": format!("{GUARD_PREFIX}refuse:{discord_id}:{id}"), "label": "protection-button-refuse", "style": "secondary"},
+                    ],
+                }),
+            )
+            .in_guild(to_db(discord_id)),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(pending)
+    }
+
+    /// The owner's Approve (`approve`) or Refuse of a pending change (the caller checked the
+    /// owner). A decided, lapsed or unknown change changes nothing.
+    pub async fn decide_pending(
+        &self,
+        discord_id: u64,
+        id: uuid::Uuid,
+        approve: bool,
+        by: u64,
+    ) -> Result<Decision, GuildError> {
+        let txn = self.db.begin().await?;
+        let Some((config_id, mut list)) =
+            persistence::pending_changes(&txn, discord_id, true).await?
+        else {
+            return Err(GuildError::UnknownGuild(discord_id));
+        };
+        let Some(index) = list.iter().position(|p| p.id == id) else {
+            txn.rollback().await?;
+            return Ok(Decision::Unknown);
+        };
+        let pending = list.remove(index);
+        let now = chrono::Utc::now();
+        list.retain(|p| p.expires_at > now);
+        persistence::save_pending_changes(&txn, config_id, &list).await?;
+        let decision = if pending.expires_at <= now {
+            Decision::Lapsed
+        } else if !approve {
+            Decision::Refused(pending.change)
+        } else {
+            let requester = pending.actor_discord_id.parse().unwrap_or(by);
+            Self::apply_antinuke(&txn, discord_id, requester, Some(by), pending.change.clone())
+                .await?;
+            Decision::Applied(pending.change)
+        };
+        txn.commit().await?;
+        Ok(decision)
+    }
+
+    /// The AntiNuke changes waiting for the owner (lapsed ones left out).
+    pub async fn pending(&self, discord_id: u64) -> Result<Vec<PendingChange>, GuildError> {
+        let now = chrono::Utc::now();
+        Ok(persistence::pending_changes(&self.db, discord_id, false)
+            .await?
+            .map(|(_, l)| l.into_iter().filter(|p| p.expires_at > now).collect())
+            .unwrap_or_default())
+    }
+
+    /// Records the guild's protection health (an opaque document from AntiNuke with a
+    /// `degraded` flag and the owner-facing `reasons`). When it changed, the owner is told:
+    /// `guild.protection_degraded` (with why) or `guild.protection_restored`. Returns whether
+    /// it changed.
+    pub async fn record_protection_health(
+        &self,
+        discord_id: u64,
+        health: serde_json::Value,
+        reasons: serde_json::Value,
+    ) -> Result<bool, GuildError> {
+        let txn = self.db.begin().await?;
+        let Some((previous, changed)) =
+            persistence::swap_protection_health(&txn, discord_id, &health).await?
+        else {
+            txn.rollback().await?;
+            return Ok(false);
+        };
+        if !changed {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        let degraded = |v: Option<&serde_json::Value>| {
+            v.and_then(|v| v.get("degraded"))
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false)
+        };
+        let kind = match (degraded(previous.as_ref()), degraded(Some(&health))) {
+            (_, true) => Some(event_types::GUILD_PROTECTION_DEGRADED),
+            (true, false) => Some(event_types::GUILD_PROTECTION_RESTORED),
+            (false, false) => None,
+        };
+        if let Some(kind) = kind {
+            outbox::append(
+                &txn,
+                NewEvent::new(
+                    kind,
+                    "guild",
+                    discord_id.to_string(),
+                    json!({ "health": health, "reasons": reasons }),
+                )
+                .in_guild(to_db(discord_id)),
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(true)
     }
 }
 
 impl GuildService {
     /// Applies an AntiNuke settings change by `actor` (already authorized and validated by the
     /// caller, who also bounds it by the plan). Whitelist changes answer like trust changes;
-    /// everything else answers `Added`. Publishes `guild.config_changed` with field `antinuke`.
+    /// everything else answers `Added`. Publishes `guild.config_changed` with field `antinuke`
+    /// and `guild.protection_changed` (the owner's DM with an Undo button).
     pub async fn change_antinuke(
         &self,
         discord_id: u64,
@@ -258,11 +576,31 @@ impl GuildService {
         change: AntinukeChange,
     ) -> Result<(AntinukeSettings, TrustChange), GuildError> {
         let txn = self.db.begin().await?;
+        let result = Self::apply_antinuke(&txn, discord_id, actor, None, change).await?;
+        match result.1 {
+            TrustChange::AlreadyTrusted | TrustChange::NotTrusted | TrustChange::LimitReached => {
+                txn.rollback().await?;
+            }
+            _ => txn.commit().await?,
+        }
+        Ok(result)
+    }
+
+    /// [`GuildService::change_antinuke`] inside the caller's transaction (`approved_by`: the
+    /// owner who approved someone else's change).
+    async fn apply_antinuke<C: sea_orm::ConnectionTrait>(
+        txn: &C,
+        discord_id: u64,
+        actor: u64,
+        approved_by: Option<u64>,
+        change: AntinukeChange,
+    ) -> Result<(AntinukeSettings, TrustChange), GuildError> {
         let Some((config_id, version, mut settings)) =
-            persistence::antinuke(&txn, discord_id, true).await?
+            persistence::antinuke(txn, discord_id, true).await?
         else {
             return Err(GuildError::UnknownGuild(discord_id));
         };
+        let before = settings.clone();
         let mut result = TrustChange::Added;
         let value = match &change {
             AntinukeChange::Enabled(on) => {
@@ -325,14 +663,13 @@ impl GuildService {
             result,
             TrustChange::AlreadyTrusted | TrustChange::NotTrusted | TrustChange::LimitReached
         ) {
-            txn.rollback().await?;
             return Ok((settings, result));
         }
-        if !persistence::save_antinuke(&txn, config_id, version, &settings).await? {
+        if !persistence::save_antinuke(txn, config_id, version, &settings).await? {
             return Err(GuildError::Conflict);
         }
         outbox::append(
-            &txn,
+            txn,
             NewEvent::new(
                 event_types::GUILD_CONFIG_CHANGED,
                 "guild",
@@ -342,7 +679,13 @@ impl GuildService {
             .in_guild(to_db(discord_id)),
         )
         .await?;
-        txn.commit().await?;
+        let protection = ProtectionChange::Antinuke(change);
+        let inverse = protection.inverse(&before, &GuildSettings::default());
+        outbox::append(
+            txn,
+            protection_event(discord_id, actor, approved_by, &protection, Some(&inverse)),
+        )
+        .await?;
         Ok((settings, result))
     }
 }

@@ -29,6 +29,9 @@ pub enum ArgSource {
     Date(&'static str),
     /// A payload field holding a number.
     Number(&'static str),
+    /// A payload field already holding a stored argument (`{"type": .., "value": ..}`, e.g. a
+    /// message rendered in the recipient's language).
+    Stored(&'static str),
 }
 
 /// One owner-facing event and the notification it becomes.
@@ -109,6 +112,7 @@ pub const RULES: &[Rule] = &[
             ("destroyed", ArgSource::Number("destroyed")),
             ("outcome", ArgSource::Text("outcome")),
             ("blocker", ArgSource::Text("blocker")),
+            ("cleaned", ArgSource::Number("cleaned")),
         ],
     ),
     rule(
@@ -161,6 +165,74 @@ pub const RULES: &[Rule] = &[
         Backups,
         msg::NOTIFY_RESTORE_FAILED,
         &[GUILD, ("reason", ArgSource::Text("reason"))],
+    ),
+    rule(
+        ev::GUILD_PROTECTION_CHANGED,
+        "protection_changed",
+        Security,
+        msg::NOTIFY_PROTECTION_CHANGED,
+        &[
+            GUILD,
+            ("actor", ArgSource::Text("actor")),
+            ("change", ArgSource::Stored("change")),
+        ],
+    ),
+    rule(
+        ev::GUILD_CHANGE_REQUESTED,
+        "change_requested",
+        Security,
+        msg::NOTIFY_CHANGE_REQUESTED,
+        &[
+            GUILD,
+            ("actor", ArgSource::Text("actor")),
+            ("change", ArgSource::Stored("change")),
+            ("hours", ArgSource::Number("hours")),
+        ],
+    ),
+    rule(
+        ev::GUILD_PROTECTION_DEGRADED,
+        "protection_degraded",
+        Security,
+        msg::NOTIFY_PROTECTION_DEGRADED,
+        &[GUILD, ("reasons", ArgSource::Stored("reasons"))],
+    ),
+    rule(
+        ev::GUILD_PROTECTION_RESTORED,
+        "protection_restored",
+        Security,
+        msg::NOTIFY_PROTECTION_RESTORED,
+        &[GUILD],
+    ),
+    rule(
+        ev::GUILD_REMOVED,
+        "guild_removed",
+        Lifecycle,
+        msg::NOTIFY_GUILD_REMOVED,
+        &[GUILD, ("until", ArgSource::Date("purge_after"))],
+    ),
+    rule(
+        ev::SNAPSHOT_DELETED,
+        "snapshot_deleted",
+        Backups,
+        msg::NOTIFY_SNAPSHOT_DELETED,
+        &[
+            GUILD,
+            ("snapshot", ArgSource::Text("name")),
+            ("actor", ArgSource::Text("actor")),
+        ],
+    ),
+    rule(
+        ev::RESTORE_APPROVAL_REQUESTED,
+        "restore_approval",
+        Security,
+        msg::NOTIFY_RESTORE_APPROVAL,
+        &[
+            GUILD,
+            ("actor", ArgSource::Text("actor")),
+            ("snapshot", ArgSource::Text("snapshot")),
+            ("reasons", ArgSource::Stored("reasons")),
+            ("risks", ArgSource::Text("risks")),
+        ],
     ),
     rule(
         ev::RESTORE_CANCELLED,
@@ -217,6 +289,10 @@ fn stored(source: ArgSource, event: &OutboxEvent, guild: Option<&GuildRecord>) -
         ArgSource::Number(field) => {
             StoredArg::Number(payload.get(field).and_then(Value::as_i64).unwrap_or(0))
         }
+        ArgSource::Stored(field) => payload
+            .get(field)
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_else(|| StoredArg::Text(String::new())),
     }
 }
 

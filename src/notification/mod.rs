@@ -12,6 +12,8 @@ pub mod sender;
 pub mod service;
 
 pub use events::NotificationConsumer;
-pub use model::{Category, Outcome, PreferenceChange, Preferences, RequestStatus, Via};
+pub use model::{
+    Category, Outcome, PreferenceChange, Preferences, RequestStatus, StoredArg, StoredMessage, Via,
+};
 pub use sender::{Recorded, Sender, SenderSettings};
 pub use service::{NotificationError, NotificationService};

@@ -174,11 +174,67 @@ pub enum StoredArg {
     /// A point in time shown as a date; `None` shows "no end date".
     Date(Option<DateTime<Utc>>),
     Number(i64),
+    /// Another message with its own arguments, rendered in the recipient's language (e.g. what
+    /// a protection change was).
+    Message(StoredMessage),
+    /// Several values shown as a comma-separated list.
+    List(Vec<StoredArg>),
 }
 
+/// A message key with stored arguments (unknown keys render as the key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredMessage {
+    pub key: String,
+    #[serde(default)]
+    pub args: std::collections::BTreeMap<String, StoredArg>,
+}
+
+/// How deep nested messages are rendered (a stored argument is data, never trusted to be small).
+const MAX_NESTING: usize = 4;
+
 impl StoredArg {
+    /// A stored argument from its JSON form (`None` when it is not one).
+    pub fn from_json(value: &serde_json::Value) -> Option<Self> {
+        serde_json::from_value(value.clone()).ok()
+    }
+
     /// The value as the message template takes it, in `locale`.
     pub fn render(&self, i18n: &I18n, locale: Locale) -> ArgValue {
+        self.render_at(i18n, locale, 0)
+    }
+
+    fn render_at(&self, i18n: &I18n, locale: Locale, depth: usize) -> ArgValue {
+        match self {
+            StoredArg::Message(m) => {
+                let Some(msg) = crate::i18n::msg_by_key(&m.key).filter(|_| depth < MAX_NESTING)
+                else {
+                    return ArgValue::Text(m.key.clone());
+                };
+                let args: Vec<(&str, ArgValue)> = msg
+                    .args
+                    .iter()
+                    .filter_map(|name| {
+                        Some((*name, m.args.get(*name)?.render_at(i18n, locale, depth + 1)))
+                    })
+                    .collect();
+                ArgValue::Text(i18n.text(locale, msg, &args))
+            }
+            StoredArg::List(items) => ArgValue::Text(
+                items
+                    .iter()
+                    .take(25)
+                    .map(|i| match i.render_at(i18n, locale, depth + 1) {
+                        ArgValue::Text(t) => t,
+                        ArgValue::Number(n) => n.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            other => other.render_flat(i18n, locale),
+        }
+    }
+
+    fn render_flat(&self, i18n: &I18n, locale: Locale) -> ArgValue {
         match self {
             StoredArg::Text(t) => ArgValue::Text(t.clone()),
             StoredArg::Plan(code) => match crate::i18n::msg_by_key(&format!("plan-name-{code}")) {
@@ -188,6 +244,8 @@ impl StoredArg {
             StoredArg::Date(Some(at)) => ArgValue::Text(at.format("%Y-%m-%d").to_string()),
             StoredArg::Date(None) => ArgValue::Text(i18n.text(locale, &msg::LICENSE_FOREVER, &[])),
             StoredArg::Number(n) => ArgValue::Number(*n),
+            StoredArg::Message(m) => ArgValue::Text(m.key.clone()),
+            StoredArg::List(_) => ArgValue::Text(String::new()),
         }
     }
 }

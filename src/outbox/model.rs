@@ -10,6 +10,13 @@ pub mod event_types {
     pub const GUILD_OWNER_CHANGED: &str = "guild.owner_changed";
     pub const GUILD_PURGED: &str = "guild.purged";
     pub const GUILD_CONFIG_CHANGED: &str = "guild.config_changed";
+    /// AntiNuke settings, whitelist or trust changed (the owner's DM, with Undo).
+    pub const GUILD_PROTECTION_CHANGED: &str = "guild.protection_changed";
+    /// Someone other than the owner asked for an AntiNuke change (the owner's approval DM).
+    pub const GUILD_CHANGE_REQUESTED: &str = "guild.change_requested";
+    /// Umbra lacks a permission it needs, or its role is below members it would punish.
+    pub const GUILD_PROTECTION_DEGRADED: &str = "guild.protection_degraded";
+    pub const GUILD_PROTECTION_RESTORED: &str = "guild.protection_restored";
     pub const LICENSE_GRANTED: &str = "licensing.license_granted";
     pub const LICENSE_REVOKED: &str = "licensing.license_revoked";
     pub const LICENSE_EXPIRED: &str = "licensing.license_expired";
@@ -23,6 +30,8 @@ pub mod event_types {
     pub const RESTORE_CANCELLED: &str = "recovery.restore_cancelled";
     pub const INCIDENT_DETECTED: &str = "recovery.incident_detected";
     pub const INCIDENT_RESOLVED: &str = "recovery.incident_resolved";
+    /// A risky restore confirmed by someone other than the owner waits for the owner.
+    pub const RESTORE_APPROVAL_REQUESTED: &str = "recovery.restore_approval_requested";
 }
 
 /// An event to append. `aggregate_type`/`aggregate_id` name the thing that changed (e.g.

@@ -24,6 +24,10 @@ pub struct Model {
     pub antinuke_whitelist_user_ids: Vec<i64>,
     pub antinuke_whitelist_role_ids: Vec<i64>,
     pub version: i32,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub pending_changes: Json,
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub protection_health: Option<Json>,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
 }

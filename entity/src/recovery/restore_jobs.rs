@@ -43,6 +43,9 @@ pub struct Model {
     pub confirmed_at: Option<DateTimeWithTimeZone>,
     pub started_at: Option<DateTimeWithTimeZone>,
     pub finished_at: Option<DateTimeWithTimeZone>,
+    /// A risky restore confirmed by someone other than the owner: the owner's approval.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub approval: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,13 +1,15 @@
 //! Purpose: `/antinuke status | enable | disable | thresholds | whitelist | punishment |
 //! incidents` — owner and trusted users only (in a nuke the attacker is usually an
 //! administrator). Settings are written through the guild domain (which owns
-//! `guild.guild_configs`), bounded by the plan, and applied to the event path at once.
+//! `guild.guild_configs`), bounded by the plan, and applied to the event path at once — when
+//! the owner makes them. A change by anyone else waits for the owner's approval in a DM
+//! (refused or unanswered: nothing changes).
 
 use chrono::{DateTime, Utc};
 use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 
-use super::model::{ActionClass, Bounds, Limit, Punishment, Thresholds};
+use super::model::{ActionClass, Bounds, COMBINED, Limit, Punishment, Threshold, Thresholds};
 use super::service::AntinukeError;
 use crate::discord::{checks, reply};
 use crate::error::{Error, UserError};
@@ -40,13 +42,34 @@ pub enum ClassChoice {
     PermissionGrant,
     #[name = "Bots added"]
     BotAdd,
-    #[name = "Server name or vanity URL changes"]
+    #[name = "Server setting changes"]
     GuildUpdate,
+    #[name = "Timeouts"]
+    Timeout,
+    #[name = "Roles taken from members"]
+    RoleRemove,
+    #[name = "Permissions removed from roles"]
+    PermissionRemove,
+    #[name = "Webhooks changed or deleted"]
+    WebhookChange,
+    #[name = "Emojis and stickers deleted"]
+    ExpressionDelete,
+    #[name = "Integrations removed"]
+    IntegrationDelete,
+    #[name = "AutoMod rules deleted or disabled"]
+    AutomodChange,
+    #[name = "Messages deleted in bulk"]
+    MessageBulkDelete,
+    #[name = "Unbans"]
+    Unban,
+    #[name = "Combined score (points)"]
+    Combined,
 }
 
 impl ClassChoice {
-    fn class(self) -> ActionClass {
-        match self {
+    /// The class (`None`: the combined score).
+    fn class(self) -> Option<ActionClass> {
+        Some(match self {
             ClassChoice::ChannelDelete => ActionClass::ChannelDelete,
             ClassChoice::ChannelCreate => ActionClass::ChannelCreate,
             ClassChoice::RoleDelete => ActionClass::RoleDelete,
@@ -58,7 +81,17 @@ impl ClassChoice {
             ClassChoice::PermissionGrant => ActionClass::PermissionGrant,
             ClassChoice::BotAdd => ActionClass::BotAdd,
             ClassChoice::GuildUpdate => ActionClass::GuildUpdate,
-        }
+            ClassChoice::Timeout => ActionClass::Timeout,
+            ClassChoice::RoleRemove => ActionClass::RoleRemove,
+            ClassChoice::PermissionRemove => ActionClass::PermissionRemove,
+            ClassChoice::WebhookChange => ActionClass::WebhookChange,
+            ClassChoice::ExpressionDelete => ActionClass::ExpressionDelete,
+            ClassChoice::IntegrationDelete => ActionClass::IntegrationDelete,
+            ClassChoice::AutomodChange => ActionClass::AutomodChange,
+            ClassChoice::MessageBulkDelete => ActionClass::MessageBulkDelete,
+            ClassChoice::Unban => ActionClass::Unban,
+            ClassChoice::Combined => return None,
+        })
     }
 }
 
@@ -112,6 +145,10 @@ fn guild_err(e: GuildError) -> Error {
         GuildError::UnknownGuild(g) => {
             Error::User(UserError::new(msg::ERROR_UNKNOWN_GUILD).with("guild_id", g))
         }
+        GuildError::TooManyPending => Error::User(
+            UserError::new(msg::ERROR_TOO_MANY_PENDING)
+                .with("max", crate::guild::service::MAX_PENDING),
+        ),
         other => internal(other, "changing AntiNuke settings"),
     }
 }
@@ -130,22 +167,47 @@ fn plan_lacks(feature: &'static str) -> Error {
     Error::User(UserError::new(msg::ERROR_ANTINUKE_PLAN_FEATURE).with("feature", feature))
 }
 
-async fn change(
-    ctx: Context<'_>,
-    guild: u64,
-    change: AntinukeChange,
-) -> Result<TrustChange, Error> {
+/// What became of a change.
+enum Changed {
+    /// The owner's change: applied.
+    Applied(TrustChange),
+    /// Someone else's: waiting for the owner's approval.
+    Requested,
+}
+
+/// Applies `change` when the owner makes it; asks the owner to approve it otherwise.
+async fn change(ctx: Context<'_>, guild: u64, change: AntinukeChange) -> Result<Changed, Error> {
     let data = ctx.data();
+    let actor = ctx.author().id.get();
+    if !checks::is_owner(ctx).await? {
+        data.guilds
+            .request_antinuke_change(guild, actor, change, data.config.antinuke.approval_hours)
+            .await
+            .map_err(guild_err)?;
+        return Ok(Changed::Requested);
+    }
     let (_, result) = data
         .guilds
-        .change_antinuke(guild, ctx.author().id.get(), change)
+        .change_antinuke(guild, actor, change)
         .await
         .map_err(guild_err)?;
     data.antinuke
         .reload(data, guild)
         .await
         .map_err(|e| internal(e, "applying AntiNuke settings"))?;
-    Ok(result)
+    Ok(Changed::Applied(result))
+}
+
+/// The answer to a change that waits for the owner.
+async fn requested(ctx: Context<'_>) -> Result<(), Error> {
+    let hours = ctx.data().config.antinuke.approval_hours;
+    reply::say(
+        ctx,
+        msg::ANTINUKE_CHANGE_REQUESTED,
+        &[arg("hours", hours)],
+        true,
+    )
+    .await
 }
 
 fn t(data: &Data, locale: Locale, m: Msg, args: &[(&str, ArgValue)]) -> String {
@@ -324,33 +386,77 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
     if !sees_audit_log(ctx) {
         lines.push(t(data, locale, msg::ANTINUKE_WARN_AUDIT_LOG, &[]));
     }
+    if let Some(why) = degraded_text(ctx, data, locale, guild) {
+        lines.push(why);
+    }
+    let pending = data.guilds.pending(guild).await.map_err(guild_err)?;
+    if !pending.is_empty() {
+        lines.push(t(
+            data,
+            locale,
+            msg::ANTINUKE_STATUS_PENDING,
+            &[arg("count", pending.len())],
+        ));
+    }
     send(ctx, lines.join("\n")).await
 }
 
+/// "Protection degraded" and why, from the cache (`None`: healthy, or AntiNuke off).
+fn degraded_text(ctx: Context<'_>, data: &Data, locale: Locale, guild: u64) -> Option<String> {
+    let health = data
+        .antinuke
+        .health_from_cache(ctx.cache(), data, guild)?;
+    if !health.degraded() {
+        return None;
+    }
+    let args = crate::notification::StoredArg::from_json(&super::health::reasons(&health));
+    let why = args
+        .map(|a| match a.render(&data.i18n, locale) {
+            ArgValue::Text(t) => t,
+            ArgValue::Number(n) => n.to_string(),
+        })
+        .unwrap_or_default();
+    Some(t(
+        data,
+        locale,
+        msg::STATUS_PROTECTION_DEGRADED,
+        &[arg("reasons", why)],
+    ))
+}
+
 fn threshold_lines(data: &Data, locale: Locale, thresholds: &Thresholds) -> Vec<String> {
-    let defaults = Thresholds::defaults(&data.config.antinuke.thresholds);
-    ActionClass::ALL
+    let defaults = Thresholds::of(&data.config.antinuke);
+    let line = |name: String, th: Threshold, default: Threshold| {
+        t(
+            data,
+            locale,
+            msg::ANTINUKE_THRESHOLD_LINE,
+            &[
+                arg("class", name),
+                arg("count", th.count),
+                arg("window", th.window_seconds()),
+                arg("custom", if th == default { "no" } else { "yes" }),
+            ],
+        )
+    };
+    let mut lines: Vec<String> = ActionClass::ALL
         .into_iter()
+        .filter(|c| c.configurable())
         .map(|class| {
-            let th = thresholds.get(class);
-            let custom = if th == defaults.get(class) {
-                "no"
-            } else {
-                "yes"
-            };
-            t(
-                data,
-                locale,
-                msg::ANTINUKE_THRESHOLD_LINE,
-                &[
-                    arg("class", t(data, locale, class.name_msg(), &[])),
-                    arg("count", th.count),
-                    arg("window", th.window_seconds()),
-                    arg("custom", custom),
-                ],
+            line(
+                t(data, locale, class.name_msg(), &[]),
+                thresholds.get(class),
+                defaults.get(class),
             )
         })
-        .collect()
+        .collect();
+    lines.push(line(
+        t(data, locale, msg::ANTINUKE_CLASS_COMBINED, &[]),
+        thresholds.score(),
+        defaults.score(),
+    ));
+    lines.push(t(data, locale, msg::ANTINUKE_TRUST_GRANT_LINE, &[]));
+    lines
 }
 
 /// Turns AntiNuke on.
@@ -360,7 +466,9 @@ pub async fn enable(ctx: Context<'_>) -> Result<(), Error> {
     if !entitlements(ctx, guild).await?.plan.antinuke.detection {
         return Err(plan_lacks("detection"));
     }
-    change(ctx, guild, AntinukeChange::Enabled(true)).await?;
+    if let Changed::Requested = change(ctx, guild, AntinukeChange::Enabled(true)).await? {
+        return requested(ctx).await;
+    }
     let data = ctx.data();
     let locale = reply::locale(ctx).await;
     let punishment = data
@@ -388,7 +496,9 @@ pub async fn enable(ctx: Context<'_>) -> Result<(), Error> {
 #[poise::command(slash_command, guild_only, ephemeral)]
 pub async fn disable(ctx: Context<'_>) -> Result<(), Error> {
     let guild = guild_of(ctx)?;
-    change(ctx, guild, AntinukeChange::Enabled(false)).await?;
+    if let Changed::Requested = change(ctx, guild, AntinukeChange::Enabled(false)).await? {
+        return requested(ctx).await;
+    }
     reply::say(ctx, msg::ANTINUKE_DISABLED, &[], true).await
 }
 
@@ -420,15 +530,19 @@ pub async fn thresholds(
         return send(ctx, lines.join("\n")).await;
     };
     let class = choice.class();
-    let class_name = t(data, locale, class.name_msg(), &[]);
+    let key = class.map_or(COMBINED, ActionClass::as_str);
+    let class_name = match class {
+        Some(c) => t(data, locale, c.name_msg(), &[]),
+        None => t(data, locale, msg::ANTINUKE_CLASS_COMBINED, &[]),
+    };
+    let of = |th: &Thresholds| class.map_or(th.score(), |c| th.get(c));
     if count.is_none() && window.is_none() {
-        change(
-            ctx,
-            guild,
-            AntinukeChange::Threshold(class.as_str().into(), None),
-        )
-        .await?;
-        let th = Thresholds::defaults(&data.config.antinuke.thresholds).get(class);
+        if let Changed::Requested =
+            change(ctx, guild, AntinukeChange::Threshold(key.into(), None)).await?
+        {
+            return requested(ctx).await;
+        }
+        let th = of(&Thresholds::of(&data.config.antinuke));
         return reply::say(
             ctx,
             msg::ANTINUKE_THRESHOLD_RESET,
@@ -452,17 +566,24 @@ pub async fn thresholds(
     let current = data
         .antinuke
         .policy(guild)
-        .map(|p| p.thresholds.get(class))
-        .unwrap_or_else(|| Thresholds::defaults(&data.config.antinuke.thresholds).get(class));
+        .map(|p| of(&p.thresholds))
+        .unwrap_or_else(|| of(&Thresholds::of(&data.config.antinuke)));
     let count = count.unwrap_or(current.count);
     let window = window.unwrap_or(u32::try_from(current.window_seconds()).unwrap_or(u32::MAX));
-    let valid = Bounds::of(&data.config.antinuke).validate(count, window)?;
-    change(
+    let bounds = Bounds::of(&data.config.antinuke);
+    let valid = match class {
+        Some(_) => bounds.validate(count, window)?,
+        None => bounds.validate_score(count, window)?,
+    };
+    if let Changed::Requested = change(
         ctx,
         guild,
-        AntinukeChange::Threshold(class.as_str().into(), Some(valid)),
+        AntinukeChange::Threshold(key.into(), Some(valid)),
     )
-    .await?;
+    .await?
+    {
+        return requested(ctx).await;
+    }
     reply::say(
         ctx,
         msg::ANTINUKE_THRESHOLD_SET,
@@ -518,7 +639,10 @@ pub async fn whitelist(
         _ => return Err(Error::user(msg::SETTINGS_TRUSTED_NEEDS_TARGET)),
     };
     let add = action == WhitelistAction::Add;
-    let result = change(ctx, guild, AntinukeChange::Whitelist(target, add)).await?;
+    let result = match change(ctx, guild, AntinukeChange::Whitelist(target, add)).await? {
+        Changed::Applied(r) => r,
+        Changed::Requested => return requested(ctx).await,
+    };
     let mention = arg("target", target.mention());
     match result {
         TrustChange::AlreadyTrusted => {
@@ -568,6 +692,7 @@ pub async fn punishment(
         return Err(Error::user(msg::ERROR_ANTINUKE_QUARANTINE_ROLE));
     }
     let settings = data.guilds.antinuke(guild).await.map_err(guild_err)?;
+    let mut waiting = false;
     if punishment == Punishment::Quarantine
         && quarantine_role.is_none()
         && settings.quarantine_role_id.is_none()
@@ -581,32 +706,50 @@ pub async fn punishment(
                     .audit_log_reason("Umbra AntiNuke: quarantine role"),
             )
             .await?;
-        change(
-            ctx,
-            guild,
-            AntinukeChange::QuarantineRole(Some(role.id.get())),
-        )
-        .await?;
+        waiting |= matches!(
+            change(
+                ctx,
+                guild,
+                AntinukeChange::QuarantineRole(Some(role.id.get())),
+            )
+            .await?,
+            Changed::Requested
+        );
     }
     if let Some(role) = &quarantine_role {
+        waiting |= matches!(
+            change(
+                ctx,
+                guild,
+                AntinukeChange::QuarantineRole(Some(role.id.get())),
+            )
+            .await?,
+            Changed::Requested
+        );
+    }
+    waiting |= matches!(
         change(
             ctx,
             guild,
-            AntinukeChange::QuarantineRole(Some(role.id.get())),
+            AntinukeChange::Punishment(punishment.as_str().into()),
         )
-        .await?;
-    }
-    change(
-        ctx,
-        guild,
-        AntinukeChange::Punishment(punishment.as_str().into()),
-    )
-    .await?;
+        .await?,
+        Changed::Requested
+    );
     if let Some(on) = lockdown {
-        change(ctx, guild, AntinukeChange::Lockdown(on)).await?;
+        waiting |= matches!(
+            change(ctx, guild, AntinukeChange::Lockdown(on)).await?,
+            Changed::Requested
+        );
     }
     if let Some(on) = auto_revert {
-        change(ctx, guild, AntinukeChange::AutoRevert(on)).await?;
+        waiting |= matches!(
+            change(ctx, guild, AntinukeChange::AutoRevert(on)).await?,
+            Changed::Requested
+        );
+    }
+    if waiting {
+        return requested(ctx).await;
     }
     let locale = reply::locale(ctx).await;
     let settings = data.guilds.antinuke(guild).await.map_err(guild_err)?;
@@ -674,21 +817,29 @@ pub async fn incidents(ctx: Context<'_>) -> Result<(), Error> {
     send(ctx, lines.join("\n")).await
 }
 
-/// The AntiNuke value of `/umbra status`.
-pub async fn status_value(data: &Data, locale: Locale, guild: u64) -> String {
+/// The AntiNuke value of `/umbra status` (with "protection degraded" and why, when it is).
+pub async fn status_value(ctx: Context<'_>, locale: Locale, guild: u64) -> String {
+    let data = ctx.data();
     if data.antinuke.policy(guild).is_none() {
         let _ = data.antinuke.reload(data, guild).await;
     }
     match data.antinuke.policy(guild) {
-        Some(p) if p.enabled => t(
-            data,
-            locale,
-            msg::ANTINUKE_STATUS_VALUE,
-            &[arg(
-                "punishment",
-                t(data, locale, p.punishment.name_msg(), &[]),
-            )],
-        ),
+        Some(p) if p.enabled => {
+            let mut text = t(
+                data,
+                locale,
+                msg::ANTINUKE_STATUS_VALUE,
+                &[arg(
+                    "punishment",
+                    t(data, locale, p.punishment.name_msg(), &[]),
+                )],
+            );
+            if let Some(why) = degraded_text(ctx, data, locale, guild) {
+                text.push('\n');
+                text.push_str(&why);
+            }
+            text
+        }
         // Off (never turned on, or turned off): `/antinuke enable` sets it up.
         _ => t(data, locale, msg::STATUS_NOT_SET_UP, &[]),
     }

@@ -6,14 +6,20 @@
 //! destroyed" / "False positive", and the optional automatic revert. `/antinuke` configures it
 //! (owner and trusted users only). The only writer of `recovery.antinuke_incidents`.
 
+mod aftermath;
 pub mod commands;
+mod decisions;
 pub mod detector;
+pub mod health;
 pub mod model;
 pub mod persistence;
 pub mod responder;
 pub mod restore;
 pub mod service;
 
-pub use model::{ActionClass, Destroyed, IncidentStatus, Policy, Punishment};
+pub use decisions::{AntinukeConsumer, outcome_of};
+pub use model::{ActionClass, Destroyed, Health, IncidentStatus, Policy, Punishment};
 pub use persistence::Incident;
-pub use service::{AntinukeConsumer, AntinukeError, AntinukeService, COMPONENT_PREFIX};
+pub use service::{
+    AntinukeError, AntinukeService, COMPONENT_PREFIX, false_positive_button, restore_button,
+};

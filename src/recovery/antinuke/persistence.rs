@@ -1,8 +1,11 @@
 //! Purpose: the only code that writes `recovery.antinuke_incidents`. An incident is inserted
 //! once per (guild, actor, slot): under a transaction-scoped advisory lock on (guild, actor), a
-//! detection merges into the actor's incident of the same slot or of the last `slot` seconds
-//! (two processes, or a slot boundary) instead of making a second one. Status changes are
-//! conditional (`WHERE status IN (...)`), so a double click or two processes change it once.
+//! detection merges into the actor's OPEN incident of the same slot or of the last `slot`
+//! seconds (two processes, or a slot boundary) instead of making a second one. A closed
+//! incident (resolved, false positive) is never reopened: a new attack is a new incident, whose
+//! key takes the detection's time when the slot is taken. Status changes are conditional
+//! (`WHERE status IN (...)`), so a double click or two processes change it once. Raw SQL: the
+//! advisory lock and the jsonb operators have no SeaORM form.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, TransactionTrait};
@@ -127,10 +130,21 @@ pub async fn record(
         vec![new.guild_row.to_string().into(), to_db(new.actor).into()],
     ))
     .await?;
+    if let Some(same) = txn
+        .query_one_raw(stmt(
+            "SELECT id FROM recovery.antinuke_incidents WHERE id = $1",
+            vec![new.id.into()],
+        ))
+        .await?
+    {
+        // Recorded already (a retry after a lost answer, or a reconciliation).
+        txn.commit().await?;
+        return Ok((same.try_get("", "id")?, false));
+    }
     let existing = txn
         .query_one_raw(stmt(
             "SELECT id, destroyed, stripped_role_ids FROM recovery.antinuke_incidents \
-              WHERE guild_id = $1 AND actor_discord_id = $2 \
+              WHERE guild_id = $1 AND actor_discord_id = $2 AND status IN ('open', 'restoring') \
                 AND (dedupe_slot = $3 OR detected_at > $4 - make_interval(secs => $5)) \
               ORDER BY detected_at DESC LIMIT 1 FOR UPDATE",
             vec![
@@ -171,6 +185,25 @@ pub async fn record(
         .await?;
         (id, false)
     } else {
+        // The slot of a closed incident is taken: this one is keyed by its detection time
+        // (negative, so it never meets a slot number).
+        let slot_taken = txn
+            .query_one_raw(stmt(
+                "SELECT 1 AS taken FROM recovery.antinuke_incidents \
+                  WHERE guild_id = $1 AND actor_discord_id = $2 AND dedupe_slot = $3",
+                vec![
+                    new.guild_row.into(),
+                    to_db(new.actor).into(),
+                    new.dedupe_slot.into(),
+                ],
+            ))
+            .await?
+            .is_some();
+        let slot = if slot_taken {
+            -new.detected_at.timestamp_millis()
+        } else {
+            new.dedupe_slot
+        };
         txn.execute_raw(stmt(
             "INSERT INTO recovery.antinuke_incidents \
                (id, guild_id, actor_discord_id, actor_is_bot, action_class, action_count, \
@@ -185,7 +218,7 @@ pub async fn record(
                 new.action_count.into(),
                 new.first_action_at.into(),
                 new.detected_at.into(),
-                new.dedupe_slot.into(),
+                slot.into(),
                 new.punishment.clone().into(),
                 new.response.clone().into(),
                 new.stripped_role_ids
@@ -350,4 +383,22 @@ pub async fn set_status<C: ConnectionTrait>(
         ))
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The punished actors of the guild's incidents that are still open or restoring: a restore
+/// never gives them their roles back.
+pub async fn punished_actors<C: ConnectionTrait>(
+    conn: &C,
+    guild_row: Uuid,
+) -> Result<Vec<u64>, DbErr> {
+    let rows = conn
+        .query_all_raw(stmt(
+            "SELECT DISTINCT actor_discord_id FROM recovery.antinuke_incidents \
+              WHERE guild_id = $1 AND status IN ('open', 'restoring') AND punishment <> 'none'",
+            vec![guild_row.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get::<i64>("", "actor_discord_id").map(from_db))
+        .collect()
 }

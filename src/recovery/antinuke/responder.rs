@@ -4,7 +4,8 @@
 //! the optional lockdown (dangerous permissions removed from roles, invites paused through
 //! incident actions). A target at or above the bot's highest role is not attempted: it is
 //! reported as "cannot punish" with the role that blocks it. Every step is recorded for the
-//! incident's `response`.
+//! incident's `response`. Also the clean-up ([`clean_up`]): the dangerous and trust-conferring
+//! roles the attacker gave other members are taken back, the bots they added removed.
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -14,7 +15,7 @@ use poise::serenity_prelude as serenity;
 use serde::Serialize;
 use serde_json::json;
 
-use super::model::{self, Punishment, Rank, RoleInfo};
+use super::model::{self, Cleaned, Crossed, Destroyed, Punishment, Rank, RoleInfo};
 
 /// What the cache knows about the actor and the guild when the threshold is crossed.
 #[derive(Debug, Clone, Default)]
@@ -105,8 +106,7 @@ pub async fn respond(
     quarantine_role: Option<u64>,
     lockdown: Option<(HashSet<u64>, u32)>,
     incident: uuid::Uuid,
-    class: model::ActionClass,
-    count: u32,
+    crossed: Crossed,
     started: Instant,
 ) -> Outcome {
     let punish = punish(
@@ -115,8 +115,7 @@ pub async fn respond(
         punishment,
         quarantine_role,
         incident,
-        class,
-        count,
+        crossed,
         started,
     );
     match lockdown {
@@ -140,10 +139,10 @@ async fn punish(
     wanted: Punishment,
     quarantine_role: Option<u64>,
     incident: uuid::Uuid,
-    class: model::ActionClass,
-    count: u32,
+    crossed: Crossed,
     started: Instant,
 ) -> Outcome {
+    let (class, count) = (crossed.as_str(), crossed.count());
     let guild = serenity::GuildId::new(target.guild);
     let user = serenity::UserId::new(target.actor);
     let mut outcome = Outcome::default();
@@ -257,7 +256,7 @@ async fn lock_down(
     let guild = serenity::GuildId::new(target.guild);
     let bot = target.rank_of(&target.bot_roles).map(|(r, _)| r);
     let edits = model::lockdown_edits(&target.roles, bot, exempt);
-    let reason = format!("{}: lockdown for incident {incident}", model::REASON_PREFIX);
+    let reason = model::action_reason(incident, "lockdown");
     let before: std::collections::HashMap<u64, u64> =
         target.roles.iter().map(|r| (r.id, r.permissions)).collect();
     let calls = edits.iter().map(|(role, permissions)| {
@@ -316,4 +315,72 @@ async fn lock_down(
         },
     ));
     (steps, locked)
+}
+
+/// The clean-up of an incident: takes back the dangerous and trust-conferring roles `actor`
+/// gave other members, and removes the bots they added (never one in `protect`, e.g. Umbra),
+/// leaving out what `destroyed.cleaned` already lists. Returns what was done; failures are
+/// logged (the owner sees the rest in the incident).
+pub async fn clean_up(
+    http: &serenity::Http,
+    guild: u64,
+    actor: u64,
+    incident: uuid::Uuid,
+    destroyed: &Destroyed,
+    protect: &HashSet<u64>,
+) -> Cleaned {
+    let guild_id = serenity::GuildId::new(guild);
+    let reason = model::action_reason(incident, "clean-up");
+    let mut cleaned = Cleaned::default();
+    let takes = destroyed
+        .grants_to_take_back()
+        .into_iter()
+        // The actor's own roles go with the punishment.
+        .filter(|(member, _)| *member != actor)
+        .flat_map(|(member, roles)| roles.into_iter().map(move |r| (member, r)));
+    let calls = takes.map(|(member, role)| {
+        let reason = reason.clone();
+        async move {
+            let r = http
+                .remove_member_role(
+                    guild_id,
+                    serenity::UserId::new(member),
+                    serenity::RoleId::new(role),
+                    Some(&reason),
+                )
+                .await;
+            (member, role, r)
+        }
+    });
+    for (member, role, r) in futures::future::join_all(calls).await {
+        match r {
+            Ok(()) => {
+                cleaned
+                    .roles_taken_back
+                    .entry(member)
+                    .or_default()
+                    .insert(role);
+            }
+            Err(e) => {
+                tracing::warn!(guild, member, role, error = %e, "AntiNuke: taking a granted role back failed")
+            }
+        }
+    }
+    for bot in destroyed.bots_to_remove() {
+        if protect.contains(&bot) {
+            continue;
+        }
+        match http
+            .kick_member(guild_id, serenity::UserId::new(bot), Some(&reason))
+            .await
+        {
+            Ok(()) => {
+                cleaned.bots_removed.insert(bot);
+            }
+            Err(e) => {
+                tracing::warn!(guild, bot, error = %e, "AntiNuke: removing a bot the attacker added failed")
+            }
+        }
+    }
+    cleaned
 }

@@ -2,9 +2,10 @@
 //! from the incident's emergency snapshot (the state just before the first counted action),
 //! in mirror mode and scoped to what the incident destroyed or changed: the deleted roles and
 //! channels (with their overwrites), the channels whose overwrites named a deleted role, the
-//! members who held a deleted role or received a dangerous one, the roles that gained dangerous
-//! permissions or were locked down, and what the attacker created (mirror deletes it). The
-//! attacker is never in the scope: their punishment stays.
+//! members who held a deleted role, received a dangerous or trust-conferring one or lost roles,
+//! the roles that gained or lost permissions or were locked down, the channels whose overwrites
+//! were made dangerous, and what the attacker created (mirror deletes it). The attacker is never
+//! in the scope: their punishment stays.
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -64,10 +65,12 @@ pub fn scope_of(destroyed: &Destroyed, doc: &DocView, actor: u64) -> (Scope, Vec
         .copied()
         .collect();
     roles.extend(destroyed.roles_locked.keys());
+    roles.extend(&destroyed.permissions_removed);
     let mut channels: BTreeSet<u64> = destroyed
         .channels_deleted
         .iter()
         .chain(&destroyed.channels_created)
+        .chain(&destroyed.overwrites_granted)
         .copied()
         .collect();
     let deleted_local: HashSet<u32> = doc
@@ -81,7 +84,13 @@ pub fn scope_of(destroyed: &Destroyed, doc: &DocView, actor: u64) -> (Scope, Vec
             channels.insert(*channel);
         }
     }
-    let mut members: BTreeSet<u64> = destroyed.members_granted.iter().copied().collect();
+    let mut members: BTreeSet<u64> = destroyed
+        .members_granted
+        .iter()
+        .chain(&destroyed.roles_removed)
+        .chain(destroyed.trust_grants.keys())
+        .copied()
+        .collect();
     for (user, member_roles) in &doc.members {
         if member_roles.iter().any(|r| deleted_local.contains(r)) {
             members.insert(*user);
@@ -134,6 +143,8 @@ pub async fn start(
             items: 0,
             unbanned: 0,
             webhooks_deleted: 0,
+            rebanned: 0,
+            timeouts_lifted: 0,
         });
     };
     let request = RestoreRequest {
@@ -157,6 +168,8 @@ pub async fn start(
         items,
         unbanned: 0,
         webhooks_deleted: 0,
+        rebanned: 0,
+        timeouts_lifted: 0,
     })
 }
 

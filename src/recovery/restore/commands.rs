@@ -230,7 +230,20 @@ fn warning_line(data: &Data, locale: Locale, w: &Warning) -> String {
         Warning::MissingTargets { count } => {
             t(msg::RESTORE_WARN_MISSING_TARGETS, &[arg("count", *count)])
         }
+        Warning::Punished { count, names } => t(
+            msg::RESTORE_WARN_PUNISHED,
+            &[arg("count", *count), arg("names", names.join(", "))],
+        ),
     }
+}
+
+/// A list of names that fits a message: the first ones, then "+N".
+fn names_list(items: &[String], max: usize) -> String {
+    let mut shown: Vec<String> = items.iter().take(max).cloned().collect();
+    if items.len() > max {
+        shown.push(format!("+{}", items.len() - max));
+    }
+    shown.join(", ")
 }
 
 /// The preview message.
@@ -297,6 +310,23 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
             arg("calls", plan.steps.len()),
         ],
     ));
+    // Every dangerous grant and every deletion, by name (what an attacker would hide).
+    let grants = plan.risks.grant_items();
+    if !grants.is_empty() {
+        lines.push(t(
+            msg::RESTORE_PREVIEW_GRANTS,
+            &[arg("count", grants.len()), arg("items", names_list(&grants, 15))],
+        ));
+    }
+    if !plan.risks.deletions.is_empty() {
+        lines.push(t(
+            msg::RESTORE_PREVIEW_DELETIONS,
+            &[
+                arg("count", plan.risks.deletions.len()),
+                arg("items", names_list(&plan.risks.deletions, 15)),
+            ],
+        ));
+    }
     for w in &plan.warnings {
         lines.push(format!("⚠️ {}", warning_line(data, locale, w)));
     }
@@ -525,6 +555,7 @@ async fn clicker_trusted(
         .as_ref()
         .map(|m| m.roles.iter().map(|r| r.get()).collect())
         .unwrap_or_default();
+    let roles = data.antinuke.trusted_roles(guild, user, &roles);
     Ok(settings.trusts(user, &roles))
 }
 
@@ -549,6 +580,27 @@ pub async fn on_component(
         )
     };
     let response = match (component.guild_id, parse_id(rest)) {
+        // The owner's decision on a risky restore (in a DM: the guild is in the id).
+        (_, Some((action @ ("approve" | "refuse"), job, Some(guild)))) => {
+            let text = match guild.parse::<u64>() {
+                Ok(guild) => approval(data, locale, guild, job, action == "approve", component)
+                    .await
+                    .unwrap_or_else(|e| match e {
+                        Error::User(u) => data.i18n.text(locale, &u.msg, &u.fluent_args()),
+                        Error::Internal(e) => {
+                            let error_id = Uuid::now_v7().simple().to_string()[20..].to_owned();
+                            tracing::error!(%error_id, error = format!("{e:#}"), "a restore approval failed");
+                            t(msg::ERROR_INTERNAL, &[arg("error_id", error_id)])
+                        }
+                    }),
+                Err(_) => t(msg::ERROR_EXPIRED_BUTTON, &[]),
+            };
+            CreateInteractionResponse::Message(
+                CreateInteractionResponseMessage::new()
+                    .content(text)
+                    .ephemeral(component.guild_id.is_some()),
+            )
+        }
         (Some(guild), Some((action, job, hash))) => {
             let guild = guild.get();
             if !clicker_trusted(data, guild, component).await? {
@@ -639,6 +691,20 @@ async fn handle(
                     preview_text(data, locale, &p, true),
                     preview_buttons(data, locale, &p),
                 )),
+                Some(Confirmed::AwaitingApproval(reasons)) => {
+                    let reasons: Vec<String> = reasons
+                        .iter()
+                        .map(|r| t(reason_msg(*r), &[]))
+                        .collect();
+                    Ok(CreateInteractionResponse::Message(
+                        CreateInteractionResponseMessage::new()
+                            .content(t(
+                                msg::RESTORE_APPROVAL_WAITING,
+                                &[arg("reasons", reasons.join(", "))],
+                            ))
+                            .ephemeral(true),
+                    ))
+                }
                 None => {
                     let Some(plan) = view.plan else {
                         return Err(Error::user(msg::ERROR_EXPIRED_BUTTON));
@@ -691,6 +757,49 @@ async fn handle(
         }
         _ => Err(Error::user(msg::ERROR_EXPIRED_BUTTON)),
     }
+}
+
+fn reason_msg(r: crate::recovery::restore::ApprovalReason) -> Msg {
+    use crate::recovery::restore::ApprovalReason;
+    match r {
+        ApprovalReason::Import => msg::RESTORE_REASON_IMPORT,
+        ApprovalReason::Mirror => msg::RESTORE_REASON_MIRROR,
+        ApprovalReason::Grants => msg::RESTORE_REASON_GRANTS,
+    }
+}
+
+/// The owner's Approve / Refuse of a risky restore: only the guild's recorded owner may decide.
+async fn approval(
+    data: &Data,
+    locale: Locale,
+    guild: u64,
+    job: Uuid,
+    approve: bool,
+    component: &serenity::ComponentInteraction,
+) -> Result<String, Error> {
+    use crate::recovery::restore::ApprovalDecision;
+    let t = |m: Msg, args: &[(&str, ArgValue)]| data.i18n.text(locale, &m, args);
+    let user = component.user.id.get();
+    let owner = data
+        .guilds
+        .guild(guild)
+        .await
+        .map_err(|e| Error::Internal(anyhow::Error::new(e).context("reading the guild")))?
+        .map(|r| r.owner_discord_id);
+    if owner != Some(user) {
+        return Ok(t(msg::ERROR_NOT_OWNER, &[]));
+    }
+    let decision = data
+        .restores
+        .decide_approval(guild, job, user, approve, bot_id(data))
+        .await
+        .map_err(|e| map_err(e, ""))?;
+    Ok(match decision {
+        ApprovalDecision::Queued(_) => t(msg::RESTORE_APPROVED, &[arg("user", format!("<@{user}>"))]),
+        ApprovalDecision::Refused => t(msg::RESTORE_APPROVAL_REFUSED, &[]),
+        ApprovalDecision::Stale => t(msg::RESTORE_APPROVAL_CHANGED, &[]),
+        ApprovalDecision::Unknown => t(msg::GUARD_UNKNOWN, &[]),
+    })
 }
 
 #[cfg(test)]

@@ -630,15 +630,22 @@ impl Discord {
                 body: Value::Array(items),
                 ..
             }) => Ok(items),
-            Ok(_) => Ok(Vec::new()),
+            Ok(_) => Err("Discord's answer is not a list".to_owned()),
             Err(CallError::Transient(m))
             | Err(CallError::Refused(Failure { reason: m, .. }, _)) => Err(m),
         }
     }
 
     /// Audit-log entries of `action` by `bot` with this job's reasons, newest first, back to
-    /// `since_ms`: step -> target id.
-    async fn audited_creates(&self, bot: u64, action: u8, since_ms: u64) -> HashMap<StepId, u64> {
+    /// `since_ms`: step -> target id. A read that failed for a passing reason is an error (the
+    /// caller retries: an empty answer would make every unrecorded create run again); an audit
+    /// log Umbra may not read (Discord refused) matches by name instead.
+    async fn audited_creates(
+        &self,
+        bot: u64,
+        action: u8,
+        since_ms: u64,
+    ) -> Result<HashMap<StepId, u64>, String> {
         let mut out = HashMap::new();
         let mut before: Option<String> = None;
         for _page in 0..20 {
@@ -660,10 +667,13 @@ impl Discord {
             self.pacer.wait().await;
             let value: Value = match self.http.fire(request).await {
                 Ok(v) => v,
-                Err(e) => {
-                    tracing::info!(error = %e, "the audit log is not readable; matching by name instead");
+                Err(serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(r)))
+                    if matches!(r.status_code.as_u16(), 401 | 403) =>
+                {
+                    tracing::info!(status = r.status_code.as_u16(), "the audit log is not readable; matching by name instead");
                     break;
                 }
+                Err(e) => return Err(format!("reading the audit log failed: {e}")),
             };
             let entries = value
                 .get("audit_log_entries")
@@ -693,19 +703,21 @@ impl Discord {
                 _ => break,
             }
         }
-        out
+        Ok(out)
     }
 
     /// After a crash: creates whose request went out but whose result was not recorded are
     /// found (by the audit-log reason of their step, else by name and type among objects made
     /// since the job started that nothing is mapped to) and adopted instead of created twice.
+    /// Returns how many; `Err` when a read failed (retry: guessing from an empty list would send
+    /// every unrecorded create again).
     pub async fn reconcile(
         &self,
         plan: &Plan,
         shared: &Shared,
         bot: Option<u64>,
         started_ms: u64,
-    ) -> usize {
+    ) -> Result<usize, String> {
         let pending: Vec<&Step> = {
             let s = shared.state();
             plan.steps
@@ -714,18 +726,18 @@ impl Discord {
                 .collect()
         };
         if pending.is_empty() {
-            return 0;
+            return Ok(0);
         }
         let since = started_ms.saturating_sub(60_000);
         let (roles_audit, channels_audit) = match bot {
             Some(bot) => (
-                self.audited_creates(bot, 30, since).await,
-                self.audited_creates(bot, 10, since).await,
+                self.audited_creates(bot, 30, since).await?,
+                self.audited_creates(bot, 10, since).await?,
             ),
             None => (HashMap::new(), HashMap::new()),
         };
-        let roles = self.list(false).await.unwrap_or_default();
-        let channels = self.list(true).await.unwrap_or_default();
+        let roles = self.list(false).await?;
+        let channels = self.list(true).await?;
         let id = |v: &Value| {
             v.get("id")
                 .and_then(Value::as_str)
@@ -791,7 +803,7 @@ impl Discord {
                 adopted += 1;
             }
         }
-        adopted
+        Ok(adopted)
     }
 }
 

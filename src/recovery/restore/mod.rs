@@ -30,7 +30,10 @@ pub mod service;
 pub use executor::CrashPoint;
 pub use model::{Component, Components, Mode, Plan, Scope};
 pub use runner::Runner;
-pub use service::{RestoreError, RestoreRequest, RestoreService, RestoreSettings};
+pub use service::{
+    ApprovalDecision, ApprovalReason, RestoreError, RestoreRequest, RestoreService,
+    RestoreSettings,
+};
 
 /// Every audit-log reason Umbra's restores set starts with this.
 pub const AUDIT_REASON_PREFIX: &str = "umbra:restore:";
@@ -67,6 +70,7 @@ pub fn service(
             max_jobs: r.max_jobs,
             runner_enabled: r.runner_enabled,
             sequential: r.sequential,
+            approval_ttl: Duration::from_secs(u64::from(config.antinuke.approval_hours) * 3600),
         },
     )
 }

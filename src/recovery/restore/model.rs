@@ -593,6 +593,8 @@ pub enum SkipReason {
     NotRestorable,
     /// Refers to something the restore does not create (another component, or skipped).
     MissingTarget,
+    /// The punished attacker of an open AntiNuke incident: their punishment stays.
+    Punished,
 }
 
 impl SkipReason {
@@ -606,6 +608,7 @@ impl SkipReason {
             SkipReason::Cap => "cap",
             SkipReason::NotRestorable => "not_restorable",
             SkipReason::MissingTarget => "missing_target",
+            SkipReason::Punished => "punished",
         }
     }
 }
@@ -636,6 +639,41 @@ pub enum Warning {
     ForeignSnapshot,
     /// Permission overwrites or member roles that refer to something not restored.
     MissingTargets { count: usize },
+    /// Punished attackers of open AntiNuke incidents, left as they are.
+    Punished { count: usize, names: Vec<String> },
+}
+
+/// What a restore would do that an attacker could abuse (listed by name in the preview; a
+/// restore with grants needs the owner's approval unless the owner asked for it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Risks {
+    /// Roles that would gain a dangerous permission.
+    pub roles: Vec<String>,
+    /// Members who would receive a role with dangerous permissions: "name (role, role)".
+    pub members: Vec<String>,
+    /// Channels whose overwrites would allow a dangerous permission.
+    pub channels: Vec<String>,
+    /// Roles and channels that would be deleted.
+    pub deletions: Vec<String>,
+    /// Members left as they are because they are the punished attacker of an open incident.
+    pub punished: Vec<String>,
+}
+
+impl Risks {
+    /// Whether the restore grants dangerous permissions to anyone.
+    pub fn grants(&self) -> bool {
+        !self.roles.is_empty() || !self.members.is_empty() || !self.channels.is_empty()
+    }
+
+    /// Every grant as one list (roles, then members, then channels).
+    pub fn grant_items(&self) -> Vec<String> {
+        self.roles
+            .iter()
+            .chain(&self.members)
+            .chain(&self.channels)
+            .cloned()
+            .collect()
+    }
 }
 
 /// Per kind and action.
@@ -689,6 +727,9 @@ pub struct Plan {
     pub counts: Counts,
     pub warnings: Vec<Warning>,
     pub skipped: Vec<Skipped>,
+    /// What the owner must see before a restore runs: dangerous grants and deletions.
+    #[serde(default)]
+    pub risks: Risks,
     /// Role creates must wait for deletes (the result would exceed the role cap otherwise).
     pub roles_delete_first: bool,
     pub channels_delete_first: bool,
@@ -1200,6 +1241,7 @@ mod tests {
             counts: Counts::default(),
             warnings: vec![],
             skipped: vec![],
+            risks: Risks::default(),
             roles_delete_first: false,
             channels_delete_first: false,
             eta_seconds: 0,

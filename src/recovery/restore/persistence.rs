@@ -50,12 +50,25 @@ pub struct JobRow {
     pub confirmed_at: Option<DateTime<Utc>>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// The owner's approval of a risky restore someone else confirmed.
+    pub approval: Option<serde_json::Value>,
+}
+
+impl JobRow {
+    /// The state of the owner's approval (`pending`, `approved`, `refused`), if one was asked.
+    pub fn approval_state(&self) -> Option<&str> {
+        self.approval
+            .as_ref()
+            .and_then(|a| a.get("state"))
+            .and_then(serde_json::Value::as_str)
+    }
 }
 
 const COLUMNS: &str = "id, guild_id, snapshot_id, pre_restore_snapshot_id, incident_id, \
     requested_by_discord_id, confirmed_by_discord_id, status, mode, components, plan, plan_hash, \
     id_map, progress, total_steps, done_steps, failed_steps, error_report, cancel_requested, \
-    progress_message, fencing, created_at, expires_at, confirmed_at, started_at, finished_at";
+    progress_message, fencing, created_at, expires_at, confirmed_at, started_at, finished_at, \
+    approval";
 
 /// The same columns qualified by the alias `j`.
 fn columns_of_j() -> String {
@@ -96,6 +109,7 @@ fn job_from(row: &QueryResult) -> Result<JobRow, DbErr> {
         confirmed_at: row.try_get("", "confirmed_at")?,
         started_at: row.try_get("", "started_at")?,
         finished_at: row.try_get("", "finished_at")?,
+        approval: row.try_get("", "approval")?,
     })
 }
 
@@ -258,6 +272,75 @@ pub async fn confirm<C: ConnectionTrait>(
                 SET status = 'queued', confirmed_by_discord_id = $2, confirmed_at = now() \
               WHERE id = $1 AND status = 'previewed' AND plan_hash = $3 AND expires_at > now()",
             vec![id.into(), to_db(actor).into(), plan_hash.to_vec().into()],
+        ))
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Marks a preview as waiting for the owner's approval (by `requested_by`, for `reasons`) and
+/// keeps it open for `ttl`. False when it is no longer a preview of this plan, or already waits.
+pub async fn request_approval<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    requested_by: u64,
+    plan_hash: &[u8],
+    reasons: &[&str],
+    ttl: Duration,
+) -> Result<bool, DbErr> {
+    let approval = serde_json::json!({
+        "state": "pending",
+        "requested_by": requested_by.to_string(),
+        "requested_at": Utc::now(),
+        "reasons": reasons,
+    });
+    let done = conn
+        .execute_raw(stmt(
+            "UPDATE recovery.restore_jobs \
+                SET approval = $2, expires_at = GREATEST(expires_at, now() + make_interval(secs => $4)) \
+              WHERE id = $1 AND status = 'previewed' AND plan_hash = $3 AND expires_at > now() \
+                AND (approval IS NULL OR approval->>'state' <> 'pending')",
+            vec![id.into(), approval.into(), plan_hash.to_vec().into(), secs(ttl)],
+        ))
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The owner's decision on a pending approval: `approved` also queues the job (confirmed by the
+/// owner) if the plan is still the one asked about; `refused` closes the preview. False when
+/// nothing was pending (decided already, expired, or the plan changed).
+pub async fn decide_approval<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    owner: u64,
+    approve: bool,
+    plan_hash: &[u8],
+) -> Result<bool, DbErr> {
+    let decided = serde_json::json!({
+        "state": if approve { "approved" } else { "refused" },
+        "decided_by": owner.to_string(),
+        "decided_at": Utc::now(),
+    });
+    let sql = if approve {
+        "UPDATE recovery.restore_jobs \
+            SET status = 'queued', confirmed_by_discord_id = $2, confirmed_at = now(), \
+                approval = approval || $3 \
+          WHERE id = $1 AND status = 'previewed' AND plan_hash = $4 AND expires_at > now() \
+            AND approval->>'state' = 'pending'"
+    } else {
+        "UPDATE recovery.restore_jobs \
+            SET status = 'cancelled', finished_at = now(), approval = approval || $3 \
+          WHERE id = $1 AND status = 'previewed' AND approval->>'state' = 'pending' \
+            AND $2::bigint IS NOT NULL AND $4::bytea IS NOT NULL"
+    };
+    let done = conn
+        .execute_raw(stmt(
+            sql,
+            vec![
+                id.into(),
+                to_db(owner).into(),
+                decided.into(),
+                plan_hash.to_vec().into(),
+            ],
         ))
         .await?;
     Ok(done.rows_affected() == 1)

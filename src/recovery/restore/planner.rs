@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use super::model::{
     Action, ActionCounts, ChannelFields, ChannelPosition, Component, Components, Counts, Kind,
-    Mode, Object, OverwriteFor, OverwriteSpec, PLAN_VERSION, Plan, Ref, RoleFields, Scope,
-    SettingsFields, SkipReason, Skipped, Step, Warning, limits, perms,
+    Mode, Object, OverwriteFor, OverwriteSpec, PLAN_VERSION, Plan, Ref, Risks, RoleFields,
+    Scope, SettingsFields, SkipReason, Skipped, Step, Warning, limits, perms,
 };
 use crate::recovery::snapshot::model::{ChannelDoc, RoleDoc, SnapshotDocument};
 use crate::recovery::sync::{ChannelState, GuildState, OverwriteTarget, RoleState};
@@ -38,6 +38,9 @@ pub struct PlanInput<'a> {
     pub scope: Option<Scope>,
     /// The plan's member restore limit (`None`: unlimited).
     pub member_limit: Option<u32>,
+    /// Members never touched: the punished attackers of open AntiNuke incidents (their
+    /// punishment stays whatever the snapshot says).
+    pub excluded_members: BTreeSet<u64>,
 }
 
 /// A role's place in Discord's hierarchy: higher position first, then lower id.
@@ -54,6 +57,8 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
 
 struct Planner<'a> {
     input: &'a PlanInput<'a>,
+    /// Members left alone because they are punished attackers (names).
+    punished: Vec<String>,
     doc: &'a SnapshotDocument,
     cur: &'a GuildState,
     steps: Vec<Action>,
@@ -105,6 +110,7 @@ impl<'a> Planner<'a> {
             counts: Counts::default(),
             warnings: Vec::new(),
             skipped: Vec::new(),
+            punished: Vec::new(),
             role_live: BTreeMap::new(),
             role_created: BTreeSet::new(),
             channel_live: BTreeMap::new(),
@@ -196,6 +202,7 @@ impl<'a> Planner<'a> {
         self.steps.extend(settings);
         self.steps.extend(members);
         self.steps.extend(grants);
+        let risks = self.risks();
 
         if self.above_bot > 0 {
             self.warnings.push(Warning::AboveBot {
@@ -257,12 +264,145 @@ impl<'a> Planner<'a> {
             counts: self.counts,
             warnings: self.warnings,
             skipped: self.skipped,
+            risks,
             roles_delete_first: role_actions.delete_first,
             channels_delete_first: channel_actions.delete_first,
             eta_seconds: 0,
         };
         plan.eta_seconds = plan.estimate().as_secs();
         plan
+    }
+
+    // ------------------------------------------------------------------ risks
+
+    /// What the steps would grant or delete that an attacker could abuse, by name.
+    fn risks(&self) -> Risks {
+        use crate::recovery::antinuke::model::perm::DANGEROUS;
+        let live_perms: HashMap<u64, u64> = self
+            .cur
+            .roles
+            .iter()
+            .map(|r| (r.discord_role_id, r.permissions as u64))
+            .collect();
+        let doc_role: HashMap<u32, &RoleDoc> = self.doc.roles.iter().map(|r| (r.id, r)).collect();
+        let role_name = |l: u32| {
+            doc_role
+                .get(&l)
+                .map_or_else(|| l.to_string(), |r| r.name.clone())
+        };
+        let now_of = |l: u32| {
+            self.role_live
+                .get(&l)
+                .and_then(|live| live_perms.get(live))
+                .copied()
+                .unwrap_or(0)
+        };
+        let mut risks = Risks::default();
+        let mut gaining: BTreeSet<u32> = BTreeSet::new();
+        for step in &self.steps {
+            match step {
+                Action::RoleGrant { role, permissions } => {
+                    if permissions & DANGEROUS & !now_of(*role) != 0 && gaining.insert(*role) {
+                        risks.roles.push(role_name(*role));
+                    }
+                }
+                Action::RoleCreate { role, fields } | Action::RoleUpdate { role, fields, .. } => {
+                    if fields
+                        .permissions
+                        .is_some_and(|p| p & DANGEROUS & !now_of(*role) != 0)
+                        && gaining.insert(*role)
+                    {
+                        risks.roles.push(role_name(*role));
+                    }
+                }
+                Action::RoleDelete { name, .. } | Action::ChannelDelete { name, .. } => {
+                    risks.deletions.push(name.clone());
+                }
+                Action::ChannelCreate { fields, .. } | Action::ChannelUpdate { fields, .. } => {
+                    let live = match step {
+                        Action::ChannelUpdate { live, .. } => Some(*live),
+                        _ => None,
+                    };
+                    let before: u64 = live
+                        .and_then(|l| {
+                            self.cur
+                                .channels
+                                .iter()
+                                .find(|c| c.discord_channel_id == l)
+                        })
+                        .map(|c| c.overwrites.iter().fold(0u64, |a, o| a | o.allow as u64))
+                        .unwrap_or(0);
+                    let allows = fields
+                        .overwrites
+                        .iter()
+                        .flatten()
+                        .fold(0u64, |a, o| a | o.allow);
+                    if allows & DANGEROUS & !before != 0 {
+                        risks
+                            .channels
+                            .push(fields.name.clone().unwrap_or_else(|| {
+                                live.map(|l| l.to_string()).unwrap_or_default()
+                            }));
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Members receiving a role that is (or becomes) dangerous.
+        let dangerous = |r: &Ref| match r {
+            Ref::L(l) => doc_role
+                .get(l)
+                .is_some_and(|d| (d.permissions as u64 | now_of(*l)) & DANGEROUS != 0),
+            Ref::D(live) => live_perms.get(live).is_some_and(|p| p & DANGEROUS != 0),
+        };
+        let current: HashMap<u64, &crate::member::MemberState> = self
+            .cur
+            .members
+            .iter()
+            .map(|m| (m.discord_user_id, m))
+            .collect();
+        for step in &self.steps {
+            let Action::Member {
+                user,
+                roles: Some(roles),
+                ..
+            } = step
+            else {
+                continue;
+            };
+            let held: BTreeSet<u64> = current
+                .get(user)
+                .map(|m| m.role_ids.iter().copied().collect())
+                .unwrap_or_default();
+            let given: Vec<String> = roles
+                .iter()
+                .filter(|r| dangerous(r))
+                .filter(|r| match r {
+                    Ref::L(l) => self.role_live.get(l).is_none_or(|live| !held.contains(live)),
+                    Ref::D(live) => !held.contains(live),
+                })
+                .map(|r| match r {
+                    Ref::L(l) => role_name(*l),
+                    Ref::D(live) => self
+                        .cur
+                        .roles
+                        .iter()
+                        .find(|x| x.discord_role_id == *live)
+                        .map_or_else(|| live.to_string(), |x| x.name.clone()),
+                })
+                .collect();
+            if !given.is_empty() {
+                let name = current.get(user).map_or_else(
+                    || user.to_string(),
+                    |m| m.global_name.clone().unwrap_or_else(|| m.username.clone()),
+                );
+                risks
+                    .members
+                    .push(format!("{name} ({})", given.join(", ")));
+            }
+        }
+        risks.punished = self.punished.clone();
+        risks
     }
 
     // ------------------------------------------------------------------ roles
@@ -1052,8 +1192,23 @@ impl<'a> Planner<'a> {
             .input
             .member_limit
             .map(|l| usize::try_from(l).unwrap_or(usize::MAX));
+        let mut punished = Vec::new();
         for m in &self.doc.members {
             if !self.in_scope_member(m.user_id) {
+                continue;
+            }
+            if self.input.excluded_members.contains(&m.user_id) {
+                self.counts.members.skip += 1;
+                let name = current
+                    .get(&m.user_id)
+                    .map(|c| c.global_name.clone().unwrap_or_else(|| c.username.clone()))
+                    .unwrap_or_else(|| m.user_id.to_string());
+                self.skipped.push(Skipped {
+                    kind: Kind::Member,
+                    name: name.clone(),
+                    reason: SkipReason::Punished,
+                });
+                punished.push(name);
                 continue;
             }
             let Some(cur) = current.get(&m.user_id).copied() else {
@@ -1152,6 +1307,13 @@ impl<'a> Planner<'a> {
             });
         }
         self.missing_targets += missing;
+        if !punished.is_empty() {
+            self.warnings.push(Warning::Punished {
+                count: punished.len(),
+                names: punished.iter().take(5).cloned().collect(),
+            });
+            self.punished = punished;
+        }
         if not_in_server > 0 {
             self.warnings.push(Warning::NotInServer {
                 count: not_in_server,
@@ -1445,6 +1607,7 @@ mod tests {
             components: Components::all(),
             scope: None,
             member_limit: None,
+            excluded_members: BTreeSet::new(),
         }
     }
 

@@ -259,7 +259,22 @@ impl Runner {
                     .started_at
                     .map(|t| u64::try_from(t.timestamp_millis()).unwrap_or(0))
                     .unwrap_or(0);
-                let adopted = discord.reconcile(&plan, &shared, Some(bot), started_ms).await;
+                // A failed read is retried, never taken for "nothing there".
+                let mut wait = Duration::from_millis(250);
+                let adopted = loop {
+                    match discord.reconcile(&plan, &shared, Some(bot), started_ms).await {
+                        Ok(n) => break n,
+                        Err(e) => {
+                            tracing::warn!(job = %row.id, error = %e, "reconciling a resumed restore failed; retrying");
+                            let mut shutdown = shutdown.clone();
+                            tokio::select! {
+                                _ = tokio::time::sleep(wait) => {}
+                                _ = shutdown.changed() => return Ok(Halt::Stopped),
+                            }
+                            wait = (wait * 2).min(Duration::from_secs(10));
+                        }
+                    }
+                };
                 if adopted > 0 {
                     tracing::info!(job = %row.id, adopted, "reconciled creates of a previous runner");
                 }

@@ -89,6 +89,8 @@ pub struct RestoreSettings {
     pub runner_enabled: bool,
     /// One call at a time (the benchmark's naive baseline).
     pub sequential: bool,
+    /// How long a risky restore waits for the owner's approval.
+    pub approval_ttl: Duration,
 }
 
 /// What AntiNuke (or any caller) asks for: a restore queued at once, without a preview.
@@ -123,6 +125,58 @@ pub enum Confirmed {
     Queued(Uuid),
     /// The preview expired or the guild changed: this is the new plan, to confirm again.
     Replanned(Box<Preview>),
+    /// A risky restore confirmed by someone other than the owner: the owner was asked (why).
+    AwaitingApproval(Vec<ApprovalReason>),
+}
+
+/// Why a restore needs the owner's approval when someone else confirms it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApprovalReason {
+    /// It restores an imported file (or another server's snapshot).
+    Import,
+    /// Mirror mode: it deletes what the snapshot lacks.
+    Mirror,
+    /// It grants dangerous permissions.
+    Grants,
+}
+
+impl ApprovalReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalReason::Import => "import",
+            ApprovalReason::Mirror => "mirror",
+            ApprovalReason::Grants => "grants",
+        }
+    }
+
+    /// The reasons a restore of `snapshot` with `plan` needs the owner's approval.
+    pub fn of(plan: &Plan, snapshot: &SnapshotMeta) -> Vec<ApprovalReason> {
+        let mut out = Vec::new();
+        if snapshot.trigger == crate::recovery::snapshot::Trigger::Import
+            || plan.snapshot_guild_id != plan.guild_id
+        {
+            out.push(ApprovalReason::Import);
+        }
+        if plan.mode == Mode::Mirror {
+            out.push(ApprovalReason::Mirror);
+        }
+        if plan.risks.grants() {
+            out.push(ApprovalReason::Grants);
+        }
+        out
+    }
+}
+
+/// The owner's decision on a risky restore.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApprovalDecision {
+    /// Approved: queued.
+    Queued(Uuid),
+    Refused,
+    /// The guild changed since (a new preview is needed), or the request lapsed.
+    Stale,
+    /// Nothing was waiting (decided already).
+    Unknown,
 }
 
 /// A job for display.
@@ -286,6 +340,14 @@ impl RestoreService {
             .await?
             .plan
             .member_restore_limit;
+        // The punished attacker of an open incident keeps their punishment, whatever restore.
+        let excluded_members = crate::recovery::antinuke::persistence::punished_actors(
+            &self.inner.db,
+            record.id,
+        )
+        .await?
+        .into_iter()
+        .collect();
         let owner = record.owner_discord_id;
         let plan = tokio::task::spawn_blocking(move || {
             planner::plan(&PlanInput {
@@ -298,6 +360,7 @@ impl RestoreService {
                 components,
                 scope,
                 member_limit,
+                excluded_members,
             })
         })
         .await
@@ -431,12 +494,87 @@ impl RestoreService {
                 snapshot: meta,
             })));
         }
+        // A risky restore by someone other than the owner waits for the owner.
+        let reasons = ApprovalReason::of(&plan, &meta);
+        if actor != record.owner_discord_id && !reasons.is_empty() {
+            let names: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
+            let txn = self.inner.db.begin().await?;
+            if persistence::request_approval(
+                &txn,
+                job_id,
+                actor,
+                &hash,
+                &names,
+                self.inner.settings.approval_ttl,
+            )
+            .await?
+            {
+                outbox::append(
+                    &txn,
+                    approval_event(&record, &row, &plan, &meta, actor, &reasons),
+                )
+                .await?;
+            }
+            txn.commit().await?;
+            return Ok(Confirmed::AwaitingApproval(reasons));
+        }
         match persistence::confirm(&self.inner.db, job_id, actor, &hash).await {
             Ok(true) => {
                 self.inner.wake.notify_one();
                 Ok(Confirmed::Queued(job_id))
             }
             Ok(false) => Err(RestoreError::NotPreview("changed".into())),
+            Err(e) if persistence::is_active_conflict(&e) => Err(RestoreError::AlreadyActive),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The owner's Approve or Refuse of a risky restore someone else confirmed (the caller
+    /// checked that `owner` is the guild's owner). Approval re-plans first: a guild that
+    /// changed since needs a new preview.
+    pub async fn decide_approval(
+        &self,
+        guild: u64,
+        job_id: Uuid,
+        owner: u64,
+        approve: bool,
+        bot_user_id: u64,
+    ) -> Result<ApprovalDecision, RestoreError> {
+        let record = self.record(guild).await?;
+        let row = persistence::get(&self.inner.db, record.id, job_id)
+            .await?
+            .ok_or(RestoreError::NotFound)?;
+        if row.status != "previewed" || row.approval_state() != Some("pending") {
+            return Ok(ApprovalDecision::Unknown);
+        }
+        if !approve {
+            persistence::decide_approval(&self.inner.db, job_id, owner, false, &row.plan_hash)
+                .await?;
+            return Ok(ApprovalDecision::Refused);
+        }
+        let old = parse_plan(&row.plan)?;
+        let snapshot = row.snapshot_id.ok_or(RestoreError::SnapshotNotFound)?;
+        let (_, plan) = self
+            .make_plan(
+                guild,
+                &record,
+                snapshot,
+                old.mode,
+                old.components.clone(),
+                old.scope.clone(),
+                bot_user_id,
+            )
+            .await?;
+        let hash = plan_hash(&plan)?;
+        if hash.as_slice() != row.plan_hash.as_slice() || row.expires_at <= Utc::now() {
+            return Ok(ApprovalDecision::Stale);
+        }
+        match persistence::decide_approval(&self.inner.db, job_id, owner, true, &hash).await {
+            Ok(true) => {
+                self.inner.wake.notify_one();
+                Ok(ApprovalDecision::Queued(job_id))
+            }
+            Ok(false) => Ok(ApprovalDecision::Stale),
             Err(e) if persistence::is_active_conflict(&e) => Err(RestoreError::AlreadyActive),
             Err(e) => Err(e.into()),
         }
@@ -650,6 +788,62 @@ impl RestoreService {
         txn.commit().await?;
         Ok(Some(row))
     }
+}
+
+/// The owner's DM asking to approve a risky restore: who, which snapshot, why, and what it
+/// would grant and delete, with Approve / Refuse buttons (the guild in the id: it is pressed in
+/// a DM).
+fn approval_event(
+    record: &GuildRecord,
+    row: &JobRow,
+    plan: &Plan,
+    meta: &SnapshotMeta,
+    actor: u64,
+    reasons: &[ApprovalReason],
+) -> NewEvent {
+    let reason_items: Vec<serde_json::Value> = reasons
+        .iter()
+        .map(|r| {
+            json!({"type": "message", "value": {"key": format!("restore-reason-{}", r.as_str()), "args": {}}})
+        })
+        .collect();
+    let list = |items: &[String]| {
+        let mut shown: Vec<String> = items.iter().take(10).cloned().collect();
+        if items.len() > 10 {
+            shown.push(format!("+{}", items.len() - 10));
+        }
+        shown.join(", ")
+    };
+    let mut risks = Vec::new();
+    let grants = plan.risks.grant_items();
+    if !grants.is_empty() {
+        risks.push(format!("⚠️ {}", list(&grants)));
+    }
+    if !plan.risks.deletions.is_empty() {
+        risks.push(format!("🗑️ {}", list(&plan.risks.deletions)));
+    }
+    let job = row.id.simple();
+    let guild = record.discord_id;
+    NewEvent::new(
+        event_types::RESTORE_APPROVAL_REQUESTED,
+        "restore_job",
+        row.id.to_string(),
+        json!({
+            "job_id": row.id,
+            "actor": format!("<@{actor}>"),
+            "actor_discord_id": actor.to_string(),
+            "snapshot": meta.display_name(),
+            "reasons": {"type": "list", "value": reason_items},
+            "risks": risks.join(" "),
+            "guild_name": record.name,
+            "owner_discord_id": record.owner_discord_id.to_string(),
+            "buttons": [
+                {"custom_id": format!("{}approve:{job}:{guild}", super::commands::COMPONENT_PREFIX), "label": "protection-button-approve", "style": "danger"},
+                {"custom_id": format!("{}refuse:{job}:{guild}", super::commands::COMPONENT_PREFIX), "label": "protection-button-refuse", "style": "secondary"},
+            ],
+        }),
+    )
+    .in_guild(to_db(guild))
 }
 
 fn meta_id(id: Uuid) -> Uuid {

@@ -60,6 +60,7 @@ fn map_err(e: SnapshotError, reference: &str) -> Error {
         SnapshotError::PinLimit(max) => {
             Error::User(UserError::new(msg::ERROR_BACKUP_PIN_LIMIT).with("max", max))
         }
+        SnapshotError::IncidentPin => user(msg::ERROR_INCIDENT_PIN_OWNER_ONLY),
         SnapshotError::FileTooLarge { size, max } => Error::User(
             UserError::new(msg::ERROR_BACKUP_FILE_TOO_LARGE)
                 .with("size", human_size(i64::try_from(size).unwrap_or(i64::MAX)))
@@ -350,10 +351,11 @@ pub async fn unpin(
 ) -> Result<(), Error> {
     let guild = guild_of(ctx)?;
     let m = resolve(ctx, guild, &snapshot).await?;
+    let by_owner = checks::is_owner(ctx).await?;
     let (unpinned, expired) = ctx
         .data()
         .snapshots
-        .unpin(guild, m.id)
+        .unpin(guild, m.id, by_owner)
         .await
         .map_err(|e| map_err(e, &m.display_name()))?;
     let locale = reply::locale(ctx).await;

@@ -166,6 +166,23 @@ pub async fn find_by_label<C: ConnectionTrait>(
     row.as_ref().map(meta).transpose()
 }
 
+/// The emergency snapshot made with `reason` (one per incident: found again after a crash).
+pub async fn find_emergency<C: ConnectionTrait>(
+    conn: &C,
+    guild_row: Uuid,
+    reason: &str,
+) -> Result<Option<SnapshotMeta>, DbErr> {
+    let sql = format!(
+        "SELECT {META_COLUMNS} FROM recovery.snapshots \
+          WHERE guild_id = $1 AND trigger = 'emergency' AND pin_reason = $2 \
+          ORDER BY created_at LIMIT 1"
+    );
+    let row = conn
+        .query_one_raw(stmt(&sql, vec![guild_row.into(), reason.into()]))
+        .await?;
+    row.as_ref().map(meta).transpose()
+}
+
 /// A snapshot with its payload.
 pub async fn with_payload<C: ConnectionTrait>(
     conn: &C,
@@ -238,6 +255,8 @@ pub async fn pinned_count<C: ConnectionTrait>(conn: &C, guild_row: Uuid) -> Resu
 }
 
 /// Deletes the oldest unpinned snapshots beyond `keep` (pinned ones never count nor expire).
+/// Never the source of a restore that is previewed, queued or running, nor a snapshot an open
+/// AntiNuke incident refers to (e.g. after its owner unpinned it): they wait for the next pass.
 /// Returns what was deleted.
 pub async fn enforce_retention<C: ConnectionTrait>(
     txn: &C,
@@ -246,8 +265,15 @@ pub async fn enforce_retention<C: ConnectionTrait>(
 ) -> Result<Vec<SnapshotMeta>, DbErr> {
     let sql = format!(
         "DELETE FROM recovery.snapshots WHERE id IN ( \
-            SELECT id FROM recovery.snapshots WHERE guild_id = $1 AND NOT pinned \
-             ORDER BY created_at DESC, id DESC OFFSET $2) \
+            SELECT over.id FROM ( \
+                SELECT id FROM recovery.snapshots WHERE guild_id = $1 AND NOT pinned \
+                 ORDER BY created_at DESC, id DESC OFFSET $2) AS over \
+             WHERE NOT EXISTS (SELECT 1 FROM recovery.restore_jobs AS j \
+                                WHERE j.snapshot_id = over.id \
+                                  AND j.status IN ('previewed', 'queued', 'running')) \
+               AND NOT EXISTS (SELECT 1 FROM recovery.antinuke_incidents AS i \
+                                WHERE (i.pinned_snapshot_id = over.id OR i.emergency_snapshot_id = over.id) \
+                                  AND i.status IN ('open', 'restoring'))) \
          RETURNING {META_COLUMNS}"
     );
     let rows = txn
@@ -329,4 +355,16 @@ pub async fn last_before<C: ConnectionTrait>(
         .query_one_raw(stmt(&sql, vec![guild_row.into(), at.into()]))
         .await?;
     row.as_ref().map(meta).transpose()
+}
+
+/// Whether the snapshot is an AntiNuke incident's pin or emergency snapshot.
+pub async fn is_incident_snapshot<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<bool, DbErr> {
+    Ok(conn
+        .query_one_raw(stmt(
+            "SELECT 1 AS used FROM recovery.antinuke_incidents \
+              WHERE pinned_snapshot_id = $1 OR emergency_snapshot_id = $1 LIMIT 1",
+            vec![id.into()],
+        ))
+        .await?
+        .is_some())
 }

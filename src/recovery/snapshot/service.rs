@@ -42,6 +42,8 @@ pub enum SnapshotError {
     Pinned,
     #[error("at most {0} snapshots can be pinned")]
     PinLimit(u32),
+    #[error("the snapshot is kept for an AntiNuke incident: only the owner can unpin it")]
+    IncidentPin,
     #[error("the file is {size} bytes; at most {max} are accepted")]
     FileTooLarge { size: u64, max: u64 },
     #[error("the export would be {size} bytes; at most {max} can be sent")]
@@ -206,11 +208,13 @@ impl SnapshotService {
             "members": meta.member_count,
             "size_bytes": meta.size_bytes,
             "pinned": meta.pinned,
+            "name": meta.display_name(),
             "guild_name": record.name,
             "owner_discord_id": record.owner_discord_id.to_string(),
         });
         if let Some(actor) = actor {
             payload["actor_discord_id"] = json!(actor.to_string());
+            payload["actor"] = json!(format!("<@{actor}>"));
         }
         if let (Some(map), Some(extra)) = (payload.as_object_mut(), extra.as_object()) {
             map.extend(extra.clone());
@@ -374,7 +378,8 @@ impl SnapshotService {
     }
 
     /// An emergency snapshot of the guild as it was at `at` (AntiNuke: the state before the
-    /// attack), pinned so that nothing rotates it out.
+    /// attack), pinned so that nothing rotates it out. One per `reason` (an incident): made
+    /// again after a crash, the one already stored is returned.
     pub async fn create_emergency(
         &self,
         guild: u64,
@@ -383,6 +388,13 @@ impl SnapshotService {
     ) -> Result<Created, SnapshotError> {
         let result = async {
             let record = self.record(guild).await?;
+            if let Some(meta) = persistence::find_emergency(&self.db, record.id, reason).await? {
+                return Ok(Created {
+                    meta,
+                    expired: Vec::new(),
+                    keep: 0,
+                });
+            }
             let (doc, encoded) = self.build(guild, Some(at)).await?;
             self.store(
                 &record,
@@ -544,13 +556,18 @@ impl SnapshotService {
     }
 
     /// Unpins a snapshot; it counts against the retention again at once (what is over it
-    /// expires now). Returns the snapshot and what expired.
+    /// expires now). Returns the snapshot and what expired. An AntiNuke incident's snapshot is
+    /// the owner's to unpin (`by_owner`): anyone else is refused.
     pub async fn unpin(
         &self,
         guild: u64,
         id: Uuid,
+        by_owner: bool,
     ) -> Result<(SnapshotMeta, Vec<SnapshotMeta>), SnapshotError> {
         let record = self.record(guild).await?;
+        if !by_owner && persistence::is_incident_snapshot(&self.db, id).await? {
+            return Err(SnapshotError::IncidentPin);
+        }
         let keep = self
             .licensing
             .entitlements(guild)

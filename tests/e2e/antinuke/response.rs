@@ -190,7 +190,9 @@ async fn restore_what_was_destroyed_brings_back_exactly_the_deleted_channels_and
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!((3..=5).contains(&deleted_channels), "{deleted_channels}");
+    // Channel and role deletions together cross the combined score (2 + 2 = 100 points) before
+    // either class reaches its own threshold of 3.
+    assert!((2..=5).contains(&deleted_channels), "{deleted_channels}");
     assert!(deleted_roles >= 2, "{deleted_roles}");
     let list = wait_incidents(&world, 1).await;
     let dm = incident_dm(&world, list[0].id).await;

@@ -326,7 +326,7 @@ async fn an_emergency_snapshot_freezes_the_state_as_of_a_time_before_the_attack(
     let long_ago = Utc::now() - chrono::Duration::days(30);
     assert!(
         data.snapshots
-            .create_emergency(world.guild_id(), long_ago, "incident")
+            .create_emergency(world.guild_id(), long_ago, "another incident")
             .await
             .is_err()
     );

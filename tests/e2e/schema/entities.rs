@@ -232,6 +232,8 @@ async fn every_table_round_trips_a_full_row_through_its_entity_with_an_empty_sea
             antinuke_whitelist_user_ids: vec![15],
             antinuke_whitelist_role_ids: vec![],
             version: 2,
+            pending_changes: json!([{"id": "x", "change": {"enabled": false}}]),
+            protection_health: Some(json!({"missing": ["view_audit_log"], "above": [], "above_count": 0})),
             created_at: t0,
             updated_at: t1,
         }
@@ -633,6 +635,7 @@ async fn every_table_round_trips_a_full_row_through_its_entity_with_an_empty_sea
             confirmed_at: Some(t0),
             started_at: Some(t0),
             finished_at: Some(t1),
+            approval: Some(json!({"state": "approved", "requested_by": "1", "decided_by": "2"})),
         }
     );
     let emergency_of = snapshot

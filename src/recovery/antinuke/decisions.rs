@@ -1,0 +1,476 @@
+//! Purpose: what people decide about incidents — listing them, who may decide (the owner,
+//! trusted users and holders of trusted roles, never with a trust-conferring role someone other
+//! than the owner gave them), "Restore what was destroyed" (a restore job from the emergency
+//! snapshot scoped to what the attacker changed, plus the unbans, re-bans, timeouts lifted and
+//! webhook deletions a restore does not do), "False positive" (roles, ban and lockdown given
+//! back, and the clean-up undone), and the resolution with its event. Also the outbox consumer
+//! that keeps every process's policy cache fresh and resolves incidents whose restore ended.
+
+use std::collections::{BTreeSet, HashSet};
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use poise::serenity_prelude as serenity;
+use sea_orm::TransactionTrait;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::model::{self, IncidentStatus, Punishment};
+use super::persistence::{self, Incident};
+use super::service::{AntinukeError, AntinukeService, GivenBack, RestoreStarted};
+use crate::guild::GuildReader;
+use crate::ids::to_db;
+use crate::outbox::relay::Consumer;
+use crate::outbox::{self, NewEvent, OutboxEvent, event_types};
+use crate::types::Data;
+
+impl AntinukeService {
+    // ------------------------------------------------------------------ incidents
+
+    pub async fn incident(&self, id: Uuid) -> Result<Option<Incident>, AntinukeError> {
+        Ok(persistence::find(&self.inner.db, id).await?)
+    }
+
+    pub async fn incidents(
+        &self,
+        data: &Data,
+        guild: u64,
+        limit: u32,
+    ) -> Result<Vec<Incident>, AntinukeError> {
+        let Some(record) = data.guilds.guild(guild).await? else {
+            return Ok(Vec::new());
+        };
+        Ok(persistence::list(&self.inner.db, record.id, limit).await?)
+    }
+
+    /// Whether `user` may decide about an incident of `guild`: its owner or a trusted user or
+    /// holder of a trusted role.
+    pub async fn may_decide(
+        &self,
+        data: &Data,
+        guild: u64,
+        user: u64,
+    ) -> Result<bool, AntinukeError> {
+        let Some(record) = data.guilds.guild(guild).await? else {
+            return Ok(false);
+        };
+        if record.owner_discord_id == user {
+            return Ok(true);
+        }
+        let settings = data.guilds.settings(guild).await?;
+        if settings.trusted_user_ids.contains(&user) {
+            return Ok(true);
+        }
+        if settings.trusted_role_ids.is_empty() {
+            return Ok(false);
+        }
+        let Some(http) = data.http.get() else {
+            return Ok(false);
+        };
+        let roles: Vec<u64> = match http
+            .get_member(serenity::GuildId::new(guild), serenity::UserId::new(user))
+            .await
+        {
+            Ok(m) => m.roles.iter().map(|r| r.get()).collect(),
+            Err(_) => return Ok(false),
+        };
+        // A trust-conferring role someone other than the owner gave them confers nothing.
+        let roles = self.trusted_roles(guild, user, &roles);
+        Ok(settings.trusts(user, &roles))
+    }
+
+    /// "Restore what was destroyed": a restore job from the emergency snapshot limited to what
+    /// the incident destroyed or changed, plus the unbans and webhook deletions a restore does
+    /// not do. `by`: who asked (Umbra itself for an automatic revert).
+    pub async fn restore_destroyed(
+        &self,
+        data: &Data,
+        id: Uuid,
+        by: u64,
+    ) -> Result<RestoreStarted, AntinukeError> {
+        let incident = self.open_incident(id).await?;
+        let Some(snapshot) = incident.emergency_snapshot_id else {
+            return Err(AntinukeError::NotReady);
+        };
+        if !persistence::set_status(
+            &self.inner.db,
+            id,
+            &[IncidentStatus::Open],
+            IncidentStatus::Restoring,
+            None,
+        )
+        .await?
+        {
+            return Err(AntinukeError::AlreadyHandled("restoring"));
+        }
+        let started = super::restore::start(data, &incident, snapshot, by).await;
+        let mut started = match started {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = persistence::set_status(
+                    &self.inner.db,
+                    id,
+                    &[IncidentStatus::Restoring],
+                    IncidentStatus::Open,
+                    None,
+                )
+                .await;
+                return Err(e);
+            }
+        };
+        // What a restore does not bring back: bans, unbans, timeouts, webhooks the attacker
+        // created.
+        if let Some(http) = data.http.get() {
+            let guild = serenity::GuildId::new(incident.guild_discord_id);
+            let reason = model::action_reason(id, "restore");
+            for user in &incident.destroyed.unbanned {
+                match http
+                    .ban_user(guild, serenity::UserId::new(*user), 0, Some(&reason))
+                    .await
+                {
+                    Ok(()) => started.rebanned += 1,
+                    Err(e) => tracing::warn!(%id, user, error = %e, "AntiNuke: banning again failed"),
+                }
+            }
+            for user in &incident.destroyed.timed_out {
+                match http
+                    .edit_member(
+                        guild,
+                        serenity::UserId::new(*user),
+                        &json!({ "communication_disabled_until": null }),
+                        Some(&reason),
+                    )
+                    .await
+                {
+                    Ok(_) => started.timeouts_lifted += 1,
+                    Err(e) => tracing::debug!(%id, user, error = %e, "AntiNuke: lifting a timeout failed"),
+                }
+            }
+            for user in &incident.destroyed.banned {
+                match http
+                    .remove_ban(guild, serenity::UserId::new(*user), Some(&reason))
+                    .await
+                {
+                    Ok(()) => started.unbanned += 1,
+                    Err(e) => tracing::warn!(%id, user, error = %e, "AntiNuke: unban failed"),
+                }
+            }
+            for hook in &incident.destroyed.webhooks_created {
+                match http
+                    .delete_webhook(serenity::WebhookId::new(*hook), Some(&reason))
+                    .await
+                {
+                    Ok(()) => started.webhooks_deleted += 1,
+                    Err(e) => {
+                        tracing::debug!(%id, hook, error = %e, "AntiNuke: webhook already gone")
+                    }
+                }
+            }
+        }
+        persistence::append_response(
+            &self.inner.db,
+            id,
+            json!([{"step": "restore_started", "ok": true, "by": by.to_string(),
+                    "job_id": started.job, "unbanned": started.unbanned,
+                    "rebanned": started.rebanned, "timeouts_lifted": started.timeouts_lifted,
+                    "webhooks_deleted": started.webhooks_deleted}]),
+        )
+        .await?;
+        if started.job.is_none() {
+            // Nothing for the restore engine to do: resolved at once.
+            self.resolve(
+                data,
+                id,
+                IncidentStatus::Restoring,
+                IncidentStatus::Resolved,
+                by,
+                "restored",
+            )
+            .await?;
+        }
+        self.inner
+            .detector
+            .close(incident.guild_discord_id, incident.actor);
+        Ok(started)
+    }
+
+    /// The incident `id` while the owner can still act on it: `UnknownIncident` when there is
+    /// none, `AlreadyHandled` once it is restoring, resolved or a false positive.
+    async fn open_incident(&self, id: Uuid) -> Result<Incident, AntinukeError> {
+        let incident = persistence::find(&self.inner.db, id)
+            .await?
+            .ok_or(AntinukeError::UnknownIncident)?;
+        match incident.status {
+            IncidentStatus::Open => Ok(incident),
+            IncidentStatus::Restoring => Err(AntinukeError::AlreadyHandled("restoring")),
+            IncidentStatus::Resolved => Err(AntinukeError::AlreadyHandled("resolved")),
+            IncidentStatus::FalsePositive => Err(AntinukeError::AlreadyHandled("false_positive")),
+        }
+    }
+
+    /// "False positive": gives the actor their roles back (and lifts a ban and the lockdown).
+    pub async fn false_positive(
+        &self,
+        data: &Data,
+        id: Uuid,
+        by: u64,
+    ) -> Result<GivenBack, AntinukeError> {
+        let incident = self.open_incident(id).await?;
+        let Some(http) = data.http.get() else {
+            return Err(AntinukeError::Restore("not connected to Discord".into()));
+        };
+        let guild = serenity::GuildId::new(incident.guild_discord_id);
+        let user = serenity::UserId::new(incident.actor);
+        let reason = model::action_reason(id, "false positive");
+        let punishment = Punishment::parse(&incident.punishment);
+        let mut given = GivenBack {
+            roles: 0,
+            unbanned: false,
+            kicked: punishment == Some(Punishment::Kick),
+            roles_unlocked: 0,
+            grants_restored: 0,
+            bots_removed: incident.destroyed.cleaned.bots_removed.len(),
+        };
+        let existing: HashSet<u64> = http
+            .get_guild_roles(guild)
+            .await?
+            .iter()
+            .map(|r| r.id.get())
+            .collect();
+        if punishment == Some(Punishment::Ban) {
+            http.remove_ban(guild, user, Some(&reason)).await?;
+            given.unbanned = true;
+        }
+        if matches!(
+            punishment,
+            Some(Punishment::StripRoles | Punishment::Quarantine)
+        ) {
+            let policy = self.inner.detector.policy(incident.guild_discord_id);
+            let quarantine = policy.and_then(|p| p.quarantine_role_id);
+            let member = http.get_member(guild, user).await?;
+            let mut roles: BTreeSet<u64> = member
+                .roles
+                .iter()
+                .map(|r| r.get())
+                .filter(|r| Some(*r) != quarantine)
+                .collect();
+            for r in &incident.stripped_role_ids {
+                if existing.contains(r) && roles.insert(*r) {
+                    given.roles += 1;
+                }
+            }
+            let ids: Vec<String> = roles.iter().map(u64::to_string).collect();
+            http.edit_member(guild, user, &json!({ "roles": ids }), Some(&reason))
+                .await?;
+        }
+        for (role, permissions) in &incident.destroyed.roles_locked {
+            if existing.contains(role)
+                && http
+                    .edit_role(
+                        guild,
+                        serenity::RoleId::new(*role),
+                        &json!({ "permissions": permissions.to_string() }),
+                        Some(&reason),
+                    )
+                    .await
+                    .is_ok()
+            {
+                given.roles_unlocked += 1;
+            }
+        }
+        // The clean-up undone: the roles taken back from other members are given back (bots
+        // that were removed must be invited again; the answer says so).
+        for (member, roles) in &incident.destroyed.cleaned.roles_taken_back {
+            for role in roles {
+                if existing.contains(role)
+                    && http
+                        .add_member_role(
+                            guild,
+                            serenity::UserId::new(*member),
+                            serenity::RoleId::new(*role),
+                            Some(&reason),
+                        )
+                        .await
+                        .is_ok()
+                {
+                    given.grants_restored += 1;
+                }
+            }
+        }
+        if !incident.destroyed.roles_locked.is_empty() {
+            let _ = http
+                .edit_guild_incident_actions(
+                    guild,
+                    &json!({ "invites_disabled_until": null, "dms_disabled_until": null }),
+                )
+                .await;
+        }
+        persistence::append_response(
+            &self.inner.db,
+            id,
+            json!([{"step": "false_positive", "ok": true, "by": by.to_string(),
+                    "roles_given_back": given.roles, "unbanned": given.unbanned,
+                    "grants_restored": given.grants_restored}]),
+        )
+        .await?;
+        self.resolve(
+            data,
+            id,
+            IncidentStatus::Open,
+            IncidentStatus::FalsePositive,
+            by,
+            "false_positive",
+        )
+        .await?;
+        self.inner
+            .detector
+            .close(incident.guild_discord_id, incident.actor);
+        Ok(given)
+    }
+
+    /// Moves the incident to a resolved state and publishes `recovery.incident_resolved` in the
+    /// same transaction. False when it was no longer in `from`.
+    pub async fn resolve(
+        &self,
+        data: &Data,
+        id: Uuid,
+        from: IncidentStatus,
+        to: IncidentStatus,
+        by: u64,
+        resolution: &str,
+    ) -> Result<bool, AntinukeError> {
+        let incident = persistence::find(&self.inner.db, id)
+            .await?
+            .ok_or(AntinukeError::UnknownIncident)?;
+        let record = data.guilds.guild(incident.guild_discord_id).await?;
+        let txn = self.inner.db.begin().await?;
+        if !persistence::set_status(&txn, id, &[from], to, Some(by)).await? {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        outbox::append(
+            &txn,
+            NewEvent::new(
+                event_types::INCIDENT_RESOLVED,
+                "antinuke_incident",
+                id.to_string(),
+                json!({
+                    "incident_id": id,
+                    "guild_name": record.as_ref().map(|r| r.name.clone()),
+                    "owner_discord_id": record.as_ref().map(|r| r.owner_discord_id.to_string()),
+                    "actor_discord_id": by.to_string(),
+                    "actor": format!("<@{}>", incident.actor),
+                    "by": format!("<@{by}>"),
+                    "resolution": resolution,
+                }),
+            )
+            .in_guild(to_db(incident.guild_discord_id)),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+}
+
+/// The outcome code and blocker text an incident's notification shows.
+pub fn outcome_of(incident: &Incident) -> (String, String) {
+    let cannot = incident
+        .response
+        .as_array()
+        .and_then(|steps| steps.iter().find(|s| s["step"] == "cannot_punish"));
+    match (Punishment::parse(&incident.punishment), cannot) {
+        (Some(p), _) => (p.as_str().to_owned(), String::new()),
+        (None, Some(step)) => match step["blocker_role"].as_str() {
+            Some(role) => ("hierarchy".to_owned(), format!("<@&{role}>")),
+            None => ("failed".to_owned(), String::new()),
+        },
+        (None, None) => ("failed".to_owned(), String::new()),
+    }
+}
+
+/// Keeps every process's policy cache fresh after settings and plan changes, and resolves
+/// incidents whose restore finished.
+pub struct AntinukeConsumer {
+    data: Data,
+}
+
+impl AntinukeConsumer {
+    pub const NAME: &'static str = "antinuke";
+
+    pub fn new(data: Data) -> Self {
+        Self { data }
+    }
+}
+
+impl Consumer for AntinukeConsumer {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn wants(&self, event_type: &str) -> bool {
+        matches!(
+            event_type,
+            event_types::GUILD_CONFIG_CHANGED
+                | event_types::GUILD_OWNER_CHANGED
+                | event_types::LICENSE_GRANTED
+                | event_types::LICENSE_REVOKED
+                | event_types::LICENSE_EXPIRED
+                | event_types::RESTORE_COMPLETED
+                | event_types::RESTORE_FAILED
+                | event_types::RESTORE_CANCELLED
+        )
+    }
+
+    fn handle<'a>(&'a self, event: &'a OutboxEvent) -> BoxFuture<'a, anyhow::Result<()>> {
+        async move {
+            let antinuke = &self.data.antinuke;
+            match event.event_type.as_str() {
+                event_types::RESTORE_COMPLETED
+                | event_types::RESTORE_FAILED
+                | event_types::RESTORE_CANCELLED => {
+                    let Some(id) = event.payload["incident_id"]
+                        .as_str()
+                        .and_then(|s| Uuid::parse_str(s).ok())
+                    else {
+                        return Ok(());
+                    };
+                    let by = event
+                        .actor_discord_id()
+                        .map(crate::ids::from_db)
+                        .unwrap_or(0);
+                    if event.event_type == event_types::RESTORE_COMPLETED {
+                        antinuke
+                            .resolve(
+                                &self.data,
+                                id,
+                                IncidentStatus::Restoring,
+                                IncidentStatus::Resolved,
+                                by,
+                                "restored",
+                            )
+                            .await?;
+                    } else {
+                        // The owner can try again.
+                        persistence::set_status(
+                            &antinuke.inner.db,
+                            id,
+                            &[IncidentStatus::Restoring],
+                            IncidentStatus::Open,
+                            None,
+                        )
+                        .await?;
+                    }
+                }
+                _ => {
+                    if let Some(guild) = event.guild_discord_id {
+                        antinuke
+                            .reload(&self.data, crate::ids::from_db(guild))
+                            .await?;
+                    }
+                }
+            }
+            Ok(())
+        }
+        .boxed()
+    }
+}

@@ -1,0 +1,147 @@
+//! Purpose: protection health — whether Umbra can still protect a guild: the permissions it
+//! needs (View Audit Log, Ban, Kick, Manage Roles; Administrator covers them) and whether its
+//! highest role is above every member it would have to punish (holders of dangerous permissions
+//! who are not the owner, trusted or whitelisted). Computed from the gateway cache at each new
+//! session, after role changes and Umbra's own member updates (debounced), and periodically;
+//! kept in memory for `/umbra status` and recorded through the guild domain, which tells the
+//! owner when it becomes degraded (and why) or healthy again.
+
+use std::time::Duration;
+
+use poise::serenity_prelude as serenity;
+use serde_json::json;
+
+use super::model::{self, Health, MemberInfo, Rank, RoleInfo};
+use super::service::AntinukeService;
+use crate::types::Data;
+
+/// Role changes come in bursts (a restore, an attack): the check waits for them to settle.
+const DEBOUNCE: Duration = Duration::from_secs(2);
+
+/// Members listed by name in the owner's message.
+const LISTED: usize = 5;
+
+impl AntinukeService {
+    /// The guild's health from the cache (`None`: not in the cache, or AntiNuke off).
+    pub fn health_from_cache(
+        &self,
+        cache: &serenity::Cache,
+        data: &Data,
+        guild: u64,
+    ) -> Option<Health> {
+        let policy = self.policy(guild).filter(|p| p.enabled)?;
+        let bot = data.bot_user_id.get()?;
+        let g = cache.guild(serenity::GuildId::new(guild))?;
+        let roles: Vec<RoleInfo> = g
+            .roles
+            .values()
+            .map(|r| RoleInfo {
+                id: r.id.get(),
+                permissions: r.permissions.bits(),
+                managed: r.managed,
+                rank: Rank::of(i64::from(r.position), r.id.get()),
+            })
+            .collect();
+        let bot_roles: Vec<u64> = g
+            .members
+            .get(bot)?
+            .roles
+            .iter()
+            .map(|r| r.get())
+            .collect();
+        let members: Vec<MemberInfo> = g
+            .members
+            .values()
+            .filter(|m| m.user.id != *bot)
+            .map(|m| MemberInfo {
+                id: m.user.id.get(),
+                roles: self.trusted_roles(guild, m.user.id.get(), &m.roles.iter().map(|r| r.get()).collect::<Vec<_>>()),
+            })
+            .collect();
+        Some(model::health(&roles, guild, &bot_roles, &members, &policy))
+    }
+
+    /// Checks the guild's health now and records a change (the owner is told).
+    pub async fn check_health(&self, cache: &serenity::Cache, data: &Data, guild: u64) {
+        let Some(health) = self.health_from_cache(cache, data, guild) else {
+            return;
+        };
+        let previous = self.inner.detector.set_health(guild, health.clone());
+        if previous.as_ref() == Some(&health) {
+            return;
+        }
+        let document = json!({
+            "degraded": health.degraded(),
+            "missing": health.missing,
+            "above": health.above.iter().map(u64::to_string).collect::<Vec<_>>(),
+            "above_count": health.above_count,
+        });
+        if let Err(e) = data
+            .guilds
+            .record_protection_health(guild, document, reasons(&health))
+            .await
+        {
+            tracing::warn!(guild, error = %e, "AntiNuke: recording the protection health failed");
+            // Try again at the next check.
+            self.inner.detector.set_health(guild, Health {
+                missing: vec!["unknown".into()],
+                ..Default::default()
+            });
+        }
+    }
+
+    /// Checks the guild's health once the current burst of changes settled.
+    pub(super) fn health_soon(&self, ctx: &serenity::Context, data: &Data, guild: u64) {
+        if !self.inner.detector.schedule_health(guild) {
+            return;
+        }
+        let (this, data, cache) = (self.clone(), data.clone(), ctx.cache.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(DEBOUNCE).await;
+            this.inner.detector.health_checked(guild);
+            this.check_health(&cache, &data, guild).await;
+        });
+    }
+
+    /// Every guild's health (the periodic refresh).
+    pub(super) async fn check_all_health(&self, data: &Data) {
+        let Some(cache) = data.cache.get() else {
+            return;
+        };
+        for guild in self.inner.detector.guilds() {
+            self.check_health(cache, data, guild).await;
+        }
+    }
+
+    /// The guild's last known protection health.
+    pub fn health(&self, guild: u64) -> Option<Health> {
+        self.inner.detector.health(guild)
+    }
+}
+
+/// Why protection is degraded, as the owner's message lists it (stored messages, rendered in
+/// the owner's language).
+pub fn reasons(health: &Health) -> serde_json::Value {
+    let mut items: Vec<serde_json::Value> = health
+        .missing
+        .iter()
+        .map(|p| {
+            json!({"type": "message", "value": {"key": "health-missing", "args": {
+                "permission": {"type": "message", "value": {"key": format!("permission-{}", p.replace('_', "-")), "args": {}}},
+            }}})
+        })
+        .collect();
+    if health.above_count > 0 {
+        let names: Vec<String> = health
+            .above
+            .iter()
+            .take(LISTED)
+            .map(|m| format!("<@{m}>"))
+            .collect();
+        items.push(json!({"type": "message", "value": {"key": "health-role-too-low", "args": {
+            "count": {"type": "number", "value": health.above_count},
+            "members": {"type": "text", "value": names.join(", ")},
+        }}}));
+    }
+    json!({"type": "list", "value": items})
+}
