@@ -366,6 +366,7 @@ pub mod msg {
         ANTINUKE_RESTORE_STARTED = "antinuke-restore-started" (job, items, unbanned);
         ANTINUKE_FALSE_POSITIVE_DONE = "antinuke-false-positive-done" (actor, roles);
         ANTINUKE_FALSE_POSITIVE_KICKED = "antinuke-false-positive-kicked";
+        ANTINUKE_FALSE_POSITIVE_CLEANUP = "antinuke-false-positive-cleanup" (grants, bots);
         ANTINUKE_BUTTON_RESTORE = "antinuke-button-restore";
         ANTINUKE_BUTTON_FALSE_POSITIVE = "antinuke-button-false-positive";
         ERROR_ANTINUKE_THRESHOLD_BOUNDS = "error-antinuke-threshold-bounds" (max_count, max_window);

@@ -463,6 +463,59 @@ impl Emulator {
         self.inner.state.lock().dispatches.clear();
     }
 
+    /// Holds the answer of every `method` request whose route template contains
+    /// `route_contains` (and whose audit-log reason contains `reason_contains`) for `delay`
+    /// after it took effect: "the call landed, the caller did not hear back yet".
+    pub fn hold_responses(
+        &self,
+        method: &str,
+        route_contains: &str,
+        reason_contains: Option<&str>,
+        delay: Duration,
+    ) {
+        self.inner.http.lock().holds.push(crate::server::Hold {
+            method: method.to_string(),
+            route_contains: route_contains.to_string(),
+            reason_contains: reason_contains.map(str::to_string),
+            delay,
+            fail: None,
+        });
+    }
+
+    /// Fails the next `count` `method` requests whose route template contains
+    /// `route_contains` with `status` (they take no effect), like a Discord outage.
+    pub fn fail_requests(&self, method: &str, route_contains: &str, status: u16, count: usize) {
+        self.inner.http.lock().holds.push(crate::server::Hold {
+            method: method.to_string(),
+            route_contains: route_contains.to_string(),
+            reason_contains: None,
+            delay: Duration::ZERO,
+            fail: Some((status, count)),
+        });
+    }
+
+    /// Answers every request at once again.
+    pub fn release_holds(&self) {
+        self.inner.http.lock().holds.clear();
+    }
+
+    /// Logs an audit entry as Discord would for an action the emulator does not model yet
+    /// (sticker, integration, AutoMod, bulk message deletes): appended to the guild's audit log
+    /// and dispatched as GUILD_AUDIT_LOG_ENTRY_CREATE.
+    pub fn log_audit_entry(
+        &self,
+        guild: GuildId,
+        actor: UserId,
+        action_type: u16,
+        target: Option<u64>,
+        changes: Vec<AuditChange>,
+    ) {
+        self.inner
+            .state
+            .lock()
+            .audit(guild, actor, target, action_type, changes, None, None);
+    }
+
     pub fn rate_limit_config(&self) -> RateLimitConfig {
         self.inner.config.rate_limits.clone()
     }

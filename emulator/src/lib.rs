@@ -34,7 +34,7 @@ pub use control::{
 pub use diff::{DiffEntry, DiffKind, DiffOptions, GuildView, diff};
 pub use error::ApiError;
 pub use fixtures::{Fixture, FixtureSpec};
-pub use model::{ApplicationOptions, AuditEntry, OverwriteKind};
+pub use model::{ApplicationOptions, AuditChange, AuditEntry, OverwriteKind};
 pub use ratelimit::{BucketRule, Budget, Counter, Counters, RateLimitConfig};
 pub use server::{RecordedResponse, RequestRecord};
 pub use spec::{SpecError, SpecValidator};

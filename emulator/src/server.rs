@@ -30,6 +30,8 @@ pub struct RequestRecord {
     pub route: String,
     pub path: String,
     pub status: u16,
+    /// The request's audit-log reason, decoded.
+    pub reason: Option<String>,
     pub bucket: Option<String>,
     #[serde(skip)]
     pub received: Instant,
@@ -53,6 +55,34 @@ pub struct HttpSide {
     pub limiter: RateLimiter,
     pub requests: Vec<RequestRecord>,
     pub responses: Vec<RecordedResponse>,
+    /// Answers held back after the request took effect (tests: "the call landed, its answer
+    /// did not", e.g. a client killed in between).
+    pub holds: Vec<Hold>,
+}
+
+/// Holds the answer of matching requests for `delay` after they took effect.
+#[derive(Debug, Clone)]
+pub struct Hold {
+    pub method: String,
+    /// A part of the route template (e.g. `/members/{user_id}`).
+    pub route_contains: String,
+    /// A part of the audit-log reason (`None`: any).
+    pub reason_contains: Option<String>,
+    pub delay: std::time::Duration,
+    /// Instead of answering late: fail this many matching requests with this status (the
+    /// request takes no effect), then answer normally.
+    pub fail: Option<(u16, usize)>,
+}
+
+impl Hold {
+    fn matches(&self, method: &str, route: &str, reason: Option<&str>) -> bool {
+        self.method.eq_ignore_ascii_case(method)
+            && route.contains(&self.route_contains)
+            && self
+                .reason_contains
+                .as_deref()
+                .is_none_or(|want| reason.is_some_and(|r| r.contains(want)))
+    }
 }
 
 /// Everything shared by handlers, the gateway and the control API.
@@ -169,6 +199,15 @@ pub async fn api_middleware(
         .and_then(|v| v.to_str().ok())
         .map(|t| t.trim().trim_start_matches("Bot ").trim().to_string())
         .unwrap_or_default();
+    let reason = req
+        .headers()
+        .get("x-audit-log-reason")
+        .and_then(|v| v.to_str().ok())
+        .map(|r| {
+            percent_encoding::percent_decode_str(r)
+                .decode_utf8_lossy()
+                .into_owned()
+        });
     let (decision, bucket) = {
         let mut http = inner.http.lock();
         let d = http
@@ -177,19 +216,51 @@ pub async fn api_middleware(
         let b = http.limiter.bucket_name(&method, &route);
         (d, b)
     };
+    let failure = {
+        let mut http = inner.http.lock();
+        http.holds
+            .iter_mut()
+            .find(|h| {
+                h.fail.is_some_and(|(_, n)| n > 0) && h.matches(&method, &route, reason.as_deref())
+            })
+            .and_then(|h| {
+                let (status, left) = h.fail?;
+                h.fail = Some((status, left - 1));
+                Some(status)
+            })
+    };
     let (mut resp, global) = match &decision {
         Decision::Limited(l) => (limited_response(l), l.global),
+        Decision::Allowed(_) if failure.is_some() => {
+            let status = failure
+                .and_then(|s| StatusCode::from_u16(s).ok())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let body = json!({ "message": "Internal Server Error", "code": 0 });
+            ((status, axum::Json(body)).into_response(), false)
+        }
         Decision::Allowed(h) => {
             let mut r = next.run(req).await;
             if let Some(h) = h {
                 add_bucket_headers(r.headers_mut(), h);
+            }
+            let hold = inner
+                .http
+                .lock()
+                .holds
+                .iter()
+                .find(|h| h.fail.is_none() && h.matches(&method, &route, reason.as_deref()))
+                .map(|h| h.delay);
+            if let Some(delay) = hold {
+                tokio::time::sleep(delay).await;
             }
             (r, false)
         }
     };
     let status = resp.status().as_u16();
     let mut recorded_body = None;
-    if inner.config.record_responses {
+    // A failure injected by a test is not an answer of Discord's to validate.
+    let record = inner.config.record_responses && failure.is_none();
+    if record {
         let (parts, body) = resp.into_parts();
         let bytes = axum::body::to_bytes(body, usize::MAX)
             .await
@@ -208,7 +279,7 @@ pub async fn api_middleware(
     let mut http = inner.http.lock();
     http.limiter
         .record(&method, &route, bucket.as_deref(), status, global, answered);
-    if inner.config.record_responses {
+    if record {
         http.responses.push(RecordedResponse {
             method: method.clone(),
             route: route.clone(),
@@ -222,6 +293,7 @@ pub async fn api_middleware(
         route,
         path,
         status,
+        reason,
         bucket,
         received,
         answered,
@@ -304,6 +376,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<Arc<Inner>> {
     let inner = Arc::new(Inner {
         state: Mutex::new(state),
         http: Mutex::new(HttpSide {
+            holds: Vec::new(),
             limiter: RateLimiter::new(config.rate_limits.clone(), config.time_scale),
             requests: Vec::new(),
             responses: Vec::new(),

@@ -80,6 +80,10 @@ antinuke-action-failed = That did not work: { $details }
 antinuke-restore-started = Restoring what was destroyed (job `{ $job }`, { $items } objects; { $unbanned } members unbanned). Umbra reports the progress and the result here.
 antinuke-false-positive-done = Marked as a false positive: { $actor } got { $roles } roles back. To stop this happening again, trust them (`/umbra settings trust`) or add them to `/antinuke whitelist`.
 antinuke-false-positive-kicked = They were kicked, so they must be invited back.
+antinuke-false-positive-cleanup = The clean-up was undone too: { $grants } roles they had given were given back{ $bots ->
+    [0] .
+   *[other] ; { $bots } bots they had added were removed and must be invited again.
+}
 
 ## Errors
 
@@ -149,13 +153,13 @@ permission-view-audit-log = View Audit Log
 permission-ban-members = Ban Members
 permission-kick-members = Kick Members
 permission-manage-roles = Manage Roles
-protection-change-enabled = AntiNuke turned { $state }
+protection-change-enabled = AntiNuke { $state }
 protection-change-threshold = threshold of { $class } set to { $count } within { $window } s
 protection-change-threshold-reset = threshold of { $class } back to the default
 protection-change-punishment = punishment set to: { $punishment }
 protection-change-quarantine-role = quarantine role set to { $role }
-protection-change-lockdown = lockdown turned { $state }
-protection-change-auto-revert = automatic revert turned { $state }
+protection-change-lockdown = lockdown { $state }
+protection-change-auto-revert = automatic revert { $state }
 protection-change-whitelist-add = { $target } added to the AntiNuke whitelist
 protection-change-whitelist-remove = { $target } removed from the AntiNuke whitelist
 protection-change-trust-add = { $target } is now trusted

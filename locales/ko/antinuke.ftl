@@ -80,6 +80,10 @@ antinuke-action-failed = 실패했습니다: { $details }
 antinuke-restore-started = 파괴된 것을 복구하고 있습니다 (작업 `{ $job }`, 대상 { $items }개, 차단 해제 { $unbanned }명). 진행 상황과 결과를 여기에 알려 드립니다.
 antinuke-false-positive-done = 오탐으로 처리했습니다: { $actor }에게 역할 { $roles }개를 돌려주었습니다. 다시 일어나지 않게 하려면 신뢰 사용자로 지정하거나(`/umbra settings trust`) `/antinuke whitelist`에 추가하세요.
 antinuke-false-positive-kicked = 추방되었으므로 다시 초대해야 합니다.
+antinuke-false-positive-cleanup = 정리한 것도 되돌렸습니다: 그 사람이 나눠 준 역할 { $grants }개를 돌려주었습니다{ $bots ->
+    [0] .
+   *[other] . 그 사람이 추가했다가 제거된 봇 { $bots }개는 다시 초대해야 합니다.
+}
 
 ## 오류
 

@@ -951,6 +951,18 @@ pub async fn on_component(
                     text.push('\n');
                     text.push_str(&t(data, locale, msg::ANTINUKE_FALSE_POSITIVE_KICKED, &[]));
                 }
+                if given.grants_restored > 0 || given.bots_removed > 0 {
+                    text.push('\n');
+                    text.push_str(&t(
+                        data,
+                        locale,
+                        msg::ANTINUKE_FALSE_POSITIVE_CLEANUP,
+                        &[
+                            arg("grants", given.grants_restored),
+                            arg("bots", given.bots_removed),
+                        ],
+                    ));
+                }
                 Ok(text)
             }
             _ => Err(AntinukeError::UnknownIncident),

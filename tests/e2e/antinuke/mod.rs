@@ -4,6 +4,8 @@
 //! "False positive" and "Restore what was destroyed" from the owner's DM — plus the helpers
 //! they share.
 
+mod bypass;
+mod crash;
 mod detection;
 mod durability;
 mod response;

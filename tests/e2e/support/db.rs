@@ -62,6 +62,15 @@ async fn shared_cluster() -> PgConnectOptions {
     admin
 }
 
+/// A small pool of a superuser on the test server's `postgres` database (outage simulations).
+pub async fn admin_pool() -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(admin_options().await)
+        .await
+        .expect("connecting to the test server as its superuser")
+}
+
 /// A database created for one test and dropped when the value is dropped.
 pub struct TestDb {
     pub name: String,
