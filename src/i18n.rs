@@ -297,6 +297,7 @@ pub mod msg {
         PROTECTION_CHANGE_WHITELIST_REMOVE = "protection-change-whitelist-remove" (target);
         PROTECTION_CHANGE_TRUST_ADD = "protection-change-trust-add" (target);
         PROTECTION_CHANGE_TRUST_REMOVE = "protection-change-trust-remove" (target);
+        PROTECTION_CHANGE_TRUST_RESET = "protection-change-trust-reset";
         PROTECTION_BUTTON_UNDO = "protection-button-undo";
         PROTECTION_BUTTON_APPROVE = "protection-button-approve";
         PROTECTION_BUTTON_REFUSE = "protection-button-refuse";

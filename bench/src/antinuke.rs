@@ -1,6 +1,7 @@
 //! Purpose: the `antinuke` benchmark scenario — 1,000 synced guilds with AntiNuke on, ordinary
-//! background activity in all of them (members joining, renames, messages, a few deletions and
-//! kicks under the thresholds), then nukes at ~50 actions a second (one channel deletion every
+//! background activity in all of them (members joining, renames, messages, channel overwrite
+//! edits, and an admin's deletion, kick, timeout and emoji change — every class under its
+//! threshold and under the combined score), then nukes at ~50 actions a second (one channel deletion every
 //! 20 ms by the guild's rogue admin) in 50 guilds, started 20 ms apart. Measured from the
 //! emulator's own logs: from the emulator dispatching the destructive event that crossed the
 //! threshold (the 3rd CHANNEL_DELETE) to the emulator receiving the punishment request (the
@@ -38,8 +39,10 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Ordinary activity in every guild until `stop`: members join, roles and channels are
-/// renamed, messages are sent, and (in guilds that are not nuked) the guild's admin deletes a
-/// channel and kicks a member now and then — always under the thresholds.
+/// renamed, messages are sent, channel overwrites are edited, and (in guilds that are not
+/// nuked) the guild's admin deletes a channel, kicks a member, times one out and replaces an
+/// emoji once — each class under its threshold and, together (25 + 25 + 10 + 15 points), under
+/// the combined score of 100.
 fn background(
     emu: Emulator,
     fixtures: Arc<Vec<Fixture>>,
@@ -49,11 +52,14 @@ fn background(
     std::thread::spawn(move || {
         let mut i = 0usize;
         let mut deleted: HashMap<u64, usize> = HashMap::new();
+        let mut timed_out: HashSet<u64> = HashSet::new();
+        let mut emoji: HashSet<u64> = HashSet::new();
+        let until = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
         while !stop.load(Ordering::Relaxed) {
             let f = &fixtures[(i * 7919) % fixtures.len()];
             let g = f.guild_id;
             let nuked = fixtures.iter().take(NUKED).any(|n| n.guild_id == g);
-            let r = match i % 6 {
+            let r = match i % 9 {
                 0 => {
                     let u = emu.create_user(&format!("joiner-{i}"));
                     emu.add_member(g, u).map(|_| ())
@@ -77,8 +83,9 @@ fn background(
                         json!({ "topic": format!("topic {i}") }),
                     )
                     .map(|_| ()),
-                // Legitimate admin work under the thresholds (2 deletions, 1 kick per guild).
-                4 if !nuked && deleted.get(&g).copied().unwrap_or(0) < 2 => {
+                // Legitimate admin work under the thresholds (1 deletion, 1 kick, 1 timeout,
+                // 1 emoji replaced per guild).
+                4 if !nuked && deleted.get(&g).copied().unwrap_or(0) < 1 => {
                     let n = deleted.entry(g).or_default();
                     *n += 1;
                     let c = f.channel_ids[f.channel_ids.len() - *n];
@@ -87,6 +94,28 @@ fn background(
                 5 if !nuked => emu
                     .as_user(f.rogue_admin_id)
                     .kick(g, f.member_ids[f.member_ids.len() - 1]),
+                // Overwrite edits that grant nothing dangerous (view and send), never counted.
+                6 => emu.as_user(f.rogue_admin_id).put_overwrite(
+                    f.channel_ids[1 + i % (f.channel_ids.len() - 1)],
+                    f.role_ids[i % f.role_ids.len()],
+                    discord_emulator::OverwriteKind::Role,
+                    (1 << 10) | (1 << 11),
+                    0,
+                ),
+                7 if !nuked && timed_out.insert(g) => emu
+                    .as_user(f.rogue_admin_id)
+                    .update_member(
+                        g,
+                        f.member_ids[f.member_ids.len() - 2],
+                        json!({ "communication_disabled_until": until }),
+                    )
+                    .map(|_| ()),
+                8 if !nuked && emoji.insert(g) => {
+                    let admin = emu.as_user(f.rogue_admin_id);
+                    admin
+                        .create_emoji(g, &format!("new{i}"))
+                        .and_then(|e| admin.delete_emoji(g, e))
+                }
                 _ => Ok(()),
             };
             if r.is_ok() {
@@ -104,6 +133,10 @@ pub async fn run() -> anyhow::Result<serde_json::Value> {
     config.http.bind = "127.0.0.1:0".parse()?;
     config.log.level = "error".into();
     config.outbox.poll_interval_ms = 200;
+    // Turning AntiNuke on in 1,000 guilds tells 1,000 owners by DM; DMs are paced by Discord's
+    // DM-channel limits and would share the global rate limit with the punishments for minutes.
+    // This scenario measures detection and punishment, so owners' DMs are not sent.
+    config.notification.sender_enabled = false;
     let db = super::database(&mut config).await?;
     let result = scenario(&mut config).await;
     super::drop_database(db).await;

@@ -164,6 +164,7 @@ protection-change-whitelist-add = { $target } added to the AntiNuke whitelist
 protection-change-whitelist-remove = { $target } removed from the AntiNuke whitelist
 protection-change-trust-add = { $target } is now trusted
 protection-change-trust-remove = { $target } is no longer trusted
+protection-change-trust-reset = settings reset: nobody is trusted any more
 protection-button-undo = Undo
 protection-button-approve = Approve
 protection-button-refuse = Refuse

@@ -164,6 +164,7 @@ protection-change-whitelist-add = { $target }을(를) AntiNuke 허용 목록에 
 protection-change-whitelist-remove = { $target }을(를) AntiNuke 허용 목록에서 제거
 protection-change-trust-add = { $target }을(를) 신뢰 대상으로 지정
 protection-change-trust-remove = { $target }을(를) 신뢰 대상에서 해제
+protection-change-trust-reset = 설정 초기화: 이제 신뢰하는 대상이 없습니다
 protection-button-undo = 되돌리기
 protection-button-approve = 승인
 protection-button-refuse = 거절

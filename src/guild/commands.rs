@@ -347,12 +347,18 @@ pub async fn on_guard_component(
                             }
                             t(
                                 msg::GUARD_APPLIED,
-                                &[arg_text("change", describe(&ProtectionChange::Antinuke(change)))],
+                                &[arg_text(
+                                    "change",
+                                    describe(&ProtectionChange::Antinuke(change)),
+                                )],
                             )
                         }
                         Decision::Refused(change) => t(
                             msg::GUARD_REFUSED,
-                            &[arg_text("change", describe(&ProtectionChange::Antinuke(change)))],
+                            &[arg_text(
+                                "change",
+                                describe(&ProtectionChange::Antinuke(change)),
+                            )],
                         ),
                         Decision::Lapsed => t(msg::GUARD_LAPSED, &[]),
                         Decision::Unknown => t(msg::GUARD_UNKNOWN, &[]),

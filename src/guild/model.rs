@@ -168,9 +168,7 @@ impl ProtectionChange {
     /// Parses [`ProtectionChange::encode`]'s form (`None` for anything else).
     pub fn decode(s: &str) -> Option<Self> {
         let name_ok = |n: &str| {
-            !n.is_empty()
-                && n.len() <= 32
-                && n.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+            !n.is_empty() && n.len() <= 32 && n.chars().all(|c| c.is_ascii_lowercase() || c == '_')
         };
         let flag = |f: &str| match f {
             "1" => Some(true),
@@ -332,7 +330,15 @@ mod tests {
             assert!(code.len() <= 50, "{code}");
             assert_eq!(ProtectionChange::decode(&code), Some(c));
         }
-        for bad in ["", "en:2", "th:DROP TABLE:1:1", "qr:0", "wl:x:1:1", "tr:u:1", "zz:1"] {
+        for bad in [
+            "",
+            "en:2",
+            "th:DROP TABLE:1:1",
+            "qr:0",
+            "wl:x:1:1",
+            "tr:u:1",
+            "zz:1",
+        ] {
             assert_eq!(ProtectionChange::decode(bad), None, "{bad}");
         }
     }
@@ -355,7 +361,9 @@ mod tests {
             ProtectionChange::Antinuke(AntinukeChange::Enabled(true))
         );
         assert_eq!(
-            inv(ProtectionChange::Antinuke(AntinukeChange::Punishment("kick".into()))),
+            inv(ProtectionChange::Antinuke(AntinukeChange::Punishment(
+                "kick".into()
+            ))),
             ProtectionChange::Antinuke(AntinukeChange::Punishment("ban".into()))
         );
         assert_eq!(
@@ -377,7 +385,10 @@ mod tests {
             ProtectionChange::Trust(TrustTarget::Role(9), true)
         );
         assert_eq!(
-            inv(ProtectionChange::Antinuke(AntinukeChange::Threshold("ban".into(), None))),
+            inv(ProtectionChange::Antinuke(AntinukeChange::Threshold(
+                "ban".into(),
+                None
+            ))),
             ProtectionChange::Antinuke(AntinukeChange::Threshold("ban".into(), None))
         );
     }

@@ -41,7 +41,14 @@ fn class_key(class: &str) -> String {
 }
 
 fn on_off(on: bool) -> serde_json::Value {
-    stored_message(if on { "status-enabled" } else { "status-disabled" }, json!({}))
+    stored_message(
+        if on {
+            "status-enabled"
+        } else {
+            "status-disabled"
+        },
+        json!({}),
+    )
 }
 
 /// A protection change as the owner's notification shows it (a stored message argument,
@@ -75,12 +82,14 @@ pub fn describe(change: &ProtectionChange) -> serde_json::Value {
                     None => stored_message("status-none", json!({})),
                 } }),
             ),
-            AntinukeChange::Lockdown(on) => {
-                stored_message("protection-change-lockdown", json!({ "state": on_off(*on) }))
-            }
-            AntinukeChange::AutoRevert(on) => {
-                stored_message("protection-change-auto-revert", json!({ "state": on_off(*on) }))
-            }
+            AntinukeChange::Lockdown(on) => stored_message(
+                "protection-change-lockdown",
+                json!({ "state": on_off(*on) }),
+            ),
+            AntinukeChange::AutoRevert(on) => stored_message(
+                "protection-change-auto-revert",
+                json!({ "state": on_off(*on) }),
+            ),
             AntinukeChange::Whitelist(t, add) => stored_message(
                 if *add {
                     "protection-change-whitelist-add"
@@ -376,6 +385,26 @@ impl GuildService {
                 protection_event(discord_id, actor, None, &trust, Some(&inverse)),
             )
             .await?;
+        } else if change == SettingsChange::Reset
+            && (!before.trusted_user_ids.is_empty() || !before.trusted_role_ids.is_empty())
+        {
+            // The reset cleared who is trusted: the owner hears of it too (no Undo: the
+            // previous lists are in the audit log).
+            outbox::append(
+                &txn,
+                NewEvent::new(
+                    event_types::GUILD_PROTECTION_CHANGED,
+                    "guild",
+                    discord_id.to_string(),
+                    json!({
+                        "actor": format!("<@{actor}>"),
+                        "actor_discord_id": actor.to_string(),
+                        "change": stored_message("protection-change-trust-reset", json!({})),
+                    }),
+                )
+                .in_guild(to_db(discord_id)),
+            )
+            .await?;
         }
         txn.commit().await?;
         Ok((settings, result))
@@ -498,8 +527,14 @@ impl GuildService {
             Decision::Refused(pending.change)
         } else {
             let requester = pending.actor_discord_id.parse().unwrap_or(by);
-            Self::apply_antinuke(&txn, discord_id, requester, Some(by), pending.change.clone())
-                .await?;
+            Self::apply_antinuke(
+                &txn,
+                discord_id,
+                requester,
+                Some(by),
+                pending.change.clone(),
+            )
+            .await?;
             Decision::Applied(pending.change)
         };
         txn.commit().await?;

@@ -398,7 +398,10 @@ impl AntinukeService {
             let Some(actor) = entry.target_id.map(|t| t.get()) else {
                 continue;
             };
-            if persistence::find(&self.inner.db, found.incident).await?.is_some() {
+            if persistence::find(&self.inner.db, found.incident)
+                .await?
+                .is_some()
+            {
                 continue;
             }
             let punishment = match entry.action.num() {
@@ -558,8 +561,12 @@ impl AntinukeService {
         }
         // What a crash may have left undone of the clean-up.
         if let Some(http) = data.http.get() {
-            let protect: HashSet<u64> =
-                data.bot_user_id.get().map(|b| b.get()).into_iter().collect();
+            let protect: HashSet<u64> = data
+                .bot_user_id
+                .get()
+                .map(|b| b.get())
+                .into_iter()
+                .collect();
             let cleaned = responder::clean_up(
                 http,
                 incident.guild_discord_id,
@@ -574,7 +581,8 @@ impl AntinukeService {
                     cleaned,
                     ..Default::default()
                 };
-                if let Err(e) = persistence::merge_destroyed(&self.inner.db, incident.id, &more).await
+                if let Err(e) =
+                    persistence::merge_destroyed(&self.inner.db, incident.id, &more).await
                 {
                     tracing::warn!(id = %incident.id, error = %e, "AntiNuke: recording the clean-up failed");
                 }

@@ -403,9 +403,7 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
 
 /// "Protection degraded" and why, from the cache (`None`: healthy, or AntiNuke off).
 fn degraded_text(ctx: Context<'_>, data: &Data, locale: Locale, guild: u64) -> Option<String> {
-    let health = data
-        .antinuke
-        .health_from_cache(ctx.cache(), data, guild)?;
+    let health = data.antinuke.health_from_cache(ctx.cache(), data, guild)?;
     if !health.degraded() {
         return None;
     }

@@ -129,7 +129,9 @@ impl AntinukeService {
                     .await
                 {
                     Ok(()) => started.rebanned += 1,
-                    Err(e) => tracing::warn!(%id, user, error = %e, "AntiNuke: banning again failed"),
+                    Err(e) => {
+                        tracing::warn!(%id, user, error = %e, "AntiNuke: banning again failed")
+                    }
                 }
             }
             for user in &incident.destroyed.timed_out {
@@ -143,7 +145,9 @@ impl AntinukeService {
                     .await
                 {
                     Ok(_) => started.timeouts_lifted += 1,
-                    Err(e) => tracing::debug!(%id, user, error = %e, "AntiNuke: lifting a timeout failed"),
+                    Err(e) => {
+                        tracing::debug!(%id, user, error = %e, "AntiNuke: lifting a timeout failed")
+                    }
                 }
             }
             for user in &incident.destroyed.banned {

@@ -525,7 +525,11 @@ mod tests {
         assert_eq!(destroyed.grants_to_take_back().len(), 1);
         d.taint(1, 9, &[30]);
         assert_eq!(d.untainted(1, 9, &[30, 31]), vec![31]);
-        assert_eq!(d.untainted(1, 10, &[30]), vec![30], "only the member who received it");
+        assert_eq!(
+            d.untainted(1, 10, &[30]),
+            vec![30],
+            "only the member who received it"
+        );
         d.untaint(1, 9, &[30]);
         assert_eq!(d.untainted(1, 9, &[30]), vec![30]);
     }

@@ -42,20 +42,18 @@ impl AntinukeService {
                 rank: Rank::of(i64::from(r.position), r.id.get()),
             })
             .collect();
-        let bot_roles: Vec<u64> = g
-            .members
-            .get(bot)?
-            .roles
-            .iter()
-            .map(|r| r.get())
-            .collect();
+        let bot_roles: Vec<u64> = g.members.get(bot)?.roles.iter().map(|r| r.get()).collect();
         let members: Vec<MemberInfo> = g
             .members
             .values()
             .filter(|m| m.user.id != *bot)
             .map(|m| MemberInfo {
                 id: m.user.id.get(),
-                roles: self.trusted_roles(guild, m.user.id.get(), &m.roles.iter().map(|r| r.get()).collect::<Vec<_>>()),
+                roles: self.trusted_roles(
+                    guild,
+                    m.user.id.get(),
+                    &m.roles.iter().map(|r| r.get()).collect::<Vec<_>>(),
+                ),
             })
             .collect();
         Some(model::health(&roles, guild, &bot_roles, &members, &policy))
@@ -83,10 +81,13 @@ impl AntinukeService {
         {
             tracing::warn!(guild, error = %e, "AntiNuke: recording the protection health failed");
             // Try again at the next check.
-            self.inner.detector.set_health(guild, Health {
-                missing: vec!["unknown".into()],
-                ..Default::default()
-            });
+            self.inner.detector.set_health(
+                guild,
+                Health {
+                    missing: vec!["unknown".into()],
+                    ..Default::default()
+                },
+            );
         }
     }
 
@@ -138,10 +139,12 @@ pub fn reasons(health: &Health) -> serde_json::Value {
             .take(LISTED)
             .map(|m| format!("<@{m}>"))
             .collect();
-        items.push(json!({"type": "message", "value": {"key": "health-role-too-low", "args": {
-            "count": {"type": "number", "value": health.above_count},
-            "members": {"type": "text", "value": names.join(", ")},
-        }}}));
+        items.push(
+            json!({"type": "message", "value": {"key": "health-role-too-low", "args": {
+                "count": {"type": "number", "value": health.above_count},
+                "members": {"type": "text", "value": names.join(", ")},
+            }}}),
+        );
     }
     json!({"type": "list", "value": items})
 }

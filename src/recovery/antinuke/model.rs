@@ -215,9 +215,15 @@ impl ActionClass {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuditChange {
     /// A role's permissions.
-    Permissions { old: Option<u64>, new: Option<u64> },
+    Permissions {
+        old: Option<u64>,
+        new: Option<u64>,
+    },
     /// A channel overwrite's allowed permissions.
-    Allow { old: Option<u64>, new: Option<u64> },
+    Allow {
+        old: Option<u64>,
+        new: Option<u64>,
+    },
     /// A channel's overwrites (their allowed permissions) after a create or update.
     Overwrites(Vec<u64>),
     RolesAdded(Vec<u64>),
@@ -280,9 +286,10 @@ pub fn classify(
         // Any change of the guild's settings: name, vanity URL, verification level, system
         // channel, community settings, MFA, ...
         audit::GUILD_UPDATE if !changes.is_empty() => one(ActionClass::GuildUpdate),
-        audit::CHANNEL_CREATE if permission_grant => {
-            some(vec![ActionClass::ChannelCreate, ActionClass::PermissionGrant])
-        }
+        audit::CHANNEL_CREATE if permission_grant => some(vec![
+            ActionClass::ChannelCreate,
+            ActionClass::PermissionGrant,
+        ]),
         audit::CHANNEL_CREATE => one(ActionClass::ChannelCreate),
         audit::CHANNEL_UPDATE
         | audit::CHANNEL_OVERWRITE_CREATE
@@ -297,9 +304,9 @@ pub fn classify(
         audit::MEMBER_BAN_ADD => one(ActionClass::Ban),
         audit::MEMBER_BAN_REMOVE => one(ActionClass::Unban),
         audit::MEMBER_UPDATE
-            if changes.iter().any(|c| {
-                matches!(c, AuditChange::TimeoutUntil(Some(until)) if *until > Utc::now())
-            }) =>
+            if changes.iter().any(
+                |c| matches!(c, AuditChange::TimeoutUntil(Some(until)) if *until > Utc::now()),
+            ) =>
         {
             one(ActionClass::Timeout)
         }
@@ -317,10 +324,10 @@ pub fn classify(
                             }
                         }
                     }
-                    AuditChange::RolesRemoved(roles) if !roles.is_empty() => {
-                        if !out.classes.contains(&ActionClass::RoleRemove) {
-                            out.classes.push(ActionClass::RoleRemove);
-                        }
+                    AuditChange::RolesRemoved(roles)
+                        if !roles.is_empty() && !out.classes.contains(&ActionClass::RoleRemove) =>
+                    {
+                        out.classes.push(ActionClass::RoleRemove);
                     }
                     _ => {}
                 }
@@ -1230,7 +1237,12 @@ impl IncidentStatus {
 /// The audit-log reason of a punishment: names the incident, what crossed which threshold and
 /// the roles taken, so the owner — and Umbra after a crash ([`parse_punishment_reason`]) — can
 /// see what was done in Discord's own audit log.
-pub fn punishment_reason(incident: uuid::Uuid, crossed: &str, count: u32, stripped: &[u64]) -> String {
+pub fn punishment_reason(
+    incident: uuid::Uuid,
+    crossed: &str,
+    count: u32,
+    stripped: &[u64],
+) -> String {
     let mut reason = format!("{REASON_PREFIX}: incident {incident}: {count} x {crossed} ");
     if !stripped.is_empty() {
         reason.push_str("; roles taken: ");
@@ -1258,7 +1270,9 @@ pub struct PunishmentRecord {
 
 /// Parses a reason written by [`punishment_reason`] (`None` for anything else).
 pub fn parse_punishment_reason(reason: &str) -> Option<PunishmentRecord> {
-    let rest = reason.strip_prefix(REASON_PREFIX)?.strip_prefix(": incident ")?;
+    let rest = reason
+        .strip_prefix(REASON_PREFIX)?
+        .strip_prefix(": incident ")?;
     let (id, rest) = rest.split_once(": ")?;
     let incident = uuid::Uuid::parse_str(id.trim()).ok()?;
     let (head, roles) = match rest.split_once("; roles taken: ") {
@@ -1422,13 +1436,22 @@ mod tests {
             old: Some(perm::ADMINISTRATOR),
             new: Some(perm::ADMINISTRATOR | 1 << 10),
         };
-        assert_eq!(classes(31, &[harmless]), vec![], "admin already held: no grant");
+        assert_eq!(
+            classes(31, &[harmless]),
+            vec![],
+            "admin already held: no grant"
+        );
         assert_eq!(
             classes(30, &[admin]),
             vec![ActionClass::RoleCreate, ActionClass::PermissionGrant]
         );
         let given = [AuditChange::RolesAdded(vec![5, 6])];
-        let c = classify(25, &given, |r| (r == 6).then_some(perm::BAN_MEMBERS), |_| false);
+        let c = classify(
+            25,
+            &given,
+            |r| (r == 6).then_some(perm::BAN_MEMBERS),
+            |_| false,
+        );
         assert_eq!(c.classes, vec![ActionClass::PermissionGrant]);
         assert_eq!(c.dangerous_roles, vec![6]);
         assert_eq!(
@@ -1450,9 +1473,18 @@ mod tests {
             classes(13, std::slice::from_ref(&overwrite)),
             vec![ActionClass::PermissionGrant]
         );
-        assert_eq!(classes(14, &[overwrite]), vec![ActionClass::PermissionGrant]);
         assert_eq!(
-            classes(14, &[AuditChange::Allow { old: Some(0), new: Some(1 << 10) }]),
+            classes(14, &[overwrite]),
+            vec![ActionClass::PermissionGrant]
+        );
+        assert_eq!(
+            classes(
+                14,
+                &[AuditChange::Allow {
+                    old: Some(0),
+                    new: Some(1 << 10)
+                }]
+            ),
             vec![],
             "view channel is not dangerous"
         );
@@ -1466,7 +1498,10 @@ mod tests {
             vec![ActionClass::Timeout]
         );
         assert_eq!(classes(24, &[AuditChange::TimeoutUntil(None)]), vec![]);
-        assert_eq!(classes(24, &[AuditChange::TimeoutUntil(Some(past))]), vec![]);
+        assert_eq!(
+            classes(24, &[AuditChange::TimeoutUntil(Some(past))]),
+            vec![]
+        );
         // Role removals from members, and permissions removed from roles.
         assert_eq!(
             classes(25, &[AuditChange::RolesRemoved(vec![4])]),
@@ -1475,7 +1510,10 @@ mod tests {
         assert_eq!(
             classes(
                 31,
-                &[AuditChange::Permissions { old: Some(1 << 11 | 1 << 10), new: Some(1 << 10) }]
+                &[AuditChange::Permissions {
+                    old: Some(1 << 11 | 1 << 10),
+                    new: Some(1 << 10)
+                }]
             ),
             vec![ActionClass::PermissionRemove]
         );
@@ -1605,7 +1643,10 @@ mod tests {
             parse_punishment_reason(&r).map(|p| (p.crossed, p.count, p.stripped)),
             Some((COMBINED.to_owned(), 120, vec![]))
         );
-        assert_eq!(parse_punishment_reason(&action_reason(id, "lockdown")), None);
+        assert_eq!(
+            parse_punishment_reason(&action_reason(id, "lockdown")),
+            None
+        );
         assert_eq!(parse_punishment_reason("umbra:restore:abc:1"), None);
         assert_eq!(
             parse_punishment_reason(&format!("{REASON_PREFIX}: incident {id}: 3 x nonsense")),
@@ -1643,13 +1684,26 @@ mod tests {
             &AntinukeConfig::default(),
         );
         let members = [
-            MemberInfo { id: 50, roles: vec![1] },
-            MemberInfo { id: 60, roles: vec![1] },
-            MemberInfo { id: 70, roles: vec![] },
+            MemberInfo {
+                id: 50,
+                roles: vec![1],
+            },
+            MemberInfo {
+                id: 60,
+                roles: vec![1],
+            },
+            MemberInfo {
+                id: 70,
+                roles: vec![],
+            },
         ];
         let h = health(&roles, 100, &[2], &members, &policy);
         assert_eq!(h.missing, vec!["view_audit_log", "manage_roles"]);
-        assert_eq!(h.above, vec![60], "the owner is not listed, members without roles are fine");
+        assert_eq!(
+            h.above,
+            vec![60],
+            "the owner is not listed, members without roles are fine"
+        );
         assert!(h.degraded());
         let fine = health(&roles, 100, &[1], &members[2..], &policy);
         assert!(!fine.degraded(), "{fine:?}");
@@ -1840,10 +1894,14 @@ mod tests {
             roles: vec![41],
         });
         assert_eq!(
-            d.grants_to_take_back().get(&8).map(|r| r.iter().copied().collect::<Vec<_>>()),
+            d.grants_to_take_back()
+                .get(&8)
+                .map(|r| r.iter().copied().collect::<Vec<_>>()),
             Some(vec![40, 41])
         );
-        d.cleaned.roles_taken_back.insert(8, [40].into_iter().collect());
+        d.cleaned
+            .roles_taken_back
+            .insert(8, [40].into_iter().collect());
         assert_eq!(
             d.grants_to_take_back().get(&8).map(|r| r.len()),
             Some(1),

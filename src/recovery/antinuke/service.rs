@@ -314,7 +314,9 @@ impl AntinukeService {
                 }) {
                     let (this, data) = (self.clone(), data.clone());
                     let http = ctx.http.clone();
-                    tokio::spawn(async move { this.clean_up_open(&http, &data, guild, actor, id).await });
+                    tokio::spawn(async move {
+                        this.clean_up_open(&http, &data, guild, actor, id).await
+                    });
                 }
                 return;
             }
@@ -405,7 +407,12 @@ impl AntinukeService {
             return;
         };
         let destroyed = open.destroyed.lock().map(|d| d.clone()).unwrap_or_default();
-        let protect: HashSet<u64> = data.bot_user_id.get().map(|b| b.get()).into_iter().collect();
+        let protect: HashSet<u64> = data
+            .bot_user_id
+            .get()
+            .map(|b| b.get())
+            .into_iter()
+            .collect();
         let cleaned = responder::clean_up(http, guild, actor, open.id, &destroyed, &protect).await;
         if let Ok(mut shared) = open.destroyed.lock() {
             shared.cleaned.bots_removed.extend(&cleaned.bots_removed);
@@ -472,12 +479,9 @@ pub(super) fn audit_change(change: &serenity::model::guild::audit_log::Change) -
             old: old.map(|p| p.bits()),
             new: new.map(|p| p.bits()),
         },
-        Change::PermissionOverwrites { new, .. } => AuditChange::Overwrites(
-            new.iter()
-                .flatten()
-                .map(|o| o.allow.bits())
-                .collect(),
-        ),
+        Change::PermissionOverwrites { new, .. } => {
+            AuditChange::Overwrites(new.iter().flatten().map(|o| o.allow.bits()).collect())
+        }
         Change::RolesAdded { new, .. } => {
             AuditChange::RolesAdded(new.iter().flatten().map(|r| r.id.get()).collect())
         }

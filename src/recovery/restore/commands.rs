@@ -315,7 +315,10 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
     if !grants.is_empty() {
         lines.push(t(
             msg::RESTORE_PREVIEW_GRANTS,
-            &[arg("count", grants.len()), arg("items", names_list(&grants, 15))],
+            &[
+                arg("count", grants.len()),
+                arg("items", names_list(&grants, 15)),
+            ],
         ));
     }
     if !plan.risks.deletions.is_empty() {
@@ -692,10 +695,8 @@ async fn handle(
                     preview_buttons(data, locale, &p),
                 )),
                 Some(Confirmed::AwaitingApproval(reasons)) => {
-                    let reasons: Vec<String> = reasons
-                        .iter()
-                        .map(|r| t(reason_msg(*r), &[]))
-                        .collect();
+                    let reasons: Vec<String> =
+                        reasons.iter().map(|r| t(reason_msg(*r), &[])).collect();
                     Ok(CreateInteractionResponse::Message(
                         CreateInteractionResponseMessage::new()
                             .content(t(
@@ -795,7 +796,9 @@ async fn approval(
         .await
         .map_err(|e| map_err(e, ""))?;
     Ok(match decision {
-        ApprovalDecision::Queued(_) => t(msg::RESTORE_APPROVED, &[arg("user", format!("<@{user}>"))]),
+        ApprovalDecision::Queued(_) => {
+            t(msg::RESTORE_APPROVED, &[arg("user", format!("<@{user}>"))])
+        }
         ApprovalDecision::Refused => t(msg::RESTORE_APPROVAL_REFUSED, &[]),
         ApprovalDecision::Stale => t(msg::RESTORE_APPROVAL_CHANGED, &[]),
         ApprovalDecision::Unknown => t(msg::GUARD_UNKNOWN, &[]),

@@ -670,7 +670,10 @@ impl Discord {
                 Err(serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(r)))
                     if matches!(r.status_code.as_u16(), 401 | 403) =>
                 {
-                    tracing::info!(status = r.status_code.as_u16(), "the audit log is not readable; matching by name instead");
+                    tracing::info!(
+                        status = r.status_code.as_u16(),
+                        "the audit log is not readable; matching by name instead"
+                    );
                     break;
                 }
                 Err(e) => return Err(format!("reading the audit log failed: {e}")),

@@ -31,8 +31,7 @@ pub use executor::CrashPoint;
 pub use model::{Component, Components, Mode, Plan, Scope};
 pub use runner::Runner;
 pub use service::{
-    ApprovalDecision, ApprovalReason, RestoreError, RestoreRequest, RestoreService,
-    RestoreSettings,
+    ApprovalDecision, ApprovalReason, RestoreError, RestoreRequest, RestoreService, RestoreSettings,
 };
 
 /// Every audit-log reason Umbra's restores set starts with this.

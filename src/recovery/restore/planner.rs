@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use super::model::{
     Action, ActionCounts, ChannelFields, ChannelPosition, Component, Components, Counts, Kind,
-    Mode, Object, OverwriteFor, OverwriteSpec, PLAN_VERSION, Plan, Ref, Risks, RoleFields,
-    Scope, SettingsFields, SkipReason, Skipped, Step, Warning, limits, perms,
+    Mode, Object, OverwriteFor, OverwriteSpec, PLAN_VERSION, Plan, Ref, Risks, RoleFields, Scope,
+    SettingsFields, SkipReason, Skipped, Step, Warning, limits, perms,
 };
 use crate::recovery::snapshot::model::{ChannelDoc, RoleDoc, SnapshotDocument};
 use crate::recovery::sync::{ChannelState, GuildState, OverwriteTarget, RoleState};
@@ -301,19 +301,18 @@ impl<'a> Planner<'a> {
         let mut gaining: BTreeSet<u32> = BTreeSet::new();
         for step in &self.steps {
             match step {
-                Action::RoleGrant { role, permissions } => {
-                    if permissions & DANGEROUS & !now_of(*role) != 0 && gaining.insert(*role) {
-                        risks.roles.push(role_name(*role));
-                    }
+                Action::RoleGrant { role, permissions }
+                    if permissions & DANGEROUS & !now_of(*role) != 0 && gaining.insert(*role) =>
+                {
+                    risks.roles.push(role_name(*role));
                 }
-                Action::RoleCreate { role, fields } | Action::RoleUpdate { role, fields, .. } => {
+                Action::RoleCreate { role, fields } | Action::RoleUpdate { role, fields, .. }
                     if fields
                         .permissions
                         .is_some_and(|p| p & DANGEROUS & !now_of(*role) != 0)
-                        && gaining.insert(*role)
-                    {
-                        risks.roles.push(role_name(*role));
-                    }
+                        && gaining.insert(*role) =>
+                {
+                    risks.roles.push(role_name(*role));
                 }
                 Action::RoleDelete { name, .. } | Action::ChannelDelete { name, .. } => {
                     risks.deletions.push(name.clone());
@@ -324,12 +323,7 @@ impl<'a> Planner<'a> {
                         _ => None,
                     };
                     let before: u64 = live
-                        .and_then(|l| {
-                            self.cur
-                                .channels
-                                .iter()
-                                .find(|c| c.discord_channel_id == l)
-                        })
+                        .and_then(|l| self.cur.channels.iter().find(|c| c.discord_channel_id == l))
                         .map(|c| c.overwrites.iter().fold(0u64, |a, o| a | o.allow as u64))
                         .unwrap_or(0);
                     let allows = fields
@@ -338,11 +332,12 @@ impl<'a> Planner<'a> {
                         .flatten()
                         .fold(0u64, |a, o| a | o.allow);
                     if allows & DANGEROUS & !before != 0 {
-                        risks
-                            .channels
-                            .push(fields.name.clone().unwrap_or_else(|| {
-                                live.map(|l| l.to_string()).unwrap_or_default()
-                            }));
+                        risks.channels.push(
+                            fields
+                                .name
+                                .clone()
+                                .unwrap_or_else(|| live.map(|l| l.to_string()).unwrap_or_default()),
+                        );
                     }
                 }
                 _ => {}
@@ -352,7 +347,7 @@ impl<'a> Planner<'a> {
         let dangerous = |r: &Ref| match r {
             Ref::L(l) => doc_role
                 .get(l)
-                .is_some_and(|d| (d.permissions as u64 | now_of(*l)) & DANGEROUS != 0),
+                .is_some_and(|d| (d.permissions | now_of(*l)) & DANGEROUS != 0),
             Ref::D(live) => live_perms.get(live).is_some_and(|p| p & DANGEROUS != 0),
         };
         let current: HashMap<u64, &crate::member::MemberState> = self
@@ -378,7 +373,10 @@ impl<'a> Planner<'a> {
                 .iter()
                 .filter(|r| dangerous(r))
                 .filter(|r| match r {
-                    Ref::L(l) => self.role_live.get(l).is_none_or(|live| !held.contains(live)),
+                    Ref::L(l) => self
+                        .role_live
+                        .get(l)
+                        .is_none_or(|live| !held.contains(live)),
                     Ref::D(live) => !held.contains(live),
                 })
                 .map(|r| match r {
@@ -396,9 +394,7 @@ impl<'a> Planner<'a> {
                     || user.to_string(),
                     |m| m.global_name.clone().unwrap_or_else(|| m.username.clone()),
                 );
-                risks
-                    .members
-                    .push(format!("{name} ({})", given.join(", ")));
+                risks.members.push(format!("{name} ({})", given.join(", ")));
             }
         }
         risks.punished = self.punished.clone();

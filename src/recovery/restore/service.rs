@@ -341,13 +341,11 @@ impl RestoreService {
             .plan
             .member_restore_limit;
         // The punished attacker of an open incident keeps their punishment, whatever restore.
-        let excluded_members = crate::recovery::antinuke::persistence::punished_actors(
-            &self.inner.db,
-            record.id,
-        )
-        .await?
-        .into_iter()
-        .collect();
+        let excluded_members =
+            crate::recovery::antinuke::persistence::punished_actors(&self.inner.db, record.id)
+                .await?
+                .into_iter()
+                .collect();
         let owner = record.owner_discord_id;
         let plan = tokio::task::spawn_blocking(move || {
             planner::plan(&PlanInput {

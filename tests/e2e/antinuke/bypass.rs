@@ -10,8 +10,7 @@ use serde_json::json;
 use umbra::guild::GuildReader as _;
 
 use super::{
-    delete_channels, events, incident_dm, incidents, is_banned, protected, roles_of,
-    wait_incidents,
+    delete_channels, events, incident_dm, incidents, is_banned, protected, roles_of, wait_incidents,
 };
 use crate::support::world::{PATIENCE, TestWorld};
 
@@ -143,13 +142,25 @@ async fn borrowed_trust_a_trusted_role_handed_out_by_an_admin_is_stopped_at_once
     assert_eq!(incident.punishment, "strip_roles");
     assert_eq!(roles_of(&world, rogue).unwrap(), Vec::<u64>::new());
     let dm = incident_dm(&world, incident.id).await;
-    assert!(dm.text().contains("trusted or whitelisted role"), "{}", dm.text());
+    assert!(
+        dm.text().contains("trusted or whitelisted role"),
+        "{}",
+        dm.text()
+    );
     // Now "trusted"? No: AntiNuke cannot be switched off by them.
-    let reply = world
-        .command(rogue, "antinuke disable", json!({}))
-        .await;
-    assert!(reply.text.contains("Only the server owner"), "{}", reply.text);
-    assert!(world.data().antinuke.policy(guild).is_some_and(|p| p.enabled));
+    let reply = world.command(rogue, "antinuke disable", json!({})).await;
+    assert!(
+        reply.text.contains("Only the server owner"),
+        "{}",
+        reply.text
+    );
+    assert!(
+        world
+            .data()
+            .antinuke
+            .policy(guild)
+            .is_some_and(|p| p.enabled)
+    );
 
     // 2. Another admin hands the trusted role to an accomplice: the admin is stopped, the role
     //    is taken back from the accomplice, who gains nothing.
@@ -164,9 +175,10 @@ async fn borrowed_trust_a_trusted_role_handed_out_by_an_admin_is_stopped_at_once
     let incident = incident_of(&world, second).await;
     assert_eq!(incident.action_class, "trust_grant");
     world
-        .eventually("the trusted role is taken back from the accomplice", || async {
-            roles_of(&world, accomplice).is_some_and(|r| !r.contains(&trusted_role))
-        })
+        .eventually(
+            "the trusted role is taken back from the accomplice",
+            || async { roles_of(&world, accomplice).is_some_and(|r| !r.contains(&trusted_role)) },
+        )
         .await;
     world
         .eventually("the clean-up is recorded with the incident", || async {
@@ -184,12 +196,24 @@ async fn borrowed_trust_a_trusted_role_handed_out_by_an_admin_is_stopped_at_once
     let reply = world
         .command(accomplice, "antinuke disable", json!({}))
         .await;
-    assert!(reply.text.contains("Only the server owner"), "{}", reply.text);
-    let reply = world
-        .command(accomplice, "backup list", json!({}))
-        .await;
-    assert!(reply.text.contains("Only the server owner"), "{}", reply.text);
-    assert!(world.data().antinuke.policy(guild).is_some_and(|p| p.enabled));
+    assert!(
+        reply.text.contains("Only the server owner"),
+        "{}",
+        reply.text
+    );
+    let reply = world.command(accomplice, "backup list", json!({})).await;
+    assert!(
+        reply.text.contains("Only the server owner"),
+        "{}",
+        reply.text
+    );
+    assert!(
+        world
+            .data()
+            .antinuke
+            .policy(guild)
+            .is_some_and(|p| p.enabled)
+    );
 
     // 3. The owner giving the trusted role is fine: no incident, the member is trusted.
     let before = incidents(&world).await.len();
@@ -203,7 +227,11 @@ async fn borrowed_trust_a_trusted_role_handed_out_by_an_admin_is_stopped_at_once
     assert_eq!(incidents(&world).await.len(), before);
     let reply = world.command(friend, "antinuke status", json!({})).await;
     assert!(reply.text.contains("AntiNuke"), "{}", reply.text);
-    assert!(!reply.text.contains("Only the server owner"), "{}", reply.text);
+    assert!(
+        !reply.text.contains("Only the server owner"),
+        "{}",
+        reply.text
+    );
     world.finish().await;
 }
 
@@ -221,15 +249,29 @@ async fn changes_by_anyone_but_the_owner_wait_for_the_owners_approval_and_every_
 
     // A trusted user turns AntiNuke off: nothing changes, the owner is asked.
     let reply = world.command(trusted, "antinuke disable", json!({})).await;
-    assert!(reply.text.contains("sent to the owner for approval"), "{}", reply.text);
-    assert!(world.data().antinuke.policy(guild).is_some_and(|p| p.enabled));
+    assert!(
+        reply.text.contains("sent to the owner for approval"),
+        "{}",
+        reply.text
+    );
+    assert!(
+        world
+            .data()
+            .antinuke
+            .policy(guild)
+            .is_some_and(|p| p.enabled)
+    );
     let ask = owner_dm(&world, "wants to change AntiNuke").await;
     assert!(ask.text().contains("AntiNuke disabled"), "{}", ask.text());
     // Someone else pressing Approve (a forwarded DM) changes nothing.
     let refused = world
         .click(trusted, &ask, &button(&ask, "umbra:guard:approve:"))
         .await;
-    assert!(refused.text.contains("Only the server owner"), "{}", refused.text);
+    assert!(
+        refused.text.contains("Only the server owner"),
+        "{}",
+        refused.text
+    );
     assert!(world.data().guilds.antinuke(guild).await.unwrap().enabled);
     // The owner refuses: nothing changes; a second answer finds nothing to decide.
     let no = world
@@ -261,19 +303,35 @@ async fn changes_by_anyone_but_the_owner_wait_for_the_owners_approval_and_every_
             .whitelist_user_ids
             .is_empty()
     );
-    let status = world.command(f.owner_id, "antinuke status", json!({})).await;
-    assert!(status.text.contains("waiting for the owner's approval"), "{}", status.text);
+    let status = world
+        .command(f.owner_id, "antinuke status", json!({}))
+        .await;
+    assert!(
+        status.text.contains("waiting for the owner's approval"),
+        "{}",
+        status.text
+    );
     let ask = owner_dm(&world, "added to the AntiNuke whitelist").await;
     let yes = world
         .click(f.owner_id, &ask, &button(&ask, "umbra:guard:approve:"))
         .await;
     assert!(yes.text.contains("Approved and applied"), "{}", yes.text);
     assert_eq!(
-        world.data().guilds.antinuke(guild).await.unwrap().whitelist_user_ids,
+        world
+            .data()
+            .guilds
+            .antinuke(guild)
+            .await
+            .unwrap()
+            .whitelist_user_ids,
         vec![trusted]
     );
     // The change reaches the owner as a change of protection, with Undo; Undo puts it back.
-    let changed = owner_dm_with(&world, &["Protection of", "added to the AntiNuke whitelist"]).await;
+    let changed = owner_dm_with(
+        &world,
+        &["Protection of", "added to the AntiNuke whitelist"],
+    )
+    .await;
     assert!(
         changed.text().contains(&format!("<@{trusted}>")),
         "{}",
@@ -282,7 +340,11 @@ async fn changes_by_anyone_but_the_owner_wait_for_the_owners_approval_and_every_
     let undo = button(&changed, "umbra:guard:undo:");
     // Undo is the owner's too.
     let not_yours = world.click(trusted, &changed, &undo).await;
-    assert!(not_yours.text.contains("Only the server owner"), "{}", not_yours.text);
+    assert!(
+        not_yours.text.contains("Only the server owner"),
+        "{}",
+        not_yours.text
+    );
     let undone = world.click(f.owner_id, &changed, &undo).await;
     assert!(undone.text.contains("Undone"), "{}", undone.text);
     assert!(
@@ -361,25 +423,40 @@ async fn umbra_as_a_proxy_a_risky_restore_lists_its_grants_and_deletions_and_wai
     assert!(p.text.contains("made-later"), "{}", p.text);
     // The trusted user confirms: it waits for the owner.
     let c = crate::restore::confirm(&world, trusted, &p).await;
-    assert!(c.text.contains("needs the server owner's approval"), "{}", c.text);
+    assert!(
+        c.text.contains("needs the server owner's approval"),
+        "{}",
+        c.text
+    );
     assert!(c.text.contains("mirror"), "{}", c.text);
     assert!(c.text.contains("dangerous permissions"), "{}", c.text);
     let (status, ..) = crate::restore::job(&world).await;
-    assert_eq!(status, "previewed", "nothing runs before the owner approves");
+    assert_eq!(
+        status, "previewed",
+        "nothing runs before the owner approves"
+    );
     let ask = owner_dm(&world, "needs your approval").await;
     assert!(ask.text().contains("made-later"), "{}", ask.text());
     // Only the owner decides.
     let refused = world
         .click(trusted, &ask, &button(&ask, "umbra:rst:approve:"))
         .await;
-    assert!(refused.text.contains("Only the server owner"), "{}", refused.text);
+    assert!(
+        refused.text.contains("Only the server owner"),
+        "{}",
+        refused.text
+    );
     assert_eq!(crate::restore::job(&world).await.0, "previewed");
     let yes = world
         .click(f.owner_id, &ask, &button(&ask, "umbra:rst:approve:"))
         .await;
     assert!(yes.text.contains("Approved by"), "{}", yes.text);
     crate::restore::wait_job(&world, &["completed"], Duration::from_secs(60)).await;
-    assert!(roles_of(&world, accomplice).unwrap().contains(&f.admin_role_id));
+    assert!(
+        roles_of(&world, accomplice)
+            .unwrap()
+            .contains(&f.admin_role_id)
+    );
     assert!(
         world
             .emu
@@ -389,6 +466,45 @@ async fn umbra_as_a_proxy_a_risky_restore_lists_its_grants_and_deletions_and_wai
             .iter()
             .all(|c| c.id != extra)
     );
+
+    // An imported file (even this server's own export) needs the owner too.
+    let (_, bytes) = world.data().snapshots.export(guild, id).await.unwrap();
+    let (imported, _) = world
+        .data()
+        .snapshots
+        .import(guild, bytes, Some("imported".into()), trusted)
+        .await
+        .unwrap();
+    world
+        .emu
+        .as_user(f.owner_id)
+        .delete_channel(f.channel_ids[6])
+        .unwrap();
+    crate::recovery::assert_mirror_matches(&world, Duration::from_secs(30), "after a deletion")
+        .await;
+    let p = crate::restore::preview(
+        &world,
+        trusted,
+        imported.meta.id,
+        json!({ "components": "channels" }),
+    )
+    .await;
+    let c = crate::restore::confirm(&world, trusted, &p).await;
+    assert!(c.text.contains("imported file"), "{}", c.text);
+    let p = crate::restore::preview(
+        &world,
+        f.owner_id,
+        imported.meta.id,
+        json!({ "components": "channels" }),
+    )
+    .await;
+    let c = crate::restore::confirm(&world, f.owner_id, &p).await;
+    assert!(
+        !c.text.contains("approval"),
+        "the owner's own restore runs: {}",
+        c.text
+    );
+    crate::restore::wait_job(&world, &["completed"], Duration::from_secs(60)).await;
 
     // A plain merge restore by the same trusted user, granting nothing and deleting nothing,
     // needs no approval.
@@ -424,11 +540,19 @@ async fn uncounted_destruction_every_destructive_class_and_a_mix_of_classes_are_
     let perm_roles: Vec<u64> = f.role_ids.iter().skip(2).take(3).copied().collect();
     for r in &perm_roles {
         owner
-            .update_role(guild, *r, json!({ "permissions": ((1u64 << 10) | (1 << 11)).to_string() }))
+            .update_role(
+                guild,
+                *r,
+                json!({ "permissions": ((1u64 << 10) | (1 << 11)).to_string() }),
+            )
             .unwrap();
     }
     let hooks: Vec<u64> = (0..3)
-        .map(|i| owner.create_webhook(f.general_channel_id, &format!("hook{i}")).unwrap())
+        .map(|i| {
+            owner
+                .create_webhook(f.general_channel_id, &format!("hook{i}"))
+                .unwrap()
+        })
         .collect();
     let emojis: Vec<u64> = (0..3)
         .map(|i| owner.create_emoji(guild, &format!("emoji{i}")).unwrap())
@@ -463,7 +587,11 @@ async fn uncounted_destruction_every_destructive_class_and_a_mix_of_classes_are_
     // Permissions taken from roles.
     for r in &perm_roles {
         actor(3)
-            .update_role(guild, *r, json!({ "permissions": (1u64 << 10).to_string() }))
+            .update_role(
+                guild,
+                *r,
+                json!({ "permissions": (1u64 << 10).to_string() }),
+            )
             .unwrap();
     }
     // Webhooks and emojis deleted, members unbanned, server settings changed.
@@ -483,7 +611,10 @@ async fn uncounted_destruction_every_destructive_class_and_a_mix_of_classes_are_
     }
     // What the emulator does not model yet, logged as Discord logs it: stickers, integrations,
     // AutoMod rules, bulk message deletes.
-    for (i, (action, n)) in [(92u16, 3usize), (82, 2), (142, 2), (73, 3)].iter().enumerate() {
+    for (i, (action, n)) in [(92u16, 3usize), (82, 2), (142, 2), (73, 3)]
+        .iter()
+        .enumerate()
+    {
         for k in 0..*n {
             world.emu.log_audit_entry(
                 guild,
@@ -539,9 +670,9 @@ async fn lost_incidents_a_database_outage_right_after_the_punishment_still_ends_
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false"
     )))
-        .execute(&admin)
-        .await
-        .unwrap();
+    .execute(&admin)
+    .await
+    .unwrap();
     sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
         .bind(&name)
         .execute(&admin)
@@ -552,21 +683,26 @@ async fn lost_incidents_a_database_outage_right_after_the_punishment_still_ends_
     let deleted = delete_channels(&world, rogue, &targets, Duration::from_millis(30)).await;
     assert!((3..=5).contains(&deleted), "{deleted}");
     world
-        .eventually("the rogue admin is punished without the database", || async {
-            roles_of(&world, rogue).is_some_and(|r| r.is_empty())
-        })
+        .eventually(
+            "the rogue admin is punished without the database",
+            || async { roles_of(&world, rogue).is_some_and(|r| r.is_empty()) },
+        )
         .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     // ...and when it comes back, the incident is recorded, once, and the owner told, once.
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true"
     )))
-        .execute(&admin)
-        .await
-        .unwrap();
+    .execute(&admin)
+    .await
+    .unwrap();
     let list = wait_incidents(&world, 1).await;
     let dm = incident_dm(&world, list[0].id).await;
-    assert!(dm.text().contains("AntiNuke stopped a nuke"), "{}", dm.text());
+    assert!(
+        dm.text().contains("AntiNuke stopped a nuke"),
+        "{}",
+        dm.text()
+    );
     world
         .eventually("the emergency snapshot is linked", || async {
             incidents(&world).await[0].emergency_snapshot_id.is_some()
@@ -605,28 +741,40 @@ async fn leftovers_bots_and_dangerous_roles_handed_out_by_the_attacker_are_taken
     let incident = incident_of(&world, rogue).await;
     assert_eq!(incident.action_class, "permission_grant");
     world
-        .eventually("the bot is removed and the Moderator role taken back", || async {
-            roles_of(&world, helper.bot_user_id).is_none()
-                && roles_of(&world, accomplice).is_some_and(|r| !r.contains(&f.moderator_role_id))
-        })
+        .eventually(
+            "the bot is removed and the Moderator role taken back",
+            || async {
+                roles_of(&world, helper.bot_user_id).is_none()
+                    && roles_of(&world, accomplice)
+                        .is_some_and(|r| !r.contains(&f.moderator_role_id))
+            },
+        )
         .await;
     let dm = incident_dm(&world, incident.id).await;
     assert!(dm.text().contains("were taken back"), "{}", dm.text());
     // False positive: the rogue's roles and the accomplice's Moderator role come back; the bot
     // must be invited again (a bot cannot add a bot).
     let fp = world
-        .click(f.owner_id, &dm, &format!("umbra:antinuke:fp:{}", incident.id))
+        .click(
+            f.owner_id,
+            &dm,
+            &format!("umbra:antinuke:fp:{}", incident.id),
+        )
         .await;
     assert!(fp.text.contains("false positive"), "{}", fp.text);
     assert!(fp.text.contains("invited again"), "{}", fp.text);
-    assert!(roles_of(&world, accomplice).unwrap().contains(&f.moderator_role_id));
+    assert!(
+        roles_of(&world, accomplice)
+            .unwrap()
+            .contains(&f.moderator_role_id)
+    );
     assert!(roles_of(&world, rogue).unwrap().contains(&f.admin_role_id));
     world.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_attack_after_a_false_positive_is_a_new_incident_with_its_own_dm_and_working_buttons()
- {
+{
     let world = protected(TestWorld::start().await).await;
     let f = world.fixture.clone();
     let rogue = f.rogue_admin_id;
@@ -635,7 +783,11 @@ async fn a_new_attack_after_a_false_positive_is_a_new_incident_with_its_own_dm_a
     let list = wait_incidents(&world, 1).await;
     let dm = incident_dm(&world, list[0].id).await;
     let fp = world
-        .click(f.owner_id, &dm, &format!("umbra:antinuke:fp:{}", list[0].id))
+        .click(
+            f.owner_id,
+            &dm,
+            &format!("umbra:antinuke:fp:{}", list[0].id),
+        )
         .await;
     assert!(fp.text.contains("false positive"), "{}", fp.text);
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -644,13 +796,20 @@ async fn a_new_attack_after_a_false_positive_is_a_new_incident_with_its_own_dm_a
     delete_channels(&world, rogue, &second, Duration::ZERO).await;
     let list = wait_incidents(&world, 2).await;
     assert_eq!(list.len(), 2, "{list:?}");
-    assert_eq!(list[0].status, "false_positive", "a closed incident stays closed");
+    assert_eq!(
+        list[0].status, "false_positive",
+        "a closed incident stays closed"
+    );
     assert_eq!(list[1].status, "open");
     assert_ne!(list[0].id, list[1].id);
     assert_eq!(roles_of(&world, rogue).unwrap(), Vec::<u64>::new());
     let dm = incident_dm(&world, list[1].id).await;
     let fp = world
-        .click(f.owner_id, &dm, &format!("umbra:antinuke:fp:{}", list[1].id))
+        .click(
+            f.owner_id,
+            &dm,
+            &format!("umbra:antinuke:fp:{}", list[1].id),
+        )
         .await;
     assert!(fp.text.contains("false positive"), "{}", fp.text);
     assert_eq!(events(&world, "recovery.incident_detected").await, 2);
@@ -685,7 +844,10 @@ async fn proxy_bots_a_whitelisted_moderation_bot_is_counted_with_its_own_higher_
         .as_user(f.owner_id)
         .set_role_positions(
             guild,
-            &[(modbot_role, umbra_position), (f.bot_role_id, umbra_position + 1)],
+            &[
+                (modbot_role, umbra_position),
+                (f.bot_role_id, umbra_position + 1),
+            ],
         )
         .unwrap();
     let reply = world
@@ -723,7 +885,10 @@ async fn proxy_bots_a_whitelisted_moderation_bot_is_counted_with_its_own_higher_
             roles_of(&world, modbot.bot_user_id).is_none()
         })
         .await;
-    assert!(bot.ban(guild, f.member_ids[21]).is_err(), "a kicked bot bans nobody");
+    assert!(
+        bot.ban(guild, f.member_ids[21]).is_err(),
+        "a kicked bot bans nobody"
+    );
     world.finish().await;
 }
 
@@ -818,7 +983,11 @@ async fn backups_the_restored_snapshot_survives_retention_and_an_incident_pin_is
             json!({ "snapshot": pinned.to_string() }),
         )
         .await;
-    assert!(refused.text.contains("only the server's owner"), "{}", refused.text);
+    assert!(
+        refused.text.contains("only the server's owner"),
+        "{}",
+        refused.text
+    );
     let still: bool = sqlx::query_scalar("SELECT pinned FROM recovery.snapshots WHERE id = $1")
         .bind(pinned)
         .fetch_one(&world.db.pool)
@@ -847,12 +1016,20 @@ async fn silent_degradation_the_owner_hears_of_deleted_snapshots_lost_permission
     // A trusted user deletes a snapshot: the owner is told who.
     let id = crate::restore::snapshot(&world, "to-delete").await;
     let reply = world
-        .command(trusted, "backup delete", json!({ "snapshot": id.to_string() }))
+        .command(
+            trusted,
+            "backup delete",
+            json!({ "snapshot": id.to_string() }),
+        )
         .await;
     assert!(!reply.text.contains("Only"), "{}", reply.text);
     let dm = owner_dm(&world, "was deleted by").await;
     assert!(dm.text().contains("to-delete"), "{}", dm.text());
-    assert!(dm.text().contains(&format!("<@{trusted}>")), "{}", dm.text());
+    assert!(
+        dm.text().contains(&format!("<@{trusted}>")),
+        "{}",
+        dm.text()
+    );
 
     // Umbra loses View Audit Log and Manage Roles: protection is degraded, the owner is told
     // why, and /umbra status says so.
@@ -869,7 +1046,11 @@ async fn silent_degradation_the_owner_hears_of_deleted_snapshots_lost_permission
     assert!(dm.text().contains("View Audit Log"), "{}", dm.text());
     assert!(dm.text().contains("Manage Roles"), "{}", dm.text());
     let status = world.command(f.owner_id, "umbra status", json!({})).await;
-    assert!(status.text.contains("Protection degraded"), "{}", status.text);
+    assert!(
+        status.text.contains("Protection degraded"),
+        "{}",
+        status.text
+    );
     // Given back: the owner is told it is whole again.
     world
         .emu
@@ -878,7 +1059,11 @@ async fn silent_degradation_the_owner_hears_of_deleted_snapshots_lost_permission
         .unwrap();
     owner_dm(&world, "can fully protect").await;
     let status = world.command(f.owner_id, "umbra status", json!({})).await;
-    assert!(!status.text.contains("Protection degraded"), "{}", status.text);
+    assert!(
+        !status.text.contains("Protection degraded"),
+        "{}",
+        status.text
+    );
 
     // Umbra's role below an administrator it would have to stop.
     let top = world
@@ -896,7 +1081,11 @@ async fn silent_degradation_the_owner_hears_of_deleted_snapshots_lost_permission
         .set_role_positions(guild, &[(f.admin_role_id, top)])
         .unwrap();
     let dm = owner_dm(&world, "below").await;
-    assert!(dm.text().contains(&format!("<@{}>", f.rogue_admin_id)), "{}", dm.text());
+    assert!(
+        dm.text().contains(&format!("<@{}>", f.rogue_admin_id)),
+        "{}",
+        dm.text()
+    );
 
     // Umbra removed from the server: the owner (who shares another server with Umbra, so that
     // a DM can reach them) is told its backups wait for a while.
@@ -943,8 +1132,7 @@ async fn a_failed_read_after_a_crash_is_retried_and_never_creates_twice() {
     let id = crate::restore::snapshot(&world, "before").await;
     let before = crate::recovery::emulator_view(&world);
     let recovery = crate::restore::wipe(&world);
-    crate::recovery::assert_mirror_matches(&world, Duration::from_secs(60), "after the wipe")
-        .await;
+    crate::recovery::assert_mirror_matches(&world, Duration::from_secs(60), "after the wipe").await;
     let p = crate::restore::preview(&world, world.owner_id(), id, json!({})).await;
     // A create reaches Discord; the process dies before recording it.
     world
@@ -959,8 +1147,12 @@ async fn a_failed_read_after_a_crash_is_retried_and_never_creates_twice() {
         .await;
     // The next runner's reads of the roles and channels fail for a while (Discord hiccups):
     // it retries instead of taking "nothing there" and creating everything again.
-    world.emu.fail_requests("GET", "/guilds/{guild_id}/roles", 500, 3);
-    world.emu.fail_requests("GET", "/guilds/{guild_id}/channels", 502, 2);
+    world
+        .emu
+        .fail_requests("GET", "/guilds/{guild_id}/roles", 500, 3);
+    world
+        .emu
+        .fail_requests("GET", "/guilds/{guild_id}/channels", 502, 2);
     world.restart_bot().await;
     let (status, done, failed, total, _) =
         crate::restore::wait_job(&world, &["completed", "failed"], Duration::from_secs(120)).await;
@@ -970,12 +1162,106 @@ async fn a_failed_read_after_a_crash_is_retried_and_never_creates_twice() {
         .emu
         .request_log()
         .iter()
-        .filter(|r| r.method == "GET" && r.route.starts_with("/guilds/{guild_id}/") && r.status >= 500)
+        .filter(|r| {
+            r.method == "GET" && r.route.starts_with("/guilds/{guild_id}/") && r.status >= 500
+        })
         .count();
     assert_eq!(failures, 5, "the failed reads were retried");
     crate::restore::assert_no_duplicates(&world);
     crate::restore::drop_recovery_channel(&world, recovery);
     crate::restore::assert_no_diff(&world, &before, "after the resumed restore");
     assert!(!is_banned(&world, world.owner_id()));
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_role_umbra_cannot_take_back_still_confers_no_trust() {
+    let world = protected(TestWorld::start().await).await;
+    let f = world.fixture.clone();
+    let guild = world.guild_id();
+    let trusted_role = f.role_ids[0];
+    owner_trusts(&world, json!({ "user": f.trusted_user_id.to_string() })).await;
+    owner_trusts(&world, json!({ "role": trusted_role.to_string() })).await;
+    // A misconfigured server: the Admin role and the trusted role above Umbra's, so Umbra can
+    // neither punish the rogue admin nor take the role back.
+    let top = world
+        .emu
+        .guild_view(guild)
+        .unwrap()
+        .roles
+        .iter()
+        .map(|r| r.position)
+        .max()
+        .unwrap_or(1);
+    world
+        .emu
+        .as_user(f.owner_id)
+        .set_role_positions(
+            guild,
+            &[(f.admin_role_id, top + 2), (trusted_role, top + 1)],
+        )
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let accomplice = f.member_ids[4];
+    world
+        .emu
+        .as_user(f.rogue_admin_id)
+        .add_member_role(guild, accomplice, trusted_role)
+        .unwrap();
+    let incident = incident_of(&world, f.rogue_admin_id).await;
+    assert_eq!(incident.action_class, "trust_grant");
+    assert_eq!(
+        incident.punishment, "none",
+        "Umbra's role is too low to punish"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        roles_of(&world, accomplice)
+            .unwrap()
+            .contains(&trusted_role),
+        "Umbra could not take the role back"
+    );
+    // The role confers nothing: not for commands, not for AntiNuke's buttons.
+    let reply = world
+        .command(accomplice, "antinuke disable", json!({}))
+        .await;
+    assert!(
+        reply.text.contains("Only the server owner"),
+        "{}",
+        reply.text
+    );
+    let reply = world
+        .command(accomplice, "restore history", json!({}))
+        .await;
+    assert!(
+        reply.text.contains("Only the server owner"),
+        "{}",
+        reply.text
+    );
+    let dm = incident_dm(&world, incident.id).await;
+    let fp = world
+        .click(
+            accomplice,
+            &dm,
+            &format!("umbra:antinuke:fp:{}", incident.id),
+        )
+        .await;
+    assert!(fp.text.contains("trusted"), "{}", fp.text);
+    assert!(
+        world
+            .data()
+            .antinuke
+            .policy(guild)
+            .is_some_and(|p| p.enabled)
+    );
+    // A real trusted user is still trusted.
+    let reply = world
+        .command(f.trusted_user_id, "antinuke status", json!({}))
+        .await;
+    assert!(
+        !reply.text.contains("Only the server owner"),
+        "{}",
+        reply.text
+    );
     world.finish().await;
 }

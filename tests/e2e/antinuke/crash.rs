@@ -39,7 +39,10 @@ impl Umbra {
             )
             .env("UMBRA_DATA_DIR", dir.path())
             .env("UMBRA_HTTP_BIND", "127.0.0.1:0")
-            .env("UMBRA_DISCORD_API_ADDRESS", world.emu.tls_addr().to_string())
+            .env(
+                "UMBRA_DISCORD_API_ADDRESS",
+                world.emu.tls_addr().to_string(),
+            )
             .env(
                 "UMBRA_DISCORD_CA_CERT",
                 world.emu.ca_cert_path().display().to_string(),
@@ -141,9 +144,9 @@ fn punishments_sent(world: &TestWorld, actor: u64) -> usize {
         .iter()
         .filter(|e| e.target_id == Some(actor))
         .filter(|e| {
-            e.reason
-                .as_deref()
-                .is_some_and(|x| umbra::recovery::antinuke::model::parse_punishment_reason(x).is_some())
+            e.reason.as_deref().is_some_and(|x| {
+                umbra::recovery::antinuke::model::parse_punishment_reason(x).is_some()
+            })
         })
         .count()
 }
@@ -200,7 +203,13 @@ async fn umbra_killed_after_a_punishment_and_at_two_later_points_ends_with_one_i
     let mut umbra = start(&world).await;
     let text = command(&world, f.owner_id, "antinuke enable", json!({})).await;
     assert!(text.contains("AntiNuke is **on**"), "{text}");
-    let text = command(&world, f.owner_id, "backup create", json!({ "label": "daily" })).await;
+    let text = command(
+        &world,
+        f.owner_id,
+        "backup create",
+        json!({ "label": "daily" }),
+    )
+    .await;
     assert!(text.contains("daily"), "{text}");
     let owner = world.emu.as_user(f.owner_id);
     let attackers = [f.rogue_admin_id, f.member_ids[0], f.member_ids[1]];
@@ -213,7 +222,14 @@ async fn umbra_killed_after_a_punishment_and_at_two_later_points_ends_with_one_i
     let nuke = |actor: u64, skip: usize| {
         let world = &world;
         async move {
-            let channels: Vec<u64> = world.fixture.channel_ids.iter().skip(skip).take(4).copied().collect();
+            let channels: Vec<u64> = world
+                .fixture
+                .channel_ids
+                .iter()
+                .skip(skip)
+                .take(4)
+                .copied()
+                .collect();
             let as_actor = world.emu.as_user(actor);
             for c in channels {
                 let _ = as_actor.delete_channel(c);
@@ -254,7 +270,10 @@ async fn umbra_killed_after_a_punishment_and_at_two_later_points_ends_with_one_i
         "what the attacker did is rebuilt from the audit log: {}",
         incident.destroyed
     );
-    assert!(pinned_snapshot(&world, first).await.is_some(), "the daily snapshot is pinned");
+    assert!(
+        pinned_snapshot(&world, first).await.is_some(),
+        "the daily snapshot is pinned"
+    );
     assert_eq!(punishments_sent(&world, attackers[0]), 1, "punished once");
 
     // 2. Killed after the incident was recorded, before its emergency snapshot.

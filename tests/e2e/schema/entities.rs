@@ -233,7 +233,9 @@ async fn every_table_round_trips_a_full_row_through_its_entity_with_an_empty_sea
             antinuke_whitelist_role_ids: vec![],
             version: 2,
             pending_changes: json!([{"id": "x", "change": {"enabled": false}}]),
-            protection_health: Some(json!({"missing": ["view_audit_log"], "above": [], "above_count": 0})),
+            protection_health: Some(
+                json!({"missing": ["view_audit_log"], "above": [], "above_count": 0})
+            ),
             created_at: t0,
             updated_at: t1,
         }
