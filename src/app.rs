@@ -14,26 +14,140 @@ use tokio::task::JoinSet;
 
 use poise::serenity_prelude as serenity;
 
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock, RwLock};
+
+use sea_orm::DatabaseConnection;
+use sqlx::PgPool;
+
 use crate::audit::AuditConsumer;
 use crate::config::{Config, Secrets};
 use crate::db::Database;
 use crate::db::crypto::Keyring;
 use crate::discord;
+use crate::discord::bot::Bot;
+use crate::discord::rest::{Pacer, Rest, SerenityRest};
 use crate::guild::GuildService;
-use crate::http::{self, HttpState};
+use crate::http::HttpState;
 use crate::i18n::I18n;
 use crate::licensing::LicensingService;
 use crate::notification;
 use crate::outbox::relay::{Consumer, Relay, RelaySettings};
-use crate::types::{Data, Services};
+use crate::types::Data;
 
 /// How long tasks get to finish after a shutdown request.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
+/// The application: every domain service, each built with exactly the ports it uses, and what
+/// the gateway, the HTTP server and the workers share. Built once by [`start`].
+pub struct App {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub pool: PgPool,
+    pub i18n: Arc<I18n>,
+    pub keyring: Option<Arc<Keyring>>,
+    /// Umbra on Discord: the REST port (one pacer), its user id, the gateway cache.
+    pub bot: Bot,
+    /// The REST port's adapter, connected to serenity's client once it exists.
+    discord: Arc<SerenityRest>,
+    /// serenity's client, once it exists (the framework's glue; domains use `bot.rest()`).
+    pub http: OnceLock<Arc<serenity::Http>>,
+    pub guilds: GuildService,
+    pub licensing: LicensingService,
+    /// Guild members (the member domain).
+    pub members: crate::member::MemberService,
+    /// Live sync of every guild into PostgreSQL.
+    pub sync: crate::recovery::sync::SyncService,
+    /// Snapshots (triggers, retention, export/import).
+    pub snapshots: crate::recovery::snapshot::SnapshotService,
+    /// AntiNuke: in-memory detection on the event path, incidents, buttons.
+    pub antinuke: crate::recovery::antinuke::AntinukeService,
+    /// Restores (previews, jobs; the runner is a task).
+    pub restores: crate::recovery::restore::RestoreService,
+    /// Notification requests and preferences (the sender is a task).
+    pub notifications: notification::NotificationService,
+    /// Discord user ids allowed to run operator commands: `discord.operators` plus the
+    /// application's owners (learned at start-up).
+    pub operators: RwLock<HashSet<u64>>,
+    /// Gateway dispatches serenity could not parse (it would otherwise drop them silently).
+    pub unknown_events: Mutex<Vec<String>>,
+}
+
+impl App {
+    /// Connects the REST port and the services to the Discord client.
+    pub fn connect(&self, client: &serenity::Client) {
+        self.discord.connect(client.http.clone());
+        let _ = self.http.set(client.http.clone());
+        self.bot.learn_cache(client.cache.clone());
+    }
+
+    pub fn is_operator(&self, user: serenity::UserId) -> bool {
+        self.operators
+            .read()
+            .map(|ops| ops.contains(&user.get()))
+            .unwrap_or(false)
+    }
+
+    /// Builds every service with its ports. The REST port answers "not connected" until
+    /// [`App::connect`] gives it serenity's client.
+    pub fn build(
+        config: Arc<Config>,
+        db: &Database,
+        keyring: Option<Arc<Keyring>>,
+    ) -> anyhow::Result<Self> {
+        let i18n =
+            Arc::new(I18n::load().map_err(|e| anyhow::anyhow!("loading translations: {e}"))?);
+        let pacer = Arc::new(Pacer::new(config.discord.global_requests_per_second));
+        let discord = Arc::new(SerenityRest::new(pacer));
+        let bot = Bot::new(Rest::new(discord.clone()));
+        let guilds = GuildService::new(db.conn.clone(), config.retention.removed_guild_grace_days);
+        let licensing = LicensingService::new(db.conn.clone(), Arc::new(guilds.clone()));
+        let (members, sync, snapshots) =
+            crate::recovery::services(&config, &db.conn, &db.pool, &guilds, &licensing)?;
+        let restores = crate::recovery::restore::service(
+            &config, &db.conn, &sync, &snapshots, &guilds, &licensing,
+        );
+        let antinuke = crate::recovery::antinuke::AntinukeService::new(
+            config.antinuke.clone(),
+            db.conn.clone(),
+            crate::recovery::antinuke::Ports {
+                guilds: guilds.clone(),
+                licensing: Arc::new(licensing.clone()),
+                sync: sync.clone(),
+                snapshots: snapshots.clone(),
+                restores: restores.clone(),
+                bot: bot.clone(),
+            },
+        );
+        let notifications =
+            notification::NotificationService::new(db.conn.clone(), db.pool.clone());
+        Ok(Self {
+            operators: RwLock::new(config.discord.operators.iter().copied().collect()),
+            config,
+            db: db.conn.clone(),
+            pool: db.pool.clone(),
+            i18n,
+            keyring,
+            bot,
+            discord,
+            http: OnceLock::new(),
+            guilds,
+            licensing,
+            members,
+            sync,
+            snapshots,
+            antinuke,
+            restores,
+            notifications,
+            unknown_events: Mutex::new(Vec::new()),
+        })
+    }
+}
+
 /// A started Umbra: its tasks run until [`Running::shutdown`] or until one of them ends.
 pub struct Running {
     pub http_addr: SocketAddr,
-    /// The services the bot and workers share (tests inspect them).
+    /// The application the bot and workers share (tests inspect it).
     pub data: Data,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<(&'static str, anyhow::Result<()>)>,
@@ -70,37 +184,9 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
         .map(Keyring::parse)
         .transpose()?
         .map(Arc::new);
-    let i18n = Arc::new(I18n::load().map_err(|e| anyhow::anyhow!("loading translations: {e}"))?);
     let config = Arc::new(config.clone());
-    let guilds = GuildService::new(db.conn.clone(), config.retention.removed_guild_grace_days);
-    let licensing = LicensingService::new(db.conn.clone(), Arc::new(guilds.clone()));
-    let (members, sync, snapshots) =
-        crate::recovery::services(&config, &db.conn, &db.pool, &guilds, &licensing)?;
-    let restores = crate::recovery::restore::service(
-        &config, &db.conn, &sync, &snapshots, &guilds, &licensing,
-    );
-    let data = Data(Arc::new(Services {
-        config: config.clone(),
-        db: db.conn.clone(),
-        pool: db.pool.clone(),
-        i18n,
-        keyring,
-        guilds,
-        licensing,
-        members,
-        sync,
-        snapshots,
-        antinuke: crate::recovery::antinuke::AntinukeService::new(
-            config.antinuke.clone(),
-            db.conn.clone(),
-        ),
-        restores,
-        operators: std::sync::RwLock::new(config.discord.operators.iter().copied().collect()),
-        bot_user_id: std::sync::OnceLock::new(),
-        http: std::sync::OnceLock::new(),
-        cache: std::sync::OnceLock::new(),
-        unknown_events: std::sync::Mutex::new(Vec::new()),
-    }));
+    let app = Arc::new(App::build(config.clone(), &db, keyring)?);
+    let data = Data(app.clone());
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -109,24 +195,24 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
         .await
         .with_context(|| format!("binding http.bind {}", config.http.bind))?;
     let http_addr = listener.local_addr()?;
-    let metrics = http::metrics_handle().context("installing the Prometheus recorder")?;
-    let router = http::router(HttpState {
-        pool: db.pool.clone(),
+    let metrics = crate::http::metrics_handle().context("installing the Prometheus recorder")?;
+    let router = crate::http::router(HttpState {
+        app: app.clone(),
         metrics,
     });
     let rx = shutdown_rx.clone();
-    tasks.spawn(async move { ("http", http::serve(listener, router, rx).await) });
+    tasks.spawn(async move { ("http", crate::http::serve(listener, router, rx).await) });
 
     let notify_wake = Arc::new(tokio::sync::Notify::new());
     let consumers: Vec<Arc<dyn Consumer>> = vec![
         Arc::new(AuditConsumer::new(db.pool.clone())),
         Arc::new(notification::NotificationConsumer::new(
-            notification::NotificationService::of(&data),
-            Arc::new(data.guilds.clone()),
+            app.notifications.clone(),
+            Arc::new(app.guilds.clone()),
             notify_wake.clone(),
         )),
         Arc::new(crate::recovery::antinuke::AntinukeConsumer::new(
-            data.clone(),
+            app.antinuke.clone(),
         )),
     ];
     let relay = Relay::new(
@@ -140,7 +226,10 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
 
     if config.notification.sender_enabled {
         let sender = notification::Sender::new(
-            data.clone(),
+            app.notifications.clone(),
+            Arc::new(app.guilds.clone()),
+            app.bot.clone(),
+            app.i18n.clone(),
             notification::SenderSettings::from(&config.notification),
             notify_wake,
         );
@@ -148,24 +237,28 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
         tasks.spawn(async move { ("notification sender", sender.run(rx).await) });
     }
 
-    let live_sync = data.sync.clone();
+    let live_sync = app.sync.clone();
     let rx = shutdown_rx.clone();
     tasks.spawn(async move { ("live sync", live_sync.run(rx).await) });
-    let scheduler = data.snapshots.clone();
+    let scheduler = app.snapshots.clone();
     let rx = shutdown_rx.clone();
     tasks.spawn(async move { ("snapshot scheduler", scheduler.run(rx).await) });
 
-    let antinuke = data.antinuke.clone();
-    let (rx, antinuke_data) = (shutdown_rx.clone(), data.clone());
-    tasks.spawn(async move { ("AntiNuke", antinuke.run(antinuke_data, rx).await) });
+    let antinuke = app.antinuke.clone();
+    let rx = shutdown_rx.clone();
+    tasks.spawn(async move { ("AntiNuke", antinuke.run(rx).await) });
 
     if config.restore.runner_enabled {
-        let runner = crate::recovery::restore::Runner::new(data.clone());
+        let runner = crate::recovery::restore::Runner::new(
+            app.restores.clone(),
+            app.bot.clone(),
+            app.i18n.clone(),
+        );
         let rx = shutdown_rx.clone();
         tasks.spawn(async move { ("restore runner", runner.run(rx).await) });
     }
 
-    let maintenance = maintenance(data.clone(), shutdown_rx.clone());
+    let maintenance = maintenance(app.clone(), shutdown_rx.clone());
     tasks.spawn(async move { ("maintenance", maintenance.await) });
 
     if let Some(token) = &secrets.discord_token {
@@ -176,8 +269,7 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
             .raw_event_handler(discord::framework::RawEventGuard { data: data.clone() })
             .await
             .map_err(discord::client::explain)?;
-        let _ = data.http.set(client.http.clone());
-        let _ = data.cache.set(client.cache.clone());
+        app.connect(&client);
         let rx = shutdown_rx.clone();
         let gateway_config = config.clone();
         tasks.spawn(async move {
@@ -200,7 +292,7 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
 
 /// Periodic housekeeping: purge removed guilds after their grace period, expire licenses.
 /// Safe with several processes (each step claims its rows or is idempotent).
-async fn maintenance(data: Data, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+async fn maintenance(data: Arc<App>, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
     let interval = Duration::from_secs(data.config.retention.interval_minutes.max(1) * 60);
     while !*shutdown.borrow() {
         match data.guilds.purge_due().await {

@@ -105,6 +105,9 @@ pub struct DiscordConfig {
     pub total_shards: u32,
     /// Inclusive `[first, last]` shard ids this process runs.
     pub shard_range: [u32; 2],
+    /// This process's share of Discord's global limit (requests a second, all REST calls
+    /// outside interaction replies; 0 = no pacing). Several processes on one token split 50.
+    pub global_requests_per_second: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -459,8 +462,6 @@ pub struct RestoreConfig {
     pub bucket_concurrency: usize,
     /// Requests in flight per job.
     pub max_in_flight: usize,
-    /// Umbra's own pacing below Discord's global 50/s (0 = none).
-    pub global_per_second: u32,
     /// Attempts for a call that failed transiently.
     pub retries: u32,
     /// Jobs (of different guilds) one process runs at once.
@@ -483,7 +484,6 @@ impl Default for RestoreConfig {
             heartbeat_ms: 5000,
             bucket_concurrency: 2,
             max_in_flight: 16,
-            global_per_second: 45,
             retries: 5,
             max_jobs: 4,
             record_interval_ms: 250,
@@ -561,6 +561,7 @@ impl Default for DiscordConfig {
             operators: Vec::new(),
             total_shards: 1,
             shard_range: [0, 0],
+            global_requests_per_second: 50,
         }
     }
 }

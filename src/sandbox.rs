@@ -396,7 +396,7 @@ async fn drill(
     // 5. Detection and response, timed from the emulator's own logs.
     let incident = poll("the incident is recorded", || async {
         data.antinuke
-            .incidents(data, guild, 1)
+            .incidents(guild, 1)
             .await
             .ok()
             .and_then(|l| l.into_iter().next())

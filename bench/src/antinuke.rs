@@ -194,7 +194,7 @@ async fn scenario(config: &mut Config) -> anyhow::Result<serde_json::Value> {
         data.guilds
             .change_antinuke(f.guild_id, f.owner_id, AntinukeChange::Enabled(true))
             .await?;
-        data.antinuke.reload(&data, f.guild_id).await?;
+        data.antinuke.reload(f.guild_id).await?;
     }
     let fixtures = Arc::new(fixtures);
     let stop = Arc::new(AtomicBool::new(false));

@@ -284,7 +284,7 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
     config.log.level = "warn".into();
     config.restore.sequential = sequential;
     // Umbra's own global pacing, at the emulated scale.
-    config.restore.global_per_second = 45 * TIME_SCALE as u32;
+    config.discord.global_requests_per_second = 50 * TIME_SCALE as u32;
     config.restore.poll_interval_ms = 50;
     let db = super::database(&mut config).await?;
     let result = async {

@@ -37,7 +37,7 @@ pub async fn handle(
     let ctx = framework.serenity_context;
     let data = framework.user_data;
     // AntiNuke first: on a crossed threshold the punishment request leaves before this returns.
-    data.antinuke.on_event(ctx, data, event).await;
+    data.antinuke.on_event(ctx, event).await;
     if !matches!(event, FullEvent::GuildCreate { .. }) {
         data.sync.on_event(ctx, event);
     }

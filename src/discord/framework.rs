@@ -247,7 +247,7 @@ pub fn build(data: Data) -> poise::Framework<Data, Error> {
         })
         .setup(move |ctx, ready, framework| {
             Box::pin(async move {
-                let _ = data.bot_user_id.set(ready.user.id);
+                data.bot.learn_user_id(ready.user.id.get());
                 if let Ok(mut ops) = data.operators.write() {
                     ops.extend(framework.options().owners.iter().map(|u| u.get()));
                 }

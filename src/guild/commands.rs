@@ -342,7 +342,7 @@ pub async fn on_guard_component(
                         .ctx("deciding a pending AntiNuke change")?;
                     match decision {
                         Decision::Applied(change) => {
-                            if let Err(e) = data.antinuke.reload(data, g).await {
+                            if let Err(e) = data.antinuke.reload(g).await {
                                 tracing::warn!(guild = g, error = %e, "AntiNuke: applying an approved change to the policy failed; the next refresh applies it");
                             }
                             t(
@@ -373,7 +373,7 @@ pub async fn on_guard_component(
                     .undo(g, user, change.clone())
                     .await
                     .ctx("undoing a protection change")?;
-                if let Err(e) = data.antinuke.reload(data, g).await {
+                if let Err(e) = data.antinuke.reload(g).await {
                     tracing::warn!(guild = g, error = %e, "AntiNuke: applying an undo to the policy failed; the next refresh applies it");
                 }
                 t(msg::GUARD_UNDONE, &[arg_text("change", describe(&change))])

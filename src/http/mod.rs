@@ -1,68 +1,39 @@
-//! Purpose: the HTTP server — `/healthz` (200 when the database answers, 503 otherwise) and
-//! `/metrics` (Prometheus text). Later issues add OAuth, the join page, billing and webhooks.
+//! Purpose: the HTTP server, one room per area — `health` (`/healthz`), `metrics`
+//! (`/metrics`); later issues add `auth`, `pages` and `webhooks` as their own modules. The
+//! router ([`router`]) assembles the areas over one [`HttpState`] (the application the bot
+//! shares) and the layers every request passes: a request id, tracing, a timeout and the
+//! security headers.
 
-use std::sync::{Arc, OnceLock};
+mod health;
+mod layers;
+mod metrics;
+
+use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
-use axum::routing::get;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use sqlx::PgPool;
+use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::outbox::persistence::backlog;
+use crate::app::App;
 
-/// What handlers share.
+pub use metrics::metrics_handle;
+
+/// What handlers share: the application (its services) and the Prometheus recorder.
 #[derive(Clone)]
 pub struct HttpState {
-    pub pool: PgPool,
+    pub app: Arc<App>,
     pub metrics: PrometheusHandle,
 }
 
-static RECORDER: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
-
-/// The process-wide Prometheus recorder (installed on first use; tests that build several apps
-/// in one process share it). `None` only if another recorder was installed first.
-pub fn metrics_handle() -> Option<PrometheusHandle> {
-    RECORDER
-        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
-        .clone()
-}
-
+/// Every area's routes with the shared layers.
 pub fn router(state: HttpState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .with_state(Arc::new(state))
-}
-
-async fn healthz(State(state): State<Arc<HttpState>>) -> impl IntoResponse {
-    let probe = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);
-    match tokio::time::timeout(std::time::Duration::from_secs(2), probe).await {
-        Ok(Ok(1)) => (StatusCode::OK, "ok\n"),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n"),
-    }
-}
-
-async fn metrics(State(state): State<Arc<HttpState>>) -> impl IntoResponse {
-    if let Ok(Ok((pending, dead))) =
-        tokio::time::timeout(std::time::Duration::from_secs(2), backlog(&state.pool)).await
-    {
-        metrics::gauge!("umbra_outbox_pending").set(pending as f64);
-        metrics::gauge!("umbra_outbox_dead").set(dead as f64);
-    }
-    metrics::gauge!("umbra_database_pool_connections").set(f64::from(state.pool.size()));
-    state.metrics.run_upkeep();
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        state.metrics.render(),
-    )
+    let state = Arc::new(state);
+    let routes = Router::new()
+        .merge(health::routes())
+        .merge(metrics::routes())
+        .with_state(state);
+    layers::apply(routes)
 }
 
 /// Serves `router` on `listener` until `shutdown` turns true.

@@ -9,7 +9,7 @@ use serenity::{
 };
 
 use super::model::{Category, PreferenceChange, Preferences};
-use super::service::{NotificationError, NotificationService};
+use super::service::NotificationError;
 use crate::discord::reply;
 use crate::error::{Error, ResultExt};
 use crate::i18n::{self, Locale, Msg, arg, msg};
@@ -146,7 +146,9 @@ pub fn panel_buttons(data: &Data, locale: Locale, prefs: &Preferences) -> Vec<Cr
 }
 
 async fn change(ctx: Context<'_>, change: PreferenceChange) -> Result<Preferences, Error> {
-    NotificationService::of(ctx.data())
+    ctx.data()
+        .notifications
+        .clone()
         .change(&profile(ctx.author()), change)
         .await
         .map_err(|e| internal(e, "changing notification preferences"))
@@ -166,7 +168,9 @@ pub async fn notifications(_ctx: Context<'_>) -> Result<(), Error> {
 #[poise::command(slash_command, ephemeral)]
 pub async fn show(ctx: Context<'_>) -> Result<(), Error> {
     let data = ctx.data();
-    let prefs = NotificationService::of(data)
+    let prefs = data
+        .notifications
+        .clone()
         .preferences(ctx.author().id.get())
         .await
         .map_err(|e| internal(e, "reading notification preferences"))?;
@@ -264,7 +268,9 @@ pub async fn on_component(
     };
     let response = match parse_component(rest) {
         Some(change) => {
-            match NotificationService::of(data)
+            match data
+                .notifications
+                .clone()
                 .change(&profile(&component.user), change)
                 .await
             {

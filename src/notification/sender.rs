@@ -1,7 +1,8 @@
 //! Purpose: the notification sender worker — claims due requests in short statements (a lease
 //! with a fencing counter, `FOR UPDATE SKIP LOCKED`), sends each OUTSIDE any transaction through
-//! serenity's `Http` (its limiter handles per-route rate limits; requests go one at a time),
-//! and records the outcome only while the fencing counter still matches.
+//! the REST port (serenity's limiter handles per-route rate limits, the process pacer the global
+//! one; requests go one at a time), and records the outcome only while the fencing counter
+//! still matches.
 //!
 //! Delivery: a DM to the recipient in their language; the guild's log channel (mentioning them)
 //! when their DMs are closed (Discord error 50007) or turned off in their preferences. A muted
@@ -14,9 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use poise::serenity_prelude as serenity;
-use serenity::{
-    ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateButton, CreateMessage, Http,
-};
+use serenity::{ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateButton, CreateMessage};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
@@ -26,9 +25,10 @@ use super::model::{
 use super::persistence;
 use super::service::NotificationService;
 use crate::config::NotificationConfig;
+use crate::discord::bot::Bot;
+use crate::discord::rest::{Rest, RestError, json_of};
 use crate::guild::{GuildReader, GuildRecord, GuildSettings};
-use crate::i18n::{arg, msg};
-use crate::types::Data;
+use crate::i18n::{I18n, arg, msg};
 
 /// The sender's tuning, from `[notification]`.
 pub type SenderSettings = crate::queue::WorkerSettings;
@@ -58,8 +58,12 @@ pub enum Recorded {
 
 /// The sender worker.
 pub struct Sender {
-    data: Data,
     service: NotificationService,
+    /// The guild and its settings of a request (log channel, language).
+    guilds: Arc<dyn GuildReader>,
+    /// DMs and log-channel messages go out through the REST port.
+    bot: Bot,
+    i18n: Arc<I18n>,
     settings: SenderSettings,
     owner: String,
     wake: Arc<Notify>,
@@ -67,7 +71,14 @@ pub struct Sender {
 
 impl Sender {
     /// `wake` is shared with the consumer, which signals it when it enqueues requests.
-    pub fn new(data: Data, settings: SenderSettings, wake: Arc<Notify>) -> Self {
+    pub fn new(
+        service: NotificationService,
+        guilds: Arc<dyn GuildReader>,
+        bot: Bot,
+        i18n: Arc<I18n>,
+        settings: SenderSettings,
+        wake: Arc<Notify>,
+    ) -> Self {
         let owner = format!(
             "{}:{}:{}",
             hostname(),
@@ -75,8 +86,10 @@ impl Sender {
             uuid::Uuid::now_v7().simple()
         );
         Self {
-            service: NotificationService::of(&data),
-            data,
+            service,
+            guilds,
+            bot,
+            i18n,
             settings,
             owner,
             wake,
@@ -93,14 +106,15 @@ impl Sender {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
         let mut last_purge: Option<Instant> = None;
         while !*shutdown.borrow() {
-            let Some(http) = self.data.http.get().cloned() else {
+            if self.bot.user_id().is_none() {
+                // Not connected yet (READY not seen).
                 tokio::select! {
                     _ = tokio::time::sleep(self.settings.poll_interval) => {}
                     _ = shutdown.changed() => {}
                 }
                 continue;
-            };
-            let handled = match self.run_once(&http, &shutdown).await {
+            }
+            let handled = match self.run_once(&shutdown).await {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::warn!(
@@ -112,7 +126,7 @@ impl Sender {
             };
             if last_purge.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600)) {
                 last_purge = Some(Instant::now());
-                match persistence::purge_finished(&self.data.pool, self.settings.retention_days)
+                match persistence::purge_finished(self.service.pool(), self.settings.retention_days)
                     .await
                 {
                     Ok(0) => {}
@@ -139,11 +153,7 @@ impl Sender {
     /// Claims one batch and handles it, one request after the other. Returns how many were
     /// claimed. Requests left when `shutdown` turns true, or whose lease is nearly over, are
     /// given back untried.
-    pub async fn run_once(
-        &self,
-        http: &Http,
-        shutdown: &watch::Receiver<bool>,
-    ) -> anyhow::Result<usize> {
+    pub async fn run_once(&self, shutdown: &watch::Receiver<bool>) -> anyhow::Result<usize> {
         let started = Instant::now();
         let claimed = self.claim().await?;
         let count = claimed.len();
@@ -151,13 +161,13 @@ impl Sender {
             if *shutdown.borrow() || started.elapsed() > self.settings.lease.mul_f64(0.8) {
                 tracing::debug!(request = %request.id, "notification: giving a claimed request back untried");
                 if let Err(e) =
-                    persistence::release(&self.data.pool, request.id, request.fencing).await
+                    persistence::release(self.service.pool(), request.id, request.fencing).await
                 {
                     tracing::warn!(request = %request.id, error = %e, "notification: releasing a request failed; its lease will expire");
                 }
                 continue;
             }
-            let outcome = self.attempt(http, &request).await;
+            let outcome = self.attempt(&request).await;
             if let Err(e) = self.record(&request, &outcome).await {
                 tracing::warn!(request = %request.id, error = format!("{e:#}"), "notification: recording the outcome failed; the lease will expire and the request retry");
             }
@@ -169,7 +179,7 @@ impl Sender {
     /// lease expired).
     pub async fn claim(&self) -> Result<Vec<ClaimedRequest>, sqlx::Error> {
         persistence::claim(
-            &self.data.pool,
+            self.service.pool(),
             &self.owner,
             self.settings.lease,
             self.settings.batch_size,
@@ -179,7 +189,7 @@ impl Sender {
 
     /// Tries to deliver `request` once: reads what it needs, sends, and returns the outcome.
     /// Writes nothing to the queue (see [`Sender::record`]).
-    pub async fn attempt(&self, http: &Http, request: &ClaimedRequest) -> Outcome {
+    pub async fn attempt(&self, request: &ClaimedRequest) -> Outcome {
         let Some(template) = crate::i18n::msg_by_key(&request.template_key) else {
             return Outcome::Failed(format!(
                 "unknown message template `{}`",
@@ -210,14 +220,22 @@ impl Sender {
             request.locale.as_deref(),
             settings.as_ref().and_then(|s| s.locale),
         );
-        let i18n = &self.data.i18n;
+        let i18n = &self.i18n;
         let args = model::render_args(&request.args, template, i18n, locale);
         let text = i18n.text(locale, template, &args);
         let nonce = model::nonce(request.id);
         let components = components(&model::buttons(&request.args, i18n, locale));
 
         let why_not_dm = if route == Route::Dm {
-            match send_dm(http, recipient, &text, &nonce, components.clone()).await {
+            match send_dm(
+                self.bot.rest(),
+                recipient,
+                &text,
+                &nonce,
+                components.clone(),
+            )
+            .await
+            {
                 Ok(message) => {
                     return Outcome::Sent {
                         via: Via::Dm,
@@ -263,8 +281,10 @@ impl Sender {
             .nonce(serenity::Nonce::String(nonce))
             .enforce_nonce(true)
             .components(components);
-        match serenity::ChannelId::new(channel)
-            .send_message(http, message)
+        match self
+            .bot
+            .rest()
+            .send_message(channel, json_of(&message))
             .await
         {
             Ok(m) => Outcome::Sent {
@@ -289,7 +309,7 @@ impl Sender {
         request: &ClaimedRequest,
         outcome: &Outcome,
     ) -> Result<Recorded, sqlx::Error> {
-        let pool = &self.data.pool;
+        let pool = self.service.pool();
         let (id, fencing) = (request.id, request.fencing);
         let written = match outcome {
             Outcome::Sent {
@@ -361,31 +381,28 @@ impl Sender {
         let Some(row) = request.guild_id else {
             return Ok((None, None));
         };
-        let Some(guild) = self.data.guilds.guild_by_row(row).await? else {
+        let Some(guild) = self.guilds.guild_by_row(row).await? else {
             return Ok((None, None));
         };
-        let settings = self.data.guilds.settings(guild.discord_id).await?;
+        let settings = self.guilds.settings(guild.discord_id).await?;
         Ok((Some(guild), Some(settings)))
     }
 }
 
 async fn send_dm(
-    http: &Http,
+    rest: &Rest,
     recipient: u64,
     text: &str,
     nonce: &str,
     components: Vec<CreateActionRow>,
-) -> Result<serenity::Message, serenity::Error> {
-    let channel = serenity::UserId::new(recipient)
-        .create_dm_channel(http)
-        .await?;
+) -> Result<serenity::Message, RestError> {
     let message = CreateMessage::new()
         .content(text)
         .allowed_mentions(CreateAllowedMentions::new())
         .nonce(serenity::Nonce::String(nonce.to_owned()))
         .enforce_nonce(true)
         .components(components);
-    channel.id.send_message(http, message).await
+    rest.dm(recipient, json_of(&message)).await
 }
 
 /// The request's buttons as one action row (none: no components).
@@ -409,17 +426,9 @@ fn components(buttons: &[model::Button]) -> Vec<CreateActionRow> {
     )]
 }
 
-/// What a serenity error means for the request.
-fn failure_of(error: &serenity::Error) -> SendFailure {
-    match error {
-        serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(response)) => {
-            model::classify(
-                Some(response.status_code.as_u16()),
-                Some(response.error.code),
-            )
-        }
-        _ => model::classify(None, None),
-    }
+/// What a failed call means for the request.
+fn failure_of(error: &RestError) -> SendFailure {
+    model::classify(error.status(), error.code())
 }
 
 fn hostname() -> String {

@@ -30,9 +30,9 @@ impl NotificationService {
         Self { db, pool }
     }
 
-    /// The service over the bot's shared connections.
-    pub fn of(data: &crate::types::Data) -> Self {
-        Self::new(data.db.clone(), data.pool.clone())
+    /// The pool the sender's claims use.
+    pub(super) fn pool(&self) -> &PgPool {
+        &self.pool
     }
 
     /// The user's preferences (defaults when they never changed any).

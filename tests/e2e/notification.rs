@@ -17,6 +17,19 @@ use umbra::outbox::OutboxEvent;
 
 use crate::support::world::{PATIENCE, TestWorld};
 
+/// A sender over the world's services (as `umbra run` builds it).
+fn sender(world: &TestWorld, settings: umbra::notification::SenderSettings) -> Sender {
+    let app = world.data();
+    Sender::new(
+        app.notifications.clone(),
+        Arc::new(app.guilds.clone()),
+        app.bot.clone(),
+        app.i18n.clone(),
+        settings,
+        Default::default(),
+    )
+}
+
 fn service(world: &TestWorld) -> NotificationService {
     NotificationService::new(world.db.db.clone(), world.db.pool.clone())
 }
@@ -118,15 +131,6 @@ fn settings(world: &TestWorld, lease: Duration) -> SenderSettings {
         lease,
         ..SenderSettings::from(&world.config.notification)
     }
-}
-
-fn http(world: &TestWorld) -> Arc<poise::serenity_prelude::Http> {
-    world
-        .data()
-        .http
-        .get()
-        .cloned()
-        .expect("the Discord client exists")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -353,23 +357,14 @@ async fn a_sender_that_crashed_after_sending_is_taken_over_without_a_second_mess
         r.status == "pending"
     })
     .await;
-    let http = http(&world);
     let lease = Duration::from_millis(1500);
-    let crashed = Sender::new(
-        world.data().clone(),
-        settings(&world, lease),
-        Default::default(),
-    );
-    let survivor = Sender::new(
-        world.data().clone(),
-        settings(&world, lease),
-        Default::default(),
-    );
+    let crashed = sender(&world, settings(&world, lease));
+    let survivor = sender(&world, settings(&world, lease));
 
     let claimed: Vec<ClaimedRequest> = crashed.claim().await.unwrap();
     assert_eq!(claimed.len(), 1);
     let first = &claimed[0];
-    let sent_before_the_crash = crashed.attempt(&http, first).await;
+    let sent_before_the_crash = crashed.attempt(first).await;
     let Outcome::Sent {
         via, message_id, ..
     } = sent_before_the_crash.clone()
@@ -391,7 +386,7 @@ async fn a_sender_that_crashed_after_sending_is_taken_over_without_a_second_mess
     assert_eq!(second.id, first.id);
     assert_eq!(second.fencing, first.fencing + 1);
     assert_eq!(second.attempts, 2);
-    let outcome = survivor.attempt(&http, second).await;
+    let outcome = survivor.attempt(second).await;
     let Outcome::Sent {
         message_id: resent, ..
     } = outcome.clone()
@@ -450,21 +445,12 @@ async fn two_senders_at_once_never_claim_or_send_the_same_request() {
         };
         assert!(svc.enqueue(&request).await.unwrap());
     }
-    let a = Sender::new(
-        world.data().clone(),
-        settings(&world, Duration::from_secs(60)),
-        Default::default(),
-    );
-    let b = Sender::new(
-        world.data().clone(),
-        settings(&world, Duration::from_secs(60)),
-        Default::default(),
-    );
+    let a = sender(&world, settings(&world, Duration::from_secs(60)));
+    let b = sender(&world, settings(&world, Duration::from_secs(60)));
     let (_tx, shutdown) = tokio::sync::watch::channel(false);
-    let http = http(&world);
     let mut handled = 0;
     while handled < 12 {
-        let (x, y) = tokio::join!(a.run_once(&http, &shutdown), b.run_once(&http, &shutdown));
+        let (x, y) = tokio::join!(a.run_once(&shutdown), b.run_once(&shutdown));
         let (x, y) = (x.unwrap(), y.unwrap());
         assert!(x + y > 0, "work remains but nobody claimed it");
         handled += x + y;

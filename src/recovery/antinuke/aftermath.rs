@@ -28,7 +28,6 @@ use super::{false_positive_button, restore_button};
 use crate::guild::{GuildError, GuildReader};
 use crate::ids::to_db;
 use crate::outbox::{self, NewEvent, event_types};
-use crate::types::Data;
 
 /// Retries of a failed write back off from this...
 const RETRY_FIRST: Duration = Duration::from_millis(200);
@@ -69,7 +68,6 @@ impl AntinukeService {
 
     pub(super) async fn after_detection(
         &self,
-        data: &Data,
         detection: Detection,
         outcome: Outcome,
         actor_is_bot: bool,
@@ -122,8 +120,9 @@ impl AntinukeService {
             destroyed: destroyed.clone(),
         };
         let recorded = self
-            .retrying(data, "recording the incident", || async {
-                let record = data
+            .retrying("recording the incident", || async {
+                let record = self
+                    .inner
                     .guilds
                     .guild(guild)
                     .await?
@@ -137,7 +136,7 @@ impl AntinukeService {
         };
         if !inserted {
             tracing::info!(guild, %id, "AntiNuke: detection merged into an open incident");
-            self.watch_followups(data, id, &detection).await;
+            self.watch_followups(id, &detection).await;
             return;
         }
         // 2. Let the attacker's in-flight requests land (the snapshot is "as of" before the
@@ -147,33 +146,33 @@ impl AntinukeService {
         self.settle(&detection).await;
         {
             let _permit = self.inner.heavy.acquire().await;
-            self.snapshot_step(data, guild, id, detection.first_action_at)
+            self.snapshot_step(guild, id, detection.first_action_at)
                 .await;
             let more = snapshot_of(&detection.incident.destroyed);
-            self.retrying(data, "recording follow-ups", || async {
+            self.retrying("recording follow-ups", || async {
                 Ok(persistence::merge_destroyed(&self.inner.db, id, &more).await?)
             })
             .await;
-            self.retrying(data, "notifying the owner", || async {
-                self.notify_detected(data, id).await
+            self.retrying("notifying the owner", || async {
+                self.notify_detected(id).await
             })
             .await;
         }
         // 3. Automatic revert (plan and settings permitting).
         if detection.policy.auto_revert {
-            let bot = data.bot_user_id.get().map(|u| u.get()).unwrap_or(0);
-            match self.restore_destroyed(data, id, bot).await {
+            let bot = self.inner.bot.user_id().unwrap_or(0);
+            match self.restore_destroyed(id, bot).await {
                 Ok(started) => {
                     tracing::info!(%id, ?started, "AntiNuke: automatic revert started")
                 }
                 Err(e) => tracing::warn!(%id, error = %e, "AntiNuke: automatic revert failed"),
             }
         }
-        self.watch_followups(data, id, &detection).await;
+        self.watch_followups(id, &detection).await;
     }
 
     /// Runs `step` until it succeeds or Umbra stops (`None`), backing off with jitter.
-    async fn retrying<T, F, Fut>(&self, data: &Data, what: &str, mut step: F) -> Option<T>
+    async fn retrying<T, F, Fut>(&self, what: &str, mut step: F) -> Option<T>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, AntinukeError>>,
@@ -183,7 +182,7 @@ impl AntinukeService {
             match step().await {
                 Ok(v) => return Some(v),
                 Err(e) => {
-                    if data.pool.is_closed() {
+                    if self.inner.closed() {
                         return None;
                     }
                     tracing::warn!(error = %e, "AntiNuke: {what} failed; retrying");
@@ -217,12 +216,12 @@ impl AntinukeService {
 
     /// Records the actor's later actions (and their clean-up) with the incident until its
     /// window ends.
-    async fn watch_followups(&self, data: &Data, id: Uuid, detection: &Detection) {
+    async fn watch_followups(&self, id: Uuid, detection: &Detection) {
         let window = Duration::from_secs(self.inner.config.dedupe_slot_seconds.max(1));
         let end = detection.detected + window;
         let mut recorded = Destroyed::default();
         // Until the incident's window ends, or Umbra stops (its pool closes).
-        while Instant::now() < end && !data.pool.is_closed() {
+        while Instant::now() < end && !self.inner.closed() {
             let left = end.saturating_duration_since(Instant::now());
             let _ = tokio::time::timeout(
                 left.min(Duration::from_secs(30)),
@@ -244,20 +243,14 @@ impl AntinukeService {
     /// The emergency snapshot (the state just before `first`) and the pin of the last earlier
     /// snapshot. Idempotent: an emergency snapshot made for this incident before a crash is
     /// linked instead of made again.
-    pub(super) async fn snapshot_step(
-        &self,
-        data: &Data,
-        guild: u64,
-        id: Uuid,
-        first: DateTime<Utc>,
-    ) {
+    pub(super) async fn snapshot_step(&self, guild: u64, id: Uuid, first: DateTime<Utc>) {
         let mut at = first
             - chrono::Duration::milliseconds(
                 i64::try_from(self.inner.config.snapshot_margin_ms).unwrap_or(0),
             );
         // A guild synced moments before the attack: the mirror's first state is still from
         // before it.
-        if let Ok(Some(start)) = data.sync.history_start(guild).await
+        if let Ok(Some(start)) = self.inner.sync.history_start(guild).await
             && start > at
             && start < first
         {
@@ -265,7 +258,12 @@ impl AntinukeService {
         }
         let reason = format!("AntiNuke incident {id}");
         let mut steps = Vec::new();
-        let emergency = match data.snapshots.create_emergency(guild, at, &reason).await {
+        let emergency = match self
+            .inner
+            .snapshots
+            .create_emergency(guild, at, &reason)
+            .await
+        {
             Ok(created) => {
                 steps.push(json!({"step": "emergency_snapshot", "ok": true, "snapshot_id": created.meta.id, "as_of": at}));
                 Some(created.meta.id)
@@ -277,7 +275,12 @@ impl AntinukeService {
                 None
             }
         };
-        let pinned = match data.snapshots.pin_last_before(guild, at, &reason).await {
+        let pinned = match self
+            .inner
+            .snapshots
+            .pin_last_before(guild, at, &reason)
+            .await
+        {
             Ok(Some(meta)) => {
                 steps.push(json!({"step": "pin", "ok": true, "snapshot_id": meta.id}));
                 Some(meta.id)
@@ -305,15 +308,11 @@ impl AntinukeService {
 
     /// Publishes `recovery.incident_detected` (the owner's DM with the buttons comes from it)
     /// and marks the incident notified, in one transaction. Does nothing the second time.
-    pub(super) async fn notify_detected(
-        &self,
-        data: &Data,
-        id: Uuid,
-    ) -> Result<bool, AntinukeError> {
+    pub(super) async fn notify_detected(&self, id: Uuid) -> Result<bool, AntinukeError> {
         let incident = persistence::find(&self.inner.db, id)
             .await?
             .ok_or(AntinukeError::UnknownIncident)?;
-        let record = data.guilds.guild(incident.guild_discord_id).await?;
+        let record = self.inner.guilds.guild(incident.guild_discord_id).await?;
         let (outcome, blocker) = super::decisions::outcome_of(&incident);
         let cleaned = &incident.destroyed.cleaned;
         let payload = json!({
@@ -365,25 +364,23 @@ impl AntinukeService {
     /// for (the process died between the punishment and its record), rebuilding what the actor
     /// did from their own audit-log entries; then finishes every incident of the guild not yet
     /// notified (snapshot, pin, DM). Safe to run any number of times.
-    pub async fn reconcile_guild(&self, data: &Data, guild: u64) {
-        if let Err(e) = self.reconcile_from_audit_log(data, guild).await {
+    pub async fn reconcile_guild(&self, guild: u64) {
+        if let Err(e) = self.reconcile_from_audit_log(guild).await {
             tracing::warn!(guild, error = %e, "AntiNuke: reading Discord's audit log for unrecorded punishments failed; retrying at the next session");
         }
-        self.finish_unfinished(data, Some(guild)).await;
+        self.finish_unfinished(Some(guild)).await;
     }
 
-    async fn reconcile_from_audit_log(&self, data: &Data, guild: u64) -> Result<(), AntinukeError> {
-        let (Some(http), Some(bot)) = (data.http.get(), data.bot_user_id.get()) else {
+    async fn reconcile_from_audit_log(&self, guild: u64) -> Result<(), AntinukeError> {
+        let Some(bot) = self.inner.bot.user_id() else {
             return Ok(());
         };
-        let Some(record) = data.guilds.guild(guild).await? else {
+        let Some(record) = self.inner.guilds.guild(guild).await? else {
             return Ok(());
         };
-        let guild_id = serenity::GuildId::new(guild);
+        let rest = self.inner.bot.rest();
         let since = Utc::now() - chrono::Duration::hours(RECONCILE_HOURS);
-        let mine = http
-            .get_audit_logs(guild_id, None, Some(*bot), None, Some(100))
-            .await?;
+        let mine = rest.audit_logs(guild, Some(bot), 100).await?;
         for entry in &mine.entries {
             let at = snowflake_time(entry.id.get());
             if at < since {
@@ -426,7 +423,7 @@ impl AntinukeService {
                     }
                 }
             };
-            let (destroyed, first) = self.rebuild(http, guild, actor, at).await?;
+            let (destroyed, first) = self.rebuild(guild, actor, at).await?;
             let is_bot = mine
                 .users
                 .get(&serenity::UserId::new(actor))
@@ -462,7 +459,6 @@ impl AntinukeService {
     /// the incident and the time of its first counted action.
     async fn rebuild(
         &self,
-        http: &serenity::Http,
         guild: u64,
         actor: u64,
         punished_at: DateTime<Utc>,
@@ -478,14 +474,11 @@ impl AntinukeService {
             + chrono::Duration::seconds(
                 i64::try_from(self.inner.config.dedupe_slot_seconds).unwrap_or(600),
             );
-        let theirs = http
-            .get_audit_logs(
-                serenity::GuildId::new(guild),
-                None,
-                Some(serenity::UserId::new(actor)),
-                None,
-                Some(100),
-            )
+        let theirs = self
+            .inner
+            .bot
+            .rest()
+            .audit_logs(guild, Some(actor), 100)
             .await?;
         let mut destroyed = Destroyed::default();
         let mut first = punished_at;
@@ -525,7 +518,7 @@ impl AntinukeService {
 
     /// Incidents (of `guild`, or of every guild this process serves) whose owner was never
     /// notified and that no live task of this process handles: snapshot (if missing) and DM.
-    async fn finish_unfinished(&self, data: &Data, guild: Option<u64>) {
+    async fn finish_unfinished(&self, guild: Option<u64>) {
         let since = Utc::now() - chrono::Duration::days(1);
         let list = match persistence::unfinished(&self.inner.db, since).await {
             Ok(l) => l,
@@ -534,7 +527,7 @@ impl AntinukeService {
                 return;
             }
         };
-        let served: HashSet<u64> = data.sync.guilds().into_iter().collect();
+        let served: HashSet<u64> = self.inner.sync.guilds().into_iter().collect();
         for incident in list {
             let mine = match guild {
                 Some(g) => incident.guild_discord_id == g,
@@ -544,15 +537,14 @@ impl AntinukeService {
             if !mine || self.handled(incident.id) {
                 continue;
             }
-            self.finish(data, &incident).await;
+            self.finish(&incident).await;
         }
     }
 
-    async fn finish(&self, data: &Data, incident: &Incident) {
+    async fn finish(&self, incident: &Incident) {
         let _handling = self.handle(incident.id);
         if incident.emergency_snapshot_id.is_none() {
             self.snapshot_step(
-                data,
                 incident.guild_discord_id,
                 incident.id,
                 incident.first_action_at,
@@ -560,15 +552,10 @@ impl AntinukeService {
             .await;
         }
         // What a crash may have left undone of the clean-up.
-        if let Some(http) = data.http.get() {
-            let protect: HashSet<u64> = data
-                .bot_user_id
-                .get()
-                .map(|b| b.get())
-                .into_iter()
-                .collect();
+        {
+            let protect: HashSet<u64> = self.inner.bot.user_id().into_iter().collect();
             let cleaned = responder::clean_up(
-                http,
+                self.inner.bot.rest(),
                 incident.guild_discord_id,
                 incident.actor,
                 incident.id,
@@ -588,7 +575,7 @@ impl AntinukeService {
                 }
             }
         }
-        match self.notify_detected(data, incident.id).await {
+        match self.notify_detected(incident.id).await {
             Ok(_) => {
                 tracing::info!(id = %incident.id, "AntiNuke: finished an interrupted incident")
             }
@@ -600,25 +587,26 @@ impl AntinukeService {
 
     /// Incidents this process serves whose owner was never notified (the process died after
     /// the punishment): snapshot (if missing) and notify now.
-    pub async fn resume(&self, data: &Data) {
-        self.finish_unfinished(data, None).await;
+    pub async fn resume(&self) {
+        self.finish_unfinished(None).await;
     }
 
     /// The worker: finishes incidents a crash interrupted, then refreshes every guild's policy
     /// and protection health and forgets idle actors periodically.
-    pub async fn run(self, data: Data, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
         let every = Duration::from_secs(self.inner.config.config_refresh_seconds.max(1));
         let mut next_resume = Instant::now();
         while !*shutdown.borrow() {
             if Instant::now() >= next_resume {
-                self.resume(&data).await;
+                self.resume().await;
                 next_resume = Instant::now() + Duration::from_secs(60);
             }
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
                 _ = shutdown.changed() => break,
             }
-            for guild in data
+            for guild in self
+                .inner
                 .sync
                 .guilds()
                 .into_iter()
@@ -627,9 +615,9 @@ impl AntinukeService {
                 if *shutdown.borrow() {
                     break;
                 }
-                self.reload_logged(&data, guild).await;
+                self.reload_logged(guild).await;
             }
-            self.check_all_health(&data).await;
+            self.check_all_health().await;
             let dropped = self.inner.detector.sweep(Instant::now());
             if dropped > 0 {
                 tracing::debug!(dropped, "AntiNuke: forgot idle actors");

@@ -192,7 +192,7 @@ async fn change(ctx: Context<'_>, guild: u64, change: AntinukeChange) -> Result<
         .await
         .map_err(guild_err)?;
     data.antinuke
-        .reload(data, guild)
+        .reload(guild)
         .await
         .map_err(|e| internal(e, "applying AntiNuke settings"))?;
     Ok(Changed::Applied(result))
@@ -233,7 +233,7 @@ fn when(at: DateTime<Utc>) -> String {
 
 /// Whether Umbra can see the audit log in `guild` (AntiNuke needs VIEW_AUDIT_LOG).
 fn sees_audit_log(ctx: Context<'_>) -> bool {
-    let Some(bot) = ctx.data().bot_user_id.get().copied() else {
+    let Some(bot) = ctx.data().bot.user_id().map(serenity::UserId::new) else {
         return true;
     };
     let Some(guild) = ctx.guild() else {
@@ -285,7 +285,7 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
     let guild = guild_of(ctx)?;
     let data = ctx.data();
     data.antinuke
-        .reload(data, guild)
+        .reload(guild)
         .await
         .map_err(|e| internal(e, "reading AntiNuke settings"))?;
     let locale = reply::locale(ctx).await;
@@ -297,7 +297,7 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
     let settings = data.guilds.antinuke(guild).await.map_err(guild_err)?;
     let incidents = data
         .antinuke
-        .incidents(data, guild, 100)
+        .incidents(guild, 100)
         .await
         .map_err(|e| internal(e, "listing incidents"))?;
     let open = incidents
@@ -403,7 +403,7 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
 
 /// "Protection degraded" and why, from the cache (`None`: healthy, or AntiNuke off).
 fn degraded_text(ctx: Context<'_>, data: &Data, locale: Locale, guild: u64) -> Option<String> {
-    let health = data.antinuke.health_from_cache(ctx.cache(), data, guild)?;
+    let health = data.antinuke.health_from_cache(ctx.cache(), guild)?;
     if !health.degraded() {
         return None;
     }
@@ -516,7 +516,7 @@ pub async fn thresholds(
             return Err(Error::user(msg::ERROR_ANTINUKE_THRESHOLD_NEEDS_ACTION));
         }
         data.antinuke
-            .reload(data, guild)
+            .reload(guild)
             .await
             .map_err(|e| internal(e, "reading AntiNuke settings"))?;
         let policy = data.antinuke.policy(guild);
@@ -776,7 +776,7 @@ pub async fn incidents(ctx: Context<'_>) -> Result<(), Error> {
     let data = ctx.data();
     let list = data
         .antinuke
-        .incidents(data, guild, 10)
+        .incidents(guild, 10)
         .await
         .map_err(|e| internal(e, "listing incidents"))?;
     if list.is_empty() {
@@ -819,7 +819,7 @@ pub async fn incidents(ctx: Context<'_>) -> Result<(), Error> {
 pub async fn status_value(ctx: Context<'_>, locale: Locale, guild: u64) -> String {
     let data = ctx.data();
     if data.antinuke.policy(guild).is_none() {
-        let _ = data.antinuke.reload(data, guild).await;
+        let _ = data.antinuke.reload(guild).await;
     }
     match data.antinuke.policy(guild) {
         Some(p) if p.enabled => {
@@ -906,16 +906,12 @@ pub async fn on_component(
             .incident(id)
             .await?
             .ok_or(AntinukeError::UnknownIncident)?;
-        if !data
-            .antinuke
-            .may_decide(data, found.guild_discord_id, by)
-            .await?
-        {
+        if !data.antinuke.may_decide(found.guild_discord_id, by).await? {
             return Err(AntinukeError::NotAllowed);
         }
         match kind {
             "restore" => {
-                let started = data.antinuke.restore_destroyed(data, id, by).await?;
+                let started = data.antinuke.restore_destroyed(id, by).await?;
                 job = started.job;
                 Ok(t(
                     data,
@@ -935,7 +931,7 @@ pub async fn on_component(
                 ))
             }
             "fp" => {
-                let given = data.antinuke.false_positive(data, id, by).await?;
+                let given = data.antinuke.false_positive(id, by).await?;
                 let mut text = t(
                     data,
                     locale,

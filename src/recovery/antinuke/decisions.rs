@@ -10,7 +10,6 @@ use std::collections::{BTreeSet, HashSet};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use poise::serenity_prelude as serenity;
 use sea_orm::TransactionTrait;
 use serde_json::json;
 use uuid::Uuid;
@@ -18,11 +17,11 @@ use uuid::Uuid;
 use super::model::{self, IncidentStatus, Punishment};
 use super::persistence::{self, Incident};
 use super::service::{AntinukeError, AntinukeService, GivenBack, RestoreStarted};
+use crate::discord::rest::Priority;
 use crate::guild::GuildReader;
 use crate::ids::to_db;
 use crate::outbox::relay::Consumer;
 use crate::outbox::{self, NewEvent, OutboxEvent, event_types};
-use crate::types::Data;
 
 impl AntinukeService {
     // ------------------------------------------------------------------ incidents
@@ -31,13 +30,8 @@ impl AntinukeService {
         Ok(persistence::find(&self.inner.db, id).await?)
     }
 
-    pub async fn incidents(
-        &self,
-        data: &Data,
-        guild: u64,
-        limit: u32,
-    ) -> Result<Vec<Incident>, AntinukeError> {
-        let Some(record) = data.guilds.guild(guild).await? else {
+    pub async fn incidents(&self, guild: u64, limit: u32) -> Result<Vec<Incident>, AntinukeError> {
+        let Some(record) = self.inner.guilds.guild(guild).await? else {
             return Ok(Vec::new());
         };
         Ok(persistence::list(&self.inner.db, record.id, limit).await?)
@@ -45,33 +39,22 @@ impl AntinukeService {
 
     /// Whether `user` may decide about an incident of `guild`: its owner or a trusted user or
     /// holder of a trusted role.
-    pub async fn may_decide(
-        &self,
-        data: &Data,
-        guild: u64,
-        user: u64,
-    ) -> Result<bool, AntinukeError> {
-        let Some(record) = data.guilds.guild(guild).await? else {
+    pub async fn may_decide(&self, guild: u64, user: u64) -> Result<bool, AntinukeError> {
+        let Some(record) = self.inner.guilds.guild(guild).await? else {
             return Ok(false);
         };
         if record.owner_discord_id == user {
             return Ok(true);
         }
-        let settings = data.guilds.settings(guild).await?;
+        let settings = self.inner.guilds.settings(guild).await?;
         if settings.trusted_user_ids.contains(&user) {
             return Ok(true);
         }
         if settings.trusted_role_ids.is_empty() {
             return Ok(false);
         }
-        let Some(http) = data.http.get() else {
-            return Ok(false);
-        };
-        let roles: Vec<u64> = match http
-            .get_member(serenity::GuildId::new(guild), serenity::UserId::new(user))
-            .await
-        {
-            Ok(m) => m.roles.iter().map(|r| r.get()).collect(),
+        let roles: Vec<u64> = match self.inner.bot.rest().member_roles(guild, user).await {
+            Ok(roles) => roles,
             Err(_) => return Ok(false),
         };
         // A trust-conferring role someone other than the owner gave them confers nothing.
@@ -84,7 +67,6 @@ impl AntinukeService {
     /// not do. `by`: who asked (Umbra itself for an automatic revert).
     pub async fn restore_destroyed(
         &self,
-        data: &Data,
         id: Uuid,
         by: u64,
     ) -> Result<RestoreStarted, AntinukeError> {
@@ -103,7 +85,14 @@ impl AntinukeService {
         {
             return Err(AntinukeError::AlreadyHandled("restoring"));
         }
-        let started = super::restore::start(data, &incident, snapshot, by).await;
+        let started = super::restore::start(
+            &self.inner.snapshots,
+            &self.inner.restores,
+            &incident,
+            snapshot,
+            by,
+        )
+        .await;
         let mut started = match started {
             Ok(s) => s,
             Err(e) => {
@@ -120,12 +109,13 @@ impl AntinukeService {
         };
         // What a restore does not bring back: bans, unbans, timeouts, webhooks the attacker
         // created.
-        if let Some(http) = data.http.get() {
-            let guild = serenity::GuildId::new(incident.guild_discord_id);
+        {
+            let rest = self.inner.bot.rest();
+            let guild = incident.guild_discord_id;
             let reason = model::action_reason(id, "restore");
             for user in &incident.destroyed.unbanned {
-                match http
-                    .ban_user(guild, serenity::UserId::new(*user), 0, Some(&reason))
+                match rest
+                    .ban(guild, *user, Some(&reason), Priority::Normal)
                     .await
                 {
                     Ok(()) => started.rebanned += 1,
@@ -135,12 +125,13 @@ impl AntinukeService {
                 }
             }
             for user in &incident.destroyed.timed_out {
-                match http
+                match rest
                     .edit_member(
                         guild,
-                        serenity::UserId::new(*user),
-                        &json!({ "communication_disabled_until": null }),
+                        *user,
+                        json!({ "communication_disabled_until": null }),
                         Some(&reason),
+                        Priority::Normal,
                     )
                     .await
                 {
@@ -151,19 +142,13 @@ impl AntinukeService {
                 }
             }
             for user in &incident.destroyed.banned {
-                match http
-                    .remove_ban(guild, serenity::UserId::new(*user), Some(&reason))
-                    .await
-                {
+                match rest.unban(guild, *user, Some(&reason)).await {
                     Ok(()) => started.unbanned += 1,
                     Err(e) => tracing::warn!(%id, user, error = %e, "AntiNuke: unban failed"),
                 }
             }
             for hook in &incident.destroyed.webhooks_created {
-                match http
-                    .delete_webhook(serenity::WebhookId::new(*hook), Some(&reason))
-                    .await
-                {
+                match rest.delete_webhook(*hook, Some(&reason)).await {
                     Ok(()) => started.webhooks_deleted += 1,
                     Err(e) => {
                         tracing::debug!(%id, hook, error = %e, "AntiNuke: webhook already gone")
@@ -183,7 +168,6 @@ impl AntinukeService {
         if started.job.is_none() {
             // Nothing for the restore engine to do: resolved at once.
             self.resolve(
-                data,
                 id,
                 IncidentStatus::Restoring,
                 IncidentStatus::Resolved,
@@ -213,18 +197,10 @@ impl AntinukeService {
     }
 
     /// "False positive": gives the actor their roles back (and lifts a ban and the lockdown).
-    pub async fn false_positive(
-        &self,
-        data: &Data,
-        id: Uuid,
-        by: u64,
-    ) -> Result<GivenBack, AntinukeError> {
+    pub async fn false_positive(&self, id: Uuid, by: u64) -> Result<GivenBack, AntinukeError> {
         let incident = self.open_incident(id).await?;
-        let Some(http) = data.http.get() else {
-            return Err(AntinukeError::Restore("not connected to Discord".into()));
-        };
-        let guild = serenity::GuildId::new(incident.guild_discord_id);
-        let user = serenity::UserId::new(incident.actor);
+        let rest = self.inner.bot.rest();
+        let (guild, user) = (incident.guild_discord_id, incident.actor);
         let reason = model::action_reason(id, "false positive");
         let punishment = Punishment::parse(&incident.punishment);
         let mut given = GivenBack {
@@ -235,14 +211,9 @@ impl AntinukeService {
             grants_restored: 0,
             bots_removed: incident.destroyed.cleaned.bots_removed.len(),
         };
-        let existing: HashSet<u64> = http
-            .get_guild_roles(guild)
-            .await?
-            .iter()
-            .map(|r| r.id.get())
-            .collect();
+        let existing: HashSet<u64> = rest.role_ids(guild).await?.into_iter().collect();
         if punishment == Some(Punishment::Ban) {
-            http.remove_ban(guild, user, Some(&reason)).await?;
+            rest.unban(guild, user, Some(&reason)).await?;
             given.unbanned = true;
         }
         if matches!(
@@ -251,11 +222,10 @@ impl AntinukeService {
         ) {
             let policy = self.inner.detector.policy(incident.guild_discord_id);
             let quarantine = policy.and_then(|p| p.quarantine_role_id);
-            let member = http.get_member(guild, user).await?;
-            let mut roles: BTreeSet<u64> = member
-                .roles
-                .iter()
-                .map(|r| r.get())
+            let mut roles: BTreeSet<u64> = rest
+                .member_roles(guild, user)
+                .await?
+                .into_iter()
                 .filter(|r| Some(*r) != quarantine)
                 .collect();
             for r in &incident.stripped_role_ids {
@@ -264,17 +234,24 @@ impl AntinukeService {
                 }
             }
             let ids: Vec<String> = roles.iter().map(u64::to_string).collect();
-            http.edit_member(guild, user, &json!({ "roles": ids }), Some(&reason))
-                .await?;
+            rest.edit_member(
+                guild,
+                user,
+                json!({ "roles": ids }),
+                Some(&reason),
+                Priority::Normal,
+            )
+            .await?;
         }
         for (role, permissions) in &incident.destroyed.roles_locked {
             if existing.contains(role)
-                && http
+                && rest
                     .edit_role(
                         guild,
-                        serenity::RoleId::new(*role),
-                        &json!({ "permissions": permissions.to_string() }),
+                        *role,
+                        json!({ "permissions": permissions.to_string() }),
                         Some(&reason),
+                        Priority::Normal,
                     )
                     .await
                     .is_ok()
@@ -287,13 +264,8 @@ impl AntinukeService {
         for (member, roles) in &incident.destroyed.cleaned.roles_taken_back {
             for role in roles {
                 if existing.contains(role)
-                    && http
-                        .add_member_role(
-                            guild,
-                            serenity::UserId::new(*member),
-                            serenity::RoleId::new(*role),
-                            Some(&reason),
-                        )
+                    && rest
+                        .member_role(guild, *member, *role, true, Some(&reason))
                         .await
                         .is_ok()
                 {
@@ -302,10 +274,11 @@ impl AntinukeService {
             }
         }
         if !incident.destroyed.roles_locked.is_empty() {
-            let _ = http
-                .edit_guild_incident_actions(
+            let _ = rest
+                .incident_actions(
                     guild,
-                    &json!({ "invites_disabled_until": null, "dms_disabled_until": null }),
+                    json!({ "invites_disabled_until": null, "dms_disabled_until": null }),
+                    Priority::Normal,
                 )
                 .await;
         }
@@ -318,7 +291,6 @@ impl AntinukeService {
         )
         .await?;
         self.resolve(
-            data,
             id,
             IncidentStatus::Open,
             IncidentStatus::FalsePositive,
@@ -336,7 +308,6 @@ impl AntinukeService {
     /// same transaction. False when it was no longer in `from`.
     pub async fn resolve(
         &self,
-        data: &Data,
         id: Uuid,
         from: IncidentStatus,
         to: IncidentStatus,
@@ -346,7 +317,7 @@ impl AntinukeService {
         let incident = persistence::find(&self.inner.db, id)
             .await?
             .ok_or(AntinukeError::UnknownIncident)?;
-        let record = data.guilds.guild(incident.guild_discord_id).await?;
+        let record = self.inner.guilds.guild(incident.guild_discord_id).await?;
         let txn = self.inner.db.begin().await?;
         if !persistence::set_status(&txn, id, &[from], to, Some(by)).await? {
             txn.rollback().await?;
@@ -395,14 +366,14 @@ pub fn outcome_of(incident: &Incident) -> (String, String) {
 /// Keeps every process's policy cache fresh after settings and plan changes, and resolves
 /// incidents whose restore finished.
 pub struct AntinukeConsumer {
-    data: Data,
+    antinuke: AntinukeService,
 }
 
 impl AntinukeConsumer {
     pub const NAME: &'static str = "antinuke";
 
-    pub fn new(data: Data) -> Self {
-        Self { data }
+    pub fn new(antinuke: AntinukeService) -> Self {
+        Self { antinuke }
     }
 }
 
@@ -427,7 +398,7 @@ impl Consumer for AntinukeConsumer {
 
     fn handle<'a>(&'a self, event: &'a OutboxEvent) -> BoxFuture<'a, anyhow::Result<()>> {
         async move {
-            let antinuke = &self.data.antinuke;
+            let antinuke = &self.antinuke;
             match event.event_type.as_str() {
                 event_types::RESTORE_COMPLETED
                 | event_types::RESTORE_FAILED
@@ -445,7 +416,6 @@ impl Consumer for AntinukeConsumer {
                     if event.event_type == event_types::RESTORE_COMPLETED {
                         antinuke
                             .resolve(
-                                &self.data,
                                 id,
                                 IncidentStatus::Restoring,
                                 IncidentStatus::Resolved,
@@ -467,9 +437,7 @@ impl Consumer for AntinukeConsumer {
                 }
                 _ => {
                     if let Some(guild) = event.guild_discord_id {
-                        antinuke
-                            .reload(&self.data, crate::ids::from_db(guild))
-                            .await?;
+                        antinuke.reload(crate::ids::from_db(guild)).await?;
                     }
                 }
             }

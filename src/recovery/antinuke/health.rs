@@ -13,7 +13,6 @@ use serde_json::json;
 
 use super::model::{self, Health, MemberInfo, Rank, RoleInfo};
 use super::service::AntinukeService;
-use crate::types::Data;
 
 /// Role changes come in bursts (a restore, an attack): the check waits for them to settle.
 const DEBOUNCE: Duration = Duration::from_secs(2);
@@ -23,14 +22,9 @@ const LISTED: usize = 5;
 
 impl AntinukeService {
     /// The guild's health from the cache (`None`: not in the cache, or AntiNuke off).
-    pub fn health_from_cache(
-        &self,
-        cache: &serenity::Cache,
-        data: &Data,
-        guild: u64,
-    ) -> Option<Health> {
+    pub fn health_from_cache(&self, cache: &serenity::Cache, guild: u64) -> Option<Health> {
         let policy = self.policy(guild).filter(|p| p.enabled)?;
-        let bot = data.bot_user_id.get()?;
+        let bot = serenity::UserId::new(self.inner.bot.user_id()?.max(1));
         let g = cache.guild(serenity::GuildId::new(guild))?;
         let roles: Vec<RoleInfo> = g
             .roles
@@ -42,11 +36,11 @@ impl AntinukeService {
                 rank: Rank::of(i64::from(r.position), r.id.get()),
             })
             .collect();
-        let bot_roles: Vec<u64> = g.members.get(bot)?.roles.iter().map(|r| r.get()).collect();
+        let bot_roles: Vec<u64> = g.members.get(&bot)?.roles.iter().map(|r| r.get()).collect();
         let members: Vec<MemberInfo> = g
             .members
             .values()
-            .filter(|m| m.user.id != *bot)
+            .filter(|m| m.user.id != bot)
             .map(|m| MemberInfo {
                 id: m.user.id.get(),
                 roles: self.trusted_roles(
@@ -60,8 +54,8 @@ impl AntinukeService {
     }
 
     /// Checks the guild's health now and records a change (the owner is told).
-    pub async fn check_health(&self, cache: &serenity::Cache, data: &Data, guild: u64) {
-        let Some(health) = self.health_from_cache(cache, data, guild) else {
+    pub async fn check_health(&self, cache: &serenity::Cache, guild: u64) {
+        let Some(health) = self.health_from_cache(cache, guild) else {
             return;
         };
         let previous = self.inner.detector.set_health(guild, health.clone());
@@ -74,7 +68,8 @@ impl AntinukeService {
             "above": health.above.iter().map(u64::to_string).collect::<Vec<_>>(),
             "above_count": health.above_count,
         });
-        if let Err(e) = data
+        if let Err(e) = self
+            .inner
             .guilds
             .record_protection_health(guild, document, reasons(&health))
             .await
@@ -92,25 +87,25 @@ impl AntinukeService {
     }
 
     /// Checks the guild's health once the current burst of changes settled.
-    pub(super) fn health_soon(&self, ctx: &serenity::Context, data: &Data, guild: u64) {
+    pub(super) fn health_soon(&self, ctx: &serenity::Context, guild: u64) {
         if !self.inner.detector.schedule_health(guild) {
             return;
         }
-        let (this, data, cache) = (self.clone(), data.clone(), ctx.cache.clone());
+        let (this, cache) = (self.clone(), ctx.cache.clone());
         tokio::spawn(async move {
             tokio::time::sleep(DEBOUNCE).await;
             this.inner.detector.health_checked(guild);
-            this.check_health(&cache, &data, guild).await;
+            this.check_health(&cache, guild).await;
         });
     }
 
     /// Every guild's health (the periodic refresh).
-    pub(super) async fn check_all_health(&self, data: &Data) {
-        let Some(cache) = data.cache.get() else {
+    pub(super) async fn check_all_health(&self) {
+        let Some(cache) = self.inner.bot.cache() else {
             return;
         };
         for guild in self.inner.detector.guilds() {
-            self.check_health(cache, data, guild).await;
+            self.check_health(cache, guild).await;
         }
     }
 

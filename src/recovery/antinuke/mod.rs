@@ -21,5 +21,5 @@ pub use decisions::{AntinukeConsumer, outcome_of};
 pub use model::{ActionClass, Destroyed, Health, IncidentStatus, Policy, Punishment};
 pub use persistence::Incident;
 pub use service::{
-    AntinukeError, AntinukeService, COMPONENT_PREFIX, false_positive_button, restore_button,
+    AntinukeError, AntinukeService, COMPONENT_PREFIX, Ports, false_positive_button, restore_button,
 };

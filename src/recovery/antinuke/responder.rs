@@ -1,5 +1,5 @@
-//! Purpose: AntiNuke's first response, straight from the event path through serenity's `Http`
-//! (no database round-trip before acting): strip every role in ONE member PATCH (managed roles
+//! Purpose: AntiNuke's first response, straight from the event path through the REST port with
+//! urgent priority (it jumps the process's queue; no database round-trip before acting): strip every role in ONE member PATCH (managed roles
 //! stay; they cannot be removed), quarantine, kick or ban — a bot actor is always kicked — and
 //! the optional lockdown (dangerous permissions removed from roles, invites paused through
 //! incident actions). A target at or above the bot's highest role is not attempted: it is
@@ -11,11 +11,11 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use chrono::Utc;
-use poise::serenity_prelude as serenity;
 use serde::Serialize;
 use serde_json::json;
 
 use super::model::{self, Cleaned, Crossed, Destroyed, Punishment, Rank, RoleInfo};
+use crate::discord::rest::{Priority, Rest};
 
 /// What the cache knows about the actor and the guild when the threshold is crossed.
 #[derive(Debug, Clone, Default)]
@@ -100,7 +100,7 @@ fn step(started: Instant, name: &'static str, ok: bool, detail: String) -> Step 
 /// audit log.
 #[allow(clippy::too_many_arguments)]
 pub async fn respond(
-    http: &serenity::Http,
+    rest: &Rest,
     target: &Target,
     punishment: Punishment,
     quarantine_role: Option<u64>,
@@ -110,7 +110,7 @@ pub async fn respond(
     started: Instant,
 ) -> Outcome {
     let punish = punish(
-        http,
+        rest,
         target,
         punishment,
         quarantine_role,
@@ -122,7 +122,7 @@ pub async fn respond(
         Some((exempt, minutes)) => {
             let (mut outcome, (steps, locked)) = tokio::join!(
                 punish,
-                lock_down(http, target, &exempt, minutes, incident, started)
+                lock_down(rest, target, &exempt, minutes, incident, started)
             );
             outcome.steps.extend(steps);
             outcome.locked_roles = locked;
@@ -134,7 +134,7 @@ pub async fn respond(
 
 #[allow(clippy::too_many_arguments)]
 async fn punish(
-    http: &serenity::Http,
+    rest: &Rest,
     target: &Target,
     wanted: Punishment,
     quarantine_role: Option<u64>,
@@ -143,8 +143,7 @@ async fn punish(
     started: Instant,
 ) -> Outcome {
     let (class, count) = (crossed.as_str(), crossed.count());
-    let guild = serenity::GuildId::new(target.guild);
-    let user = serenity::UserId::new(target.actor);
+    let (guild, user) = (target.guild, target.actor);
     let mut outcome = Outcome::default();
     let punishment = if target.actor_is_bot {
         Punishment::Kick
@@ -153,8 +152,8 @@ async fn punish(
     };
     let roles = match &target.member_roles {
         Some(r) => r.clone(),
-        None => match http.get_member(guild, user).await {
-            Ok(m) => m.roles.iter().map(|r| r.get()).collect(),
+        None => match rest.member_roles(guild, user).await {
+            Ok(roles) => roles,
             Err(e) => {
                 outcome.steps.push(step(
                     started,
@@ -200,10 +199,15 @@ async fn punish(
             }
             let reason = model::punishment_reason(incident, class, count, &stripped);
             let ids: Vec<String> = keep.iter().map(u64::to_string).collect();
-            let r = http
-                .edit_member(guild, user, &json!({ "roles": ids }), Some(&reason))
-                .await
-                .map(|_| ());
+            let r = rest
+                .edit_member(
+                    guild,
+                    user,
+                    json!({ "roles": ids }),
+                    Some(&reason),
+                    Priority::Urgent,
+                )
+                .await;
             if r.is_ok() {
                 outcome.stripped = stripped;
             }
@@ -211,11 +215,12 @@ async fn punish(
         }
         Punishment::Kick => {
             let reason = model::punishment_reason(incident, class, count, &[]);
-            http.kick_member(guild, user, Some(&reason)).await
+            rest.kick(guild, user, Some(&reason), Priority::Urgent)
+                .await
         }
         Punishment::Ban => {
             let reason = model::punishment_reason(incident, class, count, &[]);
-            http.ban_user(guild, user, 0, Some(&reason)).await
+            rest.ban(guild, user, Some(&reason), Priority::Urgent).await
         }
     };
     match result {
@@ -246,14 +251,14 @@ async fn punish(
 }
 
 async fn lock_down(
-    http: &serenity::Http,
+    rest: &Rest,
     target: &Target,
     exempt: &HashSet<u64>,
     minutes: u32,
     incident: uuid::Uuid,
     started: Instant,
 ) -> (Vec<Step>, Vec<(u64, u64)>) {
-    let guild = serenity::GuildId::new(target.guild);
+    let guild = target.guild;
     let bot = target.rank_of(&target.bot_roles).map(|(r, _)| r);
     let edits = model::lockdown_edits(&target.roles, bot, exempt);
     let reason = model::action_reason(incident, "lockdown");
@@ -262,12 +267,13 @@ async fn lock_down(
     let calls = edits.iter().map(|(role, permissions)| {
         let reason = reason.clone();
         async move {
-            let r = http
+            let r = rest
                 .edit_role(
                     guild,
-                    serenity::RoleId::new(*role),
-                    &json!({ "permissions": permissions.to_string() }),
+                    *role,
+                    json!({ "permissions": permissions.to_string() }),
                     Some(&reason),
+                    Priority::Urgent,
                 )
                 .await;
             (*role, r)
@@ -299,10 +305,11 @@ async fn lock_down(
         ));
     }
     let until = Utc::now() + chrono::Duration::minutes(i64::from(minutes));
-    let r = http
-        .edit_guild_incident_actions(
+    let r = rest
+        .incident_actions(
             guild,
-            &json!({ "invites_disabled_until": until.to_rfc3339(), "dms_disabled_until": null }),
+            json!({ "invites_disabled_until": until.to_rfc3339(), "dms_disabled_until": null }),
+            Priority::Urgent,
         )
         .await;
     steps.push(step(
@@ -322,14 +329,13 @@ async fn lock_down(
 /// leaving out what `destroyed.cleaned` already lists. Returns what was done; failures are
 /// logged (the owner sees the rest in the incident).
 pub async fn clean_up(
-    http: &serenity::Http,
+    rest: &Rest,
     guild: u64,
     actor: u64,
     incident: uuid::Uuid,
     destroyed: &Destroyed,
     protect: &HashSet<u64>,
 ) -> Cleaned {
-    let guild_id = serenity::GuildId::new(guild);
     let reason = model::action_reason(incident, "clean-up");
     let mut cleaned = Cleaned::default();
     let takes = destroyed
@@ -341,13 +347,8 @@ pub async fn clean_up(
     let calls = takes.map(|(member, role)| {
         let reason = reason.clone();
         async move {
-            let r = http
-                .remove_member_role(
-                    guild_id,
-                    serenity::UserId::new(member),
-                    serenity::RoleId::new(role),
-                    Some(&reason),
-                )
+            let r = rest
+                .member_role(guild, member, role, false, Some(&reason))
                 .await;
             (member, role, r)
         }
@@ -370,10 +371,7 @@ pub async fn clean_up(
         if protect.contains(&bot) {
             continue;
         }
-        match http
-            .kick_member(guild_id, serenity::UserId::new(bot), Some(&reason))
-            .await
-        {
+        match rest.kick(guild, bot, Some(&reason), Priority::Normal).await {
             Ok(()) => {
                 cleaned.bots_removed.insert(bot);
             }

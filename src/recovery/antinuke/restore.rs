@@ -14,9 +14,10 @@ use uuid::Uuid;
 use super::model::Destroyed;
 use super::persistence::Incident;
 use super::service::{AntinukeError, RestoreStarted};
+use crate::recovery::restore::RestoreService;
 use crate::recovery::restore::{Component, Components, Mode, RestoreError, RestoreRequest, Scope};
+use crate::recovery::snapshot::SnapshotService;
 use crate::recovery::snapshot::model::SnapshotDocument;
-use crate::types::Data;
 
 /// What the scope needs from the pre-attack document.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -124,14 +125,14 @@ pub fn scope_of(destroyed: &Destroyed, doc: &DocView, actor: u64) -> (Scope, Vec
 /// Starts the restore job of an incident (`by`: who asked). No job when nothing in the
 /// snapshot's reach was destroyed (bans and webhooks are handled by the caller).
 pub async fn start(
-    data: &Data,
+    snapshots: &SnapshotService,
+    restores: &RestoreService,
     incident: &Incident,
     snapshot: Uuid,
     by: u64,
 ) -> Result<RestoreStarted, AntinukeError> {
     let guild = incident.guild_discord_id;
-    let (_, doc) = data
-        .snapshots
+    let (_, doc) = snapshots
         .document(guild, snapshot)
         .await
         .map_err(|e| AntinukeError::Restore(e.to_string()))?;
@@ -157,7 +158,7 @@ pub async fn start(
         incident_id: Some(incident.id),
         confirmed: true,
     };
-    let job = data.restores.start(request).await.map_err(|e| match e {
+    let job = restores.start(request).await.map_err(|e| match e {
         RestoreError::AlreadyActive => {
             AntinukeError::Restore("a restore is already running in this server".into())
         }

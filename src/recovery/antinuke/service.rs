@@ -22,8 +22,12 @@ use super::detector::{Detector, Observation, Verdict};
 use super::model::{self, AuditChange, Destroyed, Policy, Rank, RoleInfo, Standing};
 use super::responder::{self, Target};
 use crate::config::AntinukeConfig;
-use crate::guild::GuildError;
-use crate::types::Data;
+use crate::discord::bot::Bot;
+use crate::guild::{GuildError, GuildService};
+use crate::licensing::LicensingReader;
+use crate::recovery::restore::RestoreService;
+use crate::recovery::snapshot::SnapshotService;
+use crate::recovery::sync::SyncService;
 
 /// Custom id prefix of the incident buttons: `umbra:antinuke:<restore|fp>:<incident id>`.
 pub const COMPONENT_PREFIX: &str = "umbra:antinuke:";
@@ -56,7 +60,7 @@ pub enum AntinukeError {
     #[error(transparent)]
     Guild(#[from] GuildError),
     #[error(transparent)]
-    Discord(#[from] serenity::Error),
+    Discord(#[from] crate::discord::rest::RestError),
 }
 
 /// What "Restore what was destroyed" started.
@@ -87,14 +91,42 @@ pub struct GivenBack {
     pub bots_removed: usize,
 }
 
+/// What AntiNuke uses of the rest of Umbra.
+#[derive(Clone)]
+pub struct Ports {
+    /// Guild records, settings and AntiNuke settings; protection health is recorded there.
+    pub guilds: GuildService,
+    pub licensing: Arc<dyn LicensingReader>,
+    /// The mirror's history (emergency snapshots "as of" before an attack).
+    pub sync: SyncService,
+    pub snapshots: SnapshotService,
+    /// "Restore what was destroyed".
+    pub restores: RestoreService,
+    /// Punishments and clean-up go out through the REST port; the cache feeds health checks.
+    pub bot: Bot,
+}
+
 pub(super) struct Inner {
     pub(super) detector: Detector,
     pub(super) config: AntinukeConfig,
     pub(super) db: DatabaseConnection,
+    pub(super) guilds: GuildService,
+    pub(super) licensing: Arc<dyn LicensingReader>,
+    pub(super) sync: SyncService,
+    pub(super) snapshots: SnapshotService,
+    pub(super) restores: RestoreService,
+    pub(super) bot: Bot,
     /// Bounds the after-the-fact work (snapshots) running at once.
     pub(super) heavy: tokio::sync::Semaphore,
     /// Incidents a live task of this process is handling (the periodic resume leaves them).
     pub(super) handling: Mutex<HashSet<Uuid>>,
+}
+
+impl Inner {
+    /// Whether Umbra is stopping (its database pool closed).
+    pub(super) fn closed(&self) -> bool {
+        self.db.get_postgres_connection_pool().is_closed()
+    }
 }
 
 /// AntiNuke: cheap to clone.
@@ -104,13 +136,19 @@ pub struct AntinukeService {
 }
 
 impl AntinukeService {
-    pub fn new(config: AntinukeConfig, db: DatabaseConnection) -> Self {
+    pub fn new(config: AntinukeConfig, db: DatabaseConnection, ports: Ports) -> Self {
         let window = Duration::from_secs(config.dedupe_slot_seconds.max(1));
         Self {
             inner: Arc::new(Inner {
                 detector: Detector::new(window),
                 config,
                 db,
+                guilds: ports.guilds,
+                licensing: ports.licensing,
+                sync: ports.sync,
+                snapshots: ports.snapshots,
+                restores: ports.restores,
+                bot: ports.bot,
                 heavy: tokio::sync::Semaphore::new(2),
                 handling: Mutex::new(HashSet::new()),
             }),
@@ -141,41 +179,41 @@ impl AntinukeService {
     /// Handles a gateway event. Audit-log entries are decided from memory; when one crosses a
     /// threshold the punishment request is sent before this returns, and the rest of the
     /// response is spawned.
-    pub async fn on_event(&self, ctx: &serenity::Context, data: &Data, event: &FullEvent) {
+    pub async fn on_event(&self, ctx: &serenity::Context, event: &FullEvent) {
         match event {
             FullEvent::GuildAuditLogEntryCreate { entry, guild_id } => {
-                self.on_audit_entry(ctx, data, *guild_id, entry).await;
+                self.on_audit_entry(ctx, *guild_id, entry).await;
             }
             FullEvent::GuildCreate { guild, .. } => {
                 // Start-up and every new session: the policy, then what a crash may have left
                 // unrecorded (from Discord's audit log), then the protection health.
-                let (this, data, id) = (self.clone(), data.clone(), guild.id.get());
+                let (this, id) = (self.clone(), guild.id.get());
                 let cache = ctx.cache.clone();
                 tokio::spawn(async move {
-                    this.reload_logged(&data, id).await;
+                    this.reload_logged(id).await;
                     if this.policy(id).is_some_and(|p| p.enabled) {
-                        this.reconcile_guild(&data, id).await;
+                        this.reconcile_guild(id).await;
                     }
-                    this.check_health(&cache, &data, id).await;
+                    this.check_health(&cache, id).await;
                 });
             }
             FullEvent::GuildUpdate { new_data, .. } => {
-                let (this, data, id) = (self.clone(), data.clone(), new_data.id.get());
-                tokio::spawn(async move { this.reload_logged(&data, id).await });
+                let (this, id) = (self.clone(), new_data.id.get());
+                tokio::spawn(async move { this.reload_logged(id).await });
             }
             FullEvent::GuildRoleCreate { new } => {
-                self.health_soon(ctx, data, new.guild_id.get());
+                self.health_soon(ctx, new.guild_id.get());
             }
             FullEvent::GuildRoleUpdate { new, .. } => {
-                self.health_soon(ctx, data, new.guild_id.get());
+                self.health_soon(ctx, new.guild_id.get());
             }
             FullEvent::GuildRoleDelete { guild_id, .. } => {
-                self.health_soon(ctx, data, guild_id.get());
+                self.health_soon(ctx, guild_id.get());
             }
             FullEvent::GuildMemberUpdate { event, .. }
-                if data.bot_user_id.get() == Some(&event.user.id) =>
+                if self.inner.bot.user_id() == Some(event.user.id.get()) =>
             {
-                self.health_soon(ctx, data, event.guild_id.get());
+                self.health_soon(ctx, event.guild_id.get());
             }
             FullEvent::GuildDelete { incomplete, .. } if !incomplete.unavailable => {
                 self.inner.detector.forget(incomplete.id.get());
@@ -187,7 +225,6 @@ impl AntinukeService {
     async fn on_audit_entry(
         &self,
         ctx: &serenity::Context,
-        data: &Data,
         guild_id: serenity::GuildId,
         entry: &serenity::AuditLogEntry,
     ) {
@@ -201,7 +238,7 @@ impl AntinukeService {
             return;
         }
         let actor = entry.user_id.get();
-        let bot = data.bot_user_id.get().map(|u| u.get());
+        let bot = self.inner.bot.user_id();
         if Some(actor) == bot {
             // Umbra itself: its punishments, lockdowns and restores.
             return;
@@ -302,7 +339,7 @@ impl AntinukeService {
         let verdict = self.inner.detector.observe(guild, actor, &seen, now, at);
         let detection = match verdict {
             Verdict::Detected(d) => d,
-            Verdict::FollowUp(id) => {
+            Verdict::FollowUp(_) => {
                 // A grant or a bot after the detection is cleaned up too.
                 if seen.classes.iter().any(|c| {
                     matches!(
@@ -312,11 +349,8 @@ impl AntinukeService {
                             | model::ActionClass::BotAdd
                     )
                 }) {
-                    let (this, data) = (self.clone(), data.clone());
-                    let http = ctx.http.clone();
-                    tokio::spawn(async move {
-                        this.clean_up_open(&http, &data, guild, actor, id).await
-                    });
+                    let this = self.clone();
+                    tokio::spawn(async move { this.clean_up_open(guild, actor).await });
                 }
                 return;
             }
@@ -345,7 +379,7 @@ impl AntinukeService {
         let protect: HashSet<u64> = bot.into_iter().collect();
         let (outcome, cleaned) = tokio::join!(
             responder::respond(
-                &ctx.http,
+                self.inner.bot.rest(),
                 &responder_target,
                 policy.punishment,
                 policy.quarantine_role_id,
@@ -355,7 +389,7 @@ impl AntinukeService {
                 detection.detected,
             ),
             responder::clean_up(
-                &ctx.http,
+                self.inner.bot.rest(),
                 guild,
                 actor,
                 detection.incident.id,
@@ -385,35 +419,29 @@ impl AntinukeService {
             "AntiNuke: threshold crossed, actor punished"
         );
         let this = self.clone();
-        let data = data.clone();
         let is_bot = responder_target.actor_is_bot;
         tokio::spawn(async move {
-            this.after_detection(&data, *detection, outcome, is_bot)
-                .await;
+            this.after_detection(*detection, outcome, is_bot).await;
         });
     }
 
     /// Takes back what an actor with an open incident granted after the detection (and removes
     /// the bots they added), recording it with the incident.
-    async fn clean_up_open(
-        &self,
-        http: &serenity::Http,
-        data: &Data,
-        guild: u64,
-        actor: u64,
-        _incident: Uuid,
-    ) {
+    async fn clean_up_open(&self, guild: u64, actor: u64) {
         let Some(open) = self.inner.detector.open_incident(guild, actor) else {
             return;
         };
         let destroyed = open.destroyed.lock().map(|d| d.clone()).unwrap_or_default();
-        let protect: HashSet<u64> = data
-            .bot_user_id
-            .get()
-            .map(|b| b.get())
-            .into_iter()
-            .collect();
-        let cleaned = responder::clean_up(http, guild, actor, open.id, &destroyed, &protect).await;
+        let protect: HashSet<u64> = self.inner.bot.user_id().into_iter().collect();
+        let cleaned = responder::clean_up(
+            self.inner.bot.rest(),
+            guild,
+            actor,
+            open.id,
+            &destroyed,
+            &protect,
+        )
+        .await;
         if let Ok(mut shared) = open.destroyed.lock() {
             shared.cleaned.bots_removed.extend(&cleaned.bots_removed);
             for (member, roles) in &cleaned.roles_taken_back {
@@ -431,20 +459,20 @@ impl AntinukeService {
     // ------------------------------------------------------------------ policy cache
 
     /// Reads the guild's settings, AntiNuke settings and plan, and installs the policy.
-    pub async fn reload(&self, data: &Data, guild: u64) -> Result<(), AntinukeError> {
+    pub async fn reload(&self, guild: u64) -> Result<(), AntinukeError> {
         use crate::guild::GuildReader;
-        use crate::licensing::LicensingReader;
-        let record = match data.guilds.guild(guild).await? {
+        let record = match self.inner.guilds.guild(guild).await? {
             Some(r) => r,
             None => return Ok(()),
         };
-        let settings = match data.guilds.settings(guild).await {
+        let settings = match self.inner.guilds.settings(guild).await {
             Ok(s) => s,
             Err(GuildError::UnknownGuild(_)) => return Ok(()),
             Err(e) => return Err(e.into()),
         };
-        let antinuke = data.guilds.antinuke(guild).await?;
-        let features = data
+        let antinuke = self.inner.guilds.antinuke(guild).await?;
+        let features = self
+            .inner
             .licensing
             .entitlements(guild)
             .await
@@ -461,8 +489,8 @@ impl AntinukeService {
         Ok(())
     }
 
-    pub(super) async fn reload_logged(&self, data: &Data, guild: u64) {
-        if let Err(e) = self.reload(data, guild).await {
+    pub(super) async fn reload_logged(&self, guild: u64) {
+        if let Err(e) = self.reload(guild).await {
             tracing::warn!(guild, error = %e, "AntiNuke: loading the guild's settings failed; retrying at the next refresh");
         }
     }

@@ -58,7 +58,7 @@ fn guild_of(ctx: Context<'_>) -> Result<u64, Error> {
 }
 
 fn bot_id(data: &Data) -> u64 {
-    data.bot_user_id.get().map_or(0, |u| u.get())
+    data.bot.user_id().unwrap_or(0)
 }
 
 /// A restore error in the user's terms.
@@ -302,7 +302,7 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
             arg(
                 "eta",
                 duration_text(
-                    data,
+                    &data.i18n,
                     locale,
                     std::time::Duration::from_secs(plan.eta_seconds),
                 ),
@@ -459,9 +459,9 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
         let state = RunState::load(plan, &row.progress, &row.id_map);
         text.push('\n');
         text.push_str(&match row.status.as_str() {
-            "running" | "queued" => progress_text(data, locale, plan, &state),
+            "running" | "queued" => progress_text(&data.i18n, locale, plan, &state),
             "completed" | "cancelled" | "failed" => {
-                final_text(data, locale, plan, &state, &row.status)
+                final_text(&data.i18n, locale, plan, &state, &row.status)
             }
             _ => String::new(),
         });

@@ -1,5 +1,6 @@
-//! Purpose: the Discord side of a restore — every call through serenity's `Http` (its rate
-//! limiter keeps each bucket at its limit and retries 429s) with the audit-log reason
+//! Purpose: the Discord side of a restore — every call through the REST port (serenity's rate
+//! limiter keeps each bucket at its limit and retries 429s; the process-wide pacer keeps the
+//! global limit, shared with everything else Umbra sends) with the audit-log reason
 //! `umbra:restore:<job>:<step>`, and the scheduler that runs a plan: one lane per rate-limit
 //! bucket, lanes concurrently with a bounded number of requests in flight each, dependencies
 //! respected (roles before overwrites and member roles, the grants last), every result applied
@@ -13,9 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use poise::serenity_prelude as serenity;
 use serde_json::{Value, json};
-use serenity::http::{LightMethod, Request, Route};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -25,6 +24,7 @@ use super::model::{
     Action, ChannelFields, Failure, Lane, OverwriteFor, Plan, Ref, RoleFields, RunState, Step,
     StepId,
 };
+use crate::discord::rest::{Endpoint, Method, RateHeaders, Rest, RestCall, RestError};
 
 /// Discord's epoch (ms) for snowflake timestamps.
 const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
@@ -36,8 +36,6 @@ pub struct ExecSettings {
     pub bucket_concurrency: usize,
     /// Requests in flight in total.
     pub max_in_flight: usize,
-    /// Umbra's own pacing below Discord's global limit (requests per second; 0 = none).
-    pub global_per_second: u32,
     /// Attempts for a call that failed transiently (5xx, network).
     pub retries: u32,
     /// Longest time a non-create result waits before it is written.
@@ -234,16 +232,12 @@ pub struct Rate {
 const SAME_WINDOW: f64 = 0.004;
 
 impl Rate {
-    fn from_headers(h: &reqwest::header::HeaderMap) -> Option<Self> {
-        let get = |name: &str| h.get(name).and_then(|v| v.to_str().ok());
-        let remaining = get("x-ratelimit-remaining")?.parse().ok()?;
-        let reset = get("x-ratelimit-reset")?.parse().ok()?;
-        let after: f64 = get("x-ratelimit-reset-after")?.parse().ok()?;
+    fn from_headers(h: RateHeaders) -> Option<Self> {
         Some(Self {
-            bucket: get("x-ratelimit-bucket").map(str::to_owned),
-            remaining,
-            reset,
-            reset_at: Instant::now() + Duration::try_from_secs_f64(after).ok()?,
+            bucket: h.bucket,
+            remaining: h.remaining,
+            reset: h.reset,
+            reset_at: Instant::now() + Duration::try_from_secs_f64(h.reset_after).ok()?,
         })
     }
 
@@ -299,32 +293,11 @@ pub enum Halt {
 /// Issues a restore's Discord calls.
 #[derive(Clone)]
 pub struct Discord {
-    http: Arc<serenity::Http>,
-    guild: serenity::GuildId,
+    rest: Rest,
+    guild: u64,
     /// `umbra:restore:<job short id>`.
     reason: String,
-    pacer: Arc<Pacer>,
     retries: u32,
-}
-
-/// Umbra's own pacing below the global limit.
-struct Pacer {
-    interval: Option<Duration>,
-    next: tokio::sync::Mutex<Instant>,
-}
-
-impl Pacer {
-    async fn wait(&self) {
-        let Some(interval) = self.interval else {
-            return;
-        };
-        let mut next = self.next.lock().await;
-        let now = Instant::now();
-        if *next > now {
-            tokio::time::sleep_until(*next).await;
-        }
-        *next = (*next).max(now) + interval;
-    }
 }
 
 /// What went wrong with one call.
@@ -335,42 +308,19 @@ enum CallError {
     Refused(Failure, u16),
 }
 
-/// The reason header value, percent-encoded as Discord expects.
-fn reason_header(reason: &str) -> Option<reqwest::header::HeaderMap> {
-    let mut encoded = String::with_capacity(reason.len() * 3);
-    for b in reason.bytes() {
-        if b.is_ascii_alphanumeric() {
-            encoded.push(char::from(b));
-        } else {
-            encoded.push_str(&format!("%{b:02X}"));
-        }
-    }
-    let value = reqwest::header::HeaderValue::from_str(&encoded).ok()?;
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert("X-Audit-Log-Reason", value);
-    Some(headers)
-}
-
-fn classify(e: serenity::Error) -> CallError {
+fn classify(e: RestError) -> CallError {
     match e {
-        serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(r)) => {
-            let status = r.status_code.as_u16();
-            if status >= 500 {
-                CallError::Transient(format!("Discord answered {status}"))
-            } else {
-                let code = i64::try_from(r.error.code).ok().filter(|c| *c != 0);
-                CallError::Refused(
-                    Failure {
-                        reason: r.error.message.clone(),
-                        code,
-                    },
-                    status,
-                )
-            }
-        }
-        serenity::Error::Http(serenity::HttpError::Request(e)) => {
-            CallError::Transient(e.without_url().to_string())
-        }
+        RestError::Refused {
+            status,
+            code,
+            message,
+        } => CallError::Refused(
+            Failure {
+                reason: message,
+                code: i64::try_from(code).ok().filter(|c| *c != 0),
+            },
+            status,
+        ),
         other => CallError::Transient(other.to_string()),
     }
 }
@@ -391,75 +341,38 @@ fn snowflake_ms(id: u64) -> u64 {
 }
 
 impl Discord {
-    pub fn new(
-        http: Arc<serenity::Http>,
-        guild: u64,
-        job: uuid::Uuid,
-        settings: &ExecSettings,
-    ) -> Self {
-        let interval = (settings.global_per_second > 0)
-            .then(|| Duration::from_secs_f64(1.0 / f64::from(settings.global_per_second)));
+    pub fn new(rest: Rest, guild: u64, job: uuid::Uuid, settings: &ExecSettings) -> Self {
         Self {
-            http,
-            guild: serenity::GuildId::new(guild.max(1)),
+            rest,
+            guild,
             reason: reason_prefix(job),
-            pacer: Arc::new(Pacer {
-                interval,
-                next: tokio::sync::Mutex::new(Instant::now()),
-            }),
             retries: settings.retries,
         }
-    }
-
-    pub fn http(&self) -> &Arc<serenity::Http> {
-        &self.http
     }
 
     /// One request, with retries of transient failures. Returns the response body (JSON, or
     /// `Null` for 204) and its rate-limit headers.
     async fn call(
         &self,
-        route: Route<'_>,
-        method: LightMethod,
+        endpoint: Endpoint,
+        method: Method,
         body: Option<&Value>,
         reason: Option<&str>,
+        query: &[(&'static str, String)],
     ) -> Result<Answer, CallError> {
-        let bytes = match body {
-            Some(b) => {
-                Some(serde_json::to_vec(b).map_err(|e| CallError::Transient(e.to_string()))?)
-            }
-            None => None,
-        };
         let mut attempt = 0u32;
         loop {
-            self.pacer.wait().await;
-            let request = Request::new(route, method)
-                .body(bytes.clone())
-                .headers(reason.and_then(reason_header));
-            let result = self.http.request(request).await;
-            let error = match result {
-                Ok(response) => {
-                    let rate = Rate::from_headers(response.headers());
-                    if response.status().as_u16() == 204 {
-                        return Ok(Answer {
-                            body: Value::Null,
-                            rate,
-                        });
-                    }
-                    match response.bytes().await {
-                        Ok(b) if b.is_empty() => {
-                            return Ok(Answer {
-                                body: Value::Null,
-                                rate,
-                            });
-                        }
-                        Ok(b) => {
-                            return serde_json::from_slice(&b)
-                                .map(|body| Answer { body, rate })
-                                .map_err(|e| CallError::Transient(e.to_string()));
-                        }
-                        Err(e) => CallError::Transient(e.to_string()),
-                    }
+            let mut call = RestCall::new(method, endpoint.clone()).reason(reason);
+            if let Some(b) = body {
+                call = call.body(b.clone());
+            }
+            call.query = query.to_vec();
+            let error = match self.rest.send(call).await {
+                Ok(answer) => {
+                    return Ok(Answer {
+                        body: answer.body,
+                        rate: answer.rate.and_then(Rate::from_headers),
+                    });
                 }
                 Err(e) => classify(e),
             };
@@ -499,90 +412,51 @@ impl Discord {
                 })
         };
         let notes = call.notes;
-        let role = |r: u64| serenity::RoleId::new(r.max(1));
-        let channel = |c: u64| serenity::ChannelId::new(c.max(1));
-        // (route, method, body, whether it creates, whether 404 means "already gone": done)
-        let (route, method, body, creates, gone_is_done) = match &call.request {
-            Req::CreateRole(b) => (
-                Route::GuildRoles { guild_id: g },
-                LightMethod::Post,
-                Some(b),
-                true,
-                false,
-            ),
+        // (endpoint, method, body, whether it creates, whether 404 means "already gone": done)
+        let (endpoint, method, body, creates, gone_is_done) = match &call.request {
+            Req::CreateRole(b) => (Endpoint::GuildRoles(g), Method::Post, Some(b), true, false),
             Req::EditRole(r, b) => (
-                Route::GuildRole {
-                    guild_id: g,
-                    role_id: role(*r),
-                },
-                LightMethod::Patch,
+                Endpoint::GuildRole(g, *r),
+                Method::Patch,
                 Some(b),
                 false,
                 false,
             ),
             // Already gone (a retry after a crash): done.
             Req::DeleteRole(r) => (
-                Route::GuildRole {
-                    guild_id: g,
-                    role_id: role(*r),
-                },
-                LightMethod::Delete,
+                Endpoint::GuildRole(g, *r),
+                Method::Delete,
                 None,
                 false,
                 true,
             ),
             Req::RolePositions(b) => (
-                Route::GuildRoles { guild_id: g },
-                LightMethod::Patch,
+                Endpoint::GuildRoles(g),
+                Method::Patch,
                 Some(b),
                 false,
                 false,
             ),
             Req::CreateChannel(b) => (
-                Route::GuildChannels { guild_id: g },
-                LightMethod::Post,
+                Endpoint::GuildChannels(g),
+                Method::Post,
                 Some(b),
                 true,
                 false,
             ),
-            Req::EditChannel(c, b) => (
-                Route::Channel {
-                    channel_id: channel(*c),
-                },
-                LightMethod::Patch,
-                Some(b),
-                false,
-                false,
-            ),
-            Req::DeleteChannel(c) => (
-                Route::Channel {
-                    channel_id: channel(*c),
-                },
-                LightMethod::Delete,
-                None,
-                false,
-                true,
-            ),
+            Req::EditChannel(c, b) => (Endpoint::Channel(*c), Method::Patch, Some(b), false, false),
+            Req::DeleteChannel(c) => (Endpoint::Channel(*c), Method::Delete, None, false, true),
             Req::ChannelPositions(b) => (
-                Route::GuildChannels { guild_id: g },
-                LightMethod::Patch,
+                Endpoint::GuildChannels(g),
+                Method::Patch,
                 Some(b),
                 false,
                 false,
             ),
-            Req::EditGuild(b) => (
-                Route::Guild { guild_id: g },
-                LightMethod::Patch,
-                Some(b),
-                false,
-                false,
-            ),
+            Req::EditGuild(b) => (Endpoint::Guild(g), Method::Patch, Some(b), false, false),
             Req::EditMember(user, b) => (
-                Route::GuildMember {
-                    guild_id: g,
-                    user_id: serenity::UserId::new((*user).max(1)),
-                },
-                LightMethod::Patch,
+                Endpoint::GuildMember(g, *user),
+                Method::Patch,
                 Some(b),
                 false,
                 false,
@@ -595,7 +469,7 @@ impl Discord {
                 });
             }
         };
-        match self.call(route, method, body, Some(&reason)).await {
+        match self.call(endpoint, method, body, Some(&reason), &[]).await {
             Ok(answer) => Ok(Outcome {
                 created: if creates {
                     Some(id_of(&answer.body)?)
@@ -616,16 +490,12 @@ impl Discord {
 
     /// The guild's roles or channels now (`GET`), as JSON objects.
     async fn list(&self, channels: bool) -> Result<Vec<Value>, String> {
-        let route = if channels {
-            Route::GuildChannels {
-                guild_id: self.guild,
-            }
+        let endpoint = if channels {
+            Endpoint::GuildChannels(self.guild)
         } else {
-            Route::GuildRoles {
-                guild_id: self.guild,
-            }
+            Endpoint::GuildRoles(self.guild)
         };
-        match self.call(route, LightMethod::Get, None, None).await {
+        match self.call(endpoint, Method::Get, None, None, &[]).await {
             Ok(Answer {
                 body: Value::Array(items),
                 ..
@@ -657,26 +527,30 @@ impl Discord {
             if let Some(b) = &before {
                 params.push(("before", b.clone()));
             }
-            let request = Request::new(
-                Route::GuildAuditLogs {
-                    guild_id: self.guild,
-                },
-                LightMethod::Get,
-            )
-            .params(Some(params));
-            self.pacer.wait().await;
-            let value: Value = match self.http.fire(request).await {
-                Ok(v) => v,
-                Err(serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(r)))
-                    if matches!(r.status_code.as_u16(), 401 | 403) =>
-                {
+            let value: Value = match self
+                .call(
+                    Endpoint::GuildAuditLogs(self.guild),
+                    Method::Get,
+                    None,
+                    None,
+                    &params,
+                )
+                .await
+            {
+                Ok(answer) => answer.body,
+                Err(CallError::Refused(_, status @ (401 | 403))) => {
                     tracing::info!(
-                        status = r.status_code.as_u16(),
+                        status,
                         "the audit log is not readable; matching by name instead"
                     );
                     break;
                 }
-                Err(e) => return Err(format!("reading the audit log failed: {e}")),
+                Err(CallError::Refused(f, _)) => {
+                    return Err(format!("reading the audit log failed: {}", f.reason));
+                }
+                Err(CallError::Transient(e)) => {
+                    return Err(format!("reading the audit log failed: {e}"));
+                }
             };
             let entries = value
                 .get("audit_log_entries")
@@ -1380,13 +1254,6 @@ mod tests {
         assert_eq!(step_of_reason(&prefix, &format!("{prefix}:42")), Some(42));
         assert_eq!(step_of_reason(&prefix, "umbra:restore:other:42"), None);
         assert_eq!(step_of_reason(&prefix, &format!("{prefix}:x")), None);
-        let header = reason_header(&format!("{prefix}:7")).expect("a header");
-        let value = header
-            .get("X-Audit-Log-Reason")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        assert!(value.starts_with("umbra%3Arestore%3A"), "{value}");
     }
 
     #[test]

@@ -64,7 +64,6 @@ pub fn service(
             record_interval: Duration::from_millis(r.record_interval_ms),
             bucket_concurrency: r.bucket_concurrency,
             max_in_flight: r.max_in_flight,
-            global_per_second: r.global_per_second,
             retries: r.retries,
             max_jobs: r.max_jobs,
             runner_enabled: r.runner_enabled,

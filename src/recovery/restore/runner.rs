@@ -21,8 +21,9 @@ use super::executor::{self, Control, Discord, ExecSettings, Halt, Shared, StateS
 use super::model::{self, Plan, RunState};
 use super::persistence::{self, JobRow};
 use super::service::{RestoreService, parse_plan};
+use crate::discord::bot::Bot;
+use crate::i18n::I18n;
 use crate::i18n::{Locale, arg, msg};
-use crate::types::Data;
 
 /// Writes a job's state with its fencing counter.
 struct JobStore {
@@ -52,12 +53,15 @@ impl StateStore for JobStore {
 
 /// The restore runner of this process.
 pub struct Runner {
-    data: Data,
+    restores: RestoreService,
+    /// Restore calls and progress edits go out through the REST port.
+    bot: Bot,
+    i18n: Arc<I18n>,
     owner: String,
 }
 
 impl Runner {
-    pub fn new(data: Data) -> Self {
+    pub fn new(restores: RestoreService, bot: Bot, i18n: Arc<I18n>) -> Self {
         let owner = format!(
             "{}:{}",
             std::process::id(),
@@ -67,11 +71,16 @@ impl Runner {
                 .get(20..)
                 .unwrap_or_default()
         );
-        Self { data, owner }
+        Self {
+            restores,
+            bot,
+            i18n,
+            owner,
+        }
     }
 
     fn service(&self) -> &RestoreService {
-        &self.data.restores
+        &self.restores
     }
 
     /// The worker loop.
@@ -84,11 +93,11 @@ impl Runner {
             if let Err(e) = persistence::expire_previews(this.service().db()).await {
                 tracing::warn!(error = %e, "expiring restore previews failed; will retry");
             }
-            if let Some(bot) = this.data.bot_user_id.get() {
-                this.service().learn_bot(bot.get());
+            if let Some(bot) = this.bot.user_id() {
+                this.service().learn_bot(bot);
             }
-            let http_ready =
-                this.data.http.get().is_some() && this.data.bot_user_id.get().is_some();
+            // Connected once the gateway said READY.
+            let http_ready = this.bot.user_id().is_some();
             while !dead && http_ready && jobs.len() < settings.max_jobs.max(1) {
                 match this.service().claim(&this.owner).await {
                     Ok(Some(row)) => {
@@ -173,20 +182,17 @@ impl Runner {
                 .await?;
             return Ok(false);
         }
-        let (Some(http), Some(bot)) = (self.data.http.get().cloned(), self.data.bot_user_id.get())
-        else {
+        let Some(bot) = self.bot.user_id() else {
             anyhow::bail!("the Discord client is not ready");
         };
-        let bot = bot.get();
         let exec = ExecSettings {
             bucket_concurrency: settings.bucket_concurrency,
             max_in_flight: settings.max_in_flight,
-            global_per_second: settings.global_per_second,
             retries: settings.retries,
             record_interval: settings.record_interval,
             sequential: settings.sequential,
         };
-        let discord = Discord::new(http.clone(), plan.guild_id, row.id, &exec);
+        let discord = Discord::new(self.bot.rest().clone(), plan.guild_id, row.id, &exec);
         let state = RunState::load(&plan, &row.progress, &row.id_map);
         let shared = Shared::new(
             state,
@@ -448,24 +454,21 @@ impl Runner {
         buttons: bool,
         job: Uuid,
     ) {
-        let (Some(http), Some(token)) = (self.data.http.get(), Self::token_of(message)) else {
+        let Some(token) = Self::token_of(message) else {
             return;
         };
         let locale = Self::locale_of(message);
         let components = if buttons {
             json!([{ "type": 1, "components": [{
                 "type": 2, "style": 4,
-                "label": self.data.i18n.text(locale, &msg::RESTORE_BUTTON_STOP, &[]),
+                "label": self.i18n.text(locale, &msg::RESTORE_BUTTON_STOP, &[]),
                 "custom_id": super::commands::stop_id(job),
             }]}])
         } else {
             json!([])
         };
         let body = json!({ "content": content, "components": components });
-        if let Err(e) = http
-            .edit_original_interaction_response(&token, &body, vec![])
-            .await
-        {
+        if let Err(e) = self.bot.rest().edit_original(&token, body).await {
             tracing::debug!(error = %e, "editing the restore progress message failed");
         }
     }
@@ -489,7 +492,7 @@ impl Runner {
                     .and_then(|r| r.progress_message);
                 if let Some(message) = message {
                     let state = shared.state().clone();
-                    let text = progress_text(&self.data, Self::locale_of(&message), &plan, &state);
+                    let text = progress_text(&self.i18n, Self::locale_of(&message), &plan, &state);
                     if text != last {
                         self.edit_message(&message, text.clone(), true, row.id)
                             .await;
@@ -512,7 +515,7 @@ impl Runner {
             return;
         };
         let locale = Self::locale_of(&message);
-        let text = final_text(&self.data, locale, plan, state, status);
+        let text = final_text(&self.i18n, locale, plan, state, status);
         self.edit_message(&message, text, false, row.id).await;
     }
 }
@@ -527,9 +530,9 @@ fn kind_name(k: model::Kind) -> &'static str {
 }
 
 /// `12 min 5 s` in `locale`.
-pub fn duration_text(data: &Data, locale: Locale, d: Duration) -> String {
+pub fn duration_text(i18n: &I18n, locale: Locale, d: Duration) -> String {
     let secs = d.as_secs();
-    data.i18n.text(
+    i18n.text(
         locale,
         &msg::RESTORE_DURATION,
         &[arg("minutes", secs / 60), arg("seconds", secs % 60)],
@@ -537,10 +540,10 @@ pub fn duration_text(data: &Data, locale: Locale, d: Duration) -> String {
 }
 
 /// The progress message: bar, counts, ETA.
-pub fn progress_text(data: &Data, locale: Locale, plan: &Plan, state: &RunState) -> String {
+pub fn progress_text(i18n: &I18n, locale: Locale, plan: &Plan, state: &RunState) -> String {
     let total = plan.steps.len();
     let finished = state.done.len() + state.failed.len();
-    data.i18n.text(
+    i18n.text(
         locale,
         &msg::RESTORE_PROGRESS,
         &[
@@ -550,7 +553,7 @@ pub fn progress_text(data: &Data, locale: Locale, plan: &Plan, state: &RunState)
             arg("total", total),
             arg(
                 "eta",
-                duration_text(data, locale, plan.estimate_remaining(state)),
+                duration_text(i18n, locale, plan.estimate_remaining(state)),
             ),
         ],
     )
@@ -558,7 +561,7 @@ pub fn progress_text(data: &Data, locale: Locale, plan: &Plan, state: &RunState)
 
 /// The last edit of the progress message.
 pub fn final_text(
-    data: &Data,
+    i18n: &I18n,
     locale: Locale,
     plan: &Plan,
     state: &RunState,
@@ -570,7 +573,7 @@ pub fn final_text(
         "cancelled" => msg::RESTORE_FINISHED_CANCELLED,
         _ => msg::RESTORE_FINISHED_FAILED,
     };
-    let mut text = data.i18n.text(
+    let mut text = i18n.text(
         locale,
         &m,
         &[

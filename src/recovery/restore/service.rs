@@ -83,7 +83,6 @@ pub struct RestoreSettings {
     pub record_interval: Duration,
     pub bucket_concurrency: usize,
     pub max_in_flight: usize,
-    pub global_per_second: u32,
     pub retries: u32,
     pub max_jobs: usize,
     pub runner_enabled: bool,

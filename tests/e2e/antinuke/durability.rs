@@ -70,8 +70,8 @@ async fn two_detections_of_one_actor_make_one_incident_and_an_interrupted_one_is
     );
     // Both died before notifying the owner: the next process's worker finishes it, once.
     assert_eq!(events(&world, "recovery.incident_detected").await, 0);
-    data.antinuke.resume(&data).await;
-    data.antinuke.resume(&data).await;
+    data.antinuke.resume().await;
+    data.antinuke.resume().await;
     assert_eq!(events(&world, "recovery.incident_detected").await, 1);
     let dm = incident_dm(&world, first).await;
     assert!(

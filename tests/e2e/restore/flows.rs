@@ -455,7 +455,7 @@ async fn a_storm_of_429s_slows_the_restore_but_does_not_fail_it() {
         })
         .configure(|c| {
             c.restore.bucket_concurrency = 6;
-            c.restore.global_per_second = 0;
+            c.discord.global_requests_per_second = 0;
         })
         .start()
         .await;

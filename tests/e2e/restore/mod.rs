@@ -82,7 +82,7 @@ pub fn builder() -> crate::support::world::Builder {
             time_scale: 100.0,
             ..discord_emulator::EmulatorConfig::unlimited()
         })
-        .configure(|c| c.restore.global_per_second = 0)
+        .configure(|c| c.discord.global_requests_per_second = 0)
 }
 
 /// Moves the bot's role to the top, so that every role can be restored.

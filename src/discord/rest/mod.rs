@@ -1,0 +1,448 @@
+//! Purpose: the one outbound Discord REST port — every Discord read and write Umbra makes
+//! outside the gateway and the interaction replies (roles, channels, overwrites, members, bans,
+//! messages and DMs, the audit log, webhooks) goes through [`DiscordRest`]. The production
+//! adapter ([`SerenityRest`]) sends through serenity's `Http` (its rate limiter keeps each
+//! bucket at its limit and retries 429s) after the process-wide [`Pacer`] (the global limit,
+//! `discord.global_requests_per_second`; AntiNuke punishments jump the queue). Answers carry
+//! their rate-limit headers, so callers that schedule many calls (a restore) know each bucket.
+//! [`Rest`] wraps the port with typed calls.
+
+mod pacer;
+mod serenity_adapter;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use poise::serenity_prelude as serenity;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+pub use pacer::Pacer;
+pub use serenity_adapter::SerenityRest;
+
+/// How urgent a call is: AntiNuke's punishments go before everything waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Priority {
+    /// Stops an attack now (punishment, lockdown).
+    Urgent,
+    /// Everything else.
+    Normal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+/// What a call is about (Discord's REST routes Umbra uses, ids as snowflakes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    Guild(u64),
+    GuildRoles(u64),
+    GuildRole(u64, u64),
+    GuildChannels(u64),
+    Channel(u64),
+    GuildMembers(u64),
+    GuildMember(u64, u64),
+    GuildMemberRole(u64, u64, u64),
+    GuildBans(u64),
+    GuildBan(u64, u64),
+    GuildAuditLogs(u64),
+    GuildIncidentActions(u64),
+    Webhook(u64),
+    /// `POST /users/@me/channels` (open a DM).
+    DmChannels,
+    ChannelMessages(u64),
+    ChannelMessage(u64, u64),
+    /// The original response of one of Umbra's interactions (by its token, 15 minutes).
+    OriginalResponse(String),
+}
+
+/// One request.
+#[derive(Debug, Clone)]
+pub struct RestCall {
+    pub method: Method,
+    pub endpoint: Endpoint,
+    pub query: Vec<(&'static str, String)>,
+    pub body: Option<Value>,
+    /// The audit-log reason (sent percent-encoded).
+    pub reason: Option<String>,
+    pub priority: Priority,
+}
+
+impl RestCall {
+    pub fn new(method: Method, endpoint: Endpoint) -> Self {
+        Self {
+            method,
+            endpoint,
+            query: Vec::new(),
+            body: None,
+            reason: None,
+            priority: Priority::Normal,
+        }
+    }
+
+    pub fn body(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    pub fn reason(mut self, reason: Option<&str>) -> Self {
+        self.reason = reason.map(str::to_owned);
+        self
+    }
+
+    pub fn query(mut self, key: &'static str, value: impl ToString) -> Self {
+        self.query.push((key, value.to_string()));
+        self
+    }
+
+    pub fn priority(mut self, priority: Priority) -> Self {
+        self.priority = priority;
+        self
+    }
+}
+
+/// A response's rate-limit headers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateHeaders {
+    /// `X-RateLimit-Bucket`.
+    pub bucket: Option<String>,
+    /// `X-RateLimit-Remaining`.
+    pub remaining: u32,
+    /// `X-RateLimit-Reset` (epoch seconds).
+    pub reset: f64,
+    /// `X-RateLimit-Reset-After` (seconds).
+    pub reset_after: f64,
+}
+
+/// A successful answer: its body (JSON; `Null` for no content) and its bucket's state.
+#[derive(Debug, Clone)]
+pub struct RestAnswer {
+    pub status: u16,
+    pub body: Value,
+    pub rate: Option<RateHeaders>,
+}
+
+/// Why a call failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RestError {
+    /// Discord answered with an error (4xx): `code` is Discord's JSON error code (0: none).
+    #[error("Discord refused ({status}, code {code}): {message}")]
+    Refused {
+        status: u16,
+        code: isize,
+        message: String,
+    },
+    /// No usable answer (5xx, network, an unreadable body): worth retrying.
+    #[error("Discord did not answer usefully: {0}")]
+    Transient(String),
+    /// This process has no Discord client (no token).
+    #[error("not connected to Discord")]
+    NotConnected,
+}
+
+impl RestError {
+    /// The HTTP status of a refusal.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            RestError::Refused { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Discord's JSON error code of a refusal.
+    pub fn code(&self) -> Option<isize> {
+        match self {
+            RestError::Refused { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+/// The outbound port.
+#[async_trait]
+pub trait DiscordRest: Send + Sync {
+    /// Sends `call` once it is its turn under the global pacing. Returns the answer (body and
+    /// rate-limit headers), `Refused` for a Discord error, `Transient` when there was no usable
+    /// answer, `NotConnected` without a Discord client. Never retries a refusal.
+    async fn send(&self, call: RestCall) -> Result<RestAnswer, RestError>;
+}
+
+/// The port for a process without a Discord client: every call fails with `NotConnected`.
+pub struct Disconnected;
+
+#[async_trait]
+impl DiscordRest for Disconnected {
+    async fn send(&self, _call: RestCall) -> Result<RestAnswer, RestError> {
+        Err(RestError::NotConnected)
+    }
+}
+
+/// The port with typed calls. Cheap to clone.
+#[derive(Clone)]
+pub struct Rest(Arc<dyn DiscordRest>);
+
+impl std::fmt::Debug for Rest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Rest")
+    }
+}
+
+fn parse<T: DeserializeOwned>(v: Value) -> Result<T, RestError> {
+    serde_json::from_value(v).map_err(|e| RestError::Transient(format!("unreadable answer: {e}")))
+}
+
+impl Rest {
+    pub fn new(port: Arc<dyn DiscordRest>) -> Self {
+        Self(port)
+    }
+
+    /// A port that is not connected (no token): every call fails.
+    pub fn disconnected() -> Self {
+        Self(Arc::new(Disconnected))
+    }
+
+    /// Any call.
+    pub async fn send(&self, call: RestCall) -> Result<RestAnswer, RestError> {
+        self.0.send(call).await
+    }
+
+    async fn body(&self, call: RestCall) -> Result<Value, RestError> {
+        Ok(self.0.send(call).await?.body)
+    }
+
+    /// `PATCH /guilds/{g}/members/{u}`.
+    pub async fn edit_member(
+        &self,
+        guild: u64,
+        user: u64,
+        body: Value,
+        reason: Option<&str>,
+        priority: Priority,
+    ) -> Result<(), RestError> {
+        self.body(
+            RestCall::new(Method::Patch, Endpoint::GuildMember(guild, user))
+                .body(body)
+                .reason(reason)
+                .priority(priority),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// `GET /guilds/{g}/members/{u}`: the member's role ids.
+    pub async fn member_roles(&self, guild: u64, user: u64) -> Result<Vec<u64>, RestError> {
+        let v = self
+            .body(RestCall::new(
+                Method::Get,
+                Endpoint::GuildMember(guild, user),
+            ))
+            .await?;
+        Ok(v.get("roles")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.as_str().and_then(|s| s.parse().ok()))
+            .collect())
+    }
+
+    /// `DELETE /guilds/{g}/members/{u}` (kick).
+    pub async fn kick(
+        &self,
+        guild: u64,
+        user: u64,
+        reason: Option<&str>,
+        priority: Priority,
+    ) -> Result<(), RestError> {
+        self.body(
+            RestCall::new(Method::Delete, Endpoint::GuildMember(guild, user))
+                .reason(reason)
+                .priority(priority),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// `PUT /guilds/{g}/bans/{u}`.
+    pub async fn ban(
+        &self,
+        guild: u64,
+        user: u64,
+        reason: Option<&str>,
+        priority: Priority,
+    ) -> Result<(), RestError> {
+        self.body(
+            RestCall::new(Method::Put, Endpoint::GuildBan(guild, user))
+                .body(json!({ "delete_message_seconds": 0 }))
+                .reason(reason)
+                .priority(priority),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// `DELETE /guilds/{g}/bans/{u}`.
+    pub async fn unban(
+        &self,
+        guild: u64,
+        user: u64,
+        reason: Option<&str>,
+    ) -> Result<(), RestError> {
+        self.body(RestCall::new(Method::Delete, Endpoint::GuildBan(guild, user)).reason(reason))
+            .await
+            .map(|_| ())
+    }
+
+    /// `PUT` or `DELETE /guilds/{g}/members/{u}/roles/{r}`.
+    pub async fn member_role(
+        &self,
+        guild: u64,
+        user: u64,
+        role: u64,
+        add: bool,
+        reason: Option<&str>,
+    ) -> Result<(), RestError> {
+        let method = if add { Method::Put } else { Method::Delete };
+        self.body(
+            RestCall::new(method, Endpoint::GuildMemberRole(guild, user, role)).reason(reason),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// `PATCH /guilds/{g}/roles/{r}`.
+    pub async fn edit_role(
+        &self,
+        guild: u64,
+        role: u64,
+        body: Value,
+        reason: Option<&str>,
+        priority: Priority,
+    ) -> Result<(), RestError> {
+        self.body(
+            RestCall::new(Method::Patch, Endpoint::GuildRole(guild, role))
+                .body(body)
+                .reason(reason)
+                .priority(priority),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// `GET /guilds/{g}/roles`: the role ids.
+    pub async fn role_ids(&self, guild: u64) -> Result<Vec<u64>, RestError> {
+        let v = self
+            .body(RestCall::new(Method::Get, Endpoint::GuildRoles(guild)))
+            .await?;
+        Ok(v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.get("id")?.as_str()?.parse().ok())
+            .collect())
+    }
+
+    /// `PUT /guilds/{g}/incident-actions`.
+    pub async fn incident_actions(
+        &self,
+        guild: u64,
+        body: Value,
+        priority: Priority,
+    ) -> Result<(), RestError> {
+        self.body(
+            RestCall::new(Method::Put, Endpoint::GuildIncidentActions(guild))
+                .body(body)
+                .priority(priority),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// `DELETE /webhooks/{w}`.
+    pub async fn delete_webhook(
+        &self,
+        webhook: u64,
+        reason: Option<&str>,
+    ) -> Result<(), RestError> {
+        self.body(RestCall::new(Method::Delete, Endpoint::Webhook(webhook)).reason(reason))
+            .await
+            .map(|_| ())
+    }
+
+    /// `GET /guilds/{g}/audit-logs`, newest first (`user`: only their entries).
+    pub async fn audit_logs(
+        &self,
+        guild: u64,
+        user: Option<u64>,
+        limit: u8,
+    ) -> Result<serenity::AuditLogs, RestError> {
+        let mut call = RestCall::new(Method::Get, Endpoint::GuildAuditLogs(guild))
+            .query("limit", limit.clamp(1, 100));
+        if let Some(user) = user {
+            call = call.query("user_id", user);
+        }
+        parse(self.body(call).await?)
+    }
+
+    /// Opens the DM with `user` and sends `message` there (`CreateMessage` as JSON).
+    pub async fn dm(&self, user: u64, message: Value) -> Result<serenity::Message, RestError> {
+        let channel = self
+            .body(
+                RestCall::new(Method::Post, Endpoint::DmChannels)
+                    .body(json!({ "recipient_id": user.to_string() })),
+            )
+            .await?;
+        let channel: u64 = channel
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| RestError::Transient("the DM channel has no id".into()))?;
+        self.send_message(channel, message).await
+    }
+
+    /// `POST /channels/{c}/messages`.
+    pub async fn send_message(
+        &self,
+        channel: u64,
+        message: Value,
+    ) -> Result<serenity::Message, RestError> {
+        parse(
+            self.body(
+                RestCall::new(Method::Post, Endpoint::ChannelMessages(channel)).body(message),
+            )
+            .await?,
+        )
+    }
+
+    /// `PATCH /webhooks/{app}/{token}/messages/@original`: edits an interaction's answer.
+    pub async fn edit_original(&self, token: &str, body: Value) -> Result<(), RestError> {
+        self.body(
+            RestCall::new(Method::Patch, Endpoint::OriginalResponse(token.to_owned())).body(body),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// `PATCH /channels/{c}/messages/{m}`.
+    pub async fn edit_message(
+        &self,
+        channel: u64,
+        message: u64,
+        body: Value,
+    ) -> Result<(), RestError> {
+        self.body(
+            RestCall::new(Method::Patch, Endpoint::ChannelMessage(channel, message)).body(body),
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+/// Encodes a serenity builder (a message, an edit) as the JSON body of a call.
+pub fn json_of<T: serde::Serialize>(builder: &T) -> Value {
+    serde_json::to_value(builder).unwrap_or(Value::Null)
+}

@@ -1,0 +1,215 @@
+//! Purpose: the production adapter of the REST port — serenity's `Http` (its per-bucket rate
+//! limiter and 429 retries stay on) behind the process-wide [`Pacer`]. Built before the Discord
+//! client (the services are), connected to the client's `Http` once it exists; until then every
+//! call answers `NotConnected`.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use poise::serenity_prelude as serenity;
+use serde_json::Value;
+use serenity::http::{LightMethod, Request, Route};
+
+use super::{DiscordRest, Endpoint, Method, Pacer, RateHeaders, RestAnswer, RestCall, RestError};
+
+pub struct SerenityRest {
+    http: std::sync::OnceLock<Arc<serenity::Http>>,
+    pacer: Arc<Pacer>,
+}
+
+impl SerenityRest {
+    pub fn new(pacer: Arc<Pacer>) -> Self {
+        Self {
+            http: std::sync::OnceLock::new(),
+            pacer,
+        }
+    }
+
+    /// Uses the Discord client's `Http` from now on (its rate limiter is the client's).
+    pub fn connect(&self, http: Arc<serenity::Http>) {
+        let _ = self.http.set(http);
+    }
+}
+
+fn snowflake<T: From<std::num::NonZeroU64>>(id: u64) -> T {
+    T::from(std::num::NonZeroU64::new(id).unwrap_or(std::num::NonZeroU64::MIN))
+}
+
+fn route(endpoint: &Endpoint, application: u64) -> Route<'_> {
+    use Endpoint as E;
+    match *endpoint {
+        E::Guild(g) => Route::Guild {
+            guild_id: snowflake(g),
+        },
+        E::GuildRoles(g) => Route::GuildRoles {
+            guild_id: snowflake(g),
+        },
+        E::GuildRole(g, r) => Route::GuildRole {
+            guild_id: snowflake(g),
+            role_id: snowflake(r),
+        },
+        E::GuildChannels(g) => Route::GuildChannels {
+            guild_id: snowflake(g),
+        },
+        E::Channel(c) => Route::Channel {
+            channel_id: snowflake(c),
+        },
+        E::GuildMembers(g) => Route::GuildMembers {
+            guild_id: snowflake(g),
+        },
+        E::GuildMember(g, u) => Route::GuildMember {
+            guild_id: snowflake(g),
+            user_id: snowflake(u),
+        },
+        E::GuildMemberRole(g, u, r) => Route::GuildMemberRole {
+            guild_id: snowflake(g),
+            user_id: snowflake(u),
+            role_id: snowflake(r),
+        },
+        E::GuildBans(g) => Route::GuildBans {
+            guild_id: snowflake(g),
+        },
+        E::GuildBan(g, u) => Route::GuildBan {
+            guild_id: snowflake(g),
+            user_id: snowflake(u),
+        },
+        E::GuildAuditLogs(g) => Route::GuildAuditLogs {
+            guild_id: snowflake(g),
+        },
+        E::GuildIncidentActions(g) => Route::GuildIncidentActions {
+            guild_id: snowflake(g),
+        },
+        E::Webhook(w) => Route::Webhook {
+            webhook_id: snowflake(w),
+        },
+        E::DmChannels => Route::UserMeDmChannels,
+        E::ChannelMessages(c) => Route::ChannelMessages {
+            channel_id: snowflake(c),
+        },
+        E::ChannelMessage(c, m) => Route::ChannelMessage {
+            channel_id: snowflake(c),
+            message_id: snowflake(m),
+        },
+        E::OriginalResponse(ref token) => Route::WebhookOriginalInteractionResponse {
+            application_id: snowflake(application),
+            token,
+        },
+    }
+}
+
+/// The reason header value, percent-encoded as Discord expects.
+fn reason_header(reason: &str) -> Option<reqwest::header::HeaderMap> {
+    let mut encoded = String::with_capacity(reason.len() * 3);
+    for b in reason.bytes() {
+        if b.is_ascii_alphanumeric() {
+            encoded.push(char::from(b));
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    let value = reqwest::header::HeaderValue::from_str(&encoded).ok()?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("X-Audit-Log-Reason", value);
+    Some(headers)
+}
+
+fn rate_of(h: &reqwest::header::HeaderMap) -> Option<RateHeaders> {
+    let get = |name: &str| h.get(name).and_then(|v| v.to_str().ok());
+    Some(RateHeaders {
+        bucket: get("x-ratelimit-bucket").map(str::to_owned),
+        remaining: get("x-ratelimit-remaining")?.parse().ok()?,
+        reset: get("x-ratelimit-reset")?.parse().ok()?,
+        reset_after: get("x-ratelimit-reset-after")?.parse().ok()?,
+    })
+}
+
+fn error_of(e: serenity::Error) -> RestError {
+    match e {
+        serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(r)) => {
+            let status = r.status_code.as_u16();
+            if status >= 500 {
+                RestError::Transient(format!("Discord answered {status}"))
+            } else {
+                RestError::Refused {
+                    status,
+                    code: r.error.code,
+                    message: r.error.message.clone(),
+                }
+            }
+        }
+        serenity::Error::Http(serenity::HttpError::Request(e)) => {
+            RestError::Transient(e.without_url().to_string())
+        }
+        other => RestError::Transient(other.to_string()),
+    }
+}
+
+#[async_trait]
+impl DiscordRest for SerenityRest {
+    async fn send(&self, call: RestCall) -> Result<RestAnswer, RestError> {
+        let Some(http) = self.http.get() else {
+            return Err(RestError::NotConnected);
+        };
+        let bytes = match &call.body {
+            Some(b) => {
+                Some(serde_json::to_vec(b).map_err(|e| RestError::Transient(e.to_string()))?)
+            }
+            None => None,
+        };
+        let method = match call.method {
+            Method::Get => LightMethod::Get,
+            Method::Post => LightMethod::Post,
+            Method::Put => LightMethod::Put,
+            Method::Patch => LightMethod::Patch,
+            Method::Delete => LightMethod::Delete,
+        };
+        let application = http.application_id().map_or(0, |a| a.get());
+        let mut request = Request::new(route(&call.endpoint, application), method)
+            .body(bytes)
+            .headers(call.reason.as_deref().and_then(reason_header));
+        if !call.query.is_empty() {
+            request = request.params(Some(call.query.clone()));
+        }
+        self.pacer.acquire(call.priority).await;
+        let response = http.request(request).await.map_err(error_of)?;
+        let status = response.status().as_u16();
+        let rate = rate_of(response.headers());
+        if status == 204 {
+            return Ok(RestAnswer {
+                status,
+                body: Value::Null,
+                rate,
+            });
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| RestError::Transient(e.to_string()))?;
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).map_err(|e| RestError::Transient(e.to_string()))?
+        };
+        Ok(RestAnswer { status, body, rate })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_log_reasons_are_percent_encoded_as_discord_expects() {
+        let header = reason_header("umbra:restore:0123456789ab:7").expect("a header");
+        let value = header
+            .get("X-Audit-Log-Reason")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(value.starts_with("umbra%3Arestore%3A"), "{value}");
+        assert!(
+            reason_header("Umbra AntiNuke: 한국어").is_some(),
+            "any UTF-8 is encoded"
+        );
+    }
+}
