@@ -7,6 +7,7 @@
 
 mod crash;
 mod flows;
+mod pacer;
 
 use std::collections::HashMap;
 use std::time::Duration;
