@@ -7,6 +7,9 @@
 
 pub mod crypto;
 pub mod embedded;
+mod tx;
+
+pub use tx::{Tx, TxConn};
 
 use std::str::FromStr;
 use std::time::Duration;

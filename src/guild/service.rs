@@ -2,7 +2,7 @@
 //! retention purge — each change committed with its outbox event.
 
 use async_trait::async_trait;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use serde_json::json;
 
 use super::model::{
@@ -185,7 +185,7 @@ impl GuildService {
         &self,
         guild: &InstalledGuild,
     ) -> Result<(GuildRecord, InstallOutcome), GuildError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::Tx::begin_on(&self.db).await?;
         let owner_id = identity::ensure_user(&txn, &guild.owner).await?;
         let (record, outcome, previous_owner) =
             persistence::upsert_installed(&txn, guild, owner_id).await?;
@@ -220,7 +220,7 @@ impl GuildService {
         name: &str,
         owner: &UserProfile,
     ) -> Result<(), GuildError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::Tx::begin_on(&self.db).await?;
         let owner_id = identity::ensure_user(&txn, owner).await?;
         if let Some((_, Some(previous))) =
             persistence::update_details(&txn, discord_id, name, owner_id, owner.discord_id).await?
@@ -233,7 +233,7 @@ impl GuildService {
 
     /// The bot left or was removed: keep the data for the grace period, then purge.
     pub async fn removed(&self, discord_id: u64) -> Result<bool, GuildError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::Tx::begin_on(&self.db).await?;
         let Some((record, purge_after)) =
             persistence::mark_removed(&txn, discord_id, self.grace_days).await?
         else {
@@ -261,7 +261,7 @@ impl GuildService {
 
     /// Purges guilds whose grace period ended. Returns how many.
     pub async fn purge_due(&self) -> Result<usize, GuildError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::Tx::begin_on(&self.db).await?;
         let purged = persistence::purge_due(&txn, 100).await?;
         for discord_id in &purged {
             outbox::append(
@@ -287,7 +287,7 @@ impl GuildService {
         actor: u64,
         change: SettingsChange,
     ) -> Result<(GuildSettings, TrustChange), GuildError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::Tx::begin_on(&self.db).await?;
         let Some((config_id, version, mut settings)) =
             persistence::settings(&txn, discord_id, true).await?
         else {
@@ -444,7 +444,7 @@ impl GuildService {
         change: AntinukeChange,
         hours: u32,
     ) -> Result<PendingChange, GuildError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::Tx::begin_on(&self.db).await?;
         let Some((config_id, mut list)) =
             persistence::pending_changes(&txn, discord_id, true).await?
         else {
@@ -507,7 +507,7 @@ impl GuildService {
         approve: bool,
         by: u64,
     ) -> Result<Decision, GuildError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::Tx::begin_on(&self.db).await?;
         let Some((config_id, mut list)) =
             persistence::pending_changes(&txn, discord_id, true).await?
         else {
@@ -560,7 +560,7 @@ impl GuildService {
         health: serde_json::Value,
         reasons: serde_json::Value,
     ) -> Result<bool, GuildError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::Tx::begin_on(&self.db).await?;
         let Some((previous, changed)) =
             persistence::swap_protection_health(&txn, discord_id, &health).await?
         else {
@@ -610,7 +610,7 @@ impl GuildService {
         actor: u64,
         change: AntinukeChange,
     ) -> Result<(AntinukeSettings, TrustChange), GuildError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::Tx::begin_on(&self.db).await?;
         let result = Self::apply_antinuke(&txn, discord_id, actor, None, change).await?;
         match result.1 {
             TrustChange::AlreadyTrusted | TrustChange::NotTrusted | TrustChange::LimitReached => {

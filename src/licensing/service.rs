@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{Duration, Utc};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use serde_json::json;
 
 use super::model::{Entitlements, LicenseInfo, Plan, PlanCode};
@@ -50,7 +50,7 @@ impl LicensingService {
         operator: u64,
     ) -> Result<LicenseView, LicensingError> {
         let record = self.guild_row(guild).await?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::Tx::begin_on(&self.db).await?;
         let plan = persistence::plan_by_code(&txn, code.as_str())
             .await?
             .ok_or_else(|| LicensingError::UnknownPlan(code.as_str().to_owned()))?;
@@ -84,7 +84,7 @@ impl LicensingService {
     /// Ends the guild's active license (back to free). Publishes `licensing.license_revoked`.
     pub async fn revoke(&self, guild: u64, operator: u64) -> Result<String, LicensingError> {
         let record = self.guild_row(guild).await?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::Tx::begin_on(&self.db).await?;
         let revoked = persistence::revoke_active(&txn, record.id, "revoked by an operator").await?;
         let Some(code) = revoked.into_iter().next() else {
             return Err(LicensingError::NoLicense);
@@ -120,7 +120,7 @@ impl LicensingService {
     /// Marks licenses past their end as expired and publishes `licensing.license_expired` for
     /// each. Returns how many.
     pub async fn expire_due(&self) -> Result<usize, LicensingError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::Tx::begin_on(&self.db).await?;
         let expired = persistence::expire_due(&txn).await?;
         for (guild_row, code) in &expired {
             let Some(record) = self.guilds.guild_by_row(*guild_row).await? else {

@@ -3,10 +3,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::model::{MemberState, WriteStats};
+use crate::db::Tx;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MemberError {
@@ -14,8 +14,8 @@ pub enum MemberError {
     Database(#[from] sqlx::Error),
 }
 
-/// Versioned bulk writes of `member.members`, run on the caller's connection so they commit or
-/// roll back with the caller's transaction (live sync's batch). `guild` is `guild.guilds.id`.
+/// Versioned bulk writes of `member.members`, run inside the caller's [`Tx`] so they commit or
+/// roll back with the caller's other writes (live sync's batch, its outbox events). `guild` is `guild.guilds.id`.
 /// Unchanged members are skipped; a change closes the current version (`ended_by = 'update'`)
 /// and writes a new one; removals leave tombstones (`ended_by = 'delete'`).
 #[async_trait]
@@ -23,7 +23,7 @@ pub trait MemberWriter: Send + Sync {
     /// Writes these members' states (new or changed ones only).
     async fn upsert(
         &self,
-        conn: &mut PgConnection,
+        tx: &Tx,
         guild: Uuid,
         members: &[MemberState],
     ) -> Result<WriteStats, MemberError>;
@@ -33,42 +33,32 @@ pub trait MemberWriter: Send + Sync {
     /// fail on the one-current-row index: callers only pass members they know to be new.
     async fn insert_new(
         &self,
-        conn: &mut PgConnection,
+        tx: &Tx,
         guild: Uuid,
         members: &[MemberState],
     ) -> Result<WriteStats, MemberError>;
 
     /// Whether the guild has any current member.
-    async fn has_current(&self, conn: &mut PgConnection, guild: Uuid) -> Result<bool, MemberError>;
+    async fn has_current(&self, tx: &Tx, guild: Uuid) -> Result<bool, MemberError>;
 
     /// Tombstones these members (they left, were kicked or banned).
-    async fn remove(
-        &self,
-        conn: &mut PgConnection,
-        guild: Uuid,
-        users: &[u64],
-    ) -> Result<WriteStats, MemberError>;
+    async fn remove(&self, tx: &Tx, guild: Uuid, users: &[u64]) -> Result<WriteStats, MemberError>;
 
     /// Tombstones every current member not in `present` (the end of a full load).
     async fn retain_only(
         &self,
-        conn: &mut PgConnection,
+        tx: &Tx,
         guild: Uuid,
         present: &[u64],
     ) -> Result<WriteStats, MemberError>;
 
     /// A role was deleted: members holding it get a new version without it.
-    async fn strip_role(
-        &self,
-        conn: &mut PgConnection,
-        guild: Uuid,
-        role: u64,
-    ) -> Result<WriteStats, MemberError>;
+    async fn strip_role(&self, tx: &Tx, guild: Uuid, role: u64) -> Result<WriteStats, MemberError>;
 
     /// Deletes history (closed versions) that ended before `before`. Current rows are kept.
     async fn purge_history(
         &self,
-        conn: &mut PgConnection,
+        tx: &Tx,
         guild: Uuid,
         before: DateTime<Utc>,
     ) -> Result<u64, MemberError>;

@@ -1,16 +1,17 @@
-//! Purpose: the member domain's service — implements [`MemberWriter`] (bulk versioned writes on
-//! the caller's connection) and [`MemberReader`] over the pool.
+//! Purpose: the member domain's service — implements [`MemberWriter`] (bulk versioned writes in
+//! the caller's transaction) and [`MemberReader`] over the pool.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::model::{MemberState, WriteStats};
 use super::persistence::{self, BulkLoad};
 use super::ports::{MemberError, MemberReader, MemberWriter};
+use crate::db::Tx;
 
 #[derive(Clone)]
 pub struct MemberService {
@@ -41,60 +42,57 @@ impl MemberService {
 impl MemberWriter for MemberService {
     async fn upsert(
         &self,
-        conn: &mut PgConnection,
+        tx: &Tx,
         guild: Uuid,
         members: &[MemberState],
     ) -> Result<WriteStats, MemberError> {
-        Ok(persistence::upsert(conn, guild, members, self.chunk_rows).await?)
+        Ok(persistence::upsert(&mut **tx.lock().await, guild, members, self.chunk_rows).await?)
     }
 
     async fn insert_new(
         &self,
-        conn: &mut PgConnection,
+        tx: &Tx,
         guild: Uuid,
         members: &[MemberState],
     ) -> Result<WriteStats, MemberError> {
-        Ok(persistence::insert_new(conn, guild, members, self.chunk_rows, &self.bulk).await?)
+        Ok(persistence::insert_new(
+            &mut **tx.lock().await,
+            guild,
+            members,
+            self.chunk_rows,
+            &self.bulk,
+        )
+        .await?)
     }
 
-    async fn has_current(&self, conn: &mut PgConnection, guild: Uuid) -> Result<bool, MemberError> {
-        Ok(persistence::has_current(conn, guild).await?)
+    async fn has_current(&self, tx: &Tx, guild: Uuid) -> Result<bool, MemberError> {
+        Ok(persistence::has_current(&mut **tx.lock().await, guild).await?)
     }
 
-    async fn remove(
-        &self,
-        conn: &mut PgConnection,
-        guild: Uuid,
-        users: &[u64],
-    ) -> Result<WriteStats, MemberError> {
-        Ok(persistence::remove(conn, guild, users).await?)
+    async fn remove(&self, tx: &Tx, guild: Uuid, users: &[u64]) -> Result<WriteStats, MemberError> {
+        Ok(persistence::remove(&mut **tx.lock().await, guild, users).await?)
     }
 
     async fn retain_only(
         &self,
-        conn: &mut PgConnection,
+        tx: &Tx,
         guild: Uuid,
         present: &[u64],
     ) -> Result<WriteStats, MemberError> {
-        Ok(persistence::retain_only(conn, guild, present).await?)
+        Ok(persistence::retain_only(&mut **tx.lock().await, guild, present).await?)
     }
 
-    async fn strip_role(
-        &self,
-        conn: &mut PgConnection,
-        guild: Uuid,
-        role: u64,
-    ) -> Result<WriteStats, MemberError> {
-        Ok(persistence::strip_role(conn, guild, role, self.chunk_rows).await?)
+    async fn strip_role(&self, tx: &Tx, guild: Uuid, role: u64) -> Result<WriteStats, MemberError> {
+        Ok(persistence::strip_role(&mut **tx.lock().await, guild, role, self.chunk_rows).await?)
     }
 
     async fn purge_history(
         &self,
-        conn: &mut PgConnection,
+        tx: &Tx,
         guild: Uuid,
         before: DateTime<Utc>,
     ) -> Result<u64, MemberError> {
-        Ok(persistence::purge_history(conn, guild, before).await?)
+        Ok(persistence::purge_history(&mut **tx.lock().await, guild, before).await?)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Purpose: notification use cases — reading and changing a user's preferences (recording the
 //! user in the identity domain first), enqueueing requests, and inspecting the queue.
 
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -49,7 +49,7 @@ impl NotificationService {
         user: &UserProfile,
         change: PreferenceChange,
     ) -> Result<Preferences, NotificationError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::Tx::begin_on(&self.db).await?;
         let user_id = identity::ensure_user(&txn, user).await?;
         let preferences = persistence::change_preferences(&txn, user_id, change).await?;
         txn.commit().await?;

@@ -7,6 +7,7 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
+use umbra::db::Tx;
 use umbra::member::{MemberService, MemberState, MemberWriter};
 use uuid::Uuid;
 
@@ -85,11 +86,8 @@ async fn a_first_load_checks_foreign_keys_once_per_batch_and_puts_the_triggers_b
     let db = TestDb::migrated().await;
     let (guild, account) = guild_and_account(&db.pool).await;
     let service = MemberService::new(db.pool.clone(), 500);
-    let mut tx = db.pool.begin().await.unwrap();
-    let stats = service
-        .insert_new(&mut tx, guild, &members())
-        .await
-        .unwrap();
+    let tx = Tx::begin(&db.pool).await.unwrap();
+    let stats = service.insert_new(&tx, guild, &members()).await.unwrap();
     assert_eq!(stats.written, MEMBERS);
     assert_eq!(
         service.bulk_load_checks_once(),
@@ -97,7 +95,7 @@ async fn a_first_load_checks_foreign_keys_once_per_batch_and_puts_the_triggers_b
         "a superuser may leave the row triggers out of a first load"
     );
     let role: String = sqlx::query_scalar("SELECT current_setting('session_replication_role')")
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx.lock().await)
         .await
         .unwrap();
     assert_eq!(
@@ -111,7 +109,7 @@ async fn a_first_load_checks_foreign_keys_once_per_batch_and_puts_the_triggers_b
     )
     .bind(Uuid::now_v7())
     .bind(Uuid::now_v7())
-    .execute(&mut *tx)
+    .execute(&mut **tx.lock().await)
     .await
     .expect_err("a member of a guild that does not exist");
     assert_eq!(
@@ -120,11 +118,8 @@ async fn a_first_load_checks_foreign_keys_once_per_batch_and_puts_the_triggers_b
     );
     tx.rollback().await.unwrap();
 
-    let mut tx = db.pool.begin().await.unwrap();
-    service
-        .insert_new(&mut tx, guild, &members())
-        .await
-        .unwrap();
+    let tx = Tx::begin(&db.pool).await.unwrap();
+    service.insert_new(&tx, guild, &members()).await.unwrap();
     tx.commit().await.unwrap();
     assert_all_stored_and_linked(&db.pool, account).await;
 }
@@ -135,17 +130,14 @@ async fn a_first_load_into_a_guild_that_does_not_exist_is_refused_and_writes_not
     // The trigger bypass is known to be allowed: only the guild check stands in the way.
     let (guild, _) = guild_and_account(&db.pool).await;
     let service = MemberService::new(db.pool.clone(), 500);
-    let mut tx = db.pool.begin().await.unwrap();
-    service
-        .insert_new(&mut tx, guild, &members())
-        .await
-        .unwrap();
+    let tx = Tx::begin(&db.pool).await.unwrap();
+    service.insert_new(&tx, guild, &members()).await.unwrap();
     tx.rollback().await.unwrap();
     assert_eq!(service.bulk_load_checks_once(), Some(true));
 
-    let mut tx = db.pool.begin().await.unwrap();
+    let tx = Tx::begin(&db.pool).await.unwrap();
     let refused = service
-        .insert_new(&mut tx, Uuid::now_v7(), &members())
+        .insert_new(&tx, Uuid::now_v7(), &members())
         .await
         .expect_err("rows of a guild that does not exist");
     let umbra::member::MemberError::Database(e) = refused;
@@ -175,11 +167,8 @@ async fn a_role_that_may_not_leave_triggers_out_loads_with_row_by_row_checks() {
     let limited = db.options.clone().username(&role);
     let pool = PgPool::connect_with(limited).await.unwrap();
     let service = MemberService::new(pool.clone(), 500);
-    let mut tx = pool.begin().await.unwrap();
-    let stats = service
-        .insert_new(&mut tx, guild, &members())
-        .await
-        .unwrap();
+    let tx = Tx::begin(&pool).await.unwrap();
+    let stats = service.insert_new(&tx, guild, &members()).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(stats.written, MEMBERS);
     assert_eq!(service.bulk_load_checks_once(), Some(false));

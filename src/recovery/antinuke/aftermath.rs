@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use poise::serenity_prelude as serenity;
-use sea_orm::TransactionTrait;
 use serde_json::json;
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -338,7 +337,7 @@ impl AntinukeService {
                 {"custom_id": false_positive_button(id), "label": "antinuke-button-false-positive", "style": "secondary"},
             ],
         });
-        let txn = self.inner.db.begin().await?;
+        let txn = crate::db::Tx::begin_on(&self.inner.db).await?;
         if !persistence::mark_notified(&txn, id).await? {
             txn.rollback().await?;
             return Ok(false);

@@ -10,7 +10,6 @@ use std::collections::{BTreeSet, HashSet};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use sea_orm::TransactionTrait;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -318,7 +317,7 @@ impl AntinukeService {
             .await?
             .ok_or(AntinukeError::UnknownIncident)?;
         let record = self.inner.guilds.guild(incident.guild_discord_id).await?;
-        let txn = self.inner.db.begin().await?;
+        let txn = crate::db::Tx::begin_on(&self.inner.db).await?;
         if !persistence::set_status(&txn, id, &[from], to, Some(by)).await? {
             txn.rollback().await?;
             return Ok(false);

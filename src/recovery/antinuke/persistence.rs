@@ -8,7 +8,7 @@
 //! advisory lock and the jsonb operators have no SeaORM form.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -124,7 +124,7 @@ pub async fn record(
     db: &sea_orm::DatabaseConnection,
     new: &NewIncident,
 ) -> Result<(Uuid, bool), DbErr> {
-    let txn = db.begin().await?;
+    let txn = crate::db::Tx::begin_on(&db).await?;
     txn.execute_raw(stmt(
         "SELECT pg_advisory_xact_lock(hashtextextended('antinuke:' || $1::text || ':' || $2::text, 0))",
         vec![new.guild_row.to_string().into(), to_db(new.actor).into()],

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::{DatabaseConnection, DbErr};
 use serde_json::json;
 use tokio::sync::{Notify, watch};
 use uuid::Uuid;
@@ -495,7 +495,7 @@ impl RestoreService {
         let reasons = ApprovalReason::of(&plan, &meta);
         if actor != record.owner_discord_id && !reasons.is_empty() {
             let names: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
-            let txn = self.inner.db.begin().await?;
+            let txn = crate::db::Tx::begin_on(&self.inner.db).await?;
             if persistence::request_approval(
                 &txn,
                 job_id,
@@ -754,7 +754,7 @@ impl RestoreService {
             "cancelled" => event_types::RESTORE_CANCELLED,
             _ => event_types::RESTORE_FAILED,
         };
-        let txn = self.inner.db.begin().await?;
+        let txn = crate::db::Tx::begin_on(&self.inner.db).await?;
         if !persistence::finish(&txn, row.id, fencing, status, report).await? {
             txn.rollback().await?;
             return Ok(false);
@@ -766,7 +766,7 @@ impl RestoreService {
 
     /// Claims a job for `owner` (and writes its `started` event on its first claim).
     pub(super) async fn claim(&self, owner: &str) -> Result<Option<JobRow>, RestoreError> {
-        let txn = self.inner.db.begin().await?;
+        let txn = crate::db::Tx::begin_on(&self.inner.db).await?;
         let Some((row, first)) = persistence::claim(&txn, owner, self.inner.settings.lease).await?
         else {
             txn.rollback().await?;

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::{DatabaseConnection, DbErr};
 use serde_json::json;
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -263,7 +263,7 @@ impl SnapshotService {
             .await?
             .plan
             .snapshot_retention;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::Tx::begin_on(&self.db).await?;
         persistence::lock_guild(&txn, record.id).await?;
         let inserted = persistence::insert(
             &txn,
@@ -424,7 +424,7 @@ impl SnapshotService {
         reason: &str,
     ) -> Result<Option<SnapshotMeta>, SnapshotError> {
         let record = self.record(guild).await?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::Tx::begin_on(&self.db).await?;
         persistence::lock_guild(&txn, record.id).await?;
         let Some(last) = persistence::last_before(&txn, record.id, at).await? else {
             txn.rollback().await?;
@@ -498,7 +498,7 @@ impl SnapshotService {
         actor: u64,
     ) -> Result<SnapshotMeta, SnapshotError> {
         let record = self.record(guild).await?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::Tx::begin_on(&self.db).await?;
         persistence::lock_guild(&txn, record.id).await?;
         let meta = persistence::find(&txn, record.id, id, true)
             .await?
@@ -536,7 +536,7 @@ impl SnapshotService {
             .await?
             .plan
             .snapshot_retention;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::Tx::begin_on(&self.db).await?;
         persistence::lock_guild(&txn, record.id).await?;
         let meta = persistence::find(&txn, record.id, id, true)
             .await?
@@ -574,7 +574,7 @@ impl SnapshotService {
             .await?
             .plan
             .snapshot_retention;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::Tx::begin_on(&self.db).await?;
         persistence::lock_guild(&txn, record.id).await?;
         let meta = persistence::set_pinned(&txn, record.id, id, None)
             .await?
@@ -721,7 +721,9 @@ impl SnapshotService {
         if let Some(prev) = previous
             && prev.content_hash == encoded.content_hash
         {
-            let txn = self.db.begin().await.map_err(|e| wrap(slot)(e.into()))?;
+            let txn = crate::db::Tx::begin_on(&self.db)
+                .await
+                .map_err(|e| wrap(slot)(e.into()))?;
             persistence::lock_guild(&txn, record.id)
                 .await
                 .map_err(|e| wrap(slot)(e.into()))?;
@@ -759,7 +761,7 @@ impl SnapshotService {
             .await?
             .plan
             .snapshot_retention;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::Tx::begin_on(&self.db).await?;
         persistence::lock_guild(&txn, record.id).await?;
         let expired = Self::expire_beyond(&txn, &record, keep).await?;
         txn.commit().await?;

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::model::{GuildState, SyncStatus};
 use super::persistence;
 use super::queue::{Pending, StateChange};
+use crate::db::Tx;
 use crate::guild::{GuildError, GuildReader};
 use crate::member::{MemberError, MemberReader, MemberWriter, WriteStats};
 
@@ -38,6 +39,8 @@ pub enum SyncError {
     Member(#[from] MemberError),
     #[error(transparent)]
     Guild(#[from] GuildError),
+    #[error(transparent)]
+    Transaction(#[from] sea_orm::DbErr),
 }
 
 /// Live sync's tuning (from `[recovery]` in the configuration).
@@ -321,15 +324,15 @@ impl SyncService {
     ) -> Result<WriteStats, SyncError> {
         let row = self.row(guild).await?;
         let rows = self.inner.settings.statement_rows;
-        let mut tx = self.inner.pool.begin().await?;
+        let tx = Tx::begin(&self.inner.pool).await?;
         let mut stats = WriteStats::default();
         let writer = &self.inner.member_writer;
-        if check_first_load && !writer.has_current(&mut tx, row).await? {
+        if check_first_load && !writer.has_current(&tx, row).await? {
             *first_load = Some(HashSet::new());
         }
         if let Some(settings) = &batch.settings {
             stats += persistence::upsert_settings(
-                &mut tx,
+                &mut **tx.lock().await,
                 row,
                 settings,
                 super::model::SyncState::Loading,
@@ -339,18 +342,19 @@ impl SyncService {
         // Upserts before deletes: a delete also tombstones what depends on the object (a role's
         // overwrites), which an upsert of an older state in the same batch must not revive.
         let (role_up, role_del) = split(&batch.roles);
-        stats += persistence::upsert_roles(&mut tx, row, &role_up, rows).await?;
+        stats += persistence::upsert_roles(&mut **tx.lock().await, row, &role_up, rows).await?;
         let (channel_up, channel_del) = split(&batch.channels);
-        stats += persistence::upsert_channels(&mut tx, row, &channel_up, rows).await?;
-        stats += persistence::delete_channels(&mut tx, row, &channel_del).await?;
+        stats +=
+            persistence::upsert_channels(&mut **tx.lock().await, row, &channel_up, rows).await?;
+        stats += persistence::delete_channels(&mut **tx.lock().await, row, &channel_del).await?;
         if batch.channels_complete {
             let present: Vec<u64> = channel_up.iter().map(|c| c.discord_channel_id).collect();
-            stats += persistence::retain_channels(&mut tx, row, &present).await?;
+            stats += persistence::retain_channels(&mut **tx.lock().await, row, &present).await?;
         }
-        stats += persistence::delete_roles(&mut tx, row, &role_del).await?;
+        stats += persistence::delete_roles(&mut **tx.lock().await, row, &role_del).await?;
         if batch.roles_complete {
             let present: Vec<u64> = role_up.iter().map(|r| r.discord_role_id).collect();
-            stats += persistence::retain_roles(&mut tx, row, &present).await?;
+            stats += persistence::retain_roles(&mut **tx.lock().await, row, &present).await?;
         }
         let (member_up, member_del) = split(&batch.members);
         match first_load.as_ref() {
@@ -359,14 +363,14 @@ impl SyncService {
                     .iter()
                     .cloned()
                     .partition(|m| !written.contains(&m.discord_user_id));
-                stats += writer.insert_new(&mut tx, row, &new).await?;
-                stats += writer.upsert(&mut tx, row, &known).await?;
+                stats += writer.insert_new(&tx, row, &new).await?;
+                stats += writer.upsert(&tx, row, &known).await?;
             }
-            None => stats += writer.upsert(&mut tx, row, &member_up).await?,
+            None => stats += writer.upsert(&tx, row, &member_up).await?,
         }
-        stats += writer.remove(&mut tx, row, &member_del).await?;
+        stats += writer.remove(&tx, row, &member_del).await?;
         for role in &batch.stripped_roles {
-            stats += writer.strip_role(&mut tx, row, *role).await?;
+            stats += writer.strip_role(&tx, row, *role).await?;
         }
         if let Some(present) = &batch.members_present {
             match first_load.as_ref() {
@@ -375,11 +379,11 @@ impl SyncService {
                 Some(written) => {
                     let ids = member_up.iter().map(|m| m.discord_user_id);
                     let gone = gone_after_first_load(written, ids, present);
-                    stats += writer.remove(&mut tx, row, &gone).await?;
+                    stats += writer.remove(&tx, row, &gone).await?;
                 }
                 None => {
                     let present: Vec<u64> = present.iter().copied().collect();
-                    stats += writer.retain_only(&mut tx, row, &present).await?;
+                    stats += writer.retain_only(&tx, row, &present).await?;
                 }
             }
         }
@@ -388,7 +392,7 @@ impl SyncService {
                 StateChange::Live { full_sync_at, .. } => Some(full_sync_at),
                 _ => None,
             };
-            persistence::set_sync_state(&mut tx, row, change.state(), full).await?;
+            persistence::set_sync_state(&mut **tx.lock().await, row, change.state(), full).await?;
         }
         tx.commit().await?;
         if let Some(written) = first_load.as_mut() {
@@ -544,12 +548,12 @@ impl SyncService {
         for (guild, row) in due {
             let before = Utc::now() - retention;
             let result: Result<u64, SyncError> = async {
-                let mut tx = self.inner.pool.begin().await?;
-                let mut n = persistence::purge_history(&mut tx, row, before).await?;
+                let tx = Tx::begin(&self.inner.pool).await?;
+                let mut n = persistence::purge_history(&mut **tx.lock().await, row, before).await?;
                 n += self
                     .inner
                     .member_writer
-                    .purge_history(&mut tx, row, before)
+                    .purge_history(&tx, row, before)
                     .await?;
                 tx.commit().await?;
                 Ok(n)

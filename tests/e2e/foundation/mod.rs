@@ -5,3 +5,4 @@ mod cli;
 mod embedded;
 mod http;
 mod outbox;
+mod tx;

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use sea_orm::TransactionTrait;
 use serde_json::json;
 use tokio::sync::watch;
 use umbra::audit::AuditConsumer;
+use umbra::db::Tx;
 use umbra::outbox::relay::{Consumer, Relay, RelaySettings};
 use umbra::outbox::{self, NewEvent, OutboxEvent, event_types, persistence};
 
@@ -83,10 +83,10 @@ async fn count(db: &TestDb, sql: &'static str) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_appended_in_a_rolled_back_transaction_is_never_published() {
     let db = TestDb::migrated().await;
-    let txn = db.db.begin().await.unwrap();
+    let txn = Tx::begin_on(&db.db).await.unwrap();
     outbox::append(&txn, event(1)).await.unwrap();
     txn.rollback().await.unwrap();
-    let txn = db.db.begin().await.unwrap();
+    let txn = Tx::begin_on(&db.db).await.unwrap();
     outbox::append(&txn, event(2)).await.unwrap();
     txn.commit().await.unwrap();
 
@@ -123,7 +123,7 @@ async fn committed_events_reach_audit_exactly_once_with_two_relays_running() {
     let db = TestDb::migrated().await;
     const EVENTS: usize = 300;
     for chunk in (0..EVENTS).collect::<Vec<_>>().chunks(50) {
-        let txn = db.db.begin().await.unwrap();
+        let txn = Tx::begin_on(&db.db).await.unwrap();
         for n in chunk {
             outbox::append(&txn, event(*n)).await.unwrap();
         }
@@ -182,7 +182,7 @@ async fn committed_events_reach_audit_exactly_once_with_two_relays_running() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_consumer_retries_and_ends_dead_without_rerunning_the_others() {
     let db = TestDb::migrated().await;
-    let txn = db.db.begin().await.unwrap();
+    let txn = Tx::begin_on(&db.db).await.unwrap();
     let id = outbox::append(&txn, event(7)).await.unwrap();
     txn.commit().await.unwrap();
 
@@ -245,7 +245,7 @@ async fn a_failing_consumer_retries_and_ends_dead_without_rerunning_the_others()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relay_whose_lease_expired_cannot_overwrite_the_new_owner() {
     let db = TestDb::migrated().await;
-    let txn = db.db.begin().await.unwrap();
+    let txn = Tx::begin_on(&db.db).await.unwrap();
     outbox::append(&txn, event(1)).await.unwrap();
     txn.commit().await.unwrap();
 
@@ -297,7 +297,7 @@ async fn a_commit_wakes_a_listening_relay_long_before_its_next_poll() {
     let task = tokio::spawn(relay.run(stop_rx));
     // Let the relay's first (empty) round and its LISTEN happen.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let txn = db.db.begin().await.unwrap();
+    let txn = Tx::begin_on(&db.db).await.unwrap();
     outbox::append(&txn, event(9)).await.unwrap();
     txn.commit().await.unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
