@@ -74,6 +74,15 @@ pub struct App {
 }
 
 impl App {
+    /// Every lease queue of this process (their counts are in `/metrics`).
+    pub fn queues(&self) -> [&'static crate::queue::QueueTable; 3] {
+        [
+            &crate::outbox::QUEUE,
+            &crate::notification::QUEUE,
+            &crate::recovery::restore::QUEUE,
+        ]
+    }
+
     /// Connects the REST port and the services to the Discord client.
     pub fn connect(&self, client: &serenity::Client) {
         self.discord.connect(client.http.clone());

@@ -9,7 +9,7 @@ pub mod crypto;
 pub mod embedded;
 mod tx;
 
-pub use tx::{Tx, TxConn};
+pub use tx::{Tx, TxConn, query_err};
 
 use std::str::FromStr;
 use std::time::Duration;

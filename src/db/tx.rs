@@ -70,7 +70,8 @@ fn exec_err(e: sqlx::Error) -> DbErr {
     DbErr::Exec(RuntimeErr::SqlxError(e.into()))
 }
 
-fn query_err(e: sqlx::Error) -> DbErr {
+/// An sqlx error as SeaORM would report it (for persistence code that mixes the two).
+pub fn query_err(e: sqlx::Error) -> DbErr {
     DbErr::Query(RuntimeErr::SqlxError(e.into()))
 }
 

@@ -1,4 +1,5 @@
-//! Purpose: `/metrics` — Prometheus text: the outbox backlog, the database pool, and every
+//! Purpose: `/metrics` — Prometheus text: every lease queue's counts (`umbra_queue_items`), the
+//! outbox backlog, the database pool, and every
 //! counter and histogram the rest of Umbra records.
 
 use std::sync::{Arc, OnceLock};
@@ -28,14 +29,23 @@ pub fn routes() -> Router<Arc<HttpState>> {
 
 async fn metrics(State(state): State<Arc<HttpState>>) -> impl IntoResponse {
     let pool = &state.app.pool;
-    if let Ok(Ok((pending, dead))) = tokio::time::timeout(
-        std::time::Duration::from_secs(2),
-        crate::outbox::backlog(pool),
-    )
-    .await
-    {
-        metrics::gauge!("umbra_outbox_pending").set(pending as f64);
-        metrics::gauge!("umbra_outbox_dead").set(dead as f64);
+    for queue in state.app.queues() {
+        let Ok(Ok(c)) =
+            tokio::time::timeout(std::time::Duration::from_secs(2), queue.counts(pool)).await
+        else {
+            continue;
+        };
+        for (s, n) in [
+            ("waiting", c.waiting),
+            ("leased", c.leased),
+            ("dead", c.dead),
+        ] {
+            metrics::gauge!("umbra_queue_items", "queue" => queue.name, "state" => s).set(n as f64);
+        }
+        if queue.name == crate::outbox::QUEUE.name {
+            metrics::gauge!("umbra_outbox_pending").set((c.waiting + c.leased) as f64);
+            metrics::gauge!("umbra_outbox_dead").set(c.dead as f64);
+        }
     }
     metrics::gauge!("umbra_database_pool_connections").set(f64::from(pool.size()));
     state.metrics.run_upkeep();

@@ -15,5 +15,6 @@ pub use events::NotificationConsumer;
 pub use model::{
     Category, Outcome, PreferenceChange, Preferences, RequestStatus, StoredArg, StoredMessage, Via,
 };
+pub use persistence::QUEUE;
 pub use sender::{Recorded, Sender, SenderSettings};
 pub use service::{NotificationError, NotificationService};

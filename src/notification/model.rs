@@ -406,6 +406,16 @@ pub struct ClaimedRequest {
     pub fencing: i64,
 }
 
+impl ClaimedRequest {
+    /// The claim this copy was read under.
+    pub fn lease(&self) -> crate::queue::Lease {
+        crate::queue::Lease {
+            id: self.id,
+            fencing: self.fencing,
+        }
+    }
+}
+
 /// A request as stored (for inspection: `/umbra notifications`, tests, operators).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestView {

@@ -1,7 +1,7 @@
 //! Purpose: the only code that writes `notification.requests` and `notification.preferences`:
-//! enqueueing (idempotent on the producer's dedupe key), the sender's claim (a short statement
-//! with `FOR UPDATE SKIP LOCKED` and a lease with a fencing counter), its fenced results, the
-//! retention purge, and preference reads and atomic changes.
+//! enqueueing (idempotent on the producer's dedupe key), the sender's side of the lease queue
+//! ([`QUEUE`]: claim, fenced results, release), the retention purge, and preference reads and
+//! atomic changes.
 
 use std::time::Duration;
 
@@ -16,6 +16,7 @@ use super::model::{
 };
 use crate::i18n::Locale;
 use crate::ids::{from_db, to_db};
+use crate::queue::{Lease, QueueTable, Retry};
 
 /// Enqueues `request` unless one with the same dedupe key exists. Returns whether it was new.
 pub async fn insert_request(pool: &PgPool, request: &NewRequest) -> Result<bool, sqlx::Error> {
@@ -57,6 +58,28 @@ fn claimed_from_row(row: &PgRow) -> Result<ClaimedRequest, sqlx::Error> {
     })
 }
 
+/// `notification.requests` as a lease queue: `pending` until due, `sending` under a lease,
+/// then `sent`, `skipped`, `failed` or (after its last attempt) `dead`.
+pub static QUEUE: QueueTable = QueueTable {
+    name: "notification",
+    table: "notification.requests",
+    claimable: "(status = 'pending' AND next_attempt_at <= now()) \
+                OR (status = 'sending' AND lease_until < now())",
+    order: "next_attempt_at, id",
+    on_claim: "status = 'sending', updated_at = now()",
+    held: "status = 'sending'",
+    on_release: "status = 'pending', updated_at = now()",
+    retry: Some(Retry {
+        due_column: "next_attempt_at",
+        on_failure: "status = CASE WHEN attempts >= $5 THEN 'dead' ELSE 'pending' END, \
+                     updated_at = now()",
+        is_dead: "status = 'dead'",
+    }),
+    waiting: "status = 'pending' OR (status = 'sending' AND lease_until < now())",
+    leased: "status = 'sending' AND lease_until >= now()",
+    dead: "status = 'dead'",
+};
+
 /// Claims up to `limit` due requests for `owner` for `lease`: pending ones whose next attempt is
 /// due, and `sending` ones whose lease expired (their sender died). Each claim bumps the fencing
 /// counter and the attempt count. Oldest first.
@@ -66,25 +89,8 @@ pub async fn claim(
     lease: Duration,
     limit: u32,
 ) -> Result<Vec<ClaimedRequest>, sqlx::Error> {
-    let sql = format!(
-        "UPDATE notification.requests AS r \
-            SET status = 'sending', lease_owner = $1, \
-                lease_until = now() + make_interval(secs => $2), \
-                fencing = r.fencing + 1, attempts = r.attempts + 1, updated_at = now() \
-          WHERE r.id IN ( \
-                SELECT id FROM notification.requests \
-                 WHERE (status = 'pending' AND next_attempt_at <= now()) \
-                    OR (status = 'sending' AND lease_until < now()) \
-                 ORDER BY next_attempt_at, id \
-                 LIMIT $3 \
-                 FOR UPDATE SKIP LOCKED) \
-         RETURNING {CLAIM_COLUMNS}"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(owner)
-        .bind(lease.as_secs_f64())
-        .bind(i64::from(limit))
-        .fetch_all(pool)
+    let rows = QUEUE
+        .claim(pool, owner, lease, limit, CLAIM_COLUMNS)
         .await?;
     let mut claimed = rows
         .iter()
@@ -97,26 +103,27 @@ pub async fn claim(
 /// Records a delivery. False when the lease was lost (another sender claimed the request since).
 pub async fn mark_sent(
     pool: &PgPool,
-    id: Uuid,
-    fencing: i64,
+    lease: Lease,
     via: Via,
     channel_id: u64,
     message_id: u64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+    let sql = format!(
         "UPDATE notification.requests \
             SET status = 'sent', delivered_via = $3, sent_channel_id = $4, sent_message_id = $5, \
-                sent_at = now(), last_error = NULL, lease_owner = NULL, lease_until = NULL, \
-                updated_at = now() \
-          WHERE id = $1 AND fencing = $2 AND status = 'sending'",
-    )
-    .bind(id)
-    .bind(fencing)
-    .bind(via.as_str())
-    .bind(to_db(channel_id))
-    .bind(to_db(message_id))
-    .execute(pool)
-    .await?;
+                sent_at = now(), last_error = NULL, updated_at = now(), {} \
+          WHERE {}",
+        QueueTable::END_LEASE,
+        QUEUE.fenced()
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(lease.id)
+        .bind(lease.fencing)
+        .bind(via.as_str())
+        .bind(to_db(channel_id))
+        .bind(to_db(message_id))
+        .execute(pool)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -124,22 +131,23 @@ pub async fn mark_sent(
 /// lease was lost.
 pub async fn mark_final(
     pool: &PgPool,
-    id: Uuid,
-    fencing: i64,
+    lease: Lease,
     status: RequestStatus,
     reason: &str,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+    let sql = format!(
         "UPDATE notification.requests \
-            SET status = $3, last_error = $4, lease_owner = NULL, lease_until = NULL, updated_at = now() \
-          WHERE id = $1 AND fencing = $2 AND status = 'sending'",
-    )
-    .bind(id)
-    .bind(fencing)
-    .bind(status.as_str())
-    .bind(reason)
-    .execute(pool)
-    .await?;
+            SET status = $3, last_error = $4, updated_at = now(), {} WHERE {}",
+        QueueTable::END_LEASE,
+        QUEUE.fenced()
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(lease.id)
+        .bind(lease.fencing)
+        .bind(status.as_str())
+        .bind(reason)
+        .execute(pool)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -147,47 +155,27 @@ pub async fn mark_final(
 /// has been attempted `max_attempts` times. Returns the new status (`None`: the lease was lost).
 pub async fn mark_retry(
     pool: &PgPool,
-    id: Uuid,
-    fencing: i64,
+    lease: Lease,
     error: &str,
     retry_in: Duration,
     max_attempts: u32,
 ) -> Result<Option<RequestStatus>, sqlx::Error> {
-    let row = sqlx::query(
-        "UPDATE notification.requests \
-            SET status = CASE WHEN attempts >= $5 THEN 'dead' ELSE 'pending' END, \
-                last_error = $3, lease_owner = NULL, lease_until = NULL, \
-                next_attempt_at = now() + make_interval(secs => $4), updated_at = now() \
-          WHERE id = $1 AND fencing = $2 AND status = 'sending' \
-         RETURNING status",
-    )
-    .bind(id)
-    .bind(fencing)
-    .bind(error)
-    .bind(retry_in.as_secs_f64())
-    .bind(i64::from(max_attempts))
-    .fetch_optional(pool)
-    .await?;
-    match row {
-        Some(row) => Ok(RequestStatus::parse(&row.try_get::<String, _>("status")?)),
-        None => Ok(None),
-    }
+    let dead = QUEUE
+        .retry(pool, lease, error, retry_in, max_attempts)
+        .await?;
+    Ok(dead.map(|dead| {
+        if dead {
+            RequestStatus::Dead
+        } else {
+            RequestStatus::Pending
+        }
+    }))
 }
 
 /// Gives a claimed request back untried (shutdown, or too little lease left): pending again at
 /// once, the claim's attempt not counted. False when the lease was lost.
-pub async fn release(pool: &PgPool, id: Uuid, fencing: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE notification.requests \
-            SET status = 'pending', attempts = greatest(attempts - 1, 0), lease_owner = NULL, \
-                lease_until = NULL, updated_at = now() \
-          WHERE id = $1 AND fencing = $2 AND status = 'sending'",
-    )
-    .bind(id)
-    .bind(fencing)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
+pub async fn release(pool: &PgPool, lease: Lease) -> Result<bool, sqlx::Error> {
+    QUEUE.release(pool, lease).await
 }
 
 /// Deletes requests that ended (sent, skipped, failed, dead) more than `days` ago. Returns how

@@ -160,9 +160,7 @@ impl Sender {
         for request in claimed {
             if *shutdown.borrow() || started.elapsed() > self.settings.lease.mul_f64(0.8) {
                 tracing::debug!(request = %request.id, "notification: giving a claimed request back untried");
-                if let Err(e) =
-                    persistence::release(self.service.pool(), request.id, request.fencing).await
-                {
+                if let Err(e) = persistence::release(self.service.pool(), request.lease()).await {
                     tracing::warn!(request = %request.id, error = %e, "notification: releasing a request failed; its lease will expire");
                 }
                 continue;
@@ -310,36 +308,29 @@ impl Sender {
         outcome: &Outcome,
     ) -> Result<Recorded, sqlx::Error> {
         let pool = self.service.pool();
-        let (id, fencing) = (request.id, request.fencing);
+        let (id, lease) = (request.id, request.lease());
         let written = match outcome {
             Outcome::Sent {
                 via,
                 channel_id,
                 message_id,
-            } => persistence::mark_sent(pool, id, fencing, *via, *channel_id, *message_id)
+            } => persistence::mark_sent(pool, lease, *via, *channel_id, *message_id)
                 .await?
                 .then_some(RequestStatus::Sent),
             Outcome::Skipped(reason) => {
-                persistence::mark_final(pool, id, fencing, RequestStatus::Skipped, reason)
+                persistence::mark_final(pool, lease, RequestStatus::Skipped, reason)
                     .await?
                     .then_some(RequestStatus::Skipped)
             }
             Outcome::Failed(reason) => {
-                persistence::mark_final(pool, id, fencing, RequestStatus::Failed, reason)
+                persistence::mark_final(pool, lease, RequestStatus::Failed, reason)
                     .await?
                     .then_some(RequestStatus::Failed)
             }
             Outcome::Retry(error) => {
                 let retry_in = self.settings.retry_delay(request.attempts);
-                persistence::mark_retry(
-                    pool,
-                    id,
-                    fencing,
-                    error,
-                    retry_in,
-                    self.settings.max_attempts,
-                )
-                .await?
+                persistence::mark_retry(pool, lease, error, retry_in, self.settings.max_attempts)
+                    .await?
             }
         };
         let Some(status) = written else {

@@ -9,4 +9,4 @@ pub mod persistence;
 pub mod relay;
 
 pub use model::{NewEvent, OutboxEvent, event_types};
-pub use persistence::{append, backlog};
+pub use persistence::{QUEUE, append, backlog};

@@ -84,6 +84,14 @@ pub struct OutboxEvent {
 }
 
 impl OutboxEvent {
+    /// The claim this copy of the event was read under.
+    pub fn lease(&self) -> crate::queue::Lease {
+        crate::queue::Lease {
+            id: self.id,
+            fencing: self.fencing,
+        }
+    }
+
     /// The Discord user who caused the event, when the payload names one.
     pub fn actor_discord_id(&self) -> Option<i64> {
         match self.payload.get("actor_discord_id") {

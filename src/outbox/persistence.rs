@@ -1,5 +1,5 @@
-//! Purpose: the outbox's SQL — appending inside a caller's transaction, and the relay's claim,
-//! acknowledge, fail and purge statements (each fenced by the lease's counter).
+//! Purpose: the outbox's SQL — appending inside a caller's transaction, and the relay's side of
+//! the lease queue ([`QUEUE`]): claim, acknowledge, fail (all fenced) and purge.
 
 use std::time::Duration;
 
@@ -9,6 +9,7 @@ use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 use super::model::{NewEvent, OutboxEvent};
+use crate::queue::{Lease, QueueTable, Retry};
 
 /// Appends `event` through `conn` — pass the domain's open transaction so the change and its
 /// event commit or roll back together. Returns the event id (UUID v7, also the consumers'
@@ -51,34 +52,38 @@ fn event_from_row(row: &PgRow) -> Result<OutboxEvent, sqlx::Error> {
     })
 }
 
-/// Claims up to `limit` due events for `owner` for `lease`: bumps each one's fencing counter and
-/// attempt count in one short statement. Events come back oldest first.
+/// `events.outbox` as a lease queue: an event is due until every consumer had it (published)
+/// or its last attempt failed (dead).
+pub static QUEUE: QueueTable = QueueTable {
+    name: "outbox",
+    table: "events.outbox",
+    claimable: "published_at IS NULL AND dead_at IS NULL AND available_at <= now() \
+                AND (lease_until IS NULL OR lease_until < now())",
+    order: "available_at, id",
+    on_claim: "",
+    held: "published_at IS NULL AND dead_at IS NULL",
+    on_release: "",
+    retry: Some(Retry {
+        due_column: "available_at",
+        on_failure: "dead_at = CASE WHEN attempts >= $5 THEN now() END",
+        is_dead: "dead_at IS NOT NULL",
+    }),
+    waiting: "published_at IS NULL AND dead_at IS NULL \
+              AND (lease_until IS NULL OR lease_until < now())",
+    leased: "published_at IS NULL AND dead_at IS NULL AND lease_until >= now()",
+    dead: "published_at IS NULL AND dead_at IS NOT NULL",
+};
+
+/// Claims up to `limit` due events for `owner` for `lease` (fencing counter and attempt count
+/// bumped). Events come back oldest first.
 pub async fn claim(
     pool: &PgPool,
     owner: &str,
     lease: Duration,
     limit: u32,
 ) -> Result<Vec<OutboxEvent>, sqlx::Error> {
-    let sql = format!(
-        "UPDATE events.outbox AS o \
-            SET lease_owner = $1, \
-                lease_until = now() + make_interval(secs => $2), \
-                fencing = o.fencing + 1, \
-                attempts = o.attempts + 1 \
-          WHERE o.id IN ( \
-                SELECT id FROM events.outbox \
-                 WHERE published_at IS NULL AND dead_at IS NULL AND available_at <= now() \
-                   AND (lease_until IS NULL OR lease_until < now()) \
-                 ORDER BY available_at, id \
-                 LIMIT $3 \
-                 FOR UPDATE SKIP LOCKED) \
-         RETURNING {EVENT_COLUMNS}"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(owner)
-        .bind(lease.as_secs_f64())
-        .bind(i64::from(limit))
-        .fetch_all(pool)
+    let rows = QUEUE
+        .claim(pool, owner, lease, limit, EVENT_COLUMNS)
         .await?;
     let mut events = rows
         .iter()
@@ -92,33 +97,35 @@ pub async fn claim(
 /// claimed the event since): the caller stops working on it.
 pub async fn mark_delivered(
     pool: &PgPool,
-    id: Uuid,
-    fencing: i64,
+    lease: Lease,
     consumer: &str,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+    let sql = format!(
         "UPDATE events.outbox SET delivered_to = array_append(delivered_to, $3) \
-          WHERE id = $1 AND fencing = $2 AND NOT ($3 = ANY(delivered_to))",
-    )
-    .bind(id)
-    .bind(fencing)
-    .bind(consumer)
-    .execute(pool)
-    .await?;
+          WHERE {} AND NOT ($3 = ANY(delivered_to))",
+        QUEUE.fenced()
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(lease.id)
+        .bind(lease.fencing)
+        .bind(consumer)
+        .execute(pool)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
-/// Marks the event published (every consumer done) and releases the lease.
-pub async fn mark_published(pool: &PgPool, id: Uuid, fencing: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE events.outbox \
-            SET published_at = now(), lease_owner = NULL, lease_until = NULL, last_error = NULL \
-          WHERE id = $1 AND fencing = $2",
-    )
-    .bind(id)
-    .bind(fencing)
-    .execute(pool)
-    .await?;
+/// Marks the event published (every consumer done) and ends the lease.
+pub async fn mark_published(pool: &PgPool, lease: Lease) -> Result<bool, sqlx::Error> {
+    let sql = format!(
+        "UPDATE events.outbox SET published_at = now(), last_error = NULL, {} WHERE {}",
+        QueueTable::END_LEASE,
+        QUEUE.fenced()
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(lease.id)
+        .bind(lease.fencing)
+        .execute(pool)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -126,31 +133,15 @@ pub async fn mark_published(pool: &PgPool, id: Uuid, fencing: i64) -> Result<boo
 /// has been attempted `max_attempts` times. Returns whether it is now dead.
 pub async fn mark_failed(
     pool: &PgPool,
-    id: Uuid,
-    fencing: i64,
+    lease: Lease,
     error: &str,
     retry_in: Duration,
     max_attempts: u32,
 ) -> Result<bool, sqlx::Error> {
-    let row = sqlx::query(
-        "UPDATE events.outbox \
-            SET last_error = $3, lease_owner = NULL, lease_until = NULL, \
-                available_at = now() + make_interval(secs => $4), \
-                dead_at = CASE WHEN attempts >= $5 THEN now() END \
-          WHERE id = $1 AND fencing = $2 \
-         RETURNING dead_at IS NOT NULL AS dead",
-    )
-    .bind(id)
-    .bind(fencing)
-    .bind(error)
-    .bind(retry_in.as_secs_f64())
-    .bind(i64::from(max_attempts))
-    .fetch_optional(pool)
-    .await?;
-    Ok(match row {
-        Some(row) => row.try_get("dead")?,
-        None => false,
-    })
+    Ok(QUEUE
+        .retry(pool, lease, error, retry_in, max_attempts)
+        .await?
+        .unwrap_or(false))
 }
 
 /// Deletes events published more than `days` ago. Returns how many.
@@ -165,14 +156,8 @@ pub async fn purge_published(pool: &PgPool, days: u32) -> Result<u64, sqlx::Erro
     Ok(done.rows_affected())
 }
 
-/// Counts of pending and dead events (for /metrics).
+/// Counts of pending (waiting or leased) and dead events.
 pub async fn backlog(pool: &PgPool) -> Result<(i64, i64), sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT count(*) FILTER (WHERE dead_at IS NULL) AS pending, \
-                count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead \
-           FROM events.outbox WHERE published_at IS NULL",
-    )
-    .fetch_one(pool)
-    .await?;
-    Ok((row.try_get("pending")?, row.try_get("dead")?))
+    let c = QUEUE.counts(pool).await?;
+    Ok((c.waiting + c.leased, c.dead))
 }

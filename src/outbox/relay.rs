@@ -154,13 +154,8 @@ impl Relay {
             }
             match consumer.handle(&event).await {
                 Ok(()) => {
-                    match persistence::mark_delivered(
-                        &self.pool,
-                        event.id,
-                        event.fencing,
-                        consumer.name(),
-                    )
-                    .await
+                    match persistence::mark_delivered(&self.pool, event.lease(), consumer.name())
+                        .await
                     {
                         Ok(true) => {}
                         Ok(false) => {
@@ -181,15 +176,14 @@ impl Relay {
             }
         }
         let result = match &failure {
-            None => persistence::mark_published(&self.pool, event.id, event.fencing)
+            None => persistence::mark_published(&self.pool, event.lease())
                 .await
                 .map(|_| false),
             Some(error) => {
                 let retry_in = self.settings.retry_delay(event.attempts);
                 persistence::mark_failed(
                     &self.pool,
-                    event.id,
-                    event.fencing,
+                    event.lease(),
                     error,
                     retry_in,
                     self.settings.max_attempts,

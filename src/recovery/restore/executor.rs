@@ -192,7 +192,12 @@ impl Shared {
                 Err(e) => {
                     attempt += 1;
                     tracing::warn!(attempt, error = %e, "writing restore progress failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(100 * 2u64.pow(attempt))).await;
+                    tokio::time::sleep(crate::queue::jittered(
+                        attempt + 1,
+                        Duration::from_millis(100),
+                        Duration::from_secs(30),
+                    ))
+                    .await;
                 }
             }
         }
@@ -380,7 +385,12 @@ impl Discord {
                 CallError::Transient(msg) if attempt < self.retries => {
                     attempt += 1;
                     tracing::debug!(attempt, error = %msg, "a restore call failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt.min(6)))).await;
+                    tokio::time::sleep(crate::queue::jittered(
+                        attempt + 1,
+                        Duration::from_millis(250),
+                        Duration::from_secs(16),
+                    ))
+                    .await;
                 }
                 other => return Err(other),
             }

@@ -29,6 +29,7 @@ pub mod service;
 
 pub use executor::CrashPoint;
 pub use model::{Component, Components, Mode, Plan, Scope};
+pub use persistence::QUEUE;
 pub use runner::Runner;
 pub use service::{
     ApprovalDecision, ApprovalReason, RestoreError, RestoreRequest, RestoreService, RestoreSettings,

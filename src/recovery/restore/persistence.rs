@@ -1,6 +1,6 @@
 //! Purpose: the only code that writes `recovery.restore_jobs` — previews, confirmation,
-//! expiry, cancel requests, the runner's claim (a short statement with `FOR UPDATE SKIP
-//! LOCKED`: a lease with a fencing counter bumped on every claim), heartbeats, and every step
+//! expiry, cancel requests, the runner's side of the lease queue ([`QUEUE`]: claim, heartbeat,
+//! release), and every step
 //! result, pre-restore snapshot and final status written only while the fencing counter still
 //! matches. Every statement names `recovery.restore_jobs`; events go to the outbox in the same
 //! transaction as the status change they describe.
@@ -8,10 +8,15 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, Statement, Value,
+};
+use sqlx::Row as _;
 use uuid::Uuid;
 
+use crate::db::{Tx, query_err};
 use crate::ids::{from_db, to_db};
+use crate::queue::{Lease, QueueTable};
 
 fn stmt(sql: &str, values: Vec<Value>) -> Statement {
     Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
@@ -69,15 +74,6 @@ const COLUMNS: &str = "id, guild_id, snapshot_id, pre_restore_snapshot_id, incid
     id_map, progress, total_steps, done_steps, failed_steps, error_report, cancel_requested, \
     progress_message, fencing, created_at, expires_at, confirmed_at, started_at, finished_at, \
     approval";
-
-/// The same columns qualified by the alias `j`.
-fn columns_of_j() -> String {
-    COLUMNS
-        .split(',')
-        .map(|c| format!("j.{}", c.trim()))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 fn job_from(row: &QueryResult) -> Result<JobRow, DbErr> {
     Ok(JobRow {
@@ -392,34 +388,37 @@ pub async fn request_cancel<C: ConnectionTrait>(
     row.map(|r| r.try_get("", "id")).transpose()
 }
 
+/// `recovery.restore_jobs` as a lease queue: a confirmed job is `queued`, `running` under a
+/// lease (heartbeats extend it), and ends `completed`, `failed` or `cancelled` with its report —
+/// a job is resumed after a crash, never retried from scratch, so there is no dead state.
+pub static QUEUE: QueueTable = QueueTable {
+    name: "restore",
+    table: "recovery.restore_jobs",
+    claimable: "status = 'queued' \
+                OR (status = 'running' AND (lease_until IS NULL OR lease_until < now()))",
+    order: "created_at, id",
+    on_claim: "status = 'running', heartbeat_at = now(), started_at = COALESCE(q.started_at, now())",
+    held: "status = 'running'",
+    on_release: "",
+    retry: None,
+    waiting: "status = 'queued' \
+              OR (status = 'running' AND (lease_until IS NULL OR lease_until < now()))",
+    leased: "status = 'running' AND lease_until >= now()",
+    dead: "false",
+};
+
 /// Claims one job for `owner`: a queued one, or a running one whose lease expired (its runner
-/// died). Bumps the fencing counter. `first` = the job had not started before.
-pub async fn claim<C: ConnectionTrait>(
-    conn: &C,
-    owner: &str,
-    lease: Duration,
-) -> Result<Option<(JobRow, bool)>, DbErr> {
-    let sql = format!(
-        "WITH c AS ( \
-            SELECT id, started_at IS NULL AS first FROM recovery.restore_jobs \
-             WHERE status = 'queued' OR (status = 'running' AND lease_until < now()) \
-             ORDER BY created_at, id \
-             LIMIT 1 \
-             FOR UPDATE SKIP LOCKED) \
-         UPDATE recovery.restore_jobs AS j \
-            SET status = 'running', lease_owner = $1, \
-                lease_until = now() + make_interval(secs => $2), \
-                fencing = j.fencing + 1, heartbeat_at = now(), \
-                started_at = COALESCE(j.started_at, now()) \
-           FROM c WHERE j.id = c.id \
-         RETURNING {}, c.first",
-        columns_of_j()
-    );
-    let row = conn
-        .query_one_raw(stmt(&sql, vec![owner.into(), secs(lease)]))
-        .await?;
-    match row {
-        Some(r) => {
+/// died) or was given back. Bumps the fencing counter. `first` = the job had not started
+/// before (its `started_at` is this transaction's time).
+pub async fn claim(tx: &Tx, owner: &str, lease: Duration) -> Result<Option<(JobRow, bool)>, DbErr> {
+    let returning = format!("{COLUMNS}, started_at = now() AS first");
+    let rows = QUEUE
+        .claim(&mut **tx.lock().await, owner, lease, 1, &returning)
+        .await
+        .map_err(query_err)?;
+    match rows.into_iter().next() {
+        Some(row) => {
+            let r = QueryResult::from(row);
             let first: bool = r.try_get("", "first")?;
             Ok(Some((job_from(&r)?, first)))
         }
@@ -429,22 +428,24 @@ pub async fn claim<C: ConnectionTrait>(
 
 /// Extends the lease; `None` when the job is no longer ours (fenced out or finished), else
 /// whether a cancel was requested.
-pub async fn heartbeat<C: ConnectionTrait>(
-    conn: &C,
+pub async fn heartbeat(
+    db: &DatabaseConnection,
     id: Uuid,
     fencing: i64,
     lease: Duration,
 ) -> Result<Option<bool>, DbErr> {
-    let row = conn
-        .query_one_raw(stmt(
-            "UPDATE recovery.restore_jobs \
-                SET lease_until = now() + make_interval(secs => $3), heartbeat_at = now() \
-              WHERE id = $1 AND fencing = $2 AND status = 'running' \
-              RETURNING cancel_requested",
-            vec![id.into(), fencing.into(), secs(lease)],
-        ))
-        .await?;
-    row.map(|r| r.try_get("", "cancel_requested")).transpose()
+    let row = QUEUE
+        .heartbeat(
+            db.get_postgres_connection_pool(),
+            Lease { id, fencing },
+            lease,
+            "heartbeat_at = now()",
+            "cancel_requested",
+        )
+        .await
+        .map_err(query_err)?;
+    row.map(|r| r.try_get("cancel_requested").map_err(query_err))
+        .transpose()
 }
 
 /// Writes the job's progress and id map (the whole state: the runner holding the fencing
@@ -531,12 +532,10 @@ pub async fn finish<C: ConnectionTrait>(
 }
 
 /// Gives the lease back (a clean shutdown): another runner may take the job at once.
-pub async fn release<C: ConnectionTrait>(conn: &C, id: Uuid, fencing: i64) -> Result<(), DbErr> {
-    conn.execute_raw(stmt(
-        "UPDATE recovery.restore_jobs SET lease_until = now() - interval '1 second' \
-          WHERE id = $1 AND fencing = $2 AND status = 'running'",
-        vec![id.into(), fencing.into()],
-    ))
-    .await?;
+pub async fn release(db: &DatabaseConnection, id: Uuid, fencing: i64) -> Result<(), DbErr> {
+    QUEUE
+        .release(db.get_postgres_connection_pool(), Lease { id, fencing })
+        .await
+        .map_err(query_err)?;
     Ok(())
 }

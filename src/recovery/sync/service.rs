@@ -453,8 +453,11 @@ impl SyncService {
             }
             Err(e) => {
                 g.failures += 1;
-                let delay = Duration::from_millis(200 * 2u64.saturating_pow(g.failures.min(8)))
-                    .min(MAX_RETRY_DELAY);
+                let delay = crate::queue::jittered(
+                    g.failures.saturating_add(1),
+                    Duration::from_millis(200),
+                    MAX_RETRY_DELAY,
+                );
                 g.retry_at = Some(Instant::now() + delay);
                 g.pending.merge_older(batch);
                 g.first_pending.get_or_insert_with(Instant::now);

@@ -41,6 +41,10 @@ async fn healthz_follows_the_database_and_metrics_speak_prometheus() {
     let (status, body) = get(&format!("{base}/metrics")).await;
     assert_eq!(status, 200);
     assert!(body.contains("umbra_outbox_pending"), "{body}");
+    assert!(
+        body.contains(r#"umbra_queue_items{queue="restore",state="waiting"} 0"#),
+        "{body}"
+    );
 
     // Take the database away: no new connections, existing ones terminated.
     let admin = crate::support::db::admin_options().await;

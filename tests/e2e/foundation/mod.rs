@@ -5,4 +5,5 @@ mod cli;
 mod embedded;
 mod http;
 mod outbox;
+mod queue;
 mod tx;

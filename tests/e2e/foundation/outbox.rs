@@ -265,18 +265,18 @@ async fn a_relay_whose_lease_expired_cannot_overwrite_the_new_owner() {
     assert!(second[0].fencing > first[0].fencing);
     let stale = &first[0];
     assert!(
-        !persistence::mark_delivered(&db.pool, stale.id, stale.fencing, "audit")
+        !persistence::mark_delivered(&db.pool, stale.lease(), "audit")
             .await
             .unwrap()
     );
     assert!(
-        !persistence::mark_published(&db.pool, stale.id, stale.fencing)
+        !persistence::mark_published(&db.pool, stale.lease())
             .await
             .unwrap()
     );
     let fresh = &second[0];
     assert!(
-        persistence::mark_published(&db.pool, fresh.id, fresh.fencing)
+        persistence::mark_published(&db.pool, fresh.lease())
             .await
             .unwrap()
     );

@@ -1,5 +1,10 @@
 //! Purpose: what Umbra's database-backed work queues share (the outbox relay, the notification
-//! sender, and later workers): their tuning and the retry backoff.
+//! sender, the restore runner; next renewals and member pulls): the lease protocol
+//! ([`QueueTable`]), their tuning and the retry backoff with jitter.
+
+mod lease;
+
+pub use lease::{Lease, QueueCounts, QueueTable, Retry};
 
 use std::time::Duration;
 
@@ -33,6 +38,17 @@ impl WorkerSettings {
             rand::rng().random_range(0.5..=1.0),
         )
     }
+}
+
+/// The delay before retry number `attempts` of in-process work (a REST read, a stalled load):
+/// `base * 2^(attempts-1)` capped at `max`, with the same shortening jitter.
+pub fn jittered(attempts: u32, base: Duration, max: Duration) -> Duration {
+    backoff(
+        i32::try_from(attempts).unwrap_or(i32::MAX),
+        base,
+        max,
+        rand::rng().random_range(0.5..=1.0),
+    )
 }
 
 /// Exponential backoff: `base * 2^(attempts-1)`, capped at `max`, times `jitter` (0..=1).
