@@ -30,6 +30,7 @@ use crate::discord::rest::{Pacer, Rest, SerenityRest};
 use crate::guild::GuildService;
 use crate::http::HttpState;
 use crate::i18n::I18n;
+use crate::identity::IdentityService;
 use crate::licensing::LicensingService;
 use crate::notification;
 use crate::outbox::relay::{Consumer, Relay, RelaySettings};
@@ -109,7 +110,12 @@ impl App {
         let pacer = Arc::new(Pacer::new(config.discord.global_requests_per_second));
         let discord = Arc::new(SerenityRest::new(pacer));
         let bot = Bot::new(Rest::new(discord.clone()));
-        let guilds = GuildService::new(db.conn.clone(), config.retention.removed_guild_grace_days);
+        let identity = IdentityService::new(db.conn.clone());
+        let guilds = GuildService::new(
+            db.conn.clone(),
+            Arc::new(identity.clone()),
+            config.retention.removed_guild_grace_days,
+        );
         let licensing = LicensingService::new(db.conn.clone(), Arc::new(guilds.clone()));
         let (members, sync, snapshots) =
             crate::recovery::services(&config, &db.conn, &db.pool, &guilds, &licensing)?;
@@ -129,7 +135,7 @@ impl App {
             },
         );
         let notifications =
-            notification::NotificationService::new(db.conn.clone(), db.pool.clone());
+            notification::NotificationService::new(db.conn.clone(), db.pool.clone(), identity);
         Ok(Self {
             operators: RwLock::new(config.discord.operators.iter().copied().collect()),
             config,

@@ -1,6 +1,8 @@
 //! Purpose: guild use cases — lifecycle from gateway events, settings changes by the owner, the
 //! retention purge — each change committed with its outbox event.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use sea_orm::DatabaseConnection;
 use serde_json::json;
@@ -12,7 +14,7 @@ use super::model::{
 use super::persistence;
 use super::ports::{GuildError, GuildReader};
 use crate::i18n::Locale;
-use crate::identity::{self, UserProfile};
+use crate::identity::{UserProfile, UserRecorder};
 use crate::ids::to_db;
 use crate::outbox::{self, NewEvent, event_types};
 
@@ -170,12 +172,18 @@ pub enum SettingsChange {
 #[derive(Clone)]
 pub struct GuildService {
     db: DatabaseConnection,
+    users: Arc<dyn UserRecorder>,
     grace_days: u32,
 }
 
 impl GuildService {
-    pub fn new(db: DatabaseConnection, grace_days: u32) -> Self {
-        Self { db, grace_days }
+    /// `users` records owners with their guild; `grace_days` before a removed guild is purged.
+    pub fn new(db: DatabaseConnection, users: Arc<dyn UserRecorder>, grace_days: u32) -> Self {
+        Self {
+            db,
+            users,
+            grace_days,
+        }
     }
 
     /// The bot is in this guild (GUILD_CREATE, also at start-up): record it, its owner and a
@@ -186,7 +194,7 @@ impl GuildService {
         guild: &InstalledGuild,
     ) -> Result<(GuildRecord, InstallOutcome), GuildError> {
         let txn = crate::db::Tx::begin_on(&self.db).await?;
-        let owner_id = identity::ensure_user(&txn, &guild.owner).await?;
+        let owner_id = self.users.ensure(&txn, &guild.owner).await?;
         let (record, outcome, previous_owner) =
             persistence::upsert_installed(&txn, guild, owner_id).await?;
         if outcome != InstallOutcome::Refreshed {
@@ -221,7 +229,7 @@ impl GuildService {
         owner: &UserProfile,
     ) -> Result<(), GuildError> {
         let txn = crate::db::Tx::begin_on(&self.db).await?;
-        let owner_id = identity::ensure_user(&txn, owner).await?;
+        let owner_id = self.users.ensure(&txn, owner).await?;
         if let Some((_, Some(previous))) =
             persistence::update_details(&txn, discord_id, name, owner_id, owner.discord_id).await?
         {

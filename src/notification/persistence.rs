@@ -261,15 +261,11 @@ fn preferences_from(row: &QueryResult) -> Result<Preferences, DbErr> {
     })
 }
 
-/// The preferences of the Discord user `discord_id` (`None`: never set). The user's row id comes
-/// from the identity domain ([`crate::identity::user_id`]).
+/// The preferences of user row `user_id` (`None`: never set).
 pub async fn preferences<C: ConnectionTrait>(
     conn: &C,
-    discord_id: u64,
+    user_id: Uuid,
 ) -> Result<Option<Preferences>, DbErr> {
-    let Some(user_id) = crate::identity::user_id(conn, discord_id).await? else {
-        return Ok(None);
-    };
     let row = conn
         .query_one_raw(stmt(
             "SELECT locale, dm_enabled, muted_categories FROM notification.preferences \

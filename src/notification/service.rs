@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::model::{NewRequest, PreferenceChange, Preferences, RequestView};
 use super::persistence;
-use crate::identity::{self, UserProfile};
+use crate::identity::{IdentityService, UserProfile, UserReader, UserRecorder};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NotificationError {
@@ -23,11 +23,13 @@ pub enum NotificationError {
 pub struct NotificationService {
     db: DatabaseConnection,
     pool: PgPool,
+    users: IdentityService,
 }
 
 impl NotificationService {
-    pub fn new(db: DatabaseConnection, pool: PgPool) -> Self {
-        Self { db, pool }
+    /// `users`: who the preferences belong to (read, and recorded on a first change).
+    pub fn new(db: DatabaseConnection, pool: PgPool, users: IdentityService) -> Self {
+        Self { db, pool, users }
     }
 
     /// The pool the sender's claims use.
@@ -37,7 +39,10 @@ impl NotificationService {
 
     /// The user's preferences (defaults when they never changed any).
     pub async fn preferences(&self, discord_id: u64) -> Result<Preferences, NotificationError> {
-        Ok(persistence::preferences(&self.db, discord_id)
+        let Some(user) = self.users.user_row(discord_id).await? else {
+            return Ok(Preferences::default());
+        };
+        Ok(persistence::preferences(&self.db, user)
             .await?
             .unwrap_or_default())
     }
@@ -50,7 +55,7 @@ impl NotificationService {
         change: PreferenceChange,
     ) -> Result<Preferences, NotificationError> {
         let txn = crate::db::Tx::begin_on(&self.db).await?;
-        let user_id = identity::ensure_user(&txn, user).await?;
+        let user_id = self.users.ensure(&txn, user).await?;
         let preferences = persistence::change_preferences(&txn, user_id, change).await?;
         txn.commit().await?;
         Ok(preferences)

@@ -31,7 +31,11 @@ fn sender(world: &TestWorld, settings: umbra::notification::SenderSettings) -> S
 }
 
 fn service(world: &TestWorld) -> NotificationService {
-    NotificationService::new(world.db.db.clone(), world.db.pool.clone())
+    NotificationService::new(
+        world.db.db.clone(),
+        world.db.pool.clone(),
+        umbra::identity::IdentityService::new(world.db.db.clone()),
+    )
 }
 
 async fn requests(world: &TestWorld) -> Vec<RequestView> {

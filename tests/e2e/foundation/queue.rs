@@ -14,7 +14,11 @@ use uuid::Uuid;
 use crate::support::db::TestDb;
 
 async fn enqueue(db: &TestDb, n: usize) {
-    let service = umbra::notification::NotificationService::new(db.db.clone(), db.pool.clone());
+    let service = umbra::notification::NotificationService::new(
+        db.db.clone(),
+        db.pool.clone(),
+        umbra::identity::IdentityService::new(db.db.clone()),
+    );
     for i in 0..n {
         let request = NewRequest {
             guild_id: None,
