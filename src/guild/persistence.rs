@@ -1,7 +1,16 @@
-//! Purpose: the only code that writes `guild.guilds` and `guild.guild_configs`.
+//! Purpose: the only code that writes `guild.guilds` and `guild.guild_configs`, through the
+//! `entity` crate. A guild's record carries its owner's Discord id, read with a join to
+//! `identity.users` (the owner foreign key the seed draws).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement};
+use entity::guild::{guild_configs, guilds};
+use entity::identity::users;
+use sea_orm::sea_query::extension::postgres::PgExpr;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, LikeExpr, LockType};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    JoinType, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait, Select,
+};
 use uuid::Uuid;
 
 use super::model::{
@@ -11,23 +20,63 @@ use super::model::{
 use crate::i18n::Locale;
 use crate::ids::{from_db, to_db};
 
-const GUILD_COLUMNS: &str = "g.id, g.discord_guild_id, u.discord_user_id AS owner_discord_id, \
-                             g.name, g.status, g.installed_at, g.removed_at";
-
-fn record(row: &QueryResult) -> Result<GuildRecord, DbErr> {
-    Ok(GuildRecord {
-        id: row.try_get("", "id")?,
-        discord_id: from_db(row.try_get("", "discord_guild_id")?),
-        owner_discord_id: from_db(row.try_get("", "owner_discord_id")?),
-        name: row.try_get("", "name")?,
-        status: GuildStatus::parse(&row.try_get::<String>("", "status")?),
-        installed_at: row.try_get::<DateTime<Utc>>("", "installed_at")?,
-        removed_at: row.try_get::<Option<DateTime<Utc>>>("", "removed_at")?,
-    })
+fn now() -> Expr {
+    Expr::cust("now()")
 }
 
-fn stmt(sql: &str, values: Vec<sea_orm::Value>) -> Statement {
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+/// A guild with its owner's Discord id.
+#[derive(Debug, FromQueryResult)]
+struct GuildRow {
+    id: Uuid,
+    discord_guild_id: i64,
+    owner_discord_id: i64,
+    name: String,
+    status: String,
+    installed_at: DateTime<Utc>,
+    removed_at: Option<DateTime<Utc>>,
+}
+
+impl From<GuildRow> for GuildRecord {
+    fn from(r: GuildRow) -> Self {
+        GuildRecord {
+            id: r.id,
+            discord_id: from_db(r.discord_guild_id),
+            owner_discord_id: from_db(r.owner_discord_id),
+            name: r.name,
+            status: GuildStatus::parse(&r.status),
+            installed_at: r.installed_at,
+            removed_at: r.removed_at,
+        }
+    }
+}
+
+fn records() -> Select<guilds::Entity> {
+    guilds::Entity::find()
+        .select_only()
+        .columns([
+            guilds::Column::Id,
+            guilds::Column::DiscordGuildId,
+            guilds::Column::Name,
+            guilds::Column::Status,
+            guilds::Column::InstalledAt,
+            guilds::Column::RemovedAt,
+        ])
+        .column_as(users::Column::DiscordUserId, "owner_discord_id")
+        .join(JoinType::InnerJoin, guilds::Relation::Owner.def())
+}
+
+/// `FOR UPDATE OF <table>` (PostgreSQL wants the unqualified name there).
+fn lock_rows_of<Q: QueryTrait<QueryStatement = sea_orm::sea_query::SelectStatement>>(
+    mut query: Q,
+    table: &str,
+    lock: bool,
+) -> Q {
+    if lock {
+        query
+            .query()
+            .lock_with_tables(LockType::Update, [Alias::new(table)]);
+    }
+    query
 }
 
 /// The guild with this Discord id (`lock`: `FOR UPDATE` of the guild row, inside a transaction).
@@ -36,39 +85,38 @@ pub async fn find<C: ConnectionTrait>(
     discord_id: u64,
     lock: bool,
 ) -> Result<Option<GuildRecord>, DbErr> {
-    let sql = format!(
-        "SELECT {GUILD_COLUMNS} FROM guild.guilds AS g \
-           JOIN identity.users AS u ON u.id = g.owner_user_id \
-          WHERE g.discord_guild_id = $1 {}",
-        if lock { "FOR UPDATE OF g" } else { "" }
-    );
-    let row = conn
-        .query_one_raw(stmt(&sql, vec![to_db(discord_id).into()]))
+    let query = records().filter(guilds::Column::DiscordGuildId.eq(to_db(discord_id)));
+    let row = lock_rows_of(query, "guilds", lock)
+        .into_model::<GuildRow>()
+        .one(conn)
         .await?;
-    row.as_ref().map(record).transpose()
+    Ok(row.map(Into::into))
 }
 
-/// Active guilds matching `query` by name or id prefix.
+/// Active guilds matching `query` by name or id prefix (`%` and `_` in it match themselves).
 pub async fn search<C: ConnectionTrait>(
     conn: &C,
     query: &str,
     limit: u32,
 ) -> Result<Vec<GuildRecord>, DbErr> {
-    let sql = format!(
-        "SELECT {GUILD_COLUMNS} FROM guild.guilds AS g \
-           JOIN identity.users AS u ON u.id = g.owner_user_id \
-          WHERE g.status = 'active' \
-            AND (g.name ILIKE '%' || $1 || '%' OR g.discord_guild_id::text LIKE $1 || '%') \
-          ORDER BY g.name LIMIT $2"
-    );
     let escaped = query
         .replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_");
-    let rows = conn
-        .query_all_raw(stmt(&sql, vec![escaped.into(), i64::from(limit).into()]))
+    let name = Expr::col((guilds::Entity, guilds::Column::Name))
+        .ilike(LikeExpr::new(format!("%{escaped}%")).escape('\\'));
+    let id = Expr::col((guilds::Entity, guilds::Column::DiscordGuildId))
+        .cast_as(Alias::new("text"))
+        .like(LikeExpr::new(format!("{escaped}%")).escape('\\'));
+    let rows = records()
+        .filter(guilds::Column::Status.eq("active"))
+        .filter(Condition::any().add(name).add(id))
+        .order_by_asc(guilds::Column::Name)
+        .limit(u64::from(limit))
+        .into_model::<GuildRow>()
+        .all(conn)
         .await?;
-    rows.iter().map(record).collect()
+    Ok(rows.into_iter().map(Into::into).collect())
 }
 
 /// The guild with this row id.
@@ -76,12 +124,12 @@ pub async fn find_by_row<C: ConnectionTrait>(
     conn: &C,
     id: Uuid,
 ) -> Result<Option<GuildRecord>, DbErr> {
-    let sql = format!(
-        "SELECT {GUILD_COLUMNS} FROM guild.guilds AS g \
-           JOIN identity.users AS u ON u.id = g.owner_user_id WHERE g.id = $1"
-    );
-    let row = conn.query_one_raw(stmt(&sql, vec![id.into()])).await?;
-    row.as_ref().map(record).transpose()
+    let row = records()
+        .filter(guilds::Column::Id.eq(id))
+        .into_model::<GuildRow>()
+        .one(conn)
+        .await?;
+    Ok(row.map(Into::into))
 }
 
 /// Records the guild as installed (insert, re-activate, or refresh name/icon/owner) and makes
@@ -95,37 +143,42 @@ pub async fn upsert_installed<C: ConnectionTrait>(
     let existing = find(txn, guild.discord_id, true).await?;
     let (outcome, previous_owner) = match &existing {
         None => {
-            txn.execute_raw(stmt(
-                "INSERT INTO guild.guilds (id, discord_guild_id, owner_user_id, name, icon, status) \
-                 VALUES ($1, $2, $3, $4, $5, 'active')",
-                vec![
-                    Uuid::now_v7().into(),
-                    to_db(guild.discord_id).into(),
-                    owner_user_id.into(),
-                    guild.name.clone().into(),
-                    guild.icon.clone().into(),
-                ],
-            ))
+            guilds::Entity::insert(guilds::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                discord_guild_id: Set(to_db(guild.discord_id)),
+                owner_user_id: Set(owner_user_id),
+                name: Set(guild.name.clone()),
+                icon: Set(guild.icon.clone()),
+                status: Set("active".into()),
+                ..Default::default()
+            })
+            .exec_without_returning(txn)
             .await?;
             (InstallOutcome::Installed, None)
         }
         Some(found) => {
             let reinstall = found.status == GuildStatus::Removed;
-            txn.execute_raw(stmt(
-                "UPDATE guild.guilds SET owner_user_id = $2, name = $3, icon = $4, \
-                        status = 'active', removed_at = NULL, purge_after = NULL, \
-                        installed_at = CASE WHEN $5 THEN now() ELSE installed_at END, \
-                        updated_at = now() \
-                  WHERE id = $1",
-                vec![
-                    found.id.into(),
-                    owner_user_id.into(),
-                    guild.name.clone().into(),
-                    guild.icon.clone().into(),
-                    reinstall.into(),
-                ],
-            ))
-            .await?;
+            let mut update = guilds::Entity::update_many()
+                .col_expr(guilds::Column::OwnerUserId, Expr::value(owner_user_id))
+                .col_expr(guilds::Column::Name, Expr::value(guild.name.clone()))
+                .col_expr(guilds::Column::Icon, Expr::value(guild.icon.clone()))
+                .col_expr(guilds::Column::Status, Expr::value("active"))
+                .col_expr(
+                    guilds::Column::RemovedAt,
+                    Expr::value(None::<DateTime<Utc>>),
+                )
+                .col_expr(
+                    guilds::Column::PurgeAfter,
+                    Expr::value(None::<DateTime<Utc>>),
+                )
+                .col_expr(guilds::Column::UpdatedAt, now());
+            if reinstall {
+                update = update.col_expr(guilds::Column::InstalledAt, now());
+            }
+            update
+                .filter(guilds::Column::Id.eq(found.id))
+                .exec(txn)
+                .await?;
             let previous = (found.owner_discord_id != guild.owner.discord_id)
                 .then_some(found.owner_discord_id);
             let outcome = if reinstall {
@@ -139,10 +192,13 @@ pub async fn upsert_installed<C: ConnectionTrait>(
     let record = find(txn, guild.discord_id, false)
         .await?
         .ok_or(DbErr::RecordNotFound("guild just written".into()))?;
-    txn.execute_raw(stmt(
-        "INSERT INTO guild.guild_configs (id, guild_id) VALUES ($1, $2) ON CONFLICT (guild_id) DO NOTHING",
-        vec![Uuid::now_v7().into(), record.id.into()],
-    ))
+    guild_configs::Entity::insert(guild_configs::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        guild_id: Set(record.id),
+        ..Default::default()
+    })
+    .on_conflict_do_nothing_on([guild_configs::Column::GuildId])
+    .exec_without_returning(txn)
     .await?;
     Ok((record, outcome, previous_owner))
 }
@@ -158,11 +214,13 @@ pub async fn update_details<C: ConnectionTrait>(
     let Some(found) = find(txn, discord_id, true).await? else {
         return Ok(None);
     };
-    txn.execute_raw(stmt(
-        "UPDATE guild.guilds SET name = $2, owner_user_id = $3, updated_at = now() WHERE id = $1",
-        vec![found.id.into(), name.into(), owner_user_id.into()],
-    ))
-    .await?;
+    guilds::Entity::update_many()
+        .col_expr(guilds::Column::Name, Expr::value(name))
+        .col_expr(guilds::Column::OwnerUserId, Expr::value(owner_user_id))
+        .col_expr(guilds::Column::UpdatedAt, now())
+        .filter(guilds::Column::Id.eq(found.id))
+        .exec(txn)
+        .await?;
     let previous = (found.owner_discord_id != owner_discord_id).then_some(found.owner_discord_id);
     Ok(Some((found, previous)))
 }
@@ -173,71 +231,96 @@ pub async fn mark_removed<C: ConnectionTrait>(
     discord_id: u64,
     grace_days: u32,
 ) -> Result<Option<(GuildRecord, DateTime<Utc>)>, DbErr> {
-    let row = txn
-        .query_one_raw(stmt(
-            "UPDATE guild.guilds SET status = 'removed', removed_at = now(), \
-                    purge_after = now() + make_interval(days => $2), updated_at = now() \
-              WHERE discord_guild_id = $1 AND status = 'active' \
-             RETURNING purge_after",
-            vec![
-                to_db(discord_id).into(),
-                i32::try_from(grace_days).unwrap_or(i32::MAX).into(),
-            ],
-        ))
+    let days = i32::try_from(grace_days).unwrap_or(i32::MAX);
+    let removed = guilds::Entity::update_many()
+        .col_expr(guilds::Column::Status, Expr::value("removed"))
+        .col_expr(guilds::Column::RemovedAt, now())
+        .col_expr(
+            guilds::Column::PurgeAfter,
+            Expr::cust_with_values("now() + make_interval(days => $1)", [days]),
+        )
+        .col_expr(guilds::Column::UpdatedAt, now())
+        .filter(guilds::Column::DiscordGuildId.eq(to_db(discord_id)))
+        .filter(guilds::Column::Status.eq("active"))
+        .exec_with_returning(txn)
         .await?;
-    let Some(row) = row else { return Ok(None) };
-    let purge_after: DateTime<Utc> = row.try_get("", "purge_after")?;
+    let Some(purge_after) = removed.first().and_then(|g| g.purge_after) else {
+        return Ok(None);
+    };
     let record = find(txn, discord_id, false)
         .await?
         .ok_or(DbErr::RecordNotFound("guild just removed".into()))?;
-    Ok(Some((record, purge_after)))
+    Ok(Some((record, purge_after.with_timezone(&Utc))))
 }
 
-/// Deletes removed guilds whose grace period is over (and, by cascade, their operational
-/// data). Guilds with billing history are kept (the billing rows' foreign keys restrict).
-/// Returns the Discord ids purged.
-pub async fn purge_due<C: ConnectionTrait>(conn: &C, limit: u32) -> Result<Vec<u64>, DbErr> {
-    let rows = conn
-        .query_all_raw(stmt(
-            "DELETE FROM guild.guilds AS g \
-              WHERE g.id IN (SELECT id FROM guild.guilds \
-                              WHERE status = 'removed' AND purge_after < now() \
-                                AND NOT EXISTS (SELECT 1 FROM billing.subscriptions AS s WHERE s.guild_id = guild.guilds.id) \
-                              ORDER BY purge_after LIMIT $1 FOR UPDATE SKIP LOCKED) \
-             RETURNING g.discord_guild_id",
-            vec![i64::from(limit).into()],
-        ))
+/// Up to `limit` removed guilds whose grace period is over: (row id, Discord id), oldest first.
+pub async fn due_for_purge<C: ConnectionTrait>(
+    conn: &C,
+    limit: u32,
+) -> Result<Vec<(Uuid, u64)>, DbErr> {
+    let rows = guilds::Entity::find()
+        .filter(guilds::Column::Status.eq("removed"))
+        .filter(Expr::col((guilds::Entity, guilds::Column::PurgeAfter)).lt(now()))
+        .order_by_asc(guilds::Column::PurgeAfter)
+        .limit(u64::from(limit))
+        .all(conn)
         .await?;
-    rows.iter()
-        .map(|r| r.try_get::<i64>("", "discord_guild_id").map(from_db))
-        .collect()
+    Ok(rows
+        .into_iter()
+        .map(|g| (g.id, from_db(g.discord_guild_id)))
+        .collect())
 }
 
-fn settings_from(row: &QueryResult) -> Result<(Uuid, i32, GuildSettings), DbErr> {
-    let locale: Option<String> = row.try_get("", "locale")?;
-    let settings = GuildSettings {
-        locale: locale.as_deref().and_then(Locale::from_discord),
-        log_channel_id: row
-            .try_get::<Option<i64>>("", "log_channel_id")?
-            .map(from_db),
-        trusted_user_ids: row
-            .try_get::<Vec<i64>>("", "trusted_user_ids")?
-            .into_iter()
-            .map(from_db)
-            .collect(),
-        trusted_role_ids: row
-            .try_get::<Vec<i64>>("", "trusted_role_ids")?
-            .into_iter()
-            .map(from_db)
-            .collect(),
-        snapshot_interval_minutes: row.try_get("", "snapshot_interval_minutes")?,
-        antinuke_enabled: row.try_get("", "antinuke_enabled")?,
-    };
-    Ok((
-        row.try_get("", "id")?,
-        row.try_get("", "version")?,
-        settings,
-    ))
+/// Deletes the removed guild `id` if its grace period is still over (and, by cascade, its
+/// operational data). `false` when it was re-installed or purged meanwhile. Rows that must
+/// outlive the guild (billing history) make the delete fail on their foreign key.
+pub async fn purge<C: ConnectionTrait>(txn: &C, id: Uuid) -> Result<bool, DbErr> {
+    let done = guilds::Entity::delete_many()
+        .filter(guilds::Column::Id.eq(id))
+        .filter(guilds::Column::Status.eq("removed"))
+        .filter(Expr::col((guilds::Entity, guilds::Column::PurgeAfter)).lt(now()))
+        .exec(txn)
+        .await?;
+    Ok(done.rows_affected == 1)
+}
+
+/// Moves a removed guild's purge `days` later (it is kept: something still refers to it).
+pub async fn postpone_purge<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    days: i32,
+) -> Result<(), DbErr> {
+    guilds::Entity::update_many()
+        .col_expr(
+            guilds::Column::PurgeAfter,
+            Expr::cust_with_values("now() + make_interval(days => $1)", [days]),
+        )
+        .col_expr(guilds::Column::UpdatedAt, now())
+        .filter(guilds::Column::Id.eq(id))
+        .filter(guilds::Column::Status.eq("removed"))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// The config row of the guild with this Discord id (`lock`: `FOR UPDATE` of the config row).
+async fn config<C: ConnectionTrait>(
+    conn: &C,
+    discord_id: u64,
+    lock: bool,
+) -> Result<Option<guild_configs::Model>, DbErr> {
+    let query = guild_configs::Entity::find()
+        .join(JoinType::InnerJoin, guild_configs::Relation::Guild.def())
+        .filter(guilds::Column::DiscordGuildId.eq(to_db(discord_id)));
+    lock_rows_of(query, "guild_configs", lock).one(conn).await
+}
+
+fn ids(stored: &[i64]) -> Vec<u64> {
+    stored.iter().copied().map(from_db).collect()
+}
+
+fn stored_ids(ids: &[u64]) -> Vec<i64> {
+    ids.iter().copied().map(to_db).collect()
 }
 
 /// The guild's settings with the config row's id and version (`None`: unknown guild or no row).
@@ -246,17 +329,30 @@ pub async fn settings<C: ConnectionTrait>(
     discord_id: u64,
     lock: bool,
 ) -> Result<Option<(Uuid, i32, GuildSettings)>, DbErr> {
-    let sql = format!(
-        "SELECT c.id, c.version, c.locale, c.log_channel_id, c.trusted_user_ids, c.trusted_role_ids, \
-                c.snapshot_interval_minutes, c.antinuke_enabled \
-           FROM guild.guild_configs AS c JOIN guild.guilds AS g ON g.id = c.guild_id \
-          WHERE g.discord_guild_id = $1 {}",
-        if lock { "FOR UPDATE OF c" } else { "" }
-    );
-    let row = conn
-        .query_one_raw(stmt(&sql, vec![to_db(discord_id).into()]))
-        .await?;
-    row.as_ref().map(settings_from).transpose()
+    Ok(config(conn, discord_id, lock).await?.map(|c| {
+        let settings = GuildSettings {
+            locale: c.locale.as_deref().and_then(Locale::from_discord),
+            log_channel_id: c.log_channel_id.map(from_db),
+            trusted_user_ids: ids(&c.trusted_user_ids),
+            trusted_role_ids: ids(&c.trusted_role_ids),
+            snapshot_interval_minutes: c.snapshot_interval_minutes,
+            antinuke_enabled: c.antinuke_enabled,
+        };
+        (c.id, c.version, settings)
+    }))
+}
+
+/// An update of config row `id` only while its version is still `version` (optimistic
+/// concurrency); it bumps the version.
+fn versioned(id: Uuid, version: i32) -> sea_orm::UpdateMany<guild_configs::Entity> {
+    guild_configs::Entity::update_many()
+        .col_expr(
+            guild_configs::Column::Version,
+            Expr::col(guild_configs::Column::Version).add(1),
+        )
+        .col_expr(guild_configs::Column::UpdatedAt, now())
+        .filter(guild_configs::Column::Id.eq(id))
+        .filter(guild_configs::Column::Version.eq(version))
 }
 
 /// Writes the owner-editable settings of config row `id` if its version is still `version`.
@@ -267,23 +363,30 @@ pub async fn save_settings<C: ConnectionTrait>(
     version: i32,
     s: &GuildSettings,
 ) -> Result<bool, DbErr> {
-    let done = txn
-        .execute_raw(stmt(
-            "UPDATE guild.guild_configs SET locale = $3, log_channel_id = $4, trusted_user_ids = $5, \
-                    trusted_role_ids = $6, snapshot_interval_minutes = $7, version = version + 1, updated_at = now() \
-              WHERE id = $1 AND version = $2",
-            vec![
-                id.into(),
-                version.into(),
-                s.locale.map(|l| l.code().to_owned()).into(),
-                s.log_channel_id.map(to_db).into(),
-                s.trusted_user_ids.iter().copied().map(to_db).collect::<Vec<i64>>().into(),
-                s.trusted_role_ids.iter().copied().map(to_db).collect::<Vec<i64>>().into(),
-                s.snapshot_interval_minutes.into(),
-            ],
-        ))
+    let done = versioned(id, version)
+        .col_expr(
+            guild_configs::Column::Locale,
+            Expr::value(s.locale.map(|l| l.code().to_owned())),
+        )
+        .col_expr(
+            guild_configs::Column::LogChannelId,
+            Expr::value(s.log_channel_id.map(to_db)),
+        )
+        .col_expr(
+            guild_configs::Column::TrustedUserIds,
+            Expr::value(stored_ids(&s.trusted_user_ids)),
+        )
+        .col_expr(
+            guild_configs::Column::TrustedRoleIds,
+            Expr::value(stored_ids(&s.trusted_role_ids)),
+        )
+        .col_expr(
+            guild_configs::Column::SnapshotIntervalMinutes,
+            Expr::value(s.snapshot_interval_minutes),
+        )
+        .exec(txn)
         .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done.rows_affected == 1)
 }
 
 /// The guild's AntiNuke settings with the config row's id and version (`None`: unknown guild or
@@ -293,45 +396,19 @@ pub async fn antinuke<C: ConnectionTrait>(
     discord_id: u64,
     lock: bool,
 ) -> Result<Option<(Uuid, i32, AntinukeSettings)>, DbErr> {
-    let sql = format!(
-        "SELECT c.id, c.version, c.antinuke_enabled, c.antinuke_thresholds, c.antinuke_punishment, \
-                c.antinuke_quarantine_role_id, c.antinuke_lockdown, c.antinuke_auto_revert, \
-                c.antinuke_whitelist_user_ids, c.antinuke_whitelist_role_ids \
-           FROM guild.guild_configs AS c JOIN guild.guilds AS g ON g.id = c.guild_id \
-          WHERE g.discord_guild_id = $1 {}",
-        if lock { "FOR UPDATE OF c" } else { "" }
-    );
-    let Some(row) = conn
-        .query_one_raw(stmt(&sql, vec![to_db(discord_id).into()]))
-        .await?
-    else {
-        return Ok(None);
-    };
-    let ids = |col: &str| -> Result<Vec<u64>, DbErr> {
-        Ok(row
-            .try_get::<Vec<i64>>("", col)?
-            .into_iter()
-            .map(from_db)
-            .collect())
-    };
-    let thresholds: serde_json::Value = row.try_get("", "antinuke_thresholds")?;
-    let settings = AntinukeSettings {
-        enabled: row.try_get("", "antinuke_enabled")?,
-        thresholds: serde_json::from_value(thresholds).unwrap_or_default(),
-        punishment: row.try_get("", "antinuke_punishment")?,
-        quarantine_role_id: row
-            .try_get::<Option<i64>>("", "antinuke_quarantine_role_id")?
-            .map(from_db),
-        lockdown: row.try_get("", "antinuke_lockdown")?,
-        auto_revert: row.try_get("", "antinuke_auto_revert")?,
-        whitelist_user_ids: ids("antinuke_whitelist_user_ids")?,
-        whitelist_role_ids: ids("antinuke_whitelist_role_ids")?,
-    };
-    Ok(Some((
-        row.try_get("", "id")?,
-        row.try_get("", "version")?,
-        settings,
-    )))
+    Ok(config(conn, discord_id, lock).await?.map(|c| {
+        let settings = AntinukeSettings {
+            enabled: c.antinuke_enabled,
+            thresholds: serde_json::from_value(c.antinuke_thresholds).unwrap_or_default(),
+            punishment: c.antinuke_punishment,
+            quarantine_role_id: c.antinuke_quarantine_role_id.map(from_db),
+            lockdown: c.antinuke_lockdown,
+            auto_revert: c.antinuke_auto_revert,
+            whitelist_user_ids: ids(&c.antinuke_whitelist_user_ids),
+            whitelist_role_ids: ids(&c.antinuke_whitelist_role_ids),
+        };
+        (c.id, c.version, settings)
+    }))
 }
 
 /// Writes the AntiNuke settings of config row `id` if its version is still `version`.
@@ -344,28 +421,42 @@ pub async fn save_antinuke<C: ConnectionTrait>(
 ) -> Result<bool, DbErr> {
     let thresholds = serde_json::to_value(&s.thresholds)
         .map_err(|e| DbErr::Custom(format!("encoding AntiNuke thresholds: {e}")))?;
-    let done = txn
-        .execute_raw(stmt(
-            "UPDATE guild.guild_configs SET antinuke_enabled = $3, antinuke_thresholds = $4, \
-                    antinuke_punishment = $5, antinuke_quarantine_role_id = $6, antinuke_lockdown = $7, \
-                    antinuke_auto_revert = $8, antinuke_whitelist_user_ids = $9, \
-                    antinuke_whitelist_role_ids = $10, version = version + 1, updated_at = now() \
-              WHERE id = $1 AND version = $2",
-            vec![
-                id.into(),
-                version.into(),
-                s.enabled.into(),
-                thresholds.into(),
-                s.punishment.clone().into(),
-                s.quarantine_role_id.map(to_db).into(),
-                s.lockdown.into(),
-                s.auto_revert.into(),
-                s.whitelist_user_ids.iter().copied().map(to_db).collect::<Vec<i64>>().into(),
-                s.whitelist_role_ids.iter().copied().map(to_db).collect::<Vec<i64>>().into(),
-            ],
-        ))
+    let done = versioned(id, version)
+        .col_expr(
+            guild_configs::Column::AntinukeEnabled,
+            Expr::value(s.enabled),
+        )
+        .col_expr(
+            guild_configs::Column::AntinukeThresholds,
+            Expr::value(thresholds),
+        )
+        .col_expr(
+            guild_configs::Column::AntinukePunishment,
+            Expr::value(s.punishment.clone()),
+        )
+        .col_expr(
+            guild_configs::Column::AntinukeQuarantineRoleId,
+            Expr::value(s.quarantine_role_id.map(to_db)),
+        )
+        .col_expr(
+            guild_configs::Column::AntinukeLockdown,
+            Expr::value(s.lockdown),
+        )
+        .col_expr(
+            guild_configs::Column::AntinukeAutoRevert,
+            Expr::value(s.auto_revert),
+        )
+        .col_expr(
+            guild_configs::Column::AntinukeWhitelistUserIds,
+            Expr::value(stored_ids(&s.whitelist_user_ids)),
+        )
+        .col_expr(
+            guild_configs::Column::AntinukeWhitelistRoleIds,
+            Expr::value(stored_ids(&s.whitelist_role_ids)),
+        )
+        .exec(txn)
         .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done.rows_affected == 1)
 }
 
 /// The guild's AntiNuke changes waiting for the owner's approval, with the config row's id
@@ -376,26 +467,16 @@ pub async fn pending_changes<C: ConnectionTrait>(
     discord_id: u64,
     lock: bool,
 ) -> Result<Option<(Uuid, Vec<PendingChange>)>, DbErr> {
-    let sql = format!(
-        "SELECT c.id, c.pending_changes FROM guild.guild_configs AS c \
-           JOIN guild.guilds AS g ON g.id = c.guild_id \
-          WHERE g.discord_guild_id = $1 {}",
-        if lock { "FOR UPDATE OF c" } else { "" }
-    );
-    let Some(row) = conn
-        .query_one_raw(stmt(&sql, vec![to_db(discord_id).into()]))
-        .await?
-    else {
-        return Ok(None);
-    };
-    let stored: serde_json::Value = row.try_get("", "pending_changes")?;
-    let list = stored
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| serde_json::from_value(v.clone()).ok())
-        .collect();
-    Ok(Some((row.try_get("", "id")?, list)))
+    Ok(config(conn, discord_id, lock).await?.map(|c| {
+        let list = c
+            .pending_changes
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| serde_json::from_value(v.clone()).ok())
+            .collect();
+        (c.id, list)
+    }))
 }
 
 /// Replaces the pending changes of config row `id`.
@@ -406,11 +487,12 @@ pub async fn save_pending_changes<C: ConnectionTrait>(
 ) -> Result<(), DbErr> {
     let value = serde_json::to_value(list)
         .map_err(|e| DbErr::Custom(format!("encoding pending changes: {e}")))?;
-    txn.execute_raw(stmt(
-        "UPDATE guild.guild_configs SET pending_changes = $2, updated_at = now() WHERE id = $1",
-        vec![id.into(), value.into()],
-    ))
-    .await?;
+    guild_configs::Entity::update_many()
+        .col_expr(guild_configs::Column::PendingChanges, Expr::value(value))
+        .col_expr(guild_configs::Column::UpdatedAt, now())
+        .filter(guild_configs::Column::Id.eq(id))
+        .exec(txn)
+        .await?;
     Ok(())
 }
 
@@ -422,26 +504,21 @@ pub async fn swap_protection_health<C: ConnectionTrait>(
     discord_id: u64,
     health: &serde_json::Value,
 ) -> Result<Option<(Option<serde_json::Value>, bool)>, DbErr> {
-    let Some(row) = txn
-        .query_one_raw(stmt(
-            "SELECT c.id, c.protection_health FROM guild.guild_configs AS c \
-               JOIN guild.guilds AS g ON g.id = c.guild_id \
-              WHERE g.discord_guild_id = $1 FOR UPDATE OF c",
-            vec![to_db(discord_id).into()],
-        ))
-        .await?
-    else {
+    let Some(c) = config(txn, discord_id, true).await? else {
         return Ok(None);
     };
-    let id: Uuid = row.try_get("", "id")?;
-    let previous: Option<serde_json::Value> = row.try_get("", "protection_health")?;
+    let previous = c.protection_health;
     if previous.as_ref() == Some(health) {
         return Ok(Some((previous, false)));
     }
-    txn.execute_raw(stmt(
-        "UPDATE guild.guild_configs SET protection_health = $2, updated_at = now() WHERE id = $1",
-        vec![id.into(), health.clone().into()],
-    ))
-    .await?;
+    guild_configs::Entity::update_many()
+        .col_expr(
+            guild_configs::Column::ProtectionHealth,
+            Expr::value(health.clone()),
+        )
+        .col_expr(guild_configs::Column::UpdatedAt, now())
+        .filter(guild_configs::Column::Id.eq(c.id))
+        .exec(txn)
+        .await?;
     Ok(Some((previous, true)))
 }

@@ -22,6 +22,9 @@ use crate::outbox::{self, NewEvent, event_types};
 /// `umbra:guard:<approve|refuse>:<guild>:<pending id>` and `umbra:guard:undo:<guild>:<change>`.
 pub const GUARD_PREFIX: &str = "umbra:guard:";
 
+/// A removed guild that cannot be purged yet is looked at again after this many days.
+pub const PURGE_POSTPONE_DAYS: i32 = 30;
+
 /// At most this many AntiNuke changes wait for the owner's approval per guild.
 pub const MAX_PENDING: usize = 20;
 
@@ -268,24 +271,49 @@ impl GuildService {
     }
 
     /// Purges guilds whose grace period ended. Returns how many.
+    ///
+    /// Each guild goes in its own transaction with its `guild.purged` event. A guild that rows of
+    /// another domain must outlive (billing history: their foreign keys restrict the delete) is
+    /// kept and looked at again in [`PURGE_POSTPONE_DAYS`] days; the guild domain never reads
+    /// those rows itself.
     pub async fn purge_due(&self) -> Result<usize, GuildError> {
-        let txn = crate::db::Tx::begin_on(&self.db).await?;
-        let purged = persistence::purge_due(&txn, 100).await?;
-        for discord_id in &purged {
-            outbox::append(
-                &txn,
-                NewEvent::new(
-                    event_types::GUILD_PURGED,
-                    "guild",
-                    discord_id.to_string(),
-                    json!({}),
-                )
-                .in_guild(to_db(*discord_id)),
-            )
-            .await?;
+        let mut purged = 0;
+        for (id, discord_id) in persistence::due_for_purge(&self.db, 100).await? {
+            let txn = crate::db::Tx::begin_on(&self.db).await?;
+            match persistence::purge(&txn, id).await {
+                Ok(true) => {
+                    outbox::append(
+                        &txn,
+                        NewEvent::new(
+                            event_types::GUILD_PURGED,
+                            "guild",
+                            discord_id.to_string(),
+                            json!({}),
+                        )
+                        .in_guild(to_db(discord_id)),
+                    )
+                    .await?;
+                    txn.commit().await?;
+                    purged += 1;
+                }
+                Ok(false) => txn.rollback().await?,
+                Err(e)
+                    if matches!(
+                        e.sql_err(),
+                        Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
+                    ) =>
+                {
+                    txn.rollback().await?;
+                    tracing::info!(
+                        guild = discord_id,
+                        "a removed guild is kept: other records still refer to it"
+                    );
+                    persistence::postpone_purge(&self.db, id, PURGE_POSTPONE_DAYS).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
-        txn.commit().await?;
-        Ok(purged.len())
+        Ok(purged)
     }
 
     /// Applies a settings change by `actor` (already authorized by the caller).

@@ -74,7 +74,7 @@ impl LicensingService {
             .in_guild(to_db(guild)),
         )
         .await?;
-        let (license, plan) = persistence::active_license(&txn, record.id, false)
+        let (license, plan) = persistence::active_license(&txn, record.id)
             .await?
             .ok_or(LicensingError::NoLicense)?;
         txn.commit().await?;
@@ -112,7 +112,7 @@ impl LicensingService {
     /// The guild's active license, if any.
     pub async fn show(&self, guild: u64) -> Result<Option<LicenseView>, LicensingError> {
         let record = self.guild_row(guild).await?;
-        Ok(persistence::active_license(&self.db, record.id, false)
+        Ok(persistence::active_license(&self.db, record.id)
             .await?
             .map(|(license, plan)| LicenseView { plan, license }))
     }
@@ -151,8 +151,7 @@ impl LicensingService {
 impl LicensingReader for LicensingService {
     async fn entitlements(&self, guild: u64) -> Result<Entitlements, LicensingError> {
         if let Some(record) = self.guilds.guild(guild).await?
-            && let Some((license, plan)) =
-                persistence::active_license(&self.db, record.id, false).await?
+            && let Some((license, plan)) = persistence::active_license(&self.db, record.id).await?
         {
             return Ok(Entitlements {
                 plan,

@@ -167,6 +167,63 @@ async fn removing_the_bot_marks_the_guild_removed_and_keeps_its_data() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_guild_with_billing_history_is_kept_and_looked_at_again_later() {
+    let world = TestWorld::start().await;
+    let g = world.guild_id() as i64;
+    // A cancelled subscription of the guild: billing history, which must outlive the guild.
+    sqlx::query(
+        "INSERT INTO billing.subscriptions (id, user_id, guild_id, plan_id, status, price_krw, \
+           current_period_start, current_period_end) \
+         SELECT $1, g.owner_user_id, g.id, p.id, 'cancelled', p.price_krw, now(), now() + interval '30 days' \
+           FROM guild.guilds g, licensing.plans p WHERE g.discord_guild_id = $2 AND p.code = 'pro'",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(g)
+    .execute(&world.db.pool)
+    .await
+    .unwrap();
+    world
+        .emu
+        .as_user(world.owner_id())
+        .kick(world.guild_id(), world.fixture.app.bot_user_id)
+        .unwrap();
+    world
+        .eventually("the guild is marked removed", || async {
+            sqlx::query_scalar::<_, String>(
+                "SELECT status FROM guild.guilds WHERE discord_guild_id = $1",
+            )
+            .bind(g)
+            .fetch_one(&world.db.pool)
+            .await
+            .unwrap()
+                == "removed"
+        })
+        .await;
+    sqlx::query("UPDATE guild.guilds SET purge_after = now() - interval '1 second' WHERE discord_guild_id = $1")
+        .bind(g)
+        .execute(&world.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(world.data().guilds.purge_due().await.unwrap(), 0);
+    let days: f64 = sqlx::query_scalar(
+        "SELECT (extract(epoch FROM purge_after - now()) / 86400)::float8 FROM guild.guilds \
+          WHERE discord_guild_id = $1",
+    )
+    .bind(g)
+    .fetch_one(&world.db.pool)
+    .await
+    .unwrap();
+    assert!((days - 30.0).abs() < 0.01, "the purge is postponed: {days}");
+    assert_eq!(
+        world.data().guilds.purge_due().await.unwrap(),
+        0,
+        "not due again now"
+    );
+    assert_eq!(audit_count(&world, "guild.purged").await, 0);
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_removed_guild_is_purged_after_its_grace_period_by_the_retention_job() {
     let world = TestWorld::start().await;
     world
