@@ -1,10 +1,16 @@
 //! Purpose: the only code that writes `recovery.snapshots` — insert (scheduled ones deduplicated
-//! by `(guild_id, schedule_slot)`), delete, pin/unpin, plan retention — and its reads (lists
-//! select a column subset: payloads are large). Writes run in the caller's transaction so each
-//! change commits with its outbox event.
+//! by `(guild_id, schedule_slot)`), delete, pin/unpin, plan retention — and its reads, through
+//! the `entity` crate (metadata reads select a column subset: payloads are large). Writes run
+//! in the caller's transaction so each change commits with its outbox event.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
+use entity::recovery::{antinuke_incidents, snapshots};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
+    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Statement,
+    Value,
+};
 use uuid::Uuid;
 
 use super::model::{Encoded, SnapshotMeta, Trigger};
@@ -18,31 +24,105 @@ fn stmt(sql: &str, values: Vec<Value>) -> Statement {
     Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
 }
 
-fn meta(row: &QueryResult) -> Result<SnapshotMeta, DbErr> {
-    let trigger: String = row.try_get("", "trigger")?;
-    Ok(SnapshotMeta {
-        id: row.try_get("", "id")?,
-        trigger: Trigger::parse(&trigger)
-            .ok_or_else(|| DbErr::Type(format!("unknown snapshot trigger {trigger}")))?,
-        label: row.try_get("", "label")?,
-        format_version: row.try_get("", "format_version")?,
-        checksum: row.try_get("", "checksum")?,
-        content_hash: row.try_get("", "content_hash")?,
-        size_bytes: i64::from(row.try_get::<i32>("", "size_bytes")?),
-        uncompressed_bytes: i64::from(row.try_get::<i32>("", "uncompressed_bytes")?),
-        role_count: row.try_get("", "role_count")?,
-        channel_count: row.try_get("", "channel_count")?,
-        overwrite_count: row.try_get("", "overwrite_count")?,
-        member_count: row.try_get("", "member_count")?,
-        pinned: row.try_get("", "pinned")?,
-        pin_reason: row.try_get("", "pin_reason")?,
-        as_of: row.try_get("", "as_of")?,
-        schedule_slot: row.try_get("", "schedule_slot")?,
-        created_by: row
-            .try_get::<Option<i64>>("", "created_by_discord_id")?
-            .map(from_db),
-        created_at: row.try_get("", "created_at")?,
-    })
+/// A snapshot's metadata columns (everything but the payload).
+#[derive(Debug, FromQueryResult)]
+struct MetaRow {
+    id: Uuid,
+    trigger: String,
+    label: Option<String>,
+    format_version: i32,
+    checksum: Vec<u8>,
+    content_hash: Vec<u8>,
+    size_bytes: i32,
+    uncompressed_bytes: i32,
+    role_count: i32,
+    channel_count: i32,
+    overwrite_count: i32,
+    member_count: i32,
+    pinned: bool,
+    pin_reason: Option<String>,
+    as_of: DateTime<Utc>,
+    schedule_slot: Option<i64>,
+    created_by_discord_id: Option<i64>,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<MetaRow> for SnapshotMeta {
+    type Error = DbErr;
+
+    fn try_from(r: MetaRow) -> Result<Self, DbErr> {
+        Ok(SnapshotMeta {
+            id: r.id,
+            trigger: Trigger::parse(&r.trigger)
+                .ok_or_else(|| DbErr::Type(format!("unknown snapshot trigger {}", r.trigger)))?,
+            label: r.label,
+            format_version: r.format_version,
+            checksum: r.checksum,
+            content_hash: r.content_hash,
+            size_bytes: i64::from(r.size_bytes),
+            uncompressed_bytes: i64::from(r.uncompressed_bytes),
+            role_count: r.role_count,
+            channel_count: r.channel_count,
+            overwrite_count: r.overwrite_count,
+            member_count: r.member_count,
+            pinned: r.pinned,
+            pin_reason: r.pin_reason,
+            as_of: r.as_of,
+            schedule_slot: r.schedule_slot,
+            created_by: r.created_by_discord_id.map(from_db),
+            created_at: r.created_at,
+        })
+    }
+}
+
+fn meta(row: &sea_orm::QueryResult) -> Result<SnapshotMeta, DbErr> {
+    MetaRow::from_query_result(row, "")?.try_into()
+}
+
+/// The metadata columns of the guild's snapshots.
+fn metas(guild_row: Uuid) -> Select<snapshots::Entity> {
+    use snapshots::Column as C;
+    snapshots::Entity::find()
+        .select_only()
+        .columns([
+            C::Id,
+            C::Trigger,
+            C::Label,
+            C::FormatVersion,
+            C::Checksum,
+            C::ContentHash,
+            C::SizeBytes,
+            C::UncompressedBytes,
+            C::RoleCount,
+            C::ChannelCount,
+            C::OverwriteCount,
+            C::MemberCount,
+            C::Pinned,
+            C::PinReason,
+            C::AsOf,
+            C::ScheduleSlot,
+            C::CreatedByDiscordId,
+            C::CreatedAt,
+        ])
+        .filter(C::GuildId.eq(guild_row))
+}
+
+async fn one<C: ConnectionTrait>(
+    conn: &C,
+    query: Select<snapshots::Entity>,
+) -> Result<Option<SnapshotMeta>, DbErr> {
+    query
+        .into_model::<MetaRow>()
+        .one(conn)
+        .await?
+        .map(TryInto::try_into)
+        .transpose()
+}
+
+fn newest_first(query: Select<snapshots::Entity>) -> Select<snapshots::Entity> {
+    query
+        .order_by_desc(snapshots::Column::CreatedAt)
+        .order_by_desc(snapshots::Column::Id)
 }
 
 fn count(n: usize) -> i32 {
@@ -50,7 +130,8 @@ fn count(n: usize) -> i32 {
 }
 
 /// Serializes snapshot writes of one guild until the transaction ends (retention counts stay
-/// exact with several processes). A transaction-scoped lock: safe behind a pooler.
+/// exact with several processes). A transaction-scoped lock: safe behind a pooler. Raw SQL:
+/// an advisory lock is a function call, not a table query.
 pub async fn lock_guild<C: ConnectionTrait>(txn: &C, guild_row: Uuid) -> Result<(), DbErr> {
     txn.execute_raw(stmt(
         "SELECT pg_advisory_xact_lock(hashtextextended('recovery.snapshots:' || $1::text, 0))",
@@ -79,42 +160,38 @@ pub async fn insert<C: ConnectionTrait>(
     txn: &C,
     s: NewSnapshot<'_>,
 ) -> Result<Option<SnapshotMeta>, DbErr> {
-    let sql = format!(
-        "INSERT INTO recovery.snapshots \
-           (id, guild_id, trigger, label, format_version, payload, checksum, content_hash, size_bytes, \
-            uncompressed_bytes, role_count, channel_count, overwrite_count, member_count, pinned, pin_reason, as_of, \
-            schedule_slot, created_by_discord_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, octet_length($6), $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
-         ON CONFLICT (guild_id, schedule_slot) DO NOTHING \
-         RETURNING {META_COLUMNS}"
-    );
     let e = s.encoded;
-    let row = txn
-        .query_one_raw(stmt(
-            &sql,
-            vec![
-                Uuid::now_v7().into(),
-                s.guild_row.into(),
-                s.trigger.as_str().into(),
-                s.label.into(),
-                i32::try_from(s.format_version).unwrap_or(i32::MAX).into(),
-                e.payload.clone().into(),
-                e.checksum.to_vec().into(),
-                e.content_hash.to_vec().into(),
-                count(e.uncompressed_bytes).into(),
-                count(e.roles).into(),
-                count(e.channels).into(),
-                count(e.overwrites).into(),
-                count(e.members).into(),
-                s.pinned.into(),
-                s.pin_reason.into(),
-                s.as_of.into(),
-                s.schedule_slot.into(),
-                s.created_by.map(to_db).into(),
-            ],
-        ))
+    let id = Uuid::now_v7();
+    let row = snapshots::ActiveModel {
+        id: Set(id),
+        guild_id: Set(s.guild_row),
+        trigger: Set(s.trigger.as_str().into()),
+        label: Set(s.label),
+        format_version: Set(i32::try_from(s.format_version).unwrap_or(i32::MAX)),
+        payload: Set(e.payload.clone()),
+        checksum: Set(e.checksum.to_vec()),
+        content_hash: Set(e.content_hash.to_vec()),
+        size_bytes: Set(count(e.payload.len())),
+        uncompressed_bytes: Set(count(e.uncompressed_bytes)),
+        role_count: Set(count(e.roles)),
+        channel_count: Set(count(e.channels)),
+        overwrite_count: Set(count(e.overwrites)),
+        member_count: Set(count(e.members)),
+        pinned: Set(s.pinned),
+        pin_reason: Set(s.pin_reason),
+        as_of: Set(s.as_of.into()),
+        schedule_slot: Set(s.schedule_slot),
+        created_by_discord_id: Set(s.created_by.map(to_db)),
+        ..Default::default()
+    };
+    let inserted = snapshots::Entity::insert(row)
+        .on_conflict_do_nothing_on([snapshots::Column::GuildId, snapshots::Column::ScheduleSlot])
+        .exec_without_returning(txn)
         .await?;
-    row.as_ref().map(meta).transpose()
+    match inserted {
+        sea_orm::TryInsertResult::Inserted(1) => find(txn, s.guild_row, id, false).await,
+        _ => Ok(None),
+    }
 }
 
 /// The guild's snapshots, newest first.
@@ -123,14 +200,14 @@ pub async fn list<C: ConnectionTrait>(
     guild_row: Uuid,
     limit: u32,
 ) -> Result<Vec<SnapshotMeta>, DbErr> {
-    let sql = format!(
-        "SELECT {META_COLUMNS} FROM recovery.snapshots WHERE guild_id = $1 \
-          ORDER BY created_at DESC, id DESC LIMIT $2"
-    );
-    let rows = conn
-        .query_all_raw(stmt(&sql, vec![guild_row.into(), i64::from(limit).into()]))
-        .await?;
-    rows.iter().map(meta).collect()
+    newest_first(metas(guild_row))
+        .limit(u64::from(limit))
+        .into_model::<MetaRow>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect()
 }
 
 /// One snapshot of the guild (`lock`: FOR UPDATE, inside a transaction).
@@ -140,14 +217,8 @@ pub async fn find<C: ConnectionTrait>(
     id: Uuid,
     lock: bool,
 ) -> Result<Option<SnapshotMeta>, DbErr> {
-    let sql = format!(
-        "SELECT {META_COLUMNS} FROM recovery.snapshots WHERE guild_id = $1 AND id = $2 {}",
-        if lock { "FOR UPDATE" } else { "" }
-    );
-    let row = conn
-        .query_one_raw(stmt(&sql, vec![guild_row.into(), id.into()]))
-        .await?;
-    row.as_ref().map(meta).transpose()
+    let query = metas(guild_row).filter(snapshots::Column::Id.eq(id));
+    one(conn, if lock { query.lock_exclusive() } else { query }).await
 }
 
 /// The newest snapshot of the guild with this exact label.
@@ -156,14 +227,11 @@ pub async fn find_by_label<C: ConnectionTrait>(
     guild_row: Uuid,
     label: &str,
 ) -> Result<Option<SnapshotMeta>, DbErr> {
-    let sql = format!(
-        "SELECT {META_COLUMNS} FROM recovery.snapshots WHERE guild_id = $1 AND label = $2 \
-          ORDER BY created_at DESC, id DESC LIMIT 1"
-    );
-    let row = conn
-        .query_one_raw(stmt(&sql, vec![guild_row.into(), label.into()]))
-        .await?;
-    row.as_ref().map(meta).transpose()
+    one(
+        conn,
+        newest_first(metas(guild_row).filter(snapshots::Column::Label.eq(label))),
+    )
+    .await
 }
 
 /// The emergency snapshot made with `reason` (one per incident: found again after a crash).
@@ -172,15 +240,11 @@ pub async fn find_emergency<C: ConnectionTrait>(
     guild_row: Uuid,
     reason: &str,
 ) -> Result<Option<SnapshotMeta>, DbErr> {
-    let sql = format!(
-        "SELECT {META_COLUMNS} FROM recovery.snapshots \
-          WHERE guild_id = $1 AND trigger = 'emergency' AND pin_reason = $2 \
-          ORDER BY created_at LIMIT 1"
-    );
-    let row = conn
-        .query_one_raw(stmt(&sql, vec![guild_row.into(), reason.into()]))
-        .await?;
-    row.as_ref().map(meta).transpose()
+    let query = metas(guild_row)
+        .filter(snapshots::Column::Trigger.eq("emergency"))
+        .filter(snapshots::Column::PinReason.eq(reason))
+        .order_by_asc(snapshots::Column::CreatedAt);
+    one(conn, query).await
 }
 
 /// A snapshot with its payload.
@@ -189,16 +253,35 @@ pub async fn with_payload<C: ConnectionTrait>(
     guild_row: Uuid,
     id: Uuid,
 ) -> Result<Option<(SnapshotMeta, Vec<u8>)>, DbErr> {
-    let sql = format!(
-        "SELECT {META_COLUMNS}, payload FROM recovery.snapshots WHERE guild_id = $1 AND id = $2"
-    );
-    let Some(row) = conn
-        .query_one_raw(stmt(&sql, vec![guild_row.into(), id.into()]))
+    let Some(m) = snapshots::Entity::find_by_id(id)
+        .filter(snapshots::Column::GuildId.eq(guild_row))
+        .one(conn)
         .await?
     else {
         return Ok(None);
     };
-    Ok(Some((meta(&row)?, row.try_get("", "payload")?)))
+    let payload = m.payload.clone();
+    let meta = MetaRow {
+        id: m.id,
+        trigger: m.trigger,
+        label: m.label,
+        format_version: m.format_version,
+        checksum: m.checksum,
+        content_hash: m.content_hash,
+        size_bytes: m.size_bytes,
+        uncompressed_bytes: m.uncompressed_bytes,
+        role_count: m.role_count,
+        channel_count: m.channel_count,
+        overwrite_count: m.overwrite_count,
+        member_count: m.member_count,
+        pinned: m.pinned,
+        pin_reason: m.pin_reason,
+        as_of: m.as_of.with_timezone(&Utc),
+        schedule_slot: m.schedule_slot,
+        created_by_discord_id: m.created_by_discord_id,
+        created_at: m.created_at.with_timezone(&Utc),
+    };
+    Ok(Some((meta.try_into()?, payload)))
 }
 
 /// Deletes one snapshot; returns it when it existed.
@@ -207,13 +290,11 @@ pub async fn delete<C: ConnectionTrait>(
     guild_row: Uuid,
     id: Uuid,
 ) -> Result<Option<SnapshotMeta>, DbErr> {
-    let sql = format!(
-        "DELETE FROM recovery.snapshots WHERE guild_id = $1 AND id = $2 RETURNING {META_COLUMNS}"
-    );
-    let row = txn
-        .query_one_raw(stmt(&sql, vec![guild_row.into(), id.into()]))
-        .await?;
-    row.as_ref().map(meta).transpose()
+    let Some(found) = find(txn, guild_row, id, true).await? else {
+        return Ok(None);
+    };
+    snapshots::Entity::delete_by_id(id).exec(txn).await?;
+    Ok(Some(found))
 }
 
 /// Pins (with a reason) or unpins a snapshot.
@@ -223,41 +304,43 @@ pub async fn set_pinned<C: ConnectionTrait>(
     id: Uuid,
     reason: Option<&str>,
 ) -> Result<Option<SnapshotMeta>, DbErr> {
-    let sql = format!(
-        "UPDATE recovery.snapshots SET pinned = $3::text IS NOT NULL, pin_reason = $3, \
-                expires_at = CASE WHEN $3::text IS NOT NULL THEN NULL ELSE expires_at END \
-          WHERE guild_id = $1 AND id = $2 RETURNING {META_COLUMNS}"
-    );
-    let row = txn
-        .query_one_raw(stmt(
-            &sql,
-            vec![
-                guild_row.into(),
-                id.into(),
-                reason.map(str::to_owned).into(),
-            ],
-        ))
+    let mut update = snapshots::Entity::update_many()
+        .col_expr(snapshots::Column::Pinned, Expr::value(reason.is_some()))
+        .col_expr(
+            snapshots::Column::PinReason,
+            Expr::value(reason.map(str::to_owned)),
+        );
+    if reason.is_some() {
+        update = update.col_expr(
+            snapshots::Column::ExpiresAt,
+            Expr::value(None::<DateTime<Utc>>),
+        );
+    }
+    update
+        .filter(snapshots::Column::GuildId.eq(guild_row))
+        .filter(snapshots::Column::Id.eq(id))
+        .exec(txn)
         .await?;
-    row.as_ref().map(meta).transpose()
+    find(txn, guild_row, id, false).await
 }
 
 /// How many snapshots of the guild are pinned.
 pub async fn pinned_count<C: ConnectionTrait>(conn: &C, guild_row: Uuid) -> Result<i64, DbErr> {
-    let row = conn
-        .query_one_raw(stmt(
-            "SELECT count(*) AS n FROM recovery.snapshots WHERE guild_id = $1 AND pinned",
-            vec![guild_row.into()],
-        ))
+    let n = snapshots::Entity::find()
+        .filter(snapshots::Column::GuildId.eq(guild_row))
+        .filter(snapshots::Column::Pinned.eq(true))
+        .count(conn)
         .await?;
-    row.map(|r| r.try_get::<i64>("", "n"))
-        .transpose()
-        .map(|n| n.unwrap_or(0))
+    Ok(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
 /// Deletes the oldest unpinned snapshots beyond `keep` (pinned ones never count nor expire).
 /// Never the source of a restore that is previewed, queued or running, nor a snapshot an open
 /// AntiNuke incident refers to (e.g. after its owner unpinned it): they wait for the next pass.
 /// Returns what was deleted.
+///
+/// Raw SQL: one `DELETE` over an `OFFSET` window with two `NOT EXISTS` guards, which the query
+/// builder cannot say as one statement (and two statements would race another process).
 pub async fn enforce_retention<C: ConnectionTrait>(
     txn: &C,
     guild_row: Uuid,
@@ -290,13 +373,12 @@ pub async fn slot_taken<C: ConnectionTrait>(
     guild_row: Uuid,
     slot: i64,
 ) -> Result<bool, DbErr> {
-    let row = conn
-        .query_one_raw(stmt(
-            "SELECT 1 AS one FROM recovery.snapshots WHERE guild_id = $1 AND schedule_slot = $2",
-            vec![guild_row.into(), slot.into()],
-        ))
+    let n = snapshots::Entity::find()
+        .filter(snapshots::Column::GuildId.eq(guild_row))
+        .filter(snapshots::Column::ScheduleSlot.eq(slot))
+        .count(conn)
         .await?;
-    Ok(row.is_some())
+    Ok(n > 0)
 }
 
 /// The newest scheduled snapshot of the guild.
@@ -304,18 +386,16 @@ pub async fn latest_scheduled<C: ConnectionTrait>(
     conn: &C,
     guild_row: Uuid,
 ) -> Result<Option<SnapshotMeta>, DbErr> {
-    let sql = format!(
-        "SELECT {META_COLUMNS} FROM recovery.snapshots WHERE guild_id = $1 AND trigger = 'scheduled' \
-          ORDER BY schedule_slot DESC LIMIT 1"
-    );
-    let row = conn
-        .query_one_raw(stmt(&sql, vec![guild_row.into()]))
-        .await?;
-    row.as_ref().map(meta).transpose()
+    let query = metas(guild_row)
+        .filter(snapshots::Column::Trigger.eq("scheduled"))
+        .order_by_desc(snapshots::Column::ScheduleSlot);
+    one(conn, query).await
 }
 
 /// Moves a scheduled snapshot to a later slot (its state is unchanged in that slot). False when
 /// the slot was taken meanwhile (another process).
+///
+/// Raw SQL: the guard is a `NOT EXISTS` on the same table in the same statement.
 pub async fn reslot<C: ConnectionTrait>(
     txn: &C,
     guild_row: Uuid,
@@ -341,30 +421,32 @@ pub async fn latest<C: ConnectionTrait>(
     Ok(list(conn, guild_row, 1).await?.into_iter().next())
 }
 
-/// The last snapshot taken at or before `at` (what an incident pins).
+/// The last snapshot taken at or before `at` (what an incident pins), locked.
 pub async fn last_before<C: ConnectionTrait>(
     conn: &C,
     guild_row: Uuid,
     at: DateTime<Utc>,
 ) -> Result<Option<SnapshotMeta>, DbErr> {
-    let sql = format!(
-        "SELECT {META_COLUMNS} FROM recovery.snapshots WHERE guild_id = $1 AND created_at <= $2 AND as_of <= $2 \
-          ORDER BY created_at DESC, id DESC LIMIT 1 FOR UPDATE"
-    );
-    let row = conn
-        .query_one_raw(stmt(&sql, vec![guild_row.into(), at.into()]))
-        .await?;
-    row.as_ref().map(meta).transpose()
+    let query = newest_first(
+        metas(guild_row).filter(
+            Condition::all()
+                .add(snapshots::Column::CreatedAt.lte(at))
+                .add(snapshots::Column::AsOf.lte(at)),
+        ),
+    )
+    .lock_exclusive();
+    one(conn, query).await
 }
 
 /// Whether the snapshot is an AntiNuke incident's pin or emergency snapshot.
 pub async fn is_incident_snapshot<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<bool, DbErr> {
-    Ok(conn
-        .query_one_raw(stmt(
-            "SELECT 1 AS used FROM recovery.antinuke_incidents \
-              WHERE pinned_snapshot_id = $1 OR emergency_snapshot_id = $1 LIMIT 1",
-            vec![id.into()],
-        ))
-        .await?
-        .is_some())
+    let n = antinuke_incidents::Entity::find()
+        .filter(
+            Condition::any()
+                .add(antinuke_incidents::Column::PinnedSnapshotId.eq(id))
+                .add(antinuke_incidents::Column::EmergencySnapshotId.eq(id)),
+        )
+        .count(conn)
+        .await?;
+    Ok(n > 0)
 }
