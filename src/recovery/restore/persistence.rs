@@ -17,6 +17,9 @@ use uuid::Uuid;
 use crate::db::{Tx, query_err};
 use crate::ids::{from_db, to_db};
 use crate::queue::{Lease, QueueTable};
+use entity::recovery::restore_jobs;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 fn stmt(sql: &str, values: Vec<Value>) -> Statement {
     Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
@@ -75,6 +78,45 @@ const COLUMNS: &str = "id, guild_id, snapshot_id, pre_restore_snapshot_id, incid
     progress_message, fencing, created_at, expires_at, confirmed_at, started_at, finished_at, \
     approval";
 
+fn utc(t: sea_orm::prelude::DateTimeWithTimeZone) -> DateTime<Utc> {
+    t.with_timezone(&Utc)
+}
+
+impl From<restore_jobs::Model> for JobRow {
+    fn from(m: restore_jobs::Model) -> Self {
+        JobRow {
+            id: m.id,
+            guild_row: m.guild_id,
+            snapshot_id: m.snapshot_id,
+            pre_restore_snapshot_id: m.pre_restore_snapshot_id,
+            incident_id: m.incident_id,
+            requested_by: from_db(m.requested_by_discord_id),
+            confirmed_by: m.confirmed_by_discord_id.map(from_db),
+            status: m.status,
+            mode: m.mode,
+            components: m.components,
+            plan: m.plan,
+            plan_hash: m.plan_hash,
+            id_map: m.id_map,
+            progress: m.progress,
+            total_steps: m.total_steps,
+            done_steps: m.done_steps,
+            failed_steps: m.failed_steps,
+            error_report: m.error_report,
+            cancel_requested: m.cancel_requested,
+            progress_message: m.progress_message,
+            fencing: m.fencing,
+            created_at: utc(m.created_at),
+            expires_at: utc(m.expires_at),
+            confirmed_at: m.confirmed_at.map(utc),
+            started_at: m.started_at.map(utc),
+            finished_at: m.finished_at.map(utc),
+            approval: m.approval,
+        }
+    }
+}
+
+/// A job as the claim's raw `RETURNING` gives it.
 fn job_from(row: &QueryResult) -> Result<JobRow, DbErr> {
     Ok(JobRow {
         id: row.try_get("", "id")?,
@@ -132,36 +174,50 @@ pub fn is_active_conflict(e: &DbErr) -> bool {
     e.to_string().contains("restore_jobs_one_active_per_guild")
 }
 
+fn in_secs(d: Duration) -> Expr {
+    Expr::cust_with_values("now() + make_interval(secs => $1)", [d.as_secs_f64()])
+}
+
+fn now() -> Expr {
+    Expr::cust("now()")
+}
+
+fn now_utc() -> DateTime<Utc> {
+    Utc::now()
+}
+
+/// Now plus `d` (saturating).
+fn later(d: Duration) -> DateTime<Utc> {
+    chrono::TimeDelta::from_std(d)
+        .ok()
+        .and_then(|d| now_utc().checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 pub async fn insert<C: ConnectionTrait>(conn: &C, job: &NewJob) -> Result<(), DbErr> {
-    let status = if job.confirmed_by.is_some() {
-        "queued"
-    } else {
-        "previewed"
+    let confirmed = job.confirmed_by.is_some();
+    let row = restore_jobs::ActiveModel {
+        id: Set(job.id),
+        guild_id: Set(job.guild_row),
+        snapshot_id: Set(Some(job.snapshot_id)),
+        incident_id: Set(job.incident_id),
+        requested_by_discord_id: Set(to_db(job.requested_by)),
+        confirmed_by_discord_id: Set(job.confirmed_by.map(to_db)),
+        status: Set(if confirmed { "queued" } else { "previewed" }.into()),
+        mode: Set(job.mode.clone()),
+        components: Set(job.components.clone()),
+        plan: Set(job.plan.clone()),
+        plan_hash: Set(job.plan_hash.clone()),
+        total_steps: Set(job.total_steps),
+        // The process clock here (a preview's lifetime is minutes; later checks use the
+        // database clock, and the two agree far better than that).
+        expires_at: Set(later(job.ttl).into()),
+        confirmed_at: Set(confirmed.then(|| now_utc().into())),
+        ..Default::default()
     };
-    conn.execute_raw(stmt(
-        "INSERT INTO recovery.restore_jobs \
-           (id, guild_id, snapshot_id, incident_id, requested_by_discord_id, confirmed_by_discord_id, \
-            status, mode, components, plan, plan_hash, total_steps, expires_at, confirmed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-                 now() + make_interval(secs => $13), \
-                 CASE WHEN $6::bigint IS NULL THEN NULL ELSE now() END)",
-        vec![
-            job.id.into(),
-            job.guild_row.into(),
-            job.snapshot_id.into(),
-            job.incident_id.into(),
-            to_db(job.requested_by).into(),
-            job.confirmed_by.map(to_db).into(),
-            status.into(),
-            job.mode.clone().into(),
-            job.components.clone().into(),
-            job.plan.clone().into(),
-            job.plan_hash.clone().into(),
-            job.total_steps.into(),
-            secs(job.ttl),
-        ],
-    ))
-    .await?;
+    restore_jobs::Entity::insert(row)
+        .exec_without_returning(conn)
+        .await?;
     Ok(())
 }
 
@@ -171,44 +227,35 @@ pub async fn get<C: ConnectionTrait>(
     guild_row: Uuid,
     id: Uuid,
 ) -> Result<Option<JobRow>, DbErr> {
-    conn.query_one_raw(stmt(
-        &format!("SELECT {COLUMNS} FROM recovery.restore_jobs WHERE id = $1 AND guild_id = $2"),
-        vec![id.into(), guild_row.into()],
-    ))
-    .await?
-    .map(|r| job_from(&r))
-    .transpose()
+    let row = restore_jobs::Entity::find_by_id(id)
+        .filter(restore_jobs::Column::GuildId.eq(guild_row))
+        .one(conn)
+        .await?;
+    Ok(row.map(Into::into))
 }
 
 /// A job by id (the runner and buttons, which carry the id).
 pub async fn get_any<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<JobRow>, DbErr> {
-    conn.query_one_raw(stmt(
-        &format!("SELECT {COLUMNS} FROM recovery.restore_jobs WHERE id = $1"),
-        vec![id.into()],
-    ))
-    .await?
-    .map(|r| job_from(&r))
-    .transpose()
+    Ok(restore_jobs::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .map(Into::into))
 }
 
-/// The guild's jobs, newest first (without their large columns' use in mind: callers show
-/// counts and statuses).
+/// The guild's jobs, newest first.
 pub async fn list<C: ConnectionTrait>(
     conn: &C,
     guild_row: Uuid,
     limit: u32,
 ) -> Result<Vec<JobRow>, DbErr> {
-    conn.query_all_raw(stmt(
-        &format!(
-            "SELECT {COLUMNS} FROM recovery.restore_jobs WHERE guild_id = $1 \
-              ORDER BY created_at DESC, id DESC LIMIT $2"
-        ),
-        vec![guild_row.into(), i64::from(limit).into()],
-    ))
-    .await?
-    .iter()
-    .map(job_from)
-    .collect()
+    let rows = restore_jobs::Entity::find()
+        .filter(restore_jobs::Column::GuildId.eq(guild_row))
+        .order_by_desc(restore_jobs::Column::CreatedAt)
+        .order_by_desc(restore_jobs::Column::Id)
+        .limit(u64::from(limit))
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
 }
 
 /// The guild's queued or running job.
@@ -216,16 +263,24 @@ pub async fn active<C: ConnectionTrait>(
     conn: &C,
     guild_row: Uuid,
 ) -> Result<Option<JobRow>, DbErr> {
-    conn.query_one_raw(stmt(
-        &format!(
-            "SELECT {COLUMNS} FROM recovery.restore_jobs \
-              WHERE guild_id = $1 AND status IN ('queued', 'running')"
-        ),
-        vec![guild_row.into()],
-    ))
-    .await?
-    .map(|r| job_from(&r))
-    .transpose()
+    let row = restore_jobs::Entity::find()
+        .filter(restore_jobs::Column::GuildId.eq(guild_row))
+        .filter(restore_jobs::Column::Status.is_in(["queued", "running"]))
+        .one(conn)
+        .await?;
+    Ok(row.map(Into::into))
+}
+
+/// Updates of one job.
+fn job(id: Uuid) -> sea_orm::UpdateMany<restore_jobs::Entity> {
+    restore_jobs::Entity::update_many().filter(restore_jobs::Column::Id.eq(id))
+}
+
+/// Updates of one job while `fencing` still holds its lease.
+fn fenced(id: Uuid, fencing: i64) -> sea_orm::UpdateMany<restore_jobs::Entity> {
+    job(id)
+        .filter(restore_jobs::Column::Fencing.eq(fencing))
+        .filter(restore_jobs::Column::Status.eq("running"))
 }
 
 /// Replaces a preview's plan (re-planned because it expired or the guild changed).
@@ -237,22 +292,15 @@ pub async fn replan<C: ConnectionTrait>(
     total_steps: i32,
     ttl: Duration,
 ) -> Result<bool, DbErr> {
-    let done = conn
-        .execute_raw(stmt(
-            "UPDATE recovery.restore_jobs \
-                SET plan = $2, plan_hash = $3, total_steps = $4, \
-                    expires_at = now() + make_interval(secs => $5) \
-              WHERE id = $1 AND status = 'previewed'",
-            vec![
-                id.into(),
-                plan.into(),
-                plan_hash.into(),
-                total_steps.into(),
-                secs(ttl),
-            ],
-        ))
+    let done = job(id)
+        .col_expr(restore_jobs::Column::Plan, Expr::value(plan))
+        .col_expr(restore_jobs::Column::PlanHash, Expr::value(plan_hash))
+        .col_expr(restore_jobs::Column::TotalSteps, Expr::value(total_steps))
+        .col_expr(restore_jobs::Column::ExpiresAt, in_secs(ttl))
+        .filter(restore_jobs::Column::Status.eq("previewed"))
+        .exec(conn)
         .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done.rows_affected == 1)
 }
 
 /// previewed -> queued, if the preview is still the one with `plan_hash` and not expired.
@@ -262,19 +310,25 @@ pub async fn confirm<C: ConnectionTrait>(
     actor: u64,
     plan_hash: &[u8],
 ) -> Result<bool, DbErr> {
-    let done = conn
-        .execute_raw(stmt(
-            "UPDATE recovery.restore_jobs \
-                SET status = 'queued', confirmed_by_discord_id = $2, confirmed_at = now() \
-              WHERE id = $1 AND status = 'previewed' AND plan_hash = $3 AND expires_at > now()",
-            vec![id.into(), to_db(actor).into(), plan_hash.to_vec().into()],
-        ))
+    let done = job(id)
+        .col_expr(restore_jobs::Column::Status, Expr::value("queued"))
+        .col_expr(
+            restore_jobs::Column::ConfirmedByDiscordId,
+            Expr::value(to_db(actor)),
+        )
+        .col_expr(restore_jobs::Column::ConfirmedAt, now())
+        .filter(restore_jobs::Column::Status.eq("previewed"))
+        .filter(restore_jobs::Column::PlanHash.eq(plan_hash.to_vec()))
+        .filter(Expr::col(restore_jobs::Column::ExpiresAt).gt(now()))
+        .exec(conn)
         .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done.rows_affected == 1)
 }
 
 /// Marks a preview as waiting for the owner's approval (by `requested_by`, for `reasons`) and
 /// keeps it open for `ttl`. False when it is no longer a preview of this plan, or already waits.
+///
+/// Raw SQL (as `decide_approval`): the guards read inside the `approval` jsonb (`->>`).
 pub async fn request_approval<C: ConnectionTrait>(
     conn: &C,
     id: Uuid,
@@ -348,44 +402,42 @@ pub async fn close_preview<C: ConnectionTrait>(
     id: Uuid,
     status: &str,
 ) -> Result<bool, DbErr> {
-    let done = conn
-        .execute_raw(stmt(
-            "UPDATE recovery.restore_jobs SET status = $2, finished_at = now() \
-              WHERE id = $1 AND status = 'previewed'",
-            vec![id.into(), status.into()],
-        ))
+    let done = job(id)
+        .col_expr(restore_jobs::Column::Status, Expr::value(status))
+        .col_expr(restore_jobs::Column::FinishedAt, now())
+        .filter(restore_jobs::Column::Status.eq("previewed"))
+        .exec(conn)
         .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done.rows_affected == 1)
 }
 
 /// Expires every preview past its time.
 pub async fn expire_previews<C: ConnectionTrait>(conn: &C) -> Result<u64, DbErr> {
-    Ok(conn
-        .execute_raw(stmt(
-            "UPDATE recovery.restore_jobs SET status = 'expired', finished_at = now() \
-              WHERE status = 'previewed' AND expires_at <= now()",
-            vec![],
-        ))
-        .await?
-        .rows_affected())
+    let done = restore_jobs::Entity::update_many()
+        .col_expr(restore_jobs::Column::Status, Expr::value("expired"))
+        .col_expr(restore_jobs::Column::FinishedAt, now())
+        .filter(restore_jobs::Column::Status.eq("previewed"))
+        .filter(Expr::col(restore_jobs::Column::ExpiresAt).lte(now()))
+        .exec(conn)
+        .await?;
+    Ok(done.rows_affected)
 }
 
-/// Asks the guild's queued or running job to stop. Returns it.
+/// Asks the guild's queued or running job (`job`, or whichever it is) to stop. Returns it.
 pub async fn request_cancel<C: ConnectionTrait>(
     conn: &C,
     guild_row: Uuid,
     job: Option<Uuid>,
 ) -> Result<Option<Uuid>, DbErr> {
-    let row = conn
-        .query_one_raw(stmt(
-            "UPDATE recovery.restore_jobs SET cancel_requested = true \
-              WHERE guild_id = $1 AND status IN ('queued', 'running') \
-                AND ($2::uuid IS NULL OR id = $2) \
-              RETURNING id",
-            vec![guild_row.into(), job.into()],
-        ))
-        .await?;
-    row.map(|r| r.try_get("", "id")).transpose()
+    let mut update = restore_jobs::Entity::update_many()
+        .col_expr(restore_jobs::Column::CancelRequested, Expr::value(true))
+        .filter(restore_jobs::Column::GuildId.eq(guild_row))
+        .filter(restore_jobs::Column::Status.is_in(["queued", "running"]));
+    if let Some(id) = job {
+        update = update.filter(restore_jobs::Column::Id.eq(id));
+    }
+    let rows = update.exec_with_returning(conn).await?;
+    Ok(rows.first().map(|r| r.id))
 }
 
 /// `recovery.restore_jobs` as a lease queue: a confirmed job is `queued`, `running` under a
@@ -459,22 +511,14 @@ pub async fn record<C: ConnectionTrait>(
     done: i32,
     failed: i32,
 ) -> Result<bool, DbErr> {
-    let r = conn
-        .execute_raw(stmt(
-            "UPDATE recovery.restore_jobs \
-                SET progress = $3, id_map = $4, done_steps = $5, failed_steps = $6 \
-              WHERE id = $1 AND fencing = $2 AND status = 'running'",
-            vec![
-                id.into(),
-                fencing.into(),
-                progress.into(),
-                id_map.into(),
-                done.into(),
-                failed.into(),
-            ],
-        ))
+    let r = fenced(id, fencing)
+        .col_expr(restore_jobs::Column::Progress, Expr::value(progress))
+        .col_expr(restore_jobs::Column::IdMap, Expr::value(id_map))
+        .col_expr(restore_jobs::Column::DoneSteps, Expr::value(done))
+        .col_expr(restore_jobs::Column::FailedSteps, Expr::value(failed))
+        .exec(conn)
         .await?;
-    Ok(r.rows_affected() == 1)
+    Ok(r.rows_affected == 1)
 }
 
 /// Records the pre-restore snapshot. `false` when fenced out.
@@ -484,14 +528,14 @@ pub async fn set_pre_restore<C: ConnectionTrait>(
     fencing: i64,
     snapshot: Uuid,
 ) -> Result<bool, DbErr> {
-    let r = conn
-        .execute_raw(stmt(
-            "UPDATE recovery.restore_jobs SET pre_restore_snapshot_id = $3 \
-              WHERE id = $1 AND fencing = $2 AND status = 'running'",
-            vec![id.into(), fencing.into(), snapshot.into()],
-        ))
+    let r = fenced(id, fencing)
+        .col_expr(
+            restore_jobs::Column::PreRestoreSnapshotId,
+            Expr::value(snapshot),
+        )
+        .exec(conn)
         .await?;
-    Ok(r.rows_affected() == 1)
+    Ok(r.rows_affected == 1)
 }
 
 /// Where the job's progress is shown.
@@ -500,11 +544,10 @@ pub async fn set_progress_message<C: ConnectionTrait>(
     id: Uuid,
     message: serde_json::Value,
 ) -> Result<(), DbErr> {
-    conn.execute_raw(stmt(
-        "UPDATE recovery.restore_jobs SET progress_message = $2 WHERE id = $1",
-        vec![id.into(), message.into()],
-    ))
-    .await?;
+    job(id)
+        .col_expr(restore_jobs::Column::ProgressMessage, Expr::value(message))
+        .exec(conn)
+        .await?;
     Ok(())
 }
 
@@ -517,18 +560,28 @@ pub async fn finish<C: ConnectionTrait>(
     status: &str,
     report: serde_json::Value,
 ) -> Result<bool, DbErr> {
-    let r = conn
-        .execute_raw(stmt(
-            "UPDATE recovery.restore_jobs \
-                SET status = $3, error_report = $4, finished_at = now(), \
-                    started_at = COALESCE(started_at, now()), \
-                    lease_owner = NULL, lease_until = NULL \
-              WHERE id = $1 AND status IN ('queued', 'running') \
-                AND ($2::bigint IS NULL OR fencing = $2)",
-            vec![id.into(), fencing.into(), status.into(), report.into()],
-        ))
-        .await?;
-    Ok(r.rows_affected() == 1)
+    let mut update = job(id)
+        .col_expr(restore_jobs::Column::Status, Expr::value(status))
+        .col_expr(restore_jobs::Column::ErrorReport, Expr::value(report))
+        .col_expr(restore_jobs::Column::FinishedAt, now())
+        .col_expr(
+            restore_jobs::Column::StartedAt,
+            Expr::cust("COALESCE(started_at, now())"),
+        )
+        .col_expr(
+            restore_jobs::Column::LeaseOwner,
+            Expr::value(None::<String>),
+        )
+        .col_expr(
+            restore_jobs::Column::LeaseUntil,
+            Expr::value(None::<DateTime<Utc>>),
+        )
+        .filter(restore_jobs::Column::Status.is_in(["queued", "running"]));
+    if let Some(fencing) = fencing {
+        update = update.filter(restore_jobs::Column::Fencing.eq(fencing));
+    }
+    let r = update.exec(conn).await?;
+    Ok(r.rows_affected == 1)
 }
 
 /// Gives the lease back (a clean shutdown): another runner may take the job at once.
