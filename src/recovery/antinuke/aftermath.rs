@@ -9,7 +9,7 @@
 //! knows and Umbra does not (rebuilding what the actor did from the audit log), then finishes
 //! every incident not yet notified.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -308,7 +308,8 @@ impl AntinukeService {
     /// Publishes `recovery.incident_detected` (the owner's DM with the buttons comes from it)
     /// and marks the incident notified, in one transaction. Does nothing the second time.
     pub(super) async fn notify_detected(&self, id: Uuid) -> Result<bool, AntinukeError> {
-        let incident = persistence::find(&self.inner.db, id)
+        let incident = self
+            .incident(id)
             .await?
             .ok_or(AntinukeError::UnknownIncident)?;
         let record = self.inner.guilds.guild(incident.guild_discord_id).await?;
@@ -519,13 +520,35 @@ impl AntinukeService {
     /// notified and that no live task of this process handles: snapshot (if missing) and DM.
     async fn finish_unfinished(&self, guild: Option<u64>) {
         let since = Utc::now() - chrono::Duration::days(1);
-        let list = match persistence::unfinished(&self.inner.db, since).await {
+        let stored = match persistence::unfinished(&self.inner.db, since).await {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!(error = %e, "AntiNuke: listing unfinished incidents failed");
                 return;
             }
         };
+        // Each incident with its guild's Discord id (asked of the guild domain once per guild).
+        let mut guilds: HashMap<Uuid, Option<u64>> = HashMap::new();
+        let mut list = Vec::with_capacity(stored.len());
+        for m in stored {
+            let discord = match guilds.get(&m.guild_id) {
+                Some(known) => *known,
+                None => {
+                    let found = match self.inner.guilds.guild_by_row(m.guild_id).await {
+                        Ok(r) => r.map(|r| r.discord_id),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "AntiNuke: reading an incident's guild failed");
+                            return;
+                        }
+                    };
+                    guilds.insert(m.guild_id, found);
+                    found
+                }
+            };
+            if let Some(discord) = discord {
+                list.push(persistence::incident(m, discord));
+            }
+        }
         let served: HashSet<u64> = self.inner.sync.guilds().into_iter().collect();
         for incident in list {
             let mine = match guild {

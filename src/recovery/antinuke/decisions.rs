@@ -25,15 +25,26 @@ use crate::outbox::{self, NewEvent, OutboxEvent, event_types};
 impl AntinukeService {
     // ------------------------------------------------------------------ incidents
 
+    /// One incident (`None`: unknown, or its guild is gone).
     pub async fn incident(&self, id: Uuid) -> Result<Option<Incident>, AntinukeError> {
-        Ok(persistence::find(&self.inner.db, id).await?)
+        let Some(stored) = persistence::find(&self.inner.db, id).await? else {
+            return Ok(None);
+        };
+        let Some(record) = self.inner.guilds.guild_by_row(stored.guild_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(persistence::incident(stored, record.discord_id)))
     }
 
     pub async fn incidents(&self, guild: u64, limit: u32) -> Result<Vec<Incident>, AntinukeError> {
         let Some(record) = self.inner.guilds.guild(guild).await? else {
             return Ok(Vec::new());
         };
-        Ok(persistence::list(&self.inner.db, record.id, limit).await?)
+        let stored = persistence::list(&self.inner.db, record.id, limit).await?;
+        Ok(stored
+            .into_iter()
+            .map(|m| persistence::incident(m, record.discord_id))
+            .collect())
     }
 
     /// Whether `user` may decide about an incident of `guild`: its owner or a trusted user or
@@ -184,7 +195,8 @@ impl AntinukeService {
     /// The incident `id` while the owner can still act on it: `UnknownIncident` when there is
     /// none, `AlreadyHandled` once it is restoring, resolved or a false positive.
     async fn open_incident(&self, id: Uuid) -> Result<Incident, AntinukeError> {
-        let incident = persistence::find(&self.inner.db, id)
+        let incident = self
+            .incident(id)
             .await?
             .ok_or(AntinukeError::UnknownIncident)?;
         match incident.status {
@@ -313,7 +325,8 @@ impl AntinukeService {
         by: u64,
         resolution: &str,
     ) -> Result<bool, AntinukeError> {
-        let incident = persistence::find(&self.inner.db, id)
+        let incident = self
+            .incident(id)
             .await?
             .ok_or(AntinukeError::UnknownIncident)?;
         let record = self.inner.guilds.guild(incident.guild_discord_id).await?;

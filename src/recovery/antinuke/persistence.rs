@@ -4,11 +4,17 @@
 //! seconds (two processes, or a slot boundary) instead of making a second one. A closed
 //! incident (resolved, false positive) is never reopened: a new attack is a new incident, whose
 //! key takes the detection's time when the slot is taken. Status changes are conditional
-//! (`WHERE status IN (...)`), so a double click or two processes change it once. Raw SQL: the
-//! advisory lock and the jsonb operators have no SeaORM form.
+//! (`WHERE status IN (...)`), so a double click or two processes change it once. Reads and plain
+//! updates go through the `entity` crate; raw SQL where SeaORM has no form: the advisory lock
+//! and the jsonb operators.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement};
+use entity::recovery::antinuke_incidents;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
+};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -77,40 +83,29 @@ impl Incident {
     }
 }
 
-const COLUMNS: &str = "i.id, i.guild_id, g.discord_guild_id, i.emergency_snapshot_id, i.pinned_snapshot_id, \
-     i.actor_discord_id, i.actor_is_bot, i.action_class, i.action_count, i.first_action_at, \
-     i.detected_at, i.punishment, i.response, i.stripped_role_ids, i.destroyed, i.status, \
-     i.resolved_at, i.resolved_by_discord_id";
-
-fn incident(row: &QueryResult) -> Result<Incident, DbErr> {
-    let destroyed: Value = row.try_get("", "destroyed")?;
-    let status: String = row.try_get("", "status")?;
-    Ok(Incident {
-        id: row.try_get("", "id")?,
-        guild_row: row.try_get("", "guild_id")?,
-        guild_discord_id: from_db(row.try_get("", "discord_guild_id")?),
-        emergency_snapshot_id: row.try_get("", "emergency_snapshot_id")?,
-        pinned_snapshot_id: row.try_get("", "pinned_snapshot_id")?,
-        actor: from_db(row.try_get("", "actor_discord_id")?),
-        actor_is_bot: row.try_get("", "actor_is_bot")?,
-        action_class: row.try_get("", "action_class")?,
-        action_count: row.try_get("", "action_count")?,
-        first_action_at: row.try_get("", "first_action_at")?,
-        detected_at: row.try_get("", "detected_at")?,
-        punishment: row.try_get("", "punishment")?,
-        response: row.try_get("", "response")?,
-        stripped_role_ids: row
-            .try_get::<Vec<i64>>("", "stripped_role_ids")?
-            .into_iter()
-            .map(from_db)
-            .collect(),
-        destroyed: serde_json::from_value(destroyed).unwrap_or_default(),
-        status: IncidentStatus::parse(&status).unwrap_or(IncidentStatus::Open),
-        resolved_at: row.try_get("", "resolved_at")?,
-        resolved_by: row
-            .try_get::<Option<i64>>("", "resolved_by_discord_id")?
-            .map(from_db),
-    })
+/// An incident as stored, with the Discord id of its guild (which the caller knows or asks
+/// the guild domain for: this domain does not read `guild.guilds`).
+pub fn incident(m: antinuke_incidents::Model, guild_discord_id: u64) -> Incident {
+    Incident {
+        id: m.id,
+        guild_row: m.guild_id,
+        guild_discord_id,
+        emergency_snapshot_id: m.emergency_snapshot_id,
+        pinned_snapshot_id: m.pinned_snapshot_id,
+        actor: from_db(m.actor_discord_id),
+        actor_is_bot: m.actor_is_bot,
+        action_class: m.action_class,
+        action_count: m.action_count,
+        first_action_at: m.first_action_at.with_timezone(&Utc),
+        detected_at: m.detected_at.with_timezone(&Utc),
+        punishment: m.punishment,
+        response: m.response,
+        stripped_role_ids: m.stripped_role_ids.into_iter().map(from_db).collect(),
+        destroyed: serde_json::from_value(m.destroyed).unwrap_or_default(),
+        status: IncidentStatus::parse(&m.status).unwrap_or(IncidentStatus::Open),
+        resolved_at: m.resolved_at.map(|t| t.with_timezone(&Utc)),
+        resolved_by: m.resolved_by_discord_id.map(from_db),
+    }
 }
 
 fn json_of(d: &Destroyed) -> Result<Value, DbErr> {
@@ -237,25 +232,31 @@ pub async fn record(
     Ok(result)
 }
 
-/// Links the emergency snapshot and the pinned pre-incident snapshot.
+/// Links the emergency snapshot and the pinned pre-incident snapshot (a `None` leaves the
+/// stored link as it is).
 pub async fn set_snapshots<C: ConnectionTrait>(
     conn: &C,
     id: Uuid,
     emergency: Option<Uuid>,
     pinned: Option<Uuid>,
 ) -> Result<(), DbErr> {
-    conn.execute_raw(stmt(
-        "UPDATE recovery.antinuke_incidents \
-            SET emergency_snapshot_id = COALESCE($2, emergency_snapshot_id), \
-                pinned_snapshot_id = COALESCE($3, pinned_snapshot_id), updated_at = now() \
-          WHERE id = $1",
-        vec![id.into(), emergency.into(), pinned.into()],
-    ))
-    .await?;
+    let mut update = antinuke_incidents::Entity::update_many()
+        .col_expr(antinuke_incidents::Column::UpdatedAt, Expr::cust("now()"))
+        .filter(antinuke_incidents::Column::Id.eq(id));
+    if let Some(e) = emergency {
+        update = update.col_expr(
+            antinuke_incidents::Column::EmergencySnapshotId,
+            Expr::value(e),
+        );
+    }
+    if let Some(p) = pinned {
+        update = update.col_expr(antinuke_incidents::Column::PinnedSnapshotId, Expr::value(p));
+    }
+    update.exec(conn).await?;
     Ok(())
 }
 
-/// Appends steps (a JSON array) to the incident's response.
+/// Appends steps (a JSON array) to the incident's response (raw SQL: jsonb `||`).
 pub async fn append_response<C: ConnectionTrait>(
     conn: &C,
     id: Uuid,
@@ -276,35 +277,34 @@ pub async fn merge_destroyed<C: ConnectionTrait>(
     id: Uuid,
     more: &Destroyed,
 ) -> Result<Destroyed, DbErr> {
-    let row = conn
-        .query_one_raw(stmt(
-            "SELECT destroyed FROM recovery.antinuke_incidents WHERE id = $1 FOR UPDATE",
-            vec![id.into()],
-        ))
+    let row = antinuke_incidents::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(conn)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("incident {id}")))?;
-    let stored: Value = row.try_get("", "destroyed")?;
-    let mut destroyed: Destroyed = serde_json::from_value(stored).unwrap_or_default();
+    let mut destroyed: Destroyed = serde_json::from_value(row.destroyed).unwrap_or_default();
     let before = destroyed.clone();
     destroyed.merge(more);
     if destroyed != before {
-        conn.execute_raw(stmt(
-            "UPDATE recovery.antinuke_incidents SET destroyed = $2, updated_at = now() WHERE id = $1",
-            vec![id.into(), json_of(&destroyed)?.into()],
-        ))
-        .await?;
+        antinuke_incidents::Entity::update_many()
+            .col_expr(
+                antinuke_incidents::Column::Destroyed,
+                Expr::value(json_of(&destroyed)?),
+            )
+            .col_expr(antinuke_incidents::Column::UpdatedAt, Expr::cust("now()"))
+            .filter(antinuke_incidents::Column::Id.eq(id))
+            .exec(conn)
+            .await?;
     }
     Ok(destroyed)
 }
 
 /// One incident.
-pub async fn find<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<Incident>, DbErr> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM recovery.antinuke_incidents AS i \
-           JOIN guild.guilds AS g ON g.id = i.guild_id WHERE i.id = $1"
-    );
-    let row = conn.query_one_raw(stmt(&sql, vec![id.into()])).await?;
-    row.as_ref().map(incident).transpose()
+pub async fn find<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+) -> Result<Option<antinuke_incidents::Model>, DbErr> {
+    antinuke_incidents::Entity::find_by_id(id).one(conn).await
 }
 
 /// The guild's incidents, newest first.
@@ -312,16 +312,13 @@ pub async fn list<C: ConnectionTrait>(
     conn: &C,
     guild_row: Uuid,
     limit: u32,
-) -> Result<Vec<Incident>, DbErr> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM recovery.antinuke_incidents AS i \
-           JOIN guild.guilds AS g ON g.id = i.guild_id \
-          WHERE i.guild_id = $1 ORDER BY i.detected_at DESC LIMIT $2"
-    );
-    let rows = conn
-        .query_all_raw(stmt(&sql, vec![guild_row.into(), i64::from(limit).into()]))
-        .await?;
-    rows.iter().map(incident).collect()
+) -> Result<Vec<antinuke_incidents::Model>, DbErr> {
+    antinuke_incidents::Entity::find()
+        .filter(antinuke_incidents::Column::GuildId.eq(guild_row))
+        .order_by_desc(antinuke_incidents::Column::DetectedAt)
+        .limit(u64::from(limit))
+        .all(conn)
+        .await
 }
 
 /// Open incidents detected since `since` whose owner was not notified yet (a process died
@@ -329,19 +326,22 @@ pub async fn list<C: ConnectionTrait>(
 pub async fn unfinished<C: ConnectionTrait>(
     conn: &C,
     since: DateTime<Utc>,
-) -> Result<Vec<Incident>, DbErr> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM recovery.antinuke_incidents AS i \
-           JOIN guild.guilds AS g ON g.id = i.guild_id \
-          WHERE i.status = 'open' AND i.detected_at > $1 \
-            AND NOT i.response @> '[{{\"step\": \"notified\"}}]'::jsonb \
-          ORDER BY i.detected_at LIMIT 100"
-    );
-    let rows = conn.query_all_raw(stmt(&sql, vec![since.into()])).await?;
-    rows.iter().map(incident).collect()
+) -> Result<Vec<antinuke_incidents::Model>, DbErr> {
+    antinuke_incidents::Entity::find()
+        .filter(antinuke_incidents::Column::Status.eq("open"))
+        .filter(antinuke_incidents::Column::DetectedAt.gt(since))
+        // jsonb containment has no builder form.
+        .filter(Expr::cust(
+            r#"NOT response @> '[{"step": "notified"}]'::jsonb"#,
+        ))
+        .order_by_asc(antinuke_incidents::Column::DetectedAt)
+        .limit(100)
+        .all(conn)
+        .await
 }
 
-/// Marks the incident notified (inside the caller's transaction, with the event).
+/// Marks the incident notified (inside the caller's transaction, with the event). Raw SQL:
+/// jsonb `||` and `@>`.
 pub async fn mark_notified<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<bool, DbErr> {
     let done = conn
         .execute_raw(stmt(
@@ -363,26 +363,27 @@ pub async fn set_status<C: ConnectionTrait>(
     to: IncidentStatus,
     by: Option<u64>,
 ) -> Result<bool, DbErr> {
-    let from: Vec<String> = from.iter().map(|s| s.as_str().to_owned()).collect();
     let resolved = matches!(to, IncidentStatus::Resolved | IncidentStatus::FalsePositive);
-    let done = conn
-        .execute_raw(stmt(
-            "UPDATE recovery.antinuke_incidents \
-                SET status = $3, \
-                    resolved_at = CASE WHEN $4 THEN now() ELSE NULL END, \
-                    resolved_by_discord_id = CASE WHEN $4 THEN $5 ELSE NULL END, \
-                    updated_at = now() \
-              WHERE id = $1 AND status = ANY($2)",
-            vec![
-                id.into(),
-                from.into(),
-                to.as_str().into(),
-                resolved.into(),
-                by.map(to_db).into(),
-            ],
-        ))
+    let done = antinuke_incidents::Entity::update_many()
+        .col_expr(antinuke_incidents::Column::Status, Expr::value(to.as_str()))
+        .col_expr(
+            antinuke_incidents::Column::ResolvedAt,
+            if resolved {
+                Expr::cust("now()")
+            } else {
+                Expr::value(None::<DateTime<Utc>>)
+            },
+        )
+        .col_expr(
+            antinuke_incidents::Column::ResolvedByDiscordId,
+            Expr::value(if resolved { by.map(to_db) } else { None }),
+        )
+        .col_expr(antinuke_incidents::Column::UpdatedAt, Expr::cust("now()"))
+        .filter(antinuke_incidents::Column::Id.eq(id))
+        .filter(antinuke_incidents::Column::Status.is_in(from.iter().map(|s| s.as_str())))
+        .exec(conn)
         .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done.rows_affected == 1)
 }
 
 /// The punished actors of the guild's incidents that are still open or restoring: a restore
@@ -391,14 +392,15 @@ pub async fn punished_actors<C: ConnectionTrait>(
     conn: &C,
     guild_row: Uuid,
 ) -> Result<Vec<u64>, DbErr> {
-    let rows = conn
-        .query_all_raw(stmt(
-            "SELECT DISTINCT actor_discord_id FROM recovery.antinuke_incidents \
-              WHERE guild_id = $1 AND status IN ('open', 'restoring') AND punishment <> 'none'",
-            vec![guild_row.into()],
-        ))
+    let actors: Vec<i64> = antinuke_incidents::Entity::find()
+        .select_only()
+        .column(antinuke_incidents::Column::ActorDiscordId)
+        .distinct()
+        .filter(antinuke_incidents::Column::GuildId.eq(guild_row))
+        .filter(antinuke_incidents::Column::Status.is_in(["open", "restoring"]))
+        .filter(antinuke_incidents::Column::Punishment.ne("none"))
+        .into_tuple()
+        .all(conn)
         .await?;
-    rows.iter()
-        .map(|r| r.try_get::<i64>("", "actor_discord_id").map(from_db))
-        .collect()
+    Ok(actors.into_iter().map(from_db).collect())
 }
