@@ -5,7 +5,12 @@
 
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement};
+use entity::notification::{preferences, requests};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, Statement,
+};
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
@@ -19,25 +24,27 @@ use crate::ids::{from_db, to_db};
 use crate::queue::{Lease, QueueTable, Retry};
 
 /// Enqueues `request` unless one with the same dedupe key exists. Returns whether it was new.
-pub async fn insert_request(pool: &PgPool, request: &NewRequest) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "INSERT INTO notification.requests \
-           (id, guild_id, recipient_discord_id, kind, category, template_key, args, locale, dedupe_key) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         ON CONFLICT (dedupe_key) DO NOTHING",
-    )
-    .bind(Uuid::now_v7())
-    .bind(request.guild_id)
-    .bind(to_db(request.recipient_discord_id))
-    .bind(&request.kind)
-    .bind(request.category.as_str())
-    .bind(&request.template_key)
-    .bind(&request.args)
-    .bind(&request.locale)
-    .bind(&request.dedupe_key)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
+pub async fn insert_request<C: ConnectionTrait>(
+    conn: &C,
+    request: &NewRequest,
+) -> Result<bool, DbErr> {
+    let row = requests::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        guild_id: Set(request.guild_id),
+        recipient_discord_id: Set(to_db(request.recipient_discord_id)),
+        kind: Set(request.kind.clone()),
+        category: Set(request.category.as_str().to_owned()),
+        template_key: Set(request.template_key.clone()),
+        args: Set(request.args.clone()),
+        locale: Set(request.locale.clone()),
+        dedupe_key: Set(request.dedupe_key.clone()),
+        ..Default::default()
+    };
+    let done = requests::Entity::insert(row)
+        .on_conflict_do_nothing_on([requests::Column::DedupeKey])
+        .exec_without_returning(conn)
+        .await?;
+    Ok(matches!(done, sea_orm::TryInsertResult::Inserted(1)))
 }
 
 const CLAIM_COLUMNS: &str = "id, guild_id, recipient_discord_id, kind, category, template_key, \
@@ -180,85 +187,77 @@ pub async fn release(pool: &PgPool, lease: Lease) -> Result<bool, sqlx::Error> {
 
 /// Deletes requests that ended (sent, skipped, failed, dead) more than `days` ago. Returns how
 /// many.
-pub async fn purge_finished(pool: &PgPool, days: u32) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
-        "DELETE FROM notification.requests \
-          WHERE status IN ('sent', 'skipped', 'failed', 'dead') \
-            AND updated_at < now() - make_interval(days => $1)",
-    )
-    .bind(i32::try_from(days).unwrap_or(i32::MAX))
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected())
+pub async fn purge_finished<C: ConnectionTrait>(conn: &C, days: u32) -> Result<u64, DbErr> {
+    let done = requests::Entity::delete_many()
+        .filter(requests::Column::Status.is_in(["sent", "skipped", "failed", "dead"]))
+        .filter(
+            Expr::col(requests::Column::UpdatedAt).lt(Expr::cust_with_values(
+                "now() - make_interval(days => $1)",
+                [i32::try_from(days).unwrap_or(i32::MAX)],
+            )),
+        )
+        .exec(conn)
+        .await?;
+    Ok(done.rows_affected)
 }
 
-const VIEW_COLUMNS: &str = "id, guild_id, recipient_discord_id, kind, category, template_key, args, \
-                            status, attempts, next_attempt_at, last_error, delivered_via, \
-                            sent_channel_id, sent_message_id, dedupe_key, fencing";
-
-fn view_from_row(row: &PgRow) -> Result<RequestView, sqlx::Error> {
-    Ok(RequestView {
-        id: row.try_get("id")?,
-        guild_id: row.try_get("guild_id")?,
-        recipient_discord_id: from_db(row.try_get("recipient_discord_id")?),
-        kind: row.try_get("kind")?,
-        category: row.try_get("category")?,
-        template_key: row.try_get("template_key")?,
-        args: row.try_get("args")?,
-        status: row.try_get("status")?,
-        attempts: row.try_get("attempts")?,
-        next_attempt_at: row.try_get("next_attempt_at")?,
-        last_error: row.try_get("last_error")?,
-        delivered_via: row.try_get("delivered_via")?,
-        sent_channel_id: row
-            .try_get::<Option<i64>, _>("sent_channel_id")?
-            .map(from_db),
-        sent_message_id: row
-            .try_get::<Option<i64>, _>("sent_message_id")?
-            .map(from_db),
-        dedupe_key: row.try_get("dedupe_key")?,
-        fencing: row.try_get("fencing")?,
-    })
+impl From<requests::Model> for RequestView {
+    fn from(m: requests::Model) -> Self {
+        RequestView {
+            id: m.id,
+            guild_id: m.guild_id,
+            recipient_discord_id: from_db(m.recipient_discord_id),
+            kind: m.kind,
+            category: m.category,
+            template_key: m.template_key,
+            args: m.args,
+            status: m.status,
+            attempts: m.attempts,
+            next_attempt_at: m.next_attempt_at.with_timezone(&chrono::Utc),
+            last_error: m.last_error,
+            delivered_via: m.delivered_via,
+            sent_channel_id: m.sent_channel_id.map(from_db),
+            sent_message_id: m.sent_message_id.map(from_db),
+            dedupe_key: m.dedupe_key,
+            fencing: m.fencing,
+        }
+    }
 }
 
 /// The requests to `recipient`, oldest first.
-pub async fn requests_to(pool: &PgPool, recipient: u64) -> Result<Vec<RequestView>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {VIEW_COLUMNS} FROM notification.requests \
-          WHERE recipient_discord_id = $1 ORDER BY id"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(to_db(recipient))
-        .fetch_all(pool)
+pub async fn requests_to<C: ConnectionTrait>(
+    conn: &C,
+    recipient: u64,
+) -> Result<Vec<RequestView>, DbErr> {
+    let rows = requests::Entity::find()
+        .filter(requests::Column::RecipientDiscordId.eq(to_db(recipient)))
+        .order_by_asc(requests::Column::Id)
+        .all(conn)
         .await?;
-    rows.iter().map(view_from_row).collect()
+    Ok(rows.into_iter().map(Into::into).collect())
 }
 
 /// One request by id.
-pub async fn request(pool: &PgPool, id: Uuid) -> Result<Option<RequestView>, sqlx::Error> {
-    let sql = format!("SELECT {VIEW_COLUMNS} FROM notification.requests WHERE id = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
-    row.as_ref().map(view_from_row).transpose()
+pub async fn request<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<RequestView>, DbErr> {
+    Ok(requests::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .map(Into::into))
 }
 
 fn stmt(sql: &str, values: Vec<sea_orm::Value>) -> Statement {
     Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
 }
 
-fn preferences_from(row: &QueryResult) -> Result<Preferences, DbErr> {
-    let locale: Option<String> = row.try_get("", "locale")?;
-    let muted: Vec<String> = row.try_get("", "muted_categories")?;
+fn preferences_of(locale: Option<&str>, dm_enabled: bool, muted: &[String]) -> Preferences {
     let mut muted: Vec<Category> = muted.iter().filter_map(|c| Category::parse(c)).collect();
     muted.sort();
     muted.dedup();
-    Ok(Preferences {
-        locale: locale.as_deref().and_then(Locale::from_discord),
-        dm_enabled: row.try_get("", "dm_enabled")?,
+    Preferences {
+        locale: locale.and_then(Locale::from_discord),
+        dm_enabled,
         muted,
-    })
+    }
 }
 
 /// The preferences of user row `user_id` (`None`: never set).
@@ -266,14 +265,11 @@ pub async fn preferences<C: ConnectionTrait>(
     conn: &C,
     user_id: Uuid,
 ) -> Result<Option<Preferences>, DbErr> {
-    let row = conn
-        .query_one_raw(stmt(
-            "SELECT locale, dm_enabled, muted_categories FROM notification.preferences \
-              WHERE user_id = $1",
-            vec![user_id.into()],
-        ))
+    let row = preferences::Entity::find()
+        .filter(preferences::Column::UserId.eq(user_id))
+        .one(conn)
         .await?;
-    row.as_ref().map(preferences_from).transpose()
+    Ok(row.map(|p| preferences_of(p.locale.as_deref(), p.dm_enabled, &p.muted_categories)))
 }
 
 /// Applies `change` to the preferences of user row `user_id` (creating the row with defaults
@@ -300,12 +296,16 @@ pub async fn change_preferences<C: ConnectionTrait>(
             c.as_str().into(),
         ),
     };
-    conn.execute_raw(stmt(
-        "INSERT INTO notification.preferences (id, user_id) VALUES ($1, $2) \
-         ON CONFLICT (user_id) DO NOTHING",
-        vec![Uuid::now_v7().into(), user_id.into()],
-    ))
+    preferences::Entity::insert(preferences::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        ..Default::default()
+    })
+    .on_conflict_do_nothing_on([preferences::Column::UserId])
+    .exec_without_returning(conn)
     .await?;
+    // Raw SQL: the change is computed from the row's current value in one statement
+    // (`array_append` / `array_remove`), so concurrent changes never lose each other.
     let sql = format!(
         "UPDATE notification.preferences AS p SET {set}, updated_at = now() \
           WHERE p.user_id = $1 \
@@ -315,5 +315,11 @@ pub async fn change_preferences<C: ConnectionTrait>(
         .query_one_raw(stmt(&sql, vec![user_id.into(), value]))
         .await?
         .ok_or(DbErr::RecordNotFound("notification preferences".into()))?;
-    preferences_from(&row)
+    let locale: Option<String> = row.try_get("", "locale")?;
+    let muted: Vec<String> = row.try_get("", "muted_categories")?;
+    Ok(preferences_of(
+        locale.as_deref(),
+        row.try_get("", "dm_enabled")?,
+        &muted,
+    ))
 }

@@ -126,7 +126,7 @@ impl Sender {
             };
             if last_purge.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600)) {
                 last_purge = Some(Instant::now());
-                match persistence::purge_finished(self.service.pool(), self.settings.retention_days)
+                match persistence::purge_finished(self.service.db(), self.settings.retention_days)
                     .await
                 {
                     Ok(0) => {}

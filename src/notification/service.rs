@@ -32,6 +32,11 @@ impl NotificationService {
         Self { db, pool, users }
     }
 
+    /// The connection the sender's upkeep uses.
+    pub(super) fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
     /// The pool the sender's claims use.
     pub(super) fn pool(&self) -> &PgPool {
         &self.pool
@@ -63,16 +68,16 @@ impl NotificationService {
 
     /// Enqueues a request; false when one with its dedupe key already exists.
     pub async fn enqueue(&self, request: &NewRequest) -> Result<bool, NotificationError> {
-        Ok(persistence::insert_request(&self.pool, request).await?)
+        Ok(persistence::insert_request(&self.db, request).await?)
     }
 
     /// Every request to `recipient`, oldest first.
     pub async fn requests_to(&self, recipient: u64) -> Result<Vec<RequestView>, NotificationError> {
-        Ok(persistence::requests_to(&self.pool, recipient).await?)
+        Ok(persistence::requests_to(&self.db, recipient).await?)
     }
 
     /// One request.
     pub async fn request(&self, id: Uuid) -> Result<Option<RequestView>, NotificationError> {
-        Ok(persistence::request(&self.pool, id).await?)
+        Ok(persistence::request(&self.db, id).await?)
     }
 }
