@@ -8,6 +8,10 @@ use crate::outbox::OutboxEvent;
 /// Records `event` once: a second delivery of the same outbox id changes nothing. The guild and
 /// actor are linked to their rows when Umbra knows them; their Discord ids are kept as well, so
 /// the history survives a guild purge.
+///
+/// Raw SQL: the guild and actor rows are looked up by Discord id inside the insert (a missing
+/// one stays NULL) — the audit log is the one Core table that links to every domain's rows by
+/// design, in one statement without a round trip per event.
 pub async fn record(pool: &PgPool, event: &OutboxEvent) -> Result<bool, sqlx::Error> {
     let actor = event.actor_discord_id();
     let done = sqlx::query(

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
+use entity::events::outbox;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
@@ -16,20 +17,17 @@ use crate::queue::{Lease, QueueTable, Retry};
 /// idempotency key). A trigger on `events.outbox` sends the relay a NOTIFY wake-up at commit.
 pub async fn append<C: ConnectionTrait>(conn: &C, event: NewEvent) -> Result<Uuid, DbErr> {
     let id = Uuid::now_v7();
-    conn.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "INSERT INTO events.outbox \
-           (id, event_type, aggregate_type, aggregate_id, guild_discord_id, payload, occurred_at, available_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, now(), now())",
-        [
-            id.into(),
-            event.event_type.into(),
-            event.aggregate_type.into(),
-            event.aggregate_id.into(),
-            event.guild_discord_id.into(),
-            event.payload.into(),
-        ],
-    ))
+    // occurred_at and available_at default to the database's now().
+    outbox::Entity::insert(outbox::ActiveModel {
+        id: Set(id),
+        event_type: Set(event.event_type.to_owned()),
+        aggregate_type: Set(event.aggregate_type.to_owned()),
+        aggregate_id: Set(event.aggregate_id),
+        guild_discord_id: Set(event.guild_discord_id),
+        payload: Set(event.payload),
+        ..Default::default()
+    })
+    .exec_without_returning(conn)
     .await?;
     Ok(id)
 }
