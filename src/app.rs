@@ -120,7 +120,13 @@ impl App {
         let (members, sync, snapshots) =
             crate::recovery::services(&config, &db.conn, &db.pool, &guilds, &licensing)?;
         let restores = crate::recovery::restore::service(
-            &config, &db.conn, &sync, &snapshots, &guilds, &licensing,
+            &config,
+            &db.conn,
+            &sync,
+            &snapshots,
+            &guilds,
+            &licensing,
+            Arc::new(crate::recovery::antinuke::Punishments::new(db.conn.clone())),
         );
         let antinuke = crate::recovery::antinuke::AntinukeService::new(
             config.antinuke.clone(),

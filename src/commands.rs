@@ -63,7 +63,7 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
         .guild()
         .map(|g| g.name.clone())
         .unwrap_or_else(|| guild.to_string());
-    let plan = plan_name(data, locale, &entitlements.plan);
+    let plan = entitlements.plan.display_name(&data.i18n, locale);
     let plan_line = match entitlements.license.as_ref().and_then(|l| l.ends_at) {
         Some(until) => t(
             msg::STATUS_PLAN_UNTIL,
@@ -107,14 +107,6 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
     )
     .await?;
     Ok(())
-}
-
-/// A plan's display name in `locale`.
-pub fn plan_name(data: &Data, locale: Locale, plan: &crate::licensing::Plan) -> String {
-    match plan.name_msg() {
-        Some(m) => data.i18n.text(locale, &m, &[]),
-        None => plan.name.clone(),
-    }
 }
 
 /// Help topics, each a button on the help message.
@@ -202,44 +194,113 @@ pub async fn help(ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Routes a button click or select by its `custom_id`.
+/// A handler of the buttons (and selects) whose custom id starts with its prefix; it gets the
+/// rest of the id and checks the clicker's rights itself (a button can be pressed by anyone who
+/// sees it, in a guild or in a DM).
+pub type ComponentHandler = for<'a> fn(
+    &'a serenity::Context,
+    &'a Data,
+    &'a serenity::ComponentInteraction,
+    &'a str,
+) -> futures::future::BoxFuture<'a, Result<(), Error>>;
+
+/// Boxes an `async fn (ctx, data, component, rest)` into a [`ComponentHandler`].
+macro_rules! handler {
+    ($f:path) => {{
+        fn handle<'a>(
+            ctx: &'a serenity::Context,
+            data: &'a Data,
+            component: &'a serenity::ComponentInteraction,
+            rest: &'a str,
+        ) -> futures::future::BoxFuture<'a, Result<(), Error>> {
+            Box::pin($f(ctx, data, component, rest))
+        }
+        handle as ComponentHandler
+    }};
+}
+
+/// Every family of buttons: custom id prefix -> handler (the one list, like [`all`]).
+pub fn components() -> Vec<(&'static str, ComponentHandler)> {
+    vec![
+        (HELP_PREFIX, handler!(on_help)),
+        (
+            crate::recovery::antinuke::COMPONENT_PREFIX,
+            handler!(crate::recovery::antinuke::commands::on_component),
+        ),
+        (
+            crate::notification::commands::COMPONENT_PREFIX,
+            handler!(crate::notification::commands::on_component),
+        ),
+        (
+            crate::guild::service::GUARD_PREFIX,
+            handler!(crate::guild::commands::on_guard_component),
+        ),
+        (
+            crate::recovery::restore::view::COMPONENT_PREFIX,
+            handler!(crate::recovery::restore::commands::on_component),
+        ),
+    ]
+}
+
+/// Routes a button click or select by its `custom_id` (unknown ids are ignored: an old message
+/// of a removed feature).
 pub async fn on_component(
     ctx: &serenity::Context,
     data: &Data,
     component: &serenity::ComponentInteraction,
 ) -> Result<(), Error> {
     let id = component.data.custom_id.as_str();
-    if let Some(topic) = id.strip_prefix(HELP_PREFIX) {
-        let guild_locale = match component.guild_id {
-            Some(g) => reply::guild_locale(data, g).await,
-            None => None,
-        };
-        let locale = i18n::resolve(Some(&component.locale), guild_locale);
-        let response = match HelpTopic::parse(topic) {
-            Some(topic) => CreateInteractionResponse::UpdateMessage(
-                CreateInteractionResponseMessage::new()
-                    .content(data.i18n.text(locale, &topic.text(), &[]))
-                    .components(help_buttons(data, locale, topic)),
-            ),
-            None => CreateInteractionResponse::Message(
-                CreateInteractionResponseMessage::new()
-                    .content(data.i18n.text(locale, &msg::ERROR_EXPIRED_BUTTON, &[]))
-                    .ephemeral(true),
-            ),
-        };
-        component
-            .create_response(&ctx.http, response)
-            .await
-            .ctx("answering a help button")?;
-    } else if let Some(rest) = id.strip_prefix(crate::recovery::antinuke::COMPONENT_PREFIX) {
-        crate::recovery::antinuke::commands::on_component(ctx, data, component, rest).await?;
-    } else if let Some(rest) = id.strip_prefix(crate::notification::commands::COMPONENT_PREFIX) {
-        crate::notification::commands::on_component(ctx, data, component, rest).await?;
-    } else if let Some(rest) = id.strip_prefix(crate::guild::service::GUARD_PREFIX) {
-        crate::guild::commands::on_guard_component(ctx, data, component, rest).await?;
-    } else if let Some(rest) = id.strip_prefix(crate::recovery::restore::commands::COMPONENT_PREFIX)
-    {
-        crate::recovery::restore::commands::on_component(ctx, data, component, rest).await?;
+    for (prefix, handle) in components() {
+        if let Some(rest) = id.strip_prefix(prefix) {
+            return handle(ctx, data, component, rest).await;
+        }
     }
     Ok(())
+}
+
+/// A help topic button: the help message shows that topic.
+async fn on_help(
+    ctx: &serenity::Context,
+    data: &Data,
+    component: &serenity::ComponentInteraction,
+    topic: &str,
+) -> Result<(), Error> {
+    let guild_locale = match component.guild_id {
+        Some(g) => reply::guild_locale(data, g).await,
+        None => None,
+    };
+    let locale = i18n::resolve(Some(&component.locale), guild_locale);
+    let response = match HelpTopic::parse(topic) {
+        Some(topic) => CreateInteractionResponse::UpdateMessage(
+            CreateInteractionResponseMessage::new()
+                .content(data.i18n.text(locale, &topic.text(), &[]))
+                .components(help_buttons(data, locale, topic)),
+        ),
+        None => CreateInteractionResponse::Message(
+            CreateInteractionResponseMessage::new()
+                .content(data.i18n.text(locale, &msg::ERROR_EXPIRED_BUTTON, &[]))
+                .ephemeral(true),
+        ),
+    };
+    component
+        .create_response(&ctx.http, response)
+        .await
+        .ctx("answering a help button")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_button_prefix_shadows_another() {
+        let prefixes: Vec<&str> = components().into_iter().map(|(p, _)| p).collect();
+        for (i, a) in prefixes.iter().enumerate() {
+            assert!(a.starts_with("umbra:") && a.ends_with(':'), "{a}");
+            for (j, b) in prefixes.iter().enumerate() {
+                assert!(i == j || !b.starts_with(a), "{a} would take {b}'s buttons");
+            }
+        }
+    }
 }

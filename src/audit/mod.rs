@@ -1,7 +1,7 @@
 //! Purpose: the audit domain — every outbox event lands in `audit.events` exactly once
 //! (idempotent on the outbox id) and is kept forever (DESIGN.md §3).
 
-pub mod persistence;
+mod persistence;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;

@@ -4,7 +4,7 @@
 
 pub mod commands;
 pub mod model;
-pub mod persistence;
+mod persistence;
 pub mod ports;
 pub mod service;
 

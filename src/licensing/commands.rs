@@ -5,7 +5,6 @@ use poise::serenity_prelude as serenity;
 
 use super::model::{PlanCode, validate_days};
 use super::ports::{LicensingError, PlanReader};
-use crate::commands::plan_name;
 use crate::discord::{checks, reply};
 use crate::error::{Error, UserError};
 use crate::guild::GuildReader;
@@ -72,7 +71,7 @@ async fn autocomplete_plan(
         .into_iter()
         .filter(|p| p.code.contains(&partial))
         .map(|p| {
-            let name = plan_name(ctx.data(), locale, &p);
+            let name = p.display_name(&ctx.data().i18n, locale);
             serenity::AutocompleteChoice::new(format!("{name} — {} KRW", p.price_krw), p.code)
         })
         .collect();
@@ -125,7 +124,7 @@ pub async fn grant(
     };
     let args = [
         arg("guild", guild_name(ctx, guild_id).await),
-        arg("plan", plan_name(ctx.data(), locale, &view.plan)),
+        arg("plan", view.plan.display_name(&ctx.data().i18n, locale)),
         arg("until", until),
     ];
     reply::say(ctx, msg::LICENSE_GRANTED, &args, true).await
@@ -176,7 +175,7 @@ pub async fn show(
     };
     let args = [
         arg("guild", name),
-        arg("plan", plan_name(ctx.data(), locale, &view.plan)),
+        arg("plan", view.plan.display_name(&ctx.data().i18n, locale)),
         arg("status", "active"),
         arg("until", until),
         arg("source", view.license.source.clone()),

@@ -66,6 +66,14 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The plan's name as `locale` reads it.
+    pub fn display_name(&self, i18n: &crate::i18n::I18n, locale: crate::i18n::Locale) -> String {
+        match self.name_msg() {
+            Some(m) => i18n.text(locale, &m, &[]),
+            None => self.name.clone(),
+        }
+    }
+
     /// The localized display name's message (unknown codes show the stored name).
     pub fn name_msg(&self) -> Option<Msg> {
         match self.code.as_str() {

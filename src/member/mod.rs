@@ -5,7 +5,7 @@
 //! through [`MemberReader`].
 
 pub mod model;
-pub mod persistence;
+mod persistence;
 pub mod ports;
 pub mod service;
 

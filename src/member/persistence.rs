@@ -23,6 +23,7 @@ use crate::ids::{from_db, to_db};
 
 /// Bind parameters of the widest statement below (the insert): checked against PostgreSQL's
 /// limit by a test.
+#[cfg(test)]
 pub const MAX_BINDS_PER_STATEMENT: usize = 10;
 
 const CURRENT_OF: &str = "\

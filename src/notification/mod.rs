@@ -7,7 +7,7 @@
 pub mod commands;
 pub mod events;
 pub mod model;
-pub mod persistence;
+mod persistence;
 pub mod sender;
 pub mod service;
 

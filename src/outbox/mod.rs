@@ -5,8 +5,10 @@
 //! are idempotent on the event id, failures back off and end in a visible dead state.
 
 pub mod model;
-pub mod persistence;
+mod persistence;
 pub mod relay;
 
 pub use model::{NewEvent, OutboxEvent, event_types};
-pub use persistence::{QUEUE, append, backlog};
+// The relay's side of the queue is public for relays in other processes and for tests of the
+// fencing; only this module writes `events.outbox`.
+pub use persistence::{QUEUE, append, backlog, claim, mark_delivered, mark_published};

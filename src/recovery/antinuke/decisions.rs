@@ -25,6 +25,15 @@ use crate::outbox::{self, NewEvent, OutboxEvent, event_types};
 impl AntinukeService {
     // ------------------------------------------------------------------ incidents
 
+    /// Records a detection (see the persistence's merge rules): the incident's id and whether
+    /// it is new. Idempotent on `new.id`.
+    pub async fn record_incident(
+        &self,
+        new: &super::persistence::NewIncident,
+    ) -> Result<(Uuid, bool), AntinukeError> {
+        Ok(super::persistence::record(&self.inner.db, new).await?)
+    }
+
     /// One incident (`None`: unknown, or its guild is gone).
     pub async fn incident(&self, id: Uuid) -> Result<Option<Incident>, AntinukeError> {
         let Some(stored) = persistence::find(&self.inner.db, id).await? else {

@@ -12,16 +12,13 @@ use serenity::{
 use uuid::Uuid;
 
 use super::model::{ActionCounts, Components, Mode, Plan, RunState, Warning};
-use super::runner::{duration_text, final_text, progress_text};
 use super::service::{Confirmed, Preview, RestoreError};
+use super::view::{COMPONENT_PREFIX, duration_text, final_text, progress_text, stop_id};
 use crate::discord::{checks, reply};
 use crate::error::{Error, ResultExt, UserError};
 use crate::guild::GuildReader;
 use crate::i18n::{self, ArgValue, Locale, Msg, arg, msg};
 use crate::types::{Context, Data};
-
-/// The custom id prefix of the restore buttons.
-pub const COMPONENT_PREFIX: &str = "umbra:rst:";
 
 /// How long Umbra edits the confirmed message (interaction tokens live 15 minutes).
 const TOKEN_LIFETIME_SECS: i64 = 14 * 60;
@@ -36,11 +33,6 @@ fn confirm_id(job: Uuid, hash: &[u8]) -> String {
 
 fn cancel_id(job: Uuid) -> String {
     format!("{COMPONENT_PREFIX}cancel:{}", job.simple())
-}
-
-/// The Stop button of a running restore's progress message.
-pub fn stop_id(job: Uuid) -> String {
-    format!("{COMPONENT_PREFIX}stop:{}", job.simple())
 }
 
 /// A button id's action and job.

@@ -22,10 +22,12 @@
 pub mod commands;
 pub mod executor;
 pub mod model;
-pub mod persistence;
+mod persistence;
 pub mod planner;
+pub mod ports;
 pub mod runner;
 pub mod service;
+pub mod view;
 
 pub use executor::CrashPoint;
 pub use model::{Component, Components, Mode, Plan, Scope};
@@ -46,6 +48,7 @@ pub fn service(
     snapshots: &crate::recovery::snapshot::SnapshotService,
     guilds: &crate::guild::GuildService,
     licensing: &crate::licensing::LicensingService,
+    punished: std::sync::Arc<dyn ports::PunishedActors>,
 ) -> RestoreService {
     use std::sync::Arc;
     use std::time::Duration;
@@ -56,6 +59,7 @@ pub fn service(
         snapshots.clone(),
         Arc::new(guilds.clone()),
         Arc::new(licensing.clone()),
+        punished,
         RestoreSettings {
             preview_ttl: Duration::from_secs(r.preview_ttl_seconds),
             lease: Duration::from_secs(r.lease_seconds),

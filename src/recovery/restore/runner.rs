@@ -21,9 +21,10 @@ use super::executor::{self, Control, Discord, ExecSettings, Halt, Shared, StateS
 use super::model::{self, Plan, RunState};
 use super::persistence::{self, JobRow};
 use super::service::{RestoreService, parse_plan};
+use super::view::{final_text, kind_name, progress_text};
 use crate::discord::bot::Bot;
 use crate::i18n::I18n;
-use crate::i18n::{Locale, arg, msg};
+use crate::i18n::{Locale, msg};
 
 /// Writes a job's state with its fencing counter.
 struct JobStore {
@@ -462,7 +463,7 @@ impl Runner {
             json!([{ "type": 1, "components": [{
                 "type": 2, "style": 4,
                 "label": self.i18n.text(locale, &msg::RESTORE_BUTTON_STOP, &[]),
-                "custom_id": super::commands::stop_id(job),
+                "custom_id": super::view::stop_id(job),
             }]}])
         } else {
             json!([])
@@ -518,81 +519,4 @@ impl Runner {
         let text = final_text(&self.i18n, locale, plan, state, status);
         self.edit_message(&message, text, false, row.id).await;
     }
-}
-
-fn kind_name(k: model::Kind) -> &'static str {
-    match k {
-        model::Kind::Role => "role",
-        model::Kind::Channel => "channel",
-        model::Kind::Settings => "settings",
-        model::Kind::Member => "member",
-    }
-}
-
-/// `12 min 5 s` in `locale`.
-pub fn duration_text(i18n: &I18n, locale: Locale, d: Duration) -> String {
-    let secs = d.as_secs();
-    i18n.text(
-        locale,
-        &msg::RESTORE_DURATION,
-        &[arg("minutes", secs / 60), arg("seconds", secs % 60)],
-    )
-}
-
-/// The progress message: bar, counts, ETA.
-pub fn progress_text(i18n: &I18n, locale: Locale, plan: &Plan, state: &RunState) -> String {
-    let total = plan.steps.len();
-    let finished = state.done.len() + state.failed.len();
-    i18n.text(
-        locale,
-        &msg::RESTORE_PROGRESS,
-        &[
-            arg("bar", model::progress_bar(finished, total, 20)),
-            arg("done", state.done.len()),
-            arg("failed", state.failed.len()),
-            arg("total", total),
-            arg(
-                "eta",
-                duration_text(i18n, locale, plan.estimate_remaining(state)),
-            ),
-        ],
-    )
-}
-
-/// The last edit of the progress message.
-pub fn final_text(
-    i18n: &I18n,
-    locale: Locale,
-    plan: &Plan,
-    state: &RunState,
-    status: &str,
-) -> String {
-    let total = plan.steps.len();
-    let m = match status {
-        "completed" => msg::RESTORE_FINISHED_COMPLETED,
-        "cancelled" => msg::RESTORE_FINISHED_CANCELLED,
-        _ => msg::RESTORE_FINISHED_FAILED,
-    };
-    let mut text = i18n.text(
-        locale,
-        &m,
-        &[
-            arg("done", state.done.len()),
-            arg("failed", state.failed.len()),
-            arg("total", total),
-        ],
-    );
-    for item in model::report(plan, state)
-        .iter()
-        .filter(|i| i.outcome == "failed")
-        .take(10)
-    {
-        text.push_str(&format!(
-            "\n• {} `{}`: {}",
-            kind_name(item.kind),
-            item.name,
-            item.reason
-        ));
-    }
-    text
 }

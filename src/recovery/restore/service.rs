@@ -19,6 +19,7 @@ use super::executor::CrashPoint;
 use super::model::{Components, Mode, Plan, RunState, Scope};
 use super::persistence::{self, JobRow, NewJob};
 use super::planner::{self, PlanInput};
+use super::ports::PunishedActors;
 use crate::guild::{GuildError, GuildReader, GuildRecord};
 use crate::ids::to_db;
 use crate::licensing::{LicensingError, LicensingReader};
@@ -191,6 +192,7 @@ struct Inner {
     snapshots: SnapshotService,
     guilds: Arc<dyn GuildReader>,
     licensing: Arc<dyn LicensingReader>,
+    punished: Arc<dyn PunishedActors>,
     settings: RestoreSettings,
     /// A job was queued (wakes this process's runner).
     wake: Notify,
@@ -217,6 +219,7 @@ impl RestoreService {
         snapshots: SnapshotService,
         guilds: Arc<dyn GuildReader>,
         licensing: Arc<dyn LicensingReader>,
+        punished: Arc<dyn PunishedActors>,
         settings: RestoreSettings,
     ) -> Self {
         Self {
@@ -226,6 +229,7 @@ impl RestoreService {
                 snapshots,
                 guilds,
                 licensing,
+                punished,
                 settings,
                 wake: Notify::new(),
                 running: Mutex::new(HashMap::new()),
@@ -340,11 +344,13 @@ impl RestoreService {
             .plan
             .member_restore_limit;
         // The punished attacker of an open incident keeps their punishment, whatever restore.
-        let excluded_members =
-            crate::recovery::antinuke::persistence::punished_actors(&self.inner.db, record.id)
-                .await?
-                .into_iter()
-                .collect();
+        let excluded_members = self
+            .inner
+            .punished
+            .punished_actors(record.id)
+            .await?
+            .into_iter()
+            .collect();
         let owner = record.owner_discord_id;
         let plan = tokio::task::spawn_blocking(move || {
             planner::plan(&PlanInput {
@@ -835,8 +841,8 @@ fn approval_event(
             "guild_name": record.name,
             "owner_discord_id": record.owner_discord_id.to_string(),
             "buttons": [
-                {"custom_id": format!("{}approve:{job}:{guild}", super::commands::COMPONENT_PREFIX), "label": "protection-button-approve", "style": "danger"},
-                {"custom_id": format!("{}refuse:{job}:{guild}", super::commands::COMPONENT_PREFIX), "label": "protection-button-refuse", "style": "secondary"},
+                {"custom_id": format!("{}approve:{job}:{guild}", super::view::COMPONENT_PREFIX), "label": "protection-button-approve", "style": "danger"},
+                {"custom_id": format!("{}refuse:{job}:{guild}", super::view::COMPONENT_PREFIX), "label": "protection-button-refuse", "style": "secondary"},
             ],
         }),
     )

@@ -5,7 +5,7 @@
 
 pub mod commands;
 pub mod model;
-pub mod persistence;
+mod persistence;
 pub mod service;
 
 pub use model::{ExportFile, SnapshotDocument, SnapshotMeta, Trigger};

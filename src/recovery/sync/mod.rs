@@ -6,7 +6,7 @@
 pub mod convert;
 pub mod events;
 pub mod model;
-pub mod persistence;
+mod persistence;
 pub mod queue;
 pub mod service;
 

@@ -28,6 +28,7 @@ use crate::ids::{from_db, to_db};
 use crate::member::WriteStats;
 
 /// The most bind parameters any statement here uses (checked by a test).
+#[cfg(test)]
 pub const MAX_BINDS_PER_STATEMENT: usize = 26;
 
 fn ids(v: &[u64]) -> Vec<i64> {

@@ -6,7 +6,7 @@
 use chrono::Utc;
 use umbra::guild::GuildReader;
 use umbra::recovery::antinuke::Destroyed;
-use umbra::recovery::antinuke::persistence::{NewIncident, record};
+use umbra::recovery::antinuke::NewIncident;
 use uuid::Uuid;
 
 use super::{events, incident_dm, incidents, protected};
@@ -47,9 +47,11 @@ async fn two_detections_of_one_actor_make_one_incident_and_an_interrupted_one_is
     };
     // Process A punished and recorded; process B (the same shard after a handover) too.
     let a = new(f.admin_role_id, 101);
-    let (first, inserted) = record(&data.db, &a).await.unwrap();
+    let (first, inserted) = data.antinuke.record_incident(&a).await.unwrap();
     assert!(inserted);
-    let (second, inserted) = record(&data.db, &new(f.moderator_role_id, 102))
+    let (second, inserted) = data
+        .antinuke
+        .record_incident(&new(f.moderator_role_id, 102))
         .await
         .unwrap();
     assert!(!inserted);

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use umbra::audit::AuditConsumer;
 use umbra::db::Tx;
 use umbra::outbox::relay::{Consumer, Relay, RelaySettings};
-use umbra::outbox::{self, NewEvent, OutboxEvent, event_types, persistence};
+use umbra::outbox::{self, NewEvent, OutboxEvent, event_types};
 
 use crate::support::db::TestDb;
 
@@ -238,7 +238,7 @@ async fn a_failing_consumer_retries_and_ends_dead_without_rerunning_the_others()
         0,
         "a dead event is not claimed again"
     );
-    let (_, dead) = persistence::backlog(&db.pool).await.unwrap();
+    let (_, dead) = outbox::backlog(&db.pool).await.unwrap();
     assert_eq!(dead, 1);
 }
 
@@ -249,34 +249,34 @@ async fn a_relay_whose_lease_expired_cannot_overwrite_the_new_owner() {
     outbox::append(&txn, event(1)).await.unwrap();
     txn.commit().await.unwrap();
 
-    let first = persistence::claim(&db.pool, "relay-a", Duration::from_millis(200), 10)
+    let first = outbox::claim(&db.pool, "relay-a", Duration::from_millis(200), 10)
         .await
         .unwrap();
     assert_eq!(first.len(), 1);
-    let again = persistence::claim(&db.pool, "relay-b", Duration::from_secs(30), 10)
+    let again = outbox::claim(&db.pool, "relay-b", Duration::from_secs(30), 10)
         .await
         .unwrap();
     assert!(again.is_empty(), "a leased event is not claimed twice");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let second = persistence::claim(&db.pool, "relay-b", Duration::from_secs(30), 10)
+    let second = outbox::claim(&db.pool, "relay-b", Duration::from_secs(30), 10)
         .await
         .unwrap();
     assert_eq!(second.len(), 1, "an expired lease is taken over");
     assert!(second[0].fencing > first[0].fencing);
     let stale = &first[0];
     assert!(
-        !persistence::mark_delivered(&db.pool, stale.lease(), "audit")
+        !outbox::mark_delivered(&db.pool, stale.lease(), "audit")
             .await
             .unwrap()
     );
     assert!(
-        !persistence::mark_published(&db.pool, stale.lease())
+        !outbox::mark_published(&db.pool, stale.lease())
             .await
             .unwrap()
     );
     let fresh = &second[0];
     assert!(
-        persistence::mark_published(&db.pool, fresh.lease())
+        outbox::mark_published(&db.pool, fresh.lease())
             .await
             .unwrap()
     );
