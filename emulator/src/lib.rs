@@ -12,6 +12,7 @@ pub mod interactions;
 pub mod model;
 pub mod oauth;
 pub mod ops_channels;
+pub mod ops_guild;
 pub mod ops_members;
 pub mod ops_messages;
 pub mod ops_roles;

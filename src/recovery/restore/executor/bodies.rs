@@ -1,0 +1,292 @@
+//! Purpose: the request bodies of a restore's steps — roles, channels (with overwrites and
+//! forum tags), positions, guild settings, members — with snapshot ids mapped to live ones.
+
+use super::*;
+
+/// A call ready to send.
+pub(super) struct Call {
+    pub(super) request: Req,
+    pub(super) notes: Vec<String>,
+}
+
+pub(super) enum Req {
+    CreateRole(Value),
+    EditRole(u64, Value),
+    DeleteRole(u64),
+    RolePositions(Value),
+    CreateChannel(Value),
+    EditChannel(u64, Value),
+    DeleteChannel(u64),
+    ChannelPositions(Value),
+    EditGuild(Value),
+    EditMember(u64, Value),
+    /// Nothing left to send (everything it referred to failed).
+    Nothing,
+}
+
+pub(super) fn role_body(f: &RoleFields) -> Value {
+    let mut b = serde_json::Map::new();
+    if let Some(n) = &f.name {
+        b.insert("name".into(), json!(n));
+    }
+    if let Some(c) = f.color {
+        b.insert("color".into(), json!(c));
+    }
+    if f.secondary_color.is_some() || f.tertiary_color.is_some() {
+        b.insert(
+            "colors".into(),
+            json!({
+                "primary_color": f.color,
+                "secondary_color": f.secondary_color.flatten(),
+                "tertiary_color": f.tertiary_color.flatten(),
+            }),
+        );
+    }
+    if let Some(h) = f.hoist {
+        b.insert("hoist".into(), json!(h));
+    }
+    if let Some(m) = f.mentionable {
+        b.insert("mentionable".into(), json!(m));
+    }
+    if let Some(e) = &f.unicode_emoji {
+        b.insert("unicode_emoji".into(), json!(e));
+    }
+    if let Some(p) = f.permissions {
+        b.insert("permissions".into(), json!(p.to_string()));
+    }
+    Value::Object(b)
+}
+
+/// Builds a channel body; unresolved overwrite targets are dropped with a note.
+pub(super) fn channel_body(
+    f: &ChannelFields,
+    state: &RunState,
+    notes: &mut Vec<String>,
+) -> serde_json::Map<String, Value> {
+    let mut b = serde_json::Map::new();
+    let mut put = |k: &str, v: Value| {
+        b.insert(k.to_owned(), v);
+    };
+    if let Some(v) = f.kind {
+        put("type", json!(v));
+    }
+    if let Some(v) = &f.name {
+        put("name", json!(v));
+    }
+    if let Some(v) = &f.topic {
+        put("topic", json!(v));
+    }
+    if let Some(v) = f.nsfw {
+        put("nsfw", json!(v));
+    }
+    if let Some(v) = f.rate_limit_per_user {
+        put("rate_limit_per_user", json!(v));
+    }
+    if let Some(v) = f.bitrate {
+        put("bitrate", json!(v));
+    }
+    if let Some(v) = f.user_limit {
+        put("user_limit", json!(v));
+    }
+    if let Some(v) = &f.rtc_region {
+        put("rtc_region", json!(v));
+    }
+    if let Some(v) = f.video_quality_mode {
+        put("video_quality_mode", json!(v));
+    }
+    if let Some(v) = f.default_auto_archive_duration {
+        put("default_auto_archive_duration", json!(v));
+    }
+    if let Some(v) = f.default_thread_rate_limit_per_user {
+        put("default_thread_rate_limit_per_user", json!(v));
+    }
+    if let Some(v) = &f.available_tags {
+        put("available_tags", v.clone());
+    }
+    if let Some(v) = &f.default_reaction_emoji {
+        put("default_reaction_emoji", v.clone());
+    }
+    if let Some(v) = f.default_sort_order {
+        put("default_sort_order", json!(v));
+    }
+    if let Some(v) = f.default_forum_layout {
+        put("default_forum_layout", json!(v));
+    }
+    if let Some(list) = &f.overwrites {
+        let mut out = Vec::new();
+        for o in list {
+            let (id, kind) = match o.target {
+                OverwriteFor::Role(r) => match state.ids.role(r) {
+                    Some(id) => (id, 0),
+                    None => {
+                        notes.push(format!(
+                            "an overwrite for {} was left out: the role was not restored",
+                            ref_name(r)
+                        ));
+                        continue;
+                    }
+                },
+                OverwriteFor::Member(u) => (u, 1),
+            };
+            out.push(json!({
+                "id": id.to_string(),
+                "type": kind,
+                "allow": o.allow.to_string(),
+                "deny": o.deny.to_string(),
+            }));
+        }
+        put("permission_overwrites", Value::Array(out));
+    }
+    b
+}
+
+pub(super) fn ref_name(r: Ref) -> String {
+    match r {
+        Ref::L(l) => format!("snapshot object {l}"),
+        Ref::D(d) => d.to_string(),
+    }
+}
+
+/// Builds a step's request from the current id map.
+pub(super) fn build(step: &Step, state: &RunState) -> Call {
+    let mut notes = Vec::new();
+    let request = match &step.action {
+        Action::RoleCreate { fields, .. } => Req::CreateRole(role_body(fields)),
+        Action::RoleUpdate { live, fields, .. } => Req::EditRole(*live, role_body(fields)),
+        Action::RoleDelete { live, .. } => Req::DeleteRole(*live),
+        Action::RoleGrant { role, permissions } => match state.ids.roles.get(role) {
+            Some(live) => Req::EditRole(*live, json!({ "permissions": permissions.to_string() })),
+            None => {
+                notes.push("the role was not restored".into());
+                Req::Nothing
+            }
+        },
+        Action::RolePositions { order } => {
+            let ids: Vec<u64> = order.iter().filter_map(|r| state.ids.role(*r)).collect();
+            if ids.len() < order.len() {
+                notes.push(format!(
+                    "{} role(s) not restored were left out",
+                    order.len() - ids.len()
+                ));
+            }
+            Req::RolePositions(Value::Array(
+                ids.iter()
+                    .zip(1u32..)
+                    .map(|(id, pos)| json!({ "id": id.to_string(), "position": pos }))
+                    .collect(),
+            ))
+        }
+        Action::ChannelCreate {
+            parent,
+            position,
+            fields,
+            ..
+        } => {
+            let mut b = channel_body(fields, state, &mut notes);
+            b.insert("position".into(), json!(position));
+            if let Some(p) = parent {
+                match state.ids.channel(*p) {
+                    Some(id) => {
+                        b.insert("parent_id".into(), json!(id.to_string()));
+                    }
+                    None => notes.push("its category was not restored: created without one".into()),
+                }
+            }
+            Req::CreateChannel(Value::Object(b))
+        }
+        Action::ChannelUpdate { live, fields, .. } => Req::EditChannel(
+            *live,
+            Value::Object(channel_body(fields, state, &mut notes)),
+        ),
+        Action::ChannelDelete { live, .. } => Req::DeleteChannel(*live),
+        Action::ChannelPositions { items } => {
+            let mut out = Vec::new();
+            for i in items {
+                let Some(id) = state.ids.channel(i.channel) else {
+                    notes.push(format!("{} was not restored", ref_name(i.channel)));
+                    continue;
+                };
+                let parent = i.parent.and_then(|p| state.ids.channel(p));
+                out.push(json!({
+                    "id": id.to_string(),
+                    "position": i.position,
+                    "parent_id": parent.map(|p| p.to_string()),
+                }));
+            }
+            Req::ChannelPositions(Value::Array(out))
+        }
+        Action::Settings { fields } => {
+            let mut b = serde_json::Map::new();
+            let mut put = |k: &str, v: Value| {
+                b.insert(k.to_owned(), v);
+            };
+            if let Some(v) = &fields.name {
+                put("name", json!(v));
+            }
+            if let Some(v) = &fields.description {
+                put("description", json!(v));
+            }
+            if let Some(v) = fields.verification_level {
+                put("verification_level", json!(v));
+            }
+            if let Some(v) = fields.default_message_notifications {
+                put("default_message_notifications", json!(v));
+            }
+            if let Some(v) = fields.explicit_content_filter {
+                put("explicit_content_filter", json!(v));
+            }
+            if let Some(v) = fields.afk_timeout {
+                put("afk_timeout", json!(v));
+            }
+            if let Some(v) = fields.system_channel_flags {
+                put("system_channel_flags", json!(v));
+            }
+            if let Some(v) = &fields.preferred_locale {
+                put("preferred_locale", json!(v));
+            }
+            if let Some(v) = fields.premium_progress_bar_enabled {
+                put("premium_progress_bar_enabled", json!(v));
+            }
+            for (key, value) in [
+                ("afk_channel_id", fields.afk_channel),
+                ("system_channel_id", fields.system_channel),
+                ("rules_channel_id", fields.rules_channel),
+                ("public_updates_channel_id", fields.public_updates_channel),
+                ("safety_alerts_channel_id", fields.safety_alerts_channel),
+            ] {
+                match value {
+                    None => {}
+                    Some(None) => put(key, Value::Null),
+                    Some(Some(r)) => match state.ids.channel(r) {
+                        Some(id) => put(key, json!(id.to_string())),
+                        None => {
+                            notes.push(format!("{key} was left out: the channel was not restored"))
+                        }
+                    },
+                }
+            }
+            Req::EditGuild(Value::Object(b))
+        }
+        Action::Member { user, roles, nick } => {
+            let mut b = serde_json::Map::new();
+            if let Some(roles) = roles {
+                let ids: BTreeSet<u64> = roles.iter().filter_map(|r| state.ids.role(*r)).collect();
+                if ids.len() < roles.len() {
+                    notes.push(format!(
+                        "{} role(s) not restored were left out",
+                        roles.len() - ids.len()
+                    ));
+                }
+                b.insert(
+                    "roles".into(),
+                    Value::Array(ids.iter().map(|i| json!(i.to_string())).collect()),
+                );
+            }
+            if let Some(nick) = nick {
+                b.insert("nick".into(), json!(nick));
+            }
+            Req::EditMember(*user, Value::Object(b))
+        }
+    };
+    Call { request, notes }
+}

@@ -1,0 +1,414 @@
+//! Purpose: a restore's Discord calls through the REST port — each step's request with the
+//! audit-log reason `umbra:restore:<job>:<step>`, transient errors retried with a jittered
+//! backoff, refusals turned into the item's failure — and the reconciliation that adopts
+//! objects a crashed runner created but did not record.
+
+use super::bodies::{Call, Req};
+use super::*;
+
+/// Discord's epoch (ms) for snowflake timestamps.
+pub(super) const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+
+/// An answer: its body (JSON, `Null` for none) and its bucket's state.
+pub(super) struct Answer {
+    pub(super) body: Value,
+    pub(super) rate: Option<Rate>,
+}
+/// Issues a restore's Discord calls.
+#[derive(Clone)]
+pub struct Discord {
+    rest: Rest,
+    guild: u64,
+    /// `umbra:restore:<job short id>`.
+    reason: String,
+    retries: u32,
+}
+
+/// What went wrong with one call.
+pub(super) enum CallError {
+    /// Worth retrying (5xx, network).
+    Transient(String),
+    /// Discord refused it: the item fails with this reason.
+    Refused(Failure, u16),
+}
+
+pub(super) fn classify(e: RestError) -> CallError {
+    match e {
+        RestError::Refused {
+            status,
+            code,
+            message,
+        } => CallError::Refused(
+            Failure {
+                reason: message,
+                code: i64::try_from(code).ok().filter(|c| *c != 0),
+            },
+            status,
+        ),
+        other => CallError::Transient(other.to_string()),
+    }
+}
+
+/// The job's short id used in audit-log reasons.
+pub fn reason_prefix(job: uuid::Uuid) -> String {
+    let simple = job.simple().to_string();
+    format!("{AUDIT_REASON_PREFIX}{}", &simple[simple.len() - 12..])
+}
+
+/// The step a reason names, if it is this job's.
+pub fn step_of_reason(prefix: &str, reason: &str) -> Option<StepId> {
+    reason.strip_prefix(prefix)?.strip_prefix(':')?.parse().ok()
+}
+
+pub(super) fn snowflake_ms(id: u64) -> u64 {
+    (id >> 22) + DISCORD_EPOCH_MS
+}
+
+impl Discord {
+    pub fn new(rest: Rest, guild: u64, job: uuid::Uuid, settings: &ExecSettings) -> Self {
+        Self {
+            rest,
+            guild,
+            reason: reason_prefix(job),
+            retries: settings.retries,
+        }
+    }
+
+    /// One request, with retries of transient failures. Returns the response body (JSON, or
+    /// `Null` for 204) and its rate-limit headers.
+    pub(super) async fn call(
+        &self,
+        endpoint: Endpoint,
+        method: Method,
+        body: Option<&Value>,
+        reason: Option<&str>,
+        query: &[(&'static str, String)],
+    ) -> Result<Answer, CallError> {
+        let mut attempt = 0u32;
+        loop {
+            let mut call = RestCall::new(method, endpoint.clone()).reason(reason);
+            if let Some(b) = body {
+                call = call.body(b.clone());
+            }
+            call.query = query.to_vec();
+            let error = match self.rest.send(call).await {
+                Ok(answer) => {
+                    return Ok(Answer {
+                        body: answer.body,
+                        rate: answer.rate.and_then(Rate::from_headers),
+                    });
+                }
+                Err(e) => classify(e),
+            };
+            match error {
+                CallError::Transient(msg) if attempt < self.retries => {
+                    attempt += 1;
+                    tracing::debug!(attempt, error = %msg, "a restore call failed; retrying");
+                    tokio::time::sleep(crate::queue::jittered(
+                        attempt + 1,
+                        Duration::from_millis(250),
+                        Duration::from_secs(16),
+                    ))
+                    .await;
+                }
+                other => return Err(other),
+            }
+        }
+    }
+
+    pub(super) fn step_reason(&self, step: StepId) -> String {
+        format!("{}:{step}", self.reason)
+    }
+
+    /// Runs one step (its body built from the current id map by the caller).
+    pub(super) async fn run(&self, step: &Step, call: Call) -> Result<Outcome, Failure> {
+        let reason = self.step_reason(step.id);
+        let g = self.guild;
+        let refused = |e: CallError| match e {
+            CallError::Transient(m) => Failure {
+                reason: m,
+                code: None,
+            },
+            CallError::Refused(f, _) => f,
+        };
+        let id_of = |v: &Value| -> Result<u64, Failure> {
+            v.get("id")
+                .and_then(|i| i.as_str())
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| Failure {
+                    reason: "Discord's answer has no id".into(),
+                    code: None,
+                })
+        };
+        let notes = call.notes;
+        // (endpoint, method, body, whether it creates, whether 404 means "already gone": done)
+        let (endpoint, method, body, creates, gone_is_done) = match &call.request {
+            Req::CreateRole(b) => (Endpoint::GuildRoles(g), Method::Post, Some(b), true, false),
+            Req::EditRole(r, b) => (
+                Endpoint::GuildRole(g, *r),
+                Method::Patch,
+                Some(b),
+                false,
+                false,
+            ),
+            // Already gone (a retry after a crash): done.
+            Req::DeleteRole(r) => (
+                Endpoint::GuildRole(g, *r),
+                Method::Delete,
+                None,
+                false,
+                true,
+            ),
+            Req::RolePositions(b) => (
+                Endpoint::GuildRoles(g),
+                Method::Patch,
+                Some(b),
+                false,
+                false,
+            ),
+            Req::CreateChannel(b) => (
+                Endpoint::GuildChannels(g),
+                Method::Post,
+                Some(b),
+                true,
+                false,
+            ),
+            Req::EditChannel(c, b) => (Endpoint::Channel(*c), Method::Patch, Some(b), false, false),
+            Req::DeleteChannel(c) => (Endpoint::Channel(*c), Method::Delete, None, false, true),
+            Req::ChannelPositions(b) => (
+                Endpoint::GuildChannels(g),
+                Method::Patch,
+                Some(b),
+                false,
+                false,
+            ),
+            Req::EditGuild(b) => (Endpoint::Guild(g), Method::Patch, Some(b), false, false),
+            Req::EditMember(user, b) => (
+                Endpoint::GuildMember(g, *user),
+                Method::Patch,
+                Some(b),
+                false,
+                false,
+            ),
+            Req::Nothing => {
+                return Ok(Outcome {
+                    created: None,
+                    notes,
+                    rate: None,
+                });
+            }
+        };
+        match self.call(endpoint, method, body, Some(&reason), &[]).await {
+            Ok(answer) => Ok(Outcome {
+                created: if creates {
+                    Some(id_of(&answer.body)?)
+                } else {
+                    None
+                },
+                notes,
+                rate: answer.rate,
+            }),
+            Err(CallError::Refused(_, 404)) if gone_is_done => Ok(Outcome {
+                created: None,
+                notes,
+                rate: None,
+            }),
+            Err(e) => Err(refused(e)),
+        }
+    }
+
+    /// The guild's roles or channels now (`GET`), as JSON objects.
+    pub(super) async fn list(&self, channels: bool) -> Result<Vec<Value>, String> {
+        let endpoint = if channels {
+            Endpoint::GuildChannels(self.guild)
+        } else {
+            Endpoint::GuildRoles(self.guild)
+        };
+        match self.call(endpoint, Method::Get, None, None, &[]).await {
+            Ok(Answer {
+                body: Value::Array(items),
+                ..
+            }) => Ok(items),
+            Ok(_) => Err("Discord's answer is not a list".to_owned()),
+            Err(CallError::Transient(m))
+            | Err(CallError::Refused(Failure { reason: m, .. }, _)) => Err(m),
+        }
+    }
+
+    /// Audit-log entries of `action` by `bot` with this job's reasons, newest first, back to
+    /// `since_ms`: step -> target id. A read that failed for a passing reason is an error (the
+    /// caller retries: an empty answer would make every unrecorded create run again); an audit
+    /// log Umbra may not read (Discord refused) matches by name instead.
+    pub(super) async fn audited_creates(
+        &self,
+        bot: u64,
+        action: u8,
+        since_ms: u64,
+    ) -> Result<HashMap<StepId, u64>, String> {
+        let mut out = HashMap::new();
+        let mut before: Option<String> = None;
+        for _page in 0..20 {
+            let mut params = vec![
+                ("action_type", action.to_string()),
+                ("user_id", bot.to_string()),
+                ("limit", "100".to_owned()),
+            ];
+            if let Some(b) = &before {
+                params.push(("before", b.clone()));
+            }
+            let value: Value = match self
+                .call(
+                    Endpoint::GuildAuditLogs(self.guild),
+                    Method::Get,
+                    None,
+                    None,
+                    &params,
+                )
+                .await
+            {
+                Ok(answer) => answer.body,
+                Err(CallError::Refused(_, status @ (401 | 403))) => {
+                    tracing::info!(
+                        status,
+                        "the audit log is not readable; matching by name instead"
+                    );
+                    break;
+                }
+                Err(CallError::Refused(f, _)) => {
+                    return Err(format!("reading the audit log failed: {}", f.reason));
+                }
+                Err(CallError::Transient(e)) => {
+                    return Err(format!("reading the audit log failed: {e}"));
+                }
+            };
+            let entries = value
+                .get("audit_log_entries")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let mut oldest = None;
+            for e in &entries {
+                let id = e
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse::<u64>().ok());
+                oldest = id.or(oldest);
+                let reason = e.get("reason").and_then(Value::as_str).unwrap_or_default();
+                let target = e
+                    .get("target_id")
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse::<u64>().ok());
+                if let (Some(step), Some(target)) = (step_of_reason(&self.reason, reason), target) {
+                    out.entry(step).or_insert(target);
+                }
+            }
+            match oldest {
+                Some(id) if entries.len() == 100 && snowflake_ms(id) >= since_ms => {
+                    before = Some(id.to_string());
+                }
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// After a crash: creates whose request went out but whose result was not recorded are
+    /// found (by the audit-log reason of their step, else by name and type among objects made
+    /// since the job started that nothing is mapped to) and adopted instead of created twice.
+    /// Returns how many; `Err` when a read failed (retry: guessing from an empty list would send
+    /// every unrecorded create again).
+    pub async fn reconcile(
+        &self,
+        plan: &Plan,
+        shared: &Shared,
+        bot: Option<u64>,
+        started_ms: u64,
+    ) -> Result<usize, String> {
+        let pending: Vec<&Step> = {
+            let s = shared.state();
+            plan.steps
+                .iter()
+                .filter(|st| st.creates() && !s.finished(st.id))
+                .collect()
+        };
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let since = started_ms.saturating_sub(60_000);
+        let (roles_audit, channels_audit) = match bot {
+            Some(bot) => (
+                self.audited_creates(bot, 30, since).await?,
+                self.audited_creates(bot, 10, since).await?,
+            ),
+            None => (HashMap::new(), HashMap::new()),
+        };
+        let roles = self.list(false).await?;
+        let channels = self.list(true).await?;
+        let id = |v: &Value| {
+            v.get("id")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse::<u64>().ok())
+        };
+        let live_roles: HashMap<u64, &Value> =
+            roles.iter().filter_map(|r| id(r).map(|i| (i, r))).collect();
+        let live_channels: HashMap<u64, &Value> = channels
+            .iter()
+            .filter_map(|c| id(c).map(|i| (i, c)))
+            .collect();
+        let mut taken: HashSet<u64> = {
+            let s = shared.state();
+            s.ids
+                .roles
+                .values()
+                .chain(s.ids.channels.values())
+                .copied()
+                .collect()
+        };
+        let mut adopted = 0;
+        for step in pending {
+            let found = match &step.action {
+                Action::RoleCreate { fields, .. } => roles_audit
+                    .get(&step.id)
+                    .copied()
+                    .filter(|i| live_roles.contains_key(i))
+                    .or_else(|| {
+                        roles.iter().find_map(|r| {
+                            let i = id(r)?;
+                            (!taken.contains(&i)
+                                && snowflake_ms(i) >= since
+                                && r.get("name").and_then(Value::as_str) == fields.name.as_deref())
+                            .then_some(i)
+                        })
+                    }),
+                Action::ChannelCreate { fields, .. } => channels_audit
+                    .get(&step.id)
+                    .copied()
+                    .filter(|i| live_channels.contains_key(i))
+                    .or_else(|| {
+                        channels.iter().find_map(|c| {
+                            let i = id(c)?;
+                            let kind = c.get("type").and_then(Value::as_i64);
+                            (!taken.contains(&i)
+                                && snowflake_ms(i) >= since
+                                && c.get("name").and_then(Value::as_str) == fields.name.as_deref()
+                                && kind == fields.kind.map(i64::from))
+                            .then_some(i)
+                        })
+                    }),
+                _ => None,
+            };
+            if let Some(live) = found
+                && taken.insert(live)
+            {
+                tracing::info!(
+                    step = step.id,
+                    live,
+                    "adopting an object created before a restart"
+                );
+                shared.adopt(step, live);
+                adopted += 1;
+            }
+        }
+        Ok(adopted)
+    }
+}

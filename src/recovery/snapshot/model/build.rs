@@ -1,0 +1,151 @@
+//! Purpose: freezing a guild state (live sync's mirror) into a snapshot document: local ids
+//! in canonical order, references rewritten to them, settings' channels mapped.
+
+use super::*;
+
+impl SnapshotDocument {
+    /// Freezes a guild state (`None` when the state has no settings, i.e. nothing synced).
+    pub fn from_state(state: &GuildState) -> Option<Self> {
+        let settings = state.settings.as_ref()?;
+        let state = state.clone().sorted();
+        let role_ids: HashMap<u64, u32> = state
+            .roles
+            .iter()
+            .zip(1u32..)
+            .map(|(r, local)| (r.discord_role_id, local))
+            .collect();
+        let channel_ids: HashMap<u64, u32> = state
+            .channels
+            .iter()
+            .zip(1u32..)
+            .map(|(c, local)| (c.discord_channel_id, local))
+            .collect();
+        let local_channel = |id: Option<u64>| id.and_then(|c| channel_ids.get(&c).copied());
+        let roles = state
+            .roles
+            .iter()
+            .zip(1u32..)
+            .map(|(r, local)| RoleDoc {
+                id: local,
+                original_id: r.discord_role_id,
+                name: r.name.clone(),
+                color: r.color,
+                secondary_color: r.secondary_color,
+                tertiary_color: r.tertiary_color,
+                hoist: r.hoist,
+                mentionable: r.mentionable,
+                permissions: u64::try_from(r.permissions).unwrap_or(0),
+                position: r.position,
+                managed: r.managed,
+                everyone: r.discord_role_id == state.guild_id,
+                icon: r.icon.clone(),
+                unicode_emoji: r.unicode_emoji.clone(),
+                tags: r.tags.clone().map(canonical_value),
+            })
+            .collect();
+        let channels = state
+            .channels
+            .iter()
+            .zip(1u32..)
+            .map(|(c, local)| ChannelDoc {
+                id: local,
+                original_id: c.discord_channel_id,
+                kind: c.kind,
+                name: c.name.clone(),
+                parent: local_channel(c.parent_id),
+                position: c.position,
+                topic: c.topic.clone(),
+                nsfw: c.nsfw,
+                rate_limit_per_user: c.rate_limit_per_user,
+                bitrate: c.bitrate,
+                user_limit: c.user_limit,
+                rtc_region: c.rtc_region.clone(),
+                video_quality_mode: c.video_quality_mode,
+                default_auto_archive_duration: c.default_auto_archive_duration,
+                default_thread_rate_limit_per_user: c.default_thread_rate_limit_per_user,
+                available_tags: c.available_tags.clone().map(canonical_value),
+                default_reaction_emoji: c.default_reaction_emoji.clone().map(canonical_value),
+                default_sort_order: c.default_sort_order,
+                default_forum_layout: c.default_forum_layout,
+                flags: c.flags,
+                overwrites: c
+                    .overwrites
+                    .iter()
+                    .filter_map(|o| match o.target {
+                        OverwriteTarget::Role => {
+                            role_ids.get(&o.target_id).map(|local| OverwriteDoc {
+                                target: OverwriteTarget::Role,
+                                role: Some(*local),
+                                user_id: None,
+                                allow: u64::try_from(o.allow).unwrap_or(0),
+                                deny: u64::try_from(o.deny).unwrap_or(0),
+                            })
+                        }
+                        OverwriteTarget::Member => Some(OverwriteDoc {
+                            target: OverwriteTarget::Member,
+                            role: None,
+                            user_id: Some(o.target_id),
+                            allow: u64::try_from(o.allow).unwrap_or(0),
+                            deny: u64::try_from(o.deny).unwrap_or(0),
+                        }),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let members = state
+            .members
+            .iter()
+            .map(|m| {
+                let mut roles: Vec<u32> = m
+                    .role_ids
+                    .iter()
+                    .filter_map(|r| role_ids.get(r).copied())
+                    .collect();
+                roles.sort_unstable();
+                MemberDoc {
+                    user_id: m.discord_user_id,
+                    nick: m.nick.clone(),
+                    roles,
+                }
+            })
+            .collect();
+        Some(SnapshotDocument {
+            format_version: FORMAT_VERSION,
+            guild_id: state.guild_id,
+            as_of: state.as_of,
+            settings: settings_doc(settings, &local_channel),
+            roles,
+            channels,
+            members,
+        })
+    }
+}
+
+fn settings_doc(
+    s: &SettingsState,
+    local_channel: &impl Fn(Option<u64>) -> Option<u32>,
+) -> SettingsDoc {
+    SettingsDoc {
+        name: s.name.clone(),
+        description: s.description.clone(),
+        icon: s.icon.clone(),
+        banner: s.banner.clone(),
+        splash: s.splash.clone(),
+        verification_level: s.verification_level,
+        default_message_notifications: s.default_message_notifications,
+        explicit_content_filter: s.explicit_content_filter,
+        mfa_level: s.mfa_level,
+        afk_channel: local_channel(s.afk_channel_id),
+        afk_timeout: s.afk_timeout,
+        system_channel: local_channel(s.system_channel_id),
+        system_channel_flags: s.system_channel_flags,
+        rules_channel: local_channel(s.rules_channel_id),
+        public_updates_channel: local_channel(s.public_updates_channel_id),
+        safety_alerts_channel: local_channel(s.safety_alerts_channel_id),
+        preferred_locale: s.preferred_locale.clone(),
+        premium_progress_bar_enabled: s.premium_progress_bar_enabled,
+        premium_tier: s.premium_tier,
+        features: s.features.clone(),
+        vanity_url_code: s.vanity_url_code.clone(),
+    }
+}

@@ -1,0 +1,205 @@
+//! Purpose: what makes a document one Umbra can restore — Discord's limits, unique local ids,
+//! every reference resolvable, parents that are categories — with a reason for each refusal.
+
+use super::*;
+
+impl SnapshotDocument {
+    /// Checks that the document is one Umbra can restore: Discord's limits, unique local ids,
+    /// every reference resolvable, parents are categories.
+    pub fn validate(&self) -> Result<(), DocumentError> {
+        use DocumentError as E;
+        if self.format_version != FORMAT_VERSION {
+            return Err(E::Version(self.format_version));
+        }
+        check_name("settings.name", &self.settings.name)?;
+        if self.roles.len() > limits::ROLES {
+            return Err(E::Invalid(format!(
+                "{} roles (at most {})",
+                self.roles.len(),
+                limits::ROLES
+            )));
+        }
+        if self.channels.len() > limits::CHANNELS {
+            return Err(E::Invalid(format!(
+                "{} channels (at most {})",
+                self.channels.len(),
+                limits::CHANNELS
+            )));
+        }
+        if self.members.len() > limits::MEMBERS {
+            return Err(E::Invalid(format!(
+                "{} members (at most {})",
+                self.members.len(),
+                limits::MEMBERS
+            )));
+        }
+        let mut role_ids = HashSet::new();
+        let mut role_originals = HashSet::new();
+        let mut everyone = 0;
+        for r in &self.roles {
+            if r.id == 0 || !role_ids.insert(r.id) {
+                return Err(E::Invalid(format!("role id {} is zero or repeated", r.id)));
+            }
+            if !role_originals.insert(r.original_id) {
+                return Err(E::Invalid(format!(
+                    "role original_id {} is repeated",
+                    r.original_id
+                )));
+            }
+            check_name(&format!("role {}", r.id), &r.name)?;
+            for c in std::iter::once(Some(r.color))
+                .chain([r.secondary_color, r.tertiary_color])
+                .flatten()
+            {
+                if !(0..=0x00FF_FFFF).contains(&c) {
+                    return Err(E::Invalid(format!("role {} has colour {c}", r.id)));
+                }
+            }
+            if r.position < 0 {
+                return Err(E::Invalid(format!("role {} has a negative position", r.id)));
+            }
+            everyone += usize::from(r.everyone);
+        }
+        if everyone > 1 {
+            return Err(E::Invalid("more than one @everyone role".into()));
+        }
+        let kinds: HashMap<u32, i16> = self.channels.iter().map(|c| (c.id, c.kind)).collect();
+        let mut channel_originals = HashSet::new();
+        if kinds.len() != self.channels.len() || kinds.contains_key(&0) {
+            return Err(E::Invalid("channel ids are zero or repeated".into()));
+        }
+        for c in &self.channels {
+            if !channel_originals.insert(c.original_id) {
+                return Err(E::Invalid(format!(
+                    "channel original_id {} is repeated",
+                    c.original_id
+                )));
+            }
+            check_name(&format!("channel {}", c.id), &c.name)?;
+            if !CHANNEL_KINDS.contains(&c.kind) {
+                return Err(E::Invalid(format!(
+                    "channel {} has unsupported type {}",
+                    c.id, c.kind
+                )));
+            }
+            if c.topic
+                .as_ref()
+                .is_some_and(|t| t.chars().count() > limits::TOPIC_CHARS)
+            {
+                return Err(E::Invalid(format!(
+                    "channel {} has a topic over {} characters",
+                    c.id,
+                    limits::TOPIC_CHARS
+                )));
+            }
+            if let Some(parent) = c.parent
+                && (c.kind == CATEGORY || parent == c.id || kinds.get(&parent) != Some(&CATEGORY))
+            {
+                return Err(E::Invalid(format!(
+                    "channel {} has parent {parent}, which is not a category",
+                    c.id
+                )));
+            }
+            if c.position < 0
+                || c.rate_limit_per_user < 0
+                || c.bitrate.is_some_and(|b| b <= 0)
+                || c.user_limit.is_some_and(|u| u < 0)
+            {
+                return Err(E::Invalid(format!(
+                    "channel {} has a negative position, slowmode, bitrate or user limit",
+                    c.id
+                )));
+            }
+            if c.overwrites.len() > limits::OVERWRITES_PER_CHANNEL {
+                return Err(E::Invalid(format!(
+                    "channel {} has {} overwrites",
+                    c.id,
+                    c.overwrites.len()
+                )));
+            }
+            let mut targets = HashSet::new();
+            for o in &c.overwrites {
+                let key = match (o.target, o.role, o.user_id) {
+                    (OverwriteTarget::Role, Some(role), None) if role_ids.contains(&role) => {
+                        (0u8, u64::from(role))
+                    }
+                    (OverwriteTarget::Member, None, Some(user)) => (1u8, user),
+                    _ => {
+                        return Err(E::Invalid(format!(
+                            "channel {} has an overwrite whose target is missing or unknown",
+                            c.id
+                        )));
+                    }
+                };
+                if !targets.insert(key) {
+                    return Err(E::Invalid(format!(
+                        "channel {} has two overwrites for one target",
+                        c.id
+                    )));
+                }
+            }
+        }
+        let s = &self.settings;
+        for (field, channel) in [
+            ("afk_channel", s.afk_channel),
+            ("system_channel", s.system_channel),
+            ("rules_channel", s.rules_channel),
+            ("public_updates_channel", s.public_updates_channel),
+            ("safety_alerts_channel", s.safety_alerts_channel),
+        ] {
+            if let Some(c) = channel
+                && !kinds.contains_key(&c)
+            {
+                return Err(E::Invalid(format!(
+                    "settings.{field} names unknown channel {c}"
+                )));
+            }
+        }
+        if s.afk_timeout < 0 {
+            return Err(E::Invalid("settings.afk_timeout is negative".into()));
+        }
+        let mut users = HashSet::new();
+        for m in &self.members {
+            if !users.insert(m.user_id) {
+                return Err(E::Invalid(format!("member {} is listed twice", m.user_id)));
+            }
+            if m.nick
+                .as_ref()
+                .is_some_and(|n| n.chars().count() > limits::NICK_CHARS)
+            {
+                return Err(E::Invalid(format!(
+                    "member {} has a nickname over {} characters",
+                    m.user_id,
+                    limits::NICK_CHARS
+                )));
+            }
+            if let Some(r) = m.roles.iter().find(|r| !role_ids.contains(r)) {
+                return Err(E::Invalid(format!(
+                    "member {} has unknown role {r}",
+                    m.user_id
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn check_name(what: &str, name: &str) -> Result<(), DocumentError> {
+    let n = name.chars().count();
+    if n == 0 || n > limits::NAME_CHARS {
+        return Err(DocumentError::Invalid(format!(
+            "{what} has a name of {n} characters (1 to {})",
+            limits::NAME_CHARS
+        )));
+    }
+    Ok(())
+}
+
+/// Why a document is not acceptable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DocumentError {
+    #[error("format version {0} is not supported (this Umbra reads version 1)")]
+    Version(u32),
+    #[error("{0}")]
+    Invalid(String),
+}
