@@ -286,7 +286,7 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
         let http = discord::client::http(&config, token)?;
         let framework = discord::framework::build(data.clone());
         let client = serenity::ClientBuilder::new_with_http(http, discord::client::intents())
-            .framework(framework)
+            .framework(discord::framework::Traced(framework))
             .raw_event_handler(discord::framework::RawEventGuard { data: data.clone() })
             .await
             .map_err(discord::client::explain)?;

@@ -235,6 +235,72 @@ impl serenity::RawEventHandler for RawEventGuard {
     }
 }
 
+/// Runs every gateway event — and so every command, button and modal, which poise dispatches
+/// from them — inside a span: `event` (e.g. `interaction_create`, `guild_role_delete`), and for
+/// interactions `guild`, `user` and `command` (the slash path, e.g. `restore preview`) or
+/// `component` (the custom id). Interactions get an `info` span; the other events, far more
+/// numerous, a `debug` one (free unless `RUST_LOG` asks for it).
+pub struct Traced<F>(pub F);
+
+#[serenity::async_trait]
+impl<F: serenity::Framework> serenity::Framework for Traced<F> {
+    async fn init(&mut self, client: &serenity::Client) {
+        self.0.init(client).await;
+    }
+
+    async fn dispatch(&self, ctx: serenity::Context, event: serenity::FullEvent) {
+        use tracing::Instrument as _;
+        let span = event_span(&event);
+        let interaction = matches!(event, serenity::FullEvent::InteractionCreate { .. });
+        async move {
+            if interaction {
+                tracing::debug!("interaction received");
+            }
+            self.0.dispatch(ctx, event).await;
+        }
+        .instrument(span)
+        .await;
+    }
+}
+
+/// The slash path of a command interaction: its name and the subcommand (group) names.
+fn command_path(data: &serenity::CommandData) -> String {
+    let mut path = data.name.clone();
+    let mut options = &data.options;
+    while let Some(first) = options.first() {
+        match &first.value {
+            serenity::CommandDataOptionValue::SubCommand(inner)
+            | serenity::CommandDataOptionValue::SubCommandGroup(inner) => {
+                path.push(' ');
+                path.push_str(&first.name);
+                options = inner;
+            }
+            _ => break,
+        }
+    }
+    path
+}
+
+fn event_span(event: &serenity::FullEvent) -> tracing::Span {
+    let name = event.snake_case_name();
+    let serenity::FullEvent::InteractionCreate { interaction } = event else {
+        return tracing::debug_span!("gateway", event = name);
+    };
+    let guild = interaction.guild_id().map(|g| g.get());
+    match interaction {
+        serenity::Interaction::Command(c) | serenity::Interaction::Autocomplete(c) => {
+            tracing::info_span!("command", event = name, guild, user = c.user.id.get(), command = %command_path(&c.data))
+        }
+        serenity::Interaction::Component(c) => {
+            tracing::info_span!("component", event = name, guild, user = c.user.id.get(), component = %c.data.custom_id)
+        }
+        serenity::Interaction::Modal(m) => {
+            tracing::info_span!("modal", event = name, guild, user = m.user.id.get(), component = %m.data.custom_id)
+        }
+        _ => tracing::info_span!("interaction", event = name, guild),
+    }
+}
+
 /// The poise framework with Umbra's commands and handlers; `setup` runs on READY.
 pub fn build(data: Data) -> poise::Framework<Data, Error> {
     let commands = localized_commands(&data.i18n);

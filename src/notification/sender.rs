@@ -187,6 +187,7 @@ impl Sender {
 
     /// Tries to deliver `request` once: reads what it needs, sends, and returns the outcome.
     /// Writes nothing to the queue (see [`Sender::record`]).
+    #[tracing::instrument(name = "notification", skip_all, fields(request = %request.id, kind = %request.kind, recipient = request.recipient_discord_id, attempt = request.attempts))]
     pub async fn attempt(&self, request: &ClaimedRequest) -> Outcome {
         let Some(template) = crate::i18n::msg_by_key(&request.template_key) else {
             return Outcome::Failed(format!(

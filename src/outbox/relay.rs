@@ -144,6 +144,7 @@ impl Relay {
         Ok(count)
     }
 
+    #[tracing::instrument(name = "outbox_event", skip_all, fields(event = %event.id, event_type = %event.event_type, guild = event.guild_discord_id))]
     async fn deliver(&self, event: OutboxEvent) {
         let mut failure: Option<String> = None;
         for consumer in &self.consumers {

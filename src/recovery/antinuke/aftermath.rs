@@ -65,6 +65,7 @@ impl AntinukeService {
             .unwrap_or(false)
     }
 
+    #[tracing::instrument(name = "incident", skip_all, fields(incident = %detection.incident.id, guild = detection.guild, actor = detection.actor))]
     pub(super) async fn after_detection(
         &self,
         detection: Detection,
@@ -364,6 +365,7 @@ impl AntinukeService {
     /// for (the process died between the punishment and its record), rebuilding what the actor
     /// did from their own audit-log entries; then finishes every incident of the guild not yet
     /// notified (snapshot, pin, DM). Safe to run any number of times.
+    #[tracing::instrument(name = "incident_reconcile", skip_all, fields(guild))]
     pub async fn reconcile_guild(&self, guild: u64) {
         if let Err(e) = self.reconcile_from_audit_log(guild).await {
             tracing::warn!(guild, error = %e, "AntiNuke: reading Discord's audit log for unrecorded punishments failed; retrying at the next session");

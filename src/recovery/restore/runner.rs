@@ -130,6 +130,7 @@ impl Runner {
     }
 
     /// Runs one claimed job; `true` when the crash hook fired.
+    #[tracing::instrument(name = "restore_job", skip_all, fields(job = %row.id, fencing = row.fencing, guild = tracing::field::Empty))]
     async fn run_job(self: Arc<Self>, row: JobRow, shutdown: watch::Receiver<bool>) -> bool {
         let job = row.id;
         match self.clone().run_job_inner(row, shutdown).await {
@@ -151,6 +152,8 @@ impl Runner {
         let Some(record) = service.guilds().guild_by_row(row.guild_row).await? else {
             anyhow::bail!("the job's guild is gone");
         };
+        tracing::Span::current().record("guild", record.discord_id);
+        tracing::info!(steps = row.total_steps, "restore job started");
         let fencing = row.fencing;
         let plan = match parse_plan(&row.plan) {
             Ok(p) => Arc::new(p),
@@ -324,6 +327,11 @@ impl Runner {
                 }
                 shared.flush().await.ok();
                 let state = shared.state().clone();
+                tracing::info!(
+                    done = state.done.len(),
+                    failed = state.failed.len(),
+                    "restore job completed"
+                );
                 let report = model::report(&plan, &state);
                 let extra = self.finish_extra(&row, &plan, &state, &report);
                 service

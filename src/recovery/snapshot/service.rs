@@ -350,6 +350,7 @@ impl SnapshotService {
             .await
     }
 
+#[tracing::instrument(name = "snapshot", skip_all, fields(guild, trigger = trigger.as_str()))]
     async fn create_now(
         &self,
         guild: u64,
@@ -654,6 +655,7 @@ impl SnapshotService {
     /// One scheduled run for `guild` at `now`: a snapshot for the current slot of its interval
     /// (never below the plan's minimum) unless the slot has one; an unchanged state moves the
     /// previous scheduled snapshot to this slot instead of storing it twice.
+    #[tracing::instrument(name = "scheduled_snapshot", skip_all, fields(guild))]
     pub async fn scheduled(&self, guild: u64, now: DateTime<Utc>) -> ScheduledOutcome {
         let outcome = self.scheduled_inner(guild, now).await;
         match outcome {

@@ -405,6 +405,7 @@ impl SyncService {
     }
 
     /// Flushes `guild`'s batch and records the outcome.
+    #[tracing::instrument(name = "sync_flush", skip_all, fields(guild))]
     async fn flush(self, guild: u64, batch: Pending) {
         let started = Instant::now();
         let (mut first_load, check) = {

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use tracing::Instrument as _;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -398,6 +399,10 @@ pub async fn execute(
                     } else {
                         discord.run(&step, call).await
                     };
+                    match &outcome {
+                        Ok(_) => tracing::debug!(step = step.id, lane = ?lane, "restore step done"),
+                        Err(f) => tracing::debug!(step = step.id, lane = ?lane, reason = %f.reason, "restore step failed"),
+                    }
                     let rate = outcome.as_ref().ok().and_then(|o| o.rate.clone());
                     let _ = freed.send((lane, rate));
                     if step.creates() && outcome.is_ok() {
@@ -423,7 +428,7 @@ pub async fn execute(
                         crashed.store(true, Ordering::SeqCst);
                     }
                     (step.id, true)
-                });
+                }.in_current_span());
             }
         }
         // Lanes held back only by their bucket's window: the loop wakes when it ends.
