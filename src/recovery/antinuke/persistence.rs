@@ -119,7 +119,7 @@ pub async fn record(
     db: &sea_orm::DatabaseConnection,
     new: &NewIncident,
 ) -> Result<(Uuid, bool), DbErr> {
-    let txn = crate::db::Tx::begin_on(&db).await?;
+    let txn = crate::db::Tx::begin_on(db).await?;
     txn.execute_raw(stmt(
         "SELECT pg_advisory_xact_lock(hashtextextended('antinuke:' || $1::text || ':' || $2::text, 0))",
         vec![new.guild_row.to_string().into(), to_db(new.actor).into()],

@@ -350,7 +350,7 @@ impl SnapshotService {
             .await
     }
 
-#[tracing::instrument(name = "snapshot", skip_all, fields(guild, trigger = trigger.as_str()))]
+    #[tracing::instrument(name = "snapshot", skip_all, fields(guild, trigger = trigger.as_str()))]
     async fn create_now(
         &self,
         guild: u64,
