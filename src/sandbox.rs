@@ -260,6 +260,7 @@ async fn run(tl: &Timeline) -> anyhow::Result<DrillReport> {
     let secrets = Secrets {
         discord_token: Some(Secret::new(fixture.app.bot_token.clone())),
         secret_key: None,
+        client_secret: None,
     };
     let running = crate::app::start(&config, &secrets)
         .await

@@ -169,6 +169,7 @@ async fn scenario(config: &mut Config) -> anyhow::Result<serde_json::Value> {
     let secrets = Secrets {
         discord_token: Some(Secret::new(app.bot_token.clone())),
         secret_key: None,
+        client_secret: None,
     };
     let started = Instant::now();
     let running = umbra::app::start(config, &secrets).await?;

@@ -95,6 +95,10 @@ pub struct HttpConfig {
     pub bind: SocketAddr,
     /// The address people reach Umbra at (OAuth redirects, links in DMs).
     pub public_url: String,
+    /// A web session ends this many hours after login.
+    pub session_hours: u32,
+    /// ... or after this many hours without a request.
+    pub session_idle_hours: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,6 +119,10 @@ pub struct DiscordConfig {
     /// This process's share of Discord's global limit (requests a second, all REST calls
     /// outside interaction replies; 0 = no pacing). Several processes on one token split 50.
     pub global_requests_per_second: u32,
+    /// The OAuth2 client id for the web login; 0 = the bot's application id.
+    pub client_id: u64,
+    /// Where browsers are sent to authorize (Discord's page; the emulator's in tests).
+    pub authorize_url: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -299,6 +307,8 @@ impl Default for HttpConfig {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: "http://127.0.0.1:8080".into(),
+            session_hours: 24 * 14,
+            session_idle_hours: 72,
         }
     }
 }
@@ -313,6 +323,8 @@ impl Default for DiscordConfig {
             total_shards: 1,
             shard_range: [0, 0],
             global_requests_per_second: 50,
+            client_id: 0,
+            authorize_url: "https://discord.com/oauth2/authorize".into(),
         }
     }
 }

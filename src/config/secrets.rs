@@ -31,10 +31,12 @@ pub struct Secrets {
     pub discord_token: Option<Secret<String>>,
     /// `UMBRA_SECRET_KEY`: key material for encryption at rest (see `crypto`).
     pub secret_key: Option<Secret<String>>,
+    /// `DISCORD_CLIENT_SECRET`: the OAuth2 client secret (the web login); none = no login.
+    pub client_secret: Option<Secret<String>>,
 }
 
 /// Names of the secret environment variables, with what each is for.
-pub const SECRET_VARIABLES: [(&str, &str); 2] = [
+pub const SECRET_VARIABLES: [(&str, &str); 3] = [
     (
         "DISCORD_TOKEN",
         "the bot token (Discord developer portal -> your application -> Bot)",
@@ -42,6 +44,10 @@ pub const SECRET_VARIABLES: [(&str, &str); 2] = [
     (
         "UMBRA_SECRET_KEY",
         "32 random bytes, base64, for encryption at rest (`openssl rand -base64 32`)",
+    ),
+    (
+        "DISCORD_CLIENT_SECRET",
+        "the OAuth2 client secret for the web login (developer portal -> your application -> OAuth2)",
     ),
 ];
 
@@ -56,6 +62,7 @@ impl Secrets {
         Self {
             discord_token: var("DISCORD_TOKEN"),
             secret_key: var("UMBRA_SECRET_KEY"),
+            client_secret: var("DISCORD_CLIENT_SECRET"),
         }
     }
 }

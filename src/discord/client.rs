@@ -28,25 +28,39 @@ pub fn intents() -> GatewayIntents {
 pub fn http(config: &Config, token: &Secret<String>) -> anyhow::Result<serenity::Http> {
     let mut builder = serenity::HttpBuilder::new(token.expose());
     if !config.discord.api_address.is_empty() {
-        let addr: std::net::SocketAddr = config
-            .discord
-            .api_address
-            .parse()
-            .context("discord.api_address must be host:port")?;
-        let pem = std::fs::read(&config.discord.ca_cert)
-            .with_context(|| format!("reading discord.ca_cert {}", config.discord.ca_cert))?;
-        let ca = reqwest::Certificate::from_pem(&pem)
-            .context("discord.ca_cert is not a PEM certificate")?;
-        let client = reqwest::Client::builder()
-            .use_rustls_tls()
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(ca)
-            .resolve("discord.com", addr)
-            .build()
-            .context("building the HTTP client for the emulator")?;
-        builder = builder.client(client);
+        builder = builder.client(client_builder(config)?.build()?);
     }
     Ok(builder.build())
+}
+
+/// A client for `https://discord.com` outside serenity (the OAuth2 login): the real Discord,
+/// or the emulator as `discord.com` with its CA. Never follows redirects.
+pub fn reqwest_client(config: &Config) -> anyhow::Result<reqwest::Client> {
+    client_builder(config)?
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(15))
+        .build()
+        .context("building the HTTP client for Discord")
+}
+
+fn client_builder(config: &Config) -> anyhow::Result<reqwest::ClientBuilder> {
+    if config.discord.api_address.is_empty() {
+        return Ok(reqwest::Client::builder().use_rustls_tls());
+    }
+    let addr: std::net::SocketAddr = config
+        .discord
+        .api_address
+        .parse()
+        .context("discord.api_address must be host:port")?;
+    let pem = std::fs::read(&config.discord.ca_cert)
+        .with_context(|| format!("reading discord.ca_cert {}", config.discord.ca_cert))?;
+    let ca =
+        reqwest::Certificate::from_pem(&pem).context("discord.ca_cert is not a PEM certificate")?;
+    Ok(reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(ca)
+        .resolve("discord.com", addr))
 }
 
 /// Runs the gateway for this process's shard range until `shutdown` turns true. A fatal close

@@ -7,5 +7,6 @@ pub mod checks;
 pub mod client;
 pub mod events;
 pub mod framework;
+pub mod oauth;
 pub mod reply;
 pub mod rest;

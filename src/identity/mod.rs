@@ -8,6 +8,6 @@ mod persistence;
 mod ports;
 mod service;
 
-pub use model::{User, UserProfile};
+pub use model::{LoginProfile, User, UserProfile, WebSession};
 pub use ports::{UserReader, UserRecorder};
-pub use service::IdentityService;
+pub use service::{IdentityService, token_hash};

@@ -32,7 +32,38 @@ pub struct User {
     pub discord_id: u64,
     pub username: Option<String>,
     pub global_name: Option<String>,
+    /// Discord's avatar hash, if any (from the last web login).
+    pub avatar: Option<String>,
     /// The locale Discord reported at their last web login, if any.
     pub locale: Option<String>,
     pub is_bot: bool,
+}
+
+/// What Discord says of a user who logs in on the web (`GET /users/@me`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginProfile {
+    pub discord_id: u64,
+    pub username: String,
+    pub global_name: Option<String>,
+    pub avatar: Option<String>,
+    /// Discord's locale code (`ko`, `en-US`, ...).
+    pub locale: Option<String>,
+}
+
+/// A logged-in web user: the session and who it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSession {
+    pub session_id: Uuid,
+    pub user: User,
+}
+
+impl WebSession {
+    /// The name to show.
+    pub fn display_name(&self) -> String {
+        self.user
+            .global_name
+            .clone()
+            .or_else(|| self.user.username.clone())
+            .unwrap_or_else(|| self.user.discord_id.to_string())
+    }
 }

@@ -7,6 +7,7 @@ pub mod antinuke;
 pub mod restore;
 pub mod snapshot;
 pub mod sync;
+pub mod timemachine;
 
 use anyhow::Context as _;
 

@@ -20,6 +20,7 @@ pub fn secrets() -> Secrets {
     Secrets {
         discord_token: None,
         secret_key: None,
+        client_secret: None,
     }
 }
 

@@ -80,6 +80,7 @@ impl Builder {
             secret_key: Some(Secret::new(
                 "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktMzJieXQ=".into(),
             )),
+            client_secret: None,
         };
         let mut world = TestWorld {
             db,

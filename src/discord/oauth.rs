@@ -1,0 +1,192 @@
+//! Purpose: Discord's OAuth2 for the web login — the authorize URL (authorization code with a
+//! `state` and PKCE S256; scopes `identify guilds`), the code exchange
+//! (`POST /api/v10/oauth2/token`, form-encoded, client credentials) and the user it belongs to
+//! (`GET /api/v10/users/@me`). The access token is used once and dropped: the login needs no
+//! lasting grant.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore as _;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::Secret;
+use crate::identity::LoginProfile;
+
+const API: &str = "https://discord.com/api/v10";
+/// What the login asks for: who you are, and which guilds you are in.
+pub const SCOPES: &str = "identify guilds";
+
+/// Why a login could not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    /// Discord refused the code (expired, used, or not ours): `invalid_grant` and friends.
+    #[error("Discord refused the authorization code: {0}")]
+    Rejected(String),
+    #[error("Discord could not be reached: {0}")]
+    Unreachable(String),
+    #[error("Discord answered something unexpected: {0}")]
+    Unexpected(String),
+}
+
+/// A random URL-safe string of `bytes` random bytes (state, PKCE verifier).
+pub fn random_token(bytes: usize) -> String {
+    let mut raw = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut raw);
+    URL_SAFE_NO_PAD.encode(raw)
+}
+
+/// The S256 challenge of a PKCE verifier.
+pub fn challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// The login's OAuth2 client.
+#[derive(Debug)]
+pub struct OAuthClient {
+    http: reqwest::Client,
+    client_id: u64,
+    client_secret: Secret<String>,
+    redirect_uri: String,
+    authorize_url: String,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorAnswer {
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Me {
+    id: String,
+    username: String,
+    global_name: Option<String>,
+    avatar: Option<String>,
+    locale: Option<String>,
+}
+
+impl OAuthClient {
+    pub fn new(
+        http: reqwest::Client,
+        client_id: u64,
+        client_secret: Secret<String>,
+        redirect_uri: String,
+        authorize_url: String,
+    ) -> Self {
+        Self {
+            http,
+            client_id,
+            client_secret,
+            redirect_uri,
+            authorize_url,
+        }
+    }
+
+    /// Where to send the browser: Discord's consent page for this `state` and PKCE challenge.
+    pub fn authorize_url(&self, state: &str, challenge: &str) -> String {
+        let mut url = match reqwest::Url::parse(&self.authorize_url) {
+            Ok(u) => u,
+            Err(_) => return self.authorize_url.clone(),
+        };
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &self.client_id.to_string())
+            .append_pair("scope", SCOPES)
+            .append_pair("redirect_uri", &self.redirect_uri)
+            .append_pair("state", state)
+            .append_pair("code_challenge", challenge)
+            .append_pair("code_challenge_method", "S256")
+            .append_pair("prompt", "none");
+        url.to_string()
+    }
+
+    /// Exchanges an authorization code (with its PKCE verifier) for the user it was issued to.
+    pub async fn user_of(&self, code: &str, verifier: &str) -> Result<LoginProfile, OAuthError> {
+        let client_id = self.client_id.to_string();
+        let answer = self
+            .http
+            .post(format!("{API}/oauth2/token"))
+            .basic_auth(&client_id, Some(self.client_secret.expose()))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", &self.redirect_uri),
+                ("code_verifier", verifier),
+            ])
+            .send()
+            .await
+            .map_err(|e| OAuthError::Unreachable(e.without_url().to_string()))?;
+        let status = answer.status();
+        let body = answer
+            .bytes()
+            .await
+            .map_err(|e| OAuthError::Unreachable(e.without_url().to_string()))?;
+        if status.is_client_error() {
+            let e: Option<ErrorAnswer> = serde_json::from_slice(&body).ok();
+            let what = e
+                .map(|e| {
+                    format!(
+                        "{} {}",
+                        e.error.unwrap_or_default(),
+                        e.error_description.unwrap_or_default()
+                    )
+                })
+                .unwrap_or_else(|| status.to_string());
+            return Err(OAuthError::Rejected(what.trim().to_owned()));
+        }
+        if !status.is_success() {
+            return Err(OAuthError::Unexpected(format!("token endpoint: {status}")));
+        }
+        let token: TokenAnswer = serde_json::from_slice(&body)
+            .map_err(|e| OAuthError::Unexpected(format!("token answer: {e}")))?;
+        let me = self
+            .http
+            .get(format!("{API}/users/@me"))
+            .bearer_auth(&token.access_token)
+            .send()
+            .await
+            .map_err(|e| OAuthError::Unreachable(e.without_url().to_string()))?;
+        if !me.status().is_success() {
+            return Err(OAuthError::Unexpected(format!("users/@me: {}", me.status())));
+        }
+        let me: Me = me
+            .json()
+            .await
+            .map_err(|e| OAuthError::Unexpected(format!("users/@me: {}", e.without_url())))?;
+        let discord_id = crate::ids::Snowflake::parse(&me.id).ok().map(|s| s.0)
+            .ok_or_else(|| OAuthError::Unexpected(format!("user id {}", me.id)))?;
+        Ok(LoginProfile {
+            discord_id,
+            username: me.username,
+            global_name: me.global_name,
+            avatar: me.avatar,
+            locale: me.locale,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pkce_challenge_is_the_rfc_7636_example() {
+        assert_eq!(
+            challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+
+    #[test]
+    fn random_tokens_are_long_enough_for_pkce_and_differ() {
+        let a = random_token(32);
+        assert!(a.len() >= 43, "{a}");
+        assert_ne!(a, random_token(32));
+    }
+}
