@@ -12,6 +12,7 @@ use super::rest::Rest;
 pub struct Bot {
     rest: Rest,
     user_id: Arc<OnceLock<u64>>,
+    application_id: Arc<OnceLock<u64>>,
     cache: Arc<OnceLock<Arc<serenity::Cache>>>,
 }
 
@@ -28,6 +29,7 @@ impl Bot {
         Self {
             rest,
             user_id: Arc::new(OnceLock::new()),
+            application_id: Arc::new(OnceLock::new()),
             cache: Arc::new(OnceLock::new()),
         }
     }
@@ -44,6 +46,15 @@ impl Bot {
 
     pub fn learn_user_id(&self, id: u64) {
         let _ = self.user_id.set(id);
+    }
+
+    /// The application's id (the OAuth2 client id), once READY told it.
+    pub fn application_id(&self) -> Option<u64> {
+        self.application_id.get().copied()
+    }
+
+    pub fn learn_application_id(&self, id: u64) {
+        let _ = self.application_id.set(id);
     }
 
     /// The gateway cache (`None` before the client exists).

@@ -314,6 +314,7 @@ pub fn build(data: Data) -> poise::Framework<Data, Error> {
         .setup(move |ctx, ready, framework| {
             Box::pin(async move {
                 data.bot.learn_user_id(ready.user.id.get());
+                data.bot.learn_application_id(ready.application.id.get());
                 if let Ok(mut ops) = data.operators.write() {
                     ops.extend(framework.options().owners.iter().map(|u| u.get()));
                 }

@@ -153,13 +153,18 @@ impl OAuthClient {
             .await
             .map_err(|e| OAuthError::Unreachable(e.without_url().to_string()))?;
         if !me.status().is_success() {
-            return Err(OAuthError::Unexpected(format!("users/@me: {}", me.status())));
+            return Err(OAuthError::Unexpected(format!(
+                "users/@me: {}",
+                me.status()
+            )));
         }
         let me: Me = me
             .json()
             .await
             .map_err(|e| OAuthError::Unexpected(format!("users/@me: {}", e.without_url())))?;
-        let discord_id = crate::ids::Snowflake::parse(&me.id).ok().map(|s| s.0)
+        let discord_id = crate::ids::Snowflake::parse(&me.id)
+            .ok()
+            .map(|s| s.0)
             .ok_or_else(|| OAuthError::Unexpected(format!("user id {}", me.id)))?;
         Ok(LoginProfile {
             discord_id,

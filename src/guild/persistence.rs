@@ -132,6 +132,36 @@ pub async fn find_by_row<C: ConnectionTrait>(
     Ok(row.map(Into::into))
 }
 
+/// Active guilds owned by the Discord user `owner`, by name.
+pub async fn owned_by<C: ConnectionTrait>(conn: &C, owner: u64) -> Result<Vec<GuildRecord>, DbErr> {
+    let rows = records()
+        .filter(users::Column::DiscordUserId.eq(to_db(owner)))
+        .filter(guilds::Column::Status.eq("active"))
+        .order_by_asc(guilds::Column::Name)
+        .into_model::<GuildRow>()
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// Active guilds among these row ids, by name.
+pub async fn active_rows<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[Uuid],
+) -> Result<Vec<GuildRecord>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = records()
+        .filter(guilds::Column::Id.is_in(ids.iter().copied()))
+        .filter(guilds::Column::Status.eq("active"))
+        .order_by_asc(guilds::Column::Name)
+        .into_model::<GuildRow>()
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
 /// Records the guild as installed (insert, re-activate, or refresh name/icon/owner) and makes
 /// sure it has a config row. Returns the record, what happened, and the previous owner when
 /// the owner changed. Call inside a transaction.

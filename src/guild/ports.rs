@@ -32,6 +32,12 @@ pub trait GuildReader: Send + Sync {
     /// `Err(UnknownGuild)` for a guild Umbra was never in.
     async fn settings(&self, discord_id: u64) -> Result<GuildSettings, GuildError>;
 
+    /// Active guilds owned by the Discord user `owner`, by name.
+    async fn owned_by(&self, owner: u64) -> Result<Vec<GuildRecord>, GuildError>;
+
+    /// Active guilds among these row ids, by name.
+    async fn active_rows(&self, ids: &[uuid::Uuid]) -> Result<Vec<GuildRecord>, GuildError>;
+
     /// The guild's AntiNuke settings (defaults for a guild without a config row);
     /// `Err(UnknownGuild)` for a guild Umbra was never in.
     async fn antinuke(&self, discord_id: u64) -> Result<AntinukeSettings, GuildError>;

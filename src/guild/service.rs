@@ -798,6 +798,14 @@ impl GuildReader for GuildService {
         Ok(persistence::find_by_row(&self.db, id).await?)
     }
 
+    async fn owned_by(&self, owner: u64) -> Result<Vec<GuildRecord>, GuildError> {
+        Ok(persistence::owned_by(&self.db, owner).await?)
+    }
+
+    async fn active_rows(&self, ids: &[uuid::Uuid]) -> Result<Vec<GuildRecord>, GuildError> {
+        Ok(persistence::active_rows(&self.db, ids).await?)
+    }
+
     async fn settings(&self, discord_id: u64) -> Result<GuildSettings, GuildError> {
         match persistence::settings(&self.db, discord_id, false).await? {
             Some((_, _, settings)) => Ok(settings),

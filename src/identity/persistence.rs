@@ -131,10 +131,12 @@ pub async fn touch_session<C: ConnectionTrait>(
         .filter(sessions::Column::TokenHash.eq(token_hash.to_vec()))
         .filter(sessions::Column::RevokedAt.is_null())
         .filter(Expr::col(sessions::Column::ExpiresAt).gt(now()))
-        .filter(Expr::col(sessions::Column::LastSeenAt).gt(Expr::cust_with_values(
-            "now() - make_interval(secs => $1)",
-            [idle_seconds as f64],
-        )))
+        .filter(
+            Expr::col(sessions::Column::LastSeenAt).gt(Expr::cust_with_values(
+                "now() - make_interval(secs => $1)",
+                [idle_seconds as f64],
+            )),
+        )
         .exec_with_returning(conn)
         .await?;
     Ok(touched.first().map(|s| (s.id, s.user_id)))

@@ -53,11 +53,7 @@ impl IdentityService {
 
     /// The live session of `token` (touched), if any: `None` for an unknown, revoked, expired
     /// or idle one.
-    pub async fn session(
-        &self,
-        token: &str,
-        idle: Duration,
-    ) -> Result<Option<WebSession>, DbErr> {
+    pub async fn session(&self, token: &str, idle: Duration) -> Result<Option<WebSession>, DbErr> {
         let idle = i64::try_from(idle.as_secs()).unwrap_or(i64::MAX);
         let Some((session_id, user_id)) =
             persistence::touch_session(&self.db, token_hash(token), idle).await?

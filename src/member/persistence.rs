@@ -23,6 +23,16 @@ use crate::ids::{from_db, to_db};
 
 /// Bind parameters of the widest statement below (the insert): checked against PostgreSQL's
 /// limit by a test.
+/// The guilds (row ids) where `user` is a current member (by the current-member index).
+pub async fn guilds_of(pool: &PgPool, user: u64) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT guild_id FROM member.members WHERE discord_user_id = $1 AND valid_to IS NULL",
+    )
+    .bind(to_db(user))
+    .fetch_all(pool)
+    .await
+}
+
 #[cfg(test)]
 pub const MAX_BINDS_PER_STATEMENT: usize = 10;
 

@@ -79,4 +79,7 @@ pub trait MemberReader: Send + Sync {
 
     /// One member's current state, if they are a member.
     async fn member(&self, guild: Uuid, user: u64) -> Result<Option<MemberState>, MemberError>;
+
+    /// The guilds (row ids) the Discord user is a current member of.
+    async fn guilds_of(&self, user: u64) -> Result<Vec<Uuid>, MemberError>;
 }

@@ -113,4 +113,8 @@ impl MemberReader for MemberService {
     async fn member(&self, guild: Uuid, user: u64) -> Result<Option<MemberState>, MemberError> {
         Ok(persistence::member(&self.pool, guild, user).await?)
     }
+
+    async fn guilds_of(&self, user: u64) -> Result<Vec<Uuid>, MemberError> {
+        Ok(persistence::guilds_of(&self.pool, user).await?)
+    }
 }

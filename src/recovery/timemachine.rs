@@ -237,7 +237,10 @@ fn settings_of(doc: &SnapshotDocument, names: &Names<'_>) -> Vec<(String, String
     vec![
         ("name".into(), s.name.clone()),
         ("description".into(), opt(&s.description)),
-        ("verification_level".into(), s.verification_level.to_string()),
+        (
+            "verification_level".into(),
+            s.verification_level.to_string(),
+        ),
         (
             "default_message_notifications".into(),
             s.default_message_notifications.to_string(),
@@ -503,7 +506,11 @@ fn static_field(name: &str) -> &'static str {
         "banner",
         "vanity_url_code",
     ];
-    FIELDS.iter().find(|f| **f == name).copied().unwrap_or("other")
+    FIELDS
+        .iter()
+        .find(|f| **f == name)
+        .copied()
+        .unwrap_or("other")
 }
 
 fn gone(subject: Subject, id: u64, name: &str) -> Change {
@@ -646,9 +653,15 @@ mod tests {
         let p = picture(&doc(), &HashMap::from([(7, "Seven".to_owned())]));
         assert_eq!(p.roles[0].name, "Members", "highest position first");
         assert_eq!(p.roles[1].permissions, vec!["Administrator".to_owned()]);
-        assert_eq!(p.categories[0].channels[0].name, "rules", "no category first");
+        assert_eq!(
+            p.categories[0].channels[0].name, "rules",
+            "no category first"
+        );
         let text = &p.categories[1];
-        assert_eq!(text.category.as_ref().map(|c| c.name.as_str()), Some("Text"));
+        assert_eq!(
+            text.category.as_ref().map(|c| c.name.as_str()),
+            Some("Text")
+        );
         assert_eq!(text.channels[0].name, "general");
         assert_eq!(text.channels[0].overwrites[0].target, "Mods");
         assert_eq!(
@@ -657,7 +670,10 @@ mod tests {
         );
         assert_eq!(p.members[0].name, "Seven");
         assert_eq!(p.members[0].roles, vec!["Mods".to_owned()]);
-        assert!(p.settings.contains(&("system_channel".into(), "general".into())));
+        assert!(
+            p.settings
+                .contains(&("system_channel".into(), "general".into()))
+        );
     }
 
     #[test]
