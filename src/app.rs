@@ -53,6 +53,10 @@ pub struct App {
     discord: Arc<SerenityRest>,
     /// serenity's client, once it exists (the framework's glue; domains use `bot.rest()`).
     pub http: OnceLock<Arc<serenity::Http>>,
+    /// Web users and their sessions.
+    pub identity: IdentityService,
+    /// The permanent audit log, for the web's audit-log page.
+    pub audit: crate::audit::AuditReader,
     pub guilds: GuildService,
     pub licensing: LicensingService,
     /// Guild members (the member domain).
@@ -140,8 +144,11 @@ impl App {
                 bot: bot.clone(),
             },
         );
-        let notifications =
-            notification::NotificationService::new(db.conn.clone(), db.pool.clone(), identity);
+        let notifications = notification::NotificationService::new(
+            db.conn.clone(),
+            db.pool.clone(),
+            identity.clone(),
+        );
         Ok(Self {
             operators: RwLock::new(config.discord.operators.iter().copied().collect()),
             config,
@@ -152,6 +159,8 @@ impl App {
             bot,
             discord,
             http: OnceLock::new(),
+            identity,
+            audit: crate::audit::AuditReader::new(db.conn.clone()),
             guilds,
             licensing,
             members,
@@ -206,6 +215,7 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
         .transpose()?
         .map(Arc::new);
     let config = Arc::new(config.clone());
+    let web = Arc::new(crate::http::web::Web::new(&config, secrets, keyring.clone())?);
     let app = Arc::new(App::build(config.clone(), &db, keyring)?);
     let data = Data(app.clone());
 
@@ -220,6 +230,8 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
     let router = crate::http::router(HttpState {
         app: app.clone(),
         metrics,
+        web,
+        shutdown: shutdown_rx.clone(),
     });
     let rx = shutdown_rx.clone();
     tasks.spawn(async move { ("http", crate::http::serve(listener, router, rx).await) });

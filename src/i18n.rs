@@ -448,6 +448,11 @@ const FILES: &[File] = &[
         text: include_str!("../locales/en-US/restore.ftl"),
     },
     File {
+        locale: Locale::EnUs,
+        name: "web.ftl",
+        text: include_str!("../locales/en-US/web.ftl"),
+    },
+    File {
         locale: Locale::Ko,
         name: "main.ftl",
         text: include_str!("../locales/ko/main.ftl"),
@@ -481,6 +486,11 @@ const FILES: &[File] = &[
         locale: Locale::Ko,
         name: "restore.ftl",
         text: include_str!("../locales/ko/restore.ftl"),
+    },
+    File {
+        locale: Locale::Ko,
+        name: "web.ftl",
+        text: include_str!("../locales/ko/web.ftl"),
     },
 ];
 

@@ -41,3 +41,47 @@ impl Consumer for AuditConsumer {
         .boxed()
     }
 }
+
+/// One recorded event as the audit-log page shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub id: uuid::Uuid,
+    pub event_type: String,
+    pub actor_discord_id: Option<u64>,
+    pub payload: serde_json::Value,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What the audit-log page asks for: one guild's events, newest first, optionally of one kind
+/// (an event type or its prefix, e.g. `snapshot.`), by one actor, within a time range, after
+/// a cursor (the last entry of the previous page).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditFilter {
+    pub kind: Option<String>,
+    pub actor: Option<u64>,
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    pub after: Option<(chrono::DateTime<chrono::Utc>, uuid::Uuid)>,
+}
+
+/// Reads `audit.events` (the web's audit-log page).
+#[derive(Debug, Clone)]
+pub struct AuditReader {
+    db: sea_orm::DatabaseConnection,
+}
+
+impl AuditReader {
+    pub fn new(db: sea_orm::DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// Up to `limit` events of the guild row `guild` matching `filter`, newest first.
+    pub async fn events(
+        &self,
+        guild: uuid::Uuid,
+        filter: &AuditFilter,
+        limit: u64,
+    ) -> Result<Vec<AuditEntry>, sea_orm::DbErr> {
+        persistence::events(&self.db, guild, filter, limit).await
+    }
+}

@@ -37,3 +37,53 @@ pub async fn record(pool: &PgPool, event: &OutboxEvent) -> Result<bool, sqlx::Er
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// One guild's events, newest first, filtered (keyset paging on `(occurred_at, id)`, served by
+/// `events_guild_occurred_at_idx`).
+pub async fn events(
+    db: &sea_orm::DatabaseConnection,
+    guild: Uuid,
+    filter: &super::AuditFilter,
+    limit: u64,
+) -> Result<Vec<super::AuditEntry>, sea_orm::DbErr> {
+    use entity::audit::events::{Column, Entity};
+    use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+    let mut query = Entity::find().filter(Column::GuildId.eq(guild));
+    if let Some(kind) = filter.kind.as_deref().filter(|k| !k.is_empty()) {
+        let escaped = kind.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        query = query.filter(Column::EventType.like(format!("{escaped}%")));
+    }
+    if let Some(actor) = filter.actor {
+        query = query.filter(Column::ActorDiscordId.eq(actor.cast_signed()));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(Column::OccurredAt.gte(since));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(Column::OccurredAt.lt(until));
+    }
+    if let Some((at, id)) = filter.after {
+        query = query.filter(
+            Condition::any()
+                .add(Column::OccurredAt.lt(at))
+                .add(Condition::all().add(Column::OccurredAt.eq(at)).add(Column::Id.lt(id))),
+        );
+    }
+    let rows = query
+        .order_by_desc(Column::OccurredAt)
+        .order_by_desc(Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|m| super::AuditEntry {
+            id: m.id,
+            event_type: m.event_type,
+            actor_discord_id: m.actor_discord_id.map(i64::cast_unsigned),
+            payload: m.payload,
+            occurred_at: m.occurred_at.with_timezone(&chrono::Utc),
+        })
+        .collect())
+}

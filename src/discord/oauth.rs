@@ -45,7 +45,6 @@ pub fn challenge(verifier: &str) -> String {
 #[derive(Debug)]
 pub struct OAuthClient {
     http: reqwest::Client,
-    client_id: u64,
     client_secret: Secret<String>,
     redirect_uri: String,
     authorize_url: String,
@@ -74,14 +73,12 @@ struct Me {
 impl OAuthClient {
     pub fn new(
         http: reqwest::Client,
-        client_id: u64,
         client_secret: Secret<String>,
         redirect_uri: String,
         authorize_url: String,
     ) -> Self {
         Self {
             http,
-            client_id,
             client_secret,
             redirect_uri,
             authorize_url,
@@ -89,14 +86,15 @@ impl OAuthClient {
     }
 
     /// Where to send the browser: Discord's consent page for this `state` and PKCE challenge.
-    pub fn authorize_url(&self, state: &str, challenge: &str) -> String {
+    /// `client_id` is the application's (config, else learned from Discord at start-up).
+    pub fn authorize_url(&self, client_id: u64, state: &str, challenge: &str) -> String {
         let mut url = match reqwest::Url::parse(&self.authorize_url) {
             Ok(u) => u,
             Err(_) => return self.authorize_url.clone(),
         };
         url.query_pairs_mut()
             .append_pair("response_type", "code")
-            .append_pair("client_id", &self.client_id.to_string())
+            .append_pair("client_id", &client_id.to_string())
             .append_pair("scope", SCOPES)
             .append_pair("redirect_uri", &self.redirect_uri)
             .append_pair("state", state)
@@ -107,8 +105,13 @@ impl OAuthClient {
     }
 
     /// Exchanges an authorization code (with its PKCE verifier) for the user it was issued to.
-    pub async fn user_of(&self, code: &str, verifier: &str) -> Result<LoginProfile, OAuthError> {
-        let client_id = self.client_id.to_string();
+    pub async fn user_of(
+        &self,
+        client_id: u64,
+        code: &str,
+        verifier: &str,
+    ) -> Result<LoginProfile, OAuthError> {
+        let client_id = client_id.to_string();
         let answer = self
             .http
             .post(format!("{API}/oauth2/token"))

@@ -144,6 +144,15 @@ pub async fn owned_by<C: ConnectionTrait>(conn: &C, owner: u64) -> Result<Vec<Gu
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
+/// How many guilds are active (the operator page).
+pub async fn active_count<C: ConnectionTrait>(conn: &C) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    guilds::Entity::find()
+        .filter(guilds::Column::Status.eq("active"))
+        .count(conn)
+        .await
+}
+
 /// Active guilds among these row ids, by name.
 pub async fn active_rows<C: ConnectionTrait>(
     conn: &C,

@@ -270,6 +270,11 @@ impl GuildService {
         Ok(true)
     }
 
+    /// How many guilds Umbra is active in.
+    pub async fn active_count(&self) -> Result<u64, GuildError> {
+        Ok(persistence::active_count(&self.db).await?)
+    }
+
     /// Purges guilds whose grace period ended. Returns how many.
     ///
     /// Each guild goes in its own transaction with its `guild.purged` event. A guild that rows of

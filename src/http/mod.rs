@@ -1,12 +1,22 @@
 //! Purpose: the HTTP server, one room per area — `health` (`/healthz`), `metrics`
-//! (`/metrics`); later issues add `auth`, `pages` and `webhooks` as their own modules. The
+//! (`/metrics`), `auth` (Discord login and logout), `pages` (the owner's dashboard and the
+//! operator page), `statics` (CSS and JS); `session`, `rights`, `csrf` and `render` are what
+//! every page shares; `web` is the web surface's checked configuration. The
 //! router ([`router`]) assembles the areas over one [`HttpState`] (the application the bot
 //! shares) and the layers every request passes: a request id, tracing, a timeout and the
 //! security headers.
 
+mod auth;
+mod csrf;
 mod health;
 mod layers;
 mod metrics;
+mod pages;
+mod render;
+mod rights;
+mod session;
+mod statics;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -24,14 +34,23 @@ pub use metrics::metrics_handle;
 pub struct HttpState {
     pub app: Arc<App>,
     pub metrics: PrometheusHandle,
+    /// The web surface's configuration (login, origin, cookies, session lifetimes).
+    pub web: Arc<web::Web>,
+    /// Turns true at shutdown (long-lived answers such as progress streams end).
+    pub shutdown: watch::Receiver<bool>,
 }
 
 /// Every area's routes with the shared layers.
 pub fn router(state: HttpState) -> Router {
     let state = Arc::new(state);
+    let import_max = state.app.snapshots.import_max_bytes();
     let routes = Router::new()
         .merge(health::routes())
         .merge(metrics::routes())
+        .merge(statics::routes())
+        .merge(auth::routes())
+        .merge(pages::routes(import_max))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), csrf::guard))
         .with_state(state);
     layers::apply(routes)
 }

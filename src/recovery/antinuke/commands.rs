@@ -140,7 +140,7 @@ fn internal(e: impl Into<anyhow::Error>, what: &'static str) -> Error {
     Error::Internal(e.into().context(what))
 }
 
-fn guild_err(e: GuildError) -> Error {
+pub fn guild_err(e: GuildError) -> Error {
     match e {
         GuildError::UnknownGuild(g) => {
             Error::User(UserError::new(msg::ERROR_UNKNOWN_GUILD).with("guild_id", g))
@@ -163,7 +163,7 @@ async fn entitlements(ctx: Context<'_>, guild: u64) -> Result<Entitlements, Erro
 
 /// The plan does not include `feature` (`detection`, `punishment`, `lockdown`, `auto_revert`,
 /// `custom_thresholds`: the message selects its wording by this code).
-fn plan_lacks(feature: &'static str) -> Error {
+pub fn plan_lacks(feature: &'static str) -> Error {
     Error::User(UserError::new(msg::ERROR_ANTINUKE_PLAN_FEATURE).with("feature", feature))
 }
 
@@ -403,7 +403,18 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
 
 /// "Protection degraded" and why, from the cache (`None`: healthy, or AntiNuke off).
 fn degraded_text(ctx: Context<'_>, data: &Data, locale: Locale, guild: u64) -> Option<String> {
-    let health = data.antinuke.health_from_cache(ctx.cache(), guild)?;
+    degraded_in(ctx.cache(), data, locale, guild)
+}
+
+/// "Protection degraded" and why, when AntiNuke is on in `guild` and cannot fully act (from
+/// the gateway cache: the bot's role position and permissions). The web overview shows it too.
+pub fn degraded_in(
+    cache: &serenity::Cache,
+    data: &crate::app::App,
+    locale: Locale,
+    guild: u64,
+) -> Option<String> {
+    let health = data.antinuke.health_from_cache(cache, guild)?;
     if !health.degraded() {
         return None;
     }
@@ -414,10 +425,9 @@ fn degraded_text(ctx: Context<'_>, data: &Data, locale: Locale, guild: u64) -> O
             ArgValue::Number(n) => n.to_string(),
         })
         .unwrap_or_default();
-    Some(t(
-        data,
+    Some(data.i18n.text(
         locale,
-        msg::STATUS_PROTECTION_DEGRADED,
+        &msg::STATUS_PROTECTION_DEGRADED,
         &[arg("reasons", why)],
     ))
 }

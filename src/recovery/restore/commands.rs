@@ -409,7 +409,7 @@ pub async fn preview(
     Ok(())
 }
 
-fn state_name(data: &Data, locale: Locale, status: &str) -> String {
+pub fn state_name(data: &Data, locale: Locale, status: &str) -> String {
     let m = match status {
         "previewed" => msg::RESTORE_STATE_PREVIEWED,
         "queued" => msg::RESTORE_STATE_QUEUED,
@@ -752,7 +752,7 @@ async fn handle(
     }
 }
 
-fn reason_msg(r: crate::recovery::restore::ApprovalReason) -> Msg {
+pub fn reason_msg(r: crate::recovery::restore::ApprovalReason) -> Msg {
     use crate::recovery::restore::ApprovalReason;
     match r {
         ApprovalReason::Import => msg::RESTORE_REASON_IMPORT,

@@ -47,7 +47,7 @@ pub fn trigger_msg(t: Trigger) -> Msg {
     }
 }
 
-fn map_err(e: SnapshotError, reference: &str) -> Error {
+pub fn map_err(e: SnapshotError, reference: &str) -> Error {
     let user = |m: Msg| Error::User(UserError::new(m));
     match e {
         SnapshotError::NotSynced | SnapshotError::NoStateAt => user(msg::ERROR_BACKUP_NOT_SYNCED),

@@ -340,6 +340,59 @@ impl SnapshotService {
             .await
     }
 
+    /// The guild at `at` (`None`: now) frozen the way a snapshot is, without storing it, and
+    /// the display names of its members (the time machine).
+    pub async fn frozen(
+        &self,
+        guild: u64,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<(SnapshotDocument, HashMap<u64, String>), SnapshotError> {
+        let state = self
+            .sync
+            .state_as_of(guild, at)
+            .await?
+            .ok_or(SnapshotError::NoStateAt)?;
+        tokio::task::spawn_blocking(move || {
+            let doc = SnapshotDocument::from_state(&state).ok_or(SnapshotError::NoStateAt)?;
+            let names = state
+                .members
+                .iter()
+                .map(|m| {
+                    let name = m.global_name.clone().unwrap_or_else(|| m.username.clone());
+                    (m.discord_user_id, name)
+                })
+                .collect();
+            Ok((doc, names))
+        })
+        .await
+        .map_err(|e| SnapshotError::Join(e.to_string()))?
+    }
+
+    /// A manual snapshot of the guild as it was at `at` (the time machine's "restore this"):
+    /// the moment must be within live sync's history.
+    pub async fn create_as_of(
+        &self,
+        guild: u64,
+        at: DateTime<Utc>,
+        label: Option<String>,
+        actor: u64,
+    ) -> Result<Created, SnapshotError> {
+        let record = self.record(guild).await?;
+        let (doc, encoded) = self.build(guild, Some(at)).await?;
+        self.store(
+            &record,
+            Trigger::Manual,
+            label,
+            &encoded,
+            doc.as_of,
+            None,
+            None,
+            Some(actor),
+        )
+        .await?
+        .ok_or(SnapshotError::NotFound)
+    }
+
     /// The snapshot a restore takes before it changes anything (for the restore engine).
     pub async fn create_pre_restore(
         &self,
@@ -583,6 +636,11 @@ impl SnapshotService {
         let expired = Self::expire_beyond(&txn, &record, keep).await?;
         txn.commit().await?;
         Ok((meta, expired))
+    }
+
+    /// The largest import file accepted (`snapshot.import_max_bytes`).
+    pub fn import_max_bytes(&self) -> u64 {
+        self.settings.import_max_bytes
     }
 
     /// The export file of a snapshot.
