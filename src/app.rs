@@ -215,7 +215,11 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
         .transpose()?
         .map(Arc::new);
     let config = Arc::new(config.clone());
-    let web = Arc::new(crate::http::web::Web::new(&config, secrets, keyring.clone())?);
+    let web = Arc::new(crate::http::web::Web::new(
+        &config,
+        secrets,
+        keyring.clone(),
+    )?);
     let app = Arc::new(App::build(config.clone(), &db, keyring)?);
     let data = Data(app.clone());
 

@@ -396,6 +396,7 @@ pub mod msg {
         SANDBOX_DIFF_UNEQUAL = "sandbox-diff-unequal" (count, sample);
         SANDBOX_SUMMARY = "sandbox-summary" (ms, destroyed, seconds);
         SANDBOX_FAILED = "sandbox-failed" (error);
+        SANDBOX_DASHBOARD = "sandbox-dashboard" (link);
     }
 }
 

@@ -91,7 +91,8 @@ pub async fn main(json_output: bool, locale: Option<String>) -> ExitCode {
         locale,
         started: Instant::now(),
     };
-    let result = run(&timeline).await;
+    // Scripts (`--json`) get the drill only; people also get the dashboard afterwards.
+    let result = run(&timeline, !json_output).await;
     match result {
         Ok(report) => {
             if json_output {
@@ -224,7 +225,9 @@ async fn reply_text(handle: &discord_emulator::InteractionHandle) -> anyhow::Res
         .unwrap_or_default())
 }
 
-async fn run(tl: &Timeline) -> anyhow::Result<DrillReport> {
+/// Runs the drill; with `stay`, the dashboard then stays up (its login link printed) until
+/// Ctrl-C.
+async fn run(tl: &Timeline, stay: bool) -> anyhow::Result<DrillReport> {
     tl.say(msg::SANDBOX_TITLE, &[]);
     // 1. The local Discord and the demo server.
     let emu = Emulator::start(EmulatorConfig::default())
@@ -252,15 +255,25 @@ async fn run(tl: &Timeline) -> anyhow::Result<DrillReport> {
         ..Config::default()
     };
     config.database.url = String::new();
-    config.http.bind = "127.0.0.1:0".parse().context("address")?;
+    // The dashboard logs in through the emulator's OAuth2, approving as the demo owner.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .context("finding a free port for the dashboard")?
+        .port();
+    config.http.bind = format!("127.0.0.1:{port}").parse().context("address")?;
+    config.http.public_url = format!("http://127.0.0.1:{port}");
+    config.discord.client_id = fixture.app.client_id;
+    config.discord.authorize_url = format!("{}/oauth2/authorize", emu.http_base());
+    emu.set_oauth_user(Some(fixture.owner_id));
     config.discord.api_address = emu.tls_addr().to_string();
     config.discord.ca_cert = emu.ca_cert_path().display().to_string();
     config.outbox.poll_interval_ms = 100;
     config.notification.poll_interval_ms = 100;
     let secrets = Secrets {
         discord_token: Some(Secret::new(fixture.app.bot_token.clone())),
-        secret_key: None,
-        client_secret: None,
+        // A throw-away key for this run (the login seals its state with it).
+        secret_key: Some(Secret::new(crate::discord::oauth::random_key())),
+        client_secret: Some(Secret::new(fixture.app.client_secret.clone())),
     };
     let running = crate::app::start(&config, &secrets)
         .await
@@ -271,6 +284,19 @@ async fn run(tl: &Timeline) -> anyhow::Result<DrillReport> {
     );
     let data = running.data.clone();
     let outcome = drill(tl, &emu, &fixture, &data).await;
+    if stay && outcome.is_ok() {
+        // The handlers are installed before the link is shown: a signal sent on seeing it
+        // is not lost.
+        let stop = crate::cli::shutdown_signal();
+        tl.say(
+            msg::SANDBOX_DASHBOARD,
+            &[arg(
+                "link",
+                format!("{}/auth/login", config.http.public_url),
+            )],
+        );
+        stop.await;
+    }
     let stopped = running.shutdown().await;
     emu.shutdown();
     let report = outcome?;

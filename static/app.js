@@ -24,6 +24,10 @@ document.addEventListener("DOMContentLoaded", () => {
     state.textContent = p.state;
     box.dataset.status = p.status;
     if (p.text) text.textContent = p.text;
+    if (p.finished) {
+      const cancel = box.querySelector("form");
+      if (cancel) cancel.remove();
+    }
   });
   source.addEventListener("done", () => {
     source.close();

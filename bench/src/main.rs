@@ -18,6 +18,7 @@
 
 mod antinuke;
 mod restore;
+mod web;
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -321,6 +322,9 @@ async fn main() -> std::process::ExitCode {
     }
     if std::env::args().nth(1).as_deref() == Some("restore") {
         return finish(restore::run().await);
+    }
+    if std::env::args().nth(1).as_deref() == Some("web") {
+        return finish(web::run().await);
     }
     let args = match args() {
         Ok(a) => a,

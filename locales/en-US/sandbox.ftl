@@ -23,3 +23,4 @@ sandbox-diff-unequal = ❌ Final diff: { $count } differences from the pre-attac
     { $sample }
 sandbox-summary = Summary: stopped { $ms } ms after the destructive event, { $destroyed } objects destroyed, restored in { $seconds } s.
 sandbox-failed = The drill failed: { $error }
+sandbox-dashboard = 🌐 The dashboard is up: open { $link } — it logs you in as the demo server's owner. See the server before the nuke in the time machine. Ctrl-C stops the sandbox.

@@ -51,7 +51,10 @@ pub async fn events(
 
     let mut query = Entity::find().filter(Column::GuildId.eq(guild));
     if let Some(kind) = filter.kind.as_deref().filter(|k| !k.is_empty()) {
-        let escaped = kind.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let escaped = kind
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         query = query.filter(Column::EventType.like(format!("{escaped}%")));
     }
     if let Some(actor) = filter.actor {
@@ -65,9 +68,11 @@ pub async fn events(
     }
     if let Some((at, id)) = filter.after {
         query = query.filter(
-            Condition::any()
-                .add(Column::OccurredAt.lt(at))
-                .add(Condition::all().add(Column::OccurredAt.eq(at)).add(Column::Id.lt(id))),
+            Condition::any().add(Column::OccurredAt.lt(at)).add(
+                Condition::all()
+                    .add(Column::OccurredAt.eq(at))
+                    .add(Column::Id.lt(id)),
+            ),
         );
     }
     let rows = query

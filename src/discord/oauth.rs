@@ -36,6 +36,14 @@ pub fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(raw)
 }
 
+/// A fresh 32-byte key in `UMBRA_SECRET_KEY`'s format (standard base64), for throw-away
+/// instances such as `umbra sandbox`.
+pub fn random_key() -> String {
+    let mut raw = [0u8; 32];
+    rand::rng().fill_bytes(&mut raw);
+    base64::engine::general_purpose::STANDARD.encode(raw)
+}
+
 /// The S256 challenge of a PKCE verifier.
 pub fn challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))

@@ -39,7 +39,8 @@ pub async fn guard(State(state): State<Arc<HttpState>>, request: Request, next: 
         path = %request.uri().path(),
         "refused a cross-site request"
     );
-    let locale = super::session::accepted(request.headers()).unwrap_or(crate::i18n::Locale::FALLBACK);
+    let locale =
+        super::session::accepted(request.headers()).unwrap_or(crate::i18n::Locale::FALLBACK);
     render::forbidden(Tr::new(state.app.i18n.clone(), locale), "web-csrf-refused")
 }
 
@@ -59,11 +60,35 @@ mod tests {
     #[test]
     fn a_cross_site_post_is_refused_and_a_same_origin_one_passes() {
         let o = "https://umbra.example.com";
-        assert!(!same_site(&Method::POST, &headers(&[("sec-fetch-site", "cross-site")]), o));
-        assert!(!same_site(&Method::POST, &headers(&[("sec-fetch-site", "same-site")]), o));
-        assert!(same_site(&Method::POST, &headers(&[("sec-fetch-site", "same-origin")]), o));
-        assert!(!same_site(&Method::POST, &headers(&[("origin", "https://evil.example")]), o));
-        assert!(same_site(&Method::POST, &headers(&[("origin", "https://umbra.example.com")]), o));
-        assert!(same_site(&Method::GET, &headers(&[("sec-fetch-site", "cross-site")]), o));
+        assert!(!same_site(
+            &Method::POST,
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            o
+        ));
+        assert!(!same_site(
+            &Method::POST,
+            &headers(&[("sec-fetch-site", "same-site")]),
+            o
+        ));
+        assert!(same_site(
+            &Method::POST,
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            o
+        ));
+        assert!(!same_site(
+            &Method::POST,
+            &headers(&[("origin", "https://evil.example")]),
+            o
+        ));
+        assert!(same_site(
+            &Method::POST,
+            &headers(&[("origin", "https://umbra.example.com")]),
+            o
+        ));
+        assert!(same_site(
+            &Method::GET,
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            o
+        ));
     }
 }

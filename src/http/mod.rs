@@ -50,7 +50,10 @@ pub fn router(state: HttpState) -> Router {
         .merge(statics::routes())
         .merge(auth::routes())
         .merge(pages::routes(import_max))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), csrf::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            csrf::guard,
+        ))
         .with_state(state);
     layers::apply(routes)
 }

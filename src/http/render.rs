@@ -76,6 +76,33 @@ impl Tr {
     }
 }
 
+/// Text the bot writes for Discord, for a web page: bold and code marks dropped, Discord
+/// timestamps (`<t:1700000000:f>`) written as times.
+pub fn plain(tr: &Tr, text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("<t:") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 3..];
+        let Some(end) = after.find('>') else {
+            out.push_str(&rest[start..]);
+            rest = "";
+            break;
+        };
+        let seconds = after[..end]
+            .split(':')
+            .next()
+            .and_then(|s| s.parse::<i64>().ok());
+        match seconds.and_then(|s| DateTime::<Utc>::from_timestamp(s, 0)) {
+            Some(t) => out.push_str(&tr.time(&t)),
+            None => out.push_str(&rest[start..start + 3 + end + 1]),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out.replace("**", "").replace('`', "")
+}
+
 /// A link in the guild's navigation.
 pub struct NavLink {
     pub href: String,
@@ -229,6 +256,15 @@ mod tests {
         }
         assert!(seen > 20, "the scan found the templates' keys ({seen})");
         assert!(missing.is_empty(), "{missing:?}");
+    }
+
+    #[test]
+    fn discord_marks_and_timestamps_become_plain_text() {
+        let tr = Tr::new(Arc::new(I18n::load().expect("locales")), Locale::EnUs);
+        assert_eq!(
+            plain(&tr, "**Done** at <t:0:f>, id `abc` <t:x>"),
+            "Done at 1970-01-01 00:00 UTC, id abc <t:x>"
+        );
     }
 
     #[test]

@@ -85,6 +85,11 @@ pub async fn guilds_of(app: &App, user: u64) -> anyhow::Result<Vec<Access>> {
             out.push(Access { guild, standing });
         }
     }
-    out.sort_by(|a, b| a.guild.name.to_lowercase().cmp(&b.guild.name.to_lowercase()));
+    out.sort_by(|a, b| {
+        a.guild
+            .name
+            .to_lowercase()
+            .cmp(&b.guild.name.to_lowercase())
+    });
     Ok(out)
 }

@@ -112,7 +112,8 @@ mod tests {
     fn secrets(client: bool, key: bool) -> Secrets {
         Secrets {
             discord_token: None,
-            secret_key: key.then(|| Secret::new("dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktMzJieXQ=".into())),
+            secret_key: key
+                .then(|| Secret::new("dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktMzJieXQ=".into())),
             client_secret: client.then(|| Secret::new("s".into())),
         }
     }
@@ -130,7 +131,10 @@ mod tests {
         let e = Web::new(&Config::default(), &secrets(true, false), None)
             .expect_err("half-filled")
             .to_string();
-        assert!(e.contains("DISCORD_CLIENT_SECRET") && e.contains("UMBRA_SECRET_KEY"), "{e}");
+        assert!(
+            e.contains("DISCORD_CLIENT_SECRET") && e.contains("UMBRA_SECRET_KEY"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -12,3 +12,4 @@ mod recovery;
 mod restore;
 mod schema;
 mod support;
+mod web;

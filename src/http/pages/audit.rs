@@ -56,10 +56,7 @@ fn parse(f: &Filter) -> Result<AuditFilter, ()> {
     let after = match f.after.split_once('_') {
         None if f.after.is_empty() => None,
         None => return Err(()),
-        Some((at, id)) => Some((
-            time(at)?.ok_or(())?,
-            Uuid::parse_str(id).map_err(|_| ())?,
-        )),
+        Some((at, id)) => Some((time(at)?.ok_or(())?, Uuid::parse_str(id).map_err(|_| ())?)),
     };
     let kind = f.kind.trim();
     if kind.len() > 64 {
@@ -127,7 +124,11 @@ pub async fn page(
     {
         Ok(e) => e,
         Err(e) => {
-            return render::internal(&state, viewer.locale, anyhow::Error::new(e).context("reading the audit log"));
+            return render::internal(
+                &state,
+                viewer.locale,
+                anyhow::Error::new(e).context("reading the audit log"),
+            );
         }
     };
     let next = (entries.len() as u64 == PER_PAGE)
@@ -136,7 +137,8 @@ pub async fn page(
         .map(|last| {
             let cursor = format!(
                 "{}_{}",
-                last.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                last.occurred_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                 last.id
             );
             format!(
@@ -153,7 +155,10 @@ pub async fn page(
         .map(|e| {
             let mut details = e.payload.to_string();
             if details.len() > 400 {
-                let cut = (0..=400).rev().find(|i| details.is_char_boundary(*i)).unwrap_or(0);
+                let cut = (0..=400)
+                    .rev()
+                    .find(|i| details.is_char_boundary(*i))
+                    .unwrap_or(0);
                 details.truncate(cut);
                 details.push('…');
             }

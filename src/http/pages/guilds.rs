@@ -9,11 +9,11 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 
 use super::{chrome, open, short};
+use crate::guild::GuildReader;
 use crate::http::HttpState;
 use crate::http::render::{self, Chrome};
 use crate::http::rights;
 use crate::http::session::Viewer;
-use crate::guild::GuildReader;
 use crate::licensing::{Entitlements, LicensingReader};
 use crate::recovery::antinuke::IncidentStatus;
 use crate::recovery::sync::SyncState;
@@ -35,7 +35,11 @@ pub async fn list(State(state): State<Arc<HttpState>>, viewer: Viewer) -> Respon
     let guilds = match rights::guilds_of(&state.app, viewer.discord_id()).await {
         Ok(g) => g,
         Err(e) => {
-            return render::internal(&state, viewer.locale, e.context("listing the viewer's guilds"));
+            return render::internal(
+                &state,
+                viewer.locale,
+                e.context("listing the viewer's guilds"),
+            );
         }
     };
     render::html(&GuildsPage {
@@ -133,7 +137,9 @@ pub async fn overview(
     .await;
     let (sync, entitlements, snapshots, restore, incidents, settings) = match loaded {
         Ok(v) => v,
-        Err(e) => return render::internal(&state, viewer.locale, e.context("loading the overview")),
+        Err(e) => {
+            return render::internal(&state, viewer.locale, e.context("loading the overview"));
+        }
     };
     let sync_state = tr.t(match sync.state {
         Some(SyncState::Live) => "web-sync-live",
@@ -175,13 +181,23 @@ pub async fn overview(
             (
                 v.row.id.to_string(),
                 crate::recovery::restore::commands::state_name(&data, viewer.locale, &v.row.status),
-                format!("{}/{}", v.row.done_steps + v.row.failed_steps, v.row.total_steps),
+                format!(
+                    "{}/{}",
+                    v.row.done_steps + v.row.failed_steps,
+                    v.row.total_steps
+                ),
             )
         }),
         open_incidents: incidents
             .iter()
             .filter(|i| matches!(i.status, IncidentStatus::Open | IncidentStatus::Restoring))
-            .map(|i| (short(&i.id), i.action_class.clone(), tr.time(&i.detected_at)))
+            .map(|i| {
+                (
+                    short(&i.id),
+                    i.action_class.clone(),
+                    tr.time(&i.detected_at),
+                )
+            })
             .collect(),
         c: chrome(&state, &viewer, &access, "web-overview-title", ""),
     };

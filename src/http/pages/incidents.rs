@@ -13,7 +13,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{back_to, chrome, checked, open, short};
+use super::{back_to, chrome, csrf_refusal, open, short};
 use crate::http::HttpState;
 use crate::http::render::{self, Chrome};
 use crate::http::session::Viewer;
@@ -61,7 +61,11 @@ pub async fn list(
     let incidents = match state.app.antinuke.incidents(access.id(), 50).await {
         Ok(i) => i,
         Err(e) => {
-            return render::internal(&state, viewer.locale, anyhow::Error::new(e).context("listing incidents"));
+            return render::internal(
+                &state,
+                viewer.locale,
+                anyhow::Error::new(e).context("listing incidents"),
+            );
         }
     };
     let views = incidents
@@ -122,7 +126,13 @@ pub async fn list(
     render::html(&Page {
         base: format!("/guilds/{}", access.id()),
         incidents: views,
-        c: chrome(&state, &viewer, &access, "web-incidents-title", "/incidents"),
+        c: chrome(
+            &state,
+            &viewer,
+            &access,
+            "web-incidents-title",
+            "/incidents",
+        ),
     })
 }
 
@@ -142,7 +152,7 @@ pub async fn act(
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = checked(&state, &viewer, &form.csrf) {
+    if let Some(r) = csrf_refusal(&state, &viewer, &form.csrf) {
         return r;
     }
     let tr = viewer.tr(&state);
@@ -155,7 +165,11 @@ pub async fn act(
         Ok(Some(i)) if i.guild_discord_id == access.id() => i,
         Ok(_) => return render::not_found(tr),
         Err(e) => {
-            return render::internal(&state, viewer.locale, anyhow::Error::new(e).context("reading an incident"));
+            return render::internal(
+                &state,
+                viewer.locale,
+                anyhow::Error::new(e).context("reading an incident"),
+            );
         }
     };
     let by = viewer.discord_id();

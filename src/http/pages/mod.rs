@@ -2,7 +2,7 @@
 //! plan), `snapshots`, `timemachine`, `restores` (previews, jobs, live progress), `incidents`,
 //! `settings` (AntiNuke and notification preferences), `audit`, `operator`. Every guild page
 //! starts with [`open`]: a logged-in viewer who may open the guild (else the same 404 for
-//! everything), and every POST with [`checked`]: the form's CSRF token.
+//! everything), and every POST with [`csrf_refusal`]: the form's CSRF token.
 
 mod audit;
 mod guilds;
@@ -57,7 +57,10 @@ pub fn routes(import_max: u64) -> Router<Arc<HttpState>> {
         )
         .route("/guilds/{guild}/restores", get(restores::list))
         .route("/guilds/{guild}/restores/{job}", get(restores::job))
-        .route("/guilds/{guild}/restores/{job}/events", get(restores::events))
+        .route(
+            "/guilds/{guild}/restores/{job}/events",
+            get(restores::events),
+        )
         .route(
             "/guilds/{guild}/restores/{job}/{action}",
             post(restores::act),
@@ -80,7 +83,11 @@ pub fn routes(import_max: u64) -> Router<Arc<HttpState>> {
 }
 
 /// The guild `raw` if the viewer may open it; else the 404 page.
-pub(super) async fn open(state: &HttpState, viewer: &Viewer, raw: &str) -> Result<Access, Response> {
+pub(super) async fn open(
+    state: &HttpState,
+    viewer: &Viewer,
+    raw: &str,
+) -> Result<Access, Response> {
     match rights::access(&state.app, viewer.discord_id(), raw).await {
         Ok(Some(access)) => Ok(access),
         Ok(None) => Err(render::not_found(viewer.tr(state))),
@@ -92,13 +99,16 @@ pub(super) async fn open(state: &HttpState, viewer: &Viewer, raw: &str) -> Resul
     }
 }
 
-/// Refuses a form whose CSRF token is not the session's.
-pub(super) fn checked(state: &HttpState, viewer: &Viewer, csrf: &str) -> Result<(), Response> {
+/// The refusal of a form whose CSRF token is not the session's (`None`: the token is right).
+pub(super) fn csrf_refusal(state: &HttpState, viewer: &Viewer, csrf: &str) -> Option<Response> {
     if viewer.csrf_matches(csrf) {
-        Ok(())
+        None
     } else {
-        tracing::warn!(user = viewer.discord_id(), "refused a form with a wrong CSRF token");
-        Err(render::forbidden(viewer.tr(state), "web-csrf-refused"))
+        tracing::warn!(
+            user = viewer.discord_id(),
+            "refused a form with a wrong CSRF token"
+        );
+        Some(render::forbidden(viewer.tr(state), "web-csrf-refused"))
     }
 }
 
@@ -179,14 +189,23 @@ mod tests {
         .map(|t| format!("web-trigger-{}", t.as_str().replace('_', "-")))
         .collect();
         keys.extend(
-            [Subject::Setting, Subject::Role, Subject::Channel, Subject::Member]
-                .iter()
-                .map(|s| format!("web-subject-{}", s.as_str())),
+            [
+                Subject::Setting,
+                Subject::Role,
+                Subject::Channel,
+                Subject::Member,
+            ]
+            .iter()
+            .map(|s| format!("web-subject-{}", s.as_str())),
         );
         keys.extend(
-            [ChangeKind::Created, ChangeKind::Deleted, ChangeKind::Changed]
-                .iter()
-                .map(|k| format!("web-change-{}", k.as_str())),
+            [
+                ChangeKind::Created,
+                ChangeKind::Deleted,
+                ChangeKind::Changed,
+            ]
+            .iter()
+            .map(|k| format!("web-change-{}", k.as_str())),
         );
         keys.extend(
             ["failed", "skipped", "note"]

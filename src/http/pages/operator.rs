@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use poise::serenity_prelude::UserId;
 use serde::Deserialize;
 
-use super::checked;
+use super::csrf_refusal;
 use crate::http::HttpState;
 use crate::http::render::{self, Chrome};
 use crate::http::session::Viewer;
@@ -62,7 +62,11 @@ pub async fn page(State(state): State<Arc<HttpState>>, viewer: Viewer) -> Respon
                 dead: c.dead,
             }),
             Err(e) => {
-                return render::internal(&state, viewer.locale, anyhow::Error::new(e).context("counting a queue"));
+                return render::internal(
+                    &state,
+                    viewer.locale,
+                    anyhow::Error::new(e).context("counting a queue"),
+                );
             }
         }
     }
@@ -73,7 +77,13 @@ pub async fn page(State(state): State<Arc<HttpState>>, viewer: Viewer) -> Respon
     };
     let guilds = match app.guilds.active_count().await {
         Ok(n) => n,
-        Err(e) => return render::internal(&state, viewer.locale, anyhow::Error::new(e).context("counting guilds")),
+        Err(e) => {
+            return render::internal(
+                &state,
+                viewer.locale,
+                anyhow::Error::new(e).context("counting guilds"),
+            );
+        }
     };
     let discord = &app.config.discord;
     let gateway = match app.bot.user_id() {
@@ -121,7 +131,7 @@ pub async fn license(
     if !operator(&state, &viewer) {
         return render::not_found(tr);
     }
-    if let Err(r) = checked(&state, &viewer, &form.csrf) {
+    if let Some(r) = csrf_refusal(&state, &viewer, &form.csrf) {
         return r;
     }
     let Ok(guild) = Snowflake::parse(form.guild.trim()) else {
@@ -132,7 +142,9 @@ pub async fn license(
         "grant" => {
             let code = match PlanCode::parse(&form.plan) {
                 Ok(c) => c,
-                Err(e) => return render::failure(&state, viewer.locale, crate::error::Error::User(e)),
+                Err(e) => {
+                    return render::failure(&state, viewer.locale, crate::error::Error::User(e));
+                }
             };
             let days = match form.days.trim() {
                 "" => None,
@@ -163,6 +175,10 @@ pub async fn license(
         Err(LicensingError::NoLicense) => {
             render::bad_request(tr.clone(), tr.t("web-operator-no-license"))
         }
-        Err(e) => render::internal(&state, viewer.locale, anyhow::Error::new(e).context("changing a license")),
+        Err(e) => render::internal(
+            &state,
+            viewer.locale,
+            anyhow::Error::new(e).context("changing a license"),
+        ),
     }
 }

@@ -17,15 +17,15 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{back_to, chrome, checked, fail, open, short};
+use super::{back_to, chrome, csrf_refusal, fail, open, short};
 use crate::http::HttpState;
 use crate::http::render::{self, Chrome, Tr};
 use crate::http::session::Viewer;
+use crate::recovery::restore::RestoreError;
 use crate::recovery::restore::commands::{map_err, preview_text, reason_msg, state_name};
 use crate::recovery::restore::model::{self as plan_model, RunState};
 use crate::recovery::restore::service::{Confirmed, JobView, Preview};
 use crate::recovery::restore::view::{final_text, kind_name};
-use crate::recovery::restore::RestoreError;
 use crate::types::Data;
 
 /// How often the progress stream looks at the job.
@@ -111,7 +111,10 @@ fn progress(data: &Data, tr: &Tr, view: &JobView) -> Progress {
     let text = match (&view.plan, row.status.as_str()) {
         (Some(plan), "completed" | "cancelled" | "failed") => {
             let run = RunState::load(plan, &row.progress, &row.id_map);
-            final_text(&data.i18n, tr.locale, plan, &run, &row.status)
+            render::plain(
+                tr,
+                &final_text(&data.i18n, tr.locale, plan, &run, &row.status),
+            )
         }
         _ => String::new(),
     };
@@ -121,7 +124,11 @@ fn progress(data: &Data, tr: &Tr, view: &JobView) -> Progress {
         done: row.done_steps,
         failed: row.failed_steps,
         total: row.total_steps,
-        percent: if finished && row.status == "completed" { 100 } else { percent.min(100) },
+        percent: if finished && row.status == "completed" {
+            100
+        } else {
+            percent.min(100)
+        },
         finished,
         text,
     }
@@ -211,7 +218,7 @@ pub async fn job(
     let preview = if row.status == "previewed" {
         preview_of(&state, access.id(), &view)
             .await
-            .map(|p| preview_text(&data, viewer.locale, &p, false))
+            .map(|p| render::plain(&tr, &preview_text(&data, viewer.locale, &p, false)))
     } else {
         None
     };
@@ -341,7 +348,7 @@ pub async fn act(
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = checked(&state, &viewer, &form.csrf) {
+    if let Some(r) = csrf_refusal(&state, &viewer, &form.csrf) {
         return r;
     }
     let tr = viewer.tr(&state);
@@ -363,7 +370,11 @@ pub async fn act(
                 return back_to(&access, &here);
             }
             let bot = app.bot.user_id().unwrap_or(0);
-            match app.restores.confirm(guild, id, viewer.discord_id(), bot).await {
+            match app
+                .restores
+                .confirm(guild, id, viewer.discord_id(), bot)
+                .await
+            {
                 Ok(Confirmed::Queued(job)) => back_to(&access, &format!("/restores/{job}")),
                 Ok(Confirmed::Replanned(p)) => back_to(&access, &format!("/restores/{}", p.job_id)),
                 Ok(Confirmed::AwaitingApproval(reasons)) => {
@@ -376,7 +387,11 @@ pub async fn act(
                         tr.clone(),
                         axum::http::StatusCode::ACCEPTED,
                         "web-restore-title",
-                        tr.t1("web-restore-awaiting-approval", "reasons", reasons.join(", ")),
+                        tr.t1(
+                            "web-restore-awaiting-approval",
+                            "reasons",
+                            reasons.join(", "),
+                        ),
                     )
                 }
                 Err(e) => fail(&state, &tr, map_err(e, "")),

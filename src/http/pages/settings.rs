@@ -12,7 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{back_to, chrome, checked, fail, open};
+use super::{back_to, chrome, csrf_refusal, fail, open};
 use crate::guild::{AntinukeChange, GuildReader};
 use crate::http::HttpState;
 use crate::http::render::{self, Chrome};
@@ -74,7 +74,13 @@ pub async fn antinuke(
     .await;
     let (settings, plan, pending) = match loaded {
         Ok(v) => v,
-        Err(e) => return render::internal(&state, viewer.locale, e.context("reading AntiNuke settings")),
+        Err(e) => {
+            return render::internal(
+                &state,
+                viewer.locale,
+                e.context("reading AntiNuke settings"),
+            );
+        }
     };
     let data = crate::types::Data(state.app.clone());
     let punishments = Punishment::ALL
@@ -91,7 +97,12 @@ pub async fn antinuke(
         .iter()
         .map(|u| format!("user {u}"))
         .collect();
-    whitelist.extend(settings.whitelist_role_ids.iter().map(|r| format!("role {r}")));
+    whitelist.extend(
+        settings
+            .whitelist_role_ids
+            .iter()
+            .map(|r| format!("role {r}")),
+    );
     render::html(&AntinukePage {
         base: format!("/guilds/{guild}"),
         owner: access.is_owner(),
@@ -139,7 +150,7 @@ pub async fn change_antinuke(
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = checked(&state, &viewer, &form.csrf) {
+    if let Some(r) = csrf_refusal(&state, &viewer, &form.csrf) {
         return r;
     }
     let tr = viewer.tr(&state);
@@ -153,7 +164,13 @@ pub async fn change_antinuke(
     .await
     {
         Ok(v) => v,
-        Err(e) => return render::internal(&state, viewer.locale, e.context("reading AntiNuke settings")),
+        Err(e) => {
+            return render::internal(
+                &state,
+                viewer.locale,
+                e.context("reading AntiNuke settings"),
+            );
+        }
     };
     let Some(punishment) = Punishment::parse(&form.punishment) else {
         return render::bad_request(tr.clone(), tr.t("web-antinuke-bad-punishment"));
@@ -215,7 +232,11 @@ pub async fn change_antinuke(
     if access.is_owner()
         && let Err(e) = app.antinuke.reload(guild).await
     {
-        return render::internal(&state, viewer.locale, anyhow::Error::new(e).context("applying AntiNuke settings"));
+        return render::internal(
+            &state,
+            viewer.locale,
+            anyhow::Error::new(e).context("applying AntiNuke settings"),
+        );
     }
     back_to(
         &access,
@@ -246,10 +267,19 @@ pub async fn notifications(
         Err(r) => return r,
     };
     let tr = viewer.tr(&state);
-    let prefs = match state.app.notifications.preferences(viewer.discord_id()).await {
+    let prefs = match state
+        .app
+        .notifications
+        .preferences(viewer.discord_id())
+        .await
+    {
         Ok(p) => p,
         Err(e) => {
-            return render::internal(&state, viewer.locale, anyhow::Error::new(e).context("reading preferences"));
+            return render::internal(
+                &state,
+                viewer.locale,
+                anyhow::Error::new(e).context("reading preferences"),
+            );
         }
     };
     render::html(&NotificationsPage {
@@ -265,7 +295,13 @@ pub async fn notifications(
                 )
             })
             .collect(),
-        c: chrome(&state, &viewer, &access, "web-notifications-title", "/notifications"),
+        c: chrome(
+            &state,
+            &viewer,
+            &access,
+            "web-notifications-title",
+            "/notifications",
+        ),
     })
 }
 
@@ -279,15 +315,23 @@ pub async fn change_notifications(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    if let Err(r) = checked(&state, &viewer, field("csrf").unwrap_or_default()) {
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if let Some(r) = csrf_refusal(&state, &viewer, field("csrf").unwrap_or_default()) {
         return r;
     }
     let service = &state.app.notifications;
     let current = match service.preferences(viewer.discord_id()).await {
         Ok(p) => p,
         Err(e) => {
-            return render::internal(&state, viewer.locale, anyhow::Error::new(e).context("reading preferences"));
+            return render::internal(
+                &state,
+                viewer.locale,
+                anyhow::Error::new(e).context("reading preferences"),
+            );
         }
     };
     let user = &viewer.session.user;
@@ -314,7 +358,11 @@ pub async fn change_notifications(
     }
     for change in changes {
         if let Err(e) = service.change(&profile, change).await {
-            return render::internal(&state, viewer.locale, anyhow::Error::new(e).context("changing preferences"));
+            return render::internal(
+                &state,
+                viewer.locale,
+                anyhow::Error::new(e).context("changing preferences"),
+            );
         }
     }
     back_to(&access, "/notifications")

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{back_to, chrome, checked, fail, open};
+use super::{back_to, chrome, csrf_refusal, fail, open};
 use crate::http::HttpState;
 use crate::http::render::{self, Chrome};
 use crate::http::session::Viewer;
@@ -58,7 +58,10 @@ pub async fn list(
         .map(|m| Line {
             id: m.id.to_string(),
             name: m.display_name(),
-            trigger: tr.t(&format!("web-trigger-{}", m.trigger.as_str().replace('_', "-"))),
+            trigger: tr.t(&format!(
+                "web-trigger-{}",
+                m.trigger.as_str().replace('_', "-")
+            )),
             at: tr.time(&m.as_of),
             size: human_size(m.size_bytes),
             counts: tr.t2(
@@ -75,7 +78,13 @@ pub async fn list(
     render::html(&Page {
         base: format!("/guilds/{}", access.id()),
         snapshots,
-        c: chrome(&state, &viewer, &access, "web-snapshots-title", "/snapshots"),
+        c: chrome(
+            &state,
+            &viewer,
+            &access,
+            "web-snapshots-title",
+            "/snapshots",
+        ),
     })
 }
 
@@ -97,13 +106,15 @@ pub async fn create(
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = checked(&state, &viewer, &form.csrf) {
+    if let Some(r) = csrf_refusal(&state, &viewer, &form.csrf) {
         return r;
     }
     let tr = viewer.tr(&state);
     let label = match clean_label(Some(&form.label)) {
         Ok(l) => l,
-        Err(max) => return render::bad_request(tr.clone(), tr.t1("web-label-too-long", "max", max)),
+        Err(max) => {
+            return render::bad_request(tr.clone(), tr.t1("web-label-too-long", "max", max));
+        }
     };
     match state
         .app
@@ -136,7 +147,7 @@ pub async fn act(
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = checked(&state, &viewer, &form.csrf) {
+    if let Some(r) = csrf_refusal(&state, &viewer, &form.csrf) {
         return r;
     }
     let tr = viewer.tr(&state);
@@ -162,7 +173,13 @@ pub async fn act(
 }
 
 fn short_of(raw: &str) -> String {
-    raw.chars().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect()
+    raw.chars()
+        .rev()
+        .take(8)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect()
 }
 
 pub async fn export(
@@ -248,7 +265,7 @@ pub async fn import(
             _ => {}
         }
     }
-    if let Err(r) = checked(&state, &viewer, &csrf) {
+    if let Some(r) = csrf_refusal(&state, &viewer, &csrf) {
         return r;
     }
     let Some(file) = file.filter(|f| !f.is_empty()) else {
@@ -256,7 +273,9 @@ pub async fn import(
     };
     let label = match clean_label(Some(&label)) {
         Ok(l) => l,
-        Err(max) => return render::bad_request(tr.clone(), tr.t1("web-label-too-long", "max", max)),
+        Err(max) => {
+            return render::bad_request(tr.clone(), tr.t1("web-label-too-long", "max", max));
+        }
     };
     match state
         .app

@@ -16,7 +16,7 @@ use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{chrome, checked, fail, open};
+use super::{chrome, csrf_refusal, fail, open};
 use crate::http::HttpState;
 use crate::http::render::{self, Chrome, Tr};
 use crate::http::session::Viewer;
@@ -159,13 +159,23 @@ pub async fn page(
     let history_start = match app.sync.history_start(guild).await {
         Ok(t) => t,
         Err(e) => {
-            return render::internal(&state, viewer.locale, anyhow::Error::new(e).context("history start"));
+            return render::internal(
+                &state,
+                viewer.locale,
+                anyhow::Error::new(e).context("history start"),
+            );
         }
     };
     let then = match (snapshot, at) {
         (Some(id), _) => match app.snapshots.document(guild, id).await {
             Ok((meta, doc)) => Some((
-                tr.t2("web-tm-then-snapshot", "label", meta.display_name(), "at", tr.time(&meta.as_of)),
+                tr.t2(
+                    "web-tm-then-snapshot",
+                    "label",
+                    meta.display_name(),
+                    "at",
+                    tr.time(&meta.as_of),
+                ),
                 doc,
             )),
             Err(SnapshotError::NotFound) => return render::not_found(tr),
@@ -200,7 +210,11 @@ pub async fn page(
             })
             .await;
             let Ok((picture, changes)) = computed else {
-                return render::internal(&state, viewer.locale, anyhow::anyhow!("the time machine's task failed"));
+                return render::internal(
+                    &state,
+                    viewer.locale,
+                    anyhow::anyhow!("the time machine's task failed"),
+                );
             };
             let mut shown_changes = Vec::new();
             let mut member_changes = 0usize;
@@ -216,7 +230,10 @@ pub async fn page(
             let pages = picture.members.len().div_ceil(MEMBERS_PER_PAGE).max(1);
             let query = match (snapshot, at) {
                 (Some(id), _) => format!("snapshot={id}"),
-                (None, Some(at)) => format!("at={}", at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                (None, Some(at)) => format!(
+                    "at={}",
+                    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
                 _ => String::new(),
             };
             Some(Shown {
@@ -232,8 +249,12 @@ pub async fn page(
     };
     render::html(&Page {
         base: format!("/guilds/{guild}"),
-        history_start: history_start.map(|t| tr.time(&t)).unwrap_or_else(|| tr.t("web-never")),
-        at_value: at.map(|t| t.format("%Y-%m-%dT%H:%M").to_string()).unwrap_or_default(),
+        history_start: history_start
+            .map(|t| tr.time(&t))
+            .unwrap_or_else(|| tr.t("web-never")),
+        at_value: at
+            .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
+            .unwrap_or_default(),
         snapshots: metas
             .iter()
             .map(|m| SnapshotChoice {
@@ -275,7 +296,7 @@ pub async fn restore_this(
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = checked(&state, &viewer, &form.csrf) {
+    if let Some(r) = csrf_refusal(&state, &viewer, &form.csrf) {
         return r;
     }
     let tr = viewer.tr(&state);
@@ -330,7 +351,11 @@ pub async fn restore_this(
             Redirect::to(&format!("/guilds/{guild}/restores/{}", preview.job_id)).into_response()
         }
         Err(crate::recovery::restore::RestoreError::SnapshotNotFound) => render::not_found(tr),
-        Err(e) => fail(&state, &tr, crate::recovery::restore::commands::map_err(e, "")),
+        Err(e) => fail(
+            &state,
+            &tr,
+            crate::recovery::restore::commands::map_err(e, ""),
+        ),
     }
 }
 

@@ -46,3 +46,67 @@ async fn the_sandbox_drill_restores_the_demo_server_and_reports_json_last() {
         "{stdout}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_drill_the_sandbox_dashboard_logs_the_demo_owner_in_until_stopped() {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_umbra"))
+        .args(["sandbox", "--locale", "en-US"])
+        .env_remove("UMBRA_DATA_DIR")
+        .env_remove("DATABASE_URL")
+        .env_remove("UMBRA_DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the sandbox starts");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut seen = Vec::new();
+    let link = tokio::time::timeout(Duration::from_secs(300), async {
+        while let Some(line) = lines.next_line().await.expect("reading stdout") {
+            seen.push(line.clone());
+            if let Some(at) = line.find("http://127.0.0.1:") {
+                let link: String = line[at..]
+                    .chars()
+                    .take_while(|c| !c.is_whitespace())
+                    .collect();
+                return Some(link);
+            }
+        }
+        None
+    })
+    .await
+    .expect("the dashboard link within 5 minutes")
+    .unwrap_or_else(|| panic!("no dashboard link in:\n{}", seen.join("\n")));
+    assert!(link.ends_with("/auth/login"), "{link}");
+    let base = link.trim_end_matches("/auth/login");
+    let web = crate::support::web::WebClient::new(base);
+    let start = web.get("/auth/login").await;
+    assert_eq!(start.status, 303, "{}", start.body);
+    let consent = web.get(&start.location.expect("to Discord")).await;
+    assert_eq!(consent.status, 302, "the emulator approves as the owner");
+    let done = web.get(&consent.location.expect("back to Umbra")).await;
+    assert_eq!(done.location.as_deref(), Some("/guilds"), "{}", done.body);
+    let guilds = web.get("/guilds").await;
+    assert!(guilds.body.contains("Umbra Sandbox"), "{}", guilds.body);
+    let at = guilds.body.find("href=\"/guilds/").expect("a guild link") + 6;
+    let path: String = guilds.body[at..]
+        .chars()
+        .take_while(|c| *c != '"')
+        .collect();
+    let tm = web.get(&format!("{path}/timemachine")).await;
+    assert_eq!(tm.status, 200, "{}", tm.body);
+    let snapshots = web.get(&format!("{path}/snapshots")).await;
+    assert!(
+        snapshots.body.contains("data-id="),
+        "the drill's snapshot is listed"
+    );
+
+    let pid = nix::unistd::Pid::from_raw(child.id().expect("running") as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
+        .await
+        .expect("the sandbox stops within a minute")
+        .expect("its status");
+    assert!(status.success(), "{status:?}");
+}

@@ -30,6 +30,7 @@ pub struct Builder {
     emulator: EmulatorConfig,
     configure: Vec<Configure>,
     connect: bool,
+    web: bool,
 }
 
 impl Builder {
@@ -48,6 +49,13 @@ impl Builder {
     /// A change to Umbra's configuration before it starts.
     pub fn configure(mut self, f: impl FnOnce(&mut Config) + Send + 'static) -> Self {
         self.configure.push(Box::new(f));
+        self
+    }
+
+    /// Turn the web login on: the emulator's OAuth2 (its authorize page, the fixture
+    /// application's client id and secret) and a fixed local port for `http.public_url`.
+    pub fn web(mut self) -> Self {
+        self.web = true;
         self
     }
 
@@ -72,6 +80,16 @@ impl Builder {
         config.discord.ca_cert = emu.ca_cert_path().display().to_string();
         config.discord.operators = vec![operator_id];
         config.outbox.poll_interval_ms = 50;
+        if self.web {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port();
+            config.http.bind = format!("127.0.0.1:{port}").parse().expect("address");
+            config.http.public_url = format!("http://127.0.0.1:{port}");
+            config.discord.client_id = fixture.app.client_id;
+            config.discord.authorize_url = format!("{}/oauth2/authorize", emu.http_base());
+        }
         for f in self.configure {
             f(&mut config);
         }
@@ -80,7 +98,9 @@ impl Builder {
             secret_key: Some(Secret::new(
                 "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktMzJieXQ=".into(),
             )),
-            client_secret: None,
+            client_secret: self
+                .web
+                .then(|| Secret::new(fixture.app.client_secret.clone())),
         };
         let mut world = TestWorld {
             db,
@@ -144,6 +164,7 @@ impl TestWorld {
             emulator: EmulatorConfig::unlimited(),
             configure: Vec::new(),
             connect: true,
+            web: false,
         }
     }
 
@@ -155,6 +176,12 @@ impl TestWorld {
     /// Umbra's shared services.
     pub fn data(&self) -> &Data {
         &self.running.as_ref().expect("Umbra is running").data
+    }
+
+    /// Where Umbra's HTTP server answers (`http://127.0.0.1:PORT`).
+    pub fn web_base(&self) -> String {
+        let addr = self.running.as_ref().expect("Umbra is running").http_addr;
+        format!("http://{addr}")
     }
 
     pub fn guild_id(&self) -> u64 {
