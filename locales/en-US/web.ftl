@@ -172,15 +172,31 @@ web-antinuke-punishment = Punishment
 web-antinuke-lockdown = Lockdown (take dangerous permissions from roles during an attack)
 web-antinuke-auto-revert = Revert automatically
 web-antinuke-thresholds = Thresholds and whitelist
-web-antinuke-default-thresholds = The default thresholds apply.
-web-antinuke-whitelist = Whitelist: { $list }
-web-antinuke-more-in-discord = Thresholds, the whitelist and the quarantine role are changed with /antinuke in Discord.
+web-antinuke-more-in-discord = The quarantine role is chosen with /antinuke punishment in Discord.
 web-antinuke-not-owner = You are not the owner: your changes wait for the owner's approval.
 web-antinuke-requested = The owner has been asked to approve your change.
 web-antinuke-pending = { $count ->
     [one] 1 change waits for the owner's approval.
    *[other] { $count } changes wait for the owner's approval.
 }
+web-antinuke-thresholds-how = How many actions of a kind, within how many seconds, make an incident (the combined row counts weighted points).
+web-antinuke-thresholds-plan = Your plan uses the default thresholds; a higher plan lets you set your own.
+web-antinuke-count = Count
+web-antinuke-window = Seconds
+web-antinuke-custom = custom
+web-antinuke-default = default { $count } in { $window } s
+web-antinuke-reset = Back to the default
+web-antinuke-bad-class = Unknown kind of action.
+web-antinuke-bad-threshold = A threshold is a count and a number of seconds.
+web-antinuke-whitelist-title = Whitelist
+web-antinuke-whitelist-how = Users and roles AntiNuke never counts (bots on it are counted with larger thresholds).
+web-antinuke-whitelist-kind = Kind
+web-antinuke-whitelist-user = User
+web-antinuke-whitelist-role = Role
+web-antinuke-whitelist-id = Discord id
+web-antinuke-whitelist-add = Add
+web-antinuke-whitelist-remove = Remove
+web-antinuke-bad-target = Give a user or role id of this server.
 web-antinuke-bad-punishment = Unknown punishment.
 web-antinuke-quarantine-role = Quarantine needs a quarantine role: set it with /antinuke punishment in Discord first.
 

@@ -23,4 +23,4 @@ sandbox-diff-unequal = ❌ 최종 비교: 공격 전 상태와 { $count }곳이 
     { $sample }
 sandbox-summary = 요약: 파괴 이벤트 { $ms }ms 뒤에 멈춤, 파괴 { $destroyed }개, { $seconds }초 만에 복구.
 sandbox-failed = 훈련이 실패했습니다: { $error }
-sandbox-dashboard = 🌐 대시보드가 열렸습니다. { $link } 를 열면 데모 서버의 소유자로 로그인됩니다. 타임머신에서 공격 전의 서버를 볼 수 있습니다. Ctrl-C로 샌드박스를 끝냅니다.
+sandbox-dashboard = 🌐 대시보드가 열렸습니다. 다음 주소를 열면 데모 서버의 소유자로 로그인됩니다: { $link } — 타임머신에서 공격 전의 서버를 볼 수 있습니다. Ctrl-C로 샌드박스를 끝냅니다.

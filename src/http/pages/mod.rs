@@ -75,6 +75,14 @@ pub fn routes(import_max: u64) -> Router<Arc<HttpState>> {
             get(settings::antinuke).post(settings::change_antinuke),
         )
         .route(
+            "/guilds/{guild}/antinuke/threshold",
+            post(settings::change_threshold),
+        )
+        .route(
+            "/guilds/{guild}/antinuke/whitelist",
+            post(settings::change_whitelist),
+        )
+        .route(
             "/guilds/{guild}/notifications",
             get(settings::notifications).post(settings::change_notifications),
         )

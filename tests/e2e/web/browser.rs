@@ -104,6 +104,24 @@ async fn an_owner_logs_in_sees_the_deletions_in_the_time_machine_restores_from_t
         );
     }
     browser.screenshot("web-05-timemachine-after").await;
+    // Readable on a phone: nothing wider than the screen but the tables' own scroll boxes.
+    browser.resize(390, 844).await;
+    browser.screenshot("web-05b-timemachine-phone").await;
+    let overflow = browser
+        .run(
+            "const w = document.documentElement.clientWidth; \
+             const wide = [...document.querySelectorAll('body *')] \
+               .filter(e => e.getBoundingClientRect().right > w + 0.5 && !e.closest('.table-wrap')) \
+               .map(e => e.tagName + '.' + e.className + '#' + e.id); \
+             return [document.documentElement.scrollWidth - w, wide.slice(0, 5)];",
+        )
+        .await;
+    assert_eq!(
+        overflow[0].as_i64(),
+        Some(0),
+        "the page scrolls sideways on a phone: {overflow}"
+    );
+    browser.resize(1280, 1600).await;
 
     // Restore that moment from the web: preview, confirm, live progress to the end.
     browser.click("#restore-this button[type=submit]").await;

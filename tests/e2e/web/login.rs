@@ -183,6 +183,20 @@ async fn without_a_client_secret_the_bot_runs_and_the_pages_say_login_is_not_con
         "{}",
         page.body
     );
+    let korean = reqwest::Client::new()
+        .get(format!("{}/login", world.web_base()))
+        .header("Accept-Language", "ko-KR,ko;q=0.9")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(korean.contains("lang=\"ko\""), "{korean}");
+    assert!(
+        korean.contains("로그인이 설정되어 있지 않습니다"),
+        "{korean}"
+    );
     let start = client.get("/auth/login").await;
     assert_eq!(start.status, 503);
     assert_eq!(

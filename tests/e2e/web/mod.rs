@@ -1,9 +1,12 @@
 //! Purpose: the web surface end to end — login through the emulator's OAuth2 (`login`), the
-//! rights of every page over HTTP (`rights`), and real headless Chromium driving the
+//! rights of every page over HTTP (`rights`), the settings forms and their approvals
+//! (`forms`), the pages' actions (`pages`), and real headless Chromium driving the
 //! dashboard (`browser`).
 
 mod browser;
+mod forms;
 mod login;
+mod pages;
 mod rights;
 
 use crate::support::world::{Builder, TestWorld};
