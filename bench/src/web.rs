@@ -10,7 +10,8 @@
 //!
 //! Last line: `{"members", "overview_p50_ms", "overview_p99_ms", "timemachine_p50_ms",
 //! "timemachine_p99_ms", "timemachine_changes", "audit_p50_ms", "audit_p99_ms",
-//! "audit_events"}`. Targets: overview p99 <= 50 ms; time machine with diff <= 1 s.
+//! "audit_events"}` (`timemachine_changes`: the diff rows the page shows — member changes are
+//! capped at 200, the rest counted). Targets: overview p99 <= 50 ms; time machine with diff <= 1 s.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -126,6 +127,7 @@ async fn scenario(config: &mut Config) -> anyhow::Result<serde_json::Value> {
         client_secret: Some(Secret::new(fixture.app.client_secret.clone())),
     };
     let running = umbra::app::start(config, &secrets).await?;
+    let started = Instant::now();
     let data = running.data.clone();
     let deadline = Instant::now() + PATIENCE;
     while data.sync.last_load(guild).is_none() {
@@ -134,6 +136,7 @@ async fn scenario(config: &mut Config) -> anyhow::Result<serde_json::Value> {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    eprintln!("loaded in {:.1} s", started.elapsed().as_secs_f64());
     let pool = sqlx::PgPool::connect(&config.database.url)
         .await
         .context("connecting to the benchmark database")?;
@@ -156,18 +159,28 @@ async fn scenario(config: &mut Config) -> anyhow::Result<serde_json::Value> {
     // Changes since: 20 channels deleted, 1,000 members lose a role.
     let owner = emu.as_user(fixture.owner_id);
     for channel in fixture.channel_ids.iter().skip(1).take(20) {
-        owner.delete_channel(*channel)?;
+        owner
+            .delete_channel(*channel)
+            .with_context(|| format!("deleting channel {channel}"))?;
     }
     let view = emu.guild_view(guild).context("the guild")?;
     let mut edited = 0;
-    for m in view
-        .members
+    let managed: std::collections::HashSet<u64> = view
+        .roles
         .iter()
-        .filter(|m| !m.roles.is_empty())
-        .take(1_000)
-    {
-        owner.remove_member_role(guild, m.user_id, m.roles[0])?;
-        edited += 1;
+        .filter(|r| r.managed)
+        .map(|r| r.id)
+        .collect();
+    for m in &view.members {
+        if edited == 1_000 {
+            break;
+        }
+        if let Some(role) = m.roles.iter().find(|r| !managed.contains(r)) {
+            owner
+                .remove_member_role(guild, m.user_id, *role)
+                .with_context(|| format!("taking role {role} from {}", m.user_id))?;
+            edited += 1;
+        }
     }
     // 100,000 audit events of the guild.
     sqlx::query(
