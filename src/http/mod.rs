@@ -54,8 +54,19 @@ pub fn router(state: HttpState) -> Router {
             state.clone(),
             csrf::guard,
         ))
-        .with_state(state);
-    layers::apply(routes)
+        .with_state(state.clone());
+    let routes = layers::apply(routes);
+    if state.web.secure_cookies {
+        // Served over HTTPS (the public URL says so): browsers keep to it.
+        routes.layer(
+            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                axum::http::header::STRICT_TRANSPORT_SECURITY,
+                axum::http::HeaderValue::from_static("max-age=31536000"),
+            ),
+        )
+    } else {
+        routes
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown` turns true.
