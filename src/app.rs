@@ -120,7 +120,11 @@ impl App {
             Arc::new(identity.clone()),
             config.retention.removed_guild_grace_days,
         );
-        let licensing = LicensingService::new(db.conn.clone(), Arc::new(guilds.clone()));
+        let licensing = LicensingService::new(
+            db.conn.clone(),
+            Arc::new(guilds.clone()),
+            &config.licensing.default_plan,
+        );
         let (members, sync, snapshots) =
             crate::recovery::services(&config, &db.conn, &db.pool, &guilds, &licensing)?;
         let restores = crate::recovery::restore::service(
@@ -221,6 +225,17 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
         keyring.clone(),
     )?);
     let app = Arc::new(App::build(config.clone(), &db, keyring)?);
+    let default_plan = app.licensing.default_plan().await.map_err(|e| {
+        anyhow::anyhow!(
+            "`licensing.default_plan` (`{}`): {e}; use a plan code of licensing.plans (free, pro, \
+             max) or leave it empty for the top plan",
+            config.licensing.default_plan
+        )
+    })?;
+    tracing::info!(
+        plan = default_plan.code,
+        "servers without a license get this plan (licensing.default_plan)"
+    );
     let data = Data(app.clone());
 
     let (shutdown, shutdown_rx) = watch::channel(false);

@@ -12,7 +12,7 @@ error-bad-argument = That input is not valid: { $details }
 error-unknown-guild = Umbra is not in a server with id `{ $guild_id }`.
 error-unknown-plan = There is no plan called `{ $plan }`.
 error-invalid-days = The number of days must be between 1 and { $max }.
-error-no-license = This server has no active license; it is on the free plan.
+error-no-license = This server has no active license; the instance's default plan applies.
 error-cooldown = Please wait { $seconds } s before using this again.
 error-expired-button = This button has expired. Run the command again.
 
@@ -82,9 +82,9 @@ help-button-plans = Plans
 ## /admin license
 
 license-granted = **{ $guild }** now has the **{ $plan }** plan until { $until }.
-license-revoked = **{ $guild }**'s license is revoked; it is back on the free plan.
+license-revoked = **{ $guild }**'s license is revoked; it is back on the default plan.
 license-show = **{ $guild }**: { $plan } ({ $status }, { $source }) until { $until }.
-license-show-free = **{ $guild }** has no license: it is on the free plan.
+license-show-free = **{ $guild }** has no license: the default plan applies.
 license-forever = no end date
 
 ## /umbra notifications
@@ -103,8 +103,8 @@ notifications-unmuted = You will get { $category } notifications again.
 
 notify-welcome = Thanks for adding Umbra to **{ $guild }**! Run `/umbra status` there to see what is protected, and `/umbra settings` to set a log channel and trusted users.
 notify-license-granted = **{ $guild }** now has the **{ $plan }** plan until { $until }.
-notify-license-revoked = The **{ $plan }** plan of **{ $guild }** was revoked; the server is on the free plan now.
-notify-license-expired = The **{ $plan }** plan of **{ $guild }** has expired; the server is on the free plan now.
+notify-license-revoked = The **{ $plan }** plan of **{ $guild }** was revoked; the server is on the default plan now.
+notify-license-expired = The **{ $plan }** plan of **{ $guild }** has expired; the server is on the default plan now.
 notify-in-log-channel = { $owner } (Umbra cannot reach you by direct message, so it posts here): { $text }
 
 ## Plans and categories

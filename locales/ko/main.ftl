@@ -12,7 +12,7 @@ error-bad-argument = 입력이 올바르지 않습니다: { $details }
 error-unknown-guild = ID 가 `{ $guild_id }` 인 서버에 Umbra 가 없습니다.
 error-unknown-plan = `{ $plan }` 라는 요금제가 없습니다.
 error-invalid-days = 일수는 1 이상 { $max } 이하여야 합니다.
-error-no-license = 이 서버에는 활성 라이선스가 없습니다. 무료 요금제입니다.
+error-no-license = 이 서버에는 활성 라이선스가 없습니다. 이 인스턴스의 기본 요금제가 적용됩니다.
 error-cooldown = { $seconds }초 뒤에 다시 사용해 주세요.
 error-expired-button = 만료된 버튼입니다. 명령을 다시 실행해 주세요.
 
@@ -82,9 +82,9 @@ help-button-plans = 요금제
 ## /admin license
 
 license-granted = **{ $guild }** 에 **{ $plan }** 요금제를 { $until } 까지 부여했습니다.
-license-revoked = **{ $guild }** 의 라이선스를 회수했습니다. 이제 무료 요금제입니다.
+license-revoked = **{ $guild }** 의 라이선스를 회수했습니다. 이제 기본 요금제입니다.
 license-show = **{ $guild }**: { $plan } ({ $status }, { $source }) — { $until } 까지.
-license-show-free = **{ $guild }** 에는 라이선스가 없습니다. 무료 요금제입니다.
+license-show-free = **{ $guild }** 에는 라이선스가 없습니다. 기본 요금제가 적용됩니다.
 license-forever = 종료일 없음
 
 ## /umbra notifications
@@ -103,8 +103,8 @@ notifications-unmuted = 다시 { $category } 알림을 받습니다.
 
 notify-welcome = **{ $guild }** 에 Umbra 를 추가해 주셔서 감사합니다! 그 서버에서 `/umbra status` 로 보호 상태를, `/umbra settings` 로 로그 채널과 신뢰하는 사용자를 설정하세요.
 notify-license-granted = **{ $guild }** 에 **{ $plan }** 요금제가 { $until } 까지 적용되었습니다.
-notify-license-revoked = **{ $guild }** 의 **{ $plan }** 요금제가 회수되어 이제 무료 요금제입니다.
-notify-license-expired = **{ $guild }** 의 **{ $plan }** 요금제가 만료되어 이제 무료 요금제입니다.
+notify-license-revoked = **{ $guild }** 의 **{ $plan }** 요금제가 회수되어 이제 기본 요금제입니다.
+notify-license-expired = **{ $guild }** 의 **{ $plan }** 요금제가 만료되어 이제 기본 요금제입니다.
 notify-in-log-channel = { $owner } (DM 으로 연락할 수 없어 여기에 올립니다): { $text }
 
 ## 요금제와 분류

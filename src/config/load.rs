@@ -169,6 +169,31 @@ impl Config {
                 self.discord.total_shards
             ),
         );
+        match self.billing.provider.as_str() {
+            "none" => {}
+            "toss" => check(
+                false,
+                "`billing.provider = \"toss\"`: Toss Payments billing is not available in this \
+                 version yet; use \"none\" (every server without a license then gets \
+                 `licensing.default_plan`)"
+                    .into(),
+            ),
+            other => check(
+                false,
+                format!(
+                    "`billing.provider` must be \"none\" (no payments; self-hosting) or \"toss\"; \
+                     got `{other}`"
+                ),
+            ),
+        }
+        let plan = &self.licensing.default_plan;
+        check(
+            plan.is_empty() || crate::licensing::PlanCode::parse(plan).is_ok(),
+            format!(
+                "`licensing.default_plan` must be a plan code (free, pro, max) or empty for the \
+                 top plan; got `{plan}`"
+            ),
+        );
         let o = &self.outbox;
         check(
             o.poll_interval_ms >= 10,

@@ -43,6 +43,34 @@ pub struct Config {
     pub antinuke: AntinukeConfig,
     pub restore: RestoreConfig,
     pub retention: RetentionConfig,
+    pub billing: BillingConfig,
+    pub licensing: LicensingConfig,
+}
+
+/// Selling plans (`[billing]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BillingConfig {
+    /// `none`: no payments (self-hosting; every guild without a license gets
+    /// `licensing.default_plan`). `toss` (Toss Payments) is not available in this version yet.
+    pub provider: String,
+}
+
+impl Default for BillingConfig {
+    fn default() -> Self {
+        Self {
+            provider: "none".into(),
+        }
+    }
+}
+
+/// Licenses and plans (`[licensing]`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LicensingConfig {
+    /// The plan of every guild without a license (a plan code: `free`, `pro`, `max`); empty =
+    /// the top plan while `billing.provider = "none"` (a self-hoster gets everything).
+    pub default_plan: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -199,6 +227,8 @@ impl Default for Config {
             antinuke: AntinukeConfig::default(),
             restore: RestoreConfig::default(),
             retention: RetentionConfig::default(),
+            billing: BillingConfig::default(),
+            licensing: LicensingConfig::default(),
         }
     }
 }
@@ -395,6 +425,34 @@ mod tests {
         for key in key_paths() {
             assert!(toml_has(&table, &key), "config.toml lacks `{key}`");
         }
+    }
+
+    #[test]
+    fn billing_is_off_by_default_and_an_unavailable_or_unknown_provider_is_refused_by_name() {
+        let config = Config::default();
+        assert_eq!(config.billing.provider, "none");
+        assert_eq!(
+            config.licensing.default_plan, "",
+            "the top plan for self-hosters"
+        );
+        let toss = Config::load_from(None, &env(&[("UMBRA_BILLING_PROVIDER", "toss")]))
+            .expect_err("not available yet")
+            .to_string();
+        assert!(
+            toss.contains("billing.provider") && toss.contains("not available"),
+            "{toss}"
+        );
+        let other = Config::load_from(None, &env(&[("UMBRA_BILLING_PROVIDER", "stripe")]))
+            .expect_err("unknown")
+            .to_string();
+        assert!(other.contains("billing.provider"), "{other}");
+        let plan = Config::load_from(
+            None,
+            &env(&[("UMBRA_LICENSING_DEFAULT_PLAN", "Gold Plan!")]),
+        )
+        .expect_err("not a plan code")
+        .to_string();
+        assert!(plan.contains("licensing.default_plan"), "{plan}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub enum LicensingError {
     UnknownPlan(String),
     #[error("the guild has no active license")]
     NoLicense,
-    #[error("the free plan is missing from licensing.plans (migrations not applied?)")]
+    #[error("no plan is on sale in licensing.plans (migrations not applied?)")]
     NoFreePlan,
     #[error(transparent)]
     Guild(#[from] crate::guild::GuildError),
@@ -22,8 +22,9 @@ pub enum LicensingError {
 
 #[async_trait]
 pub trait LicensingReader: Send + Sync {
-    /// The guild's entitlements now: its active, unexpired license's plan, or the free plan
-    /// (`license: None`) without one — also for guilds Umbra does not know.
+    /// The guild's entitlements now: its active, unexpired license's plan, or the default plan
+    /// (`licensing.default_plan`; `license: None`) without one — also for guilds Umbra does
+    /// not know.
     async fn entitlements(&self, guild_discord_id: u64) -> Result<Entitlements, LicensingError>;
 }
 

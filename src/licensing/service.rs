@@ -19,6 +19,8 @@ use crate::outbox::{self, NewEvent, event_types};
 pub struct LicensingService {
     db: DatabaseConnection,
     guilds: Arc<dyn GuildReader>,
+    /// The plan code of guilds without a license; `None`: the top plan on sale.
+    default_plan: Option<String>,
 }
 
 /// A license as `/admin license show` reports it.
@@ -29,8 +31,29 @@ pub struct LicenseView {
 }
 
 impl LicensingService {
-    pub fn new(db: DatabaseConnection, guilds: Arc<dyn GuildReader>) -> Self {
-        Self { db, guilds }
+    /// `default_plan`: `licensing.default_plan` (empty: the top plan on sale).
+    pub fn new(db: DatabaseConnection, guilds: Arc<dyn GuildReader>, default_plan: &str) -> Self {
+        let default_plan =
+            (!default_plan.trim().is_empty()).then(|| default_plan.trim().to_owned());
+        Self {
+            db,
+            guilds,
+            default_plan,
+        }
+    }
+
+    /// The plan of guilds without a license (`licensing.default_plan`, else the top plan).
+    pub async fn default_plan(&self) -> Result<Plan, LicensingError> {
+        match &self.default_plan {
+            Some(code) => persistence::plan_by_code(&self.db, code)
+                .await?
+                .ok_or_else(|| LicensingError::UnknownPlan(code.clone())),
+            None => persistence::plans(&self.db)
+                .await?
+                .into_iter()
+                .last()
+                .ok_or(LicensingError::NoFreePlan),
+        }
     }
 
     async fn guild_row(&self, guild: u64) -> Result<crate::guild::GuildRecord, LicensingError> {
@@ -158,9 +181,7 @@ impl LicensingReader for LicensingService {
                 license: Some(license),
             });
         }
-        let plan = persistence::plan_by_code(&self.db, PlanCode::FREE)
-            .await?
-            .ok_or(LicensingError::NoFreePlan)?;
+        let plan = self.default_plan().await?;
         Ok(Entitlements {
             plan,
             license: None,

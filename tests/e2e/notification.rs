@@ -103,7 +103,7 @@ async fn grant_pro(world: &TestWorld) {
 
 async fn revoke(world: &TestWorld) {
     let revoked = admin_license(world, "revoke", json!({})).await;
-    assert!(revoked.contains("back on the free plan"), "{revoked}");
+    assert!(revoked.contains("back on the default plan"), "{revoked}");
 }
 
 async fn set_log_channel(world: &TestWorld) {

@@ -291,7 +291,7 @@ async fn an_operator_grants_a_plan_and_status_shows_it_while_others_are_refused(
         )
         .await;
     assert!(
-        revoked.text.contains("back on the free plan"),
+        revoked.text.contains("back on the default plan"),
         "{}",
         revoked.text
     );

@@ -6,4 +6,5 @@ mod embedded;
 mod http;
 mod outbox;
 mod queue;
+mod self_host;
 mod tx;

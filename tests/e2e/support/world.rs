@@ -80,6 +80,9 @@ impl Builder {
         config.discord.ca_cert = emu.ca_cert_path().display().to_string();
         config.discord.operators = vec![operator_id];
         config.outbox.poll_interval_ms = 50;
+        // The tests model a hosted instance with a free tier (plan limits are part of what
+        // they check); the self-hosting default (the top plan) has its own test.
+        config.licensing.default_plan = "free".into();
         if self.web {
             let port = std::net::TcpListener::bind("127.0.0.1:0")
                 .and_then(|l| l.local_addr())

@@ -1,0 +1,64 @@
+//! Purpose: self-hosting without billing — every server without a license gets the top plan
+//! (`licensing.default_plan` empty, `billing.provider = "none"`), a configured default plan
+//! applies instead, and an unknown plan code refuses to start and names the key.
+
+use serde_json::json;
+use umbra::licensing::LicensingReader;
+
+use crate::support::world::TestWorld;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_self_hosted_server_without_a_license_gets_the_top_plan() {
+    let world = TestWorld::builder()
+        .configure(|c| c.licensing.default_plan = String::new())
+        .start()
+        .await;
+    let g = world.guild_id();
+    let e = world.data().licensing.entitlements(g).await.unwrap();
+    assert_eq!(e.plan.code, "max");
+    assert!(e.license.is_none());
+    assert!(e.plan.antinuke.custom_thresholds && e.plan.member_restore_limit.is_none());
+    let shown = world
+        .command(
+            world.owner_id(),
+            "admin license show",
+            json!({ "guild": g.to_string() }),
+        )
+        .await;
+    assert!(
+        shown.text.contains("default plan applies"),
+        "{}",
+        shown.text
+    );
+    let status = world
+        .command(world.owner_id(), "umbra status", json!({}))
+        .await;
+    assert!(status.text.contains("Max"), "{}", status.text);
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_default_plan_applies_and_an_unknown_one_refuses_to_start() {
+    let world = TestWorld::builder()
+        .configure(|c| c.licensing.default_plan = "pro".into())
+        .start()
+        .await;
+    let e = world
+        .data()
+        .licensing
+        .entitlements(world.guild_id())
+        .await
+        .unwrap();
+    assert_eq!(e.plan.code, "pro");
+    world.finish().await;
+
+    let mut world = TestWorld::builder().without_bot().start().await;
+    world.config.licensing.default_plan = "gold".into();
+    let refused = umbra::app::start(&world.config, &world.secrets)
+        .await
+        .err()
+        .expect("an unknown default plan refuses to start");
+    let message = format!("{refused:#}");
+    assert!(message.contains("licensing.default_plan"), "{message}");
+    assert!(message.contains("gold"), "{message}");
+}
