@@ -18,18 +18,21 @@ COPY Cargo.toml Cargo.lock ./
 COPY entity/Cargo.toml entity/Cargo.toml
 COPY migration/Cargo.toml migration/Cargo.toml
 COPY emulator/Cargo.toml emulator/Cargo.toml
+COPY toss-emulator/Cargo.toml toss-emulator/Cargo.toml
 COPY bench/Cargo.toml bench/Cargo.toml
-RUN mkdir -p src entity/src migration/src emulator/src bench/src tests/e2e \
+RUN mkdir -p src entity/src migration/src emulator/src toss-emulator/src bench/src tests/e2e \
  && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
- && touch entity/src/lib.rs migration/src/lib.rs emulator/src/lib.rs \
+ && touch entity/src/lib.rs migration/src/lib.rs emulator/src/lib.rs toss-emulator/src/lib.rs \
  && echo 'fn main() {}' > emulator/src/main.rs \
+ && echo 'fn main() {}' > toss-emulator/src/main.rs \
  && echo 'fn main() {}' > bench/src/main.rs \
  && echo 'fn main() {}' > tests/e2e/main.rs \
  && cargo build --release --locked -p umbra --bin umbra \
- && rm -rf src entity/src migration/src emulator/src bench/src tests
+ && rm -rf src entity/src migration/src emulator/src toss-emulator/src bench/src tests
 # 2. The sources.
 COPY . .
 RUN touch src/main.rs src/lib.rs entity/src/lib.rs migration/src/lib.rs emulator/src/lib.rs \
+    toss-emulator/src/lib.rs \
  && cargo build --release --locked -p umbra --bin umbra \
  && install -m 0755 target/release/umbra /usr/local/bin/umbra
 

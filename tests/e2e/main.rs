@@ -12,4 +12,5 @@ mod recovery;
 mod restore;
 mod schema;
 mod support;
+mod toss;
 mod web;
