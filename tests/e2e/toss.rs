@@ -556,3 +556,113 @@ mod parking_lot_free {
         }
     }
 }
+
+mod client {
+    //! Umbra's Toss adapter against the emulator: one payment per order whatever happens.
+
+    use std::time::Duration;
+
+    use toss_emulator::{Behaviour, CARD_DECLINED, CARD_FLAKY, TossConfig, TossEmulator};
+    use umbra::billing::toss::{Charge, Order, TossClient};
+    use umbra::config::Secret;
+
+    fn client(emu: &TossEmulator, timeout: Duration) -> TossClient {
+        TossClient::new(
+            &emu.base_url(),
+            &Secret::new(emu.secret_key().to_owned()),
+            timeout,
+        )
+        .unwrap()
+        .with_retries(4, Duration::from_millis(50))
+    }
+
+    fn order(customer: &str, id: &str) -> Order {
+        Order {
+            customer_key: customer.into(),
+            order_id: id.into(),
+            order_name: "Umbra Pro".into(),
+            amount: 4900,
+        }
+    }
+
+    async fn key(emu: &TossEmulator, c: &TossClient, customer: &str, card: &str) -> Secret<String> {
+        let auth = emu.issue_auth_key(customer, card);
+        let issued = c.issue(&auth, customer).await.expect("issued");
+        assert_eq!(issued.customer_key, customer);
+        assert!(!format!("{issued:?}").contains(issued.billing_key.expose()));
+        issued.billing_key
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_charge_is_paid_once_through_transient_failures_late_answers_and_repeats() {
+        let emu = TossEmulator::start(TossConfig::default()).await.unwrap();
+        let c = client(&emu, Duration::from_millis(300));
+        let customer = "7d3c0c1e-0000-4000-8000-00000000000a";
+
+        // Two provider errors, then paid: one payment.
+        let flaky = key(&emu, &c, customer, CARD_FLAKY).await;
+        let Charge::Paid(p) = c.charge(&flaky, &order(customer, "sub-a-202612")).await else {
+            panic!("paid after the transient failures");
+        };
+        assert_eq!(p.total_amount, 4900);
+        // The same order again (a crash before recording it): the same payment, not a second.
+        let Charge::Paid(again) = c.charge(&flaky, &order(customer, "sub-a-202612")).await else {
+            panic!("the repeat is answered with the first payment");
+        };
+        assert_eq!(again.payment_key, p.payment_key);
+
+        // An answer later than the client waits: settled by the order id, charged once.
+        let late = key(&emu, &c, customer, "4330123412345678").await;
+        let newest = emu
+            .billing_keys_of(customer)
+            .pop()
+            .expect("the key just issued");
+        emu.script(&newest, Behaviour::AnswerLate(Duration::from_millis(700)));
+        let outcome = c.charge(&late, &order(customer, "sub-b-202612")).await;
+        assert!(matches!(outcome, Charge::Paid(_)), "{outcome:?}");
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        assert_eq!(
+            emu.payments()
+                .iter()
+                .filter(|p| p.order_id == "sub-b-202612")
+                .count(),
+            1,
+            "one payment for the order"
+        );
+
+        // A declined card: declined, no retry storm.
+        let declined = key(&emu, &c, customer, CARD_DECLINED).await;
+        let before = emu.charge_requests();
+        let outcome = c.charge(&declined, &order(customer, "sub-c-202612")).await;
+        let Charge::Declined(e) = outcome else {
+            panic!("declined: {outcome:?}");
+        };
+        assert_eq!(e.code(), Some("REJECT_CARD_PAYMENT"));
+        assert_eq!(
+            emu.charge_requests() - before,
+            1,
+            "a decline is not retried"
+        );
+
+        // A wrong secret key is a configuration error, not a charge.
+        let wrong = TossClient::new(
+            &emu.base_url(),
+            &Secret::new("test_sk_wrong".into()),
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        let Charge::Declined(e) = wrong
+            .charge(&declined, &order(customer, "sub-d-202612"))
+            .await
+        else {
+            panic!("refused");
+        };
+        assert_eq!(e.code(), Some("UNAUTHORIZED_KEY"));
+
+        // Toss unreachable: unknown (to be retried later with the same order), never "paid".
+        emu.shutdown();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let outcome = c.charge(&flaky, &order(customer, "sub-e-202612")).await;
+        assert!(matches!(outcome, Charge::Unknown(_)), "{outcome:?}");
+    }
+}

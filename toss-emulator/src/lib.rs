@@ -205,6 +205,18 @@ impl TossEmulator {
             .insert(card_number.to_owned(), behaviour);
     }
 
+    /// The billing keys issued to `customer_key`, oldest first.
+    pub fn billing_keys_of(&self, customer_key: &str) -> Vec<String> {
+        let state = self.inner.state.lock();
+        let mut keys: Vec<&model::BillingKey> = state
+            .billing_keys
+            .values()
+            .filter(|k| k.customer_key == customer_key)
+            .collect();
+        keys.sort_by_key(|k| k.authenticated_at);
+        keys.into_iter().map(|k| k.billing_key.clone()).collect()
+    }
+
     /// Every payment, oldest first (aborted charges included).
     pub fn payments(&self) -> Vec<Payment> {
         self.inner.state.lock().payments.clone()
