@@ -118,8 +118,28 @@ impl Keyring {
         &self.keys[0].0
     }
 
+    /// Encrypts `plaintext` for column `column` of the row `row_id` (both are the associated
+    /// data: the ciphertext opens neither in another row nor in another column).
+    pub fn seal_column(&self, row_id: Uuid, column: &str, plaintext: &[u8]) -> Sealed {
+        self.seal_with(&column_aad(row_id, column), plaintext)
+    }
+
+    /// Decrypts a value sealed with [`Keyring::seal_column`] for the same row and column.
+    pub fn open_column(
+        &self,
+        row_id: Uuid,
+        column: &str,
+        sealed: &Sealed,
+    ) -> Result<Vec<u8>, CryptoError> {
+        self.open_with(&column_aad(row_id, column), sealed)
+    }
+
     /// Encrypts `plaintext` for the row `row_id` with the current key.
     pub fn seal(&self, row_id: Uuid, plaintext: &[u8]) -> Sealed {
+        self.seal_with(row_id.as_bytes(), plaintext)
+    }
+
+    fn seal_with(&self, aad: &[u8], plaintext: &[u8]) -> Sealed {
         let (id, cipher) = &self.keys[0];
         let mut nonce = [0u8; NONCE_LEN];
         rand::rng().fill_bytes(&mut nonce);
@@ -128,7 +148,7 @@ impl Keyring {
                 Nonce::from_slice(&nonce),
                 Payload {
                     msg: plaintext,
-                    aad: row_id.as_bytes(),
+                    aad,
                 },
             )
             .expect("AES-GCM encrypts any input shorter than 64 GiB");
@@ -143,6 +163,10 @@ impl Keyring {
 
     /// Decrypts a value sealed for `row_id`.
     pub fn open(&self, row_id: Uuid, sealed: &Sealed) -> Result<Vec<u8>, CryptoError> {
+        self.open_with(row_id.as_bytes(), sealed)
+    }
+
+    fn open_with(&self, aad: &[u8], sealed: &Sealed) -> Result<Vec<u8>, CryptoError> {
         let cipher = self
             .keys
             .iter()
@@ -158,16 +182,44 @@ impl Keyring {
                 Nonce::from_slice(nonce),
                 Payload {
                     msg: ciphertext,
-                    aad: row_id.as_bytes(),
+                    aad,
                 },
             )
             .map_err(|_| CryptoError::Decrypt)
     }
 }
 
+/// The associated data of a column-bound value: the row id, then the column's name.
+fn column_aad(row_id: Uuid, column: &str) -> Vec<u8> {
+    let mut aad = row_id.as_bytes().to_vec();
+    aad.push(b':');
+    aad.extend_from_slice(column.as_bytes());
+    aad
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_column_bound_value_opens_only_in_its_row_and_column() {
+        let ring = ring(&key(4));
+        let row = Uuid::now_v7();
+        let sealed = ring.seal_column(row, "billing_key_enc", b"bk_123");
+        assert_eq!(
+            ring.open_column(row, "billing_key_enc", &sealed),
+            Ok(b"bk_123".to_vec())
+        );
+        assert_eq!(
+            ring.open_column(row, "other_column", &sealed),
+            Err(CryptoError::Decrypt)
+        );
+        assert_eq!(
+            ring.open_column(Uuid::now_v7(), "billing_key_enc", &sealed),
+            Err(CryptoError::Decrypt)
+        );
+        assert_eq!(ring.open(row, &sealed), Err(CryptoError::Decrypt));
+    }
 
     fn key(byte: u8) -> String {
         base64::engine::general_purpose::STANDARD.encode([byte; 32])
