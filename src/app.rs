@@ -266,6 +266,9 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
         Arc::new(crate::recovery::antinuke::AntinukeConsumer::new(
             app.antinuke.clone(),
         )),
+        Arc::new(crate::licensing::SubscriptionConsumer::new(
+            app.licensing.clone(),
+        )),
     ];
     let relay = Relay::new(
         db.pool.clone(),

@@ -9,6 +9,8 @@ mod persistence;
 pub mod ports;
 pub mod service;
 
+mod events;
+pub use events::SubscriptionConsumer;
 pub use model::{AntinukeFeatures, Entitlements, LicenseInfo, Plan, PlanCode};
 pub use ports::{LicensingError, LicensingReader, PlanReader};
 pub use service::LicensingService;

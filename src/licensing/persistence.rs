@@ -156,3 +156,71 @@ pub async fn expire_due<C: ConnectionTrait>(txn: &C) -> Result<Vec<(Uuid, String
     let codes = codes(txn, &plans).await?;
     Ok(expired.iter().map(|l| l.guild_id).zip(codes).collect())
 }
+
+/// The license a paid subscription gives: the guild's active subscription license of `plan_id`
+/// is extended to `ends_at` (never shortened); any other active license is replaced by a new
+/// one. Idempotent: the same event applied twice changes nothing more.
+pub async fn apply_subscription<C: ConnectionTrait>(
+    txn: &C,
+    guild_row_id: Uuid,
+    plan_id: Uuid,
+    ends_at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let active = licenses::Entity::find()
+        .filter(licenses::Column::GuildId.eq(guild_row_id))
+        .filter(licenses::Column::Status.eq("active"))
+        .one(txn)
+        .await?;
+    if let Some(l) = &active
+        && l.source == "subscription"
+        && l.plan_id == plan_id
+    {
+        if l.ends_at.is_none_or(|e| e.with_timezone(&Utc) < ends_at) {
+            licenses::ActiveModel {
+                id: Set(l.id),
+                ends_at: Set(Some(ends_at.into())),
+                updated_at: Set(Utc::now().into()),
+                ..Default::default()
+            }
+            .update(txn)
+            .await?;
+        }
+        return Ok(());
+    }
+    if active.is_some() {
+        revoke_active(txn, guild_row_id, "replaced by a subscription").await?;
+    }
+    licenses::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        guild_id: Set(guild_row_id),
+        plan_id: Set(plan_id),
+        status: Set("active".into()),
+        source: Set("subscription".into()),
+        starts_at: Set(Utc::now().into()),
+        ends_at: Set(Some(ends_at.into())),
+        granted_by_discord_id: Set(None),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
+/// Ends the guild's active license when a subscription gave it (`reason` says why).
+pub async fn end_subscription<C: ConnectionTrait>(
+    txn: &C,
+    guild_row_id: Uuid,
+    reason: &str,
+) -> Result<(), DbErr> {
+    licenses::Entity::update_many()
+        .col_expr(licenses::Column::Status, Expr::value("revoked"))
+        .col_expr(licenses::Column::RevokedAt, Expr::cust("now()"))
+        .col_expr(licenses::Column::RevokeReason, Expr::value(reason))
+        .col_expr(licenses::Column::UpdatedAt, Expr::cust("now()"))
+        .filter(licenses::Column::GuildId.eq(guild_row_id))
+        .filter(licenses::Column::Status.eq("active"))
+        .filter(licenses::Column::Source.eq("subscription"))
+        .exec(txn)
+        .await?;
+    Ok(())
+}

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 
@@ -130,6 +130,36 @@ impl LicensingService {
         .await?;
         txn.commit().await?;
         Ok(code)
+    }
+
+    /// A paid subscription's period: the guild's license of `plan_code` runs until `until`
+    /// (extended, never shortened; another license is replaced). A guild Umbra no longer knows
+    /// is skipped.
+    pub async fn subscription_paid(
+        &self,
+        guild: u64,
+        plan_code: &str,
+        until: DateTime<Utc>,
+    ) -> Result<(), LicensingError> {
+        let Some(record) = self.guilds.guild(guild).await? else {
+            return Ok(());
+        };
+        let txn = crate::db::Tx::begin_on(&self.db).await?;
+        let plan = persistence::plan_by_code(&txn, plan_code)
+            .await?
+            .ok_or_else(|| LicensingError::UnknownPlan(plan_code.to_owned()))?;
+        persistence::apply_subscription(&txn, record.id, plan.id, until).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// A subscription ended: the license it gave ends now.
+    pub async fn subscription_ended(&self, guild: u64, reason: &str) -> Result<(), LicensingError> {
+        let Some(record) = self.guilds.guild(guild).await? else {
+            return Ok(());
+        };
+        persistence::end_subscription(&self.db, record.id, reason).await?;
+        Ok(())
     }
 
     /// The guild's active license, if any.

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod antinuke;
+mod billing;
 mod bot;
 mod emulator;
 mod foundation;

@@ -1,0 +1,112 @@
+//! Purpose: the billing domain's rules without I/O — the deterministic order id of a charge
+//! (one per subscription, period and attempt: a retry of the same attempt reuses it, so Toss's
+//! idempotency and `DUPLICATED_ORDER_ID` make a second charge impossible), the dunning
+//! schedule, and what a subscription is as the rest of Umbra sees it.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use uuid::Uuid;
+
+/// The order id of attempt `attempt` to pay the period starting at `period_start` (Toss: 6-64
+/// letters, digits, `-`, `_`).
+pub fn order_id(subscription: Uuid, period_start: DateTime<Utc>, attempt: i32) -> String {
+    format!(
+        "umb-{}-{}-{attempt}",
+        subscription.simple(),
+        period_start.format("%Y%m%d%H%M%S")
+    )
+}
+
+/// When a declined renewal is tried again: `days` after the day it was due, for each failure
+/// in turn (`[1, 3, 5]`: one, three and five days after). `None`: no retry left (expire).
+pub fn next_retry(days: &[u32], failures: i32, due: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let index = usize::try_from(failures).ok()?.checked_sub(1)?;
+    days.get(index)
+        .map(|d| due + TimeDelta::days(i64::from(*d)))
+}
+
+/// A subscription's state (`billing.subscriptions.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    PastDue,
+    Cancelled,
+    Expired,
+}
+
+impl Status {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(Status::Active),
+            "past_due" => Some(Status::PastDue),
+            "cancelled" => Some(Status::Cancelled),
+            "expired" => Some(Status::Expired),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::PastDue => "past_due",
+            Status::Cancelled => "cancelled",
+            Status::Expired => "expired",
+        }
+    }
+}
+
+/// A subscription as shown to its owner.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subscription {
+    pub id: Uuid,
+    pub guild_row: Uuid,
+    pub user_row: Uuid,
+    pub plan_code: String,
+    pub status: Status,
+    pub price_krw: i64,
+    pub current_period_start: DateTime<Utc>,
+    pub current_period_end: DateTime<Utc>,
+    pub next_charge_at: Option<DateTime<Utc>>,
+    pub cancel_at_period_end: bool,
+    pub failed_attempts: i32,
+    /// The card charged (company and masked number), if any.
+    pub card: Option<(String, String)>,
+}
+
+/// One charge attempt as shown (receipts).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    pub order_id: String,
+    pub amount_krw: i64,
+    pub status: String,
+    pub failure_code: Option<String>,
+    pub receipt_url: Option<String>,
+    pub requested_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_ids_are_deterministic_and_follow_tosss_rule() {
+        let sub = Uuid::now_v7();
+        let at = DateTime::parse_from_rfc3339("2026-12-06T05:00:00Z")
+            .expect("a time")
+            .with_timezone(&Utc);
+        let id = order_id(sub, at, 1);
+        assert_eq!(id, order_id(sub, at, 1));
+        assert_ne!(id, order_id(sub, at, 2));
+        assert!((6..=64).contains(&id.len()), "{id}");
+        assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    }
+
+    #[test]
+    fn dunning_retries_one_three_and_five_days_after_the_due_date_then_gives_up() {
+        let due = Utc::now();
+        let days = [1, 3, 5];
+        assert_eq!(next_retry(&days, 1, due), Some(due + TimeDelta::days(1)));
+        assert_eq!(next_retry(&days, 3, due), Some(due + TimeDelta::days(5)));
+        assert_eq!(next_retry(&days, 4, due), None);
+        assert_eq!(next_retry(&days, 0, due), None);
+    }
+}

@@ -1,0 +1,532 @@
+//! Purpose: billing use cases — register a card (the billing key issued from the card page's
+//! `authKey`, checked against the registration's `customerKey`, sealed to its row and column),
+//! subscribe a guild to a plan (one live subscription per guild; the first charge made at
+//! once), and the renewal worker (due subscriptions claimed on the lease queue; each charge an
+//! attempt row written `pending` before Toss is called, its order id deterministic per
+//! subscription, period and attempt, so a crash at any point is reconciled by charging the same
+//! order again — Toss answers the first payment — and never charged twice). Declines follow the
+//! dunning schedule (`past_due`, then `expired`); a subscription cancelled by its owner ends at
+//! its period's end. Every change is an outbox event (`subscription.*`, `payment.*`) that
+//! licensing turns into licenses.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use serde_json::json;
+use sqlx::PgPool;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::model::{self, Attempt, Status, Subscription};
+use super::persistence::{self, KEY_COLUMN};
+use super::toss::{Charge, Order, TossClient, TossError};
+use crate::config::Secret;
+use crate::db::Tx;
+use crate::db::crypto::{Keyring, Sealed};
+use crate::guild::{GuildError, GuildReader};
+use crate::licensing::{LicensingError, PlanReader};
+use crate::outbox::{self, NewEvent};
+use crate::queue::Lease;
+
+/// Outbox event types of the billing domain.
+pub mod events {
+    pub const SUBSCRIPTION_ACTIVATED: &str = "subscription.activated";
+    pub const SUBSCRIPTION_RENEWED: &str = "subscription.renewed";
+    pub const SUBSCRIPTION_PAST_DUE: &str = "subscription.past_due";
+    pub const SUBSCRIPTION_CANCELED: &str = "subscription.canceled";
+    pub const SUBSCRIPTION_EXPIRED: &str = "subscription.expired";
+    pub const PAYMENT_SUCCEEDED: &str = "payment.succeeded";
+    pub const PAYMENT_FAILED: &str = "payment.failed";
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BillingError {
+    #[error("guild {0} is not known to Umbra")]
+    UnknownGuild(u64),
+    #[error("the plan `{0}` is not sold")]
+    NotForSale(String),
+    #[error("no card is registered")]
+    NoCard,
+    #[error("the guild already has a live subscription")]
+    AlreadySubscribed,
+    #[error("the card page answered for another customer")]
+    CustomerMismatch,
+    #[error("the payment was declined: {0}")]
+    Declined(TossError),
+    #[error(transparent)]
+    Toss(TossError),
+    #[error("the stored card cannot be read: {0}")]
+    Crypto(#[from] crate::db::crypto::CryptoError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    Plan(#[from] LicensingError),
+    #[error(transparent)]
+    Guild(#[from] GuildError),
+}
+
+/// How the worker and the lifecycle behave (`[billing]`).
+#[derive(Debug, Clone)]
+pub struct BillingSettings {
+    /// Days after a renewal's due date on which a declined charge is tried again.
+    pub dunning_days: Vec<u32>,
+    /// Days a paid license outlasts its period (covers the dunning retries).
+    pub grace_days: u32,
+    pub lease: Duration,
+    pub poll: Duration,
+    pub batch: u32,
+    /// When Toss's answer stays unknown, the charge is tried again (same order) after this.
+    pub unknown_retry: Duration,
+}
+
+impl Default for BillingSettings {
+    fn default() -> Self {
+        Self {
+            dunning_days: vec![1, 3, 5],
+            grace_days: 7,
+            lease: Duration::from_secs(120),
+            poll: Duration::from_secs(30),
+            batch: 50,
+            unknown_retry: Duration::from_secs(300),
+        }
+    }
+}
+
+/// What one charge did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Charged {
+    Paid {
+        payment_key: String,
+    },
+    Declined {
+        code: String,
+    },
+    /// The outcome is unknown (Toss unreachable): tried again later with the same order.
+    Pending,
+    /// The subscription ended (cancelled at its period's end).
+    Ended,
+    /// Another worker holds the subscription now.
+    LostLease,
+}
+
+struct Inner {
+    pool: PgPool,
+    keyring: Arc<Keyring>,
+    toss: TossClient,
+    plans: Arc<dyn PlanReader>,
+    guilds: Arc<dyn GuildReader>,
+    settings: BillingSettings,
+    owner: String,
+    wake: tokio::sync::Notify,
+}
+
+#[derive(Clone)]
+pub struct BillingService {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for BillingService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BillingService").finish_non_exhaustive()
+    }
+}
+
+impl BillingService {
+    pub fn new(
+        pool: PgPool,
+        keyring: Arc<Keyring>,
+        toss: TossClient,
+        plans: Arc<dyn PlanReader>,
+        guilds: Arc<dyn GuildReader>,
+        settings: BillingSettings,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                pool,
+                keyring,
+                toss,
+                plans,
+                guilds,
+                settings,
+                owner: format!("billing-{}", Uuid::now_v7().simple()),
+                wake: tokio::sync::Notify::new(),
+            }),
+        }
+    }
+
+    /// A new registration's `customerKey` (random; never an email or a Discord id).
+    pub fn new_customer_key() -> Uuid {
+        Uuid::new_v4()
+    }
+
+    /// Exchanges the card page's `authKey` for a billing key and stores it as `user_row`'s card
+    /// (the previous card is retired). `customer_key` is the one this registration was started
+    /// with: Toss must answer for it.
+    pub async fn register_card(
+        &self,
+        user_row: Uuid,
+        customer_key: Uuid,
+        auth_key: &str,
+    ) -> Result<(), BillingError> {
+        let issued = self
+            .inner
+            .toss
+            .issue(auth_key, &customer_key.to_string())
+            .await
+            .map_err(BillingError::Toss)?;
+        if issued.customer_key != customer_key.to_string() {
+            return Err(BillingError::CustomerMismatch);
+        }
+        let id = Uuid::now_v7();
+        let sealed =
+            self.inner
+                .keyring
+                .seal_column(id, KEY_COLUMN, issued.billing_key.expose().as_bytes());
+        let mut tx = self.inner.pool.begin().await?;
+        persistence::replace_key(
+            &mut tx,
+            id,
+            user_row,
+            customer_key,
+            &sealed.key_id,
+            &sealed.bytes,
+            issued.card_company.as_deref(),
+            issued.card_number.as_deref(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Subscribes `guild` to `plan_code`, paid by `user_row`'s card, and makes the first charge.
+    pub async fn subscribe(
+        &self,
+        user_row: Uuid,
+        guild: u64,
+        plan_code: &str,
+    ) -> Result<Charged, BillingError> {
+        let plan = self.inner.plans.plan(plan_code).await?;
+        let Some(days) = plan.billing_period_days.filter(|_| plan.price_krw > 0) else {
+            return Err(BillingError::NotForSale(plan_code.to_owned()));
+        };
+        let record = self
+            .inner
+            .guilds
+            .guild(guild)
+            .await?
+            .ok_or(BillingError::UnknownGuild(guild))?;
+        let Some(key) = persistence::active_key(&self.inner.pool, user_row).await? else {
+            return Err(BillingError::NoCard);
+        };
+        let lease = persistence::insert_subscription(
+            &self.inner.pool,
+            Uuid::now_v7(),
+            user_row,
+            record.id,
+            plan.id,
+            key.id,
+            plan.price_krw,
+            days,
+            &self.inner.owner,
+            self.inner.settings.lease.as_secs_f64(),
+        )
+        .await
+        .map_err(|e| {
+            if persistence::is_live_conflict(&e) {
+                BillingError::AlreadySubscribed
+            } else {
+                BillingError::Database(e)
+            }
+        })?;
+        self.process(lease).await
+    }
+
+    /// The guild's live (else latest) subscription and its last attempts.
+    pub async fn subscription(
+        &self,
+        guild: u64,
+    ) -> Result<Option<(Subscription, Vec<Attempt>)>, BillingError> {
+        let Some(record) = self.inner.guilds.guild(guild).await? else {
+            return Ok(None);
+        };
+        let Some(s) = persistence::of_guild(&self.inner.pool, record.id).await? else {
+            return Ok(None);
+        };
+        let attempts = persistence::attempts(&self.inner.pool, s.id, 10).await?;
+        Ok(Some((s, attempts)))
+    }
+
+    /// Cancels the guild's subscription at the end of its period (`cancel`), or takes that back.
+    /// Returns whether the guild has a live subscription.
+    pub async fn cancel_at_period_end(
+        &self,
+        guild: u64,
+        cancel: bool,
+    ) -> Result<bool, BillingError> {
+        let record = self
+            .inner
+            .guilds
+            .guild(guild)
+            .await?
+            .ok_or(BillingError::UnknownGuild(guild))?;
+        Ok(persistence::set_cancel_at_end(&self.inner.pool, record.id, cancel).await?)
+    }
+
+    /// The renewal worker: claims due subscriptions and charges them until `shutdown`.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+        while !*shutdown.borrow() {
+            match self.renew_due().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(renewals = n, "billing: subscriptions processed"),
+                Err(e) => tracing::warn!(error = %e, "billing: a renewal pass failed; will retry"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.inner.settings.poll) => {}
+                _ = self.inner.wake.notified() => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// One pass: every due subscription (up to the batch size) charged or ended.
+    pub async fn renew_due(&self) -> Result<usize, BillingError> {
+        let leases = persistence::claim(
+            &self.inner.pool,
+            &self.inner.owner,
+            self.inner.settings.lease,
+            self.inner.settings.batch,
+        )
+        .await?;
+        let n = leases.len();
+        for lease in leases {
+            if let Err(e) = self.process(lease).await {
+                tracing::warn!(subscription = %lease.id, error = %e, "billing: a renewal failed");
+            }
+        }
+        Ok(n)
+    }
+
+    /// Charges (or ends) the subscription `lease` holds.
+    async fn process(&self, lease: Lease) -> Result<Charged, BillingError> {
+        let inner = &self.inner;
+        let Some((sub, days)) = persistence::get(&inner.pool, lease.id).await? else {
+            return Ok(Charged::LostLease);
+        };
+        let now = Utc::now();
+        let guild = inner.guilds.guild_by_row(sub.guild_row).await?;
+        let (guild_id, owner_id) = guild
+            .as_ref()
+            .map(|g| (g.discord_id, g.owner_discord_id))
+            .unwrap_or_default();
+        let payload = |extra: serde_json::Value| {
+            let mut p = json!({
+                "subscription_id": sub.id,
+                "plan": sub.plan_code,
+                "guild_discord_id": guild_id.to_string(),
+                "owner_discord_id": owner_id.to_string(),
+                "amount_krw": sub.price_krw,
+            });
+            if let (Some(p), Some(e)) = (p.as_object_mut(), extra.as_object()) {
+                p.extend(e.clone());
+            }
+            p
+        };
+        let event = |kind: &'static str, extra: serde_json::Value| {
+            NewEvent::new(kind, "subscription", sub.id.to_string(), payload(extra))
+                .in_guild(crate::ids::to_db(guild_id))
+        };
+        // Cancelled by its owner: it ends when its period does.
+        if sub.cancel_at_period_end && sub.current_period_end <= now {
+            let tx = Tx::begin(&inner.pool).await?;
+            let held = persistence::settle(
+                &mut **tx.lock().await,
+                lease,
+                Status::Cancelled,
+                None,
+                None,
+                sub.failed_attempts,
+            )
+            .await?;
+            if !held {
+                return Ok(Charged::LostLease);
+            }
+            outbox::append(&tx, event(events::SUBSCRIPTION_CANCELED, json!({}))).await?;
+            tx.commit().await?;
+            return Ok(Charged::Ended);
+        }
+        // The first charge pays the period the subscription started with; every later one
+        // pays the period after the current one.
+        let initial = !persistence::ever_paid(&inner.pool, sub.id).await?;
+        let period_start = if initial {
+            sub.current_period_start
+        } else {
+            sub.current_period_end
+        };
+        let period_end = period_start + TimeDelta::days(i64::from(days));
+        // The attempt is recorded before Toss is called.
+        let order_id = {
+            let mut tx = inner.pool.begin().await?;
+            if !persistence::holds(&mut tx, lease).await? {
+                return Ok(Charged::LostLease);
+            }
+            let (order_id, _) =
+                persistence::attempt_for(&mut tx, sub.id, period_start, sub.price_krw).await?;
+            tx.commit().await?;
+            order_id
+        };
+        let charge = match persistence::key_of_subscription(&inner.pool, sub.id).await? {
+            None => Charge::Declined(TossError::Refused {
+                status: 404,
+                code: "NOT_FOUND_BILLING".into(),
+                message: "no card is registered".into(),
+            }),
+            Some(key) => {
+                let plain = inner.keyring.open_column(
+                    key.id,
+                    KEY_COLUMN,
+                    &Sealed {
+                        key_id: key.key_id.clone(),
+                        bytes: key.sealed.clone(),
+                    },
+                )?;
+                let billing_key = Secret::new(String::from_utf8_lossy(&plain).into_owned());
+                let order = Order {
+                    customer_key: key.customer_key.to_string(),
+                    order_id: order_id.clone(),
+                    order_name: format!("Umbra {}", sub.plan_code),
+                    amount: sub.price_krw,
+                };
+                inner.toss.charge(&billing_key, &order).await
+            }
+        };
+        let tx = Tx::begin(&inner.pool).await?;
+        if !persistence::holds(&mut **tx.lock().await, lease).await? {
+            // The attempt stays pending: whoever holds the subscription now reconciles it.
+            return Ok(Charged::LostLease);
+        }
+        let outcome = match charge {
+            Charge::Paid(p) => {
+                persistence::finish_attempt(
+                    &mut **tx.lock().await,
+                    &order_id,
+                    "done",
+                    Some(&p.payment_key),
+                    None,
+                    Some(&p.raw),
+                )
+                .await?;
+                persistence::settle(
+                    &mut **tx.lock().await,
+                    lease,
+                    Status::Active,
+                    Some((period_start, period_end)),
+                    Some(period_end),
+                    0,
+                )
+                .await?;
+                let paid = json!({
+                    "payment_key": p.payment_key,
+                    "order_id": order_id,
+                    "receipt_url": p.receipt_url,
+                    "period_end": period_end,
+                    "license_until": period_end + TimeDelta::days(i64::from(inner.settings.grace_days)),
+                });
+                outbox::append(&tx, event(events::PAYMENT_SUCCEEDED, paid.clone())).await?;
+                let kind = if initial {
+                    events::SUBSCRIPTION_ACTIVATED
+                } else {
+                    events::SUBSCRIPTION_RENEWED
+                };
+                outbox::append(&tx, event(kind, paid)).await?;
+                Charged::Paid {
+                    payment_key: p.payment_key,
+                }
+            }
+            Charge::Declined(e) => {
+                let code = e.code().unwrap_or("UNKNOWN").to_owned();
+                let message = match &e {
+                    TossError::Refused { message, .. } => message.clone(),
+                    TossError::Unreachable(m) => m.clone(),
+                };
+                persistence::finish_attempt(
+                    &mut **tx.lock().await,
+                    &order_id,
+                    "failed",
+                    None,
+                    Some((&code, &message)),
+                    None,
+                )
+                .await?;
+                let failures = sub.failed_attempts + 1;
+                let failed =
+                    json!({ "order_id": order_id, "failure_code": code, "failures": failures });
+                outbox::append(&tx, event(events::PAYMENT_FAILED, failed.clone())).await?;
+                let never_paid = initial && sub.status == Status::Active;
+                let retry = if never_paid {
+                    None
+                } else {
+                    model::next_retry(
+                        &inner.settings.dunning_days,
+                        failures,
+                        sub.current_period_end,
+                    )
+                };
+                match retry {
+                    Some(at) => {
+                        persistence::settle(
+                            &mut **tx.lock().await,
+                            lease,
+                            Status::PastDue,
+                            None,
+                            Some(at),
+                            failures,
+                        )
+                        .await?;
+                        if sub.status == Status::Active {
+                            let due = json!({ "next_retry_at": at, "failure_code": code });
+                            outbox::append(&tx, event(events::SUBSCRIPTION_PAST_DUE, due)).await?;
+                        }
+                    }
+                    None => {
+                        persistence::settle(
+                            &mut **tx.lock().await,
+                            lease,
+                            Status::Expired,
+                            None,
+                            None,
+                            failures,
+                        )
+                        .await?;
+                        if !never_paid {
+                            outbox::append(&tx, event(events::SUBSCRIPTION_EXPIRED, failed))
+                                .await?;
+                        }
+                    }
+                }
+                Charged::Declined { code }
+            }
+            Charge::Unknown(e) => {
+                tracing::warn!(subscription = %sub.id, error = %e, "billing: a charge's outcome is unknown; it will be settled by its order id");
+                let at = now
+                    + TimeDelta::from_std(inner.settings.unknown_retry)
+                        .unwrap_or(TimeDelta::minutes(5));
+                persistence::settle(
+                    &mut **tx.lock().await,
+                    lease,
+                    sub.status,
+                    None,
+                    Some(at),
+                    sub.failed_attempts,
+                )
+                .await?;
+                Charged::Pending
+            }
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+}

@@ -1,0 +1,421 @@
+//! Purpose: the billing core against the Toss emulator, with the real database and the real
+//! outbox — a subscription's first charge and its license, renewals, cancellation at the
+//! period's end, declines through dunning to expiry, a double subscribe, another customer's
+//! key refused, the billing key sealed at rest, and a charge whose record was lost to a crash
+//! reconciled by its order id without a second charge.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use toss_emulator::{Behaviour, CARD_DECLINED, TossConfig, TossEmulator};
+use umbra::billing::toss::TossClient;
+use umbra::billing::{BillingError, BillingService, BillingSettings, Charged, Status};
+use umbra::config::Secret;
+use umbra::db::crypto::Keyring;
+use umbra::identity::UserReader;
+use umbra::licensing::LicensingReader;
+use uuid::Uuid;
+
+use crate::support::world::TestWorld;
+
+struct Billing {
+    world: TestWorld,
+    toss: TossEmulator,
+    service: BillingService,
+    owner_row: Uuid,
+}
+
+async fn billing() -> Billing {
+    let world = TestWorld::start().await;
+    let toss = TossEmulator::start(TossConfig::default()).await.unwrap();
+    let data = world.data();
+    let keyring = Arc::new(Keyring::parse(world.secrets.secret_key.as_ref().unwrap()).unwrap());
+    let client = TossClient::new(
+        &toss.base_url(),
+        &Secret::new(toss.secret_key().to_owned()),
+        Duration::from_secs(2),
+    )
+    .unwrap()
+    .with_retries(3, Duration::from_millis(20));
+    let service = BillingService::new(
+        world.db.pool.clone(),
+        keyring,
+        client,
+        Arc::new(data.licensing.clone()),
+        Arc::new(data.guilds.clone()),
+        BillingSettings::default(),
+    );
+    let owner_row = data
+        .identity
+        .user_row(world.owner_id())
+        .await
+        .unwrap()
+        .expect("the owner is recorded when the guild is");
+    Billing {
+        world,
+        toss,
+        service,
+        owner_row,
+    }
+}
+
+impl Billing {
+    async fn card(&self, user: Uuid, number: &str) -> Uuid {
+        let customer = BillingService::new_customer_key();
+        let auth = self.toss.issue_auth_key(&customer.to_string(), number);
+        self.service
+            .register_card(user, customer, &auth)
+            .await
+            .expect("the card is registered");
+        customer
+    }
+
+    async fn plan(&self) -> (String, Option<chrono::DateTime<chrono::Utc>>) {
+        let e = self
+            .world
+            .data()
+            .licensing
+            .entitlements(self.world.guild_id())
+            .await
+            .unwrap();
+        (e.plan.code, e.license.and_then(|l| l.ends_at))
+    }
+
+    async fn wait_plan(&self, code: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let (now, until) = self.plan().await;
+            if now == code {
+                return until;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the plan stayed {now}, not {code}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Makes the guild's subscription due now; with `period_over`, as if its period had ended
+    /// (what a cancellation at the period's end waits for).
+    async fn due(&self, period_over: bool) {
+        let sql = if period_over {
+            "UPDATE billing.subscriptions SET next_charge_at = now() - interval '1 second', \
+                    current_period_start = now() - interval '31 days', \
+                    current_period_end = now() - interval '1 second' \
+              WHERE status IN ('active', 'past_due')"
+        } else {
+            "UPDATE billing.subscriptions SET next_charge_at = now() - interval '1 second' \
+              WHERE status IN ('active', 'past_due')"
+        };
+        sqlx::query(sql).execute(&self.world.db.pool).await.unwrap();
+    }
+
+    async fn status(&self) -> Status {
+        self.service
+            .subscription(self.world.guild_id())
+            .await
+            .unwrap()
+            .expect("a subscription")
+            .0
+            .status
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_is_charged_once_its_license_follows_renewals_and_it_ends_when_cancelled() {
+    let b = billing().await;
+    let g = b.world.guild_id();
+    assert_eq!(b.plan().await.0, "free");
+    assert!(matches!(
+        b.service.subscribe(b.owner_row, g, "pro").await,
+        Err(BillingError::NoCard)
+    ));
+    b.card(b.owner_row, "4330123412341234").await;
+    let sealed: Vec<u8> = sqlx::query_scalar(
+        "SELECT billing_key_enc FROM billing.billing_keys WHERE status = 'active'",
+    )
+    .fetch_one(&b.world.db.pool)
+    .await
+    .unwrap();
+    let issued = b.toss.billing_keys_of(
+        &sqlx::query_scalar::<_, Uuid>("SELECT customer_key FROM billing.billing_keys")
+            .fetch_one(&b.world.db.pool)
+            .await
+            .unwrap()
+            .to_string(),
+    );
+    assert!(
+        !String::from_utf8_lossy(&sealed).contains(&issued[0]),
+        "the billing key is sealed at rest"
+    );
+
+    let first = b.service.subscribe(b.owner_row, g, "pro").await.unwrap();
+    assert!(matches!(first, Charged::Paid { .. }), "{first:?}");
+    let until = b.wait_plan("pro").await.expect("a paid license ends");
+    assert_eq!(b.toss.payments().len(), 1);
+    assert!(matches!(
+        b.service.subscribe(b.owner_row, g, "max").await,
+        Err(BillingError::AlreadySubscribed)
+    ));
+    assert_eq!(
+        b.toss.payments().len(),
+        1,
+        "no charge for a refused second subscription"
+    );
+    assert_eq!(b.service.renew_due().await.unwrap(), 0, "nothing due yet");
+
+    // The renewal comes due: the next period is paid, the license extended.
+    b.due(false).await;
+    assert_eq!(b.service.renew_due().await.unwrap(), 1);
+    assert_eq!(b.toss.payments().len(), 2);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (code, later) = b.plan().await;
+        if code == "pro" && later.is_some_and(|l| l > until) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the license was not extended"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (sub, attempts) = b.service.subscription(g).await.unwrap().unwrap();
+    assert_eq!(sub.status, Status::Active);
+    assert_eq!(attempts.len(), 2);
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a.status == "done" && a.receipt_url.is_some())
+    );
+    assert!(sub.card.as_ref().is_some_and(|(_, n)| n.contains('*')));
+
+    // Cancelled by the owner: nothing more is charged, and it ends with its period.
+    assert!(b.service.cancel_at_period_end(g, true).await.unwrap());
+    b.due(true).await;
+    assert_eq!(b.service.renew_due().await.unwrap(), 1);
+    assert_eq!(b.status().await, Status::Cancelled);
+    assert_eq!(
+        b.toss.payments().len(),
+        2,
+        "a cancelled subscription is not charged"
+    );
+    b.wait_plan("free").await;
+    b.world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_renewal_goes_through_dunning_to_expiry_and_the_license_ends() {
+    let b = billing().await;
+    let g = b.world.guild_id();
+    // A declined first charge: no subscription, no license.
+    b.card(b.owner_row, CARD_DECLINED).await;
+    let declined = b.service.subscribe(b.owner_row, g, "pro").await.unwrap();
+    assert_eq!(
+        declined,
+        Charged::Declined {
+            code: "REJECT_CARD_PAYMENT".into()
+        }
+    );
+    assert_eq!(b.status().await, Status::Expired);
+    assert_eq!(b.plan().await.0, "free");
+
+    // A good card, then the card starts declining at renewal.
+    let customer = b.card(b.owner_row, "4330123412341234").await;
+    assert!(matches!(
+        b.service.subscribe(b.owner_row, g, "pro").await.unwrap(),
+        Charged::Paid { .. }
+    ));
+    b.wait_plan("pro").await;
+    for key in b.toss.billing_keys_of(&customer.to_string()) {
+        b.toss
+            .script(&key, Behaviour::Decline("REJECT_CARD_PAYMENT".into()));
+    }
+    b.due(true).await;
+    b.service.renew_due().await.unwrap();
+    let (sub, _) = b.service.subscription(g).await.unwrap().unwrap();
+    assert_eq!((sub.status, sub.failed_attempts), (Status::PastDue, 1));
+    assert_eq!(
+        sub.next_charge_at,
+        Some(sub.current_period_end + chrono::TimeDelta::days(1)),
+        "retried a day after it was due"
+    );
+    assert_eq!(
+        b.plan().await.0,
+        "pro",
+        "the grace keeps the plan while dunning"
+    );
+    for failures in 2..=3 {
+        b.due(false).await;
+        b.service.renew_due().await.unwrap();
+        let (sub, _) = b.service.subscription(g).await.unwrap().unwrap();
+        assert_eq!(
+            (sub.status, sub.failed_attempts),
+            (Status::PastDue, failures)
+        );
+    }
+    b.due(false).await;
+    b.service.renew_due().await.unwrap();
+    assert_eq!(b.status().await, Status::Expired);
+    b.wait_plan("free").await;
+    let failed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM billing.payment_attempts WHERE status = 'failed'")
+            .fetch_one(&b.world.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        failed, 5,
+        "the declined first charge and four renewal attempts"
+    );
+    assert_eq!(
+        b.toss
+            .payments()
+            .iter()
+            .filter(|p| p.status == "DONE")
+            .count(),
+        1
+    );
+    b.world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_double_subscribe_makes_one_subscription_and_another_customers_key_is_refused() {
+    let b = billing().await;
+    let g = b.world.guild_id();
+    b.card(b.owner_row, "4330123412341234").await;
+    let (one, two) = tokio::join!(
+        b.service.subscribe(b.owner_row, g, "pro"),
+        b.service.subscribe(b.owner_row, g, "pro")
+    );
+    let paid = [&one, &two]
+        .iter()
+        .filter(|r| matches!(r, Ok(Charged::Paid { .. })))
+        .count();
+    let refused = [&one, &two]
+        .iter()
+        .filter(|r| matches!(r, Err(BillingError::AlreadySubscribed)))
+        .count();
+    assert_eq!((paid, refused), (1, 1), "{one:?} {two:?}");
+    assert_eq!(b.toss.payments().len(), 1);
+
+    // An authKey minted for another customer: refused, nothing stored.
+    let keys_before: i64 = sqlx::query_scalar("SELECT count(*) FROM billing.billing_keys")
+        .fetch_one(&b.world.db.pool)
+        .await
+        .unwrap();
+    let theirs = b
+        .toss
+        .issue_auth_key(&Uuid::new_v4().to_string(), "4330123412341234");
+    let refused = b
+        .service
+        .register_card(b.owner_row, BillingService::new_customer_key(), &theirs)
+        .await;
+    assert!(
+        matches!(refused, Err(BillingError::Toss(ref e)) if e.code() == Some("NOT_MATCHES_CUSTOMER_KEY")),
+        "{refused:?}"
+    );
+    let keys_after: i64 = sqlx::query_scalar("SELECT count(*) FROM billing.billing_keys")
+        .fetch_one(&b.world.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(keys_after, keys_before);
+    b.world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_charge_whose_record_was_lost_in_a_crash_is_reconciled_by_its_order_id() {
+    let b = billing().await;
+    let g = b.world.guild_id();
+    b.card(b.owner_row, "4330123412341234").await;
+    assert!(matches!(
+        b.service.subscribe(b.owner_row, g, "pro").await.unwrap(),
+        Charged::Paid { .. }
+    ));
+    b.due(true).await;
+    // A worker claimed the renewal, wrote its pending attempt, charged Toss, and died before
+    // recording the answer: its lease is still on the row for a while.
+    let (sub, period_start): (Uuid, chrono::DateTime<chrono::Utc>) = sqlx::query_as(
+        "UPDATE billing.subscriptions SET lease_owner = 'dead-worker', \
+                lease_until = now() + interval '1 hour', fencing = fencing + 1 \
+          WHERE status = 'active' RETURNING id, current_period_end",
+    )
+    .fetch_one(&b.world.db.pool)
+    .await
+    .unwrap();
+    let order = umbra::billing::model::order_id(sub, period_start, 1);
+    sqlx::query(
+        "INSERT INTO billing.payment_attempts \
+           (id, subscription_id, order_id, idempotency_key, amount_krw, period_start, attempt_no) \
+         VALUES ($1, $2, $3, $4, 4900, $5, 1)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(sub)
+    .bind(&order)
+    .bind(umbra::billing::toss::idempotency_key(&order))
+    .bind(period_start)
+    .execute(&b.world.db.pool)
+    .await
+    .unwrap();
+    let key = b
+        .toss
+        .billing_keys_of(
+            &sqlx::query_scalar::<_, Uuid>(
+                "SELECT customer_key FROM billing.billing_keys WHERE status = 'active'",
+            )
+            .fetch_one(&b.world.db.pool)
+            .await
+            .unwrap()
+            .to_string(),
+        )
+        .pop()
+        .unwrap();
+    let customer: Uuid =
+        sqlx::query_scalar("SELECT customer_key FROM billing.billing_keys WHERE status = 'active'")
+            .fetch_one(&b.world.db.pool)
+            .await
+            .unwrap();
+    let dead = TossClient::new(
+        &b.toss.base_url(),
+        &Secret::new(b.toss.secret_key().to_owned()),
+        Duration::from_secs(2),
+    )
+    .unwrap();
+    let charged = dead
+        .charge(
+            &Secret::new(key),
+            &umbra::billing::toss::Order {
+                customer_key: customer.to_string(),
+                order_id: order.clone(),
+                order_name: "Umbra pro".into(),
+                amount: 4900,
+            },
+        )
+        .await;
+    assert!(matches!(charged, umbra::billing::toss::Charge::Paid(_)));
+    assert_eq!(b.toss.payments().len(), 2);
+
+    // Held by the dead worker: nobody touches it.
+    assert_eq!(b.service.renew_due().await.unwrap(), 0);
+    // Its lease runs out: the next worker charges the same order and learns it was paid.
+    sqlx::query("UPDATE billing.subscriptions SET lease_until = now() - interval '1 second'")
+        .execute(&b.world.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(b.service.renew_due().await.unwrap(), 1);
+    assert_eq!(b.toss.payments().len(), 2, "never charged twice");
+    let (done, pending): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE status = 'done'), count(*) FILTER (WHERE status = 'pending') \
+           FROM billing.payment_attempts",
+    )
+    .fetch_one(&b.world.db.pool)
+    .await
+    .unwrap();
+    assert_eq!((done, pending), (2, 0));
+    let (s, _) = b.service.subscription(g).await.unwrap().unwrap();
+    assert!(
+        s.current_period_start >= period_start,
+        "the period moved on"
+    );
+    b.world.finish().await;
+}
