@@ -55,6 +55,8 @@ pub struct App {
     pub http: OnceLock<Arc<serenity::Http>>,
     /// Web users and their sessions.
     pub identity: IdentityService,
+    /// Plans people buy (`None`: `billing.provider = "none"`).
+    pub billing: Option<crate::billing::BillingService>,
     /// The permanent audit log, for the web's audit-log page.
     pub audit: crate::audit::AuditReader,
     pub guilds: GuildService,
@@ -80,11 +82,12 @@ pub struct App {
 
 impl App {
     /// Every lease queue of this process (their counts are in `/metrics`).
-    pub fn queues(&self) -> [&'static crate::queue::QueueTable; 3] {
+    pub fn queues(&self) -> [&'static crate::queue::QueueTable; 4] {
         [
             &crate::outbox::QUEUE,
             &crate::notification::QUEUE,
             &crate::recovery::restore::QUEUE,
+            &crate::billing::QUEUE,
         ]
     }
 
@@ -108,6 +111,7 @@ impl App {
         config: Arc<Config>,
         db: &Database,
         keyring: Option<Arc<Keyring>>,
+        secrets: &Secrets,
     ) -> anyhow::Result<Self> {
         let i18n =
             Arc::new(I18n::load().map_err(|e| anyhow::anyhow!("loading translations: {e}"))?);
@@ -120,11 +124,21 @@ impl App {
             Arc::new(identity.clone()),
             config.retention.removed_guild_grace_days,
         );
-        let licensing = LicensingService::new(
-            db.conn.clone(),
+        // An empty default plan: the top plan for self-hosters, free when plans are sold.
+        let default_plan = match config.licensing.default_plan.as_str() {
+            "" if config.billing.provider != "none" => "free",
+            plan => plan,
+        };
+        let licensing =
+            LicensingService::new(db.conn.clone(), Arc::new(guilds.clone()), default_plan);
+        let billing = crate::billing::from_config(
+            &config,
+            secrets,
+            keyring.as_ref(),
+            &db.pool,
+            Arc::new(licensing.clone()),
             Arc::new(guilds.clone()),
-            &config.licensing.default_plan,
-        );
+        )?;
         let (members, sync, snapshots) =
             crate::recovery::services(&config, &db.conn, &db.pool, &guilds, &licensing)?;
         let restores = crate::recovery::restore::service(
@@ -164,6 +178,7 @@ impl App {
             discord,
             http: OnceLock::new(),
             identity,
+            billing,
             audit: crate::audit::AuditReader::new(db.conn.clone()),
             guilds,
             licensing,
@@ -224,7 +239,7 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
         secrets,
         keyring.clone(),
     )?);
-    let app = Arc::new(App::build(config.clone(), &db, keyring)?);
+    let app = Arc::new(App::build(config.clone(), &db, keyring, secrets)?);
     let default_plan = app.licensing.default_plan().await.map_err(|e| {
         anyhow::anyhow!(
             "`licensing.default_plan` (`{}`): {e}; use a plan code of licensing.plans (free, pro, \
@@ -311,6 +326,11 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
         );
         let rx = shutdown_rx.clone();
         tasks.spawn(async move { ("restore runner", runner.run(rx).await) });
+    }
+
+    if let Some(billing) = app.billing.clone() {
+        let rx = shutdown_rx.clone();
+        tasks.spawn(async move { ("billing renewals", billing.run(rx).await) });
     }
 
     let maintenance = maintenance(app.clone(), shutdown_rx.clone());

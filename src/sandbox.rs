@@ -274,6 +274,7 @@ async fn run(tl: &Timeline, stay: bool) -> anyhow::Result<DrillReport> {
         // A throw-away key for this run (the login seals its state with it).
         secret_key: Some(Secret::new(crate::discord::oauth::random_key())),
         client_secret: Some(Secret::new(fixture.app.client_secret.clone())),
+        toss_secret_key: None,
     };
     let running = crate::app::start(&config, &secrets)
         .await

@@ -170,6 +170,7 @@ async fn scenario(config: &mut Config) -> anyhow::Result<serde_json::Value> {
         discord_token: Some(Secret::new(app.bot_token.clone())),
         secret_key: None,
         client_secret: None,
+        toss_secret_key: None,
     };
     let started = Instant::now();
     let running = umbra::app::start(config, &secrets).await?;

@@ -174,6 +174,7 @@ async fn load(emu: &Emulator, config: &Config, members: usize) -> anyhow::Result
         discord_token: Some(Secret::new(fixture.app.bot_token.clone())),
         secret_key: None,
         client_secret: None,
+        toss_secret_key: None,
     };
     let running = umbra::app::start(&config, &secrets).await?;
     let guild = fixture.guild_id;

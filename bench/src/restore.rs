@@ -313,6 +313,7 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
             discord_token: Some(Secret::new(fixture.app.bot_token.clone())),
             secret_key: None,
             client_secret: None,
+            toss_secret_key: None,
         };
         let running = umbra::app::start(&config, &secrets).await?;
         let data = running.data.clone();

@@ -125,6 +125,7 @@ async fn scenario(config: &mut Config) -> anyhow::Result<serde_json::Value> {
         discord_token: Some(Secret::new(fixture.app.bot_token.clone())),
         secret_key: Some(Secret::new(umbra::discord::oauth::random_key())),
         client_secret: Some(Secret::new(fixture.app.client_secret.clone())),
+        toss_secret_key: None,
     };
     let running = umbra::app::start(config, &secrets).await?;
     let started = Instant::now();

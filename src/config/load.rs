@@ -171,13 +171,31 @@ impl Config {
         );
         match self.billing.provider.as_str() {
             "none" => {}
-            "toss" => check(
-                false,
-                "`billing.provider = \"toss\"`: Toss Payments billing is not available in this \
-                 version yet; use \"none\" (every server without a license then gets \
-                 `licensing.default_plan`)"
-                    .into(),
-            ),
+            "toss" => {
+                let t = &self.billing.toss;
+                check(
+                    t.client_key.starts_with("test_ck_") || t.client_key.starts_with("live_ck_"),
+                    format!(
+                        "`billing.toss.client_key` (UMBRA_BILLING_TOSS_CLIENT_KEY) must be Toss's \
+                         client key (test_ck_... or live_ck_...) with billing.provider = \"toss\"; \
+                         got `{}`",
+                        t.client_key
+                    ),
+                );
+                for (key, url) in [
+                    ("billing.toss.api_url", &t.api_url),
+                    ("billing.toss.sdk_url", &t.sdk_url),
+                ] {
+                    check(
+                        url.starts_with("https://") || url.starts_with("http://"),
+                        format!("`{key}` must be an http(s) URL; got `{url}`"),
+                    );
+                }
+                check(
+                    (1..=120).contains(&t.timeout_seconds),
+                    "`billing.toss.timeout_seconds` must be between 1 and 120".into(),
+                );
+            }
             other => check(
                 false,
                 format!(
@@ -186,6 +204,11 @@ impl Config {
                 ),
             ),
         }
+        check(
+            !self.billing.dunning_days.is_empty()
+                && self.billing.dunning_days.windows(2).all(|w| w[0] < w[1]),
+            "`billing.dunning_days` must list increasing day counts, e.g. [1, 3, 5]".into(),
+        );
         let plan = &self.licensing.default_plan;
         check(
             plan.is_empty() || crate::licensing::PlanCode::parse(plan).is_ok(),

@@ -52,14 +52,50 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct BillingConfig {
     /// `none`: no payments (self-hosting; every guild without a license gets
-    /// `licensing.default_plan`). `toss` (Toss Payments) is not available in this version yet.
+    /// `licensing.default_plan`). `toss`: Toss Payments recurring card billing.
     pub provider: String,
+    /// Days after a renewal's due date on which a declined charge is tried again.
+    pub dunning_days: Vec<u32>,
+    /// Days a paid license outlasts its period (covers the dunning retries).
+    pub grace_days: u32,
+    /// How often the renewal worker looks for due subscriptions (seconds).
+    pub renewal_poll_seconds: u64,
+    pub toss: TossBillingConfig,
 }
 
 impl Default for BillingConfig {
     fn default() -> Self {
         Self {
             provider: "none".into(),
+            dunning_days: vec![1, 3, 5],
+            grace_days: 7,
+            renewal_poll_seconds: 30,
+            toss: TossBillingConfig::default(),
+        }
+    }
+}
+
+/// Toss Payments (`[billing.toss]`); the secret key is `TOSS_SECRET_KEY` (env only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TossBillingConfig {
+    /// The client key the card page uses (`test_ck_...` or `live_ck_...`).
+    pub client_key: String,
+    /// Toss's API (the emulator's in tests).
+    pub api_url: String,
+    /// Toss's JS SDK v2 (the emulator's stand-in in tests).
+    pub sdk_url: String,
+    /// Per request to Toss (seconds).
+    pub timeout_seconds: u64,
+}
+
+impl Default for TossBillingConfig {
+    fn default() -> Self {
+        Self {
+            client_key: String::new(),
+            api_url: "https://api.tosspayments.com".into(),
+            sdk_url: "https://js.tosspayments.com/v2/standard".into(),
+            timeout_seconds: 10,
         }
     }
 }
@@ -69,7 +105,8 @@ impl Default for BillingConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct LicensingConfig {
     /// The plan of every guild without a license (a plan code: `free`, `pro`, `max`); empty =
-    /// the top plan while `billing.provider = "none"` (a self-hoster gets everything).
+    /// the top plan with `billing.provider = "none"` (a self-hoster gets everything), `free`
+    /// with a payment provider.
     pub default_plan: String,
 }
 
@@ -428,7 +465,7 @@ mod tests {
     }
 
     #[test]
-    fn billing_is_off_by_default_and_an_unavailable_or_unknown_provider_is_refused_by_name() {
+    fn billing_is_off_by_default_and_a_half_filled_or_unknown_provider_is_refused_by_name() {
         let config = Config::default();
         assert_eq!(config.billing.provider, "none");
         assert_eq!(
@@ -436,12 +473,18 @@ mod tests {
             "the top plan for self-hosters"
         );
         let toss = Config::load_from(None, &env(&[("UMBRA_BILLING_PROVIDER", "toss")]))
-            .expect_err("not available yet")
+            .expect_err("no client key")
             .to_string();
-        assert!(
-            toss.contains("billing.provider") && toss.contains("not available"),
-            "{toss}"
-        );
+        assert!(toss.contains("billing.toss.client_key"), "{toss}");
+        let ok = Config::load_from(
+            None,
+            &env(&[
+                ("UMBRA_BILLING_PROVIDER", "toss"),
+                ("UMBRA_BILLING_TOSS_CLIENT_KEY", "test_ck_abc"),
+            ]),
+        )
+        .expect("a complete Toss configuration");
+        assert_eq!(ok.billing.provider, "toss");
         let other = Config::load_from(None, &env(&[("UMBRA_BILLING_PROVIDER", "stripe")]))
             .expect_err("unknown")
             .to_string();

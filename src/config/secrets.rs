@@ -33,10 +33,12 @@ pub struct Secrets {
     pub secret_key: Option<Secret<String>>,
     /// `DISCORD_CLIENT_SECRET`: the OAuth2 client secret (the web login); none = no login.
     pub client_secret: Option<Secret<String>>,
+    /// `TOSS_SECRET_KEY`: Toss Payments' secret key (`billing.provider = "toss"`).
+    pub toss_secret_key: Option<Secret<String>>,
 }
 
 /// Names of the secret environment variables, with what each is for.
-pub const SECRET_VARIABLES: [(&str, &str); 3] = [
+pub const SECRET_VARIABLES: [(&str, &str); 4] = [
     (
         "DISCORD_TOKEN",
         "the bot token (Discord developer portal -> your application -> Bot)",
@@ -48,6 +50,10 @@ pub const SECRET_VARIABLES: [(&str, &str); 3] = [
     (
         "DISCORD_CLIENT_SECRET",
         "the OAuth2 client secret for the web login (developer portal -> your application -> OAuth2)",
+    ),
+    (
+        "TOSS_SECRET_KEY",
+        "Toss Payments' secret key (test_sk_... or live_sk_...) for billing.provider = \"toss\"",
     ),
 ];
 
@@ -63,6 +69,7 @@ impl Secrets {
             discord_token: var("DISCORD_TOKEN"),
             secret_key: var("UMBRA_SECRET_KEY"),
             client_secret: var("DISCORD_CLIENT_SECRET"),
+            toss_secret_key: var("TOSS_SECRET_KEY"),
         }
     }
 }

@@ -14,15 +14,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::HttpState;
 use super::render::{self, Chrome, Tr};
 use super::session::{self, SESSION_COOKIE, Viewer, Visitor};
-use crate::db::crypto::Sealed;
 use crate::discord::oauth::{self, OAuthError};
 
 /// The short-lived cookie that carries a login attempt.
@@ -49,25 +46,11 @@ struct Attempt {
 }
 
 fn seal(state: &HttpState, attempt: &Attempt) -> Option<String> {
-    let keyring = state.web.keyring.as_ref()?;
-    let json = serde_json::to_vec(attempt).ok()?;
-    let sealed = keyring.seal(OAUTH_AAD, &json);
-    Some(format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(sealed.key_id.as_bytes()),
-        URL_SAFE_NO_PAD.encode(&sealed.bytes)
-    ))
+    session::seal_cookie(state, OAUTH_AAD, attempt)
 }
 
 fn open(state: &HttpState, cookie: &str) -> Option<Attempt> {
-    let keyring = state.web.keyring.as_ref()?;
-    let (key, bytes) = cookie.split_once('.')?;
-    let sealed = Sealed {
-        key_id: String::from_utf8(URL_SAFE_NO_PAD.decode(key).ok()?).ok()?,
-        bytes: URL_SAFE_NO_PAD.decode(bytes).ok()?,
-    };
-    let json = keyring.open(OAUTH_AAD, &sealed).ok()?;
-    let attempt: Attempt = serde_json::from_slice(&json).ok()?;
+    let attempt: Attempt = session::open_cookie(state, OAUTH_AAD, cookie)?;
     (attempt.expires > Utc::now().timestamp()).then_some(attempt)
 }
 

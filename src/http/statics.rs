@@ -1,4 +1,4 @@
-//! Purpose: the dashboard's two static files, embedded in the binary — `/static/app.css` (a
+//! Purpose: the dashboard's static files, embedded in the binary — `/static/app.css` (a
 //! small stylesheet that reads well on a phone) and `/static/app.js` (a few lines of vanilla JS:
 //! the live restore progress over server-sent events, and confirmations before destructive
 //! buttons). No framework, nothing inline: the Content-Security-Policy allows only 'self'.
@@ -14,6 +14,7 @@ use super::HttpState;
 
 const CSS: &str = include_str!("../../static/app.css");
 const JS: &str = include_str!("../../static/app.js");
+const BILLING_JS: &str = include_str!("../../static/billing.js");
 
 pub fn routes() -> Router<Arc<HttpState>> {
     Router::new()
@@ -26,6 +27,19 @@ pub fn routes() -> Router<Arc<HttpState>> {
                         (header::CACHE_CONTROL, "public, max-age=3600"),
                     ],
                     CSS,
+                )
+                    .into_response()
+            }),
+        )
+        .route(
+            "/static/billing.js",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                        (header::CACHE_CONTROL, "public, max-age=3600"),
+                    ],
+                    BILLING_JS,
                 )
                     .into_response()
             }),

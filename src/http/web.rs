@@ -115,6 +115,7 @@ mod tests {
             secret_key: key
                 .then(|| Secret::new("dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktMzJieXQ=".into())),
             client_secret: client.then(|| Secret::new("s".into())),
+            toss_secret_key: None,
         }
     }
 

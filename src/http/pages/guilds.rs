@@ -1,6 +1,6 @@
 //! Purpose: "My guilds" (where the viewer is owner or trusted and Umbra is installed), a
 //! guild's overview (live sync, protection health, plan and limits, last snapshots, the running
-//! restore, open incidents) and the plan page (limits; buying arrives with billing).
+//! restore, open incidents). The plan page is `billing`'s.
 
 use std::sync::Arc;
 
@@ -76,7 +76,7 @@ pub struct PlanView {
     pub custom_thresholds: bool,
 }
 
-fn plan_view(state: &HttpState, viewer: &Viewer, e: &Entitlements) -> PlanView {
+pub(super) fn plan_view(state: &HttpState, viewer: &Viewer, e: &Entitlements) -> PlanView {
     let tr = viewer.tr(state);
     PlanView {
         name: e.plan.display_name(&state.app.i18n, viewer.locale),
@@ -202,33 +202,4 @@ pub async fn overview(
         c: chrome(&state, &viewer, &access, "web-overview-title", ""),
     };
     render::html(&page)
-}
-
-#[derive(Template)]
-#[template(path = "plan.html")]
-struct PlanPage {
-    c: Chrome,
-    plan: PlanView,
-}
-
-pub async fn plan(
-    State(state): State<Arc<HttpState>>,
-    viewer: Viewer,
-    Path(raw): Path<String>,
-) -> Response {
-    let access = match open(&state, &viewer, &raw).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    match state.app.licensing.entitlements(access.id()).await {
-        Ok(e) => render::html(&PlanPage {
-            plan: plan_view(&state, &viewer, &e),
-            c: chrome(&state, &viewer, &access, "web-plan-title", "/plan"),
-        }),
-        Err(e) => render::internal(
-            &state,
-            viewer.locale,
-            anyhow::Error::new(e).context("reading the plan"),
-        ),
-    }
 }

@@ -5,6 +5,7 @@
 //! everything), and every POST with [`csrf_refusal`]: the form's CSRF token.
 
 mod audit;
+mod billing;
 mod guilds;
 mod incidents;
 mod operator;
@@ -33,7 +34,11 @@ pub fn routes(import_max: u64) -> Router<Arc<HttpState>> {
         .route("/", get(|| async { Redirect::to("/guilds") }))
         .route("/guilds", get(guilds::list))
         .route("/guilds/{guild}", get(guilds::overview))
-        .route("/guilds/{guild}/plan", get(guilds::plan))
+        .route("/guilds/{guild}/plan", get(billing::plan))
+        .route("/guilds/{guild}/plan/{action}", post(billing::act))
+        .route("/billing/card", get(billing::card))
+        .route("/billing/success", get(billing::success))
+        .route("/billing/fail", get(billing::fail))
         .route(
             "/guilds/{guild}/snapshots",
             get(snapshots::list).post(snapshots::create),

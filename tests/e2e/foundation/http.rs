@@ -21,6 +21,7 @@ pub fn secrets() -> Secrets {
         discord_token: None,
         secret_key: None,
         client_secret: None,
+        toss_secret_key: None,
     }
 }
 

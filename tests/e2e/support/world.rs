@@ -31,6 +31,7 @@ pub struct Builder {
     configure: Vec<Configure>,
     connect: bool,
     web: bool,
+    billing: bool,
 }
 
 impl Builder {
@@ -56,6 +57,14 @@ impl Builder {
     /// application's client id and secret) and a fixed local port for `http.public_url`.
     pub fn web(mut self) -> Self {
         self.web = true;
+        self
+    }
+
+    /// Turn billing on (`billing.provider = "toss"`) against a Toss emulator of the world's own
+    /// (implies [`Builder::web`]: cards are registered on the web).
+    pub fn billing(mut self) -> Self {
+        self.web = true;
+        self.billing = true;
         self
     }
 
@@ -93,6 +102,19 @@ impl Builder {
             config.discord.client_id = fixture.app.client_id;
             config.discord.authorize_url = format!("{}/oauth2/authorize", emu.http_base());
         }
+        let toss = if self.billing {
+            let toss = toss_emulator::TossEmulator::start(toss_emulator::TossConfig::default())
+                .await
+                .expect("the Toss emulator starts");
+            config.billing.provider = "toss".into();
+            config.billing.toss.client_key = toss.client_key().to_owned();
+            config.billing.toss.api_url = toss.base_url();
+            config.billing.toss.sdk_url = toss.sdk_url();
+            config.billing.renewal_poll_seconds = 1;
+            Some(toss)
+        } else {
+            None
+        };
         for f in self.configure {
             f(&mut config);
         }
@@ -104,6 +126,9 @@ impl Builder {
             client_secret: self
                 .web
                 .then(|| Secret::new(fixture.app.client_secret.clone())),
+            toss_secret_key: toss
+                .as_ref()
+                .map(|t| Secret::new(t.secret_key().to_owned())),
         };
         let mut world = TestWorld {
             db,
@@ -112,6 +137,7 @@ impl Builder {
             operator_id,
             config,
             secrets,
+            toss,
             running: None,
         };
         if self.connect {
@@ -130,6 +156,8 @@ pub struct TestWorld {
     pub operator_id: u64,
     pub config: Config,
     pub secrets: Secrets,
+    /// The Toss emulator, when the world sells plans ([`Builder::billing`]).
+    pub toss: Option<toss_emulator::TossEmulator>,
     running: Option<Running>,
 }
 
@@ -168,6 +196,7 @@ impl TestWorld {
             configure: Vec::new(),
             connect: true,
             web: false,
+            billing: false,
         }
     }
 

@@ -1,9 +1,10 @@
 //! Purpose: the web surface end to end — login through the emulator's OAuth2 (`login`), the
 //! rights of every page over HTTP (`rights`), the settings forms and their approvals
-//! (`forms`), the pages' actions (`pages`), and real headless Chromium driving the
+//! (`forms`), the pages' actions (`pages`), buying a plan with a card (`buy`), and real headless Chromium driving the
 //! dashboard (`browser`).
 
 mod browser;
+mod buy;
 mod forms;
 mod login;
 mod pages;

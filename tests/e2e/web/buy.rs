@@ -1,0 +1,204 @@
+//! Purpose: buying a plan on the web, through real Chromium and the Toss emulator's card page —
+//! Subscribe, the card page, Toss's SDK stand-in, the card registered, the first charge, the
+//! license active; and over HTTP: a registration that comes back for another customerKey is
+//! refused and stores nothing, Toss's failure message is shown, a trusted member cannot buy,
+//! cancel at the period's end and resume.
+
+use std::time::Duration;
+
+use umbra::guild::TrustTarget;
+use umbra::guild::service::SettingsChange;
+use umbra::licensing::LicensingReader;
+
+use crate::recovery::wait_live;
+use crate::support::browser::Browser;
+use crate::support::web::login;
+use crate::support::world::TestWorld;
+
+async fn wait_plan(world: &TestWorld, code: &str) {
+    world
+        .eventually(&format!("the plan is {code}"), || async {
+            world
+                .data()
+                .licensing
+                .entitlements(world.guild_id())
+                .await
+                .is_ok_and(|e| e.plan.code == code)
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_buys_pro_with_a_card_registered_on_tosss_page_in_chromium() {
+    let world = TestWorld::builder().billing().start().await;
+    wait_live(&world).await;
+    let g = world.guild_id();
+    let base = world.web_base();
+    world.emu.set_oauth_user(Some(world.owner_id()));
+    let browser = Browser::start().await;
+    browser.goto(&format!("{base}/login")).await;
+    browser.click("#login").await;
+    browser.find("#guilds").await;
+    browser.goto(&format!("{base}/guilds/{g}/plan")).await;
+    browser.screenshot("web-10-plan-for-sale").await;
+    browser.click("#subscribe-pro").await;
+    browser.find("#register-card").await;
+    browser.screenshot("web-11-card-page").await;
+    browser.click("#register-card").await;
+    browser.find("#card-form").await;
+    browser.screenshot("web-12-toss-card-page").await;
+    browser.click("#register").await;
+    browser.find("#paid").await;
+    let status = browser.text("#subscription-status").await;
+    assert_eq!(status, "active");
+    browser.screenshot("web-13-subscribed").await;
+    browser.close().await;
+
+    let toss = world.toss.as_ref().expect("billing world");
+    assert_eq!(toss.payments().len(), 1);
+    assert_eq!(toss.payments()[0].total_amount, 4900);
+    wait_plan(&world, "pro").await;
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_registration_is_refused_failures_are_shown_and_only_the_owner_buys() {
+    let world = TestWorld::builder().billing().start().await;
+    wait_live(&world).await;
+    let g = world.guild_id();
+    let toss = world.toss.clone().expect("billing world");
+    let owner = login(&world, world.owner_id()).await;
+    let page = owner.get(&format!("/guilds/{g}/plan")).await;
+    assert!(page.body.contains("subscribe-pro"), "{}", page.body);
+    let csrf = page.csrf();
+    let start = owner
+        .post(
+            &format!("/guilds/{g}/plan/subscribe"),
+            &[("csrf", &csrf), ("plan", "pro")],
+        )
+        .await;
+    assert_eq!(
+        start.location.as_deref(),
+        Some("/billing/card"),
+        "{}",
+        start.body
+    );
+    let card = owner.get("/billing/card").await;
+    assert_eq!(card.status, 200);
+    assert!(card.body.contains(&toss.sdk_url()), "the SDK is loaded");
+    let marker = "data-customer-key=\"";
+    let at = card.body.find(marker).expect("the customerKey") + marker.len();
+    let customer: String = card.body[at..].chars().take_while(|c| *c != '"').collect();
+
+    // Someone else's registration (another customerKey) is refused: nothing stored, nothing paid.
+    let theirs = uuid::Uuid::new_v4().to_string();
+    let auth = toss.issue_auth_key(&theirs, "4330123412341234");
+    let refused = owner
+        .get(&format!(
+            "/billing/success?customerKey={theirs}&authKey={auth}"
+        ))
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.body.contains("does not belong to your session"),
+        "{}",
+        refused.body
+    );
+    let keys: i64 = sqlx::query_scalar("SELECT count(*) FROM billing.billing_keys")
+        .fetch_one(&world.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(keys, 0);
+    // The registration was spent by the refusal: the genuine answer needs a new one.
+    let auth = toss.issue_auth_key(&customer, "4330123412341234");
+    let late = owner
+        .get(&format!(
+            "/billing/success?customerKey={customer}&authKey={auth}"
+        ))
+        .await;
+    assert_eq!(late.status, 400);
+    assert!(toss.payments().is_empty());
+
+    // Toss's failure is shown (escaped), and nothing changes.
+    let failed = owner
+        .get("/billing/fail?code=PAY_PROCESS_CANCELED&message=%3Cb%3Ecancelled%3C%2Fb%3E")
+        .await;
+    assert_eq!(failed.status, 400);
+    assert!(
+        failed.body.contains("&#60;b&#62;cancelled"),
+        "{}",
+        failed.body
+    );
+    assert!(!failed.body.contains("<b>cancelled"), "escaped");
+
+    // A trusted member sees the plan but cannot buy.
+    let member = world.fixture.trusted_user_id;
+    world
+        .data()
+        .guilds
+        .change_settings(
+            g,
+            world.owner_id(),
+            SettingsChange::Trust(TrustTarget::User(member)),
+        )
+        .await
+        .unwrap();
+    let trusted = login(&world, member).await;
+    let page = trusted.get(&format!("/guilds/{g}/plan")).await;
+    assert!(!page.body.contains("subscribe-pro"));
+    let refused = trusted
+        .post(
+            &format!("/guilds/{g}/plan/subscribe"),
+            &[("csrf", &page.csrf()), ("plan", "pro")],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+
+    // The owner registers a card for real (the card page's answer, by hand), pays, cancels at
+    // the period's end, and resumes.
+    let start = owner
+        .post(
+            &format!("/guilds/{g}/plan/subscribe"),
+            &[("csrf", &csrf), ("plan", "pro")],
+        )
+        .await;
+    assert_eq!(start.location.as_deref(), Some("/billing/card"));
+    let card = owner.get("/billing/card").await;
+    let at = card.body.find(marker).unwrap() + marker.len();
+    let customer: String = card.body[at..].chars().take_while(|c| *c != '"').collect();
+    let auth = toss.issue_auth_key(&customer, "4330123412341234");
+    let done = owner
+        .get(&format!(
+            "/billing/success?customerKey={customer}&authKey={auth}"
+        ))
+        .await;
+    assert_eq!(
+        done.location.as_deref(),
+        Some(&*format!("/guilds/{g}/plan?paid=true")),
+        "{}",
+        done.body
+    );
+    wait_plan(&world, "pro").await;
+    let again = owner
+        .post(
+            &format!("/guilds/{g}/plan/subscribe"),
+            &[("csrf", &csrf), ("plan", "max")],
+        )
+        .await;
+    assert_eq!(again.status, 400, "one subscription per server");
+    assert_eq!(toss.payments().len(), 1);
+    let cancel = owner
+        .post(&format!("/guilds/{g}/plan/cancel"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(cancel.status, 303);
+    let page = owner.get(&format!("/guilds/{g}/plan")).await;
+    assert!(page.body.contains("no further charge"), "{}", page.body);
+    let resume = owner
+        .post(&format!("/guilds/{g}/plan/resume"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(resume.status, 303);
+    let page = owner.get(&format!("/guilds/{g}/plan")).await;
+    assert!(page.body.contains("Next charge"), "{}", page.body);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    world.finish().await;
+}
