@@ -375,6 +375,13 @@ async fn maintenance(data: Arc<App>, mut shutdown: watch::Receiver<bool>) -> any
             Ok(n) => tracing::info!(purged = n, "purged removed guilds after their grace period"),
             Err(e) => tracing::warn!(error = %e, "purging removed guilds failed; will retry"),
         }
+        if let Some(billing) = &data.billing {
+            match billing.purge_webhooks(90).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "purged payment webhooks older than 90 days"),
+                Err(e) => tracing::warn!(error = %e, "purging payment webhooks failed; will retry"),
+            }
+        }
         match data.licensing.expire_due().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(expired = n, "expired licenses"),

@@ -24,3 +24,4 @@ pub mod recovery;
 pub mod sandbox;
 pub mod telemetry;
 pub mod types;
+pub mod webhook;

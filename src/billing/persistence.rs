@@ -435,3 +435,31 @@ pub async fn attempts<'e>(
         })
         .collect()
 }
+
+/// The subscription and status of the attempt of `order_id` (`None`: not an order of ours).
+pub async fn attempt_by_order<'e>(
+    exec: impl PgExecutor<'e>,
+    order_id: &str,
+) -> Result<Option<(Uuid, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT subscription_id, status FROM billing.payment_attempts WHERE order_id = $1",
+    )
+    .bind(order_id)
+    .fetch_optional(exec)
+    .await
+}
+
+/// Marks a paid attempt refunded in full.
+pub async fn mark_cancelled(
+    conn: &mut sqlx::PgConnection,
+    order_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE billing.payment_attempts SET status = 'cancelled' \
+          WHERE order_id = $1 AND status = 'done'",
+    )
+    .bind(order_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

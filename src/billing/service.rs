@@ -38,6 +38,7 @@ pub mod events {
     pub const SUBSCRIPTION_EXPIRED: &str = "subscription.expired";
     pub const PAYMENT_SUCCEEDED: &str = "payment.succeeded";
     pub const PAYMENT_FAILED: &str = "payment.failed";
+    pub const PAYMENT_REFUNDED: &str = "payment.refunded";
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +122,7 @@ struct Inner {
     settings: BillingSettings,
     owner: String,
     wake: tokio::sync::Notify,
+    webhooks: crate::webhook::WebhookStore,
 }
 
 #[derive(Clone)]
@@ -143,6 +145,9 @@ impl BillingService {
         guilds: Arc<dyn GuildReader>,
         settings: BillingSettings,
     ) -> Self {
+        let webhooks = crate::webhook::WebhookStore::new(
+            sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool.clone()),
+        );
         Self {
             inner: Arc::new(Inner {
                 pool,
@@ -153,6 +158,7 @@ impl BillingService {
                 settings,
                 owner: format!("billing-{}", Uuid::now_v7().simple()),
                 wake: tokio::sync::Notify::new(),
+                webhooks,
             }),
         }
     }
@@ -275,13 +281,17 @@ impl BillingService {
         Ok(persistence::set_cancel_at_end(&self.inner.pool, record.id, cancel).await?)
     }
 
-    /// The renewal worker: claims due subscriptions and charges them until `shutdown`.
+    /// The renewal worker: claims due subscriptions and charges them, and processes stored
+    /// payment webhooks, until `shutdown`.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
         while !*shutdown.borrow() {
             match self.renew_due().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(renewals = n, "billing: subscriptions processed"),
                 Err(e) => tracing::warn!(error = %e, "billing: a renewal pass failed; will retry"),
+            }
+            if let Err(e) = self.process_webhooks().await {
+                tracing::warn!(error = %e, "billing: processing webhooks failed; will retry");
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.inner.settings.poll) => {}
@@ -290,6 +300,124 @@ impl BillingService {
             }
         }
         Ok(())
+    }
+
+    /// Deletes webhook deliveries older than `days` (kept 90 days). Returns how many.
+    pub async fn purge_webhooks(&self, days: i32) -> Result<u64, BillingError> {
+        Ok(self.inner.webhooks.purge(days).await?)
+    }
+
+    /// Wakes the worker (a webhook was stored, a subscription became due).
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// Stores a Toss webhook delivery once (`false`: a duplicate, or not one to keep).
+    pub async fn receive_webhook(&self, payload: serde_json::Value) -> Result<bool, BillingError> {
+        let Some(key) = crate::webhook::toss_dedupe_key(&payload) else {
+            return Ok(false);
+        };
+        let kind = payload["eventType"]
+            .as_str()
+            .unwrap_or("UNKNOWN")
+            .to_owned();
+        let stored = self
+            .inner
+            .webhooks
+            .store("toss", &kind, &key, payload)
+            .await?;
+        if stored.is_some() {
+            self.wake();
+        }
+        Ok(stored.is_some())
+    }
+
+    /// Verifies and applies every stored webhook not yet processed. Returns how many.
+    pub async fn process_webhooks(&self) -> Result<usize, BillingError> {
+        let pending = self.inner.webhooks.pending(50).await?;
+        let n = pending.len();
+        for w in pending {
+            let verdict = self.verify_webhook(&w.payload).await;
+            if let Ok(crate::webhook::Verdict::Rejected(why)) = &verdict {
+                tracing::warn!(webhook = %w.id, why, "billing: a payment webhook did not verify; ignored");
+            }
+            self.inner.webhooks.finish(w.id, verdict).await?;
+        }
+        Ok(n)
+    }
+
+    /// A `PAYMENT_STATUS_CHANGED` delivery, believed only once Toss says the same: the payment
+    /// fetched again must match its order id, amount and status, and be an order of Umbra's.
+    /// A refund (made in Toss's console, or by the operator) marks the attempt and is announced.
+    async fn verify_webhook(
+        &self,
+        payload: &serde_json::Value,
+    ) -> Result<crate::webhook::Verdict, String> {
+        use crate::webhook::Verdict;
+        if payload["eventType"] != "PAYMENT_STATUS_CHANGED" {
+            return Ok(Verdict::Rejected("not a payment status change".into()));
+        }
+        let data = &payload["data"];
+        let (Some(key), Some(order), Some(status), Some(amount)) = (
+            data["paymentKey"].as_str(),
+            data["orderId"].as_str(),
+            data["status"].as_str(),
+            data["totalAmount"].as_i64(),
+        ) else {
+            return Ok(Verdict::Rejected("incomplete payment".into()));
+        };
+        let fetched = match self.inner.toss.payment(key).await {
+            Ok(p) => p,
+            Err(e) if e.is_transient() => return Err(e.to_string()),
+            Err(e) => return Ok(Verdict::Rejected(format!("Toss does not know it: {e}"))),
+        };
+        if fetched.order_id != order || fetched.total_amount != amount || fetched.status != status {
+            return Ok(Verdict::Rejected(
+                "it does not match the payment Toss reports".into(),
+            ));
+        }
+        let attempt = persistence::attempt_by_order(&self.inner.pool, order)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some((subscription, attempt_status)) = attempt else {
+            return Ok(Verdict::Rejected("not an order of this Umbra".into()));
+        };
+        match (fetched.status.as_str(), attempt_status.as_str()) {
+            // A paid order still pending here is settled by the worker with its order id when
+            // the charge is retried: the charge's own answer is the truth, a webhook only a
+            // second signal (acting on it here could race the charge being recorded).
+            ("CANCELED" | "PARTIAL_CANCELED", "done" | "cancelled") => {
+                let refunded = fetched.total_amount - fetched.balance_amount;
+                let tx = Tx::begin(&self.inner.pool)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if fetched.status == "CANCELED" {
+                    persistence::mark_cancelled(&mut **tx.lock().await, order)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                outbox::append(
+                    &tx,
+                    NewEvent::new(
+                        events::PAYMENT_REFUNDED,
+                        "subscription",
+                        subscription.to_string(),
+                        json!({
+                            "subscription_id": subscription,
+                            "order_id": order,
+                            "payment_key": key,
+                            "refunded_krw": refunded,
+                            "status": fetched.status,
+                        }),
+                    ),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+                tx.commit().await.map_err(|e| e.to_string())?;
+            }
+            _ => {}
+        }
+        Ok(Verdict::Processed)
     }
 
     /// One pass: every due subscription (up to the batch size) charged or ended.

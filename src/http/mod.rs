@@ -1,6 +1,6 @@
 //! Purpose: the HTTP server, one room per area — `health` (`/healthz`), `metrics`
 //! (`/metrics`), `auth` (Discord login and logout), `pages` (the owner's dashboard and the
-//! operator page), `statics` (CSS and JS); `session`, `rights`, `csrf` and `render` are what
+//! operator page), `webhooks` (payment providers), `statics` (CSS and JS); `session`, `rights`, `csrf` and `render` are what
 //! every page shares; `web` is the web surface's checked configuration. The
 //! router ([`router`]) assembles the areas over one [`HttpState`] (the application the bot
 //! shares) and the layers every request passes: a request id, tracing, a timeout and the
@@ -17,6 +17,7 @@ mod rights;
 mod session;
 mod statics;
 pub mod web;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -50,6 +51,7 @@ pub fn router(state: HttpState) -> Router {
         .merge(statics::routes())
         .merge(auth::routes())
         .merge(pages::routes(import_max))
+        .merge(webhooks::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             csrf::guard,

@@ -419,3 +419,129 @@ async fn a_charge_whose_record_was_lost_in_a_crash_is_reconciled_by_its_order_id
     );
     b.world.finish().await;
 }
+
+mod webhooks {
+    //! Payment webhooks through Umbra's HTTP server: stored once, verified against Toss, acted
+    //! on only when they match.
+
+    use std::time::Duration;
+
+    use serde_json::json;
+    use umbra::billing::Charged;
+    use umbra::billing::toss::TossClient;
+    use umbra::config::Secret;
+    use umbra::identity::UserReader;
+
+    use crate::support::world::TestWorld;
+
+    async fn webhook_rows(world: &TestWorld, status: &str) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM webhook.events WHERE status = $1")
+            .bind(status)
+            .fetch_one(&world.db.pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_webhook_delivered_five_times_is_stored_once_and_forged_ones_change_nothing() {
+        let world = TestWorld::builder().billing().start().await;
+        let toss = world.toss.clone().unwrap();
+        toss.set_webhook_url(Some(format!("{}/webhooks/toss", world.web_base())));
+        let data = world.data();
+        let billing = data.billing.clone().expect("billing is on");
+        let owner = data
+            .identity
+            .user_row(world.owner_id())
+            .await
+            .unwrap()
+            .unwrap();
+        let customer = umbra::billing::BillingService::new_customer_key();
+        let auth = toss.issue_auth_key(&customer.to_string(), "4330123412341234");
+        billing.register_card(owner, customer, &auth).await.unwrap();
+        let Charged::Paid { payment_key } = billing
+            .subscribe(owner, world.guild_id(), "pro")
+            .await
+            .unwrap()
+        else {
+            panic!("paid");
+        };
+        world
+            .eventually("the DONE webhook is processed", || async {
+                webhook_rows(&world, "processed").await == 1
+            })
+            .await;
+        toss.redeliver(&payment_key, 5);
+        world
+            .eventually("the five repeats were delivered", || async {
+                toss.deliveries().len() >= 6
+            })
+            .await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let all: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook.events")
+            .fetch_one(&world.db.pool)
+            .await
+            .unwrap();
+        let keys: Vec<(String, String)> =
+            sqlx::query_as("SELECT dedupe_key, status FROM webhook.events")
+                .fetch_all(&world.db.pool)
+                .await
+                .unwrap();
+        assert_eq!(all, 1, "stored once: {keys:?}");
+
+        // Forged deliveries: an unknown payment, and a real one with another amount.
+        let http = reqwest::Client::new();
+        let url = format!("{}/webhooks/toss", world.web_base());
+        let real = toss.payments().pop().unwrap();
+        for data in [
+            json!({"paymentKey": "tbill_forged", "orderId": "umb-forged-1", "status": "DONE", "totalAmount": 4900, "balanceAmount": 4900}),
+            json!({"paymentKey": real.payment_key, "orderId": real.order_id, "status": "DONE", "totalAmount": 1, "balanceAmount": 1}),
+        ] {
+            let answer = http
+                .post(&url)
+                .json(&json!({"eventType": "PAYMENT_STATUS_CHANGED", "createdAt": "2026-12-06T00:00:00+09:00", "data": data}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), 200, "answered at once");
+        }
+        world
+            .eventually("the forged webhooks are rejected", || async {
+                webhook_rows(&world, "rejected").await == 2
+            })
+            .await;
+        let malformed = http.post(&url).body("{not json").send().await.unwrap();
+        assert_eq!(malformed.status(), 400);
+        let (done, refunds): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM billing.payment_attempts WHERE status = 'done'), \
+                    (SELECT count(*) FROM events.outbox WHERE event_type = 'payment.refunded')",
+        )
+        .fetch_one(&world.db.pool)
+        .await
+        .unwrap();
+        assert_eq!((done, refunds), (1, 0), "nothing changed");
+
+        // A refund made at Toss arrives as a webhook: the attempt is marked, the refund told.
+        let client = TossClient::new(
+            &toss.base_url(),
+            &Secret::new(toss.secret_key().to_owned()),
+            Duration::from_secs(2),
+        )
+        .unwrap();
+        client
+            .cancel(&payment_key, "goodwill", None, "refund-1")
+            .await
+            .expect("refunded");
+        world
+            .eventually("the refund is recorded", || async {
+                let cancelled: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM billing.payment_attempts WHERE status = 'cancelled'",
+                )
+                .fetch_one(&world.db.pool)
+                .await
+                .unwrap();
+                cancelled == 1
+            })
+            .await;
+        world.finish().await;
+    }
+}
