@@ -382,40 +382,39 @@ impl BillingService {
         let Some((subscription, attempt_status)) = attempt else {
             return Ok(Verdict::Rejected("not an order of this Umbra".into()));
         };
-        match (fetched.status.as_str(), attempt_status.as_str()) {
-            // A paid order still pending here is settled by the worker with its order id when
-            // the charge is retried: the charge's own answer is the truth, a webhook only a
-            // second signal (acting on it here could race the charge being recorded).
-            ("CANCELED" | "PARTIAL_CANCELED", "done" | "cancelled") => {
-                let refunded = fetched.total_amount - fetched.balance_amount;
-                let tx = Tx::begin(&self.inner.pool)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if fetched.status == "CANCELED" {
-                    persistence::mark_cancelled(&mut **tx.lock().await, order)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
-                outbox::append(
-                    &tx,
-                    NewEvent::new(
-                        events::PAYMENT_REFUNDED,
-                        "subscription",
-                        subscription.to_string(),
-                        json!({
-                            "subscription_id": subscription,
-                            "order_id": order,
-                            "payment_key": key,
-                            "refunded_krw": refunded,
-                            "status": fetched.status,
-                        }),
-                    ),
-                )
+        // A paid order still pending here is settled by the worker with its order id when the
+        // charge is retried: the charge's own answer is the truth, a webhook only a second
+        // signal (acting on it here could race the charge being recorded). A refund is acted on.
+        let refund = matches!(fetched.status.as_str(), "CANCELED" | "PARTIAL_CANCELED")
+            && matches!(attempt_status.as_str(), "done" | "cancelled");
+        if refund {
+            let refunded = fetched.total_amount - fetched.balance_amount;
+            let tx = Tx::begin(&self.inner.pool)
                 .await
                 .map_err(|e| e.to_string())?;
-                tx.commit().await.map_err(|e| e.to_string())?;
+            if fetched.status == "CANCELED" {
+                persistence::mark_cancelled(&mut **tx.lock().await, order)
+                    .await
+                    .map_err(|e| e.to_string())?;
             }
-            _ => {}
+            outbox::append(
+                &tx,
+                NewEvent::new(
+                    events::PAYMENT_REFUNDED,
+                    "subscription",
+                    subscription.to_string(),
+                    json!({
+                        "subscription_id": subscription,
+                        "order_id": order,
+                        "payment_key": key,
+                        "refunded_krw": refunded,
+                        "status": fetched.status,
+                    }),
+                ),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            tx.commit().await.map_err(|e| e.to_string())?;
         }
         Ok(Verdict::Processed)
     }
