@@ -144,6 +144,10 @@ pub mod msg {
 
         NOTIFY_WELCOME = "notify-welcome" (guild);
         NOTIFY_LICENSE_GRANTED = "notify-license-granted" (guild, plan, until);
+        NOTIFY_PAYMENT_RECEIPT = "notify-payment-receipt" (guild, plan, amount, until, receipt);
+        NOTIFY_PAYMENT_FAILED = "notify-payment-failed" (guild, plan, code);
+        NOTIFY_SUBSCRIPTION_EXPIRED = "notify-subscription-expired" (guild, plan);
+        NOTIFY_SUBSCRIPTION_CANCELED = "notify-subscription-canceled" (guild, plan);
         NOTIFY_LICENSE_REVOKED = "notify-license-revoked" (guild, plan);
         NOTIFY_LICENSE_EXPIRED = "notify-license-expired" (guild, plan);
         NOTIFY_IN_LOG_CHANNEL = "notify-in-log-channel" (owner, text);

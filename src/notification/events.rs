@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 
 use super::model::{Category, NewRequest, StoredArg};
 use super::service::NotificationService;
+use crate::billing::service::events as billing;
 use crate::guild::{GuildReader, GuildRecord};
 use crate::i18n::{Msg, msg};
 use crate::outbox::relay::Consumer;
@@ -84,6 +85,40 @@ pub const RULES: &[Rule] = &[
         Billing,
         msg::NOTIFY_LICENSE_GRANTED,
         &[GUILD, PLAN, UNTIL],
+    ),
+    rule(
+        billing::PAYMENT_SUCCEEDED,
+        "payment_receipt",
+        Billing,
+        msg::NOTIFY_PAYMENT_RECEIPT,
+        &[
+            GUILD,
+            PLAN,
+            ("amount", ArgSource::Number("amount_krw")),
+            ("until", ArgSource::Date("period_end")),
+            ("receipt", ArgSource::Text("receipt_url")),
+        ],
+    ),
+    rule(
+        billing::PAYMENT_FAILED,
+        "payment_failed",
+        Billing,
+        msg::NOTIFY_PAYMENT_FAILED,
+        &[GUILD, PLAN, ("code", ArgSource::Text("failure_code"))],
+    ),
+    rule(
+        billing::SUBSCRIPTION_EXPIRED,
+        "subscription_expired",
+        Billing,
+        msg::NOTIFY_SUBSCRIPTION_EXPIRED,
+        &[GUILD, PLAN],
+    ),
+    rule(
+        billing::SUBSCRIPTION_CANCELED,
+        "subscription_canceled",
+        Billing,
+        msg::NOTIFY_SUBSCRIPTION_CANCELED,
+        &[GUILD, PLAN],
     ),
     rule(
         ev::LICENSE_REVOKED,

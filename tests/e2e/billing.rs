@@ -470,6 +470,16 @@ mod webhooks {
                 webhook_rows(&world, "processed").await == 1
             })
             .await;
+        // The owner's receipt, by DM.
+        world
+            .eventually("the owner gets a receipt", || async {
+                world
+                    .emu
+                    .dm_messages_to(world.owner_id())
+                    .iter()
+                    .any(|m| m.text().contains("Payment received") && m.text().contains("4900"))
+            })
+            .await;
         toss.redeliver(&payment_key, 5);
         world
             .eventually("the five repeats were delivered", || async {
