@@ -22,6 +22,7 @@ pub fn all() -> Vec<Command> {
         crate::recovery::restore::commands::restore(),
         crate::recovery::antinuke::commands::antinuke(),
         crate::licensing::commands::admin(),
+        crate::billing::commands::billing(),
     ]
 }
 

@@ -144,6 +144,23 @@ pub mod msg {
 
         NOTIFY_WELCOME = "notify-welcome" (guild);
         NOTIFY_LICENSE_GRANTED = "notify-license-granted" (guild, plan, until);
+        BILLING_NOT_SOLD = "billing-not-sold";
+        BILLING_PLANS_TITLE = "billing-plans-title";
+        BILLING_PRICE = "billing-price" (price, days);
+        BILLING_PRICE_FREE = "billing-price-free";
+        BILLING_PLAN_LINE = "billing-plan-line" (plan, price, snapshots, members);
+        BILLING_SUBSCRIBE_LINK = "billing-subscribe-link" (plan, link);
+        BILLING_NONE = "billing-none" (plan);
+        BILLING_STATE_ACTIVE = "billing-state-active";
+        BILLING_STATE_PAST_DUE = "billing-state-past-due";
+        BILLING_STATE_CANCELLED = "billing-state-cancelled";
+        BILLING_STATE_EXPIRED = "billing-state-expired";
+        BILLING_ENDS = "billing-ends" (at);
+        BILLING_NEXT = "billing-next" (at);
+        BILLING_STATUS = "billing-status" (plan, state, next, card);
+        BILLING_NO_SUBSCRIPTION = "billing-no-subscription";
+        BILLING_CANCELLED = "billing-cancelled";
+        BILLING_RESUMED = "billing-resumed";
         NOTIFY_PAYMENT_RECEIPT = "notify-payment-receipt" (guild, plan, amount, until, receipt);
         NOTIFY_PAYMENT_FAILED = "notify-payment-failed" (guild, plan, code);
         NOTIFY_SUBSCRIPTION_EXPIRED = "notify-subscription-expired" (guild, plan);

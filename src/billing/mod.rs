@@ -7,6 +7,7 @@
 //! refunds from the operator page, owner receipts by DM; until they are,
 //! `billing.provider = "toss"` is refused at start-up.
 
+pub mod commands;
 pub mod model;
 mod persistence;
 pub mod service;

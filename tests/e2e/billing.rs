@@ -555,3 +555,105 @@ mod webhooks {
         world.finish().await;
     }
 }
+
+mod commands {
+    //! `/billing` in Discord: the owner's, localized, honest when plans are not sold.
+
+    use serde_json::json;
+    use umbra::billing::Charged;
+    use umbra::identity::UserReader;
+
+    use crate::support::world::TestWorld;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_owner_sees_plans_subscribes_through_the_web_and_cancels_from_discord() {
+        let world = TestWorld::builder().billing().start().await;
+        let owner = world.owner_id();
+        let plans = world.command(owner, "billing plans", json!({})).await;
+        assert!(
+            plans.text.contains("**Pro** — ₩4,900 every 30 days"),
+            "{}",
+            plans.text
+        );
+        let refused = world
+            .command(world.fixture.rogue_admin_id, "billing status", json!({}))
+            .await;
+        assert!(refused.text.contains("owner"), "{}", refused.text);
+        let link = world
+            .command(owner, "billing subscribe", json!({"plan": "pro"}))
+            .await;
+        assert!(
+            link.text.contains(&format!(
+                "{}/guilds/{}/plan",
+                world.web_base(),
+                world.guild_id()
+            )),
+            "{}",
+            link.text
+        );
+        let none = world.command(owner, "billing status", json!({})).await;
+        assert!(none.text.contains("No subscription"), "{}", none.text);
+
+        let data = world.data();
+        let billing = data.billing.clone().unwrap();
+        let toss = world.toss.clone().unwrap();
+        let row = data.identity.user_row(owner).await.unwrap().unwrap();
+        let customer = umbra::billing::BillingService::new_customer_key();
+        let auth = toss.issue_auth_key(&customer.to_string(), "4330123412341234");
+        billing.register_card(row, customer, &auth).await.unwrap();
+        assert!(matches!(
+            billing
+                .subscribe(row, world.guild_id(), "pro")
+                .await
+                .unwrap(),
+            Charged::Paid { .. }
+        ));
+        let status = world.command(owner, "billing status", json!({})).await;
+        assert!(
+            status.text.contains("subscription: active"),
+            "{}",
+            status.text
+        );
+        assert!(
+            status.text.contains("****"),
+            "the masked card: {}",
+            status.text
+        );
+        assert!(status.text.contains("₩4,900"), "{}", status.text);
+        let cancelled = world.command(owner, "billing cancel", json!({})).await;
+        assert!(
+            cancelled.text.contains("nothing more is charged"),
+            "{}",
+            cancelled.text
+        );
+        let status = world.command(owner, "billing status", json!({})).await;
+        assert!(status.text.contains("no further charge"), "{}", status.text);
+        let resumed = world.command(owner, "billing resume", json!({})).await;
+        assert!(resumed.text.contains("continues"), "{}", resumed.text);
+        world.finish().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn without_billing_the_commands_say_plans_are_not_sold() {
+        let world = TestWorld::start().await;
+        let reply = world
+            .command(
+                world.owner_id(),
+                "billing subscribe",
+                json!({"plan": "pro"}),
+            )
+            .await;
+        assert!(reply.text.contains("does not sell plans"), "{}", reply.text);
+        let korean = world
+            .command_with(
+                world.owner_id(),
+                Some(world.guild_id()),
+                "billing status",
+                json!({}),
+                "ko",
+            )
+            .await;
+        assert!(korean.text.contains("판매하지 않습니다"), "{}", korean.text);
+        world.finish().await;
+    }
+}
