@@ -657,3 +657,96 @@ mod commands {
         world.finish().await;
     }
 }
+
+mod logs {
+    //! A whole billing flow logged at debug level, searched for secrets.
+
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use umbra::billing::Charged;
+    use umbra::identity::UserReader;
+
+    use crate::support::world::TestWorld;
+
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_whole_billing_flow_logs_no_secret_key_billing_key_or_card_number() {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .try_init()
+            .expect("this test's process has no subscriber yet (nextest: one process per test)");
+        let world = TestWorld::builder().billing().start().await;
+        let toss = world.toss.clone().unwrap();
+        toss.set_webhook_url(Some(format!("{}/webhooks/toss", world.web_base())));
+        let data = world.data();
+        let billing = data.billing.clone().unwrap();
+        let row = data
+            .identity
+            .user_row(world.owner_id())
+            .await
+            .unwrap()
+            .unwrap();
+        let card = "4330987654321234";
+        let customer = umbra::billing::BillingService::new_customer_key();
+        let auth = toss.issue_auth_key(&customer.to_string(), card);
+        billing.register_card(row, customer, &auth).await.unwrap();
+        assert!(matches!(
+            billing
+                .subscribe(row, world.guild_id(), "pro")
+                .await
+                .unwrap(),
+            Charged::Paid { .. }
+        ));
+        sqlx::query(
+            "UPDATE billing.subscriptions SET next_charge_at = now() - interval '1 second'",
+        )
+        .execute(&world.db.pool)
+        .await
+        .unwrap();
+        billing.renew_due().await.unwrap();
+        world
+            .eventually("the webhooks are processed", || async {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM webhook.events WHERE status = 'processed'",
+                )
+                .fetch_one(&world.db.pool)
+                .await
+                .unwrap();
+                n == 2
+            })
+            .await;
+        let billing_key = toss.billing_keys_of(&customer.to_string()).pop().unwrap();
+        let secret = toss.secret_key().to_owned();
+        world.finish().await;
+        let log = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
+        assert!(
+            log.len() > 10_000,
+            "the flow was logged ({} bytes)",
+            log.len()
+        );
+        for (what, needle) in [
+            ("the secret key", secret.as_str()),
+            ("the billing key", billing_key.as_str()),
+            ("the card number", card),
+        ] {
+            assert!(!log.contains(needle), "{what} is in the log");
+        }
+    }
+}
