@@ -10,6 +10,7 @@
 pub mod commands;
 pub mod model;
 mod persistence;
+pub use persistence::Failing;
 pub mod service;
 pub mod toss;
 

@@ -436,30 +436,80 @@ pub async fn attempts<'e>(
         .collect()
 }
 
-/// The subscription and status of the attempt of `order_id` (`None`: not an order of ours).
+/// The attempt of `order_id`: its subscription, status, payment key, and the payment's balance
+/// as last recorded (`None`: not an order of ours).
 pub async fn attempt_by_order<'e>(
     exec: impl PgExecutor<'e>,
     order_id: &str,
-) -> Result<Option<(Uuid, String)>, sqlx::Error> {
+) -> Result<Option<(Uuid, String, Option<String>, Option<i64>)>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT subscription_id, status FROM billing.payment_attempts WHERE order_id = $1",
+        "SELECT subscription_id, status, payment_key, (response->>'balanceAmount')::bigint \
+           FROM billing.payment_attempts WHERE order_id = $1",
     )
     .bind(order_id)
     .fetch_optional(exec)
     .await
 }
 
-/// Marks a paid attempt refunded in full.
-pub async fn mark_cancelled(
+/// Records a refund of a paid attempt: the payment as it is now (`response`), and the attempt
+/// `cancelled` when nothing is left of it. `false` when that state was recorded already.
+pub async fn record_refund(
     conn: &mut sqlx::PgConnection,
     order_id: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE billing.payment_attempts SET status = 'cancelled' \
-          WHERE order_id = $1 AND status = 'done'",
+    full: bool,
+    response: &serde_json::Value,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE billing.payment_attempts \
+            SET status = CASE WHEN $2 THEN 'cancelled' ELSE status END, response = $3 \
+          WHERE order_id = $1 AND status IN ('done', 'cancelled') \
+            AND (response->>'balanceAmount') IS DISTINCT FROM ($3->>'balanceAmount')",
     )
     .bind(order_id)
+    .bind(full)
+    .bind(response)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
+}
+
+/// A failing subscription as the operator page lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failing {
+    pub guild_row: Uuid,
+    pub plan_code: String,
+    pub status: String,
+    pub failed_attempts: i32,
+    pub next_charge_at: Option<DateTime<Utc>>,
+    pub last_failure: Option<String>,
+}
+
+/// Subscriptions whose renewal is failing (past due), newest trouble first.
+pub async fn failing<'e>(
+    exec: impl PgExecutor<'e>,
+    limit: i64,
+) -> Result<Vec<Failing>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT s.guild_id, p.code, s.status, s.failed_attempts, s.next_charge_at, \
+                (SELECT a.failure_code FROM billing.payment_attempts AS a \
+                  WHERE a.subscription_id = s.id AND a.status = 'failed' \
+                  ORDER BY a.requested_at DESC LIMIT 1) AS last_failure \
+           FROM billing.subscriptions AS s JOIN licensing.plans AS p ON p.id = s.plan_id \
+          WHERE s.status = 'past_due' ORDER BY s.updated_at DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(exec)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Failing {
+                guild_row: r.try_get("guild_id")?,
+                plan_code: r.try_get("code")?,
+                status: r.try_get("status")?,
+                failed_attempts: r.try_get("failed_attempts")?,
+                next_charge_at: r.try_get("next_charge_at")?,
+                last_failure: r.try_get("last_failure")?,
+            })
+        })
+        .collect()
 }

@@ -53,6 +53,8 @@ pub enum BillingError {
     AlreadySubscribed,
     #[error("the card page answered for another customer")]
     CustomerMismatch,
+    #[error("no paid order `{0}`")]
+    UnknownOrder(String),
     #[error("the payment was declined: {0}")]
     Declined(TossError),
     #[error(transparent)]
@@ -379,44 +381,110 @@ impl BillingService {
         let attempt = persistence::attempt_by_order(&self.inner.pool, order)
             .await
             .map_err(|e| e.to_string())?;
-        let Some((subscription, attempt_status)) = attempt else {
+        let Some((subscription, attempt_status, _, recorded_balance)) = attempt else {
             return Ok(Verdict::Rejected("not an order of this Umbra".into()));
         };
         // A paid order still pending here is settled by the worker with its order id when the
         // charge is retried: the charge's own answer is the truth, a webhook only a second
-        // signal (acting on it here could race the charge being recorded). A refund is acted on.
+        // signal (acting on it here could race the charge being recorded). A refund not yet
+        // recorded (made in Toss's console) is recorded and announced.
         let refund = matches!(fetched.status.as_str(), "CANCELED" | "PARTIAL_CANCELED")
-            && matches!(attempt_status.as_str(), "done" | "cancelled");
+            && matches!(attempt_status.as_str(), "done" | "cancelled")
+            && recorded_balance != Some(fetched.balance_amount);
         if refund {
-            let refunded = fetched.total_amount - fetched.balance_amount;
-            let tx = Tx::begin(&self.inner.pool)
+            self.record_refund(subscription, order, &fetched, None)
                 .await
                 .map_err(|e| e.to_string())?;
-            if fetched.status == "CANCELED" {
-                persistence::mark_cancelled(&mut **tx.lock().await, order)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            outbox::append(
-                &tx,
-                NewEvent::new(
-                    events::PAYMENT_REFUNDED,
-                    "subscription",
-                    subscription.to_string(),
-                    json!({
-                        "subscription_id": subscription,
-                        "order_id": order,
-                        "payment_key": key,
-                        "refunded_krw": refunded,
-                        "status": fetched.status,
-                    }),
-                ),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-            tx.commit().await.map_err(|e| e.to_string())?;
         }
         Ok(Verdict::Processed)
+    }
+
+    /// Records a refund and announces it (`payment.refunded`), in one transaction.
+    async fn record_refund(
+        &self,
+        subscription: Uuid,
+        order: &str,
+        payment: &super::toss::Payment,
+        operator: Option<u64>,
+    ) -> Result<(), BillingError> {
+        let tx = Tx::begin(&self.inner.pool).await?;
+        let fresh = persistence::record_refund(
+            &mut **tx.lock().await,
+            order,
+            payment.status == "CANCELED",
+            &payment.raw,
+        )
+        .await?;
+        if !fresh {
+            // Recorded already (the operator's request and Toss's webhook tell the same refund).
+            return Ok(());
+        }
+        let mut payload = json!({
+            "subscription_id": subscription,
+            "order_id": order,
+            "payment_key": payment.payment_key,
+            "refunded_krw": payment.total_amount - payment.balance_amount,
+            "status": payment.status,
+        });
+        if let Some(op) = operator {
+            payload["actor_discord_id"] = json!(op.to_string());
+        }
+        outbox::append(
+            &tx,
+            NewEvent::new(
+                events::PAYMENT_REFUNDED,
+                "subscription",
+                subscription.to_string(),
+                payload,
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// An operator's refund of the payment of `order_id`: all that is left of it, or `amount`.
+    /// `request` identifies this refund (the form's nonce): sending it again (a double click, a
+    /// retry) refunds once.
+    pub async fn refund(
+        &self,
+        order_id: &str,
+        amount: Option<i64>,
+        reason: &str,
+        request: &str,
+        operator: u64,
+    ) -> Result<super::toss::Payment, BillingError> {
+        let Some((subscription, status, Some(payment_key), _)) =
+            persistence::attempt_by_order(&self.inner.pool, order_id).await?
+        else {
+            return Err(BillingError::UnknownOrder(order_id.to_owned()));
+        };
+        if status != "done" {
+            return Err(BillingError::UnknownOrder(order_id.to_owned()));
+        }
+        let request: String = request
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .take(64)
+            .collect();
+        if request.len() < 8 {
+            return Err(BillingError::UnknownOrder(order_id.to_owned()));
+        }
+        let request = format!("{order_id}-{request}");
+        let refunded = self
+            .inner
+            .toss
+            .cancel(&payment_key, reason, amount, &request)
+            .await
+            .map_err(BillingError::Toss)?;
+        self.record_refund(subscription, order_id, &refunded, Some(operator))
+            .await?;
+        Ok(refunded)
+    }
+
+    /// Subscriptions whose renewal is failing (the operator page).
+    pub async fn failing(&self, limit: i64) -> Result<Vec<persistence::Failing>, BillingError> {
+        Ok(persistence::failing(&self.inner.pool, limit).await?)
     }
 
     /// One pass: every due subscription (up to the batch size) charged or ended.

@@ -750,3 +750,108 @@ mod logs {
         }
     }
 }
+
+mod operator {
+    //! The operator's refunds and failing subscriptions.
+
+    use umbra::billing::Charged;
+    use umbra::identity::UserReader;
+
+    use crate::support::web::login;
+    use crate::support::world::TestWorld;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_operator_refunds_once_despite_a_double_click_and_the_webhook_adds_nothing() {
+        let world = TestWorld::builder().billing().start().await;
+        let toss = world.toss.clone().unwrap();
+        toss.set_webhook_url(Some(format!("{}/webhooks/toss", world.web_base())));
+        let data = world.data();
+        let billing = data.billing.clone().unwrap();
+        let row = data
+            .identity
+            .user_row(world.owner_id())
+            .await
+            .unwrap()
+            .unwrap();
+        let customer = umbra::billing::BillingService::new_customer_key();
+        let auth = toss.issue_auth_key(&customer.to_string(), "4330123412341234");
+        billing.register_card(row, customer, &auth).await.unwrap();
+        assert!(matches!(
+            billing
+                .subscribe(row, world.guild_id(), "pro")
+                .await
+                .unwrap(),
+            Charged::Paid { .. }
+        ));
+        let order = toss.payments()[0].order_id.clone();
+
+        let operator = login(&world, world.operator_id).await;
+        let page = operator.get("/operator").await;
+        assert!(page.body.contains("id=\"refund\""), "{}", page.body);
+        let csrf = page.csrf();
+        let marker = "name=\"request\" value=\"";
+        let at = page.body.find(marker).expect("the form's nonce") + marker.len();
+        let request: String = page.body[at..].chars().take_while(|c| *c != '"').collect();
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("request", request.as_str()),
+            ("action", "refund"),
+            ("order", order.as_str()),
+            ("amount", "900"),
+            ("reason", "goodwill"),
+        ];
+        let (one, two) = tokio::join!(
+            operator.post("/operator", &form),
+            operator.post("/operator", &form)
+        );
+        assert_eq!(
+            (one.status, two.status),
+            (303, 303),
+            "{} {}",
+            one.body,
+            two.body
+        );
+        let p = toss.payment_by_order(&order).unwrap();
+        assert_eq!(
+            (p.status.as_str(), p.balance_amount),
+            ("PARTIAL_CANCELED", 4000),
+            "refunded once"
+        );
+        let unknown = operator
+            .post(
+                "/operator",
+                &[
+                    ("csrf", &csrf),
+                    ("action", "refund"),
+                    ("order", "umb-nothing-1"),
+                    ("request", "abcdefgh12"),
+                ],
+            )
+            .await;
+        assert_eq!(unknown.status, 400);
+
+        world
+            .eventually("the refund's webhook is processed", || async {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM webhook.events WHERE status = 'processed' \
+                      AND dedupe_key LIKE '%PARTIAL_CANCELED%'",
+                )
+                .fetch_one(&world.db.pool)
+                .await
+                .unwrap();
+                n == 1
+            })
+            .await;
+        let refunds: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM events.outbox WHERE event_type = 'payment.refunded'",
+        )
+        .fetch_one(&world.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            refunds, 1,
+            "the refund is announced once (form twice, webhook once)"
+        );
+        world.finish().await;
+    }
+}

@@ -1,8 +1,9 @@
 //! Purpose: the operator page, for the operators in config (and the application's owners) only
 //! — anyone else gets the same 404 as for an unknown page: instance health (the gateway and its
 //! shards, every lease queue's depth and dead letters, the database's answer time and pool),
-//! how many guilds Umbra serves, and license grant / revoke (the same service as
-//! `/license grant|revoke`).
+//! how many guilds Umbra serves, license grant / revoke (the same service as
+//! `/license grant|revoke`), and with billing on: failing subscriptions and refunds (full or
+//! partial; a repeated refund refunds once).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,6 +16,7 @@ use poise::serenity_prelude::UserId;
 use serde::Deserialize;
 
 use super::csrf_refusal;
+use crate::guild::GuildReader;
 use crate::http::HttpState;
 use crate::http::render::{self, Chrome};
 use crate::http::session::Viewer;
@@ -39,6 +41,12 @@ struct Page {
     queues: Vec<QueueLine>,
     database_ms: String,
     pool: u32,
+    /// Billing is on (the refund form and failing subscriptions are shown).
+    selling: bool,
+    /// A fresh nonce for the refund form.
+    refund_request: String,
+    /// (server, plan, failures, next retry, last decline code).
+    failing: Vec<(String, String, i32, String, String)>,
 }
 
 fn operator(state: &HttpState, viewer: &Viewer) -> bool {
@@ -90,7 +98,40 @@ pub async fn page(State(state): State<Arc<HttpState>>, viewer: Viewer) -> Respon
         Some(id) => tr.t1("web-operator-connected", "id", id),
         None => tr.t("web-operator-disconnected"),
     };
+    let mut failing = Vec::new();
+    if let Some(billing) = &app.billing {
+        let rows = match billing.failing(20).await {
+            Ok(r) => r,
+            Err(e) => {
+                return render::internal(
+                    &state,
+                    viewer.locale,
+                    anyhow::Error::new(e).context("failing subscriptions"),
+                );
+            }
+        };
+        for f in rows {
+            let name = app
+                .guilds
+                .guild_by_row(f.guild_row)
+                .await
+                .ok()
+                .flatten()
+                .map(|g| format!("{} ({})", g.name, g.discord_id))
+                .unwrap_or_else(|| f.guild_row.to_string());
+            failing.push((
+                name,
+                f.plan_code,
+                f.failed_attempts,
+                f.next_charge_at.map(|t| tr.time(&t)).unwrap_or_default(),
+                f.last_failure.unwrap_or_default(),
+            ));
+        }
+    }
     let page = Page {
+        selling: app.billing.is_some(),
+        refund_request: crate::discord::oauth::random_token(16),
+        failing,
         gateway,
         shards: format!(
             "{}–{} / {}",
@@ -120,6 +161,15 @@ pub struct LicenseForm {
     plan: String,
     #[serde(default)]
     days: String,
+    #[serde(default)]
+    order: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    reason: String,
+    /// The refund form's nonce: the same form sent twice refunds once.
+    #[serde(default)]
+    request: String,
 }
 
 pub async fn license(
@@ -133,6 +183,9 @@ pub async fn license(
     }
     if let Some(r) = csrf_refusal(&state, &viewer, &form.csrf) {
         return r;
+    }
+    if form.action == "refund" {
+        return refund(&state, &viewer, &form).await;
     }
     let Ok(guild) = Snowflake::parse(form.guild.trim()) else {
         return render::bad_request(tr.clone(), tr.t("web-operator-bad-guild"));
@@ -179,6 +232,53 @@ pub async fn license(
             &state,
             viewer.locale,
             anyhow::Error::new(e).context("changing a license"),
+        ),
+    }
+}
+
+async fn refund(state: &HttpState, viewer: &Viewer, form: &LicenseForm) -> Response {
+    let tr = viewer.tr(state);
+    let Some(billing) = &state.app.billing else {
+        return render::not_found(tr);
+    };
+    let amount = match form.amount.trim() {
+        "" => None,
+        a => match a.parse::<i64>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => return render::bad_request(tr.clone(), tr.t("web-operator-bad-amount")),
+        },
+    };
+    let reason = match form.reason.trim() {
+        "" => "refund by the operator",
+        r => r,
+    };
+    let reason: String = reason.chars().take(200).collect();
+    match billing
+        .refund(
+            form.order.trim(),
+            amount,
+            &reason,
+            &form.request,
+            viewer.discord_id(),
+        )
+        .await
+    {
+        Ok(_) => Redirect::to("/operator").into_response(),
+        Err(crate::billing::BillingError::UnknownOrder(_)) => {
+            render::bad_request(tr.clone(), tr.t("web-operator-bad-order"))
+        }
+        Err(crate::billing::BillingError::Toss(e)) if !e.is_transient() => render::bad_request(
+            tr.clone(),
+            tr.t1(
+                "web-operator-refund-refused",
+                "code",
+                e.code().unwrap_or("?"),
+            ),
+        ),
+        Err(e) => render::internal(
+            state,
+            viewer.locale,
+            anyhow::Error::new(e).context("refunding"),
         ),
     }
 }
