@@ -17,6 +17,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod antinuke;
+mod billing;
 mod restore;
 mod web;
 
@@ -323,6 +324,9 @@ async fn main() -> std::process::ExitCode {
     }
     if std::env::args().nth(1).as_deref() == Some("restore") {
         return finish(restore::run().await);
+    }
+    if std::env::args().nth(1).as_deref() == Some("billing") {
+        return finish(billing::run().await);
     }
     if std::env::args().nth(1).as_deref() == Some("web") {
         return finish(web::run().await);

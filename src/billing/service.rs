@@ -81,6 +81,8 @@ pub struct BillingSettings {
     pub lease: Duration,
     pub poll: Duration,
     pub batch: u32,
+    /// Charges in flight at once.
+    pub concurrency: usize,
     /// When Toss's answer stays unknown, the charge is tried again (same order) after this.
     pub unknown_retry: Duration,
 }
@@ -93,6 +95,7 @@ impl Default for BillingSettings {
             lease: Duration::from_secs(120),
             poll: Duration::from_secs(30),
             batch: 50,
+            concurrency: 8,
             unknown_retry: Duration::from_secs(300),
         }
     }
@@ -287,13 +290,21 @@ impl BillingService {
     /// payment webhooks, until `shutdown`.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
         while !*shutdown.borrow() {
+            let mut busy = false;
             match self.renew_due().await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(renewals = n, "billing: subscriptions processed"),
+                Ok(n) => {
+                    tracing::info!(renewals = n, "billing: subscriptions processed");
+                    // A full batch: more may be due; no pause.
+                    busy = n >= self.inner.settings.batch as usize;
+                }
                 Err(e) => tracing::warn!(error = %e, "billing: a renewal pass failed; will retry"),
             }
             if let Err(e) = self.process_webhooks().await {
                 tracing::warn!(error = %e, "billing: processing webhooks failed; will retry");
+            }
+            if busy {
+                continue;
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.inner.settings.poll) => {}
@@ -497,11 +508,15 @@ impl BillingService {
         )
         .await?;
         let n = leases.len();
-        for lease in leases {
-            if let Err(e) = self.process(lease).await {
-                tracing::warn!(subscription = %lease.id, error = %e, "billing: a renewal failed");
-            }
-        }
+        // A few at a time: each waits mostly on Toss.
+        use futures::StreamExt as _;
+        futures::stream::iter(leases)
+            .for_each_concurrent(self.inner.settings.concurrency, |lease| async move {
+                if let Err(e) = self.process(lease).await {
+                    tracing::warn!(subscription = %lease.id, error = %e, "billing: a renewal failed");
+                }
+            })
+            .await;
         Ok(n)
     }
 
