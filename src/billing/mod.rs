@@ -80,6 +80,7 @@ pub fn from_config(
             dunning_days: config.billing.dunning_days.clone(),
             grace_days: config.billing.grace_days,
             poll: Duration::from_secs(config.billing.renewal_poll_seconds.max(1)),
+            lease: Duration::from_secs(config.billing.lease_seconds.max(1)),
             ..BillingSettings::default()
         },
     )))

@@ -205,6 +205,10 @@ impl Config {
             ),
         }
         check(
+            self.billing.lease_seconds >= 1,
+            "`billing.lease_seconds` must be at least 1".into(),
+        );
+        check(
             !self.billing.dunning_days.is_empty()
                 && self.billing.dunning_days.windows(2).all(|w| w[0] < w[1]),
             "`billing.dunning_days` must list increasing day counts, e.g. [1, 3, 5]".into(),

@@ -60,6 +60,8 @@ pub struct BillingConfig {
     pub grace_days: u32,
     /// How often the renewal worker looks for due subscriptions (seconds).
     pub renewal_poll_seconds: u64,
+    /// How long a worker holds a subscription it charges (a dead worker's is taken over after).
+    pub lease_seconds: u64,
     pub toss: TossBillingConfig,
 }
 
@@ -70,6 +72,7 @@ impl Default for BillingConfig {
             dunning_days: vec![1, 3, 5],
             grace_days: 7,
             renewal_poll_seconds: 30,
+            lease_seconds: 120,
             toss: TossBillingConfig::default(),
         }
     }

@@ -855,3 +855,220 @@ mod operator {
         world.finish().await;
     }
 }
+
+mod crash {
+    //! The real `umbra` binary killed with SIGKILL after Toss charged a renewal and before the
+    //! answer was recorded; after a restart the renewal is settled by its order id, never
+    //! charged twice.
+
+    use std::process::{Child, Command, Stdio};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use toss_emulator::{Behaviour, TossConfig, TossEmulator};
+    use umbra::billing::toss::TossClient;
+    use umbra::billing::{BillingService, BillingSettings, Charged};
+    use umbra::config::Secret;
+    use umbra::db::crypto::Keyring;
+
+    use crate::support::world::{PATIENCE, TestWorld};
+
+    const KEY: &str = "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktMzJieXQ=";
+
+    fn umbra(world: &TestWorld, toss: &TossEmulator, dir: &std::path::Path) -> Child {
+        let log = std::fs::File::create(dir.join("umbra.log")).unwrap();
+        let err = log.try_clone().unwrap();
+        Command::new(env!("CARGO_BIN_EXE_umbra"))
+            .arg("run")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", "warn,umbra=info")
+            .env("DATABASE_URL", &world.db.url)
+            .env("DISCORD_TOKEN", &world.fixture.app.bot_token)
+            .env("UMBRA_SECRET_KEY", KEY)
+            .env("DISCORD_CLIENT_SECRET", "web-login-secret")
+            .env("TOSS_SECRET_KEY", toss.secret_key())
+            .env("UMBRA_DATA_DIR", dir)
+            .env("UMBRA_HTTP_BIND", "127.0.0.1:0")
+            .env(
+                "UMBRA_DISCORD_API_ADDRESS",
+                world.emu.tls_addr().to_string(),
+            )
+            .env(
+                "UMBRA_DISCORD_CA_CERT",
+                world.emu.ca_cert_path().display().to_string(),
+            )
+            .env("UMBRA_BILLING_PROVIDER", "toss")
+            .env("UMBRA_BILLING_TOSS_CLIENT_KEY", toss.client_key())
+            .env("UMBRA_BILLING_TOSS_API_URL", toss.base_url())
+            .env("UMBRA_BILLING_TOSS_SDK_URL", toss.sdk_url())
+            .env("UMBRA_BILLING_RENEWAL_POLL_SECONDS", "1")
+            .env("UMBRA_BILLING_LEASE_SECONDS", "2")
+            .env("UMBRA_LICENSING_DEFAULT_PLAN", "free")
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            .spawn()
+            .expect("starting the umbra binary")
+    }
+
+    async fn eventually<F, Fut>(what: &str, mut check: F, dir: &std::path::Path)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = tokio::time::Instant::now() + PATIENCE * 2;
+        while !check().await {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting until {what}:\n{}",
+                std::fs::read_to_string(dir.join("umbra.log")).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_renewal_charged_by_a_killed_process_is_settled_after_restart_without_a_second_charge()
+     {
+        let world = TestWorld::builder().without_bot().start().await;
+        let toss = TossEmulator::start(TossConfig::default()).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = umbra(&world, &toss, dir.path());
+        let pool = world.db.pool.clone();
+        let guild = world.guild_id();
+        eventually(
+            "the guild is recorded",
+            || {
+                let pool = pool.clone();
+                async move {
+                    sqlx::query_scalar::<_, i64>(
+                        "SELECT count(*) FROM guild.guilds WHERE discord_guild_id = $1",
+                    )
+                    .bind(guild as i64)
+                    .fetch_one(&pool)
+                    .await
+                    .is_ok_and(|n| n == 1)
+                }
+            },
+            dir.path(),
+        )
+        .await;
+
+        // The owner subscribes (the first charge made here, in the test's own process).
+        let here = BillingService::new(
+            pool.clone(),
+            Arc::new(Keyring::parse(&Secret::new(KEY.into())).unwrap()),
+            TossClient::new(
+                &toss.base_url(),
+                &Secret::new(toss.secret_key().into()),
+                Duration::from_secs(2),
+            )
+            .unwrap(),
+            Arc::new(umbra::licensing::LicensingService::new(
+                sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool.clone()),
+                Arc::new(umbra::guild::GuildService::new(
+                    sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool.clone()),
+                    Arc::new(umbra::identity::IdentityService::new(
+                        sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool.clone()),
+                    )),
+                    30,
+                )),
+                "free",
+            )),
+            Arc::new(umbra::guild::GuildService::new(
+                sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool.clone()),
+                Arc::new(umbra::identity::IdentityService::new(
+                    sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool.clone()),
+                )),
+                30,
+            )),
+            BillingSettings::default(),
+        );
+        let owner: uuid::Uuid =
+            sqlx::query_scalar("SELECT id FROM identity.users WHERE discord_user_id = $1")
+                .bind(world.owner_id() as i64)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        let customer = BillingService::new_customer_key();
+        let auth = toss.issue_auth_key(&customer.to_string(), "4330123412341234");
+        here.register_card(owner, customer, &auth).await.unwrap();
+        assert!(matches!(
+            here.subscribe(owner, guild, "pro").await.unwrap(),
+            Charged::Paid { .. }
+        ));
+
+        // The renewal comes due; Toss charges it but answers late: SIGKILL meanwhile.
+        let key = toss.billing_keys_of(&customer.to_string()).pop().unwrap();
+        toss.script(&key, Behaviour::AnswerLate(Duration::from_secs(3)));
+        sqlx::query(
+            "UPDATE billing.subscriptions SET next_charge_at = now() - interval '1 second'",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let toss_watch = toss.clone();
+        eventually(
+            "Toss charged the renewal",
+            || {
+                let toss = toss_watch.clone();
+                async move { toss.payments().len() == 2 }
+            },
+            dir.path(),
+        )
+        .await;
+        first.kill().expect("SIGKILL");
+        let _ = first.wait();
+        let renewal = toss.payments()[1].order_id.clone();
+        let pending: String =
+            sqlx::query_scalar("SELECT status FROM billing.payment_attempts WHERE order_id = $1")
+                .bind(&renewal)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(pending, "pending", "killed before the answer was recorded");
+
+        // Restarted: the renewal is settled by its order id, not charged again.
+        let mut second = umbra(&world, &toss, dir.path());
+        eventually(
+            "the renewal is recorded",
+            || {
+                let pool = pool.clone();
+                let order = renewal.clone();
+                async move {
+                    sqlx::query_scalar::<_, String>(
+                        "SELECT status FROM billing.payment_attempts WHERE order_id = $1",
+                    )
+                    .bind(order)
+                    .fetch_one(&pool)
+                    .await
+                    .is_ok_and(|s| s == "done")
+                }
+            },
+            dir.path(),
+        )
+        .await;
+        let _ = second.kill();
+        let _ = second.wait();
+        let done = toss
+            .payments()
+            .iter()
+            .filter(|p| p.status == "DONE")
+            .count();
+        assert_eq!(done, 2, "the first period and the renewal, each once");
+        let attempts: i64 = sqlx::query_scalar("SELECT count(*) FROM billing.payment_attempts")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(attempts, 2);
+        let due: bool = sqlx::query_scalar(
+            "SELECT next_charge_at > now() + interval '1 day' FROM billing.subscriptions",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert!(due, "the next charge is a period away");
+    }
+}
