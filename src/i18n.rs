@@ -150,6 +150,7 @@ pub mod msg {
         BILLING_PRICE_FREE = "billing-price-free";
         BILLING_PLAN_LINE = "billing-plan-line" (plan, price, snapshots, members);
         BILLING_SUBSCRIBE_LINK = "billing-subscribe-link" (plan, link);
+        BILLING_CARD_LINK = "billing-card-link" (link);
         BILLING_NONE = "billing-none" (plan);
         BILLING_STATE_ACTIVE = "billing-state-active";
         BILLING_STATE_PAST_DUE = "billing-state-past-due";

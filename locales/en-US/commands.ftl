@@ -104,3 +104,5 @@ cmd-billing-cancel = cancel
 cmd-billing-cancel-desc = Cancel at the end of the paid period
 cmd-billing-resume = resume
 cmd-billing-resume-desc = Keep a subscription you cancelled
+cmd-billing-card = card
+cmd-billing-card-desc = Change the card (a link to the Plan page)

@@ -8,6 +8,6 @@ notifications-locale-auto = automatic (the server's language, else English)
 notifications-button-dms-on = Turn DMs on
 notifications-button-dms-off = Turn DMs off
 notify-payment-receipt = Payment received for **{ $guild }**: the **{ $plan }** plan, ₩{ $amount }, paid until { $until }. Receipt: { $receipt }
-notify-payment-failed = The payment for **{ $guild }**'s **{ $plan }** plan was declined ({ $code }). Umbra tries again in a few days; to use another card, open the Plan page of the dashboard and subscribe with it.
+notify-payment-failed = The payment for **{ $guild }**'s **{ $plan }** plan was declined ({ $code }). Umbra tries again in a few days; to use another card, open the Plan page of the dashboard and press Change the card.
 notify-subscription-expired = **{ $guild }**'s **{ $plan }** subscription ended after its payments failed; the server is on the default plan now. Subscribe again from the Plan page.
 notify-subscription-canceled = **{ $guild }**'s **{ $plan }** subscription ended as you asked; nothing more will be charged.

@@ -285,3 +285,5 @@ web-operator-refund-confirm = Refund this payment? Toss Payments returns the mon
 web-operator-bad-amount = The amount is a positive number of won.
 web-operator-bad-order = No paid order has that id.
 web-operator-refund-refused = Toss Payments refused the refund ({ $code }).
+web-billing-change-card = Change the card
+web-billing-card-changed = The new card is registered: the next payment uses it (a failed one is tried again now).

@@ -102,3 +102,5 @@ cmd-billing-cancel = 해지
 cmd-billing-cancel-desc = 결제한 기간이 끝나면 해지
 cmd-billing-resume = 유지
 cmd-billing-resume-desc = 해지한 구독을 유지
+cmd-billing-card = 카드
+cmd-billing-card-desc = 카드 변경 (요금제 페이지 링크)

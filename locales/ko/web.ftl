@@ -276,3 +276,5 @@ web-operator-refund-confirm = 이 결제를 환불할까요? 토스페이먼츠�
 web-operator-bad-amount = 금액은 양수(원)여야 합니다.
 web-operator-bad-order = 그 ID의 결제된 주문이 없습니다.
 web-operator-refund-refused = 토스페이먼츠가 환불을 거절했습니다({ $code }).
+web-billing-change-card = 카드 변경
+web-billing-card-changed = 새 카드를 등록했습니다. 다음 결제부터 이 카드를 씁니다(실패한 결제는 지금 다시 시도합니다).

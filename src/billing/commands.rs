@@ -1,4 +1,4 @@
-//! Purpose: `/billing plans|subscribe|status|cancel|resume` — the server's owner buys and
+//! Purpose: `/billing plans|subscribe|status|card|cancel|resume` — the server's owner buys and
 //! manages the plan from Discord. Paying needs a card, which is registered on the web: `subscribe`
 //! answers with the Plan page's link (the owner logs in there with Discord, so the card is
 //! registered by that same Discord user). Everything else happens here. Owner only; refused
@@ -16,7 +16,7 @@ use crate::types::Context;
     slash_command,
     guild_only,
     check = "checks::owner",
-    subcommands("plans", "subscribe", "status", "cancel", "resume"),
+    subcommands("plans", "subscribe", "status", "card", "cancel", "resume"),
     subcommand_required
 )]
 pub async fn billing(_ctx: Context<'_>) -> Result<(), Error> {
@@ -218,6 +218,18 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
     )
     .await?;
     Ok(())
+}
+
+/// Change the card: the link to the Plan page (a failed renewal is retried on the new card).
+#[poise::command(slash_command, guild_only, ephemeral)]
+pub async fn card(ctx: Context<'_>) -> Result<(), Error> {
+    service(ctx)?;
+    let guild = guild(ctx)?;
+    let link = format!(
+        "{}/guilds/{guild}/plan",
+        ctx.data().config.http.public_url.trim_end_matches('/')
+    );
+    reply::say(ctx, msg::BILLING_CARD_LINK, &[arg("link", link)], true).await
 }
 
 async fn set_cancel(ctx: Context<'_>, cancel: bool) -> Result<(), Error> {

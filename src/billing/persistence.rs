@@ -41,7 +41,7 @@ pub struct StoredKey {
 }
 
 /// Stores a new card for `user` and retires the user's previous ones (their keys wiped); the
-/// user's live subscriptions are charged on the new card from now on.
+/// user's live subscriptions are charged on the new card from now on (a past-due one at once).
 #[allow(clippy::too_many_arguments)]
 pub async fn replace_key(
     conn: &mut sqlx::PgConnection,
@@ -76,8 +76,10 @@ pub async fn replace_key(
     .bind(masked)
     .execute(&mut *conn)
     .await?;
+    // A renewal that failed on the old card is tried again at once on the new one.
     sqlx::query(
-        "UPDATE billing.subscriptions SET billing_key_id = $2, updated_at = now() \
+        "UPDATE billing.subscriptions SET billing_key_id = $2, updated_at = now(), \
+                next_charge_at = CASE WHEN status = 'past_due' THEN now() ELSE next_charge_at END \
           WHERE user_id = $1 AND status IN ('active', 'past_due')",
     )
     .bind(user)

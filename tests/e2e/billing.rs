@@ -591,6 +591,8 @@ mod commands {
             "{}",
             link.text
         );
+        let card = world.command(owner, "billing card", json!({})).await;
+        assert!(card.text.contains("Change the card"), "{}", card.text);
         let none = world.command(owner, "billing status", json!({})).await;
         assert!(none.text.contains("No subscription"), "{}", none.text);
 

@@ -74,12 +74,15 @@ struct PlanPage {
     for_sale: Vec<ForSale>,
     subscription: Option<SubscriptionView>,
     paid: bool,
+    card_changed: bool,
 }
 
 #[derive(Deserialize, Default)]
 pub struct PlanQuery {
     #[serde(default)]
     paid: bool,
+    #[serde(default)]
+    card: bool,
 }
 
 fn won(amount: i64) -> String {
@@ -188,6 +191,7 @@ pub async fn plan(
         for_sale,
         subscription,
         paid: query.paid,
+        card_changed: query.card,
         c: chrome(&state, &viewer, &access, "web-plan-title", "/plan"),
     })
 }
@@ -244,11 +248,12 @@ pub async fn act(
                 Err(e) => billing_error(&state, &tr, e),
             }
         }
+        "card" => registration_started(&state, &viewer, access.id(), String::new()),
         "subscribe" => {
             let user_row = viewer.session.user.id;
             // A registered card is charged at once; otherwise the card page comes first.
             match billing.subscribe(user_row, access.id(), &form.plan).await {
-                Ok(charged) => after_charge(&state, &tr, access.id(), charged),
+                Ok(charged) => after_charge(&tr, access.id(), charged),
                 Err(BillingError::NoCard) => {
                     let registration = Registration {
                         customer_key: BillingService::new_customer_key(),
@@ -283,7 +288,37 @@ pub async fn act(
     }
 }
 
-fn after_charge(state: &HttpState, tr: &Tr, guild: u64, charged: Charged) -> Response {
+/// Starts a card registration for `guild` (then subscribes to `plan`; empty: only the card
+/// changes) and sends the browser to the card page.
+fn registration_started(state: &HttpState, viewer: &Viewer, guild: u64, plan: String) -> Response {
+    let registration = Registration {
+        customer_key: BillingService::new_customer_key(),
+        user_row: viewer.session.user.id,
+        guild,
+        plan,
+        expires: Utc::now().timestamp() + CARD_SECONDS,
+    };
+    let Some(sealed) = session::seal_cookie(state, CARD_AAD, &registration) else {
+        return render::internal(
+            state,
+            viewer.locale,
+            anyhow::anyhow!("sealing the registration cookie"),
+        );
+    };
+    let cookie = session::set_cookie(
+        CARD_COOKIE,
+        &sealed,
+        Some(CARD_SECONDS as u64),
+        state.web.secure_cookies,
+    );
+    (
+        [(header::SET_COOKIE, cookie)],
+        Redirect::to("/billing/card"),
+    )
+        .into_response()
+}
+
+fn after_charge(tr: &Tr, guild: u64, charged: Charged) -> Response {
     match charged {
         Charged::Paid { .. } => {
             Redirect::to(&format!("/guilds/{guild}/plan?paid=true")).into_response()
@@ -291,15 +326,12 @@ fn after_charge(state: &HttpState, tr: &Tr, guild: u64, charged: Charged) -> Res
         Charged::Declined { code } => {
             render::bad_request(tr.clone(), tr.t1("web-billing-declined-code", "code", code))
         }
-        Charged::Pending | Charged::Ended | Charged::LostLease => {
-            let _ = state;
-            render::error_page(
-                tr.clone(),
-                StatusCode::ACCEPTED,
-                "web-plan-title",
-                tr.t("web-billing-pending"),
-            )
-        }
+        Charged::Pending | Charged::Ended | Charged::LostLease => render::error_page(
+            tr.clone(),
+            StatusCode::ACCEPTED,
+            "web-plan-title",
+            tr.t("web-billing-pending"),
+        ),
     }
 }
 
@@ -403,9 +435,15 @@ pub async fn success(
         let page = billing_error(&state, &tr, e);
         return ([(header::SET_COOKIE, clear)], page).into_response();
     }
+    if r.plan.is_empty() {
+        // Only the card changed.
+        billing.wake();
+        let back = Redirect::to(&format!("/guilds/{}/plan?card=true", r.guild));
+        return ([(header::SET_COOKIE, clear)], back).into_response();
+    }
     let outcome = billing.subscribe(r.user_row, r.guild, &r.plan).await;
     let page = match outcome {
-        Ok(charged) => after_charge(&state, &tr, r.guild, charged),
+        Ok(charged) => after_charge(&tr, r.guild, charged),
         Err(e) => billing_error(&state, &tr, e),
     };
     ([(header::SET_COOKIE, clear)], page).into_response()

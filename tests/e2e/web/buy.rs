@@ -202,3 +202,102 @@ async fn a_foreign_registration_is_refused_failures_are_shown_and_only_the_owner
     tokio::time::sleep(Duration::from_millis(10)).await;
     world.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_declined_renewal_the_owner_changes_the_card_and_the_renewal_goes_through() {
+    let world = TestWorld::builder().billing().start().await;
+    wait_live(&world).await;
+    let g = world.guild_id();
+    let toss = world.toss.clone().expect("billing world");
+    let owner = login(&world, world.owner_id()).await;
+    let csrf = owner.get(&format!("/guilds/{g}/plan")).await.csrf();
+    let marker = "data-customer-key=\"";
+    let register = |body: &str| {
+        let at = body.find(marker).expect("the customerKey") + marker.len();
+        body[at..]
+            .chars()
+            .take_while(|c| *c != '"')
+            .collect::<String>()
+    };
+    owner
+        .post(
+            &format!("/guilds/{g}/plan/subscribe"),
+            &[("csrf", &csrf), ("plan", "pro")],
+        )
+        .await;
+    let first = register(&owner.get("/billing/card").await.body);
+    let auth = toss.issue_auth_key(&first, "4330123412341234");
+    owner
+        .get(&format!(
+            "/billing/success?customerKey={first}&authKey={auth}"
+        ))
+        .await;
+    wait_plan(&world, "pro").await;
+
+    // The card starts declining; the renewal fails and the subscription is past due.
+    for key in toss.billing_keys_of(&first) {
+        toss.script(
+            &key,
+            toss_emulator::Behaviour::Decline("REJECT_CARD_PAYMENT".into()),
+        );
+    }
+    sqlx::query("UPDATE billing.subscriptions SET next_charge_at = now() - interval '1 second'")
+        .execute(&world.db.pool)
+        .await
+        .unwrap();
+    world
+        .eventually("the renewal is declined", || async {
+            sqlx::query_scalar::<_, String>("SELECT status FROM billing.subscriptions")
+                .fetch_one(&world.db.pool)
+                .await
+                .is_ok_and(|s| s == "past_due")
+        })
+        .await;
+    let page = owner.get(&format!("/guilds/{g}/plan")).await;
+    assert!(page.body.contains("id=\"change-card\""), "{}", page.body);
+
+    // A new card: the renewal is tried again at once, on it.
+    let change = owner
+        .post(&format!("/guilds/{g}/plan/card"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(change.location.as_deref(), Some("/billing/card"));
+    let second = register(&owner.get("/billing/card").await.body);
+    assert_ne!(second, first, "a new registration, a new customerKey");
+    let auth = toss.issue_auth_key(&second, "4330567856781234");
+    let done = owner
+        .get(&format!(
+            "/billing/success?customerKey={second}&authKey={auth}"
+        ))
+        .await;
+    assert_eq!(
+        done.location.as_deref(),
+        Some(&*format!("/guilds/{g}/plan?card=true"))
+    );
+    world
+        .eventually("the renewal goes through on the new card", || async {
+            sqlx::query_scalar::<_, String>("SELECT status FROM billing.subscriptions")
+                .fetch_one(&world.db.pool)
+                .await
+                .is_ok_and(|s| s == "active")
+        })
+        .await;
+    let keys: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT status, billing_key_enc IS NULL FROM billing.billing_keys ORDER BY created_at",
+    )
+    .fetch_all(&world.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        keys,
+        vec![("deleted".to_owned(), true), ("active".to_owned(), false)],
+        "the old card is retired and its key wiped"
+    );
+    assert_eq!(
+        toss.payments()
+            .iter()
+            .filter(|p| p.status == "DONE")
+            .count(),
+        2
+    );
+    world.finish().await;
+}
