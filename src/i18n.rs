@@ -145,6 +145,7 @@ pub mod msg {
         NOTIFY_WELCOME = "notify-welcome" (guild);
         NOTIFY_LICENSE_GRANTED = "notify-license-granted" (guild, plan, until);
         BILLING_NOT_SOLD = "billing-not-sold";
+        BILLING_WHICH_SERVER = "billing-which-server";
         BILLING_PLANS_TITLE = "billing-plans-title";
         BILLING_PRICE = "billing-price" (price, days);
         BILLING_PRICE_FREE = "billing-price-free";

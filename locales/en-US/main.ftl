@@ -135,3 +135,4 @@ billing-no-subscription = This server has no live subscription.
 billing-cancelled = Cancelled: the plan stays until the end of the paid period, and nothing more is charged. `/billing resume` takes it back.
 billing-resumed = The subscription continues: it renews at the end of the period.
 billing-card-link = To change the card, open the Plan page and press Change the card: { $link } — a renewal that failed is tried again at once on the new card.
+billing-which-server = In a DM, say which server: the `server` option (one you own).

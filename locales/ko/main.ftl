@@ -135,3 +135,4 @@ billing-no-subscription = 이 서버에는 진행 중인 구독이 없습니다.
 billing-cancelled = 해지했습니다. 결제한 기간이 끝날 때까지 요금제가 유지되며, 더 이상 결제되지 않습니다. `/billing resume`으로 되돌릴 수 있습니다.
 billing-resumed = 구독이 계속됩니다. 기간이 끝나면 갱신됩니다.
 billing-card-link = 카드를 바꾸려면 요금제 페이지에서 "카드 변경"을 눌러 주세요: { $link } — 실패한 갱신 결제는 새 카드로 바로 다시 시도합니다.
+billing-which-server = DM에서는 `서버` 옵션으로 어느 서버인지 알려 주세요(소유한 서버).

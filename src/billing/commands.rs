@@ -1,21 +1,25 @@
 //! Purpose: `/billing plans|subscribe|status|card|cancel|resume` — the server's owner buys and
 //! manages the plan from Discord. Paying needs a card, which is registered on the web: `subscribe`
 //! answers with the Plan page's link (the owner logs in there with Discord, so the card is
-//! registered by that same Discord user). Everything else happens here. Owner only; refused
-//! with a clear message when this Umbra sells no plans.
+//! registered by that same Discord user). Everything else happens here. In a server or in a DM
+//! with Umbra (then the `server` option names which, among the servers the caller owns). The
+//! owner's only, checked against Umbra's records of who owns the server; refused with a clear
+//! message when this Umbra sells no plans.
+
+use poise::serenity_prelude as serenity;
 
 use crate::billing::{BillingService, Status};
-use crate::discord::{checks, reply};
+use crate::discord::reply;
 use crate::error::{Error, UserError};
+use crate::guild::GuildReader;
 use crate::i18n::{arg, msg};
+use crate::ids::Snowflake;
 use crate::licensing::{LicensingReader, PlanReader};
 use crate::types::Context;
 
 /// Plans and payments (the server's owner).
 #[poise::command(
     slash_command,
-    guild_only,
-    check = "checks::owner",
     subcommands("plans", "subscribe", "status", "card", "cancel", "resume"),
     subcommand_required
 )]
@@ -34,10 +38,51 @@ fn service(ctx: Context<'_>) -> Result<&BillingService, Error> {
         .ok_or_else(|| Error::user(msg::BILLING_NOT_SOLD))
 }
 
-fn guild(ctx: Context<'_>) -> Result<u64, Error> {
-    ctx.guild_id()
-        .map(|g| g.get())
-        .ok_or_else(|| Error::user(msg::ERROR_GUILD_ONLY))
+/// The server the command is about — where it runs, else the `server` option (in DMs) — once
+/// the caller is its owner.
+async fn owned_guild(ctx: Context<'_>, server: Option<&str>) -> Result<u64, Error> {
+    let id = match (ctx.guild_id(), server) {
+        (Some(g), _) => g.get(),
+        (None, Some(s)) => Snowflake::parse(s.trim())?.0,
+        (None, None) => return Err(Error::user(msg::BILLING_WHICH_SERVER)),
+    };
+    let record = ctx
+        .data()
+        .guilds
+        .guild(id)
+        .await
+        .map_err(|e| internal(e, "reading the server"))?
+        .ok_or_else(|| {
+            Error::User(UserError::new(msg::ERROR_UNKNOWN_GUILD).with("guild_id", id))
+        })?;
+    if record.owner_discord_id != ctx.author().id.get() {
+        return Err(Error::not_owner());
+    }
+    Ok(id)
+}
+
+/// The servers the caller owns (for the `server` option in DMs).
+async fn autocomplete_owned(
+    ctx: Context<'_>,
+    partial: &str,
+) -> serenity::CreateAutocompleteResponse {
+    let partial = partial.to_lowercase();
+    let choices = ctx
+        .data()
+        .guilds
+        .owned_by(ctx.author().id.get())
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|g| g.name.to_lowercase().contains(&partial))
+        .take(25)
+        .map(|g| {
+            let mut label = g.name.clone();
+            label.truncate(100);
+            serenity::AutocompleteChoice::new(label, g.discord_id.to_string())
+        })
+        .collect();
+    serenity::CreateAutocompleteResponse::new().set_choices(choices)
 }
 
 fn won(amount: i64) -> String {
@@ -53,7 +98,7 @@ fn won(amount: i64) -> String {
 }
 
 /// The plans on sale, with their prices and limits.
-#[poise::command(slash_command, guild_only, ephemeral)]
+#[poise::command(slash_command, ephemeral)]
 pub async fn plans(ctx: Context<'_>) -> Result<(), Error> {
     let data = ctx.data();
     let locale = reply::locale(ctx).await;
@@ -100,10 +145,14 @@ pub async fn plans(ctx: Context<'_>) -> Result<(), Error> {
 }
 
 /// Buy a plan: the link to the Plan page, where the card is registered.
-#[poise::command(slash_command, guild_only, ephemeral)]
-pub async fn subscribe(ctx: Context<'_>, plan: String) -> Result<(), Error> {
+#[poise::command(slash_command, ephemeral)]
+pub async fn subscribe(
+    ctx: Context<'_>,
+    plan: String,
+    #[autocomplete = "autocomplete_owned"] server: Option<String>,
+) -> Result<(), Error> {
     service(ctx)?;
-    let guild = guild(ctx)?;
+    let guild = owned_guild(ctx, server.as_deref()).await?;
     let data = ctx.data();
     let plan = data.licensing.plan(plan.trim()).await.map_err(|_| {
         Error::User(UserError::new(msg::ERROR_UNKNOWN_PLAN).with("plan", plan.trim()))
@@ -131,10 +180,13 @@ pub async fn subscribe(ctx: Context<'_>, plan: String) -> Result<(), Error> {
 }
 
 /// The subscription: plan, state, next charge, card and the last payments.
-#[poise::command(slash_command, guild_only, ephemeral)]
-pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
+#[poise::command(slash_command, ephemeral)]
+pub async fn status(
+    ctx: Context<'_>,
+    #[autocomplete = "autocomplete_owned"] server: Option<String>,
+) -> Result<(), Error> {
     let billing = service(ctx)?;
-    let guild = guild(ctx)?;
+    let guild = owned_guild(ctx, server.as_deref()).await?;
     let data = ctx.data();
     let locale = reply::locale(ctx).await;
     let Some((sub, attempts)) = billing
@@ -221,10 +273,13 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
 }
 
 /// Change the card: the link to the Plan page (a failed renewal is retried on the new card).
-#[poise::command(slash_command, guild_only, ephemeral)]
-pub async fn card(ctx: Context<'_>) -> Result<(), Error> {
+#[poise::command(slash_command, ephemeral)]
+pub async fn card(
+    ctx: Context<'_>,
+    #[autocomplete = "autocomplete_owned"] server: Option<String>,
+) -> Result<(), Error> {
     service(ctx)?;
-    let guild = guild(ctx)?;
+    let guild = owned_guild(ctx, server.as_deref()).await?;
     let link = format!(
         "{}/guilds/{guild}/plan",
         ctx.data().config.http.public_url.trim_end_matches('/')
@@ -232,9 +287,9 @@ pub async fn card(ctx: Context<'_>) -> Result<(), Error> {
     reply::say(ctx, msg::BILLING_CARD_LINK, &[arg("link", link)], true).await
 }
 
-async fn set_cancel(ctx: Context<'_>, cancel: bool) -> Result<(), Error> {
+async fn set_cancel(ctx: Context<'_>, server: Option<&str>, cancel: bool) -> Result<(), Error> {
     let billing = service(ctx)?;
-    let guild = guild(ctx)?;
+    let guild = owned_guild(ctx, server).await?;
     let live = billing
         .cancel_at_period_end(guild, cancel)
         .await
@@ -248,13 +303,19 @@ async fn set_cancel(ctx: Context<'_>, cancel: bool) -> Result<(), Error> {
 }
 
 /// Cancel at the end of the paid period (nothing more is charged).
-#[poise::command(slash_command, guild_only, ephemeral)]
-pub async fn cancel(ctx: Context<'_>) -> Result<(), Error> {
-    set_cancel(ctx, true).await
+#[poise::command(slash_command, ephemeral)]
+pub async fn cancel(
+    ctx: Context<'_>,
+    #[autocomplete = "autocomplete_owned"] server: Option<String>,
+) -> Result<(), Error> {
+    set_cancel(ctx, server.as_deref(), true).await
 }
 
 /// Keep a subscription you cancelled before its period ends.
-#[poise::command(slash_command, guild_only, ephemeral)]
-pub async fn resume(ctx: Context<'_>) -> Result<(), Error> {
-    set_cancel(ctx, false).await
+#[poise::command(slash_command, ephemeral)]
+pub async fn resume(
+    ctx: Context<'_>,
+    #[autocomplete = "autocomplete_owned"] server: Option<String>,
+) -> Result<(), Error> {
+    set_cancel(ctx, server.as_deref(), false).await
 }

@@ -632,6 +632,41 @@ mod commands {
         assert!(status.text.contains("no further charge"), "{}", status.text);
         let resumed = world.command(owner, "billing resume", json!({})).await;
         assert!(resumed.text.contains("continues"), "{}", resumed.text);
+
+        // In a DM: the server option names it; only its owner gets an answer about it.
+        let g = world.guild_id().to_string();
+        let dm = world
+            .command_with(owner, None, "billing status", json!({"server": g}), "en-US")
+            .await;
+        assert!(dm.text.contains("subscription: active"), "{}", dm.text);
+        let which = world
+            .command_with(owner, None, "billing cancel", json!({}), "en-US")
+            .await;
+        assert!(which.text.contains("say which server"), "{}", which.text);
+        let stranger = world
+            .command_with(
+                world.fixture.rogue_admin_id,
+                None,
+                "billing cancel",
+                json!({"server": g}),
+                "en-US",
+            )
+            .await;
+        assert!(stranger.text.contains("owner"), "{}", stranger.text);
+        let (sub, _) = billing
+            .subscription(world.guild_id())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!sub.cancel_at_period_end, "the stranger changed nothing");
+        let cancelled = world
+            .command_with(owner, None, "billing cancel", json!({"server": g}), "en-US")
+            .await;
+        assert!(
+            cancelled.text.contains("nothing more is charged"),
+            "{}",
+            cancelled.text
+        );
         world.finish().await;
     }
 
