@@ -549,8 +549,12 @@ impl BillingService {
             NewEvent::new(kind, "subscription", sub.id.to_string(), payload(extra))
                 .in_guild(crate::ids::to_db(guild_id))
         };
-        // Cancelled by its owner: it ends when its period does.
-        if sub.cancel_at_period_end && sub.current_period_end <= now {
+        // Cancelled by its owner, or Umbra was removed from the server: it ends when its period
+        // does (a server Umbra is no longer in is not charged for).
+        let removed = guild
+            .as_ref()
+            .is_none_or(|g| g.status != crate::guild::GuildStatus::Active);
+        if (sub.cancel_at_period_end || removed) && sub.current_period_end <= now {
             let tx = Tx::begin(&inner.pool).await?;
             let held = persistence::settle(
                 &mut **tx.lock().await,

@@ -1109,3 +1109,27 @@ mod crash {
         assert!(due, "the next charge is a period away");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_of_a_server_umbra_was_removed_from_ends_with_its_period_uncharged() {
+    let b = billing().await;
+    let g = b.world.guild_id();
+    b.card(b.owner_row, "4330123412341234").await;
+    assert!(matches!(
+        b.service.subscribe(b.owner_row, g, "pro").await.unwrap(),
+        Charged::Paid { .. }
+    ));
+    sqlx::query("UPDATE guild.guilds SET status = 'removed', removed_at = now()")
+        .execute(&b.world.db.pool)
+        .await
+        .unwrap();
+    b.due(true).await;
+    assert_eq!(b.service.renew_due().await.unwrap(), 1);
+    assert_eq!(b.status().await, Status::Cancelled);
+    assert_eq!(
+        b.toss.payments().len(),
+        1,
+        "not charged for a server Umbra left"
+    );
+    b.world.finish().await;
+}
