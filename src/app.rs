@@ -130,7 +130,8 @@ impl App {
             plan => plan,
         };
         let licensing =
-            LicensingService::new(db.conn.clone(), Arc::new(guilds.clone()), default_plan);
+            LicensingService::new(db.conn.clone(), Arc::new(guilds.clone()), default_plan)
+                .with_downgrade_grace(config.licensing.downgrade_grace_days);
         let billing = crate::billing::from_config(
             &config,
             secrets,

@@ -104,13 +104,24 @@ impl Default for TossBillingConfig {
 }
 
 /// Licenses and plans (`[licensing]`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LicensingConfig {
     /// The plan of every guild without a license (a plan code: `free`, `pro`, `max`); empty =
     /// the top plan with `billing.provider = "none"` (a self-hoster gets everything), `free`
     /// with a payment provider.
     pub default_plan: String,
+    /// Days the snapshots a lapsed plan kept are still kept (extra ones are deleted only after).
+    pub downgrade_grace_days: u32,
+}
+
+impl Default for LicensingConfig {
+    fn default() -> Self {
+        Self {
+            default_plan: String::new(),
+            downgrade_grace_days: 14,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -99,8 +99,11 @@ pub struct LicenseInfo {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entitlements {
     pub plan: Plan,
-    /// `None`: no active license (the free plan).
+    /// `None`: no active license (the default plan).
     pub license: Option<LicenseInfo>,
+    /// After a license ended: the snapshot count it allowed, kept until this moment (the
+    /// downgrade grace: extra snapshots are not deleted the minute a plan lapses).
+    pub retention_grace: Option<(u32, chrono::DateTime<chrono::Utc>)>,
 }
 
 impl Entitlements {
@@ -111,6 +114,15 @@ impl Entitlements {
             .punishments
             .iter()
             .any(|p| p == punishment)
+    }
+
+    /// How many unpinned snapshots are kept now: the plan's, or during the grace after a better
+    /// plan ended, that plan's.
+    pub fn snapshot_keep(&self, now: chrono::DateTime<chrono::Utc>) -> u32 {
+        match self.retention_grace {
+            Some((keep, until)) if until > now => keep.max(self.plan.snapshot_retention),
+            _ => self.plan.snapshot_retention,
+        }
     }
 
     /// The scheduled-snapshot interval to use: the requested one, never below the plan's minimum.
@@ -165,6 +177,7 @@ mod tests {
         let e = Entitlements {
             plan: plan(360),
             license: None,
+            retention_grace: None,
         };
         assert_eq!(e.clamp_interval(60), 360);
         assert_eq!(e.clamp_interval(720), 720);
@@ -175,6 +188,7 @@ mod tests {
         let e = Entitlements {
             plan: plan(60),
             license: None,
+            retention_grace: None,
         };
         assert!(e.allows_punishment("ban"));
         assert!(!e.allows_punishment("kick"));
@@ -186,5 +200,24 @@ mod tests {
         assert!(validate_days(-3).is_err());
         assert!(validate_days(3651).is_err());
         assert_eq!(validate_days(30).ok(), Some(30));
+    }
+
+    #[test]
+    fn a_lapsed_plan_keeps_its_snapshot_count_until_the_grace_ends() {
+        let now = chrono::Utc::now();
+        let mut e = Entitlements {
+            plan: plan(60),
+            license: None,
+            retention_grace: Some((100, now + chrono::Duration::days(1))),
+        };
+        assert_eq!(e.snapshot_keep(now), 100);
+        e.retention_grace = Some((100, now - chrono::Duration::days(1)));
+        assert_eq!(
+            e.snapshot_keep(now),
+            20,
+            "the plan's own count after the grace"
+        );
+        e.retention_grace = None;
+        assert_eq!(e.snapshot_keep(now), 20);
     }
 }

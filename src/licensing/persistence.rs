@@ -224,3 +224,28 @@ pub async fn end_subscription<C: ConnectionTrait>(
         .await?;
     Ok(())
 }
+
+/// The guild's most recently ended license (expired or revoked): its plan and when it ended.
+pub async fn last_ended<C: ConnectionTrait>(
+    conn: &C,
+    guild_row_id: Uuid,
+) -> Result<Option<(Plan, DateTime<Utc>)>, DbErr> {
+    let rows = licenses::Entity::find()
+        .filter(licenses::Column::GuildId.eq(guild_row_id))
+        .filter(licenses::Column::Status.is_in(["expired", "revoked"]))
+        .order_by_desc(licenses::Column::UpdatedAt)
+        .find_also_related(plans::Entity)
+        .one(conn)
+        .await?;
+    Ok(match rows {
+        Some((l, Some(p))) => {
+            let ended = l
+                .revoked_at
+                .or(l.ends_at)
+                .unwrap_or(l.updated_at)
+                .with_timezone(&Utc);
+            Some((plan(p), ended))
+        }
+        _ => None,
+    })
+}

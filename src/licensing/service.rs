@@ -21,6 +21,8 @@ pub struct LicensingService {
     guilds: Arc<dyn GuildReader>,
     /// The plan code of guilds without a license; `None`: the top plan on sale.
     default_plan: Option<String>,
+    /// Days an ended license's snapshot retention still applies.
+    downgrade_grace_days: u32,
 }
 
 /// A license as `/admin license show` reports it.
@@ -39,7 +41,14 @@ impl LicensingService {
             db,
             guilds,
             default_plan,
+            downgrade_grace_days: 14,
         }
+    }
+
+    /// Days an ended license's snapshot retention still applies (`licensing.downgrade_grace_days`).
+    pub fn with_downgrade_grace(mut self, days: u32) -> Self {
+        self.downgrade_grace_days = days;
+        self
     }
 
     /// The plan of guilds without a license (`licensing.default_plan`, else the top plan).
@@ -203,18 +212,34 @@ impl LicensingService {
 #[async_trait]
 impl LicensingReader for LicensingService {
     async fn entitlements(&self, guild: u64) -> Result<Entitlements, LicensingError> {
-        if let Some(record) = self.guilds.guild(guild).await?
+        let record = self.guilds.guild(guild).await?;
+        if let Some(record) = &record
             && let Some((license, plan)) = persistence::active_license(&self.db, record.id).await?
         {
             return Ok(Entitlements {
                 plan,
                 license: Some(license),
+                retention_grace: None,
             });
         }
         let plan = self.default_plan().await?;
+        // A plan that just ended keeps its snapshots a while (they are not deleted at once).
+        let retention_grace = match &record {
+            Some(r) => persistence::last_ended(&self.db, r.id)
+                .await?
+                .filter(|(p, _)| p.snapshot_retention > plan.snapshot_retention)
+                .map(|(p, ended)| {
+                    (
+                        p.snapshot_retention,
+                        ended + Duration::days(i64::from(self.downgrade_grace_days)),
+                    )
+                }),
+            None => None,
+        };
         Ok(Entitlements {
             plan,
             license: None,
+            retention_grace,
         })
     }
 }

@@ -261,8 +261,7 @@ impl SnapshotService {
             .licensing
             .entitlements(record.discord_id)
             .await?
-            .plan
-            .snapshot_retention;
+            .snapshot_keep(Utc::now());
         let txn = crate::db::Tx::begin_on(&self.db).await?;
         persistence::lock_guild(&txn, record.id).await?;
         let inserted = persistence::insert(
@@ -626,8 +625,7 @@ impl SnapshotService {
             .licensing
             .entitlements(guild)
             .await?
-            .plan
-            .snapshot_retention;
+            .snapshot_keep(Utc::now());
         let txn = crate::db::Tx::begin_on(&self.db).await?;
         persistence::lock_guild(&txn, record.id).await?;
         let meta = persistence::set_pinned(&txn, record.id, id, None)
@@ -819,8 +817,7 @@ impl SnapshotService {
             .licensing
             .entitlements(guild)
             .await?
-            .plan
-            .snapshot_retention;
+            .snapshot_keep(Utc::now());
         let txn = crate::db::Tx::begin_on(&self.db).await?;
         persistence::lock_guild(&txn, record.id).await?;
         let expired = Self::expire_beyond(&txn, &record, keep).await?;

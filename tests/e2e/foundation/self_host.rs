@@ -62,3 +62,46 @@ async fn a_configured_default_plan_applies_and_an_unknown_one_refuses_to_start()
     assert!(message.contains("licensing.default_plan"), "{message}");
     assert!(message.contains("gold"), "{message}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_a_paid_plan_ends_its_extra_snapshots_are_kept_through_the_grace_then_expire() {
+    let world = TestWorld::start().await;
+    crate::recovery::wait_live(&world).await;
+    let g = world.guild_id();
+    let data = world.data();
+    let max = umbra::licensing::PlanCode::parse("max").unwrap();
+    data.licensing
+        .grant(g, &max, None, world.operator_id)
+        .await
+        .unwrap();
+    for i in 0..5 {
+        data.snapshots
+            .create_manual(g, Some(format!("s{i}")), world.owner_id())
+            .await
+            .unwrap();
+    }
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM recovery.snapshots")
+            .fetch_one(&world.db.pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(count().await, 5);
+    // The plan ends: the free plan keeps 3, but not at once.
+    data.licensing.revoke(g, world.operator_id).await.unwrap();
+    data.snapshots.apply_retention(g).await.unwrap();
+    assert_eq!(count().await, 5, "kept through the grace");
+    let e = data.licensing.entitlements(g).await.unwrap();
+    assert_eq!(e.plan.code, "free", "features drop at once");
+    // Fifteen days later (the grace is 14): the extra ones expire, the newest stay.
+    sqlx::query(
+        "UPDATE licensing.licenses SET revoked_at = now() - interval '15 days', \
+                updated_at = now() - interval '15 days'",
+    )
+    .execute(&world.db.pool)
+    .await
+    .unwrap();
+    data.snapshots.apply_retention(g).await.unwrap();
+    assert_eq!(count().await, 3);
+    world.finish().await;
+}
