@@ -41,6 +41,9 @@ pub enum Command {
         /// Language of the timeline (`en-US`, `ko`); default: from LANG.
         #[arg(long)]
         locale: Option<String>,
+        /// Also sell plans on a local Toss Payments and subscribe the demo server to Pro.
+        #[arg(long)]
+        billing: bool,
     },
     /// Inspect the configuration.
     Config {
@@ -97,7 +100,11 @@ pub async fn main(cli: Cli) -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Run) {
         Command::Run => run(&config, &secrets).await,
         Command::Migrate { action } => migrate(&config, action).await,
-        Command::Sandbox { json, locale } => return crate::sandbox::main(json, locale).await,
+        Command::Sandbox {
+            json,
+            locale,
+            billing,
+        } => return crate::sandbox::main(json, locale, billing).await,
         Command::Config {
             action: ConfigAction::Check,
         } => {

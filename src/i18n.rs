@@ -420,6 +420,7 @@ pub mod msg {
         SANDBOX_SUMMARY = "sandbox-summary" (ms, destroyed, seconds);
         SANDBOX_FAILED = "sandbox-failed" (error);
         SANDBOX_DASHBOARD = "sandbox-dashboard" (link);
+        SANDBOX_BILLING = "sandbox-billing" (amount);
     }
 }
 

@@ -72,7 +72,7 @@ impl Timeline {
 }
 
 /// `umbra sandbox`: runs the drill and returns the process's exit code.
-pub async fn main(json_output: bool, locale: Option<String>) -> ExitCode {
+pub async fn main(json_output: bool, locale: Option<String>, billing: bool) -> ExitCode {
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "error".into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
@@ -92,7 +92,7 @@ pub async fn main(json_output: bool, locale: Option<String>) -> ExitCode {
         started: Instant::now(),
     };
     // Scripts (`--json`) get the drill only; people also get the dashboard afterwards.
-    let result = run(&timeline, !json_output).await;
+    let result = run(&timeline, !json_output, billing).await;
     match result {
         Ok(report) => {
             if json_output {
@@ -227,7 +227,7 @@ async fn reply_text(handle: &discord_emulator::InteractionHandle) -> anyhow::Res
 
 /// Runs the drill; with `stay`, the dashboard then stays up (its login link printed) until
 /// Ctrl-C.
-async fn run(tl: &Timeline, stay: bool) -> anyhow::Result<DrillReport> {
+async fn run(tl: &Timeline, stay: bool, billing: bool) -> anyhow::Result<DrillReport> {
     tl.say(msg::SANDBOX_TITLE, &[]);
     // 1. The local Discord and the demo server.
     let emu = Emulator::start(EmulatorConfig::default())
@@ -269,12 +269,28 @@ async fn run(tl: &Timeline, stay: bool) -> anyhow::Result<DrillReport> {
     config.discord.ca_cert = emu.ca_cert_path().display().to_string();
     config.outbox.poll_interval_ms = 100;
     config.notification.poll_interval_ms = 100;
+    // With --billing, plans are sold on a local Toss Payments (the demo server starts on Free).
+    let toss = if billing {
+        let toss = toss_emulator::TossEmulator::start(toss_emulator::TossConfig::default())
+            .await
+            .context("starting the Toss Payments emulator")?;
+        config.billing.provider = "toss".into();
+        config.billing.toss.client_key = toss.client_key().to_owned();
+        config.billing.toss.api_url = toss.base_url();
+        config.billing.toss.sdk_url = toss.sdk_url();
+        config.licensing.default_plan = "free".into();
+        Some(toss)
+    } else {
+        None
+    };
     let secrets = Secrets {
         discord_token: Some(Secret::new(fixture.app.bot_token.clone())),
         // A throw-away key for this run (the login seals its state with it).
         secret_key: Some(Secret::new(crate::discord::oauth::random_key())),
         client_secret: Some(Secret::new(fixture.app.client_secret.clone())),
-        toss_secret_key: None,
+        toss_secret_key: toss
+            .as_ref()
+            .map(|t| Secret::new(t.secret_key().to_owned())),
     };
     let running = crate::app::start(&config, &secrets)
         .await
@@ -284,7 +300,12 @@ async fn run(tl: &Timeline, stay: bool) -> anyhow::Result<DrillReport> {
         &[arg("dir", dir.display().to_string())],
     );
     let data = running.data.clone();
-    let outcome = drill(tl, &emu, &fixture, &data).await;
+    let mut outcome = drill(tl, &emu, &fixture, &data).await;
+    if let (Some(toss), Ok(_)) = (&toss, &outcome)
+        && let Err(e) = subscribe(tl, toss, &fixture, &data).await
+    {
+        outcome = Err(e);
+    }
     if stay && outcome.is_ok() {
         // The handlers are installed before the link is shown: a signal sent on seeing it
         // is not lost.
@@ -304,6 +325,41 @@ async fn run(tl: &Timeline, stay: bool) -> anyhow::Result<DrillReport> {
     stopped.context("stopping Umbra")?;
     let _ = guild;
     Ok(report)
+}
+
+/// `--billing`: the owner registers a card on the local Toss Payments and subscribes the demo
+/// server to Pro; the first charge goes through and the license follows.
+async fn subscribe(
+    tl: &Timeline,
+    toss: &toss_emulator::TossEmulator,
+    fixture: &Fixture,
+    data: &Data,
+) -> anyhow::Result<()> {
+    use crate::identity::UserReader;
+    use crate::licensing::LicensingReader;
+    let billing = data.billing.clone().context("billing is on")?;
+    let owner = data
+        .identity
+        .user_row(fixture.owner_id)
+        .await?
+        .context("the owner is recorded")?;
+    let customer = crate::billing::BillingService::new_customer_key();
+    let auth = toss.issue_auth_key(&customer.to_string(), "4330123412341234");
+    billing.register_card(owner, customer, &auth).await?;
+    let charged = billing.subscribe(owner, fixture.guild_id, "pro").await?;
+    let crate::billing::Charged::Paid { .. } = charged else {
+        anyhow::bail!("the demo subscription was not paid: {charged:?}");
+    };
+    let paid = toss.payments().last().map(|p| p.total_amount).unwrap_or(0);
+    until("the Pro license is active", || async {
+        data.licensing
+            .entitlements(fixture.guild_id)
+            .await
+            .is_ok_and(|e| e.plan.code == "pro")
+    })
+    .await?;
+    tl.say(msg::SANDBOX_BILLING, &[arg("amount", paid)]);
+    Ok(())
 }
 
 async fn drill(

@@ -24,3 +24,4 @@ sandbox-diff-unequal = ❌ Final diff: { $count } differences from the pre-attac
 sandbox-summary = Summary: stopped { $ms } ms after the destructive event, { $destroyed } objects destroyed, restored in { $seconds } s.
 sandbox-failed = The drill failed: { $error }
 sandbox-dashboard = 🌐 The dashboard is up: open { $link } — it logs you in as the demo server's owner. See the server before the nuke in the time machine. Ctrl-C stops the sandbox.
+sandbox-billing = 💳 Billing (local Toss Payments): the owner registered a card and subscribed the server to Pro — ₩{ $amount } charged once, the Pro license is active. The dashboard's Plan page shows the subscription and its receipt.

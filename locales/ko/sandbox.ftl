@@ -24,3 +24,4 @@ sandbox-diff-unequal = ❌ 최종 비교: 공격 전 상태와 { $count }곳이 
 sandbox-summary = 요약: 파괴 이벤트 { $ms }ms 뒤에 멈춤, 파괴 { $destroyed }개, { $seconds }초 만에 복구.
 sandbox-failed = 훈련이 실패했습니다: { $error }
 sandbox-dashboard = 🌐 대시보드가 열렸습니다. 다음 주소를 열면 데모 서버의 소유자로 로그인됩니다: { $link } — 타임머신에서 공격 전의 서버를 볼 수 있습니다. Ctrl-C로 샌드박스를 끝냅니다.
+sandbox-billing = 💳 결제(로컬 토스페이먼츠): 소유자가 카드를 등록하고 서버를 Pro로 구독했습니다. 결제는 한 번(₩{ $amount }) 이루어졌고 Pro 라이선스가 적용되었습니다. 대시보드의 요금제 페이지에서 구독과 영수증을 볼 수 있습니다.

@@ -110,3 +110,35 @@ async fn after_the_drill_the_sandbox_dashboard_logs_the_demo_owner_in_until_stop
         .expect("its status");
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_with_billing_subscribes_the_demo_server_on_a_local_toss() {
+    let output = tokio::time::timeout(
+        Duration::from_secs(300),
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_umbra"))
+            .args(["sandbox", "--json", "--billing", "--locale", "en-US"])
+            .env_remove("UMBRA_DATA_DIR")
+            .env_remove("DATABASE_URL")
+            .env_remove("UMBRA_DATABASE_URL")
+            .env_remove("RUST_LOG")
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the sandbox finishes within 5 minutes")
+    .expect("the sandbox runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "exit {:?}\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("subscribed the server to Pro — ₩4900 charged once"),
+        "{stdout}"
+    );
+    let last = stdout.lines().last().expect("some output");
+    let report: serde_json::Value = serde_json::from_str(last).expect("JSON last");
+    assert_eq!(report["restored_equal"], true, "{stdout}");
+}
