@@ -8,6 +8,7 @@
 
 use poise::serenity_prelude as serenity;
 
+use crate::billing::model::won;
 use crate::billing::{BillingService, Status};
 use crate::discord::reply;
 use crate::error::{Error, UserError};
@@ -83,18 +84,6 @@ async fn autocomplete_owned(
         })
         .collect();
     serenity::CreateAutocompleteResponse::new().set_choices(choices)
-}
-
-fn won(amount: i64) -> String {
-    let digits = amount.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    format!("₩{out}")
 }
 
 /// The plans on sale, with their prices and limits.

@@ -24,6 +24,19 @@ pub fn next_retry(days: &[u32], failures: i32, due: DateTime<Utc>) -> Option<Dat
         .map(|d| due + TimeDelta::days(i64::from(*d)))
 }
 
+/// An amount as people read it: `₩4,900`.
+pub fn won(amount: i64) -> String {
+    let digits = amount.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && c.is_ascii_digit() && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("₩{out}")
+}
+
 /// A subscription's state (`billing.subscriptions.status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -86,6 +99,13 @@ pub struct Attempt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prices_are_shown_in_won_with_thousands_separators() {
+        assert_eq!(won(4900), "₩4,900");
+        assert_eq!(won(990), "₩990");
+        assert_eq!(won(1_234_567), "₩1,234,567");
+    }
 
     #[test]
     fn order_ids_are_deterministic_and_follow_tosss_rule() {

@@ -18,6 +18,32 @@ use uuid::Uuid;
 
 use crate::support::world::TestWorld;
 
+/// In a world that sells plans ([`crate::support::world::Builder::billing`]): the owner
+/// registers `card` and subscribes the guild to Pro through Umbra's own billing service.
+/// Returns the customerKey and the first payment's key.
+pub async fn owner_pays_pro(world: &TestWorld, card: &str) -> (Uuid, String) {
+    let data = world.data();
+    let billing = data.billing.clone().expect("billing is on");
+    let toss = world.toss.clone().expect("a Toss emulator");
+    let owner = data
+        .identity
+        .user_row(world.owner_id())
+        .await
+        .unwrap()
+        .expect("the owner is recorded");
+    let customer = BillingService::new_customer_key();
+    let auth = toss.issue_auth_key(&customer.to_string(), card);
+    billing.register_card(owner, customer, &auth).await.unwrap();
+    match billing
+        .subscribe(owner, world.guild_id(), "pro")
+        .await
+        .unwrap()
+    {
+        Charged::Paid { payment_key } => (customer, payment_key),
+        other => panic!("the first charge: {other:?}"),
+    }
+}
+
 struct Billing {
     world: TestWorld,
     toss: TossEmulator,
@@ -427,10 +453,8 @@ mod webhooks {
     use std::time::Duration;
 
     use serde_json::json;
-    use umbra::billing::Charged;
     use umbra::billing::toss::TossClient;
     use umbra::config::Secret;
-    use umbra::identity::UserReader;
 
     use crate::support::world::TestWorld;
 
@@ -447,24 +471,7 @@ mod webhooks {
         let world = TestWorld::builder().billing().start().await;
         let toss = world.toss.clone().unwrap();
         toss.set_webhook_url(Some(format!("{}/webhooks/toss", world.web_base())));
-        let data = world.data();
-        let billing = data.billing.clone().expect("billing is on");
-        let owner = data
-            .identity
-            .user_row(world.owner_id())
-            .await
-            .unwrap()
-            .unwrap();
-        let customer = umbra::billing::BillingService::new_customer_key();
-        let auth = toss.issue_auth_key(&customer.to_string(), "4330123412341234");
-        billing.register_card(owner, customer, &auth).await.unwrap();
-        let Charged::Paid { payment_key } = billing
-            .subscribe(owner, world.guild_id(), "pro")
-            .await
-            .unwrap()
-        else {
-            panic!("paid");
-        };
+        let (_, payment_key) = super::owner_pays_pro(&world, "4330123412341234").await;
         world
             .eventually("the DONE webhook is processed", || async {
                 webhook_rows(&world, "processed").await == 1
@@ -560,8 +567,6 @@ mod commands {
     //! `/billing` in Discord: the owner's, localized, honest when plans are not sold.
 
     use serde_json::json;
-    use umbra::billing::Charged;
-    use umbra::identity::UserReader;
 
     use crate::support::world::TestWorld;
 
@@ -596,20 +601,8 @@ mod commands {
         let none = world.command(owner, "billing status", json!({})).await;
         assert!(none.text.contains("No subscription"), "{}", none.text);
 
-        let data = world.data();
-        let billing = data.billing.clone().unwrap();
-        let toss = world.toss.clone().unwrap();
-        let row = data.identity.user_row(owner).await.unwrap().unwrap();
-        let customer = umbra::billing::BillingService::new_customer_key();
-        let auth = toss.issue_auth_key(&customer.to_string(), "4330123412341234");
-        billing.register_card(row, customer, &auth).await.unwrap();
-        assert!(matches!(
-            billing
-                .subscribe(row, world.guild_id(), "pro")
-                .await
-                .unwrap(),
-            Charged::Paid { .. }
-        ));
+        super::owner_pays_pro(&world, "4330123412341234").await;
+        let billing = world.data().billing.clone().unwrap();
         let status = world.command(owner, "billing status", json!({})).await;
         assert!(
             status.text.contains("subscription: active"),
@@ -701,9 +694,6 @@ mod logs {
     use std::io::Write;
     use std::sync::{Arc, Mutex};
 
-    use umbra::billing::Charged;
-    use umbra::identity::UserReader;
-
     use crate::support::world::TestWorld;
 
     #[derive(Clone, Default)]
@@ -734,23 +724,8 @@ mod logs {
         toss.set_webhook_url(Some(format!("{}/webhooks/toss", world.web_base())));
         let data = world.data();
         let billing = data.billing.clone().unwrap();
-        let row = data
-            .identity
-            .user_row(world.owner_id())
-            .await
-            .unwrap()
-            .unwrap();
         let card = "4330987654321234";
-        let customer = umbra::billing::BillingService::new_customer_key();
-        let auth = toss.issue_auth_key(&customer.to_string(), card);
-        billing.register_card(row, customer, &auth).await.unwrap();
-        assert!(matches!(
-            billing
-                .subscribe(row, world.guild_id(), "pro")
-                .await
-                .unwrap(),
-            Charged::Paid { .. }
-        ));
+        let (customer, _) = super::owner_pays_pro(&world, card).await;
         sqlx::query(
             "UPDATE billing.subscriptions SET next_charge_at = now() - interval '1 second'",
         )
@@ -791,9 +766,6 @@ mod logs {
 mod operator {
     //! The operator's refunds and failing subscriptions.
 
-    use umbra::billing::Charged;
-    use umbra::identity::UserReader;
-
     use crate::support::web::login;
     use crate::support::world::TestWorld;
 
@@ -802,24 +774,7 @@ mod operator {
         let world = TestWorld::builder().billing().start().await;
         let toss = world.toss.clone().unwrap();
         toss.set_webhook_url(Some(format!("{}/webhooks/toss", world.web_base())));
-        let data = world.data();
-        let billing = data.billing.clone().unwrap();
-        let row = data
-            .identity
-            .user_row(world.owner_id())
-            .await
-            .unwrap()
-            .unwrap();
-        let customer = umbra::billing::BillingService::new_customer_key();
-        let auth = toss.issue_auth_key(&customer.to_string(), "4330123412341234");
-        billing.register_card(row, customer, &auth).await.unwrap();
-        assert!(matches!(
-            billing
-                .subscribe(row, world.guild_id(), "pro")
-                .await
-                .unwrap(),
-            Charged::Paid { .. }
-        ));
+        super::owner_pays_pro(&world, "4330123412341234").await;
         let order = toss.payments()[0].order_id.clone();
 
         let operator = login(&world, world.operator_id).await;

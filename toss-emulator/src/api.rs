@@ -332,34 +332,9 @@ fn not_found_payment() -> TossError {
     TossError::new(404, "NOT_FOUND_PAYMENT", "존재하지 않는 결제 정보 입니다.")
 }
 
-async fn payment(
-    State(emu): State<TossEmulator>,
-    Path(key): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if let Err(e) = authorized(&emu, &headers) {
-        return error(&e);
-    }
-    let found = emu
-        .inner
-        .state
-        .lock()
-        .payments
-        .iter()
-        .find(|p| p.payment_key == key)
-        .map(|p| p.json(&emu.inner.mid, &emu.base_url()));
-    match found {
-        Some(json) => answer(200, json),
-        None => error(&not_found_payment()),
-    }
-}
-
-async fn payment_by_order(
-    State(emu): State<TossEmulator>,
-    Path(order_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if let Err(e) = authorized(&emu, &headers) {
+/// Answers the newest payment matching `pick` (Basic auth first).
+fn look_up(emu: &TossEmulator, headers: &HeaderMap, pick: impl Fn(&Payment) -> bool) -> Response {
+    if let Err(e) = authorized(emu, headers) {
         return error(&e);
     }
     let found = emu
@@ -369,12 +344,28 @@ async fn payment_by_order(
         .payments
         .iter()
         .rev()
-        .find(|p| p.order_id == order_id)
+        .find(|p| pick(p))
         .map(|p| p.json(&emu.inner.mid, &emu.base_url()));
     match found {
         Some(json) => answer(200, json),
         None => error(&not_found_payment()),
     }
+}
+
+async fn payment(
+    State(emu): State<TossEmulator>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    look_up(&emu, &headers, |p| p.payment_key == key)
+}
+
+async fn payment_by_order(
+    State(emu): State<TossEmulator>,
+    Path(order_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    look_up(&emu, &headers, |p| p.order_id == order_id)
 }
 
 async fn cancel(

@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use super::guilds::{PlanView, plan_view};
 use super::{back_to, chrome, csrf_refusal, open};
+use crate::billing::model::won;
 use crate::billing::{BillingError, BillingService, Charged, Status};
 use crate::http::HttpState;
 use crate::http::render::{self, Chrome, Tr};
@@ -83,18 +84,6 @@ pub struct PlanQuery {
     paid: bool,
     #[serde(default)]
     card: bool,
-}
-
-fn won(amount: i64) -> String {
-    let digits = amount.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    format!("₩{out}")
 }
 
 fn status_key(s: Status) -> &'static str {
@@ -469,14 +458,4 @@ pub async fn fail(
     let code: String = q.code.chars().take(64).collect();
     let body = tr.t2("web-billing-toss-failed", "message", message, "code", code);
     ([(header::SET_COOKIE, clear)], render::bad_request(tr, body)).into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn prices_are_shown_in_won_with_thousands_separators() {
-        assert_eq!(super::won(4900), "₩4,900");
-        assert_eq!(super::won(990), "₩990");
-        assert_eq!(super::won(1_234_567), "₩1,234,567");
-    }
 }
