@@ -17,6 +17,7 @@ mod m20261125_000010_events;
 mod m20261125_000100_outbox_wakeup;
 mod m20261125_000200_notification_skipped;
 mod m20261206_000300_protection;
+mod m20261206_000400_plan_change;
 mod runner;
 mod sql;
 
@@ -52,5 +53,6 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(m20261125_000100_outbox_wakeup::MIGRATION),
         Box::new(m20261125_000200_notification_skipped::MIGRATION),
         Box::new(m20261206_000300_protection::MIGRATION),
+        Box::new(m20261206_000400_plan_change::MIGRATION),
     ]
 }

@@ -1,7 +1,9 @@
-//! Purpose: `/billing plans|subscribe|status|card|cancel|resume` — the server's owner buys and
-//! manages the plan from Discord. Paying needs a card, which is registered on the web: `subscribe`
-//! answers with the Plan page's link (the owner logs in there with Discord, so the card is
-//! registered by that same Discord user). Everything else happens here. In a server or in a DM
+//! Purpose: `/billing plans|subscribe|change|status|card|cancel|resume` — the server's owner buys
+//! and manages the plan from Discord. Paying needs a card, which is registered on the web:
+//! `subscribe` answers with a link to the card page that works once, for 15 minutes, for the
+//! Discord user who asked (logged in on the web as that user). `change` upgrades at once (the
+//! rest of the period charged pro rata on the card) or downgrades at the period's end.
+//! Everything else happens here. In a server or in a DM
 //! with Umbra (then the `server` option names which, among the servers the caller owns). The
 //! owner's only, checked against Umbra's records of who owns the server; refused with a clear
 //! message when this Umbra sells no plans.
@@ -9,7 +11,7 @@
 use poise::serenity_prelude as serenity;
 
 use crate::billing::model::won;
-use crate::billing::{BillingService, Status};
+use crate::billing::{BillingError, BillingService, Charged, PlanChange, Status};
 use crate::discord::reply;
 use crate::error::{Error, UserError};
 use crate::guild::GuildReader;
@@ -21,7 +23,7 @@ use crate::types::Context;
 /// Plans and payments (the server's owner).
 #[poise::command(
     slash_command,
-    subcommands("plans", "subscribe", "status", "card", "cancel", "resume"),
+    subcommands("plans", "subscribe", "change", "status", "card", "cancel", "resume"),
     subcommand_required
 )]
 pub async fn billing(_ctx: Context<'_>) -> Result<(), Error> {
@@ -133,39 +135,126 @@ pub async fn plans(ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Buy a plan: the link to the Plan page, where the card is registered.
+/// A plan on sale, by its code (else the user is told which codes exist).
+async fn plan_for_sale(ctx: Context<'_>, code: &str) -> Result<crate::licensing::Plan, Error> {
+    let unknown =
+        |code: &str| Error::User(UserError::new(msg::ERROR_UNKNOWN_PLAN).with("plan", code));
+    let plan = ctx
+        .data()
+        .licensing
+        .plan(code.trim())
+        .await
+        .map_err(|_| unknown(code.trim()))?;
+    if plan.price_krw <= 0 || plan.billing_period_days.is_none() {
+        return Err(unknown(&plan.code));
+    }
+    Ok(plan)
+}
+
+/// The plan codes on sale, for the `plan` option.
+async fn autocomplete_plan(
+    ctx: Context<'_>,
+    partial: &str,
+) -> serenity::CreateAutocompleteResponse {
+    let locale = reply::locale(ctx).await;
+    let data = ctx.data();
+    let choices = data
+        .licensing
+        .plans()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p.price_krw > 0 && p.code.contains(&partial.to_lowercase()))
+        .map(|p| {
+            let label = format!(
+                "{} — {}",
+                p.display_name(&data.i18n, locale),
+                won(p.price_krw)
+            );
+            serenity::AutocompleteChoice::new(label, p.code)
+        })
+        .collect();
+    serenity::CreateAutocompleteResponse::new().set_choices(choices)
+}
+
+/// Buy a plan: a single-use, short-lived link to the card page.
 #[poise::command(slash_command, ephemeral)]
 pub async fn subscribe(
     ctx: Context<'_>,
-    plan: String,
+    #[autocomplete = "autocomplete_plan"] plan: String,
     #[autocomplete = "autocomplete_owned"] server: Option<String>,
 ) -> Result<(), Error> {
-    service(ctx)?;
+    let billing = service(ctx)?;
     let guild = owned_guild(ctx, server.as_deref()).await?;
     let data = ctx.data();
-    let plan = data.licensing.plan(plan.trim()).await.map_err(|_| {
-        Error::User(UserError::new(msg::ERROR_UNKNOWN_PLAN).with("plan", plan.trim()))
-    })?;
-    if plan.price_krw <= 0 {
+    let plan = plan_for_sale(ctx, &plan).await?;
+    let public = data.config.http.public_url.trim_end_matches('/');
+    let token = billing
+        .subscribe_link(ctx.author().id.get(), guild, &plan.code)
+        .await
+        .map_err(|e| internal(e, "opening a subscribe link"))?;
+    let Some(token) = token else {
         return Err(Error::User(
-            UserError::new(msg::ERROR_UNKNOWN_PLAN).with("plan", &plan.code),
+            UserError::new(msg::BILLING_UNKNOWN_USER).with("link", format!("{public}/login")),
         ));
-    }
-    let link = format!(
-        "{}/guilds/{guild}/plan",
-        data.config.http.public_url.trim_end_matches('/')
-    );
+    };
     let locale = reply::locale(ctx).await;
     reply::say(
         ctx,
         msg::BILLING_SUBSCRIBE_LINK,
         &[
             arg("plan", plan.display_name(&data.i18n, locale)),
-            arg("link", link),
+            arg("link", format!("{public}/billing/start/{token}")),
+            arg("minutes", crate::billing::service::LINK_MINUTES),
         ],
         true,
     )
     .await
+}
+
+/// Change the plan: a dearer one now (pro rata), a cheaper one at the period's end
+///
+/// The current plan again takes a scheduled change back.
+#[poise::command(slash_command, ephemeral)]
+pub async fn change(
+    ctx: Context<'_>,
+    #[autocomplete = "autocomplete_plan"] plan: String,
+    #[autocomplete = "autocomplete_owned"] server: Option<String>,
+) -> Result<(), Error> {
+    let billing = service(ctx)?;
+    let guild = owned_guild(ctx, server.as_deref()).await?;
+    let data = ctx.data();
+    let plan = plan_for_sale(ctx, &plan).await?;
+    let locale = reply::locale(ctx).await;
+    let name = plan.display_name(&data.i18n, locale);
+    let changed = billing.change_plan(guild, &plan.code).await;
+    let (m, args) = match changed {
+        Ok(PlanChange::Upgraded { amount: 0 }) => {
+            (msg::BILLING_UPGRADED_FREE, vec![arg("plan", name)])
+        }
+        Ok(PlanChange::Upgraded { amount }) => (
+            msg::BILLING_UPGRADED,
+            vec![arg("plan", name), arg("amount", won(amount))],
+        ),
+        Ok(PlanChange::Scheduled { at }) => (
+            msg::BILLING_CHANGE_SCHEDULED,
+            vec![
+                arg("plan", name),
+                arg("at", format!("<t:{}:D>", at.timestamp())),
+            ],
+        ),
+        Ok(PlanChange::Kept) => (msg::BILLING_CHANGE_KEPT, vec![arg("plan", name)]),
+        Ok(PlanChange::NotUpgraded(Charged::Declined { code })) => {
+            (msg::BILLING_CHANGE_DECLINED, vec![arg("code", code)])
+        }
+        Ok(PlanChange::NotUpgraded(_)) => (msg::BILLING_CHANGE_PENDING, vec![]),
+        Err(BillingError::NoSubscription) => (msg::BILLING_NO_SUBSCRIPTION, vec![]),
+        Err(BillingError::PastDue) => (msg::BILLING_CHANGE_PAST_DUE, vec![]),
+        Err(BillingError::SamePlan) => (msg::BILLING_SAME_PLAN, vec![arg("plan", name)]),
+        Err(BillingError::Busy) => (msg::BILLING_BUSY, vec![]),
+        Err(e) => return Err(internal(e, "changing the plan")),
+    };
+    reply::say(ctx, m, &args, true).await
 }
 
 /// The subscription: plan, state, next charge, card and the last payments.
@@ -240,6 +329,19 @@ pub async fn status(
             ],
         ),
     ];
+    if let Some(next) = &sub.next_plan {
+        lines.push(data.i18n.text(
+            locale,
+            &msg::BILLING_CHANGES_TO,
+            &[
+                arg("plan", next.clone()),
+                arg(
+                    "at",
+                    format!("<t:{}:D>", sub.current_period_end.timestamp()),
+                ),
+            ],
+        ));
+    }
     for a in attempts.iter().take(5) {
         lines.push(format!(
             "• <t:{}:d> {} {}{}",

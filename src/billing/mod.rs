@@ -16,7 +16,7 @@ pub mod toss;
 
 pub use model::{Attempt, Status, Subscription};
 pub use persistence::QUEUE;
-pub use service::{BillingError, BillingService, BillingSettings, Charged};
+pub use service::{BillingError, BillingService, BillingSettings, Charged, PlanChange};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -16,6 +16,36 @@ pub fn order_id(subscription: Uuid, period_start: DateTime<Utc>, attempt: i32) -
     )
 }
 
+/// The order id of the subscription's `n`th upgrade charge (the attempt row keeps it, so a
+/// crash is reconciled by charging the same order again).
+pub fn upgrade_order_id(subscription: Uuid, n: i32) -> String {
+    format!("umb-{}-up{n}", subscription.simple())
+}
+
+/// Toss's smallest card charge: a pro-rated difference below it is not charged (the upgrade is
+/// free for the little that is left of the period).
+pub const MIN_CHARGE_KRW: i64 = 100;
+
+/// What an upgrade from `old` to `new` (prices per period) costs for what is left of the period
+/// `start..end` at `now`: the difference times the share of the period left, rounded up to
+/// the won. 0 for a downgrade or a period already over.
+pub fn prorated(
+    old: i64,
+    new: i64,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> i64 {
+    let total = (end - start).num_seconds();
+    let left = (end - now).num_seconds().clamp(0, total.max(0));
+    if new <= old || total <= 0 || left == 0 {
+        return 0;
+    }
+    let (numerator, total) = (i128::from(new - old) * i128::from(left), i128::from(total));
+    let cost = (numerator + total - 1) / total;
+    i64::try_from(cost).unwrap_or(i64::MAX)
+}
+
 /// When a declined renewal is tried again: `days` after the day it was due, for each failure
 /// in turn (`[1, 3, 5]`: one, three and five days after). `None`: no retry left (expire).
 pub fn next_retry(days: &[u32], failures: i32, due: DateTime<Utc>) -> Option<DateTime<Utc>> {
@@ -83,6 +113,8 @@ pub struct Subscription {
     pub failed_attempts: i32,
     /// The card charged (company and masked number), if any.
     pub card: Option<(String, String)>,
+    /// The plan it changes to (a downgrade at the period's end; an upgrade being paid).
+    pub next_plan: Option<String>,
 }
 
 /// One charge attempt as shown (receipts).
@@ -118,6 +150,46 @@ mod tests {
         assert_ne!(id, order_id(sub, at, 2));
         assert!((6..=64).contains(&id.len()), "{id}");
         assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    }
+
+    #[test]
+    fn an_upgrade_halfway_through_the_period_costs_half_the_difference() {
+        let start = Utc::now();
+        let end = start + TimeDelta::days(30);
+        let half = start + TimeDelta::days(15);
+        assert_eq!(prorated(4900, 9900, start, end, half), 2500);
+        assert_eq!(prorated(4900, 9900, start, end, start), 5000);
+    }
+
+    #[test]
+    fn a_downgrade_or_a_finished_period_costs_nothing_now() {
+        let start = Utc::now();
+        let end = start + TimeDelta::days(30);
+        assert_eq!(prorated(9900, 4900, start, end, start), 0);
+        assert_eq!(prorated(4900, 9900, start, end, end), 0);
+        assert_eq!(
+            prorated(4900, 9900, start, end, end + TimeDelta::days(1)),
+            0
+        );
+    }
+
+    #[test]
+    fn pro_rated_amounts_round_up_to_the_won() {
+        let start = Utc::now();
+        let end = start + TimeDelta::seconds(3);
+        assert_eq!(
+            prorated(0, 100, start, end, start + TimeDelta::seconds(1)),
+            67
+        );
+    }
+
+    #[test]
+    fn upgrade_order_ids_are_distinct_from_period_order_ids() {
+        let sub = Uuid::now_v7();
+        let up = upgrade_order_id(sub, 1);
+        assert_ne!(up, order_id(sub, Utc::now(), 1));
+        assert_ne!(up, upgrade_order_id(sub, 2));
+        assert!((6..=64).contains(&up.len()), "{up}");
     }
 
     #[test]

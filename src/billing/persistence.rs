@@ -179,10 +179,12 @@ pub async fn insert_subscription<'e>(
 
 const SUBSCRIPTION: &str = "s.id, s.guild_id, s.user_id, p.code, s.status, s.price_krw, \
      s.current_period_start, s.current_period_end, s.next_charge_at, s.cancel_at_period_end, \
-     s.failed_attempts, k.card_company, k.card_number_masked, p.billing_period_days";
+     s.failed_attempts, k.card_company, k.card_number_masked, p.billing_period_days, \
+     np.code AS next_code";
 
 const FROM: &str = "billing.subscriptions AS s \
      JOIN licensing.plans AS p ON p.id = s.plan_id \
+     LEFT JOIN licensing.plans AS np ON np.id = s.next_plan_id \
      LEFT JOIN billing.billing_keys AS k ON k.id = s.billing_key_id AND k.status = 'active'";
 
 fn subscription(r: &sqlx::postgres::PgRow) -> Result<(Subscription, i32), sqlx::Error> {
@@ -203,6 +205,7 @@ fn subscription(r: &sqlx::postgres::PgRow) -> Result<(Subscription, i32), sqlx::
             cancel_at_period_end: r.try_get("cancel_at_period_end")?,
             failed_attempts: r.try_get("failed_attempts")?,
             card: company.zip(masked),
+            next_plan: r.try_get("next_code")?,
         },
         r.try_get::<Option<i32>, _>("billing_period_days")?
             .unwrap_or(30),
@@ -281,7 +284,8 @@ pub async fn attempt_for(
 ) -> Result<(String, i32), sqlx::Error> {
     let pending: Option<(String, i32)> = sqlx::query_as(
         "SELECT order_id, attempt_no FROM billing.payment_attempts \
-          WHERE subscription_id = $1 AND period_start = $2 AND status = 'pending'",
+          WHERE subscription_id = $1 AND period_start = $2 AND status = 'pending' \
+            AND kind = 'period'",
     )
     .bind(subscription)
     .bind(period_start)
@@ -292,7 +296,7 @@ pub async fn attempt_for(
     }
     let next: i32 = sqlx::query_scalar(
         "SELECT COALESCE(max(attempt_no), 0) + 1 FROM billing.payment_attempts \
-          WHERE subscription_id = $1 AND period_start = $2",
+          WHERE subscription_id = $1 AND period_start = $2 AND kind = 'period'",
     )
     .bind(subscription)
     .bind(period_start)
@@ -314,6 +318,225 @@ pub async fn attempt_for(
     .execute(&mut *conn)
     .await?;
     Ok((order, next))
+}
+
+/// Takes the lease of the guild's active subscription for `owner` (a plan change), unless
+/// another worker holds it. Returns the lease and the subscription's id.
+pub async fn take<'e>(
+    exec: impl PgExecutor<'e>,
+    guild: Uuid,
+    owner: &str,
+    lease: std::time::Duration,
+) -> Result<Option<Lease>, sqlx::Error> {
+    let row: Option<(Uuid, i64)> = sqlx::query_as(
+        "UPDATE billing.subscriptions \
+            SET lease_owner = $2, lease_until = now() + make_interval(secs => $3), \
+                fencing = fencing + 1 \
+          WHERE guild_id = $1 AND status = 'active' \
+            AND (lease_until IS NULL OR lease_until < now()) \
+            AND NOT EXISTS (SELECT 1 FROM billing.payment_attempts AS a \
+                             WHERE a.subscription_id = billing.subscriptions.id \
+                               AND a.status = 'pending') \
+         RETURNING id, fencing",
+    )
+    .bind(guild)
+    .bind(owner)
+    .bind(lease.as_secs_f64())
+    .fetch_optional(exec)
+    .await?;
+    Ok(row.map(|(id, fencing)| Lease { id, fencing }))
+}
+
+/// A plan upgrade whose pro-rated charge is recorded but not settled.
+#[derive(Debug, Clone)]
+pub struct PendingUpgrade {
+    pub order_id: String,
+    pub amount: i64,
+    pub plan_code: String,
+    pub plan_price: i64,
+}
+
+/// Records an upgrade of the subscription `lease` holds to `plan`: its charge of `amount` as a
+/// pending attempt (order id kept), the plan as the next one, and the subscription due now (so
+/// a crash before the charge is settled leaves it to the renewal worker). Fenced; returns the
+/// order id, or `None` when the lease was lost.
+pub async fn begin_upgrade(
+    conn: &mut sqlx::PgConnection,
+    lease: Lease,
+    plan: Uuid,
+    amount: i64,
+    at: DateTime<Utc>,
+) -> Result<Option<String>, sqlx::Error> {
+    if !holds(conn, lease).await? {
+        return Ok(None);
+    }
+    // The subscription's row is locked (`holds`): counting its upgrades cannot race.
+    let n: i32 = sqlx::query_scalar(
+        "SELECT count(*)::int + 1 FROM billing.payment_attempts \
+          WHERE subscription_id = $1 AND kind = 'upgrade'",
+    )
+    .bind(lease.id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let order = super::model::upgrade_order_id(lease.id, n);
+    sqlx::query(
+        "INSERT INTO billing.payment_attempts \
+           (id, subscription_id, order_id, idempotency_key, amount_krw, period_start, attempt_no, \
+            kind, plan_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $8, 'upgrade', $7)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(lease.id)
+    .bind(&order)
+    .bind(super::toss::idempotency_key(&order))
+    .bind(amount)
+    .bind(at)
+    .bind(plan)
+    .bind(n)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE billing.subscriptions SET next_plan_id = $2, next_charge_at = now(), \
+                updated_at = now() WHERE id = $1",
+    )
+    .bind(lease.id)
+    .bind(plan)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Some(order))
+}
+
+/// Moves the subscription `lease` holds to `plan` at once, with no charge (an upgrade with too
+/// little of the period left to charge). Fenced: `false` when the lease was lost.
+pub async fn begin_free_upgrade(
+    conn: &mut sqlx::PgConnection,
+    lease: Lease,
+    plan: Uuid,
+) -> Result<bool, sqlx::Error> {
+    if !holds(conn, lease).await? {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE billing.subscriptions SET next_plan_id = $2 WHERE id = $1")
+        .bind(lease.id)
+        .bind(plan)
+        .execute(&mut *conn)
+        .await?;
+    Ok(switch_plan(conn, lease.id).await?.is_some())
+}
+
+/// The subscription's upgrade waiting for its charge to be settled, if any.
+pub async fn pending_upgrade<'e>(
+    exec: impl PgExecutor<'e>,
+    subscription: Uuid,
+) -> Result<Option<PendingUpgrade>, sqlx::Error> {
+    let row: Option<(String, i64, String, i64)> = sqlx::query_as(
+        "SELECT a.order_id, a.amount_krw, p.code, p.price_krw \
+           FROM billing.payment_attempts AS a JOIN licensing.plans AS p ON p.id = a.plan_id \
+          WHERE a.subscription_id = $1 AND a.kind = 'upgrade' AND a.status = 'pending'",
+    )
+    .bind(subscription)
+    .fetch_optional(exec)
+    .await?;
+    Ok(
+        row.map(|(order_id, amount, plan_code, plan_price)| PendingUpgrade {
+            order_id,
+            amount,
+            plan_code,
+            plan_price,
+        }),
+    )
+}
+
+/// Moves the subscription to its next plan (the plan and its price from now on), clearing the
+/// change. Run inside the transaction that holds its lease. Returns the plan's code, price and
+/// period in days (`None`: no change was scheduled).
+pub async fn switch_plan(
+    conn: &mut sqlx::PgConnection,
+    subscription: Uuid,
+) -> Result<Option<(String, i64, i32)>, sqlx::Error> {
+    let row: Option<(String, i64, Option<i32>)> = sqlx::query_as(
+        "UPDATE billing.subscriptions AS s \
+            SET plan_id = p.id, price_krw = p.price_krw, next_plan_id = NULL, updated_at = now() \
+           FROM licensing.plans AS p \
+          WHERE s.id = $1 AND p.id = s.next_plan_id \
+         RETURNING p.code, p.price_krw, p.billing_period_days",
+    )
+    .bind(subscription)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|(code, price, days)| (code, price, days.unwrap_or(30))))
+}
+
+/// Clears the subscription's next plan (an upgrade that was declined).
+pub async fn clear_next_plan(
+    conn: &mut sqlx::PgConnection,
+    subscription: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE billing.subscriptions SET next_plan_id = NULL, updated_at = now() WHERE id = $1",
+    )
+    .bind(subscription)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Schedules (`Some`) or takes back (`None`) a change of the guild's live subscription to
+/// `plan` at its period's end. Refused (`false`) while a charge is in flight (its amount was
+/// set by the plan as it was) or when there is no live subscription.
+pub async fn schedule_plan<'e>(
+    exec: impl PgExecutor<'e>,
+    guild: Uuid,
+    plan: Option<Uuid>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE billing.subscriptions AS s SET next_plan_id = $2, updated_at = now() \
+          WHERE s.guild_id = $1 AND s.status IN ('active', 'past_due') \
+            AND NOT EXISTS (SELECT 1 FROM billing.payment_attempts AS a \
+                             WHERE a.subscription_id = s.id AND a.status = 'pending')",
+    )
+    .bind(guild)
+    .bind(plan)
+    .execute(exec)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Opens a new subscribe link for the Discord user `user` (`nonce`), closing any earlier one.
+/// `false`: Umbra has no record of the user. (`identity.users.subscribe_link_nonce` is billing's
+/// one column outside its schema.)
+pub async fn open_link<'e>(
+    exec: impl PgExecutor<'e>,
+    user: i64,
+    nonce: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE identity.users SET subscribe_link_nonce = $2 WHERE discord_user_id = $1 \
+            AND deleted_at IS NULL",
+    )
+    .bind(user)
+    .bind(nonce)
+    .execute(exec)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Uses the Discord user `user`'s subscribe link `nonce`: `true` once, `false` for a link used
+/// already or replaced by a newer one.
+pub async fn use_link<'e>(
+    exec: impl PgExecutor<'e>,
+    user: i64,
+    nonce: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE identity.users SET subscribe_link_nonce = NULL \
+          WHERE discord_user_id = $1 AND subscribe_link_nonce = $2",
+    )
+    .bind(user)
+    .bind(nonce)
+    .execute(exec)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Whether the subscription was ever paid (its first charge went through).

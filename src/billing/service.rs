@@ -36,6 +36,8 @@ pub mod events {
     pub const SUBSCRIPTION_PAST_DUE: &str = "subscription.past_due";
     pub const SUBSCRIPTION_CANCELED: &str = "subscription.canceled";
     pub const SUBSCRIPTION_EXPIRED: &str = "subscription.expired";
+    /// The plan changed within a period (an upgrade, paid pro rata).
+    pub const SUBSCRIPTION_CHANGED: &str = "subscription.changed";
     pub const PAYMENT_SUCCEEDED: &str = "payment.succeeded";
     pub const PAYMENT_FAILED: &str = "payment.failed";
     pub const PAYMENT_REFUNDED: &str = "payment.refunded";
@@ -53,6 +55,16 @@ pub enum BillingError {
     AlreadySubscribed,
     #[error("the card page answered for another customer")]
     CustomerMismatch,
+    #[error("the guild has no live subscription")]
+    NoSubscription,
+    #[error("the last renewal was declined: settle it (change the card) before changing the plan")]
+    PastDue,
+    #[error("the guild is already on that plan")]
+    SamePlan,
+    #[error("a charge of this subscription is in flight; try again in a minute")]
+    Busy,
+    #[error("the subscribe link expired, was used already, or is another account's")]
+    LinkInvalid,
     #[error("no paid order `{0}`")]
     UnknownOrder(String),
     #[error("the payment was declined: {0}")]
@@ -118,6 +130,59 @@ pub enum Charged {
     LostLease,
 }
 
+/// What a plan change did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanChange {
+    /// The dearer plan applies now; `amount` was charged for what is left of the period (0:
+    /// too little was left to charge).
+    Upgraded { amount: i64 },
+    /// The upgrade's charge did not go through (declined, or its outcome is not known yet: it
+    /// is settled by its order id later). The plan stays as it was until then.
+    NotUpgraded(Charged),
+    /// The cheaper plan applies from the period's end (`at`); nothing is refunded.
+    Scheduled { at: chrono::DateTime<Utc> },
+    /// A scheduled change was taken back (the current plan was chosen again).
+    Kept,
+}
+
+/// The outbox event `kind` of subscription `sub` (its guild and owner given), its payload the
+/// subscription's facts with `extra`'s keys added (or replacing them).
+fn sub_event(
+    sub: &Subscription,
+    guild_id: u64,
+    owner_id: u64,
+    kind: &'static str,
+    extra: serde_json::Value,
+) -> NewEvent {
+    let mut p = json!({
+        "subscription_id": sub.id,
+        "plan": sub.plan_code,
+        "guild_discord_id": guild_id.to_string(),
+        "owner_discord_id": owner_id.to_string(),
+        "amount_krw": sub.price_krw,
+    });
+    if let (Some(p), Some(e)) = (p.as_object_mut(), extra.as_object()) {
+        p.extend(e.clone());
+    }
+    NewEvent::new(kind, "subscription", sub.id.to_string(), p).in_guild(crate::ids::to_db(guild_id))
+}
+
+/// What a `/billing subscribe` link carries, sealed with Umbra's key for [`LINK_AAD`]: who may
+/// use it, for which server and plan, until when, and its nonce (one use).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SubscribeLink {
+    pub user: u64,
+    pub guild: u64,
+    pub plan: String,
+    pub nonce: Uuid,
+    pub expires: i64,
+}
+
+/// The associated data subscribe links are sealed with.
+const LINK_AAD: Uuid = Uuid::from_u128(0x756d_6272_612d_6c69_6e6b_2d73_7562_7363);
+/// How long a subscribe link works.
+pub const LINK_MINUTES: i64 = 15;
+
 struct Inner {
     pool: PgPool,
     keyring: Arc<Keyring>,
@@ -171,6 +236,48 @@ impl BillingService {
     /// A new registration's `customerKey` (random; never an email or a Discord id).
     pub fn new_customer_key() -> Uuid {
         Uuid::new_v4()
+    }
+
+    /// A short-lived, single-use link token for the Discord user `user` to buy `plan` for
+    /// `guild` (a newer link replaces an older one). `None`: Umbra has no record of the user.
+    pub async fn subscribe_link(
+        &self,
+        user: u64,
+        guild: u64,
+        plan: &str,
+    ) -> Result<Option<String>, BillingError> {
+        let link = SubscribeLink {
+            user,
+            guild,
+            plan: plan.to_owned(),
+            nonce: Uuid::new_v4(),
+            expires: (Utc::now() + TimeDelta::minutes(LINK_MINUTES)).timestamp(),
+        };
+        if !persistence::open_link(&self.inner.pool, crate::ids::to_db(user), link.nonce).await? {
+            return Ok(None);
+        }
+        Ok(self.inner.keyring.seal_text(LINK_AAD, &link))
+    }
+
+    /// Uses a subscribe link token as the Discord user `user`: what it is for, once; a forged,
+    /// expired, used or replaced link, or another user's, is [`BillingError::LinkInvalid`].
+    pub async fn use_subscribe_link(
+        &self,
+        user: u64,
+        token: &str,
+    ) -> Result<SubscribeLink, BillingError> {
+        let link: SubscribeLink = self
+            .inner
+            .keyring
+            .open_text(LINK_AAD, token)
+            .ok_or(BillingError::LinkInvalid)?;
+        if link.user != user || link.expires <= Utc::now().timestamp() {
+            return Err(BillingError::LinkInvalid);
+        }
+        if !persistence::use_link(&self.inner.pool, crate::ids::to_db(user), link.nonce).await? {
+            return Err(BillingError::LinkInvalid);
+        }
+        Ok(link)
     }
 
     /// Exchanges the card page's `authKey` for a billing key and stores it as `user_row`'s card
@@ -520,10 +627,273 @@ impl BillingService {
         Ok(n)
     }
 
+    /// Charges `amount` for `order_id` on the subscription's card (a missing card is a decline).
+    async fn charge(
+        &self,
+        subscription: Uuid,
+        order_id: String,
+        order_name: String,
+        amount: i64,
+    ) -> Result<Charge, BillingError> {
+        let inner = &self.inner;
+        let Some(key) = persistence::key_of_subscription(&inner.pool, subscription).await? else {
+            return Ok(Charge::Declined(TossError::Refused {
+                status: 404,
+                code: "NOT_FOUND_BILLING".into(),
+                message: "no card is registered".into(),
+            }));
+        };
+        let plain = inner.keyring.open_column(
+            key.id,
+            KEY_COLUMN,
+            &Sealed {
+                key_id: key.key_id.clone(),
+                bytes: key.sealed.clone(),
+            },
+        )?;
+        let billing_key = Secret::new(String::from_utf8_lossy(&plain).into_owned());
+        let order = Order {
+            customer_key: key.customer_key.to_string(),
+            order_id,
+            order_name,
+            amount,
+        };
+        Ok(inner.toss.charge(&billing_key, &order).await)
+    }
+
+    /// Changes the guild's plan: a dearer plan at once, the rest of the period charged pro rata
+    /// (`billing::model::prorated`); a cheaper one (or one at the same price) from the period's
+    /// end, with nothing refunded; the current plan again takes a scheduled change back.
+    pub async fn change_plan(
+        &self,
+        guild: u64,
+        plan_code: &str,
+    ) -> Result<PlanChange, BillingError> {
+        let inner = &self.inner;
+        let plan = inner.plans.plan(plan_code).await?;
+        if plan.price_krw <= 0 || plan.billing_period_days.is_none() {
+            return Err(BillingError::NotForSale(plan_code.to_owned()));
+        }
+        let record = inner
+            .guilds
+            .guild(guild)
+            .await?
+            .ok_or(BillingError::UnknownGuild(guild))?;
+        let sub = persistence::of_guild(&inner.pool, record.id)
+            .await?
+            .filter(|s| matches!(s.status, Status::Active | Status::PastDue))
+            .ok_or(BillingError::NoSubscription)?;
+        if sub.status == Status::PastDue {
+            return Err(BillingError::PastDue);
+        }
+        if plan.code == sub.plan_code {
+            if sub.next_plan.is_none() {
+                return Err(BillingError::SamePlan);
+            }
+            if !persistence::schedule_plan(&inner.pool, record.id, None).await? {
+                return Err(BillingError::Busy);
+            }
+            return Ok(PlanChange::Kept);
+        }
+        if plan.price_krw <= sub.price_krw {
+            if !persistence::schedule_plan(&inner.pool, record.id, Some(plan.id)).await? {
+                return Err(BillingError::Busy);
+            }
+            return Ok(PlanChange::Scheduled {
+                at: sub.current_period_end,
+            });
+        }
+        let now = Utc::now();
+        let amount = model::prorated(
+            sub.price_krw,
+            plan.price_krw,
+            sub.current_period_start,
+            sub.current_period_end,
+            now,
+        );
+        let Some(lease) =
+            persistence::take(&inner.pool, record.id, &inner.owner, inner.settings.lease).await?
+        else {
+            return Err(BillingError::Busy);
+        };
+        if amount < model::MIN_CHARGE_KRW {
+            // Too little of the period is left to charge: the plan changes for free.
+            let tx = Tx::begin(&inner.pool).await?;
+            let held =
+                persistence::begin_free_upgrade(&mut **tx.lock().await, lease, plan.id).await?;
+            if !held {
+                return Err(BillingError::Busy);
+            }
+            let changed = Subscription {
+                plan_code: plan.code.clone(),
+                price_krw: plan.price_krw,
+                ..sub.clone()
+            };
+            let until =
+                sub.current_period_end + TimeDelta::days(i64::from(inner.settings.grace_days));
+            outbox::append(
+                &tx,
+                sub_event(
+                    &changed,
+                    record.discord_id,
+                    record.owner_discord_id,
+                    events::SUBSCRIPTION_CHANGED,
+                    json!({ "license_until": until, "charged_krw": 0 }),
+                ),
+            )
+            .await?;
+            persistence::settle(
+                &mut **tx.lock().await,
+                lease,
+                Status::Active,
+                None,
+                Some(sub.current_period_end),
+                sub.failed_attempts,
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(PlanChange::Upgraded { amount: 0 });
+        }
+        {
+            let mut tx = inner.pool.begin().await?;
+            if persistence::begin_upgrade(&mut tx, lease, plan.id, amount, now)
+                .await?
+                .is_none()
+            {
+                return Err(BillingError::Busy);
+            }
+            tx.commit().await?;
+        }
+        match self.process(lease).await? {
+            Charged::Paid { .. } => Ok(PlanChange::Upgraded { amount }),
+            other => Ok(PlanChange::NotUpgraded(other)),
+        }
+    }
+
+    /// Settles an upgrade's pro-rated charge (`up`): paid -> the plan changes now
+    /// (`subscription.changed`, `payment.succeeded`); declined -> the change is dropped and the
+    /// plan stays; unknown -> tried again later with the same order.
+    async fn settle_upgrade(
+        &self,
+        lease: Lease,
+        sub: &Subscription,
+        (guild_id, owner_id): (u64, u64),
+        up: persistence::PendingUpgrade,
+    ) -> Result<Charged, BillingError> {
+        let inner = &self.inner;
+        let name = format!("Umbra {} (upgrade)", up.plan_code);
+        let charge = self
+            .charge(sub.id, up.order_id.clone(), name, up.amount)
+            .await?;
+        let tx = Tx::begin(&inner.pool).await?;
+        if !persistence::holds(&mut **tx.lock().await, lease).await? {
+            return Ok(Charged::LostLease);
+        }
+        let (outcome, next_charge) = match charge {
+            Charge::Paid(p) => {
+                persistence::finish_attempt(
+                    &mut **tx.lock().await,
+                    &up.order_id,
+                    "done",
+                    Some(&p.payment_key),
+                    None,
+                    Some(&p.raw),
+                )
+                .await?;
+                persistence::switch_plan(&mut **tx.lock().await, sub.id).await?;
+                let changed = Subscription {
+                    plan_code: up.plan_code.clone(),
+                    price_krw: up.plan_price,
+                    ..sub.clone()
+                };
+                let until =
+                    sub.current_period_end + TimeDelta::days(i64::from(inner.settings.grace_days));
+                let paid = json!({
+                    "payment_key": p.payment_key,
+                    "order_id": up.order_id,
+                    "receipt_url": p.receipt_url,
+                    "period_end": sub.current_period_end,
+                    "license_until": until,
+                    "kind": "upgrade",
+                });
+                let mut receipt = paid.clone();
+                receipt["amount_krw"] = json!(up.amount);
+                outbox::append(
+                    &tx,
+                    sub_event(
+                        &changed,
+                        guild_id,
+                        owner_id,
+                        events::PAYMENT_SUCCEEDED,
+                        receipt,
+                    ),
+                )
+                .await?;
+                let mut change = paid;
+                change["charged_krw"] = json!(up.amount);
+                outbox::append(
+                    &tx,
+                    sub_event(
+                        &changed,
+                        guild_id,
+                        owner_id,
+                        events::SUBSCRIPTION_CHANGED,
+                        change,
+                    ),
+                )
+                .await?;
+                (
+                    Charged::Paid {
+                        payment_key: p.payment_key,
+                    },
+                    Some(sub.current_period_end),
+                )
+            }
+            Charge::Declined(e) => {
+                let code = e.code().unwrap_or("UNKNOWN").to_owned();
+                let message = match &e {
+                    TossError::Refused { message, .. } => message.clone(),
+                    TossError::Unreachable(m) => m.clone(),
+                };
+                persistence::finish_attempt(
+                    &mut **tx.lock().await,
+                    &up.order_id,
+                    "failed",
+                    None,
+                    Some((&code, &message)),
+                    None,
+                )
+                .await?;
+                // The owner saw the decline where they asked; the plan simply stays (no
+                // dunning, no DM about a renewal).
+                persistence::clear_next_plan(&mut **tx.lock().await, sub.id).await?;
+                (Charged::Declined { code }, Some(sub.current_period_end))
+            }
+            Charge::Unknown(e) => {
+                tracing::warn!(subscription = %sub.id, error = %e, "billing: an upgrade charge's outcome is unknown; it will be settled by its order id");
+                let at = Utc::now()
+                    + TimeDelta::from_std(inner.settings.unknown_retry)
+                        .unwrap_or(TimeDelta::minutes(5));
+                (Charged::Pending, Some(at))
+            }
+        };
+        persistence::settle(
+            &mut **tx.lock().await,
+            lease,
+            sub.status,
+            None,
+            next_charge,
+            sub.failed_attempts,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
     /// Charges (or ends) the subscription `lease` holds.
     async fn process(&self, lease: Lease) -> Result<Charged, BillingError> {
         let inner = &self.inner;
-        let Some((sub, days)) = persistence::get(&inner.pool, lease.id).await? else {
+        let Some((mut sub, mut days)) = persistence::get(&inner.pool, lease.id).await? else {
             return Ok(Charged::LostLease);
         };
         let now = Utc::now();
@@ -532,23 +902,12 @@ impl BillingService {
             .as_ref()
             .map(|g| (g.discord_id, g.owner_discord_id))
             .unwrap_or_default();
-        let payload = |extra: serde_json::Value| {
-            let mut p = json!({
-                "subscription_id": sub.id,
-                "plan": sub.plan_code,
-                "guild_discord_id": guild_id.to_string(),
-                "owner_discord_id": owner_id.to_string(),
-                "amount_krw": sub.price_krw,
-            });
-            if let (Some(p), Some(e)) = (p.as_object_mut(), extra.as_object()) {
-                p.extend(e.clone());
-            }
-            p
-        };
-        let event = |kind: &'static str, extra: serde_json::Value| {
-            NewEvent::new(kind, "subscription", sub.id.to_string(), payload(extra))
-                .in_guild(crate::ids::to_db(guild_id))
-        };
+        // An upgrade's charge is settled first (a crash may have left it).
+        if let Some(up) = persistence::pending_upgrade(&inner.pool, sub.id).await? {
+            return self
+                .settle_upgrade(lease, &sub, (guild_id, owner_id), up)
+                .await;
+        }
         // Cancelled by its owner, or Umbra was removed from the server: it ends when its period
         // does (a server Umbra is no longer in is not charged for).
         let removed = guild
@@ -568,7 +927,14 @@ impl BillingService {
             if !held {
                 return Ok(Charged::LostLease);
             }
-            outbox::append(&tx, event(events::SUBSCRIPTION_CANCELED, json!({}))).await?;
+            let ended = sub_event(
+                &sub,
+                guild_id,
+                owner_id,
+                events::SUBSCRIPTION_CANCELED,
+                json!({}),
+            );
+            outbox::append(&tx, ended).await?;
             tx.commit().await?;
             return Ok(Charged::Ended);
         }
@@ -580,42 +946,34 @@ impl BillingService {
         } else {
             sub.current_period_end
         };
-        let period_end = period_start + TimeDelta::days(i64::from(days));
-        // The attempt is recorded before Toss is called.
+        // The attempt is recorded before Toss is called; a plan change scheduled for the period's
+        // end (a downgrade) takes effect with the first attempt of the new period, in the same
+        // transaction (no charge is in flight when one is scheduled).
         let order_id = {
             let mut tx = inner.pool.begin().await?;
             if !persistence::holds(&mut tx, lease).await? {
                 return Ok(Charged::LostLease);
+            }
+            if !initial
+                && sub.next_plan.is_some()
+                && let Some((code, price, d)) = persistence::switch_plan(&mut tx, sub.id).await?
+            {
+                sub.plan_code = code;
+                sub.price_krw = price;
+                days = d;
             }
             let (order_id, _) =
                 persistence::attempt_for(&mut tx, sub.id, period_start, sub.price_krw).await?;
             tx.commit().await?;
             order_id
         };
-        let charge = match persistence::key_of_subscription(&inner.pool, sub.id).await? {
-            None => Charge::Declined(TossError::Refused {
-                status: 404,
-                code: "NOT_FOUND_BILLING".into(),
-                message: "no card is registered".into(),
-            }),
-            Some(key) => {
-                let plain = inner.keyring.open_column(
-                    key.id,
-                    KEY_COLUMN,
-                    &Sealed {
-                        key_id: key.key_id.clone(),
-                        bytes: key.sealed.clone(),
-                    },
-                )?;
-                let billing_key = Secret::new(String::from_utf8_lossy(&plain).into_owned());
-                let order = Order {
-                    customer_key: key.customer_key.to_string(),
-                    order_id: order_id.clone(),
-                    order_name: format!("Umbra {}", sub.plan_code),
-                    amount: sub.price_krw,
-                };
-                inner.toss.charge(&billing_key, &order).await
-            }
+        let period_end = period_start + TimeDelta::days(i64::from(days));
+        let name = format!("Umbra {}", sub.plan_code);
+        let charge = self
+            .charge(sub.id, order_id.clone(), name, sub.price_krw)
+            .await?;
+        let event = |kind: &'static str, extra: serde_json::Value| {
+            sub_event(&sub, guild_id, owner_id, kind, extra)
         };
         let tx = Tx::begin(&inner.pool).await?;
         if !persistence::holds(&mut **tx.lock().await, lease).await? {

@@ -161,6 +161,37 @@ impl Keyring {
         }
     }
 
+    /// `value` as JSON sealed for `purpose` (the associated data: a text of one purpose never
+    /// opens as another), written as URL-safe text (`key id.ciphertext`, both base64url): for
+    /// cookies and links. `None` if the value does not serialize.
+    pub fn seal_text<T: serde::Serialize>(&self, purpose: Uuid, value: &T) -> Option<String> {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let json = serde_json::to_vec(value).ok()?;
+        let sealed = self.seal(purpose, &json);
+        Some(format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(sealed.key_id.as_bytes()),
+            URL_SAFE_NO_PAD.encode(&sealed.bytes)
+        ))
+    }
+
+    /// Opens a text sealed by [`Keyring::seal_text`] for `purpose` (`None`: forged, foreign,
+    /// unreadable or not a `T`).
+    pub fn open_text<T: serde::de::DeserializeOwned>(
+        &self,
+        purpose: Uuid,
+        text: &str,
+    ) -> Option<T> {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let (key, bytes) = text.split_once('.')?;
+        let sealed = Sealed {
+            key_id: String::from_utf8(URL_SAFE_NO_PAD.decode(key).ok()?).ok()?,
+            bytes: URL_SAFE_NO_PAD.decode(bytes).ok()?,
+        };
+        let json = self.open(purpose, &sealed).ok()?;
+        serde_json::from_slice(&json).ok()
+    }
+
     /// Decrypts a value sealed for `row_id`.
     pub fn open(&self, row_id: Uuid, sealed: &Sealed) -> Result<Vec<u8>, CryptoError> {
         self.open_with(row_id.as_bytes(), sealed)

@@ -43,6 +43,27 @@ struct Attempt {
     state: String,
     verifier: String,
     expires: i64,
+    /// Where to go once logged in (a path of this site, checked by [`next_path`]).
+    #[serde(default)]
+    next: String,
+}
+
+#[derive(Deserialize, Default)]
+struct Next {
+    #[serde(default)]
+    next: String,
+}
+
+/// `next` if it is a plain path of this site (`/` then letters, digits, `/ _ - .`; no `//`, no
+/// query): a login returns there, and nothing else (no open redirect). Else `/guilds`.
+pub fn next_path(next: &str) -> &str {
+    let plain = next.starts_with('/')
+        && !next.starts_with("//")
+        && next.len() <= 512
+        && next
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'-' | b'.'));
+    if plain { next } else { "/guilds" }
 }
 
 fn seal(state: &HttpState, attempt: &Attempt) -> Option<String> {
@@ -67,20 +88,35 @@ fn equal(a: &str, b: &str) -> bool {
 struct LoginPage {
     c: Chrome,
     configured: bool,
+    /// The login link (with where to go afterwards).
+    href: String,
 }
 
-async fn login_page(State(state): State<Arc<HttpState>>, visitor: Visitor) -> Response {
+async fn login_page(
+    State(state): State<Arc<HttpState>>,
+    visitor: Visitor,
+    Query(next): Query<Next>,
+) -> Response {
+    let next = next_path(&next.next);
     if visitor.session.is_some() {
-        return Redirect::to("/guilds").into_response();
+        return Redirect::to(next).into_response();
     }
     let tr = visitor.tr(&state);
     render::html(&LoginPage {
         c: Chrome::new(tr, "web-login-title"),
         configured: state.web.oauth.is_some(),
+        href: match next {
+            "/guilds" => "/auth/login".to_owned(),
+            path => format!("/auth/login?next={path}"),
+        },
     })
 }
 
-async fn start(State(state): State<Arc<HttpState>>, visitor: Visitor) -> Response {
+async fn start(
+    State(state): State<Arc<HttpState>>,
+    visitor: Visitor,
+    Query(next): Query<Next>,
+) -> Response {
     let tr = visitor.tr(&state);
     let Some(client) = &state.web.oauth else {
         return render::error_page(
@@ -106,6 +142,7 @@ async fn start(State(state): State<Arc<HttpState>>, visitor: Visitor) -> Respons
         state: oauth::random_token(32),
         verifier: oauth::random_token(48),
         expires: Utc::now().timestamp() + ATTEMPT_SECONDS,
+        next: next_path(&next.next).to_owned(),
     };
     let Some(sealed) = seal(&state, &attempt) else {
         return render::internal(
@@ -213,7 +250,7 @@ async fn callback(
         Some(state.web.session_lifetime.as_secs()),
         state.web.secure_cookies,
     );
-    let mut response = Redirect::to("/guilds").into_response();
+    let mut response = Redirect::to(next_path(&attempt.next)).into_response();
     let headers = response.headers_mut();
     for c in [clear, session_cookie] {
         if let Ok(v) = c.parse() {
@@ -276,5 +313,30 @@ async fn logout_all(
             viewer.locale,
             anyhow::Error::new(e).context("ending every session"),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_path;
+
+    #[test]
+    fn a_login_returns_only_to_a_plain_path_of_this_site() {
+        assert_eq!(
+            next_path("/billing/start/a1.b-2_c"),
+            "/billing/start/a1.b-2_c"
+        );
+        assert_eq!(next_path("/guilds/123/plan"), "/guilds/123/plan");
+        for evil in [
+            "//evil.example/x",
+            "https://evil.example",
+            "/a?b=c",
+            "/a\\b",
+            "",
+            "guilds",
+            "/%2F%2Fevil",
+        ] {
+            assert_eq!(next_path(evil), "/guilds", "{evil}");
+        }
     }
 }

@@ -55,14 +55,7 @@ pub fn seal_cookie<T: serde::Serialize>(
     purpose: uuid::Uuid,
     value: &T,
 ) -> Option<String> {
-    let keyring = state.web.keyring.as_ref()?;
-    let json = serde_json::to_vec(value).ok()?;
-    let sealed = keyring.seal(purpose, &json);
-    Some(format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(sealed.key_id.as_bytes()),
-        URL_SAFE_NO_PAD.encode(&sealed.bytes)
-    ))
+    state.web.keyring.as_ref()?.seal_text(purpose, value)
 }
 
 /// Opens a cookie sealed by [`seal_cookie`] for `purpose` (`None`: forged, foreign or unreadable).
@@ -71,14 +64,7 @@ pub fn open_cookie<T: serde::de::DeserializeOwned>(
     purpose: uuid::Uuid,
     cookie: &str,
 ) -> Option<T> {
-    let keyring = state.web.keyring.as_ref()?;
-    let (key, bytes) = cookie.split_once('.')?;
-    let sealed = crate::db::crypto::Sealed {
-        key_id: String::from_utf8(URL_SAFE_NO_PAD.decode(key).ok()?).ok()?,
-        bytes: URL_SAFE_NO_PAD.decode(bytes).ok()?,
-    };
-    let json = keyring.open(purpose, &sealed).ok()?;
-    serde_json::from_slice(&json).ok()
+    state.web.keyring.as_ref()?.open_text(purpose, cookie)
 }
 
 /// The CSRF token of a session token.
@@ -197,6 +183,13 @@ impl FromRequestParts<Arc<HttpState>> for Viewer {
                 locale: visitor.locale,
                 token,
             }),
+            // A page opened before logging in (a link from Discord) is where the login returns.
+            _ if parts.method == axum::http::Method::GET
+                && parts.uri.path() != "/guilds"
+                && super::auth::next_path(parts.uri.path()) == parts.uri.path() =>
+            {
+                Err(Redirect::to(&format!("/login?next={}", parts.uri.path())).into_response())
+            }
             _ => Err(Redirect::to("/login").into_response()),
         }
     }

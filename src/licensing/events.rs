@@ -1,7 +1,7 @@
 //! Purpose: licenses that follow payments — the outbox consumer that turns the billing
 //! domain's events into licenses: `subscription.activated` / `subscription.renewed` give (or
 //! extend) the guild's license of the plan until the paid period's end plus the grace
-//! (`license_until`); `subscription.canceled` / `subscription.expired` end it. Idempotent (the
+//! (`license_until`), and `subscription.changed` (an upgrade) replaces it with the new plan's; `subscription.canceled` / `subscription.expired` end it. Idempotent (the
 //! relay may deliver an event again).
 
 use chrono::{DateTime, Utc};
@@ -36,7 +36,9 @@ impl SubscriptionConsumer {
             anyhow::bail!("{} without a guild", event.event_type);
         };
         match event.event_type.as_str() {
-            events::SUBSCRIPTION_ACTIVATED | events::SUBSCRIPTION_RENEWED => {
+            events::SUBSCRIPTION_ACTIVATED
+            | events::SUBSCRIPTION_RENEWED
+            | events::SUBSCRIPTION_CHANGED => {
                 let code = event.payload["plan"].as_str().unwrap_or_default();
                 let until: DateTime<Utc> =
                     serde_json::from_value(event.payload["license_until"].clone())?;

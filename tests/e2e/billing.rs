@@ -2,14 +2,16 @@
 //! outbox — a subscription's first charge and its license, renewals, cancellation at the
 //! period's end, declines through dunning to expiry, a double subscribe, another customer's
 //! key refused, the billing key sealed at rest, and a charge whose record was lost to a crash
-//! reconciled by its order id without a second charge.
+//! reconciled by its order id without a second charge; plan changes — an upgrade charged pro
+//! rata at once, a downgrade at the period's end, a declined upgrade, and an upgrade whose
+//! charge was lost to a crash settled by its order.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use toss_emulator::{Behaviour, CARD_DECLINED, TossConfig, TossEmulator};
 use umbra::billing::toss::TossClient;
-use umbra::billing::{BillingError, BillingService, BillingSettings, Charged, Status};
+use umbra::billing::{BillingError, BillingService, BillingSettings, Charged, PlanChange, Status};
 use umbra::config::Secret;
 use umbra::db::crypto::Keyring;
 use umbra::identity::UserReader;
@@ -135,6 +137,19 @@ impl Billing {
               WHERE status IN ('active', 'past_due')"
         };
         sqlx::query(sql).execute(&self.world.db.pool).await.unwrap();
+    }
+
+    /// Puts the live subscription halfway through a 30-day period.
+    async fn halfway(&self) {
+        sqlx::query(
+            "UPDATE billing.subscriptions SET current_period_start = now() - interval '15 days', \
+                    current_period_end = now() + interval '15 days', \
+                    next_charge_at = now() + interval '15 days' \
+              WHERE status IN ('active', 'past_due')",
+        )
+        .execute(&self.world.db.pool)
+        .await
+        .unwrap();
     }
 
     async fn status(&self) -> Status {
@@ -588,12 +603,9 @@ mod commands {
             .command(owner, "billing subscribe", json!({"plan": "pro"}))
             .await;
         assert!(
-            link.text.contains(&format!(
-                "{}/guilds/{}/plan",
-                world.web_base(),
-                world.guild_id()
-            )),
-            "{}",
+            link.text
+                .contains(&format!("{}/billing/start/", world.web_base())),
+            "a one-time link to the card page: {}",
             link.text
         );
         let card = world.command(owner, "billing card", json!({})).await;
@@ -615,6 +627,35 @@ mod commands {
             status.text
         );
         assert!(status.text.contains("₩4,900"), "{}", status.text);
+
+        // Plan changes: not the rogue admin's; up at once, down at the period's end.
+        let rogue = world
+            .command(
+                world.fixture.rogue_admin_id,
+                "billing change",
+                json!({"plan": "max"}),
+            )
+            .await;
+        assert!(rogue.text.contains("owner"), "{}", rogue.text);
+        let up = world
+            .command(owner, "billing change", json!({"plan": "max"}))
+            .await;
+        assert!(up.text.contains("Upgraded to **Max**"), "{}", up.text);
+        assert!(up.text.contains("was charged"), "{}", up.text);
+        let down = world
+            .command(owner, "billing change", json!({"plan": "pro"}))
+            .await;
+        assert!(down.text.contains("when this period ends"), "{}", down.text);
+        let status = world.command(owner, "billing status", json!({})).await;
+        assert!(
+            status.text.contains("Changes to **pro**"),
+            "{}",
+            status.text
+        );
+        let kept = world
+            .command(owner, "billing change", json!({"plan": "max"}))
+            .await;
+        assert!(kept.text.contains("taken back"), "{}", kept.text);
         let cancelled = world.command(owner, "billing cancel", json!({})).await;
         assert!(
             cancelled.text.contains("nothing more is charged"),
@@ -1086,5 +1127,181 @@ async fn a_subscription_of_a_server_umbra_was_removed_from_ends_with_its_period_
         1,
         "not charged for a server Umbra left"
     );
+    b.world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgrade_is_charged_pro_rata_at_once_and_a_downgrade_waits_for_the_periods_end() {
+    let b = billing().await;
+    let g = b.world.guild_id();
+    b.card(b.owner_row, "4330123412341234").await;
+    assert!(matches!(
+        b.service.change_plan(g, "max").await,
+        Err(BillingError::NoSubscription)
+    ));
+    b.service.subscribe(b.owner_row, g, "pro").await.unwrap();
+    b.wait_plan("pro").await;
+    b.halfway().await;
+
+    // Up: Max applies now; half of the difference (₩9,900 - ₩4,900) is charged.
+    let up = b.service.change_plan(g, "max").await.unwrap();
+    let PlanChange::Upgraded { amount } = up else {
+        panic!("{up:?}")
+    };
+    assert!((2499..=2501).contains(&amount), "pro rata: {amount}");
+    let payments = b.toss.payments();
+    assert_eq!(payments.len(), 2);
+    assert_eq!(payments[1].total_amount, amount);
+    b.wait_plan("max").await;
+    let (sub, attempts) = b.service.subscription(g).await.unwrap().unwrap();
+    assert_eq!((sub.plan_code.as_str(), sub.price_krw), ("max", 9900));
+    assert_eq!(sub.next_plan, None);
+    assert_eq!(attempts[0].amount_krw, amount);
+    assert!(matches!(
+        b.service.change_plan(g, "max").await,
+        Err(BillingError::SamePlan)
+    ));
+    assert!(matches!(
+        b.service.change_plan(g, "free").await,
+        Err(BillingError::NotForSale(_))
+    ));
+
+    // Down: nothing changes until the period ends; choosing Max again takes it back.
+    let down = b.service.change_plan(g, "pro").await.unwrap();
+    assert_eq!(
+        down,
+        PlanChange::Scheduled {
+            at: sub.current_period_end
+        }
+    );
+    assert_eq!(
+        b.service.change_plan(g, "max").await.unwrap(),
+        PlanChange::Kept
+    );
+    let (kept, _) = b.service.subscription(g).await.unwrap().unwrap();
+    assert_eq!(kept.next_plan, None);
+    b.service.change_plan(g, "pro").await.unwrap();
+    let (scheduled, _) = b.service.subscription(g).await.unwrap().unwrap();
+    assert_eq!(scheduled.next_plan.as_deref(), Some("pro"));
+    assert_eq!(b.plan().await.0, "max", "Max until the period ends");
+    assert_eq!(b.toss.payments().len(), 2, "nothing charged or refunded");
+
+    // The period ends: the renewal charges Pro's price, and the license follows.
+    b.due(true).await;
+    assert_eq!(b.service.renew_due().await.unwrap(), 1);
+    let payments = b.toss.payments();
+    assert_eq!(payments.len(), 3);
+    assert_eq!(payments[2].total_amount, 4900);
+    b.wait_plan("pro").await;
+    let (renewed, _) = b.service.subscription(g).await.unwrap().unwrap();
+    assert_eq!(
+        (renewed.plan_code.as_str(), renewed.price_krw),
+        ("pro", 4900)
+    );
+    assert_eq!(renewed.next_plan, None);
+    b.world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_upgrade_keeps_the_plan_and_one_whose_record_was_lost_is_settled_by_its_order() {
+    let b = billing().await;
+    let g = b.world.guild_id();
+    b.card(b.owner_row, "4330123412341234").await;
+    b.service.subscribe(b.owner_row, g, "pro").await.unwrap();
+    b.wait_plan("pro").await;
+    b.halfway().await;
+    let customer: Uuid =
+        sqlx::query_scalar("SELECT customer_key FROM billing.billing_keys WHERE status = 'active'")
+            .fetch_one(&b.world.db.pool)
+            .await
+            .unwrap();
+    let key = b.toss.billing_keys_of(&customer.to_string()).pop().unwrap();
+
+    // Declined: the plan stays, nothing is scheduled, no dunning.
+    b.toss
+        .script(&key, Behaviour::Decline("REJECT_CARD_PAYMENT".into()));
+    let declined = b.service.change_plan(g, "max").await.unwrap();
+    assert_eq!(
+        declined,
+        PlanChange::NotUpgraded(Charged::Declined {
+            code: "REJECT_CARD_PAYMENT".into()
+        })
+    );
+    let (sub, _) = b.service.subscription(g).await.unwrap().unwrap();
+    assert_eq!(
+        (sub.plan_code.as_str(), sub.status, sub.next_plan),
+        ("pro", Status::Active, None)
+    );
+    assert_eq!(sub.next_charge_at, Some(sub.current_period_end));
+    b.toss.script(&key, Behaviour::Approve);
+
+    // A worker recorded an upgrade, charged Toss, and died before recording the answer.
+    let (id, max): (Uuid, Uuid) = sqlx::query_as(
+        "UPDATE billing.subscriptions SET lease_owner = 'dead-worker', \
+                lease_until = now() + interval '1 hour', fencing = fencing + 1, \
+                next_plan_id = (SELECT id FROM licensing.plans WHERE code = 'max'), \
+                next_charge_at = now() \
+          WHERE status = 'active' RETURNING id, next_plan_id",
+    )
+    .fetch_one(&b.world.db.pool)
+    .await
+    .unwrap();
+    let at = chrono::Utc::now();
+    let order = umbra::billing::model::upgrade_order_id(id, 2);
+    sqlx::query(
+        "INSERT INTO billing.payment_attempts \
+           (id, subscription_id, order_id, idempotency_key, amount_krw, period_start, attempt_no, \
+            kind, plan_id) \
+         VALUES ($1, $2, $3, $4, 2500, $5, 2, 'upgrade', $6)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(id)
+    .bind(&order)
+    .bind(umbra::billing::toss::idempotency_key(&order))
+    .bind(at)
+    .bind(max)
+    .execute(&b.world.db.pool)
+    .await
+    .unwrap();
+    let dead = TossClient::new(
+        &b.toss.base_url(),
+        &Secret::new(b.toss.secret_key().to_owned()),
+        Duration::from_secs(2),
+    )
+    .unwrap();
+    let charged = dead
+        .charge(
+            &Secret::new(key),
+            &umbra::billing::toss::Order {
+                customer_key: customer.to_string(),
+                order_id: order.clone(),
+                order_name: "Umbra max (upgrade)".into(),
+                amount: 2500,
+            },
+        )
+        .await;
+    assert!(matches!(charged, umbra::billing::toss::Charge::Paid(_)));
+    let before = b.toss.payments().len();
+    // While it is held, a second change is refused rather than charged.
+    assert!(matches!(
+        b.service.change_plan(g, "max").await,
+        Err(BillingError::Busy)
+    ));
+    assert_eq!(b.service.renew_due().await.unwrap(), 0);
+    sqlx::query("UPDATE billing.subscriptions SET lease_until = now() - interval '1 second'")
+        .execute(&b.world.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(b.service.renew_due().await.unwrap(), 1);
+    assert_eq!(b.toss.payments().len(), before, "never charged twice");
+    b.wait_plan("max").await;
+    let (sub, attempts) = b.service.subscription(g).await.unwrap().unwrap();
+    assert_eq!((sub.plan_code.as_str(), sub.next_plan), ("max", None));
+    assert_eq!(
+        sub.next_charge_at,
+        Some(sub.current_period_end),
+        "the next charge is the renewal again"
+    );
+    assert_eq!(attempts.iter().filter(|a| a.status == "done").count(), 2);
     b.world.finish().await;
 }

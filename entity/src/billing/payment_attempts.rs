@@ -21,6 +21,10 @@ pub struct Model {
     pub completed_at: Option<DateTimeWithTimeZone>,
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub response: Option<Json>,
+    /// `period` or `upgrade` (the pro-rated charge of a plan upgrade).
+    pub kind: String,
+    /// The plan an upgrade charge pays for.
+    pub plan_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

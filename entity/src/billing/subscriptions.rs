@@ -25,6 +25,8 @@ pub struct Model {
     pub fencing: i64,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
+    /// The plan it changes to (a downgrade at the period's end, or an upgrade being paid).
+    pub next_plan_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use super::guilds::{PlanView, plan_view};
 use super::{back_to, chrome, csrf_refusal, open};
 use crate::billing::model::won;
-use crate::billing::{BillingError, BillingService, Charged, Status};
+use crate::billing::{BillingError, BillingService, Charged, PlanChange, Status};
 use crate::http::HttpState;
 use crate::http::render::{self, Chrome, Tr};
 use crate::http::session::{self, Viewer};
@@ -51,6 +51,11 @@ pub struct ForSale {
 
 pub struct SubscriptionView {
     pub plan: String,
+    pub plan_code: String,
+    /// The plan it changes to at the period's end (display name).
+    pub next_plan: Option<String>,
+    /// Plan changes are possible (active, not past due).
+    pub changeable: bool,
     /// Paid for, but the license is not there yet (licensing follows within seconds).
     pub activating: bool,
     pub status: String,
@@ -76,6 +81,8 @@ struct PlanPage {
     subscription: Option<SubscriptionView>,
     paid: bool,
     card_changed: bool,
+    /// What a plan change just did (a message key).
+    changed: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -84,6 +91,8 @@ pub struct PlanQuery {
     paid: bool,
     #[serde(default)]
     card: bool,
+    #[serde(default)]
+    changed: String,
 }
 
 fn status_key(s: Status) -> &'static str {
@@ -137,13 +146,19 @@ pub async fn plan(
             current: p.code == entitlements.plan.code,
         })
         .collect();
+    let name_of = |code: &str| {
+        plans
+            .iter()
+            .find(|p| p.code == code)
+            .map(|p| p.display_name(&app.i18n, viewer.locale))
+            .unwrap_or_else(|| code.to_owned())
+    };
     let subscription = sub.map(|(s, attempts)| SubscriptionView {
         activating: s.status == Status::Active && s.plan_code != entitlements.plan.code,
-        plan: plans
-            .iter()
-            .find(|p| p.code == s.plan_code)
-            .map(|p| p.display_name(&app.i18n, viewer.locale))
-            .unwrap_or_else(|| s.plan_code.clone()),
+        plan: name_of(&s.plan_code),
+        plan_code: s.plan_code.clone(),
+        next_plan: s.next_plan.as_deref().map(name_of),
+        changeable: s.status == Status::Active,
         status: tr.t(status_key(s.status)),
         live: matches!(s.status, Status::Active | Status::PastDue),
         next_charge: s.next_charge_at.map(|t| tr.time(&t)),
@@ -181,6 +196,12 @@ pub async fn plan(
         subscription,
         paid: query.paid,
         card_changed: query.card,
+        changed: match query.changed.as_str() {
+            "upgraded" => Some("web-billing-upgraded".into()),
+            "scheduled" => Some("web-billing-change-scheduled".into()),
+            "kept" => Some("web-billing-change-kept".into()),
+            _ => None,
+        },
         c: chrome(&state, &viewer, &access, "web-plan-title", "/plan"),
     })
 }
@@ -200,6 +221,11 @@ fn billing_error(state: &HttpState, tr: &Tr, e: BillingError) -> Response {
         BillingError::CustomerMismatch => "web-billing-mismatch",
         BillingError::Declined(_) => "web-billing-declined",
         BillingError::Toss(t) if !t.is_transient() => "web-billing-refused",
+        BillingError::NoSubscription => "web-billing-no-subscription",
+        BillingError::PastDue => "web-billing-change-past-due",
+        BillingError::SamePlan => "web-billing-same-plan",
+        BillingError::Busy => "web-billing-busy",
+        BillingError::LinkInvalid => "web-billing-link-invalid",
         _ => {
             return render::internal(state, tr.locale, anyhow::Error::new(e).context("billing"));
         }
@@ -244,35 +270,18 @@ pub async fn act(
             match billing.subscribe(user_row, access.id(), &form.plan).await {
                 Ok(charged) => after_charge(&tr, access.id(), charged),
                 Err(BillingError::NoCard) => {
-                    let registration = Registration {
-                        customer_key: BillingService::new_customer_key(),
-                        user_row,
-                        guild: access.id(),
-                        plan: form.plan.clone(),
-                        expires: Utc::now().timestamp() + CARD_SECONDS,
-                    };
-                    let Some(sealed) = session::seal_cookie(&state, CARD_AAD, &registration) else {
-                        return render::internal(
-                            &state,
-                            viewer.locale,
-                            anyhow::anyhow!("sealing the registration cookie"),
-                        );
-                    };
-                    let cookie = session::set_cookie(
-                        CARD_COOKIE,
-                        &sealed,
-                        Some(CARD_SECONDS as u64),
-                        state.web.secure_cookies,
-                    );
-                    (
-                        [(header::SET_COOKIE, cookie)],
-                        Redirect::to("/billing/card"),
-                    )
-                        .into_response()
+                    registration_started(&state, &viewer, access.id(), form.plan.clone())
                 }
                 Err(e) => billing_error(&state, &tr, e),
             }
         }
+        "change" => match billing.change_plan(access.id(), &form.plan).await {
+            Ok(PlanChange::Upgraded { .. }) => back_to(&access, "/plan?changed=upgraded"),
+            Ok(PlanChange::Scheduled { .. }) => back_to(&access, "/plan?changed=scheduled"),
+            Ok(PlanChange::Kept) => back_to(&access, "/plan?changed=kept"),
+            Ok(PlanChange::NotUpgraded(charged)) => after_charge(&tr, access.id(), charged),
+            Err(e) => billing_error(&state, &tr, e),
+        },
         _ => render::not_found(tr),
     }
 }
@@ -436,6 +445,35 @@ pub async fn success(
         Err(e) => billing_error(&state, &tr, e),
     };
     ([(header::SET_COOKIE, clear)], page).into_response()
+}
+
+/// `GET /billing/start/{token}`: a `/billing subscribe` link — for the logged-in Discord user it
+/// was made for, once, within its minutes, while they own the server — starts the card
+/// registration for its plan.
+pub async fn start(
+    State(state): State<Arc<HttpState>>,
+    viewer: Viewer,
+    Path(token): Path<String>,
+) -> Response {
+    let tr = viewer.tr(&state);
+    let Some(billing) = &state.app.billing else {
+        return render::not_found(tr);
+    };
+    let link = match billing
+        .use_subscribe_link(viewer.discord_id(), &token)
+        .await
+    {
+        Ok(l) => l,
+        Err(e) => return billing_error(&state, &tr, e),
+    };
+    match crate::http::rights::access(&state.app, viewer.discord_id(), &link.guild.to_string())
+        .await
+    {
+        Ok(Some(a)) if a.is_owner() => {}
+        Ok(_) => return render::forbidden(tr, "web-billing-owner-only"),
+        Err(e) => return render::internal(&state, viewer.locale, e),
+    }
+    registration_started(&state, &viewer, link.guild, link.plan)
 }
 
 #[derive(Deserialize)]

@@ -37,6 +37,7 @@ pub fn routes(import_max: u64) -> Router<Arc<HttpState>> {
         .route("/guilds/{guild}/plan", get(billing::plan))
         .route("/guilds/{guild}/plan/{action}", post(billing::act))
         .route("/billing/card", get(billing::card))
+        .route("/billing/start/{token}", get(billing::start))
         .route("/billing/success", get(billing::success))
         .route("/billing/fail", get(billing::fail))
         .route(

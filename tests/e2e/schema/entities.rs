@@ -171,6 +171,7 @@ async fn every_table_round_trips_a_full_row_through_its_entity_with_an_empty_sea
             created_at: t0,
             updated_at: t1,
             deleted_at: None,
+            subscribe_link_nonce: Some(Uuid::now_v7()),
         }
     );
     let session = round_trip!(
@@ -405,6 +406,7 @@ async fn every_table_round_trips_a_full_row_through_its_entity_with_an_empty_sea
             fencing: 4,
             created_at: t0,
             updated_at: t1,
+            next_plan_id: Some(pro.id),
         }
     );
     let attempt = round_trip!(
@@ -425,6 +427,8 @@ async fn every_table_round_trips_a_full_row_through_its_entity_with_an_empty_sea
             requested_at: t0,
             completed_at: Some(t1),
             response: Some(json!({"code": "REJECT_CARD_COMPANY"})),
+            kind: "upgrade".into(),
+            plan_id: Some(pro.id),
         }
     );
     let attempts = subscription

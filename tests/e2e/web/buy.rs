@@ -2,7 +2,8 @@
 //! Subscribe, the card page, Toss's SDK stand-in, the card registered, the first charge, the
 //! license active; and over HTTP: a registration that comes back for another customerKey is
 //! refused and stores nothing, Toss's failure message is shown, a trusted member cannot buy,
-//! cancel at the period's end and resume.
+//! cancel at the period's end and resume; a `/billing subscribe` link that works once, only for
+//! its user, after logging in on the way; plan changes from the Plan page.
 
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use umbra::licensing::LicensingReader;
 
 use crate::recovery::wait_live;
 use crate::support::browser::Browser;
-use crate::support::web::login;
+use crate::support::web::{WebClient, login};
 use crate::support::world::TestWorld;
 
 async fn wait_plan(world: &TestWorld, code: &str) {
@@ -299,5 +300,163 @@ async fn after_a_declined_renewal_the_owner_changes_the_card_and_the_renewal_goe
             .count(),
         2
     );
+    world.finish().await;
+}
+
+/// The `/billing/start/...` path in a `/billing subscribe` answer.
+fn link_path(text: &str) -> String {
+    let at = text.find("/billing/start/").expect("a subscribe link");
+    text[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_discord_subscribe_link_works_once_only_for_its_user_after_logging_in_on_the_way() {
+    let world = TestWorld::builder().billing().start().await;
+    wait_live(&world).await;
+    let owner = world.owner_id();
+    let ask = || async {
+        let reply = world
+            .command(
+                owner,
+                "billing subscribe",
+                serde_json::json!({"plan": "pro"}),
+            )
+            .await;
+        assert!(reply.text.contains("15 minutes"), "{}", reply.text);
+        link_path(&reply.text)
+    };
+    let replaced = ask().await;
+    let link = ask().await;
+
+    // Opened before logging in: the login comes back to the link.
+    let client = WebClient::new(&world.web_base());
+    let first = client.get(&link).await;
+    let to_login = first.location.expect("to the login page");
+    assert_eq!(to_login, format!("/login?next={link}"));
+    let page = client.get(&to_login).await;
+    let href = format!("/auth/login?next={link}");
+    assert!(page.body.contains(&href), "{}", page.body);
+    let start = client.get(&href).await;
+    let consent = client
+        .get(&format!(
+            "{}&emulator_user={owner}",
+            start.location.expect("to Discord")
+        ))
+        .await;
+    let back = client.get(&consent.location.expect("back to Umbra")).await;
+    assert_eq!(
+        back.location.as_deref(),
+        Some(link.as_str()),
+        "{}",
+        back.body
+    );
+    // An open redirect is not possible through `next`.
+    let evil = client.get("/login?next=//evil.example/x").await;
+    assert_eq!(evil.location.as_deref(), Some("/guilds"));
+
+    // Another Discord account cannot use it (and does not spend it).
+    let rogue = login(&world, world.fixture.rogue_admin_id).await;
+    let foreign = rogue.get(&link).await;
+    assert_eq!(foreign.status, 400);
+    assert!(
+        foreign.body.contains("another Discord account"),
+        "{}",
+        foreign.body
+    );
+
+    // The owner's link: the card page once, then never again; the older link was replaced.
+    let opened = client.get(&link).await;
+    assert_eq!(
+        opened.location.as_deref(),
+        Some("/billing/card"),
+        "{}",
+        opened.body
+    );
+    assert!(client.cookie("umbra_billing").is_some());
+    let card = client.get("/billing/card").await;
+    assert_eq!(card.status, 200);
+    assert_eq!(client.get(&link).await.status, 400, "used once");
+    assert_eq!(
+        client.get(&replaced).await.status,
+        400,
+        "replaced by the newer link"
+    );
+    let forged = format!("{link}x");
+    assert_eq!(client.get(&forged).await.status, 400);
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_upgrades_and_schedules_a_downgrade_from_the_plan_page() {
+    let world = TestWorld::builder().billing().start().await;
+    wait_live(&world).await;
+    let g = world.guild_id();
+    crate::billing::owner_pays_pro(&world, "4330123412341234").await;
+    wait_plan(&world, "pro").await;
+    let owner = login(&world, world.owner_id()).await;
+    let page = owner.get(&format!("/guilds/{g}/plan")).await;
+    assert!(page.body.contains("id=\"change-max\""), "{}", page.body);
+    assert!(
+        !page.body.contains("id=\"change-pro\""),
+        "not to the current plan"
+    );
+    let csrf = page.csrf();
+
+    // A trusted member cannot change it.
+    let member = world.fixture.trusted_user_id;
+    world
+        .data()
+        .guilds
+        .change_settings(
+            g,
+            world.owner_id(),
+            SettingsChange::Trust(TrustTarget::User(member)),
+        )
+        .await
+        .unwrap();
+    let trusted = login(&world, member).await;
+    let theirs = trusted.get(&format!("/guilds/{g}/plan")).await;
+    let refused = trusted
+        .post(
+            &format!("/guilds/{g}/plan/change"),
+            &[("csrf", &theirs.csrf()), ("plan", "max")],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+
+    let up = owner
+        .post(
+            &format!("/guilds/{g}/plan/change"),
+            &[("csrf", &csrf), ("plan", "max")],
+        )
+        .await;
+    assert_eq!(
+        up.location,
+        Some(format!("/guilds/{g}/plan?changed=upgraded")),
+        "{}",
+        up.body
+    );
+    wait_plan(&world, "max").await;
+    let toss = world.toss.as_ref().expect("billing world");
+    assert_eq!(toss.payments().len(), 2, "the pro-rated difference, once");
+    let down = owner
+        .post(
+            &format!("/guilds/{g}/plan/change"),
+            &[("csrf", &csrf), ("plan", "pro")],
+        )
+        .await;
+    assert_eq!(
+        down.location,
+        Some(format!("/guilds/{g}/plan?changed=scheduled"))
+    );
+    let page = owner
+        .get(&format!("/guilds/{g}/plan?changed=scheduled"))
+        .await;
+    assert!(page.body.contains("id=\"next-plan\""), "{}", page.body);
+    assert!(page.body.contains("id=\"keep-plan\""), "{}", page.body);
+    assert_eq!(toss.payments().len(), 2);
     world.finish().await;
 }

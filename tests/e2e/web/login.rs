@@ -151,12 +151,12 @@ async fn logout_logout_everywhere_and_expiry_end_sessions() {
     .await
     .unwrap();
     assert_eq!(c.get("/guilds").await.location.as_deref(), Some("/login"));
+    // A deep link comes back after the login.
     assert_eq!(
         c.get(&format!("/guilds/{}", world.guild_id()))
             .await
-            .location
-            .as_deref(),
-        Some("/login")
+            .location,
+        Some(format!("/login?next=/guilds/{}", world.guild_id()))
     );
 
     let page = b.get("/guilds").await;
