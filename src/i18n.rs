@@ -180,6 +180,7 @@ pub mod msg {
         NOTIFY_SUBSCRIPTION_CANCELED = "notify-subscription-canceled" (guild, plan);
         NOTIFY_LICENSE_REVOKED = "notify-license-revoked" (guild, plan);
         NOTIFY_LICENSE_EXPIRED = "notify-license-expired" (guild, plan);
+        NOTIFY_RETENTION_REDUCED = "notify-retention-reduced" (guild, plan, new_plan, keep, until);
         NOTIFY_IN_LOG_CHANNEL = "notify-in-log-channel" (owner, text);
 
         PLAN_NAME_FREE = "plan-name-free";

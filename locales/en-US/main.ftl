@@ -104,6 +104,7 @@ notifications-unmuted = You will get { $category } notifications again.
 notify-welcome = Thanks for adding Umbra to **{ $guild }**! Run `/umbra status` there to see what is protected, and `/umbra settings` to set a log channel and trusted users.
 notify-license-granted = **{ $guild }** now has the **{ $plan }** plan until { $until }.
 notify-license-revoked = The **{ $plan }** plan of **{ $guild }** was revoked; the server is on the default plan now.
+notify-retention-reduced = **{ $guild }** is on the **{ $new_plan }** plan now, which keeps { $keep } snapshots. The snapshots kept under **{ $plan }** stay until { $until }; after that, the oldest unpinned ones beyond { $keep } are deleted as new snapshots are taken. Pinned snapshots are never deleted. To keep them all, pin the ones you need or renew before then.
 notify-license-expired = The **{ $plan }** plan of **{ $guild }** has expired; the server is on the default plan now.
 notify-in-log-channel = { $owner } (Umbra cannot reach you by direct message, so it posts here): { $text }
 

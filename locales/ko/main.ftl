@@ -104,6 +104,7 @@ notifications-unmuted = 다시 { $category } 알림을 받습니다.
 notify-welcome = **{ $guild }** 에 Umbra 를 추가해 주셔서 감사합니다! 그 서버에서 `/umbra status` 로 보호 상태를, `/umbra settings` 로 로그 채널과 신뢰하는 사용자를 설정하세요.
 notify-license-granted = **{ $guild }** 에 **{ $plan }** 요금제가 { $until } 까지 적용되었습니다.
 notify-license-revoked = **{ $guild }** 의 **{ $plan }** 요금제가 회수되어 이제 기본 요금제입니다.
+notify-retention-reduced = **{ $guild }** 서버는 이제 스냅샷을 { $keep }개 보관하는 **{ $new_plan }** 요금제입니다. **{ $plan }** 요금제에서 보관하던 스냅샷은 { $until }까지 그대로 남고, 그 뒤로는 새 스냅샷이 만들어질 때마다 { $keep }개를 넘는 고정되지 않은 스냅샷이 오래된 것부터 삭제됩니다. 고정한 스냅샷은 삭제되지 않습니다. 모두 남기려면 필요한 스냅샷을 고정하거나 그 전에 갱신하세요.
 notify-license-expired = **{ $guild }** 의 **{ $plan }** 요금제가 만료되어 이제 기본 요금제입니다.
 notify-in-log-channel = { $owner } (DM 으로 연락할 수 없어 여기에 올립니다): { $text }
 

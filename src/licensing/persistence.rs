@@ -159,13 +159,14 @@ pub async fn expire_due<C: ConnectionTrait>(txn: &C) -> Result<Vec<(Uuid, String
 
 /// The license a paid subscription gives: the guild's active subscription license of `plan_id`
 /// is extended to `ends_at` (never shortened); any other active license is replaced by a new
-/// one. Idempotent: the same event applied twice changes nothing more.
+/// one. Idempotent: the same event applied twice changes nothing more. Returns the plan codes
+/// of the licenses it replaced.
 pub async fn apply_subscription<C: ConnectionTrait>(
     txn: &C,
     guild_row_id: Uuid,
     plan_id: Uuid,
     ends_at: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<Vec<String>, DbErr> {
     let active = licenses::Entity::find()
         .filter(licenses::Column::GuildId.eq(guild_row_id))
         .filter(licenses::Column::Status.eq("active"))
@@ -185,11 +186,13 @@ pub async fn apply_subscription<C: ConnectionTrait>(
             .update(txn)
             .await?;
         }
-        return Ok(());
+        return Ok(Vec::new());
     }
-    if active.is_some() {
-        revoke_active(txn, guild_row_id, "replaced by a subscription").await?;
-    }
+    let replaced = if active.is_some() {
+        revoke_active(txn, guild_row_id, "replaced by a subscription").await?
+    } else {
+        Vec::new()
+    };
     licenses::ActiveModel {
         id: Set(Uuid::now_v7()),
         guild_id: Set(guild_row_id),
@@ -203,7 +206,7 @@ pub async fn apply_subscription<C: ConnectionTrait>(
     }
     .insert(txn)
     .await?;
-    Ok(())
+    Ok(replaced)
 }
 
 /// Ends the guild's active license when a subscription gave it (`reason` says why).
@@ -211,8 +214,8 @@ pub async fn end_subscription<C: ConnectionTrait>(
     txn: &C,
     guild_row_id: Uuid,
     reason: &str,
-) -> Result<(), DbErr> {
-    licenses::Entity::update_many()
+) -> Result<Vec<String>, DbErr> {
+    let ended = licenses::Entity::update_many()
         .col_expr(licenses::Column::Status, Expr::value("revoked"))
         .col_expr(licenses::Column::RevokedAt, Expr::cust("now()"))
         .col_expr(licenses::Column::RevokeReason, Expr::value(reason))
@@ -220,9 +223,10 @@ pub async fn end_subscription<C: ConnectionTrait>(
         .filter(licenses::Column::GuildId.eq(guild_row_id))
         .filter(licenses::Column::Status.eq("active"))
         .filter(licenses::Column::Source.eq("subscription"))
-        .exec(txn)
+        .exec_with_returning(txn)
         .await?;
-    Ok(())
+    let plans: Vec<Uuid> = ended.iter().map(|l| l.plan_id).collect();
+    codes(txn, &plans).await
 }
 
 /// The guild's most recently ended license (expired or revoked): its plan and when it ended.

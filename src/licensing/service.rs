@@ -86,7 +86,9 @@ impl LicensingService {
         let plan = persistence::plan_by_code(&txn, code.as_str())
             .await?
             .ok_or_else(|| LicensingError::UnknownPlan(code.as_str().to_owned()))?;
-        persistence::revoke_active(&txn, record.id, "replaced by a new grant").await?;
+        let replaced =
+            persistence::revoke_active(&txn, record.id, "replaced by a new grant").await?;
+        self.warn_retention(&txn, &record, &replaced, &plan).await?;
         let ends_at = days.map(|d| Utc::now() + Duration::days(d));
         persistence::insert_grant(&txn, record.id, plan.id, ends_at, operator).await?;
         outbox::append(
@@ -118,9 +120,12 @@ impl LicensingService {
         let record = self.guild_row(guild).await?;
         let txn = crate::db::Tx::begin_on(&self.db).await?;
         let revoked = persistence::revoke_active(&txn, record.id, "revoked by an operator").await?;
-        let Some(code) = revoked.into_iter().next() else {
+        let Some(code) = revoked.first().cloned() else {
             return Err(LicensingError::NoLicense);
         };
+        let now_plan = self.default_plan().await?;
+        self.warn_retention(&txn, &record, &revoked, &now_plan)
+            .await?;
         outbox::append(
             &txn,
             NewEvent::new(
@@ -157,7 +162,8 @@ impl LicensingService {
         let plan = persistence::plan_by_code(&txn, plan_code)
             .await?
             .ok_or_else(|| LicensingError::UnknownPlan(plan_code.to_owned()))?;
-        persistence::apply_subscription(&txn, record.id, plan.id, until).await?;
+        let replaced = persistence::apply_subscription(&txn, record.id, plan.id, until).await?;
+        self.warn_retention(&txn, &record, &replaced, &plan).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -167,7 +173,59 @@ impl LicensingService {
         let Some(record) = self.guilds.guild(guild).await? else {
             return Ok(());
         };
-        persistence::end_subscription(&self.db, record.id, reason).await?;
+        let txn = crate::db::Tx::begin_on(&self.db).await?;
+        let ended = persistence::end_subscription(&txn, record.id, reason).await?;
+        let now_plan = self.default_plan().await?;
+        self.warn_retention(&txn, &record, &ended, &now_plan)
+            .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// When licenses of `ended` plans give way to `now_plan` and it keeps fewer snapshots, tells
+    /// the owner (`licensing.retention_reduced`) that the extra ones are kept until the grace
+    /// (`licensing.downgrade_grace_days`) ends — the date the entitlements use — and pinned ones
+    /// for ever. Nothing is deleted before that date.
+    async fn warn_retention(
+        &self,
+        txn: &crate::db::Tx,
+        record: &crate::guild::GuildRecord,
+        ended: &[String],
+        now_plan: &Plan,
+    ) -> Result<(), LicensingError> {
+        let mut kept = 0;
+        let mut from = None;
+        for code in ended {
+            if let Some(p) = persistence::plan_by_code(txn, code).await?
+                && p.snapshot_retention > kept
+            {
+                kept = p.snapshot_retention;
+                from = Some(p.code);
+            }
+        }
+        let Some(from) = from.filter(|_| kept > now_plan.snapshot_retention) else {
+            return Ok(());
+        };
+        let until = Utc::now() + Duration::days(i64::from(self.downgrade_grace_days));
+        outbox::append(
+            txn,
+            NewEvent::new(
+                event_types::RETENTION_REDUCED,
+                "guild",
+                record.discord_id.to_string(),
+                json!({
+                    "plan": from,
+                    "new_plan": now_plan.code,
+                    "kept": kept,
+                    "keep": now_plan.snapshot_retention,
+                    "until": until,
+                    "owner_discord_id": record.owner_discord_id.to_string(),
+                    "guild_name": record.name,
+                }),
+            )
+            .in_guild(to_db(record.discord_id)),
+        )
+        .await?;
         Ok(())
     }
 
@@ -184,10 +242,13 @@ impl LicensingService {
     pub async fn expire_due(&self) -> Result<usize, LicensingError> {
         let txn = crate::db::Tx::begin_on(&self.db).await?;
         let expired = persistence::expire_due(&txn).await?;
+        let now_plan = self.default_plan().await?;
         for (guild_row, code) in &expired {
             let Some(record) = self.guilds.guild_by_row(*guild_row).await? else {
                 continue;
             };
+            self.warn_retention(&txn, &record, std::slice::from_ref(code), &now_plan)
+                .await?;
             outbox::append(
                 &txn,
                 NewEvent::new(
@@ -213,17 +274,15 @@ impl LicensingService {
 impl LicensingReader for LicensingService {
     async fn entitlements(&self, guild: u64) -> Result<Entitlements, LicensingError> {
         let record = self.guilds.guild(guild).await?;
-        if let Some(record) = &record
-            && let Some((license, plan)) = persistence::active_license(&self.db, record.id).await?
-        {
-            return Ok(Entitlements {
-                plan,
-                license: Some(license),
-                retention_grace: None,
-            });
-        }
-        let plan = self.default_plan().await?;
-        // A plan that just ended keeps its snapshots a while (they are not deleted at once).
+        let (plan, license) = match &record {
+            Some(r) => match persistence::active_license(&self.db, r.id).await? {
+                Some((license, plan)) => (plan, Some(license)),
+                None => (self.default_plan().await?, None),
+            },
+            None => (self.default_plan().await?, None),
+        };
+        // A plan that just ended — or gave way to a smaller one — keeps its snapshots a while
+        // (they are not deleted at once).
         let retention_grace = match &record {
             Some(r) => persistence::last_ended(&self.db, r.id)
                 .await?
@@ -238,7 +297,7 @@ impl LicensingReader for LicensingService {
         };
         Ok(Entitlements {
             plan,
-            license: None,
+            license,
             retention_grace,
         })
     }

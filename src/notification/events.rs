@@ -135,6 +135,19 @@ pub const RULES: &[Rule] = &[
         &[GUILD, PLAN],
     ),
     rule(
+        ev::RETENTION_REDUCED,
+        "retention_reduced",
+        Backups,
+        msg::NOTIFY_RETENTION_REDUCED,
+        &[
+            GUILD,
+            PLAN,
+            ("new_plan", ArgSource::Plan("new_plan")),
+            ("keep", ArgSource::Number("keep")),
+            ("until", ArgSource::Date("until")),
+        ],
+    ),
+    rule(
         ev::INCIDENT_DETECTED,
         "incident_detected",
         Security,

@@ -20,6 +20,9 @@ pub mod event_types {
     pub const LICENSE_GRANTED: &str = "licensing.license_granted";
     pub const LICENSE_REVOKED: &str = "licensing.license_revoked";
     pub const LICENSE_EXPIRED: &str = "licensing.license_expired";
+    /// A license ended for a plan that keeps fewer snapshots: the extra ones are kept until
+    /// `until` (the owner is told before any is deleted).
+    pub const RETENTION_REDUCED: &str = "licensing.retention_reduced";
     pub const SNAPSHOT_CREATED: &str = "recovery.snapshot_created";
     pub const SNAPSHOT_DELETED: &str = "recovery.snapshot_deleted";
     pub const SNAPSHOT_EXPIRED: &str = "recovery.snapshot_expired";

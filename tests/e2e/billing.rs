@@ -1199,6 +1199,13 @@ async fn an_upgrade_is_charged_pro_rata_at_once_and_a_downgrade_waits_for_the_pe
         ("pro", 4900)
     );
     assert_eq!(renewed.next_plan, None);
+    // Max's snapshots are not deleted at once: Pro keeps 20, Max's 100 stay through the grace.
+    let e = b.world.data().licensing.entitlements(g).await.unwrap();
+    assert_eq!(e.snapshot_keep(chrono::Utc::now()), 100);
+    assert_eq!(
+        e.snapshot_keep(chrono::Utc::now() + chrono::TimeDelta::days(15)),
+        20
+    );
     b.world.finish().await;
 }
 

@@ -184,11 +184,18 @@ async fn an_operator_grants_a_plan_and_the_owner_gets_a_dm_in_their_language() {
         .command(owner, "umbra settings locale", json!({ "language": 2 }))
         .await;
     revoke(&world).await;
-    let dms = world.emu.wait_for_dms(owner, 3, PATIENCE).await;
+    // The revocation, and the warning that Pro's extra snapshots are kept a while.
+    let dms = world.emu.wait_for_dms(owner, 4, PATIENCE).await;
+    let texts: Vec<&str> = dms[2..].iter().map(|d| d.content.as_str()).collect();
     assert!(
-        dms[2].content.contains("요금제가 회수되어"),
-        "the revocation in the server's Korean: {}",
-        dms[2].content
+        texts.iter().any(|t| t.contains("요금제가 회수되어")),
+        "the revocation in the server's Korean: {texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("스냅샷은") && t.contains("까지 그대로 남고")),
+        "the snapshot warning in Korean: {texts:?}"
     );
     world.finish().await;
 }
@@ -305,7 +312,12 @@ async fn a_muted_category_is_skipped_and_unmuting_brings_it_back() {
         .await;
     revoke(&world).await;
     wait_request(&world, "license_revoked", "the revocation is sent", sent).await;
-    let dms = world.emu.dm_messages_to(owner);
+    let dms: Vec<_> = world
+        .emu
+        .dm_messages_to(owner)
+        .into_iter()
+        .filter(|d| !d.content.contains("snapshots"))
+        .collect();
     assert_eq!(dms.len(), 2, "welcome + revocation, never the muted grant");
     assert!(dms[1].content.contains("was revoked"), "{}", dms[1].content);
     world.finish().await;

@@ -93,6 +93,14 @@ async fn when_a_paid_plan_ends_its_extra_snapshots_are_kept_through_the_grace_th
     assert_eq!(count().await, 5, "kept through the grace");
     let e = data.licensing.entitlements(g).await.unwrap();
     assert_eq!(e.plan.code, "free", "features drop at once");
+    // The owner is told before anything is deleted: how many are kept, and until when.
+    world
+        .eventually("the owner is warned about the snapshots", || async {
+            world.emu.dm_messages_to(world.owner_id()).iter().any(|m| {
+                m.text().contains("which keeps 3 snapshots") && m.text().contains("stay until")
+            })
+        })
+        .await;
     // Fifteen days later (the grace is 14): the extra ones expire, the newest stay.
     sqlx::query(
         "UPDATE licensing.licenses SET revoked_at = now() - interval '15 days', \
