@@ -284,6 +284,7 @@ async fn run(tl: &Timeline, stay: bool, billing: bool) -> anyhow::Result<DrillRe
         None
     };
     let secrets = Secrets {
+        toss_security_key: None,
         discord_token: Some(Secret::new(fixture.app.bot_token.clone())),
         // A throw-away key for this run (the login seals its state with it).
         secret_key: Some(Secret::new(crate::discord::oauth::random_key())),

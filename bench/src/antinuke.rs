@@ -167,6 +167,7 @@ async fn scenario(config: &mut Config) -> anyhow::Result<serde_json::Value> {
     config.discord.api_address = emu.tls_addr().to_string();
     config.discord.ca_cert = emu.ca_cert_path().display().to_string();
     let secrets = Secrets {
+        toss_security_key: None,
         discord_token: Some(Secret::new(app.bot_token.clone())),
         secret_key: None,
         client_secret: None,

@@ -38,6 +38,7 @@ async fn scenario(config: &mut Config) -> anyhow::Result<serde_json::Value> {
     config.billing.toss.sdk_url = toss.sdk_url();
     config.billing.renewal_poll_seconds = 1;
     let secrets = Secrets {
+        toss_security_key: None,
         discord_token: None,
         secret_key: Some(Secret::new(umbra::discord::oauth::random_key())),
         client_secret: Some(Secret::new("bench".into())),

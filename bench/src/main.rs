@@ -172,6 +172,7 @@ async fn load(emu: &Emulator, config: &Config, members: usize) -> anyhow::Result
     config.discord.api_address = emu.tls_addr().to_string();
     config.discord.ca_cert = emu.ca_cert_path().display().to_string();
     let secrets = Secrets {
+        toss_security_key: None,
         discord_token: Some(Secret::new(fixture.app.bot_token.clone())),
         secret_key: None,
         client_secret: None,

@@ -122,6 +122,7 @@ async fn scenario(config: &mut Config) -> anyhow::Result<serde_json::Value> {
     config.discord.authorize_url = format!("{}/oauth2/authorize", emu.http_base());
     emu.set_oauth_user(Some(fixture.owner_id));
     let secrets = Secrets {
+        toss_security_key: None,
         discord_token: Some(Secret::new(fixture.app.bot_token.clone())),
         secret_key: Some(Secret::new(umbra::discord::oauth::random_key())),
         client_secret: Some(Secret::new(fixture.app.client_secret.clone())),

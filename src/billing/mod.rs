@@ -81,6 +81,7 @@ pub fn from_config(
             grace_days: config.billing.grace_days,
             poll: Duration::from_secs(config.billing.renewal_poll_seconds.max(1)),
             lease: Duration::from_secs(config.billing.lease_seconds.max(1)),
+            security_key: secrets.toss_security_key.clone(),
             ..BillingSettings::default()
         },
     )))

@@ -97,6 +97,8 @@ pub struct BillingSettings {
     pub concurrency: usize,
     /// When Toss's answer stays unknown, the charge is tried again (same order) after this.
     pub unknown_retry: Duration,
+    /// `TOSS_SECURITY_KEY`: verifies the webhooks Toss signs (none: they are refused).
+    pub security_key: Option<Secret<String>>,
 }
 
 impl Default for BillingSettings {
@@ -109,6 +111,7 @@ impl Default for BillingSettings {
             batch: 50,
             concurrency: 8,
             unknown_retry: Duration::from_secs(300),
+            security_key: None,
         }
     }
 }
@@ -430,6 +433,16 @@ impl BillingService {
     /// Wakes the worker (a webhook was stored, a subscription became due).
     pub fn wake(&self) {
         self.inner.wake.notify_one();
+    }
+
+    /// Whether a delivery's `tosspayments-webhook-signature` is Toss's (false without a
+    /// security key configured).
+    pub fn signed_by_toss(&self, body: &[u8], time: &str, signature: &str) -> bool {
+        self.inner
+            .settings
+            .security_key
+            .as_ref()
+            .is_some_and(|key| super::toss::signature_matches(key, body, time, signature))
     }
 
     /// Stores a Toss webhook delivery once (`false`: a duplicate, or not one to keep).

@@ -393,6 +393,54 @@ impl TossClient {
 }
 
 /// The idempotency key of an order's charge (the same for every retry, in every process).
+/// HMAC-SHA256 (RFC 2104) of `message` with `key`.
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut block = [0u8; 64];
+    if key.len() > 64 {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| block.map(|b| b ^ byte);
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(message)
+        .finalize();
+    Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+
+/// Whether `header` (`tosspayments-webhook-signature`: `v1:<base64>,v1:<base64>`) signs `body`
+/// sent at `time` (`tosspayments-webhook-transmission-time`) with the security key: HMAC-SHA256
+/// over `"{body}:{time}"`; either value may match. Compared in constant time.
+pub fn signature_matches(
+    security_key: &Secret<String>,
+    body: &[u8],
+    time: &str,
+    header: &str,
+) -> bool {
+    let mut message = body.to_vec();
+    message.push(b':');
+    message.extend_from_slice(time.as_bytes());
+    let expected = hmac_sha256(security_key.expose().as_bytes(), &message);
+    header
+        .split(',')
+        .filter_map(|v| v.trim().strip_prefix("v1:"))
+        .filter_map(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
+        .any(|given| {
+            given.len() == expected.len()
+                && given
+                    .iter()
+                    .zip(expected.iter())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                    == 0
+        })
+}
+
 pub fn idempotency_key(order_id: &str) -> String {
     format!("charge-{order_id}")
 }
@@ -410,6 +458,54 @@ fn encode(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn hmac_sha256_matches_rfc_4231() {
+        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        let long = hmac_sha256(
+            &[0xaa; 131],
+            b"Test Using Larger Than Block-Size Key - Hash Key First",
+        );
+        let hex: String = long.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+    }
+
+    #[test]
+    fn a_webhook_signature_matches_only_its_body_time_and_key() {
+        let key = Secret::new("umbra-test-security-key".to_owned());
+        let body = br#"{"eventType":"payout.changed","createdAt":"2026-12-06T00:00:00.000000","data":{"payoutId":"FPA_1","status":"COMPLETED"}}"#;
+        let time = "2026-12-06T00:00:00.000+09:00";
+        let good = "v1:h8++B9kxIZCYkiBljxT1FD+fGKqeR8ALc//PyLI7TFI=";
+        assert!(signature_matches(&key, body, time, good));
+        assert!(
+            signature_matches(&key, body, time, &format!("v1:AAAA,{good}")),
+            "either value"
+        );
+        assert!(!signature_matches(
+            &key,
+            body,
+            "2026-12-06T00:00:01.000+09:00",
+            good
+        ));
+        assert!(!signature_matches(&key, &body[1..], time, good));
+        let other = Secret::new("another-key".to_owned());
+        assert!(!signature_matches(&other, body, time, good));
+        assert!(!signature_matches(
+            &key,
+            body,
+            time,
+            "h8++B9kxIZCYkiBljxT1FD+fGKqeR8ALc//PyLI7TFI="
+        ));
+    }
+
     use super::*;
 
     #[test]

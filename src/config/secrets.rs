@@ -35,10 +35,13 @@ pub struct Secrets {
     pub client_secret: Option<Secret<String>>,
     /// `TOSS_SECRET_KEY`: Toss Payments' secret key (`billing.provider = "toss"`).
     pub toss_secret_key: Option<Secret<String>>,
+    /// `TOSS_SECURITY_KEY`: Toss's webhook security key, for the deliveries Toss signs
+    /// (`payout.changed`, `seller.changed`); without it, signed deliveries are refused.
+    pub toss_security_key: Option<Secret<String>>,
 }
 
 /// Names of the secret environment variables, with what each is for.
-pub const SECRET_VARIABLES: [(&str, &str); 4] = [
+pub const SECRET_VARIABLES: [(&str, &str); 5] = [
     (
         "DISCORD_TOKEN",
         "the bot token (Discord developer portal -> your application -> Bot)",
@@ -55,6 +58,10 @@ pub const SECRET_VARIABLES: [(&str, &str); 4] = [
         "TOSS_SECRET_KEY",
         "Toss Payments' secret key (test_sk_... or live_sk_...) for billing.provider = \"toss\"",
     ),
+    (
+        "TOSS_SECURITY_KEY",
+        "Toss Payments' webhook security key (optional: verifies the webhooks Toss signs)",
+    ),
 ];
 
 impl Secrets {
@@ -70,6 +77,7 @@ impl Secrets {
             secret_key: var("UMBRA_SECRET_KEY"),
             client_secret: var("DISCORD_CLIENT_SECRET"),
             toss_secret_key: var("TOSS_SECRET_KEY"),
+            toss_security_key: var("TOSS_SECURITY_KEY"),
         }
     }
 }

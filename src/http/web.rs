@@ -111,6 +111,7 @@ mod tests {
 
     fn secrets(client: bool, key: bool) -> Secrets {
         Secrets {
+            toss_security_key: None,
             discord_token: None,
             secret_key: key
                 .then(|| Secret::new("dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktMzJieXQ=".into())),

@@ -3,13 +3,18 @@
 //! against Toss afterwards (see `webhook`). Not found when billing is off. A body that is not
 //! a payment delivery is refused with 400 and stores nothing. Header-less server-to-server
 //! POSTs pass the CSRF wall; these verify themselves.
+//!
+//! Signatures: Toss signs only `payout.changed` and `seller.changed` (HMAC-SHA256 with the
+//! security key, `TOSS_SECURITY_KEY`). A delivery of those kinds, or any delivery carrying a
+//! `tosspayments-webhook-signature`, must verify or is refused with 401 and stores nothing. A
+//! verified payout or seller delivery is acknowledged and not stored: Umbra sells no payouts.
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
@@ -25,13 +30,42 @@ pub fn routes() -> Router<Arc<HttpState>> {
     )
 }
 
-async fn toss(State(state): State<Arc<HttpState>>, body: Bytes) -> Response {
+/// The kinds of delivery Toss signs.
+const SIGNED_KINDS: [&str; 2] = ["payout.changed", "seller.changed"];
+
+async fn toss(State(state): State<Arc<HttpState>>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(billing) = &state.app.billing else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let Ok(payload) = serde_json::from_slice::<serde_json::Value>(&body) else {
         return (StatusCode::BAD_REQUEST, "not JSON").into_response();
     };
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let signature = header("tosspayments-webhook-signature");
+    let kind = payload["eventType"].as_str().unwrap_or_default();
+    let signed_kind = SIGNED_KINDS.contains(&kind);
+    if signature.is_some() || signed_kind {
+        let time = header("tosspayments-webhook-transmission-time").unwrap_or_default();
+        let verified = signature
+            .as_deref()
+            .is_some_and(|s| billing.signed_by_toss(&body, &time, s));
+        if !verified {
+            tracing::warn!(kind, "a Toss webhook's signature did not verify; refused");
+            return (StatusCode::UNAUTHORIZED, "bad signature").into_response();
+        }
+        if signed_kind {
+            tracing::info!(
+                kind,
+                "a signed Toss webhook was acknowledged (no payouts here)"
+            );
+            return (StatusCode::OK, "ok").into_response();
+        }
+    }
     if crate::webhook::toss_dedupe_key(&payload).is_none() {
         return (StatusCode::BAD_REQUEST, "not a payment delivery").into_response();
     }

@@ -578,6 +578,61 @@ mod webhooks {
     }
 }
 
+mod signed_webhooks {
+    //! The deliveries Toss signs (payouts, sellers): verified with the security key.
+
+    use crate::support::world::TestWorld;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_signed_delivery_must_carry_tosss_signature_and_a_forged_one_stores_nothing() {
+        let world = TestWorld::builder().billing().start().await;
+        let http = reqwest::Client::new();
+        let url = format!("{}/webhooks/toss", world.web_base());
+        // Signed with the world's security key (`TOSS_SECURITY_KEY`), computed independently:
+        // base64(HMAC-SHA256(key, body + ":" + time)).
+        let body = r#"{"eventType":"payout.changed","createdAt":"2026-12-06T00:00:00.000000","data":{"payoutId":"FPA_1","status":"COMPLETED"}}"#;
+        let time = "2026-12-06T00:00:00.000+09:00";
+        let good = "v1:h8++B9kxIZCYkiBljxT1FD+fGKqeR8ALc//PyLI7TFI=";
+        let send = |signature: Option<&'static str>, time: &'static str, body: &'static str| {
+            let mut request = http
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("tosspayments-webhook-transmission-time", time)
+                .body(body);
+            if let Some(s) = signature {
+                request = request.header("tosspayments-webhook-signature", s);
+            }
+            async move { request.send().await.unwrap().status().as_u16() }
+        };
+        assert_eq!(send(Some(good), time, body).await, 200, "Toss's own");
+        assert_eq!(send(None, time, body).await, 401, "unsigned");
+        assert_eq!(
+            send(Some(good), "2026-12-06T00:00:01.000+09:00", body).await,
+            401,
+            "replayed with another time"
+        );
+        assert_eq!(
+            send(
+                Some("v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+                time,
+                body
+            )
+            .await,
+            401,
+            "forged"
+        );
+        // A payment delivery with a signature that does not verify is refused too.
+        let payment = r#"{"eventType":"PAYMENT_STATUS_CHANGED","createdAt":"2026-12-06T00:00:00","data":{"paymentKey":"tbill_x","orderId":"umb-x-1","status":"DONE","totalAmount":4900,"balanceAmount":4900}}"#;
+        assert_eq!(send(Some(good), time, payment).await, 401);
+        let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook.events")
+            .fetch_one(&world.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(stored, 0, "nothing stored");
+        world.finish().await;
+    }
+}
+
 mod commands {
     //! `/billing` in Discord: the owner's, localized, honest when plans are not sold.
 

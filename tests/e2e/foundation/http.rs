@@ -18,6 +18,7 @@ pub fn config_for(db: &TestDb) -> Config {
 /// No Discord token: `app::start` runs the database, HTTP server and workers without a gateway.
 pub fn secrets() -> Secrets {
     Secrets {
+        toss_security_key: None,
         discord_token: None,
         secret_key: None,
         client_secret: None,

@@ -129,6 +129,9 @@ impl Builder {
             toss_secret_key: toss
                 .as_ref()
                 .map(|t| Secret::new(t.secret_key().to_owned())),
+            toss_security_key: toss
+                .as_ref()
+                .map(|_| Secret::new(TOSS_SECURITY_KEY.to_owned())),
         };
         let mut world = TestWorld {
             db,
@@ -146,6 +149,9 @@ impl Builder {
         world
     }
 }
+
+/// The Toss webhook security key of worlds that sell plans.
+pub const TOSS_SECURITY_KEY: &str = "umbra-test-security-key";
 
 /// A fresh database, an emulator with a fixture guild, and Umbra connected to both.
 pub struct TestWorld {
