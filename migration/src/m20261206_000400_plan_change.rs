@@ -16,19 +16,24 @@ pub(crate) const MIGRATION: SqlMigration = SqlMigration {
 
 const UP: &str = r#"
 ALTER TABLE billing.subscriptions
-    ADD COLUMN next_plan_id uuid REFERENCES licensing.plans (id) ON DELETE RESTRICT;
+    ADD COLUMN next_plan_id uuid REFERENCES licensing.plans (id) ON DELETE SET NULL;
 COMMENT ON COLUMN billing.subscriptions.next_plan_id IS
     'The plan this subscription changes to: a cheaper one from the next period (a downgrade), or a dearer one '
-    'as soon as its pro-rated charge (a pending payment attempt of kind upgrade) is paid. NULL = no change.';
+    'as soon as its pro-rated charge (a pending payment attempt of kind upgrade) is paid. NULL = no change '
+    '(ON DELETE SET NULL: a plan that is deleted drops the change).';
 
 ALTER TABLE billing.payment_attempts
     ADD COLUMN kind text NOT NULL DEFAULT 'period',
-    ADD COLUMN plan_id uuid REFERENCES licensing.plans (id) ON DELETE RESTRICT,
+    ADD COLUMN plan_id uuid REFERENCES licensing.plans (id) ON DELETE SET NULL,
     ADD CONSTRAINT payment_attempts_kind_check CHECK (kind IN ('period', 'upgrade')),
-    ADD CONSTRAINT payment_attempts_upgrade_plan_check CHECK ((kind = 'upgrade') = (plan_id IS NOT NULL));
+    ADD CONSTRAINT payment_attempts_upgrade_plan_check CHECK (
+        (kind = 'upgrade' OR plan_id IS NULL)
+        AND (kind <> 'upgrade' OR status <> 'pending' OR plan_id IS NOT NULL));
 COMMENT ON COLUMN billing.payment_attempts.kind IS
     'period = pays a billing period; upgrade = the pro-rated difference of a plan upgrade within a period.';
-COMMENT ON COLUMN billing.payment_attempts.plan_id IS 'The plan an upgrade charge pays for (NULL for period charges).';
+COMMENT ON COLUMN billing.payment_attempts.plan_id IS
+    'The plan an upgrade charge pays for (NULL for period charges). A pending upgrade always names it; '
+    'ON DELETE SET NULL keeps a settled attempt (money history) if the plan is ever deleted.';
 CREATE UNIQUE INDEX payment_attempts_one_pending_upgrade ON billing.payment_attempts (subscription_id)
     WHERE kind = 'upgrade' AND status = 'pending';
 

@@ -7,12 +7,13 @@ use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
 /// The order id of attempt `attempt` to pay the period starting at `period_start` (Toss: 6-64
-/// letters, digits, `-`, `_`).
+/// letters, digits, `-`, `_`). The start is written to the microsecond (PostgreSQL's precision):
+/// two periods never share an order id.
 pub fn order_id(subscription: Uuid, period_start: DateTime<Utc>, attempt: i32) -> String {
     format!(
         "umb-{}-{}-{attempt}",
         subscription.simple(),
-        period_start.format("%Y%m%d%H%M%S")
+        period_start.format("%Y%m%d%H%M%S%6f")
     )
 }
 
@@ -150,6 +151,13 @@ mod tests {
         assert_ne!(id, order_id(sub, at, 2));
         assert!((6..=64).contains(&id.len()), "{id}");
         assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+        let a_moment_later = at + TimeDelta::microseconds(1);
+        assert_ne!(
+            id,
+            order_id(sub, a_moment_later, 1),
+            "periods in one second differ"
+        );
+        assert!(order_id(sub, at, 999).len() <= 64);
     }
 
     #[test]

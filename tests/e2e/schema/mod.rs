@@ -192,7 +192,7 @@ const ER_DIAGRAM: [Fk; 22] = [
 
 /// Foreign keys beyond the diagram: owned rows that need their parent (sessions, join requests,
 /// the live-sync mirror) and the links between recovery rows.
-const BEYOND_DIAGRAM: [Fk; 10] = [
+const BEYOND_DIAGRAM: [Fk; 12] = [
     fk("identity.sessions", "user_id", "identity.users", "CASCADE"),
     fk(
         "member.web_join_requests",
@@ -246,6 +246,20 @@ const BEYOND_DIAGRAM: [Fk; 10] = [
         "recovery.antinuke_incidents",
         "pinned_snapshot_id",
         "recovery.snapshots",
+        "SET NULL",
+    ),
+    // Plan changes (migration 400): the plan a subscription moves to, the plan an upgrade
+    // charge paid for. Optional references: a deleted plan drops them.
+    fk(
+        "billing.subscriptions",
+        "next_plan_id",
+        "licensing.plans",
+        "SET NULL",
+    ),
+    fk(
+        "billing.payment_attempts",
+        "plan_id",
+        "licensing.plans",
         "SET NULL",
     ),
 ];
