@@ -57,6 +57,8 @@ pub struct App {
     pub identity: IdentityService,
     /// Plans people buy (`None`: `billing.provider = "none"`).
     pub billing: Option<crate::billing::BillingService>,
+    /// Members' re-join links (`None` without the web login: they need Discord OAuth2).
+    pub links: Option<crate::member::LinkService>,
     /// The permanent audit log, for the web's audit-log page.
     pub audit: crate::audit::AuditReader,
     pub guilds: GuildService,
@@ -82,12 +84,13 @@ pub struct App {
 
 impl App {
     /// Every lease queue of this process (their counts are in `/metrics`).
-    pub fn queues(&self) -> [&'static crate::queue::QueueTable; 4] {
+    pub fn queues(&self) -> [&'static crate::queue::QueueTable; 5] {
         [
             &crate::outbox::QUEUE,
             &crate::notification::QUEUE,
             &crate::recovery::restore::QUEUE,
             &crate::billing::QUEUE,
+            &crate::identity::grants::QUEUE,
         ]
     }
 
@@ -112,6 +115,7 @@ impl App {
         db: &Database,
         keyring: Option<Arc<Keyring>>,
         secrets: &Secrets,
+        oauth: Option<Arc<crate::discord::oauth::OAuthClient>>,
     ) -> anyhow::Result<Self> {
         let i18n =
             Arc::new(I18n::load().map_err(|e| anyhow::anyhow!("loading translations: {e}"))?);
@@ -163,6 +167,38 @@ impl App {
                 bot: bot.clone(),
             },
         );
+        // The re-join link needs the web's OAuth2 client and the key its grants are sealed with.
+        let links = match (oauth, keyring.as_ref()) {
+            (Some(oauth), Some(keyring)) => {
+                let configured = config.discord.client_id;
+                let learned = bot.clone();
+                let client_id: Arc<dyn Fn() -> u64 + Send + Sync> =
+                    Arc::new(move || match configured {
+                        0 => learned.application_id().unwrap_or(0),
+                        id => id,
+                    });
+                let grants = crate::identity::GrantStore::new(
+                    db.pool.clone(),
+                    keyring.clone(),
+                    oauth,
+                    client_id,
+                );
+                Some(crate::member::LinkService::new(
+                    db.pool.clone(),
+                    keyring.clone(),
+                    grants,
+                    guilds.clone(),
+                    bot.clone(),
+                    crate::member::LinkSettings {
+                        refresh_before: Duration::from_secs(
+                            u64::from(config.members.refresh_before_hours) * 3600,
+                        ),
+                        poll: Duration::from_secs(config.members.refresh_poll_seconds.max(1)),
+                    },
+                ))
+            }
+            _ => None,
+        };
         let notifications = notification::NotificationService::new(
             db.conn.clone(),
             db.pool.clone(),
@@ -180,6 +216,7 @@ impl App {
             http: OnceLock::new(),
             identity,
             billing,
+            links,
             audit: crate::audit::AuditReader::new(db.conn.clone()),
             guilds,
             licensing,
@@ -240,7 +277,13 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
         secrets,
         keyring.clone(),
     )?);
-    let app = Arc::new(App::build(config.clone(), &db, keyring, secrets)?);
+    let app = Arc::new(App::build(
+        config.clone(),
+        &db,
+        keyring,
+        secrets,
+        web.oauth.clone(),
+    )?);
     let default_plan = app.licensing.default_plan().await.map_err(|e| {
         anyhow::anyhow!(
             "`licensing.default_plan` (`{}`): {e}; use a plan code of licensing.plans (free, pro, \
@@ -329,6 +372,10 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
         tasks.spawn(async move { ("restore runner", runner.run(rx).await) });
     }
 
+    if let Some(links) = app.links.clone() {
+        let rx = shutdown_rx.clone();
+        tasks.spawn(async move { ("member link refresh", links.run(rx).await) });
+    }
     if let Some(billing) = app.billing.clone() {
         let rx = shutdown_rx.clone();
         tasks.spawn(async move { ("billing renewals", billing.run(rx).await) });

@@ -23,6 +23,7 @@ pub fn all() -> Vec<Command> {
         crate::recovery::antinuke::commands::antinuke(),
         crate::licensing::commands::admin(),
         crate::billing::commands::billing(),
+        crate::member::commands::members(),
     ]
 }
 

@@ -144,6 +144,10 @@ pub mod msg {
 
         NOTIFY_WELCOME = "notify-welcome" (guild);
         NOTIFY_LICENSE_GRANTED = "notify-license-granted" (guild, plan, until);
+        MEMBERS_LINK_UNAVAILABLE = "members-link-unavailable";
+        MEMBERS_ROLE_REFUSED = "members-role-refused" (role);
+        MEMBERS_PANEL = "members-panel" (guild);
+        MEMBERS_PANEL_BUTTON = "members-panel-button";
         BILLING_NOT_SOLD = "billing-not-sold";
         BILLING_WHICH_SERVER = "billing-which-server";
         BILLING_PLANS_TITLE = "billing-plans-title";

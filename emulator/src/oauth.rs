@@ -217,6 +217,7 @@ impl State {
                         "Invalid \"refresh_token\" in request.",
                     ));
                 }
+                self.world.oauth.refreshes += 1;
                 Ok(self.issue_grant(g.app_id, g.user_id, g.scopes))
             }
             "client_credentials" => {

@@ -155,6 +155,8 @@ pub struct OAuthState {
     pub refresh: HashMap<String, OAuthGrant>,
     /// The user `GET /oauth2/authorize` approves as when no `emulator_user` is given.
     pub default_user: Option<UserId>,
+    /// Successful `refresh_token` grants so far (tests count refreshes).
+    pub refreshes: u64,
 }
 
 #[derive(Debug, Clone)]

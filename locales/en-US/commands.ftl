@@ -90,6 +90,12 @@ cmd-umbra-notifications-unmute-opt-category-choice-1 = Plans and billing
 cmd-umbra-notifications-unmute-opt-category-choice-2 = Backups and restores
 cmd-umbra-notifications-unmute-opt-category-choice-3 = Security incidents
 
+cmd-members = members
+cmd-members-desc = Members: the re-join link
+cmd-members-link = link
+cmd-members-link-desc = Post the re-join panel: members link their account so they can be brought back
+cmd-members-link-opt-role = role
+cmd-members-link-opt-role-desc = The role members get when they link ("verified"; optional)
 cmd-billing = billing
 cmd-billing-desc = Plans and payments (the server's owner)
 cmd-billing-plans = plans

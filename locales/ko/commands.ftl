@@ -88,6 +88,12 @@ cmd-umbra-notifications-unmute-opt-category-choice-1 = 요금제와 결제
 cmd-umbra-notifications-unmute-opt-category-choice-2 = 백업과 복원
 cmd-umbra-notifications-unmute-opt-category-choice-3 = 보안 사고
 
+cmd-members = 멤버
+cmd-members-desc = 멤버: 재참여 링크
+cmd-members-link = 링크
+cmd-members-link-desc = 재참여 패널 게시: 멤버가 계정을 연결해 두면 다시 데려올 수 있습니다
+cmd-members-link-opt-role = 역할
+cmd-members-link-opt-role-desc = 연결한 멤버가 받을 역할 ("인증", 선택)
 cmd-billing = 결제
 cmd-billing-desc = 요금제와 결제 (서버 소유자)
 cmd-billing-plans = 요금제

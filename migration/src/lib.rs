@@ -18,6 +18,7 @@ mod m20261125_000100_outbox_wakeup;
 mod m20261125_000200_notification_skipped;
 mod m20261206_000300_protection;
 mod m20261206_000400_plan_change;
+mod m20261206_000500_member_links;
 mod runner;
 mod sql;
 
@@ -54,5 +55,6 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(m20261125_000200_notification_skipped::MIGRATION),
         Box::new(m20261206_000300_protection::MIGRATION),
         Box::new(m20261206_000400_plan_change::MIGRATION),
+        Box::new(m20261206_000500_member_links::MIGRATION),
     ]
 }

@@ -45,6 +45,27 @@ pub struct Config {
     pub retention: RetentionConfig,
     pub billing: BillingConfig,
     pub licensing: LicensingConfig,
+    pub members: MembersConfig,
+}
+
+/// Member re-join (`[members]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MembersConfig {
+    /// Members' `guilds.join` grants expiring within this many hours are refreshed (Discord's
+    /// access tokens live 7 days).
+    pub refresh_before_hours: u32,
+    /// How often the refresh worker looks for grants to refresh (seconds).
+    pub refresh_poll_seconds: u64,
+}
+
+impl Default for MembersConfig {
+    fn default() -> Self {
+        Self {
+            refresh_before_hours: 24,
+            refresh_poll_seconds: 300,
+        }
+    }
 }
 
 /// Selling plans (`[billing]`).
@@ -280,6 +301,7 @@ impl Default for Config {
             retention: RetentionConfig::default(),
             billing: BillingConfig::default(),
             licensing: LicensingConfig::default(),
+            members: MembersConfig::default(),
         }
     }
 }

@@ -1,8 +1,9 @@
-//! Purpose: Discord's OAuth2 for the web login — the authorize URL (authorization code with a
-//! `state` and PKCE S256; scopes `identify guilds`), the code exchange
-//! (`POST /api/v10/oauth2/token`, form-encoded, client credentials) and the user it belongs to
-//! (`GET /api/v10/users/@me`). The access token is used once and dropped: the login needs no
-//! lasting grant.
+//! Purpose: Discord's OAuth2 — the authorize URL (authorization code with a `state` and PKCE
+//! S256), the code exchange (`POST /api/v10/oauth2/token`, form-encoded, client credentials), the
+//! user a token belongs to (`GET /api/v10/users/@me`), refresh (refresh tokens are single-use:
+//! the answer's pair replaces the old one) and revocation (`POST /oauth2/token/revoke`). The
+//! web login asks for `identify guilds` and drops its token; the re-join link asks for
+//! `identify guilds.join` and keeps the grant (sealed at rest by the caller).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -16,6 +17,19 @@ use crate::identity::LoginProfile;
 const API: &str = "https://discord.com/api/v10";
 /// What the login asks for: who you are, and which guilds you are in.
 pub const SCOPES: &str = "identify guilds";
+
+/// What the re-join link asks for: who you are, and leave to add you to a server.
+pub const JOIN_SCOPES: &str = "identify guilds.join";
+
+/// A grant: the tokens of one authorization (secrets: never logged).
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub access_token: Secret<String>,
+    pub refresh_token: Secret<String>,
+    /// Seconds the access token lives.
+    pub expires_in: i64,
+    pub scopes: Vec<String>,
+}
 
 /// Why a login could not complete.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +75,23 @@ pub struct OAuthClient {
 #[derive(Deserialize)]
 struct TokenAnswer {
     access_token: String,
+    #[serde(default)]
+    refresh_token: String,
+    #[serde(default)]
+    expires_in: i64,
+    #[serde(default)]
+    scope: String,
+}
+
+impl TokenAnswer {
+    fn grant(self) -> Grant {
+        Grant {
+            access_token: Secret::new(self.access_token),
+            refresh_token: Secret::new(self.refresh_token),
+            expires_in: self.expires_in,
+            scopes: self.scope.split_whitespace().map(str::to_owned).collect(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -96,19 +127,36 @@ impl OAuthClient {
     /// Where to send the browser: Discord's consent page for this `state` and PKCE challenge.
     /// `client_id` is the application's (config, else learned from Discord at start-up).
     pub fn authorize_url(&self, client_id: u64, state: &str, challenge: &str) -> String {
+        self.consent_url(client_id, state, challenge, SCOPES, Some("none"))
+    }
+
+    /// Discord's consent page for `scopes` (`prompt`: `none` skips it when already granted;
+    /// `None`: the person always sees what they grant).
+    pub fn consent_url(
+        &self,
+        client_id: u64,
+        state: &str,
+        challenge: &str,
+        scopes: &str,
+        prompt: Option<&str>,
+    ) -> String {
         let mut url = match reqwest::Url::parse(&self.authorize_url) {
             Ok(u) => u,
             Err(_) => return self.authorize_url.clone(),
         };
-        url.query_pairs_mut()
-            .append_pair("response_type", "code")
-            .append_pair("client_id", &client_id.to_string())
-            .append_pair("scope", SCOPES)
-            .append_pair("redirect_uri", &self.redirect_uri)
-            .append_pair("state", state)
-            .append_pair("code_challenge", challenge)
-            .append_pair("code_challenge_method", "S256")
-            .append_pair("prompt", "none");
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("response_type", "code")
+                .append_pair("client_id", &client_id.to_string())
+                .append_pair("scope", scopes)
+                .append_pair("redirect_uri", &self.redirect_uri)
+                .append_pair("state", state)
+                .append_pair("code_challenge", challenge)
+                .append_pair("code_challenge_method", "S256");
+            if let Some(p) = prompt {
+                q.append_pair("prompt", p);
+            }
+        }
         url.to_string()
     }
 
@@ -119,17 +167,72 @@ impl OAuthClient {
         code: &str,
         verifier: &str,
     ) -> Result<LoginProfile, OAuthError> {
-        let client_id = client_id.to_string();
-        let answer = self
-            .http
-            .post(format!("{API}/oauth2/token"))
-            .basic_auth(&client_id, Some(self.client_secret.expose()))
-            .form(&[
+        let grant = self.exchange(client_id, code, verifier).await?;
+        self.me(&grant.access_token).await
+    }
+
+    /// Exchanges an authorization code (with its PKCE verifier) for its grant.
+    pub async fn exchange(
+        &self,
+        client_id: u64,
+        code: &str,
+        verifier: &str,
+    ) -> Result<Grant, OAuthError> {
+        self.token(
+            client_id,
+            &[
                 ("grant_type", "authorization_code"),
                 ("code", code),
                 ("redirect_uri", &self.redirect_uri),
                 ("code_verifier", verifier),
-            ])
+            ],
+        )
+        .await
+    }
+
+    /// A new grant for a refresh token (single-use: the old pair is dead once this answers).
+    /// `Rejected` with `invalid_grant`: the grant was revoked or already refreshed elsewhere.
+    pub async fn refresh(
+        &self,
+        client_id: u64,
+        refresh_token: &Secret<String>,
+    ) -> Result<Grant, OAuthError> {
+        self.token(
+            client_id,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token.expose()),
+            ],
+        )
+        .await
+    }
+
+    /// Revokes a grant by either of its tokens (Discord answers 200 for an unknown token too).
+    pub async fn revoke(&self, client_id: u64, token: &Secret<String>) -> Result<(), OAuthError> {
+        let answer = self
+            .http
+            .post(format!("{API}/oauth2/token/revoke"))
+            .basic_auth(client_id.to_string(), Some(self.client_secret.expose()))
+            .form(&[("token", token.expose().as_str())])
+            .send()
+            .await
+            .map_err(|e| OAuthError::Unreachable(e.without_url().to_string()))?;
+        if answer.status().is_success() {
+            Ok(())
+        } else {
+            Err(OAuthError::Unexpected(format!(
+                "token/revoke: {}",
+                answer.status()
+            )))
+        }
+    }
+
+    async fn token(&self, client_id: u64, form: &[(&str, &str)]) -> Result<Grant, OAuthError> {
+        let answer = self
+            .http
+            .post(format!("{API}/oauth2/token"))
+            .basic_auth(client_id.to_string(), Some(self.client_secret.expose()))
+            .form(form)
             .send()
             .await
             .map_err(|e| OAuthError::Unreachable(e.without_url().to_string()))?;
@@ -156,10 +259,15 @@ impl OAuthClient {
         }
         let token: TokenAnswer = serde_json::from_slice(&body)
             .map_err(|e| OAuthError::Unexpected(format!("token answer: {e}")))?;
+        Ok(token.grant())
+    }
+
+    /// The user an access token belongs to.
+    pub async fn me(&self, access_token: &Secret<String>) -> Result<LoginProfile, OAuthError> {
         let me = self
             .http
             .get(format!("{API}/users/@me"))
-            .bearer_auth(&token.access_token)
+            .bearer_auth(access_token.expose())
             .send()
             .await
             .map_err(|e| OAuthError::Unreachable(e.without_url().to_string()))?;

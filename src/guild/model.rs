@@ -54,6 +54,10 @@ pub struct GuildSettings {
     pub trusted_role_ids: Vec<u64>,
     pub snapshot_interval_minutes: Option<i32>,
     pub antinuke_enabled: bool,
+    /// The re-join link is open (`/members link`; on by default).
+    pub web_join_enabled: bool,
+    /// The role a member gets when they link ("verified"); `None`: none.
+    pub web_join_role_id: Option<u64>,
 }
 
 impl GuildSettings {

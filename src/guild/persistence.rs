@@ -376,6 +376,8 @@ pub async fn settings<C: ConnectionTrait>(
             trusted_role_ids: ids(&c.trusted_role_ids),
             snapshot_interval_minutes: c.snapshot_interval_minutes,
             antinuke_enabled: c.antinuke_enabled,
+            web_join_enabled: c.web_join_enabled,
+            web_join_role_id: c.web_join_role_id.map(from_db),
         };
         (c.id, c.version, settings)
     }))
@@ -422,6 +424,14 @@ pub async fn save_settings<C: ConnectionTrait>(
         .col_expr(
             guild_configs::Column::SnapshotIntervalMinutes,
             Expr::value(s.snapshot_interval_minutes),
+        )
+        .col_expr(
+            guild_configs::Column::WebJoinEnabled,
+            Expr::value(s.web_join_enabled),
+        )
+        .col_expr(
+            guild_configs::Column::WebJoinRoleId,
+            Expr::value(s.web_join_role_id.map(to_db)),
         )
         .exec(txn)
         .await?;

@@ -169,6 +169,11 @@ pub enum SettingsChange {
     Untrust(TrustTarget),
     /// Minutes between scheduled snapshots (`None`: off); the caller bounds it by the plan.
     SnapshotInterval(Option<i32>),
+    /// The re-join link: open or closed, and the role a member gets when they link.
+    JoinLink {
+        enabled: bool,
+        role: Option<u64>,
+    },
     Reset,
 }
 
@@ -383,10 +388,19 @@ impl GuildService {
                     json!(settings.snapshot_interval_minutes),
                 )
             }
+            SettingsChange::JoinLink { enabled, role } => {
+                settings.web_join_enabled = *enabled;
+                settings.web_join_role_id = *role;
+                (
+                    "web_join",
+                    json!({ "enabled": enabled, "role_id": role.map(|r| r.to_string()) }),
+                )
+            }
             SettingsChange::Reset => {
                 settings = GuildSettings {
                     snapshot_interval_minutes: settings.snapshot_interval_minutes,
                     antinuke_enabled: settings.antinuke_enabled,
+                    web_join_enabled: true,
                     ..GuildSettings::default()
                 };
                 ("reset", json!(true))

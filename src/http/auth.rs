@@ -179,6 +179,13 @@ async fn callback(
     Query(query): Query<CallbackQuery>,
 ) -> Response {
     let tr = visitor.tr(&state);
+    // A member's re-join consent comes back here too: its state is this browser's join cookie.
+    if let Some(given) = query.state.as_deref()
+        && super::join::is_join(&headers, given)
+    {
+        let code = query.code.as_deref().filter(|_| query.error.is_none());
+        return super::join::callback(&state, tr, given, code).await;
+    }
     // The attempt is spent whatever happens next.
     let clear = session::set_cookie(OAUTH_COOKIE, "", Some(0), state.web.secure_cookies);
     let refuse = |tr: Tr, key: &str| {

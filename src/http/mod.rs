@@ -9,6 +9,7 @@
 mod auth;
 mod csrf;
 mod health;
+mod join;
 mod layers;
 mod metrics;
 mod pages;
@@ -50,6 +51,7 @@ pub fn router(state: HttpState) -> Router {
         .merge(metrics::routes())
         .merge(statics::routes())
         .merge(auth::routes())
+        .merge(join::routes())
         .merge(pages::routes(import_max))
         .merge(webhooks::routes())
         .layer(axum::middleware::from_fn_with_state(

@@ -17,7 +17,7 @@ use crate::discord::oauth::OAuthClient;
 #[derive(Debug)]
 pub struct Web {
     /// The login's client; `None` when no client secret is configured.
-    pub oauth: Option<OAuthClient>,
+    pub oauth: Option<Arc<OAuthClient>>,
     /// `discord.client_id` (0: the bot's application id, learned at start-up).
     pub client_id: u64,
     /// Seals the short-lived login cookie (state + PKCE verifier).
@@ -82,12 +82,12 @@ impl Web {
                 }
                 let http = crate::discord::client::reqwest_client(config)
                     .context("building the OAuth2 client")?;
-                Some(OAuthClient::new(
+                Some(Arc::new(OAuthClient::new(
                     http,
                     secret.clone(),
                     format!("{public_url}/auth/callback"),
                     config.discord.authorize_url.clone(),
-                ))
+                )))
             }
         };
         let hours = |h: u32| Duration::from_secs(u64::from(h.max(1)) * 3600);

@@ -4,11 +4,14 @@
 //! transaction (the seed's one cross-domain write exception). Core domains read members only
 //! through [`MemberReader`].
 
+pub mod commands;
+pub mod links;
 pub mod model;
 mod persistence;
 pub mod ports;
 pub mod service;
 
+pub use links::{LinkError, LinkService, LinkSettings};
 pub use model::{MemberState, WriteStats};
 pub use ports::{MemberError, MemberReader, MemberWriter};
 pub use service::MemberService;

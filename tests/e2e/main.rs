@@ -7,6 +7,7 @@ mod billing;
 mod bot;
 mod emulator;
 mod foundation;
+mod links;
 mod member;
 mod notification;
 mod recovery;

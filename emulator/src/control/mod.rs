@@ -644,6 +644,42 @@ impl Emulator {
         self.inner.state.lock().world.oauth.default_user = user;
     }
 
+    /// Successful OAuth2 refreshes so far.
+    pub fn oauth_refreshes(&self) -> u64 {
+        self.inner.state.lock().world.oauth.refreshes
+    }
+
+    /// The live grants (by access token) of `user`.
+    pub fn oauth_grants_of(&self, user: UserId) -> usize {
+        let now = std::time::Instant::now();
+        let state = self.inner.state.lock();
+        state
+            .world
+            .oauth
+            .access
+            .values()
+            .filter(|g| g.user_id == user && g.expires > now)
+            .count()
+    }
+
+    /// Ends `user`'s access tokens now (as if 7 days had passed); refresh tokens stay valid.
+    pub fn expire_oauth_access(&self, user: UserId) {
+        let now = std::time::Instant::now();
+        let mut state = self.inner.state.lock();
+        for g in state.world.oauth.access.values_mut() {
+            if g.user_id == user {
+                g.expires = now;
+            }
+        }
+    }
+
+    /// `user` removes the application in Discord's settings: every grant of theirs dies.
+    pub fn deauthorize_oauth(&self, user: UserId) {
+        let mut state = self.inner.state.lock();
+        state.world.oauth.access.retain(|_, g| g.user_id != user);
+        state.world.oauth.refresh.retain(|_, g| g.user_id != user);
+    }
+
     /// The JSON line the standalone binary prints.
     pub fn info(&self, fixture: Option<&crate::fixtures::Fixture>) -> Value {
         let mut v = json!({

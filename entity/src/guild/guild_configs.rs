@@ -30,6 +30,8 @@ pub struct Model {
     pub protection_health: Option<Json>,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
+    /// The role given to members who link on the re-join page ("verified").
+    pub web_join_role_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

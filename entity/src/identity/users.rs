@@ -29,6 +29,10 @@ pub struct Model {
     pub deleted_at: Option<DateTimeWithTimeZone>,
     /// Nonce of the user's one open subscribe link (cleared when used).
     pub subscribe_link_nonce: Option<Uuid>,
+    /// The token-refresh worker holding the row, and until when.
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<DateTimeWithTimeZone>,
+    pub fencing: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -172,6 +172,9 @@ async fn every_table_round_trips_a_full_row_through_its_entity_with_an_empty_sea
             updated_at: t1,
             deleted_at: None,
             subscribe_link_nonce: Some(Uuid::now_v7()),
+            lease_owner: Some("host-a:1".into()),
+            lease_until: Some(t2),
+            fencing: 2,
         }
     );
     let session = round_trip!(
@@ -239,6 +242,7 @@ async fn every_table_round_trips_a_full_row_through_its_entity_with_an_empty_sea
             ),
             created_at: t0,
             updated_at: t1,
+            web_join_role_id: Some(1_180_000_000_000_000_777),
         }
     );
     let owner = guild

@@ -1,0 +1,82 @@
+//! Purpose: `/members link` — the owner or a trusted user posts the re-join panel: a localized
+//! message (in the server's language) whose button opens `/join/{guild}` on Umbra's web, where
+//! members link their account (Discord OAuth2 `guilds.join`) so they can be brought back after a
+//! nuke or a move. It also opens the link and sets the "verified" role members get when they
+//! link. A role that grants a dangerous permission, a managed role or `@everyone` is refused: a
+//! rogue admin must not turn the panel into a way to hand out power.
+
+use poise::serenity_prelude as serenity;
+
+use crate::discord::{checks, reply};
+use crate::error::{Error, UserError};
+use crate::guild::GuildReader;
+use crate::guild::service::SettingsChange;
+use crate::i18n::{arg, msg};
+use crate::types::Context;
+
+/// Members: the re-join link.
+#[poise::command(slash_command, guild_only, subcommands("link"), subcommand_required)]
+pub async fn members(_ctx: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Post the re-join panel: members link their account so they can be brought back
+#[poise::command(slash_command, guild_only, check = "checks::trusted")]
+pub async fn link(ctx: Context<'_>, role: Option<serenity::Role>) -> Result<(), Error> {
+    let Some(guild) = ctx.guild_id() else {
+        return Err(Error::user(msg::ERROR_GUILD_ONLY));
+    };
+    let data = ctx.data();
+    if data.links.is_none() {
+        return Err(Error::user(msg::MEMBERS_LINK_UNAVAILABLE));
+    }
+    if let Some(r) = &role {
+        let dangerous = r.permissions.bits() & crate::recovery::antinuke::model::perm::DANGEROUS;
+        if dangerous != 0 || r.managed || r.id.get() == guild.get() {
+            return Err(Error::User(
+                UserError::new(msg::MEMBERS_ROLE_REFUSED).with("role", format!("<@&{}>", r.id)),
+            ));
+        }
+    }
+    data.guilds
+        .change_settings(
+            guild.get(),
+            ctx.author().id.get(),
+            SettingsChange::JoinLink {
+                enabled: true,
+                role: role.as_ref().map(|r| r.id.get()),
+            },
+        )
+        .await
+        .map_err(|e| Error::Internal(anyhow::Error::new(e).context("opening the re-join link")))?;
+    let locale = reply::guild_locale(data, guild)
+        .await
+        .unwrap_or(crate::i18n::Locale::FALLBACK);
+    let name = data
+        .guilds
+        .guild(guild.get())
+        .await
+        .ok()
+        .flatten()
+        .map(|g| g.name)
+        .unwrap_or_default();
+    let url = format!(
+        "{}/join/{guild}",
+        data.config.http.public_url.trim_end_matches('/')
+    );
+    let text = data
+        .i18n
+        .text(locale, &msg::MEMBERS_PANEL, &[arg("guild", name)]);
+    let button = serenity::CreateButton::new_link(url).label(data.i18n.text(
+        locale,
+        &msg::MEMBERS_PANEL_BUTTON,
+        &[],
+    ));
+    ctx.send(
+        poise::CreateReply::default()
+            .content(text)
+            .components(vec![serenity::CreateActionRow::Buttons(vec![button])]),
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,375 @@
+//! Purpose: the member re-join link (issue 15) against the emulator's OAuth2 — a member links
+//! through real Chromium from the panel `/members link` posts; the grant is stored as
+//! ciphertext only (two rows' or two columns' ciphertexts swapped do not open); forged states,
+//! a refused consent and a closed link change nothing; a grant near its expiry is refreshed
+//! once (and two refreshes at once never lose it); a grant revoked at Discord makes the link
+//! dead; a member removes their link on `/me` and the grant is revoked at Discord; only the
+//! owner or a trusted user posts the panel, and no powerful role can be the verified role.
+
+use std::time::Duration;
+
+use serde_json::json;
+use umbra::guild::GuildReader;
+use umbra::member::LinkService;
+
+use crate::recovery::wait_live;
+use crate::support::browser::Browser;
+use crate::support::web::{WebClient, login};
+use crate::support::world::TestWorld;
+
+fn links(world: &TestWorld) -> LinkService {
+    world
+        .data()
+        .links
+        .clone()
+        .expect("a world with the web login has re-join links")
+}
+
+/// A member links `world`'s guild over HTTP (the emulator approves as `user`). Returns the
+/// client (with its cookies).
+async fn link_over_http(world: &TestWorld, user: u64) -> WebClient {
+    let client = WebClient::new(&world.web_base());
+    let start = client
+        .get(&format!("/join/{}/start", world.guild_id()))
+        .await;
+    assert_eq!(start.status, 303, "{}", start.body);
+    let authorize = start.location.expect("to Discord");
+    assert!(
+        authorize.contains("guilds.join")
+            || authorize.contains("guilds+join")
+            || authorize.contains("guilds%20join"),
+        "{authorize}"
+    );
+    assert!(
+        authorize.contains("code_challenge_method=S256"),
+        "{authorize}"
+    );
+    let consent = client
+        .get(&format!("{authorize}&emulator_user={user}"))
+        .await;
+    assert_eq!(consent.status, 302, "{}", consent.body);
+    let back = client.get(&consent.location.expect("back")).await;
+    assert_eq!(back.status, 200, "{}", back.body);
+    assert!(back.body.contains("id=\"joined\""), "{}", back.body);
+    client
+}
+
+async fn link_rows(world: &TestWorld) -> Vec<(i64, String)> {
+    sqlx::query_as(
+        "SELECT discord_user_id, status FROM member.web_join_requests \
+          WHERE discord_user_id IS NOT NULL ORDER BY discord_user_id",
+    )
+    .fetch_all(&world.db.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_links_from_the_panel_in_chromium_and_the_grant_is_stored_sealed() {
+    let world = TestWorld::builder().web().start().await;
+    wait_live(&world).await;
+    let g = world.guild_id();
+    let panel = world
+        .command(world.owner_id(), "members link", json!({}))
+        .await;
+    assert!(!panel.ephemeral, "the panel is for everyone");
+    assert!(panel.text.contains("Stay with"), "{}", panel.text);
+    let message = panel.message.clone().expect("the panel");
+    let url = message.components[0]["components"][0]["url"]
+        .as_str()
+        .expect("a link button")
+        .to_owned();
+    assert_eq!(url, format!("{}/join/{g}", world.web_base()));
+
+    let member = world.fixture.member_ids[0];
+    world.emu.set_oauth_user(Some(member));
+    let browser = Browser::start().await;
+    browser.goto(&url).await;
+    browser.find("#join-start").await;
+    browser.screenshot("join-1-what-it-means").await;
+    browser.click("#join-start").await;
+    browser.find("#joined").await;
+    browser.screenshot("join-2-linked").await;
+    browser.close().await;
+
+    assert_eq!(
+        link_rows(&world).await,
+        [(member as i64, "authorized".into())]
+    );
+    let grant = links(&world)
+        .grants()
+        .get(member)
+        .await
+        .unwrap()
+        .expect("a live grant");
+    let (access, refresh): (Vec<u8>, Vec<u8>) = sqlx::query_as(
+        "SELECT oauth_access_token_enc, oauth_refresh_token_enc FROM identity.users \
+          WHERE discord_user_id = $1",
+    )
+    .bind(member as i64)
+    .fetch_one(&world.db.pool)
+    .await
+    .unwrap();
+    let token = grant.access_token.expose().as_bytes().to_vec();
+    assert!(
+        !access.windows(token.len()).any(|w| w == token.as_slice()),
+        "only ciphertext is stored"
+    );
+    assert_ne!(access, refresh);
+    // No IP address, location or email anywhere in the link.
+    let row: serde_json::Value = sqlx::query_scalar(
+        "SELECT to_jsonb(r) FROM member.web_join_requests AS r WHERE discord_user_id = $1",
+    )
+    .bind(member as i64)
+    .fetch_one(&world.db.pool)
+    .await
+    .unwrap();
+    let text = row.to_string();
+    assert!(!text.contains("127.0.0.1") && !text.contains('@'), "{text}");
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swapped_ciphertexts_do_not_open_and_forged_states_or_a_refusal_link_nobody() {
+    let world = TestWorld::builder().web().start().await;
+    wait_live(&world).await;
+    let (a, b) = (world.fixture.member_ids[0], world.fixture.member_ids[1]);
+    link_over_http(&world, a).await;
+    link_over_http(&world, b).await;
+    let grants = links(&world).grants().clone();
+    assert!(grants.get(a).await.unwrap().is_some());
+
+    // Another row's ciphertext, or another column's, does not decrypt.
+    sqlx::query(
+        "UPDATE identity.users AS u SET oauth_access_token_enc = o.oauth_access_token_enc \
+           FROM identity.users AS o WHERE u.discord_user_id = $1 AND o.discord_user_id = $2",
+    )
+    .bind(a as i64)
+    .bind(b as i64)
+    .execute(&world.db.pool)
+    .await
+    .unwrap();
+    assert!(
+        grants.get(a).await.is_err(),
+        "a row's ciphertext on another row"
+    );
+    sqlx::query(
+        "UPDATE identity.users SET oauth_access_token_enc = oauth_refresh_token_enc \
+          WHERE discord_user_id = $1",
+    )
+    .bind(b as i64)
+    .execute(&world.db.pool)
+    .await
+    .unwrap();
+    assert!(
+        grants.get(b).await.is_err(),
+        "a column's ciphertext in another column"
+    );
+
+    // A forged state: without the browser's cookie it is no join; with a cookie that matches a
+    // made-up state, no request has it. Nothing changes either way.
+    let before = link_rows(&world).await;
+    let stranger = WebClient::new(&world.web_base());
+    let forged = stranger.get("/auth/callback?code=abc&state=forged").await;
+    assert_eq!(forged.status, 400);
+    stranger.set_cookie("umbra_join", "forged");
+    let forged = stranger.get("/auth/callback?code=abc&state=forged").await;
+    assert_eq!(forged.status, 400);
+    assert!(
+        forged.body.contains("did not start in this browser"),
+        "{}",
+        forged.body
+    );
+    // A consent started in one browser cannot be finished in another.
+    let c = world.fixture.member_ids[2];
+    let victim = WebClient::new(&world.web_base());
+    let start = victim
+        .get(&format!("/join/{}/start", world.guild_id()))
+        .await;
+    let consent = victim
+        .get(&format!("{}&emulator_user={c}", start.location.unwrap()))
+        .await;
+    let stolen = stranger.get(&consent.location.unwrap()).await;
+    assert_eq!(stolen.status, 400);
+    // The member refuses on Discord's page.
+    let refuser = WebClient::new(&world.web_base());
+    let start = refuser
+        .get(&format!("/join/{}/start", world.guild_id()))
+        .await;
+    let url = reqwest::Url::parse(&start.location.unwrap()).unwrap();
+    let state = url
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let denied = refuser
+        .get(&format!("/auth/callback?error=access_denied&state={state}"))
+        .await;
+    assert_eq!(denied.status, 400);
+    assert!(denied.body.contains("did not authorize"), "{}", denied.body);
+    assert_eq!(link_rows(&world).await, before, "nobody new is linked");
+
+    // A closed or unknown server has no link page.
+    assert_eq!(stranger.get("/join/123456789012345678").await.status, 404);
+    assert_eq!(stranger.get("/join/not-a-guild/start").await.status, 404);
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grants_are_refreshed_once_before_they_expire_and_a_revoked_one_marks_the_link_dead() {
+    let world = TestWorld::builder().web().start().await;
+    wait_live(&world).await;
+    let member = world.fixture.member_ids[0];
+    link_over_http(&world, member).await;
+    let service = links(&world);
+    let grants = service.grants().clone();
+    let first = grants.get(member).await.unwrap().unwrap();
+    let near_expiry = || async {
+        sqlx::query(
+            "UPDATE identity.users SET oauth_expires_at = now() + interval '1 hour' \
+              WHERE discord_user_id = $1",
+        )
+        .bind(member as i64)
+        .execute(&world.db.pool)
+        .await
+        .unwrap();
+    };
+    let window = Duration::from_secs(24 * 3600);
+    // Not due yet: nothing happens.
+    assert_eq!(grants.refresh_due(window, 50).await.unwrap(), (0, 0));
+    near_expiry().await;
+    world.emu.expire_oauth_access(member);
+    assert_eq!(grants.refresh_due(window, 50).await.unwrap(), (1, 0));
+    assert_eq!(world.emu.oauth_refreshes(), 1, "refreshed once");
+    let second = grants.get(member).await.unwrap().unwrap();
+    assert_ne!(second.access_token.expose(), first.access_token.expose());
+    assert!(second.version > first.version);
+    grants
+        .oauth()
+        .me(&second.access_token)
+        .await
+        .expect("the new token works at Discord");
+
+    // Two refreshes at once (refresh tokens are single-use): one goes to Discord, both get the
+    // new grant, and the link survives.
+    let (x, y) = tokio::join!(grants.refresh(member, None), grants.refresh(member, None));
+    let (x, y) = (x.unwrap(), y.unwrap());
+    assert_eq!(world.emu.oauth_refreshes(), 2, "one more refresh, not two");
+    assert_eq!(x.access_token.expose(), y.access_token.expose());
+    grants
+        .oauth()
+        .me(&x.access_token)
+        .await
+        .expect("still works");
+
+    // The member removes Umbra in Discord's settings: the next refresh is refused, the grant
+    // wiped, the link dead (shown to the owner), and it is not tried again.
+    world.emu.deauthorize_oauth(member);
+    near_expiry().await;
+    assert_eq!(grants.refresh_due(window, 50).await.unwrap(), (0, 1));
+    service.settle_dead().await.unwrap();
+    assert_eq!(link_rows(&world).await, [(member as i64, "failed".into())]);
+    let counts = service.counts(world.guild_id()).await.unwrap();
+    assert_eq!((counts.live, counts.dead), (0, 1));
+    assert!(grants.get(member).await.unwrap().is_none());
+    assert_eq!(
+        grants.refresh_due(window, 50).await.unwrap(),
+        (0, 0),
+        "never retried"
+    );
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_removes_their_link_on_me_and_the_grant_is_revoked_at_discord() {
+    let world = TestWorld::builder().web().start().await;
+    wait_live(&world).await;
+    let g = world.guild_id();
+    let member = world.fixture.member_ids[0];
+    link_over_http(&world, member).await;
+    assert_eq!(world.emu.oauth_grants_of(member), 1);
+    let web = login(&world, member).await;
+    assert_eq!(
+        world.emu.oauth_grants_of(member),
+        2,
+        "the re-join grant and the login's"
+    );
+    let me = web.get("/me").await;
+    assert!(
+        me.body.contains(&format!("data-guild=\"{g}\"")),
+        "{}",
+        me.body
+    );
+    // Without the page's token, nothing happens.
+    let refused = web
+        .post(&format!("/me/links/{g}/remove"), &[("csrf", "wrong")])
+        .await;
+    assert_eq!(refused.status, 403);
+    // Another member cannot remove it.
+    let other = login(&world, world.fixture.member_ids[1]).await;
+    let page = other.get("/me").await;
+    let theirs = other
+        .post(&format!("/me/links/{g}/remove"), &[("csrf", &page.csrf())])
+        .await;
+    assert_eq!(theirs.status, 404);
+    assert_eq!(link_rows(&world).await.len(), 1);
+
+    let removed = web
+        .post(&format!("/me/links/{g}/remove"), &[("csrf", &me.csrf())])
+        .await;
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    assert!(removed.body.contains("id=\"link-removed\""));
+    assert!(link_rows(&world).await.is_empty());
+    // The login's own grant is separate; the re-join grant is gone at Discord and here.
+    let sealed: Option<Vec<u8>> = sqlx::query_scalar(
+        "SELECT oauth_access_token_enc FROM identity.users WHERE discord_user_id = $1",
+    )
+    .bind(member as i64)
+    .fetch_one(&world.db.pool)
+    .await
+    .unwrap();
+    assert!(sealed.is_none(), "wiped");
+    assert_eq!(
+        world.emu.oauth_grants_of(member),
+        1,
+        "revoked at Discord (the login's own token is another grant)"
+    );
+    assert!(links(&world).grants().get(member).await.unwrap().is_none());
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_owner_or_trusted_post_the_panel_and_no_powerful_role_can_be_the_verified_one() {
+    let world = TestWorld::builder().web().start().await;
+    wait_live(&world).await;
+    let rogue = world
+        .command(world.fixture.rogue_admin_id, "members link", json!({}))
+        .await;
+    assert!(rogue.ephemeral, "{}", rogue.text);
+    assert!(
+        !rogue.text.contains("Stay with") && rogue.text.contains("trusted"),
+        "an admin who is not trusted gets no panel: {}",
+        rogue.text
+    );
+    let admin_role = world.fixture.admin_role_id;
+    let refused = world
+        .command(
+            world.owner_id(),
+            "members link",
+            json!({ "role": admin_role.to_string() }),
+        )
+        .await;
+    assert!(
+        refused.text.contains("cannot be the verified role"),
+        "{}",
+        refused.text
+    );
+    let settings = world
+        .data()
+        .guilds
+        .settings(world.guild_id())
+        .await
+        .unwrap();
+    assert_eq!(settings.web_join_role_id, None, "nothing changed");
+    world.finish().await;
+}
