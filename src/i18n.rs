@@ -148,6 +148,7 @@ pub mod msg {
         MEMBERS_ROLE_REFUSED = "members-role-refused" (role);
         MEMBERS_PANEL = "members-panel" (guild);
         MEMBERS_PANEL_BUTTON = "members-panel-button";
+        MEMBERS_LINK_COUNTS = "members-link-counts" (live, dead);
         BILLING_NOT_SOLD = "billing-not-sold";
         BILLING_WHICH_SERVER = "billing-which-server";
         BILLING_PLANS_TITLE = "billing-plans-title";

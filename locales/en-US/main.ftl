@@ -122,6 +122,7 @@ members-link-unavailable = The re-join link needs Umbra's web login: its operato
 members-role-refused = { $role } cannot be the verified role: it grants a dangerous permission, is managed by an integration, or is @everyone. Choose a plain role.
 members-panel = **Stay with { $guild }.** Link your Discord account with Umbra: if this server is ever wiped, banned or moved, you can be brought back with your roles and nickname — no new invite needed. Umbra keeps only an encrypted authorization, never your email or IP, and you can remove it at any time.
 members-panel-button = Link my account
+members-link-counts = The panel is posted. { $live } members are linked; { $dead } links are dead (the member revoked Umbra at Discord: they must link again).
 billing-not-sold = This Umbra does not sell plans: its operator grants them.
 billing-plans-title = **Plans**
 billing-price = { $price } every { $days } days

@@ -122,6 +122,7 @@ members-link-unavailable = 재참여 링크에는 Umbra 웹 로그인이 필요�
 members-role-refused = { $role } 역할은 인증 역할로 쓸 수 없습니다. 위험한 권한이 있거나, 연동이 관리하는 역할이거나, @everyone입니다. 일반 역할을 골라 주세요.
 members-panel = **{ $guild } 서버와 계속 함께하세요.** Discord 계정을 Umbra에 연결해 두면, 이 서버가 삭제되거나 차단되거나 옮겨져도 새 초대 없이 원래 역할과 닉네임 그대로 다시 들어올 수 있습니다. Umbra는 암호화된 권한만 보관하며 이메일이나 IP는 저장하지 않고, 연결은 언제든지 해제할 수 있습니다.
 members-panel-button = 내 계정 연결
+members-link-counts = 패널을 게시했습니다. 연결된 멤버 { $live }명, 끊어진 연결 { $dead }개(멤버가 Discord에서 Umbra 권한을 취소함: 다시 연결해야 합니다).
 billing-not-sold = 이 Umbra에서는 요금제를 판매하지 않습니다. 운영자가 요금제를 부여합니다.
 billing-plans-title = **요금제**
 billing-price = { $days }일마다 { $price }

@@ -27,9 +27,9 @@ pub async fn link(ctx: Context<'_>, role: Option<serenity::Role>) -> Result<(), 
         return Err(Error::user(msg::ERROR_GUILD_ONLY));
     };
     let data = ctx.data();
-    if data.links.is_none() {
+    let Some(links) = &data.links else {
         return Err(Error::user(msg::MEMBERS_LINK_UNAVAILABLE));
-    }
+    };
     if let Some(r) = &role {
         let dangerous = r.permissions.bits() & crate::recovery::antinuke::model::perm::DANGEROUS;
         if dangerous != 0 || r.managed || r.id.get() == guild.get() {
@@ -78,5 +78,18 @@ pub async fn link(ctx: Context<'_>, role: Option<serenity::Role>) -> Result<(), 
             .components(vec![serenity::CreateActionRow::Buttons(vec![button])]),
     )
     .await?;
+    // For the one who asked: how many are linked, and how many links died (revoked at Discord).
+    let counts = links
+        .counts(guild.get())
+        .await
+        .map_err(|e| Error::Internal(anyhow::Error::new(e).context("counting links")))?;
+    let locale = reply::locale(ctx).await;
+    let status = data.i18n.text(
+        locale,
+        &msg::MEMBERS_LINK_COUNTS,
+        &[arg("live", counts.live), arg("dead", counts.dead)],
+    );
+    ctx.send(poise::CreateReply::default().content(status).ephemeral(true))
+        .await?;
     Ok(())
 }

@@ -277,6 +277,21 @@ async fn grants_are_refreshed_once_before_they_expire_and_a_revoked_one_marks_th
         (0, 0),
         "never retried"
     );
+    // The owner sees it when posting the panel.
+    let panel = world
+        .command(world.owner_id(), "members link", json!({}))
+        .await;
+    let followups = panel
+        .handle
+        .followups(1, Duration::from_secs(10))
+        .await
+        .expect("the counts, for the owner");
+    assert!(
+        followups
+            .iter()
+            .any(|m| m.ephemeral && m.text().contains("0 members are linked; 1 links are dead")),
+        "{followups:?}"
+    );
     world.finish().await;
 }
 
