@@ -199,6 +199,9 @@ impl App {
             }
             _ => None,
         };
+        if let Some(links) = &links {
+            restores.set_grants(Arc::new(links.clone()));
+        }
         let notifications = notification::NotificationService::new(
             db.conn.clone(),
             db.pool.clone(),

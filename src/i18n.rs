@@ -245,6 +245,8 @@ pub mod msg {
         RESTORE_PREVIEW_CHANNELS = "restore-preview-channels" (create, update, delete, keep, skip, overwrites);
         RESTORE_PREVIEW_SETTINGS = "restore-preview-settings" (update);
         RESTORE_PREVIEW_MEMBERS = "restore-preview-members" (update, keep, skip);
+        RESTORE_PREVIEW_PULL = "restore-preview-pull" (add);
+        RESTORE_PULL_REPORT = "restore-pull-report" (joined, already, roles, dead, cap, banned, failed);
         RESTORE_PREVIEW_ETA = "restore-preview-eta" (eta, calls);
         RESTORE_PREVIEW_FOOTER = "restore-preview-footer" (expires);
         RESTORE_PREVIEW_CANCELLED = "restore-preview-cancelled";

@@ -11,6 +11,8 @@ restore-preview-settings = Server settings: { $update ->
         [0] unchanged
        *[other] updated
     }
+restore-preview-pull = Members to bring back: { $add } (they linked their account; each is added with their roles and nickname)
+restore-pull-report = Members: { $joined } joined, { $already } already there, { $roles } roles set, { $dead } dead links, { $cap } at Discord's server limit, { $banned } banned, { $failed } failed
 restore-preview-members = Members: { $update } to update (roles and nickname), { $keep } unchanged, { $skip } skipped
 restore-preview-eta = Estimated time at Discord's rate limits: about { $eta } ({ $calls } calls)
 restore-preview-footer = A snapshot of the server as it is now is taken first. This preview expires { $expires }; only the owner and trusted users can confirm it.

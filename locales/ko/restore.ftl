@@ -11,6 +11,8 @@ restore-preview-settings = 서버 설정: { $update ->
         [0] 그대로
        *[other] 수정
     }
+restore-preview-pull = 다시 데려올 멤버: { $add }명 (계정을 연결한 멤버이며, 각자 원래 역할과 닉네임으로 추가됩니다)
+restore-pull-report = 멤버: 참여 { $joined }명, 이미 있음 { $already }명, 역할 설정 { $roles }명, 끊어진 연결 { $dead }개, Discord 서버 수 한도 { $cap }명, 차단됨 { $banned }명, 실패 { $failed }명
 restore-preview-members = 멤버: 수정 { $update } (역할과 별명), 그대로 { $keep }, 건너뜀 { $skip }
 restore-preview-eta = Discord 속도 제한 기준 예상 시간: 약 { $eta } (호출 { $calls }회)
 restore-preview-footer = 먼저 지금 서버의 스냅샷을 찍습니다. 이 미리보기는 { $expires } 만료되며, 소유자와 신뢰하는 사용자만 승인할 수 있습니다.

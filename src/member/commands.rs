@@ -3,7 +3,9 @@
 //! members link their account (Discord OAuth2 `guilds.join`) so they can be brought back after a
 //! nuke or a move. It also opens the link and sets the "verified" role members get when they
 //! link. A role that grants a dangerous permission, a managed role or `@everyone` is refused: a
-//! rogue admin must not turn the panel into a way to hand out power.
+//! rogue admin must not turn the panel into a way to hand out power. `/members pull` (the
+//! owner) previews and runs bringing linked members back (a restore job with the `pull`
+//! component).
 
 use poise::serenity_prelude as serenity;
 
@@ -15,7 +17,12 @@ use crate::i18n::{arg, msg};
 use crate::types::Context;
 
 /// Members: the re-join link.
-#[poise::command(slash_command, guild_only, subcommands("link"), subcommand_required)]
+#[poise::command(
+    slash_command,
+    guild_only,
+    subcommands("link", "pull"),
+    subcommand_required
+)]
 pub async fn members(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
 }
@@ -89,7 +96,58 @@ pub async fn link(ctx: Context<'_>, role: Option<serenity::Role>) -> Result<(), 
         &msg::MEMBERS_LINK_COUNTS,
         &[arg("live", counts.live), arg("dead", counts.dead)],
     );
-    ctx.send(poise::CreateReply::default().content(status).ephemeral(true))
-        .await?;
+    ctx.send(
+        poise::CreateReply::default()
+            .content(status)
+            .ephemeral(true),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Bring linked members back with their roles and nickname (a preview first)
+///
+/// Members who left but linked their account are added back through their authorization, with
+/// the roles and nickname the snapshot (default: the newest) has for them; members still
+/// there get theirs back too. The preview shows the counts and the time it takes; the pull
+/// runs as a restore job (live progress, cancel, a report).
+#[poise::command(slash_command, guild_only, check = "checks::owner")]
+pub async fn pull(
+    ctx: Context<'_>,
+    #[autocomplete = "crate::recovery::restore::commands::autocomplete_snapshot"] snapshot: Option<
+        String,
+    >,
+) -> Result<(), Error> {
+    use crate::recovery::restore::commands as restore;
+    let Some(guild) = ctx.guild_id() else {
+        return Err(Error::user(msg::ERROR_GUILD_ONLY));
+    };
+    let data = ctx.data();
+    let reference = snapshot.clone().unwrap_or_default();
+    if let Some(s) = snapshot.as_deref().filter(|s| !s.trim().is_empty()) {
+        // Bad input is refused (ephemerally) before anything is shown.
+        data.snapshots
+            .find(guild.get(), s)
+            .await
+            .map_err(|e| restore::map_err(e.into(), s))?;
+    }
+    ctx.defer().await?;
+    let preview = data
+        .restores
+        .preview_pull(
+            guild.get(),
+            snapshot.as_deref(),
+            ctx.author().id.get(),
+            restore::bot_id(data),
+        )
+        .await
+        .map_err(|e| restore::map_err(e, &reference))?;
+    let locale = reply::locale(ctx).await;
+    ctx.send(
+        poise::CreateReply::default()
+            .content(restore::preview_text(data, locale, &preview, false))
+            .components(restore::preview_buttons(data, locale, &preview)),
+    )
+    .await?;
     Ok(())
 }

@@ -423,3 +423,54 @@ impl LinkService {
         Ok(())
     }
 }
+
+#[async_trait::async_trait]
+impl crate::recovery::restore::ports::MemberGrants for LinkService {
+    async fn linked(&self, guild_row: Uuid) -> Result<Vec<u64>, String> {
+        let users: Vec<i64> = sqlx::query_scalar(
+            "SELECT discord_user_id FROM member.web_join_requests \
+              WHERE guild_id = $1 AND status = 'authorized' AND discord_user_id IS NOT NULL",
+        )
+        .bind(guild_row)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok(users.into_iter().map(crate::ids::from_db).collect())
+    }
+
+    async fn access(
+        &self,
+        user: u64,
+    ) -> Result<Option<(crate::config::Secret<String>, i64)>, String> {
+        match self.grants.get(user).await {
+            Ok(g) => Ok(g.map(|g| (g.access_token, g.version))),
+            Err(GrantError::Crypto(e)) => {
+                tracing::warn!(error = %e, "a member's stored grant does not open");
+                Ok(None)
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    async fn refreshed(
+        &self,
+        user: u64,
+        seen: i64,
+    ) -> Result<Option<crate::config::Secret<String>>, String> {
+        match self.grants.refresh(user, Some(seen)).await {
+            Ok(g) => Ok(Some(g.access_token)),
+            Err(GrantError::Dead | GrantError::NoGrant) => {
+                let _ = self.settle_dead().await;
+                Ok(None)
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    async fn dead(&self, user: u64) {
+        if let Ok(Some(g)) = self.grants.get(user).await {
+            let _ = self.grants.kill(g.user_row).await;
+        }
+        let _ = self.settle_dead().await;
+    }
+}

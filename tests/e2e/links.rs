@@ -388,3 +388,210 @@ async fn only_the_owner_or_trusted_post_the_panel_and_no_powerful_role_can_be_th
     assert_eq!(settings.web_join_role_id, None, "nothing changed");
     world.finish().await;
 }
+
+mod pull {
+    //! `/members pull`: linked members who were kicked come back with their original roles and
+    //! nickname; a revoked one is reported dead; an expired token is refreshed once.
+
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::link_over_http;
+    use crate::recovery::wait_live;
+    use crate::restore::{confirm, wait_job};
+    use crate::support::world::TestWorld;
+
+    /// `n` members with roles link their account, a snapshot is taken, and they are kicked.
+    /// Returns what they had.
+    async fn linked_then_kicked(
+        world: &TestWorld,
+        n: usize,
+    ) -> Vec<discord_emulator::diff::MemberView> {
+        let g = world.guild_id();
+        let view = world.emu.guild_view(g).expect("the guild");
+        let chosen: Vec<_> = view
+            .members
+            .iter()
+            .filter(|m| world.fixture.member_ids.contains(&m.user_id) && !m.roles.is_empty())
+            .take(n)
+            .cloned()
+            .collect();
+        assert_eq!(chosen.len(), n, "the fixture has members with roles");
+        for m in &chosen {
+            link_over_http(world, m.user_id).await;
+        }
+        world
+            .data()
+            .snapshots
+            .create_manual(g, Some("before".into()), world.owner_id())
+            .await
+            .unwrap();
+        for m in &chosen {
+            world
+                .emu
+                .as_user(world.owner_id())
+                .kick(g, m.user_id)
+                .unwrap();
+        }
+        world
+            .eventually("the mirror sees them gone", || async {
+                let state = world
+                    .data()
+                    .sync
+                    .state_as_of(g, None)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                chosen
+                    .iter()
+                    .all(|c| state.members.iter().all(|m| m.discord_user_id != c.user_id))
+            })
+            .await;
+        chosen
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn kicked_members_who_linked_come_back_with_their_roles_and_nicknames() {
+        let world = TestWorld::builder().web().start().await;
+        wait_live(&world).await;
+        let g = world.guild_id();
+        // Three members with roles link, and a nuker kicks them; one of them has since removed
+        // Umbra at Discord, another's access token expired.
+        let chosen = linked_then_kicked(&world, 3).await;
+        let (expired, revoked) = (chosen[1].user_id, chosen[2].user_id);
+        world.emu.expire_oauth_access(expired);
+        world.emu.deauthorize_oauth(revoked);
+        let refreshes = world.emu.oauth_refreshes();
+
+        // Not the rogue admin's to run.
+        let rogue = world
+            .command(world.fixture.rogue_admin_id, "members pull", json!({}))
+            .await;
+        assert!(rogue.text.contains("owner"), "{}", rogue.text);
+
+        let preview = world
+            .command(world.owner_id(), "members pull", json!({}))
+            .await;
+        assert!(
+            preview.text.contains("Members to bring back: 3"),
+            "{}",
+            preview.text
+        );
+        confirm(&world, world.owner_id(), &preview).await;
+        let (status, ..) =
+            wait_job(&world, &["completed", "failed"], Duration::from_secs(60)).await;
+        assert_eq!(status, "completed");
+
+        let after = world.emu.guild_view(g).expect("the guild");
+        for m in &chosen[..2] {
+            let back = after
+                .members
+                .iter()
+                .find(|x| x.user_id == m.user_id)
+                .unwrap_or_else(|| panic!("{} is back", m.username));
+            let mut want = m.roles.clone();
+            let mut got = back.roles.clone();
+            want.sort_unstable();
+            got.sort_unstable();
+            assert_eq!(got, want, "{}'s original roles", m.username);
+            assert_eq!(back.nick, m.nick, "{}'s nickname", m.username);
+        }
+        assert!(
+            after.members.iter().all(|x| x.user_id != revoked),
+            "the revoked member cannot be added"
+        );
+        assert_eq!(
+            world.emu.oauth_refreshes(),
+            refreshes + 1,
+            "the expired token was refreshed once"
+        );
+        // The report, on the preview's message: two joined, one dead link.
+        world
+            .eventually("the pull's report", || async {
+                preview.handle.messages().iter().any(|m| {
+                    let t = m.text();
+                    t.contains("2 joined") && t.contains("1 dead links")
+                })
+            })
+            .await;
+        world.finish().await;
+    }
+
+    #[derive(Clone, Default)]
+    struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_pull_logged_at_debug_level_logs_no_token() {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        tracing_subscriber::fmt()
+            .with_env_filter(umbra::telemetry::filter("debug"))
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .try_init()
+            .expect("this test's process has no subscriber yet (nextest: one process per test)");
+        let world = TestWorld::builder().web().start().await;
+        wait_live(&world).await;
+        let chosen = linked_then_kicked(&world, 2).await;
+        // One of them removed Umbra at Discord: the add is refused (a 4xx, which serenity
+        // logs inside the request's span) with their token in the body.
+        let links = world.data().links.clone().unwrap();
+        let dead = links
+            .grants()
+            .get(chosen[1].user_id)
+            .await
+            .unwrap()
+            .expect("a grant, not known dead yet");
+        world.emu.deauthorize_oauth(chosen[1].user_id);
+        let preview = world
+            .command(world.owner_id(), "members pull", json!({}))
+            .await;
+        confirm(&world, world.owner_id(), &preview).await;
+        let (status, ..) =
+            wait_job(&world, &["completed", "failed"], Duration::from_secs(60)).await;
+        assert_eq!(status, "completed");
+        let grant = world
+            .data()
+            .links
+            .as_ref()
+            .unwrap()
+            .grants()
+            .get(chosen[0].user_id)
+            .await
+            .unwrap()
+            .expect("a live grant");
+        world.finish().await;
+        let log = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
+        assert!(
+            log.len() > 10_000,
+            "the flow was logged ({} bytes)",
+            log.len()
+        );
+        for token in [grant.access_token.expose(), dead.access_token.expose()] {
+            let as_bytes = token
+                .bytes()
+                .map(|b| b.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            assert!(
+                !log.contains(token.as_str()),
+                "an access token is in the log"
+            );
+            assert!(
+                !log.contains(&as_bytes),
+                "an access token is in the log, as bytes"
+            );
+        }
+    }
+}

@@ -49,7 +49,7 @@ fn guild_of(ctx: Context<'_>) -> Result<u64, Error> {
         .ok_or_else(|| Error::user(msg::ERROR_GUILD_ONLY))
 }
 
-fn bot_id(data: &Data) -> u64 {
+pub(crate) fn bot_id(data: &Data) -> u64 {
     data.bot.user_id().unwrap_or(0)
 }
 
@@ -65,6 +65,7 @@ pub fn map_err(e: RestoreError, reference: &str) -> Error {
         }
         RestoreError::AlreadyActive => Error::user(msg::ERROR_RESTORE_ACTIVE),
         RestoreError::NotFound => Error::user(msg::ERROR_RESTORE_NO_JOB),
+        RestoreError::NoLinks => Error::user(msg::MEMBERS_LINK_UNAVAILABLE),
         RestoreError::NotPreview(state) => {
             Error::User(UserError::new(msg::ERROR_RESTORE_NOT_PREVIEW).with("state", state))
         }
@@ -73,7 +74,7 @@ pub fn map_err(e: RestoreError, reference: &str) -> Error {
 }
 
 /// Snapshots matching what the user typed, newest first.
-async fn autocomplete_snapshot(
+pub(crate) async fn autocomplete_snapshot(
     ctx: Context<'_>,
     partial: &str,
 ) -> serenity::CreateAutocompleteResponse {
@@ -288,6 +289,15 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
             arg("skip", c.members.skip),
         ],
     ));
+    if plan
+        .components
+        .has(crate::recovery::restore::model::Component::Pull)
+    {
+        lines.push(t(
+            msg::RESTORE_PREVIEW_PULL,
+            &[arg("add", c.members.create)],
+        ));
+    }
     lines.push(t(
         msg::RESTORE_PREVIEW_ETA,
         &[
@@ -339,7 +349,7 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
     text
 }
 
-fn preview_buttons(data: &Data, locale: Locale, p: &Preview) -> Vec<CreateActionRow> {
+pub(crate) fn preview_buttons(data: &Data, locale: Locale, p: &Preview) -> Vec<CreateActionRow> {
     let mut buttons = Vec::new();
     if !p.plan.steps.is_empty() {
         buttons.push(

@@ -97,6 +97,9 @@ pub enum Component {
     Channels,
     Settings,
     Members,
+    /// Members who left but linked their account are added back (`/members pull`). Never part
+    /// of "all": a restore does not add people unless asked.
+    Pull,
 }
 
 impl Component {
@@ -113,11 +116,15 @@ impl Component {
             Component::Channels => "channels",
             Component::Settings => "settings",
             Component::Members => "members",
+            Component::Pull => "pull",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == s)
+        Self::ALL
+            .into_iter()
+            .chain([Component::Pull])
+            .find(|c| c.as_str() == s)
     }
 }
 
@@ -439,7 +446,9 @@ pub enum Action {
     Settings {
         fields: SettingsFields,
     },
-    /// A member's whole role list and nickname in one PATCH.
+    /// A member's whole role list and nickname in one PATCH. With `add` (a member pull: the
+    /// member left but linked their account), one `PUT` with their grant adds them back with
+    /// the roles and nickname (a member already there gets the PATCH instead).
     Member {
         #[serde(with = "snowflake")]
         user: u64,
@@ -447,6 +456,8 @@ pub enum Action {
         roles: Option<Vec<Ref>>,
         #[serde(skip_serializing_if = "Option::is_none", default)]
         nick: Option<Option<String>>,
+        #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+        add: bool,
     },
 }
 
@@ -532,6 +543,11 @@ impl Step {
             self.action,
             Action::RoleCreate { .. } | Action::ChannelCreate { .. }
         )
+    }
+
+    /// Whether the step adds a member back (recorded at once: never sent twice).
+    pub fn adds_member(&self) -> bool {
+        matches!(self.action, Action::Member { add: true, .. })
     }
 
     /// The role and channel references the step's body needs resolved.
@@ -953,6 +969,53 @@ pub struct Failure {
     pub code: Option<i64>,
 }
 
+/// What a member pull did, member by member: joined / already there / roles set (members who
+/// never left) / dead link / at the guild cap (30001) / banned (40007) / failed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullReport {
+    pub joined: usize,
+    pub already: usize,
+    pub roles_set: usize,
+    pub dead: usize,
+    pub at_cap: usize,
+    pub banned: usize,
+    pub failed: usize,
+}
+
+impl PullReport {
+    /// The report of `plan`'s member steps as `state` has them (`None`: not a pull).
+    pub fn of(plan: &Plan, state: &RunState) -> Option<Self> {
+        if !plan.components.has(Component::Pull) {
+            return None;
+        }
+        let mut r = Self::default();
+        for s in &plan.steps {
+            let Action::Member { add, .. } = &s.action else {
+                continue;
+            };
+            if let Some(f) = state.failed.get(&s.id) {
+                match f.code {
+                    Some(50025) => r.dead += 1,
+                    Some(30001) => r.at_cap += 1,
+                    Some(40007) => r.banned += 1,
+                    _ => r.failed += 1,
+                }
+            } else if state.done.contains(&s.id) {
+                let already = state.notes.get(&s.id).is_some_and(|n| {
+                    n.iter()
+                        .any(|n| n == crate::recovery::restore::executor::NOTE_ALREADY)
+                });
+                match (add, already) {
+                    (true, false) => r.joined += 1,
+                    (true, true) => r.already += 1,
+                    (false, _) => r.roles_set += 1,
+                }
+            }
+        }
+        Some(r)
+    }
+}
+
 /// Snapshot ids -> live ids of everything matched or created (local ids in memory; stored by
 /// original id, see [`RunState::id_map_json`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -1272,6 +1335,7 @@ mod tests {
                 user: 5,
                 roles: Some(vec![Ref::L(2), Ref::D(77)]),
                 nick: None,
+                add: false,
             },
             Action::RolePositions {
                 order: vec![Ref::L(2)],
@@ -1284,6 +1348,7 @@ mod tests {
                 user: 6,
                 roles: Some(vec![Ref::L(1)]),
                 nick: None,
+                add: false,
             },
         ]);
         let deps = p.dependencies();
@@ -1306,11 +1371,13 @@ mod tests {
                 user: 5,
                 roles: None,
                 nick: Some(None),
+                add: false,
             },
             Action::Member {
                 user: 6,
                 roles: None,
                 nick: Some(None),
+                add: false,
             },
         ]);
         let mut s = RunState::initial(&p);
@@ -1353,6 +1420,7 @@ mod tests {
             user: 5,
             roles: None,
             nick: Some(Some("x".into())),
+            add: false,
         }]);
         let mut b = a.clone();
         assert_eq!(a.hash().ok(), b.hash().ok());
@@ -1371,6 +1439,7 @@ mod tests {
                 user: u + 10,
                 roles: None,
                 nick: Some(None),
+                add: false,
             });
         }
         steps.push(Action::RoleGrant {

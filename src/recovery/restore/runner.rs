@@ -196,7 +196,8 @@ impl Runner {
             record_interval: settings.record_interval,
             sequential: settings.sequential,
         };
-        let discord = Discord::new(self.bot.rest().clone(), plan.guild_id, row.id, &exec);
+        let discord = Discord::new(self.bot.rest().clone(), plan.guild_id, row.id, &exec)
+            .with_grants(self.restores.grants());
         let state = RunState::load(&plan, &row.progress, &row.id_map);
         let shared = Shared::new(
             state,

@@ -60,6 +60,10 @@ pub enum RestoreError {
     Licensing(#[from] LicensingError),
     #[error("a background task failed: {0}")]
     Join(String),
+    #[error("member pulls need re-join links, which need the web login")]
+    NoLinks,
+    #[error("reading the re-join links failed: {0}")]
+    Links(String),
 }
 
 impl From<SnapshotError> for RestoreError {
@@ -204,6 +208,8 @@ struct Inner {
     bot: std::sync::OnceLock<u64>,
     /// Test hook: the crash point fired (the runner stopped like a killed process).
     crashed: std::sync::atomic::AtomicBool,
+    /// Members' re-join grants (member pulls), given once the member domain is built.
+    grants: std::sync::OnceLock<Arc<dyn super::ports::MemberGrants>>,
 }
 
 /// Restores. Cheap to clone.
@@ -236,8 +242,18 @@ impl RestoreService {
                 crash: Mutex::new(None),
                 bot: std::sync::OnceLock::new(),
                 crashed: std::sync::atomic::AtomicBool::new(false),
+                grants: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Gives the restores members' re-join grants (member pulls).
+    pub fn set_grants(&self, grants: Arc<dyn super::ports::MemberGrants>) {
+        let _ = self.inner.grants.set(grants);
+    }
+
+    pub(super) fn grants(&self) -> Option<Arc<dyn super::ports::MemberGrants>> {
+        self.inner.grants.get().cloned()
     }
 
     pub fn settings(&self) -> &RestoreSettings {
@@ -351,6 +367,18 @@ impl RestoreService {
             .await?
             .into_iter()
             .collect();
+        // A member pull adds back the members with a live re-join link.
+        let linked = if components.has(super::model::Component::Pull) {
+            let grants = self.grants().ok_or(RestoreError::NoLinks)?;
+            grants
+                .linked(record.id)
+                .await
+                .map_err(RestoreError::Links)?
+                .into_iter()
+                .collect()
+        } else {
+            std::collections::BTreeSet::new()
+        };
         let owner = record.owner_discord_id;
         let plan = tokio::task::spawn_blocking(move || {
             planner::plan(&PlanInput {
@@ -364,6 +392,7 @@ impl RestoreService {
                 scope,
                 member_limit,
                 excluded_members,
+                linked,
             })
         })
         .await
@@ -418,6 +447,46 @@ impl RestoreService {
             expires_at: row.expires_at,
             snapshot: meta,
         })
+    }
+
+    /// `/members pull`: the preview of adding back the members who left but linked their
+    /// account, with the roles and nickname `snapshot_ref` (default: the newest snapshot) has
+    /// for them; members still there get theirs back too.
+    pub async fn preview_pull(
+        &self,
+        guild: u64,
+        snapshot_ref: Option<&str>,
+        requested_by: u64,
+        bot_user_id: u64,
+    ) -> Result<Preview, RestoreError> {
+        if self.grants().is_none() {
+            return Err(RestoreError::NoLinks);
+        }
+        let snapshot = match snapshot_ref.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(r) => r.to_owned(),
+            None => self
+                .inner
+                .snapshots
+                .latest(guild)
+                .await?
+                .ok_or(RestoreError::SnapshotNotFound)?
+                .id
+                .to_string(),
+        };
+        let components = Components::of(&[
+            super::model::Component::Members,
+            super::model::Component::Pull,
+        ])
+        .ok_or(RestoreError::NoLinks)?;
+        self.preview(
+            guild,
+            &snapshot,
+            Mode::Merge,
+            components,
+            requested_by,
+            bot_user_id,
+        )
+        .await
     }
 
     /// The Confirm button: re-plans against the guild now; runs only what was previewed.

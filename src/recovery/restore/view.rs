@@ -80,6 +80,22 @@ pub fn final_text(
             arg("total", total),
         ],
     );
+    if let Some(pull) = model::PullReport::of(plan, state) {
+        text.push('\n');
+        text.push_str(&i18n.text(
+            locale,
+            &msg::RESTORE_PULL_REPORT,
+            &[
+                arg("joined", pull.joined),
+                arg("already", pull.already),
+                arg("roles", pull.roles_set),
+                arg("dead", pull.dead),
+                arg("cap", pull.at_cap),
+                arg("banned", pull.banned),
+                arg("failed", pull.failed),
+            ],
+        ));
+    }
     for item in model::report(plan, state)
         .iter()
         .filter(|i| i.outcome == "failed")

@@ -20,6 +20,8 @@ pub(super) enum Req {
     ChannelPositions(Value),
     EditGuild(Value),
     EditMember(u64, Value),
+    /// `PUT /guilds/{g}/members/{u}` with the member's grant (added by the caller).
+    AddMember(u64, Value),
     /// Nothing left to send (everything it referred to failed).
     Nothing,
 }
@@ -267,7 +269,12 @@ pub(super) fn build(step: &Step, state: &RunState) -> Call {
             }
             Req::EditGuild(Value::Object(b))
         }
-        Action::Member { user, roles, nick } => {
+        Action::Member {
+            user,
+            roles,
+            nick,
+            add,
+        } => {
             let mut b = serde_json::Map::new();
             if let Some(roles) = roles {
                 let ids: BTreeSet<u64> = roles.iter().filter_map(|r| state.ids.role(*r)).collect();
@@ -285,7 +292,11 @@ pub(super) fn build(step: &Step, state: &RunState) -> Call {
             if let Some(nick) = nick {
                 b.insert("nick".into(), json!(nick));
             }
-            Req::EditMember(*user, Value::Object(b))
+            if *add {
+                Req::AddMember(*user, Value::Object(b))
+            } else {
+                Req::EditMember(*user, Value::Object(b))
+            }
         }
     };
     Call { request, notes }

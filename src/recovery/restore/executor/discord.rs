@@ -22,7 +22,14 @@ pub struct Discord {
     /// `umbra:restore:<job short id>`.
     reason: String,
     retries: u32,
+    /// Members' re-join grants (a member pull's adds); `None`: adds fail, saying why.
+    grants: Option<Arc<dyn crate::recovery::restore::ports::MemberGrants>>,
 }
+
+/// The note of an add that brought the member back.
+pub const NOTE_JOINED: &str = "joined";
+/// The note of an add whose member was already there (their roles and nickname were set).
+pub const NOTE_ALREADY: &str = "already a member: roles and nickname set";
 
 /// What went wrong with one call.
 pub(super) enum CallError {
@@ -71,6 +78,102 @@ impl Discord {
             guild,
             reason: reason_prefix(job),
             retries: settings.retries,
+            grants: None,
+        }
+    }
+
+    /// With members' re-join grants (member pulls).
+    pub fn with_grants(
+        mut self,
+        grants: Option<Arc<dyn crate::recovery::restore::ports::MemberGrants>>,
+    ) -> Self {
+        self.grants = grants;
+        self
+    }
+
+    /// Adds a member back with their grant (`PUT`, the roles and nickname in `body`). Already
+    /// there (204): the roles and nickname by `PATCH`. An invalid token (50025) is refreshed
+    /// once and tried again; refused again, or not refreshable, the link is dead. A guild cap
+    /// (30001) or a ban (40007) is the member's failure. Never retried on 401/403 otherwise.
+    async fn add_member(
+        &self,
+        user: u64,
+        body: &Value,
+        mut notes: Vec<String>,
+        reason: &str,
+    ) -> Result<Outcome, Failure> {
+        let failure = |reason: String, code: Option<i64>| Failure { reason, code };
+        let dead = || {
+            failure(
+                "dead link: the member revoked Umbra's authorization".into(),
+                Some(50025),
+            )
+        };
+        let Some(grants) = &self.grants else {
+            return Err(failure(
+                "member pulls need the web login (re-join links)".into(),
+                None,
+            ));
+        };
+        let Some((mut token, version)) = grants.access(user).await.map_err(|e| failure(e, None))?
+        else {
+            return Err(dead());
+        };
+        let endpoint = Endpoint::GuildMember(self.guild, user);
+        let mut refreshed = false;
+        loop {
+            let mut with_token = body.clone();
+            with_token["access_token"] = json!(token.expose());
+            let put = self
+                .call(
+                    endpoint.clone(),
+                    Method::Put,
+                    Some(&with_token),
+                    Some(reason),
+                    &[],
+                )
+                .await;
+            match put {
+                Ok(answer) if answer.body.is_null() => {
+                    let patched = self
+                        .call(endpoint, Method::Patch, Some(body), Some(reason), &[])
+                        .await;
+                    return match patched {
+                        Ok(a) => {
+                            notes.push(NOTE_ALREADY.into());
+                            Ok(Outcome {
+                                created: None,
+                                notes,
+                                rate: a.rate,
+                            })
+                        }
+                        Err(CallError::Transient(m)) => Err(failure(m, None)),
+                        Err(CallError::Refused(f, _)) => Err(f),
+                    };
+                }
+                Ok(answer) => {
+                    notes.push(NOTE_JOINED.into());
+                    return Ok(Outcome {
+                        created: None,
+                        notes,
+                        rate: answer.rate,
+                    });
+                }
+                Err(CallError::Refused(f, _)) if f.code == Some(50025) && !refreshed => {
+                    refreshed = true;
+                    match grants.refreshed(user, version).await {
+                        Ok(Some(fresh)) => token = fresh,
+                        Ok(None) => return Err(dead()),
+                        Err(e) => return Err(failure(e, None)),
+                    }
+                }
+                Err(CallError::Refused(f, _)) if f.code == Some(50025) => {
+                    grants.dead(user).await;
+                    return Err(dead());
+                }
+                Err(CallError::Refused(f, _)) => return Err(f),
+                Err(CallError::Transient(m)) => return Err(failure(m, None)),
+            }
         }
     }
 
@@ -190,6 +293,9 @@ impl Discord {
                 false,
                 false,
             ),
+            Req::AddMember(user, b) => {
+                return self.add_member(*user, b, notes, &reason).await;
+            }
             Req::Nothing => {
                 return Ok(Outcome {
                     created: None,

@@ -32,7 +32,7 @@ mod discord;
 mod rate;
 
 use bodies::{Req, build};
-pub use discord::{Discord, reason_prefix, step_of_reason};
+pub use discord::{Discord, NOTE_ALREADY, NOTE_JOINED, reason_prefix, step_of_reason};
 pub use rate::Rate;
 
 /// Scheduler tuning (from `[restore]`).
@@ -413,8 +413,9 @@ pub async fn execute(
                         }
                     }
                     let version = shared.apply(&step, outcome);
-                    if step.creates() {
-                        // The id reaches the database before anything depends on it.
+                    if step.creates() || step.adds_member() {
+                        // The id reaches the database before anything depends on it; a member
+                        // added back is recorded before the next is added (never added twice).
                         if let Err(e) = shared.flush_to(version).await {
                             tracing::warn!(error = %e, "recording a created object failed");
                             return (step.id, false);
@@ -546,6 +547,7 @@ mod tests {
                 user: 5,
                 roles: Some(vec![Ref::L(1), Ref::L(2), Ref::D(99)]),
                 nick: Some(None),
+                add: false,
             },
         };
         let mut state = RunState::default();

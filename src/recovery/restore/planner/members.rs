@@ -1,5 +1,7 @@
 //! Purpose: the planner's members — role sets and nicknames to give back, within the plan's
-//! member limit, never to punished attackers.
+//! member limit, never to punished attackers. With [`Component::Pull`], members who left but
+//! linked their account are added back with the roles (those Umbra can give) and nickname the
+//! snapshot has for them.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -35,6 +37,7 @@ impl<'a> Planner<'a> {
             .member_limit
             .map(|l| usize::try_from(l).unwrap_or(usize::MAX));
         let mut punished = Vec::new();
+        let pull = self.has(Component::Pull);
         for m in &self.doc.members {
             if !self.in_scope_member(m.user_id) {
                 continue;
@@ -54,8 +57,56 @@ impl<'a> Planner<'a> {
                 continue;
             }
             let Some(cur) = current.get(&m.user_id).copied() else {
-                not_in_server += 1;
-                self.counts.members.skip += 1;
+                let linked = self.input.linked.contains(&m.user_id);
+                if !(pull && linked) || m.user_id == self.input.bot_user_id {
+                    not_in_server += 1;
+                    self.counts.members.skip += 1;
+                    continue;
+                }
+                if limit.is_some_and(|l| out.len() >= l) {
+                    over_limit += 1;
+                    self.counts.members.skip += 1;
+                    self.skipped.push(Skipped {
+                        kind: Kind::Member,
+                        name: m.user_id.to_string(),
+                        reason: SkipReason::PlanLimit,
+                    });
+                    continue;
+                }
+                // Roles given in the add: those Umbra can give (one it cannot would refuse
+                // the whole add).
+                let mut wanted: BTreeSet<Ref> = BTreeSet::new();
+                for local in &m.roles {
+                    let Some(d) = doc_role.get(local) else {
+                        continue;
+                    };
+                    if d.everyone {
+                        continue;
+                    }
+                    match self.role_live.get(local) {
+                        Some(live)
+                            if roles
+                                .get(live)
+                                .is_none_or(|r| r.managed || !self.manageable(r)) =>
+                        {
+                            missing += 1;
+                        }
+                        Some(_) => {
+                            wanted.insert(Ref::L(*local));
+                        }
+                        None if self.role_created.contains(local) => {
+                            wanted.insert(Ref::L(*local));
+                        }
+                        None => missing += 1,
+                    }
+                }
+                self.counts.members.create += 1;
+                out.push(Action::Member {
+                    user: m.user_id,
+                    roles: Some(wanted.into_iter().collect()),
+                    nick: Some(m.nick.clone()),
+                    add: true,
+                });
                 continue;
             };
             // Roles the bot can neither add nor remove stay as they are.
@@ -146,6 +197,7 @@ impl<'a> Planner<'a> {
                 user: m.user_id,
                 roles: roles_change.then(|| wanted.into_iter().collect()),
                 nick: nick_change.then(|| m.nick.clone()),
+                add: false,
             });
         }
         self.missing_targets += missing;

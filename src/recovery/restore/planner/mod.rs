@@ -44,6 +44,9 @@ pub struct PlanInput<'a> {
     /// Members never touched: the punished attackers of open AntiNuke incidents (their
     /// punishment stays whatever the snapshot says).
     pub excluded_members: BTreeSet<u64>,
+    /// Members with a live re-join link: with [`Component::Pull`], those not in the server
+    /// are added back.
+    pub linked: BTreeSet<u64>,
 }
 
 /// A role's place in Discord's hierarchy: higher position first, then lower id.
@@ -557,6 +560,7 @@ mod tests {
             scope: None,
             member_limit: None,
             excluded_members: BTreeSet::new(),
+            linked: BTreeSet::new(),
         }
     }
 
