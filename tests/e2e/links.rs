@@ -594,4 +594,75 @@ mod pull {
             );
         }
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_pull_stopped_after_an_add_was_sent_resumes_without_adding_anyone_twice() {
+        let mut world = TestWorld::builder()
+            .web()
+            .configure(|c| {
+                c.restore.lease_seconds = 2;
+                c.restore.heartbeat_ms = 300;
+                c.restore.poll_interval_ms = 100;
+            })
+            .start()
+            .await;
+        wait_live(&world).await;
+        let g = world.guild_id();
+        let chosen = linked_then_kicked(&world, 3).await;
+        let preview = world
+            .command(world.owner_id(), "members pull", json!({}))
+            .await;
+        // The second add reaches Discord; the process dies before it is recorded.
+        world.data().restores.crash_at(Some(
+            umbra::recovery::restore::CrashPoint::BeforeRecording(2),
+        ));
+        confirm(&world, world.owner_id(), &preview).await;
+        world
+            .eventually("the runner stops at the crash point", || async {
+                world.data().restores.crashed()
+            })
+            .await;
+        world.restart_bot().await;
+        let (status, done, failed, total, _) =
+            wait_job(&world, &["completed", "failed"], Duration::from_secs(60)).await;
+        assert_eq!(
+            (status.as_str(), done, failed, total),
+            ("completed", 3, 0, 3)
+        );
+        let puts = world
+            .emu
+            .request_log()
+            .into_iter()
+            .filter(|r| r.method == "PUT" && r.route == "/guilds/{guild_id}/members/{user_id}")
+            .count();
+        assert_eq!(puts, 3, "each member added once");
+        let after = world.emu.guild_view(g).expect("the guild");
+        for m in &chosen {
+            let back = after
+                .members
+                .iter()
+                .find(|x| x.user_id == m.user_id)
+                .expect("back");
+            let (mut want, mut got) = (m.roles.clone(), back.roles.clone());
+            want.sort_unstable();
+            got.sort_unstable();
+            assert_eq!(got, want);
+        }
+        let message = preview.message.clone().expect("the preview message");
+        world
+            .eventually("the same report as without the crash", || async {
+                world
+                    .emu
+                    .messages_in(message.channel_id)
+                    .iter()
+                    .any(|m| m.text().contains("3 joined, 0 already there"))
+                    || preview
+                        .handle
+                        .messages()
+                        .iter()
+                        .any(|m| m.text().contains("3 joined, 0 already there"))
+            })
+            .await;
+        world.finish().await;
+    }
 }

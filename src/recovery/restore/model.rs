@@ -1049,6 +1049,9 @@ pub struct RunState {
     /// Things a done step could not include (an overwrite whose role failed...).
     pub notes: BTreeMap<StepId, Vec<String>>,
     pub ids: IdMap,
+    /// Member adds written down before they were sent and not finished yet: after a crash,
+    /// each is looked up before it is sent again (never added twice).
+    pub sending: BTreeSet<StepId>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -1059,6 +1062,8 @@ struct ProgressJson {
     failed: BTreeMap<String, Failure>,
     #[serde(default)]
     notes: BTreeMap<String, Vec<String>>,
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    sending: BTreeSet<StepId>,
 }
 
 impl RunState {
@@ -1087,6 +1092,7 @@ impl RunState {
         if self.finished(step) {
             return false;
         }
+        self.sending.remove(&step);
         match result {
             Ok(notes) => {
                 self.done.insert(step);
@@ -1122,6 +1128,7 @@ impl RunState {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.clone()))
                 .collect(),
+            sending: self.sending.clone(),
         };
         serde_json::to_value(p).unwrap_or_else(|_| serde_json::json!({}))
     }
@@ -1170,6 +1177,11 @@ impl RunState {
                 state.notes.insert(s, v);
             }
         }
+        state.sending = p
+            .sending
+            .into_iter()
+            .filter(|s| !state.finished(*s))
+            .collect();
         let local = |objects: &[Object], original: &str| {
             original
                 .parse::<u64>()

@@ -20,8 +20,9 @@ pub(super) enum Req {
     ChannelPositions(Value),
     EditGuild(Value),
     EditMember(u64, Value),
-    /// `PUT /guilds/{g}/members/{u}` with the member's grant (added by the caller).
-    AddMember(u64, Value),
+    /// `PUT /guilds/{g}/members/{u}` with the member's grant (added by the caller). `true`: it
+    /// may have been sent before a crash — look the member up first.
+    AddMember(u64, Value, bool),
     /// Nothing left to send (everything it referred to failed).
     Nothing,
 }
@@ -293,7 +294,7 @@ pub(super) fn build(step: &Step, state: &RunState) -> Call {
                 b.insert("nick".into(), json!(nick));
             }
             if *add {
-                Req::AddMember(*user, Value::Object(b))
+                Req::AddMember(*user, Value::Object(b), state.sending.contains(&step.id))
             } else {
                 Req::EditMember(*user, Value::Object(b))
             }

@@ -91,6 +91,30 @@ impl Discord {
         self
     }
 
+    /// A member add that was sent before a crash and not recorded: `Some` (joined) when the
+    /// member is in the guild now (the add went through: their roles came with it), `None` when
+    /// they are not (it did not: send it). A read, never a second add.
+    async fn added_before(&self, user: u64, notes: &[String]) -> Result<Option<Outcome>, Failure> {
+        let endpoint = Endpoint::GuildMember(self.guild, user);
+        match self.call(endpoint, Method::Get, None, None, &[]).await {
+            Ok(answer) => {
+                let mut notes = notes.to_vec();
+                notes.push(NOTE_JOINED.into());
+                Ok(Some(Outcome {
+                    created: None,
+                    notes,
+                    rate: answer.rate,
+                }))
+            }
+            Err(CallError::Refused(_, 404)) => Ok(None),
+            Err(CallError::Refused(f, _)) => Err(f),
+            Err(CallError::Transient(m)) => Err(Failure {
+                reason: m,
+                code: None,
+            }),
+        }
+    }
+
     /// Adds a member back with their grant (`PUT`, the roles and nickname in `body`). Already
     /// there (204): the roles and nickname by `PATCH`. An invalid token (50025) is refreshed
     /// once and tried again; refused again, or not refreshable, the link is dead. A guild cap
@@ -293,7 +317,10 @@ impl Discord {
                 false,
                 false,
             ),
-            Req::AddMember(user, b) => {
+            Req::AddMember(user, b, sent_before) => {
+                if *sent_before && let Some(outcome) = self.added_before(*user, &notes).await? {
+                    return Ok(outcome);
+                }
                 return self.add_member(*user, b, notes, &reason).await;
             }
             Req::Nothing => {

@@ -102,6 +102,17 @@ impl Shared {
         self.store_error.lock().ok().and_then(|s| s.clone())
     }
 
+    /// Writes down that a member add is about to be sent; returns the state version that
+    /// includes it.
+    fn mark_sending(&self, step: StepId) -> u64 {
+        let inserted = self.state().sending.insert(step);
+        if inserted {
+            self.version.fetch_add(1, Ordering::SeqCst) + 1
+        } else {
+            self.version.load(Ordering::SeqCst)
+        }
+    }
+
     /// Applies a step's end; returns the state version that includes it.
     fn apply(&self, step: &Step, outcome: Result<Outcome, Failure>) -> u64 {
         let mut s = self.state();
@@ -391,6 +402,16 @@ pub async fn execute(
                 let crash = control.crash;
                 let freed = freed_tx.clone();
                 tasks.spawn(async move {
+                    // A member add is written down before it is sent (a crash then looks the
+                    // member up instead of adding them twice).
+                    if step.adds_member() {
+                        let version = shared.mark_sending(step.id);
+                        if let Err(e) = shared.flush_to(version).await {
+                            tracing::warn!(error = %e, "recording a member add failed");
+                            let _ = freed.send((lane, None));
+                            return (step.id, false);
+                        }
+                    }
                     let outcome = if matches!(call.request, Req::Nothing) {
                         Err(Failure {
                             reason: call.notes.join("; "),
@@ -405,7 +426,7 @@ pub async fn execute(
                     }
                     let rate = outcome.as_ref().ok().and_then(|o| o.rate.clone());
                     let _ = freed.send((lane, rate));
-                    if step.creates() && outcome.is_ok() {
+                    if (step.creates() || step.adds_member()) && outcome.is_ok() {
                         let k = creates_returned.fetch_add(1, Ordering::SeqCst) + 1;
                         if crash == Some(CrashPoint::BeforeRecording(k)) {
                             crashed.store(true, Ordering::SeqCst);
