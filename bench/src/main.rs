@@ -18,6 +18,7 @@
 
 mod antinuke;
 mod billing;
+mod pull;
 mod restore;
 mod web;
 
@@ -325,6 +326,9 @@ async fn main() -> std::process::ExitCode {
     }
     if std::env::args().nth(1).as_deref() == Some("restore") {
         return finish(restore::run().await);
+    }
+    if std::env::args().nth(1).as_deref() == Some("pull") {
+        return finish(pull::run().await);
     }
     if std::env::args().nth(1).as_deref() == Some("billing") {
         return finish(billing::run().await);

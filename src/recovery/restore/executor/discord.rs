@@ -26,8 +26,6 @@ pub struct Discord {
     grants: Option<Arc<dyn crate::recovery::restore::ports::MemberGrants>>,
 }
 
-/// The note of an add that brought the member back.
-pub const NOTE_JOINED: &str = "joined";
 /// The note of an add whose member was already there (their roles and nickname were set).
 pub const NOTE_ALREADY: &str = "already a member: roles and nickname set";
 
@@ -91,21 +89,18 @@ impl Discord {
         self
     }
 
-    /// A member add that was sent before a crash and not recorded: `Some` (joined) when the
+    /// A member add that was sent before a crash and not recorded: `Some` (joined: done without
+    /// a note) when the
     /// member is in the guild now (the add went through: their roles came with it), `None` when
     /// they are not (it did not: send it). A read, never a second add.
     async fn added_before(&self, user: u64, notes: &[String]) -> Result<Option<Outcome>, Failure> {
         let endpoint = Endpoint::GuildMember(self.guild, user);
         match self.call(endpoint, Method::Get, None, None, &[]).await {
-            Ok(answer) => {
-                let mut notes = notes.to_vec();
-                notes.push(NOTE_JOINED.into());
-                Ok(Some(Outcome {
-                    created: None,
-                    notes,
-                    rate: answer.rate,
-                }))
-            }
+            Ok(answer) => Ok(Some(Outcome {
+                created: None,
+                notes: notes.to_vec(),
+                rate: answer.rate,
+            })),
             Err(CallError::Refused(_, 404)) => Ok(None),
             Err(CallError::Refused(f, _)) => Err(f),
             Err(CallError::Transient(m)) => Err(Failure {
@@ -175,8 +170,8 @@ impl Discord {
                         Err(CallError::Refused(f, _)) => Err(f),
                     };
                 }
+                // Joined (a done add without the "already" note: nothing more to store).
                 Ok(answer) => {
-                    notes.push(NOTE_JOINED.into());
                     return Ok(Outcome {
                         created: None,
                         notes,

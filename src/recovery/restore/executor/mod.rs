@@ -32,7 +32,7 @@ mod discord;
 mod rate;
 
 use bodies::{Req, build};
-pub use discord::{Discord, NOTE_ALREADY, NOTE_JOINED, reason_prefix, step_of_reason};
+pub use discord::{Discord, NOTE_ALREADY, reason_prefix, step_of_reason};
 pub use rate::Rate;
 
 /// Scheduler tuning (from `[restore]`).
