@@ -149,6 +149,8 @@ pub mod msg {
         MEMBERS_PANEL = "members-panel" (guild);
         MEMBERS_PANEL_BUTTON = "members-panel-button";
         MEMBERS_LINK_COUNTS = "members-link-counts" (live, dead);
+        MEMBERS_PULL_IN_TARGET = "members-pull-in-target" (target);
+        MEMBERS_NOT_OWNER_OF_BOTH = "members-not-owner-of-both";
         BILLING_NOT_SOLD = "billing-not-sold";
         BILLING_WHICH_SERVER = "billing-which-server";
         BILLING_PLANS_TITLE = "billing-plans-title";

@@ -65,7 +65,7 @@ async fn owned_guild(ctx: Context<'_>, server: Option<&str>) -> Result<u64, Erro
 }
 
 /// The servers the caller owns (for the `server` option in DMs).
-async fn autocomplete_owned(
+pub(crate) async fn autocomplete_owned(
     ctx: Context<'_>,
     partial: &str,
 ) -> serenity::CreateAutocompleteResponse {

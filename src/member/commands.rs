@@ -109,11 +109,15 @@ pub async fn link(ctx: Context<'_>, role: Option<serenity::Role>) -> Result<(), 
 ///
 /// Members who left but linked their account are added back through their authorization, with
 /// the roles and nickname the snapshot (default: the newest) has for them; members still
-/// there get theirs back too. The preview shows the counts and the time it takes; the pull
-/// runs as a restore job (live progress, cancel, a report).
+/// there get theirs back too. `source`: the server they come from (a server that moved: its
+/// links and snapshot; the owner must own both); `target`: the server they go to — the one
+/// the command runs in, where the preview and its buttons are. The preview shows the counts
+/// and the time it takes; the pull runs as a restore job (live progress, cancel, a report).
 #[poise::command(slash_command, guild_only, check = "checks::owner")]
 pub async fn pull(
     ctx: Context<'_>,
+    #[autocomplete = "crate::billing::commands::autocomplete_owned"] source: Option<String>,
+    #[autocomplete = "crate::billing::commands::autocomplete_owned"] target: Option<String>,
     #[autocomplete = "crate::recovery::restore::commands::autocomplete_snapshot"] snapshot: Option<
         String,
     >,
@@ -123,11 +127,28 @@ pub async fn pull(
         return Err(Error::user(msg::ERROR_GUILD_ONLY));
     };
     let data = ctx.data();
+    let server =
+        |raw: &str| -> Result<u64, Error> { Ok(crate::ids::Snowflake::parse(raw.trim())?.0) };
+    // The preview and its buttons live in the server the members go to.
+    if let Some(t) = target.as_deref().filter(|t| !t.trim().is_empty()) {
+        let t = server(t)?;
+        if t != guild.get() {
+            return Err(Error::User(
+                UserError::new(msg::MEMBERS_PULL_IN_TARGET).with("target", t),
+            ));
+        }
+    }
+    let source = source
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(server)
+        .transpose()?;
+    let from = source.unwrap_or(guild.get());
     let reference = snapshot.clone().unwrap_or_default();
     if let Some(s) = snapshot.as_deref().filter(|s| !s.trim().is_empty()) {
         // Bad input is refused (ephemerally) before anything is shown.
         data.snapshots
-            .find(guild.get(), s)
+            .find(from, s)
             .await
             .map_err(|e| restore::map_err(e.into(), s))?;
     }
@@ -136,6 +157,7 @@ pub async fn pull(
         .restores
         .preview_pull(
             guild.get(),
+            source,
             snapshot.as_deref(),
             ctx.author().id.get(),
             restore::bot_id(data),

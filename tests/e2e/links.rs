@@ -665,4 +665,151 @@ mod pull {
             .await;
         world.finish().await;
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn members_of_a_server_that_moved_are_pulled_into_the_new_one_by_the_owner_of_both() {
+        let world = TestWorld::builder().web().start().await;
+        wait_live(&world).await;
+        let old = world.guild_id();
+        let chosen = linked_then_kicked(&world, 2).await;
+        let names: std::collections::BTreeMap<u64, String> = world
+            .emu
+            .guild_view(old)
+            .unwrap()
+            .roles
+            .iter()
+            .map(|r| (r.id, r.name.clone()))
+            .collect();
+        // The new home: Umbra is added; the owner recreated the roles (by name).
+        let owner = world.owner_id();
+        let new = world.emu.create_guild(owner, "New home");
+        let bot_role = world
+            .emu
+            .add_bot(
+                new,
+                world.fixture.app.application_id,
+                discord_emulator::permissions::ADMINISTRATOR,
+                owner,
+            )
+            .unwrap();
+        let mut wanted_names = std::collections::BTreeSet::new();
+        for m in &chosen {
+            for r in &m.roles {
+                wanted_names.insert(names[r].clone());
+            }
+        }
+        let mut order = Vec::new();
+        for name in &wanted_names {
+            let id = world
+                .emu
+                .as_user(owner)
+                .create_role_named(new, name, 0)
+                .unwrap();
+            order.push((id, i64::try_from(order.len()).unwrap() + 1));
+        }
+        // Umbra's role above them all.
+        order.push((bot_role, i64::try_from(order.len()).unwrap() + 1));
+        world
+            .emu
+            .as_user(owner)
+            .set_role_positions(new, &order)
+            .unwrap();
+        world
+            .eventually("the new server is mirrored", || async {
+                world.data().sync.last_load(new).is_some() && world.data().sync.is_idle(new)
+            })
+            .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+
+        // Run in another server than the target: refused, saying where.
+        let elsewhere = world
+            .command_with(
+                owner,
+                Some(old),
+                "members pull",
+                json!({"target": new.to_string()}),
+                "en-US",
+            )
+            .await;
+        assert!(
+            elsewhere.text.contains("server the members go to"),
+            "{}",
+            elsewhere.text
+        );
+
+        let preview = world
+            .command_with(
+                owner,
+                Some(new),
+                "members pull",
+                json!({"source": old.to_string()}),
+                "en-US",
+            )
+            .await;
+        assert!(
+            preview.text.contains("Members to bring back: 2"),
+            "{}",
+            preview.text
+        );
+        confirm(&world, owner, &preview).await;
+        world
+            .eventually("the pull into the new server ends", || async {
+                let status: Option<String> = sqlx::query_scalar(
+                    "SELECT j.status FROM recovery.restore_jobs AS j \
+                       JOIN guild.guilds AS g ON g.id = j.guild_id \
+                      WHERE g.discord_guild_id = $1 ORDER BY j.created_at DESC LIMIT 1",
+                )
+                .bind(new as i64)
+                .fetch_optional(&world.db.pool)
+                .await
+                .unwrap();
+                status.as_deref() == Some("completed")
+            })
+            .await;
+        let home = world.emu.guild_view(new).unwrap();
+        let new_names: std::collections::BTreeMap<u64, String> =
+            home.roles.iter().map(|r| (r.id, r.name.clone())).collect();
+        for m in &chosen {
+            let back = home
+                .members
+                .iter()
+                .find(|x| x.user_id == m.user_id)
+                .unwrap_or_else(|| panic!("{} is in the new server", m.username));
+            let mut want: Vec<&String> = m.roles.iter().map(|r| &names[r]).collect();
+            let mut got: Vec<&String> = back.roles.iter().map(|r| &new_names[r]).collect();
+            want.sort();
+            got.sort();
+            assert_eq!(got, want, "{}'s roles, by name", m.username);
+            assert_eq!(back.nick, m.nick);
+        }
+
+        // Someone who owns only the new server cannot take another server's members.
+        let stranger = world.emu.create_user("stranger");
+        let theirs = world.emu.create_guild(stranger, "Not yours");
+        world
+            .emu
+            .add_bot(
+                theirs,
+                world.fixture.app.application_id,
+                discord_emulator::permissions::ADMINISTRATOR,
+                stranger,
+            )
+            .unwrap();
+        world
+            .eventually("their server is mirrored", || async {
+                world.data().sync.last_load(theirs).is_some()
+            })
+            .await;
+        let refused = world
+            .command_with(
+                stranger,
+                Some(theirs),
+                "members pull",
+                json!({"source": old.to_string()}),
+                "en-US",
+            )
+            .await;
+        assert!(refused.text.contains("owner of both"), "{}", refused.text);
+        world.finish().await;
+    }
 }

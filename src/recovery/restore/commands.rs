@@ -66,6 +66,7 @@ pub fn map_err(e: RestoreError, reference: &str) -> Error {
         RestoreError::AlreadyActive => Error::user(msg::ERROR_RESTORE_ACTIVE),
         RestoreError::NotFound => Error::user(msg::ERROR_RESTORE_NO_JOB),
         RestoreError::NoLinks => Error::user(msg::MEMBERS_LINK_UNAVAILABLE),
+        RestoreError::NotOwnerOfBoth => Error::user(msg::MEMBERS_NOT_OWNER_OF_BOTH),
         RestoreError::NotPreview(state) => {
             Error::User(UserError::new(msg::ERROR_RESTORE_NOT_PREVIEW).with("state", state))
         }

@@ -62,6 +62,8 @@ pub enum RestoreError {
     Join(String),
     #[error("member pulls need re-join links, which need the web login")]
     NoLinks,
+    #[error("members of another server are brought only by the owner of both servers")]
+    NotOwnerOfBoth,
     #[error("reading the re-join links failed: {0}")]
     Links(String),
 }
@@ -340,12 +342,21 @@ impl RestoreService {
         components: Components,
         scope: Option<Scope>,
         bot_user_id: u64,
+        source: Option<&GuildRecord>,
     ) -> Result<(SnapshotMeta, Plan), RestoreError> {
         let status = self.inner.sync.status(guild).await?;
         if status.state != Some(SyncState::Live) {
             return Err(RestoreError::NotSynced);
         }
-        let (meta, doc) = self.inner.snapshots.document(guild, snapshot).await?;
+        // A pull from another server reads that server's snapshot (this server's own, e.g. an
+        // import, is found first).
+        let (meta, doc) = match self.inner.snapshots.document(guild, snapshot).await {
+            Err(SnapshotError::NotFound) if source.is_some() => {
+                let from = source.map_or(guild, |s| s.discord_id);
+                self.inner.snapshots.document(from, snapshot).await?
+            }
+            other => other?,
+        };
         let state = self
             .inner
             .sync
@@ -371,7 +382,7 @@ impl RestoreService {
         let linked = if components.has(super::model::Component::Pull) {
             let grants = self.grants().ok_or(RestoreError::NoLinks)?;
             grants
-                .linked(record.id)
+                .linked(source.unwrap_or(record).id)
                 .await
                 .map_err(RestoreError::Links)?
                 .into_iter()
@@ -414,8 +425,55 @@ impl RestoreService {
     ) -> Result<Preview, RestoreError> {
         let record = self.record(guild).await?;
         let meta = self.inner.snapshots.find(guild, snapshot_ref).await?;
+        self.store_preview(
+            &record,
+            meta.id,
+            mode,
+            components,
+            requested_by,
+            bot_user_id,
+            None,
+        )
+        .await
+    }
+
+    /// The server a stored pull's members come from, when it is not `guild` (a pull into a
+    /// new server: the snapshot and the links are the old server's).
+    async fn pull_source(
+        &self,
+        plan: &Plan,
+        guild: u64,
+    ) -> Result<Option<GuildRecord>, RestoreError> {
+        if !plan.components.has(super::model::Component::Pull) || plan.snapshot_guild_id == guild {
+            return Ok(None);
+        }
+        Ok(self.inner.guilds.guild(plan.snapshot_guild_id).await?)
+    }
+
+    /// Plans `snapshot` against `record`'s guild now and stores the preview.
+    #[allow(clippy::too_many_arguments)]
+    async fn store_preview(
+        &self,
+        record: &GuildRecord,
+        snapshot: Uuid,
+        mode: Mode,
+        components: Components,
+        requested_by: u64,
+        bot_user_id: u64,
+        source: Option<&GuildRecord>,
+    ) -> Result<Preview, RestoreError> {
+        let guild = record.discord_id;
         let (meta, plan) = self
-            .make_plan(guild, &record, meta.id, mode, components, None, bot_user_id)
+            .make_plan(
+                guild,
+                record,
+                snapshot,
+                mode,
+                components,
+                None,
+                bot_user_id,
+                source,
+            )
             .await?;
         let hash = plan_hash(&plan)?;
         let job_id = Uuid::now_v7();
@@ -455,6 +513,7 @@ impl RestoreService {
     pub async fn preview_pull(
         &self,
         guild: u64,
+        source: Option<u64>,
         snapshot_ref: Option<&str>,
         requested_by: u64,
         bot_user_id: u64,
@@ -462,29 +521,42 @@ impl RestoreService {
         if self.grants().is_none() {
             return Err(RestoreError::NoLinks);
         }
+        let record = self.record(guild).await?;
+        // Members of another server (the old one, when a server moved): the owner of both.
+        let source = match source.filter(|s| *s != guild) {
+            Some(s) => {
+                let from = self.record(s).await?;
+                if from.owner_discord_id != requested_by || record.owner_discord_id != requested_by
+                {
+                    return Err(RestoreError::NotOwnerOfBoth);
+                }
+                Some(from)
+            }
+            None => None,
+        };
+        let from = source.as_ref().map_or(guild, |s| s.discord_id);
         let snapshot = match snapshot_ref.map(str::trim).filter(|s| !s.is_empty()) {
-            Some(r) => r.to_owned(),
+            Some(r) => self.inner.snapshots.find(from, r).await?,
             None => self
                 .inner
                 .snapshots
-                .latest(guild)
+                .latest(from)
                 .await?
-                .ok_or(RestoreError::SnapshotNotFound)?
-                .id
-                .to_string(),
+                .ok_or(RestoreError::SnapshotNotFound)?,
         };
         let components = Components::of(&[
             super::model::Component::Members,
             super::model::Component::Pull,
         ])
         .ok_or(RestoreError::NoLinks)?;
-        self.preview(
-            guild,
-            &snapshot,
+        self.store_preview(
+            &record,
+            snapshot.id,
             Mode::Merge,
             components,
             requested_by,
             bot_user_id,
+            source.as_ref(),
         )
         .await
     }
@@ -506,6 +578,11 @@ impl RestoreService {
         }
         let old = parse_plan(&row.plan)?;
         let snapshot = row.snapshot_id.ok_or(RestoreError::SnapshotNotFound)?;
+        let source = self.pull_source(&old, guild).await?;
+        if source.as_ref().is_some_and(|s| s.owner_discord_id != actor) {
+            // Members of another server are brought only by the owner of both.
+            return Err(RestoreError::NotOwnerOfBoth);
+        }
         let (meta, plan) = self
             .make_plan(
                 guild,
@@ -515,6 +592,7 @@ impl RestoreService {
                 old.components.clone(),
                 old.scope.clone(),
                 bot_user_id,
+                source.as_ref(),
             )
             .await?;
         let hash = plan_hash(&plan)?;
@@ -626,6 +704,7 @@ impl RestoreService {
         }
         let old = parse_plan(&row.plan)?;
         let snapshot = row.snapshot_id.ok_or(RestoreError::SnapshotNotFound)?;
+        let source = self.pull_source(&old, guild).await?;
         let (_, plan) = self
             .make_plan(
                 guild,
@@ -635,6 +714,7 @@ impl RestoreService {
                 old.components.clone(),
                 old.scope.clone(),
                 bot_user_id,
+                source.as_ref(),
             )
             .await?;
         let hash = plan_hash(&plan)?;
@@ -692,6 +772,7 @@ impl RestoreService {
                 request.components.clone(),
                 request.scope.clone(),
                 self.bot_user_id_hint(),
+                None,
             )
             .await?;
         let hash = plan_hash(&plan)?;
