@@ -28,7 +28,8 @@ fn links(world: &TestWorld) -> LinkService {
 /// A member links `world`'s guild over HTTP (the emulator approves as `user`). Returns the
 /// client (with its cookies).
 async fn link_over_http(world: &TestWorld, user: u64) -> WebClient {
-    let client = WebClient::new(&world.web_base());
+    // The public URL: also right when Umbra runs as its own process (the crash test).
+    let client = WebClient::new(&world.config.http.public_url);
     let start = client
         .get(&format!("/join/{}/start", world.guild_id()))
         .await;
@@ -811,5 +812,232 @@ mod pull {
             .await;
         assert!(refused.text.contains("owner of both"), "{}", refused.text);
         world.finish().await;
+    }
+}
+
+mod crash {
+    //! The real `umbra` binary killed with SIGKILL in the middle of a member pull: after a
+    //! restart the job resumes, nobody is added twice (the emulator's log is the judge) and the
+    //! report is the one an uninterrupted pull gives.
+
+    use std::process::{Child, Command, Stdio};
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::link_over_http;
+    use crate::restore::confirm;
+    use crate::support::world::{PATIENCE, TestWorld};
+
+    const KEY: &str = "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktMzJieXQ=";
+    const ADD: &str = "/guilds/{guild_id}/members/{user_id}";
+
+    fn umbra(world: &TestWorld, dir: &std::path::Path, log: &str) -> Child {
+        let out = std::fs::File::create(dir.join(log)).unwrap();
+        let err = out.try_clone().unwrap();
+        Command::new(env!("CARGO_BIN_EXE_umbra"))
+            .arg("run")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", "warn,umbra=info")
+            .env("DATABASE_URL", &world.db.url)
+            .env("DISCORD_TOKEN", &world.fixture.app.bot_token)
+            .env("UMBRA_SECRET_KEY", KEY)
+            .env("DISCORD_CLIENT_SECRET", &world.fixture.app.client_secret)
+            .env("UMBRA_DATA_DIR", dir)
+            .env("UMBRA_HTTP_BIND", world.config.http.bind.to_string())
+            .env(
+                "UMBRA_HTTP_PUBLIC_URL",
+                world.config.http.public_url.clone(),
+            )
+            .env(
+                "UMBRA_DISCORD_CLIENT_ID",
+                world.fixture.app.client_id.to_string(),
+            )
+            .env(
+                "UMBRA_DISCORD_AUTHORIZE_URL",
+                &world.config.discord.authorize_url,
+            )
+            .env(
+                "UMBRA_DISCORD_API_ADDRESS",
+                world.emu.tls_addr().to_string(),
+            )
+            .env(
+                "UMBRA_DISCORD_CA_CERT",
+                world.emu.ca_cert_path().display().to_string(),
+            )
+            .env("UMBRA_RESTORE_LEASE_SECONDS", "2")
+            .env("UMBRA_RESTORE_HEARTBEAT_MS", "300")
+            .env("UMBRA_RESTORE_POLL_INTERVAL_MS", "100")
+            .env("UMBRA_LICENSING_DEFAULT_PLAN", "max")
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("starting the umbra binary")
+    }
+
+    async fn eventually<F, Fut>(what: &str, mut check: F, dir: &std::path::Path)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = tokio::time::Instant::now() + PATIENCE * 2;
+        while !check().await {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting until {what}:\n{}",
+                std::fs::read_to_string(dir.join("umbra.log")).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    async fn current_members(world: &TestWorld, users: &[u64]) -> i64 {
+        let ids: Vec<i64> = users.iter().map(|u| *u as i64).collect();
+        sqlx::query_scalar(
+            "SELECT count(*) FROM member.members AS m JOIN guild.guilds AS g ON g.id = m.guild_id \
+              WHERE g.discord_guild_id = $1 AND m.valid_to IS NULL \
+                AND m.discord_user_id = ANY($2)",
+        )
+        .bind(world.guild_id() as i64)
+        .bind(&ids)
+        .fetch_one(&world.db.pool)
+        .await
+        .unwrap_or(-1)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_pull_killed_with_sigkill_resumes_after_restart_without_adding_anyone_twice() {
+        let world = TestWorld::builder().web().without_bot().start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = umbra(&world, dir.path(), "umbra.log");
+        let g = world.guild_id();
+        let http = reqwest::Client::new();
+        eventually(
+            "Umbra answers and the guild is live",
+            || {
+                let http = http.clone();
+                let url = format!("{}/healthz", world.config.http.public_url.clone());
+                async move {
+                    http.get(&url)
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success())
+                }
+            },
+            dir.path(),
+        )
+        .await;
+        let view = world.emu.guild_view(g).expect("the guild");
+        // More members than Discord's member bucket takes in one window (10 per 10 s), so the
+        // pull is still running when the process is killed.
+        let chosen: Vec<_> = view
+            .members
+            .iter()
+            .filter(|m| world.fixture.member_ids.contains(&m.user_id))
+            .take(14)
+            .cloned()
+            .collect();
+        assert_eq!(chosen.len(), 14);
+        let users: Vec<u64> = chosen.iter().map(|m| m.user_id).collect();
+        eventually(
+            "the mirror has the members",
+            || async { current_members(&world, &users).await == 14 },
+            dir.path(),
+        )
+        .await;
+        for m in &chosen {
+            link_over_http(&world, m.user_id).await;
+        }
+        let made = world
+            .command(
+                world.owner_id(),
+                "backup create",
+                json!({ "label": "before" }),
+            )
+            .await;
+        assert!(made.text.contains("before"), "{}", made.text);
+        for m in &chosen {
+            world
+                .emu
+                .as_user(world.owner_id())
+                .kick(g, m.user_id)
+                .unwrap();
+        }
+        eventually(
+            "the mirror sees them gone",
+            || async { current_members(&world, &users).await == 0 },
+            dir.path(),
+        )
+        .await;
+        let preview = world
+            .command(world.owner_id(), "members pull", json!({}))
+            .await;
+        assert!(
+            preview.text.contains("Members to bring back: 14"),
+            "{}",
+            preview.text
+        );
+        confirm(&world, world.owner_id(), &preview).await;
+        // The tenth add reaches Discord: SIGKILL.
+        let adds = || {
+            world
+                .emu
+                .request_log()
+                .into_iter()
+                .filter(|r| r.method == "PUT" && r.route == ADD && r.status != 429)
+                .count()
+        };
+        eventually("ten adds went out", || async { adds() >= 10 }, dir.path()).await;
+        first.kill().unwrap();
+        first.wait().unwrap();
+        assert!(adds() < 14, "killed mid-pull");
+
+        let mut second = umbra(&world, dir.path(), "umbra-2.log");
+        let message = preview.message.clone().expect("the preview message");
+        eventually(
+            "the pull finishes after the restart",
+            || async {
+                preview
+                    .handle
+                    .messages()
+                    .iter()
+                    .chain(world.emu.messages_in(message.channel_id).iter())
+                    .any(|m| m.text().contains("14 joined, 0 already there"))
+            },
+            dir.path(),
+        )
+        .await;
+        let mut per_user = std::collections::BTreeMap::new();
+        for r in world
+            .emu
+            .request_log()
+            .into_iter()
+            .filter(|r| r.method == "PUT" && r.route == ADD && r.status != 429)
+        {
+            *per_user.entry(r.path.clone()).or_insert(0) += 1;
+        }
+        assert_eq!(per_user.len(), 14);
+        assert!(
+            per_user.values().all(|n| *n == 1),
+            "nobody added twice: {per_user:?}"
+        );
+        let after = world.emu.guild_view(g).expect("the guild");
+        for m in &chosen {
+            let back = after
+                .members
+                .iter()
+                .find(|x| x.user_id == m.user_id)
+                .expect("back");
+            let (mut want, mut got) = (m.roles.clone(), back.roles.clone());
+            want.sort_unstable();
+            got.sort_unstable();
+            assert_eq!(got, want);
+            assert_eq!(back.nick, m.nick);
+        }
+        second.kill().unwrap();
+        second.wait().unwrap();
     }
 }
