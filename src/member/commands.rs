@@ -108,7 +108,7 @@ pub async fn link(ctx: Context<'_>, role: Option<serenity::Role>) -> Result<(), 
 /// Bring linked members back with their roles and nickname (a preview first)
 ///
 /// Members who left but linked their account are added back through their authorization, with
-/// the roles and nickname the snapshot (default: the newest) has for them; members still
+/// the roles and nickname the snapshot (default: the newest taken before they left) has for them; members still
 /// there get theirs back too. `source`: the server they come from (a server that moved: its
 /// links and snapshot; the owner must own both); `target`: the server they go to — the one
 /// the command runs in, where the preview and its buttons are. The preview shows the counts

@@ -438,6 +438,27 @@ impl crate::recovery::restore::ports::MemberGrants for LinkService {
         Ok(users.into_iter().map(crate::ids::from_db).collect())
     }
 
+    async fn first_left(&self, guild_row: Uuid) -> Result<Option<DateTime<Utc>>, String> {
+        // Each linked member who is gone: when their last version ended; the earliest of those.
+        sqlx::query_scalar(
+            "SELECT min(left_at) FROM ( \
+               SELECT max(m.valid_to) AS left_at \
+                 FROM member.web_join_requests AS r \
+                 JOIN member.members AS m \
+                   ON m.guild_id = r.guild_id AND m.discord_user_id = r.discord_user_id \
+                WHERE r.guild_id = $1 AND r.status = 'authorized' \
+                  AND NOT EXISTS (SELECT 1 FROM member.members AS c \
+                                   WHERE c.guild_id = r.guild_id \
+                                     AND c.discord_user_id = r.discord_user_id \
+                                     AND c.valid_to IS NULL) \
+                GROUP BY r.discord_user_id) AS gone",
+        )
+        .bind(guild_row)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| e.to_string())
+    }
+
     async fn access(
         &self,
         user: u64,

@@ -453,17 +453,87 @@ mod pull {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn kicked_members_who_linked_come_back_with_their_roles_and_nicknames() {
+    async fn after_a_nuke_and_a_restore_kicked_members_come_back_with_their_roles_and_nicknames() {
         let world = TestWorld::builder().web().start().await;
         wait_live(&world).await;
+        crate::restore::bot_on_top(&world);
+        tokio::time::sleep(Duration::from_millis(300)).await;
         let g = world.guild_id();
-        // Three members with roles link, and a nuker kicks them; one of them has since removed
-        // Umbra at Discord, another's access token expired.
-        let chosen = linked_then_kicked(&world, 3).await;
-        let (expired, revoked) = (chosen[1].user_id, chosen[2].user_id);
+        let owner = world.owner_id();
+        let names =
+            |view: &discord_emulator::GuildView| -> std::collections::BTreeMap<u64, String> {
+                view.roles.iter().map(|r| (r.id, r.name.clone())).collect()
+            };
+        let before_names = names(&world.emu.guild_view(g).unwrap());
+        // Four members with roles link; a nuker kicks them and deletes their roles. One has since
+        // removed Umbra at Discord, another's access token expired, another was banned.
+        let chosen = linked_then_kicked(&world, 4).await;
+        let mut nuked = std::collections::BTreeSet::new();
+        for m in &chosen {
+            nuked.extend(m.roles.iter().copied());
+        }
+        for r in &nuked {
+            world.emu.as_user(owner).delete_role(g, *r).unwrap();
+        }
+        let (expired, revoked, banned) = (chosen[1].user_id, chosen[2].user_id, chosen[3].user_id);
         world.emu.expire_oauth_access(expired);
         world.emu.deauthorize_oauth(revoked);
+        world.emu.as_user(owner).ban(g, banned).unwrap();
         let refreshes = world.emu.oauth_refreshes();
+        world
+            .eventually("the mirror sees the roles gone", || async {
+                let state = world
+                    .data()
+                    .sync
+                    .state_as_of(g, None)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                state
+                    .roles
+                    .iter()
+                    .all(|r| !nuked.contains(&r.discord_role_id))
+            })
+            .await;
+        // The owner restores the roles (new ids) from the snapshot.
+        let snapshot = world.data().snapshots.latest(g).await.unwrap().unwrap();
+        world
+            .data()
+            .restores
+            .start(umbra::recovery::restore::RestoreRequest {
+                guild: g,
+                snapshot_id: snapshot.id,
+                mode: umbra::recovery::restore::Mode::Merge,
+                components: umbra::recovery::restore::Components::of(&[
+                    umbra::recovery::restore::model::Component::Roles,
+                ])
+                .unwrap(),
+                scope: None,
+                requested_by: owner,
+                incident_id: None,
+                confirmed: true,
+            })
+            .await
+            .unwrap();
+        let (status, ..) =
+            wait_job(&world, &["completed", "failed"], Duration::from_secs(60)).await;
+        assert_eq!(status, "completed", "the roles are restored");
+        let restored: std::collections::BTreeSet<String> =
+            nuked.iter().map(|r| before_names[r].clone()).collect();
+        world
+            .eventually("the mirror has the restored roles", || async {
+                let state = world
+                    .data()
+                    .sync
+                    .state_as_of(g, None)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                restored
+                    .iter()
+                    .all(|n| state.roles.iter().any(|r| &r.name == n))
+            })
+            .await;
 
         // Not the rogue admin's to run.
         let rogue = world
@@ -471,51 +541,53 @@ mod pull {
             .await;
         assert!(rogue.text.contains("owner"), "{}", rogue.text);
 
-        let preview = world
-            .command(world.owner_id(), "members pull", json!({}))
-            .await;
+        let preview = world.command(owner, "members pull", json!({})).await;
         assert!(
-            preview.text.contains("Members to bring back: 3"),
+            preview.text.contains("Members to bring back: 4"),
             "{}",
             preview.text
         );
-        confirm(&world, world.owner_id(), &preview).await;
-        let (status, ..) =
-            wait_job(&world, &["completed", "failed"], Duration::from_secs(60)).await;
-        assert_eq!(status, "completed");
+        confirm(&world, owner, &preview).await;
+        world
+            .eventually("the pull's report", || async {
+                preview.handle.messages().iter().any(|m| {
+                    let t = m.text();
+                    t.contains("2 joined") && t.contains("1 dead links") && t.contains("1 banned")
+                })
+            })
+            .await;
 
         let after = world.emu.guild_view(g).expect("the guild");
+        let after_names = names(&after);
+        assert!(
+            nuked.iter().all(|r| !after_names.contains_key(r)),
+            "the roles were recreated with new ids"
+        );
         for m in &chosen[..2] {
             let back = after
                 .members
                 .iter()
                 .find(|x| x.user_id == m.user_id)
                 .unwrap_or_else(|| panic!("{} is back", m.username));
-            let mut want = m.roles.clone();
-            let mut got = back.roles.clone();
-            want.sort_unstable();
-            got.sort_unstable();
+            let mut want: Vec<&String> = m.roles.iter().map(|r| &before_names[r]).collect();
+            let mut got: Vec<&String> = back.roles.iter().map(|r| &after_names[r]).collect();
+            want.sort();
+            got.sort();
             assert_eq!(got, want, "{}'s original roles", m.username);
             assert_eq!(back.nick, m.nick, "{}'s nickname", m.username);
         }
         assert!(
-            after.members.iter().all(|x| x.user_id != revoked),
-            "the revoked member cannot be added"
+            after
+                .members
+                .iter()
+                .all(|x| x.user_id != revoked && x.user_id != banned),
+            "the revoked and the banned member are not added"
         );
         assert_eq!(
             world.emu.oauth_refreshes(),
             refreshes + 1,
             "the expired token was refreshed once"
         );
-        // The report, on the preview's message: two joined, one dead link.
-        world
-            .eventually("the pull's report", || async {
-                preview.handle.messages().iter().any(|m| {
-                    let t = m.text();
-                    t.contains("2 joined") && t.contains("1 dead links")
-                })
-            })
-            .await;
         world.finish().await;
     }
 

@@ -19,6 +19,12 @@ pub trait PunishedActors: Send + Sync {
 pub trait MemberGrants: Send + Sync {
     /// The Discord ids of the members with a live link to the guild (row id `guild_row`).
     async fn linked(&self, guild_row: Uuid) -> Result<Vec<u64>, String>;
+    /// When the first of the linked members who are not in the guild now left it (the mirror's
+    /// history); `None`: none of them is known to have left.
+    async fn first_left(
+        &self,
+        guild_row: Uuid,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, String>;
     /// The member's access token and its version. `None`: no live grant (a dead link).
     async fn access(
         &self,

@@ -437,6 +437,24 @@ impl RestoreService {
         .await
     }
 
+    /// The snapshot a pull takes roles and nicknames from by default: the newest one taken
+    /// before the first linked member who is gone left (a later one — the pre-restore
+    /// snapshot of a restore, a scheduled one after the nuke — no longer has them), else the
+    /// newest.
+    async fn snapshot_before_they_left(&self, guild: u64) -> Result<SnapshotMeta, RestoreError> {
+        let record = self.record(guild).await?;
+        let grants = self.grants().ok_or(RestoreError::NoLinks)?;
+        let left = grants
+            .first_left(record.id)
+            .await
+            .map_err(RestoreError::Links)?;
+        let list = self.inner.snapshots.list(guild).await?;
+        let before = left.and_then(|t| list.iter().find(|m| m.as_of <= t).cloned());
+        before
+            .or_else(|| list.into_iter().next())
+            .ok_or(RestoreError::SnapshotNotFound)
+    }
+
     /// The server a stored pull's members come from, when it is not `guild` (a pull into a
     /// new server: the snapshot and the links are the old server's).
     async fn pull_source(
@@ -508,8 +526,8 @@ impl RestoreService {
     }
 
     /// `/members pull`: the preview of adding back the members who left but linked their
-    /// account, with the roles and nickname `snapshot_ref` (default: the newest snapshot) has
-    /// for them; members still there get theirs back too.
+    /// account, with the roles and nickname `snapshot_ref` (default: the newest snapshot taken
+    /// before they left) has for them; members still there get theirs back too.
     pub async fn preview_pull(
         &self,
         guild: u64,
@@ -537,12 +555,7 @@ impl RestoreService {
         let from = source.as_ref().map_or(guild, |s| s.discord_id);
         let snapshot = match snapshot_ref.map(str::trim).filter(|s| !s.is_empty()) {
             Some(r) => self.inner.snapshots.find(from, r).await?,
-            None => self
-                .inner
-                .snapshots
-                .latest(from)
-                .await?
-                .ok_or(RestoreError::SnapshotNotFound)?,
+            None => self.snapshot_before_they_left(from).await?,
         };
         let components = Components::of(&[
             super::model::Component::Members,
