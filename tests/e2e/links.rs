@@ -588,6 +588,15 @@ mod pull {
             refreshes + 1,
             "the expired token was refreshed once"
         );
+        // The web's job page shows the same report.
+        let (_, _, _, _, job) = crate::restore::job(&world).await;
+        let web = crate::support::web::login(&world, owner).await;
+        let page = web.get(&format!("/guilds/{g}/restores/{job}")).await;
+        assert!(
+            page.body.contains("2 joined") && page.body.contains("1 banned"),
+            "{}",
+            page.body
+        );
         world.finish().await;
     }
 
