@@ -209,12 +209,13 @@ impl Runner {
             }),
         );
         let crash = service.take_crash_point();
-        let cancel_rx = service.register(row.id);
+        let cancel_rx = service.register(row.id, fencing);
         // Heartbeat: extends the lease and reads cancel requests.
         let (stop_tx, stop_rx) = watch::channel(false);
         let heartbeat = {
             let db = service.db().clone();
             let svc = service.clone();
+            let shared = shared.clone();
             let id = row.id;
             let mut stop = stop_rx.clone();
             tokio::spawn(async move {
@@ -224,11 +225,13 @@ impl Runner {
                         _ = stop.changed() => return,
                     }
                     match persistence::heartbeat(&db, id, fencing, settings.lease).await {
-                        Ok(Some(true)) => svc.signal_cancel(id),
+                        Ok(Some(true)) => svc.signal_run(id, fencing),
                         Ok(Some(false)) => {}
                         Ok(None) => {
+                            // Only this run stops (fenced: no message, no event); the run that
+                            // took over carries on.
                             tracing::warn!(job = %id, "the restore job was taken over; stopping");
-                            svc.signal_cancel(id);
+                            shared.mark_fenced();
                             return;
                         }
                         Err(e) => {
@@ -316,7 +319,7 @@ impl Runner {
         .await;
         let _ = stop_tx.send(true);
         heartbeat.abort();
-        service.unregister(row.id);
+        service.unregister(row.id, fencing);
         let halt = result?;
         match halt {
             Halt::Finished => {

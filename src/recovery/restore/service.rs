@@ -203,7 +203,10 @@ struct Inner {
     /// A job was queued (wakes this process's runner).
     wake: Notify,
     /// Cancel signals of the jobs this process runs.
-    running: Mutex<HashMap<Uuid, watch::Sender<bool>>>,
+    /// Keyed by job, with the fencing counter of the run: a process that took its own job
+    /// over (a late heartbeat let the lease lapse) has two runs of it, and the old one's
+    /// signals and clean-up must never reach the new one.
+    running: Mutex<HashMap<Uuid, (i64, watch::Sender<bool>)>>,
     /// Test hook: the runner stops like a killed process at this point.
     crash: Mutex<Option<CrashPoint>>,
     /// The bot's user id, learned by the runner once the gateway is ready.
@@ -301,23 +304,42 @@ impl RestoreService {
         self.inner.crash.lock().ok().and_then(|mut c| c.take())
     }
 
-    pub(super) fn register(&self, job: Uuid) -> watch::Receiver<bool> {
+    /// Registers the run of `job` under claim `fencing` (a newer claim replaces an older one,
+    /// whose channel then closes: the old run stops). Returns its cancel signal.
+    pub(super) fn register(&self, job: Uuid, fencing: i64) -> watch::Receiver<bool> {
         let (tx, rx) = watch::channel(false);
-        if let Ok(mut map) = self.inner.running.lock() {
-            map.insert(job, tx);
+        if let Ok(mut map) = self.inner.running.lock()
+            && map.get(&job).is_none_or(|(f, _)| *f <= fencing)
+        {
+            map.insert(job, (fencing, tx));
         }
         rx
     }
 
-    pub(super) fn unregister(&self, job: Uuid) {
-        if let Ok(mut map) = self.inner.running.lock() {
+    /// Ends the registration of the run `fencing` of `job` (a newer run's stays).
+    pub(super) fn unregister(&self, job: Uuid, fencing: i64) {
+        if let Ok(mut map) = self.inner.running.lock()
+            && map.get(&job).is_some_and(|(f, _)| *f == fencing)
+        {
             map.remove(&job);
         }
     }
 
+    /// A person (or a rule) cancels `job`: its current run stops.
     pub(super) fn signal_cancel(&self, job: Uuid) {
         if let Ok(map) = self.inner.running.lock()
-            && let Some(tx) = map.get(&job)
+            && let Some((_, tx)) = map.get(&job)
+        {
+            let _ = tx.send(true);
+        }
+    }
+
+    /// Stops the run `fencing` of `job` only (its heartbeat saw a cancel request, or saw the
+    /// job taken over).
+    pub(super) fn signal_run(&self, job: Uuid, fencing: i64) {
+        if let Ok(map) = self.inner.running.lock()
+            && let Some((f, tx)) = map.get(&job)
+            && *f == fencing
         {
             let _ = tx.send(true);
         }

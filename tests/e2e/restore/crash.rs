@@ -104,3 +104,67 @@ async fn a_runner_killed_at_several_points_resumes_without_duplicates() {
     assert_eq!(events(&world, "recovery.restore_completed").await, 1);
     world.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_that_takes_its_own_job_over_never_cancels_it() {
+    // A heartbeat that came too late (a database outage, a stalled process) lets the lease
+    // lapse while the run goes on; this process's runner claims the job again. The old run
+    // must stop quietly and the new one finish: nobody cancelled anything.
+    let world = super::builder()
+        .fixture(issue_fixture())
+        .configure(|c| {
+            c.restore.lease_seconds = 2;
+            c.restore.heartbeat_ms = 300;
+            c.restore.poll_interval_ms = 100;
+        })
+        .start()
+        .await;
+    wait_live(&world).await;
+    max_plan(&world).await;
+    bot_on_top(&world);
+    let id = snapshot(&world, "before").await;
+    let before = emulator_view(&world);
+    let recovery = wipe(&world);
+    assert_mirror_matches(&world, Duration::from_secs(60), "after the wipe").await;
+    let p = preview(&world, world.owner_id(), id, json!({})).await;
+    confirm(&world, world.owner_id(), &p).await;
+    world
+        .eventually("the restore is under way", || async {
+            let (status, done, ..) = job(&world).await;
+            status == "running" && done > 20
+        })
+        .await;
+    // The lease lapses under the running run (as if its heartbeats had not got through).
+    sqlx::query(
+        "UPDATE recovery.restore_jobs SET lease_until = now() - interval '1 second' \
+          WHERE status = 'running'",
+    )
+    .execute(&world.db.pool)
+    .await
+    .unwrap();
+    let (status, _, failed, _, job_id) = wait_job(
+        &world,
+        &["completed", "failed", "cancelled"],
+        Duration::from_secs(120),
+    )
+    .await;
+    assert_eq!(
+        (status.as_str(), failed),
+        ("completed", 0),
+        "{:?}",
+        report(&world, job_id).await
+    );
+    let fencing: i64 =
+        sqlx::query_scalar("SELECT fencing FROM recovery.restore_jobs WHERE id = $1")
+            .bind(job_id)
+            .fetch_one(&world.db.pool)
+            .await
+            .unwrap();
+    assert!(fencing >= 2, "taken over once: {fencing}");
+    assert_eq!(events(&world, "recovery.restore_cancelled").await, 0);
+    assert_eq!(events(&world, "recovery.restore_completed").await, 1);
+    assert_no_duplicates(&world);
+    drop_recovery_channel(&world, recovery);
+    assert_no_diff(&world, &before, "after the taken-over restore");
+    world.finish().await;
+}

@@ -97,6 +97,12 @@ impl Shared {
         self.fenced.load(Ordering::SeqCst)
     }
 
+    /// The job was taken over (its lease is someone else's): this run stops writing and
+    /// sending at once.
+    pub fn mark_fenced(&self) {
+        self.fenced.store(true, Ordering::SeqCst);
+    }
+
     /// Why writing progress failed for good, if it did.
     fn store_error(&self) -> Option<String> {
         self.store_error.lock().ok().and_then(|s| s.clone())
@@ -341,6 +347,7 @@ pub async fn execute(
     // The periodic write runs beside the scheduler, never inside its loop.
     let mut periodic: Option<tokio::task::JoinHandle<()>> = None;
     let mut cancelling = *control.cancel.borrow();
+    let mut replaced = false;
     let mut stopping = *control.stop.borrow();
     let recorded = Arc::new(AtomicU64::new(0));
     let creates_returned = Arc::new(AtomicU64::new(0));
@@ -506,9 +513,17 @@ pub async fn execute(
             Some((lane, rate)) = freed_rx.recv() => {
                 give_back(&mut in_flight, &mut rates, lane, rate);
             }
-            changed = control.cancel.changed(), if !cancelling => {
-                if changed.is_err() || *control.cancel.borrow() {
-                    cancelling = true;
+            changed = control.cancel.changed(), if !cancelling && !replaced => {
+                match changed {
+                    // Only a person or a rule cancels. A closed channel means a newer run of
+                    // this job replaced this one (this process took its own job over): this run
+                    // stops, the job carries on.
+                    Err(_) => {
+                        replaced = true;
+                        stopping = true;
+                    }
+                    Ok(()) if *control.cancel.borrow() => cancelling = true,
+                    Ok(()) => {}
                 }
             }
             changed = control.stop.changed(), if !stopping => {
