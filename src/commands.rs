@@ -50,6 +50,16 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
     };
     let locale = reply::locale(ctx).await;
     let data = ctx.data();
+    // A server Umbra joined a moment ago is recorded when its GUILD_CREATE is handled: until
+    // then there is nothing to show, which is not an error.
+    let known = data
+        .guilds
+        .guild(guild.get())
+        .await
+        .map_err(|e| Error::Internal(anyhow::Error::new(e).context("reading the server")))?;
+    if known.is_none() {
+        return Err(Error::user(msg::STATUS_LOADING));
+    }
     let t = |m: Msg, args: &[(&str, crate::i18n::ArgValue)]| data.i18n.text(locale, &m, args);
     let entitlements = data
         .licensing

@@ -87,6 +87,7 @@ pub mod msg {
         ERROR_EXPIRED_BUTTON = "error-expired-button";
 
         STATUS_TITLE = "status-title" (guild);
+        STATUS_LOADING = "status-loading";
         STATUS_PLAN = "status-plan" (plan);
         STATUS_PLAN_UNTIL = "status-plan-until" (plan, until);
         STATUS_SYNC = "status-sync" (state);

@@ -19,6 +19,7 @@ error-expired-button = This button has expired. Run the command again.
 ## /umbra status
 
 status-title = **Umbra — { $guild }**
+status-loading = Umbra is still setting up this server (it joined a moment ago). Try again in a few seconds.
 status-plan = Plan: **{ $plan }**
 status-plan-until = Plan: **{ $plan }** (until { $until })
 status-sync = Live sync: { $state }

@@ -19,6 +19,7 @@ error-expired-button = 만료된 버튼입니다. 명령을 다시 실행해 주
 ## /umbra status
 
 status-title = **Umbra — { $guild }**
+status-loading = Umbra가 아직 이 서버를 준비하고 있습니다(방금 추가되었습니다). 몇 초 뒤 다시 시도해 주세요.
 status-plan = 요금제: **{ $plan }**
 status-plan-until = 요금제: **{ $plan }** ({ $until } 까지)
 status-sync = 실시간 동기화: { $state }

@@ -428,3 +428,45 @@ async fn guild_only_commands_refuse_in_a_dm_with_a_clear_message() {
     assert!(reply.text.contains("서버 안에서만"), "{}", reply.text);
     world.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_in_a_server_umbra_is_still_recording_says_so_instead_of_failing() {
+    let world = TestWorld::start().await;
+    crate::recovery::wait_live(&world).await;
+    let emu = &world.emu;
+    let owner = emu.create_user("new owner");
+    let guild = emu.create_guild(owner, "Just added");
+    // The GUILD_CREATE handler cannot record the server for a while.
+    let mut hold = world.db.pool.begin().await.unwrap();
+    sqlx::raw_sql("LOCK TABLE guild.guilds IN SHARE MODE")
+        .execute(&mut *hold)
+        .await
+        .unwrap();
+    emu.add_bot(
+        guild,
+        world.fixture.app.application_id,
+        discord_emulator::permissions::ADMINISTRATOR,
+        owner,
+    )
+    .unwrap();
+    let reply = world
+        .command_with(owner, Some(guild), "umbra status", json!({}), "en-US")
+        .await;
+    assert!(
+        reply.text.contains("still setting up this server"),
+        "{}",
+        reply.text
+    );
+    assert!(!reply.text.contains("went wrong"), "{}", reply.text);
+    hold.commit().await.unwrap();
+    world
+        .eventually("the server is recorded", || async {
+            world.data().sync.last_load(guild).is_some()
+        })
+        .await;
+    let reply = world
+        .command_with(owner, Some(guild), "umbra status", json!({}), "en-US")
+        .await;
+    assert!(reply.text.contains("Just added"), "{}", reply.text);
+    world.finish().await;
+}
