@@ -234,6 +234,62 @@ impl App {
     }
 }
 
+/// Watches an external database: when it has not answered for `give_up`, fails (the process
+/// then exits non-zero and a supervisor restarts it) with a message naming the key. Checked
+/// every `give_up / 10` (1 s to 30 s), each check bounded by 5 s.
+async fn database_watchdog(
+    pool: PgPool,
+    give_up: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let every = (give_up / 10).clamp(Duration::from_secs(1), Duration::from_secs(30));
+    let mut failing_since: Option<(tokio::time::Instant, String)> = None;
+    while !*shutdown.borrow() {
+        let check = tokio::time::timeout(
+            Duration::from_secs(5),
+            sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&pool),
+        )
+        .await;
+        match check {
+            Ok(Ok(_)) => {
+                if failing_since.take().is_some() {
+                    tracing::info!("the database answers again");
+                }
+            }
+            Ok(Err(e)) => {
+                failing_since.get_or_insert_with(|| (tokio::time::Instant::now(), e.to_string()));
+            }
+            Err(_) => {
+                failing_since.get_or_insert_with(|| {
+                    (tokio::time::Instant::now(), "no answer within 5 s".into())
+                });
+            }
+        }
+        if let Some((since, why)) = &failing_since {
+            let down = since.elapsed();
+            if down >= give_up {
+                anyhow::bail!(
+                    "the database (database.url) has not answered for {} s \
+                     (database.give_up_seconds = {}): {why}. Exiting so that a supervisor \
+                     restarts Umbra once it is back",
+                    down.as_secs(),
+                    give_up.as_secs()
+                );
+            }
+            tracing::warn!(
+                down_s = down.as_secs(),
+                give_up_s = give_up.as_secs(),
+                "the database does not answer"
+            );
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+    Ok(())
+}
+
 /// A started Umbra: its tasks run until [`Running::shutdown`] or until one of them ends.
 pub struct Running {
     pub http_addr: SocketAddr,
@@ -316,6 +372,20 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
     });
     let rx = shutdown_rx.clone();
     tasks.spawn(async move { ("http", crate::http::serve(listener, router, rx).await) });
+
+    // An external database that never comes back ends Umbra (a supervisor restarts it); the
+    // embedded one is Umbra's own.
+    if !config.database.url.trim().is_empty() && config.database.give_up_seconds > 0 {
+        let pool = db.pool.clone();
+        let give_up = Duration::from_secs(config.database.give_up_seconds);
+        let rx = shutdown_rx.clone();
+        tasks.spawn(async move {
+            (
+                "database watchdog",
+                database_watchdog(pool, give_up, rx).await,
+            )
+        });
+    }
 
     let notify_wake = Arc::new(tokio::sync::Notify::new());
     let consumers: Vec<Arc<dyn Consumer>> = vec![

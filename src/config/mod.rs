@@ -173,6 +173,9 @@ pub struct DatabaseConfig {
     /// Prepared statements cached per connection; 0 for poolers without prepared-statement
     /// support (PgBouncer < 1.21 in transaction mode).
     pub statement_cache_capacity: usize,
+    /// With an external database (`url` set): seconds it may stay unreachable before Umbra
+    /// exits non-zero, so that a supervisor restarts it; 0 = never give up.
+    pub give_up_seconds: u64,
     pub embedded: EmbeddedConfig,
 }
 
@@ -389,6 +392,7 @@ impl Default for DatabaseConfig {
             min_connections: 1,
             acquire_timeout_seconds: 10,
             statement_cache_capacity: 100,
+            give_up_seconds: 600,
             embedded: EmbeddedConfig::default(),
         }
     }

@@ -4,6 +4,7 @@
 mod cli;
 mod embedded;
 mod http;
+mod outage;
 mod outbox;
 mod queue;
 mod self_host;
