@@ -375,8 +375,9 @@ impl LinkService {
         Ok(LinkCounts { live, dead })
     }
 
-    /// Marks the links of grants Discord refused as dead (`failed`, `token_revoked`) and
-    /// expires consents nobody finished. Returns how many links died.
+    /// Marks the links of grants Discord refused as dead (`failed`, `token_revoked`), expires
+    /// consents nobody finished, and deletes those (and refused ones) a day later. Returns how
+    /// many links died.
     pub async fn settle_dead(&self) -> Result<u64, LinkError> {
         let dead = sqlx::query(
             "UPDATE member.web_join_requests AS r SET status = 'failed', \
@@ -391,6 +392,15 @@ impl LinkService {
         sqlx::query(
             "UPDATE member.web_join_requests SET status = 'expired', pkce_verifier_enc = NULL, \
                     completed_at = now() WHERE status = 'pending' AND expires_at <= now()",
+        )
+        .execute(&self.pool)
+        .await?;
+        // Consents nobody finished, or refused, are kept a day (anyone may open one), then go.
+        sqlx::query(
+            "DELETE FROM member.web_join_requests \
+              WHERE expires_at < now() - interval '1 day' \
+                AND (status = 'expired' \
+                     OR (status = 'failed' AND failure_code = 'oauth_denied'))",
         )
         .execute(&self.pool)
         .await?;

@@ -213,6 +213,32 @@ async fn swapped_ciphertexts_do_not_open_and_forged_states_or_a_refusal_link_nob
     // A closed or unknown server has no link page.
     assert_eq!(stranger.get("/join/123456789012345678").await.status, 404);
     assert_eq!(stranger.get("/join/not-a-guild/start").await.status, 404);
+
+    // Consents nobody finished (anyone may open one) and refused ones go a day later; links
+    // stay.
+    let open_consents = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM member.web_join_requests WHERE status <> 'authorized'",
+        )
+        .fetch_one(&world.db.pool)
+        .await
+        .unwrap()
+    };
+    assert!(
+        open_consents().await >= 2,
+        "the unfinished and the refused consent"
+    );
+    sqlx::query(
+        "UPDATE member.web_join_requests SET created_at = now() - interval '2 days', \
+                expires_at = now() - interval '2 days' + interval '10 minutes' \
+          WHERE status <> 'authorized'",
+    )
+    .execute(&world.db.pool)
+    .await
+    .unwrap();
+    links(&world).settle_dead().await.unwrap();
+    assert_eq!(open_consents().await, 0);
+    assert_eq!(link_rows(&world).await, before, "the links stay");
     world.finish().await;
 }
 
