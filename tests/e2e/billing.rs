@@ -787,34 +787,12 @@ mod commands {
 mod logs {
     //! A whole billing flow logged at debug level, searched for secrets.
 
-    use std::io::Write;
-    use std::sync::{Arc, Mutex};
-
+    use crate::support::logs::Capture;
     use crate::support::world::TestWorld;
-
-    #[derive(Clone, Default)]
-    struct Capture(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Capture {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_whole_billing_flow_logs_no_secret_key_billing_key_or_card_number() {
-        let capture = Capture::default();
-        let writer = capture.clone();
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .try_init()
-            .expect("this test's process has no subscriber yet (nextest: one process per test)");
+        let capture = Capture::install(tracing_subscriber::EnvFilter::new("debug"));
         let world = TestWorld::builder().billing().start().await;
         let toss = world.toss.clone().unwrap();
         toss.set_webhook_url(Some(format!("{}/webhooks/toss", world.web_base())));
@@ -843,7 +821,7 @@ mod logs {
         let billing_key = toss.billing_keys_of(&customer.to_string()).pop().unwrap();
         let secret = toss.secret_key().to_owned();
         world.finish().await;
-        let log = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
+        let log = capture.text();
         assert!(
             log.len() > 10_000,
             "the flow was logged ({} bytes)",
@@ -949,7 +927,7 @@ mod crash {
     //! answer was recorded; after a restart the renewal is settled by its order id, never
     //! charged twice.
 
-    use std::process::{Child, Command, Stdio};
+    use std::process::Child;
     use std::sync::Arc;
     use std::time::Duration;
 
@@ -959,62 +937,26 @@ mod crash {
     use umbra::config::Secret;
     use umbra::db::crypto::Keyring;
 
-    use crate::support::world::{PATIENCE, TestWorld};
-
-    const KEY: &str = "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktMzJieXQ=";
+    use crate::support::binary::{SECRET_KEY as KEY, eventually};
+    use crate::support::world::TestWorld;
 
     fn umbra(world: &TestWorld, toss: &TossEmulator, dir: &std::path::Path) -> Child {
-        let log = std::fs::File::create(dir.join("umbra.log")).unwrap();
-        let err = log.try_clone().unwrap();
-        Command::new(env!("CARGO_BIN_EXE_umbra"))
-            .arg("run")
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("RUST_LOG", "warn,umbra=info")
-            .env("DATABASE_URL", &world.db.url)
-            .env("DISCORD_TOKEN", &world.fixture.app.bot_token)
-            .env("UMBRA_SECRET_KEY", KEY)
-            .env("DISCORD_CLIENT_SECRET", "web-login-secret")
-            .env("TOSS_SECRET_KEY", toss.secret_key())
-            .env("UMBRA_DATA_DIR", dir)
-            .env("UMBRA_HTTP_BIND", "127.0.0.1:0")
-            .env(
-                "UMBRA_DISCORD_API_ADDRESS",
-                world.emu.tls_addr().to_string(),
-            )
-            .env(
-                "UMBRA_DISCORD_CA_CERT",
-                world.emu.ca_cert_path().display().to_string(),
-            )
-            .env("UMBRA_BILLING_PROVIDER", "toss")
-            .env("UMBRA_BILLING_TOSS_CLIENT_KEY", toss.client_key())
-            .env("UMBRA_BILLING_TOSS_API_URL", toss.base_url())
-            .env("UMBRA_BILLING_TOSS_SDK_URL", toss.sdk_url())
-            .env("UMBRA_BILLING_RENEWAL_POLL_SECONDS", "1")
-            .env("UMBRA_BILLING_LEASE_SECONDS", "2")
-            .env("UMBRA_LICENSING_DEFAULT_PLAN", "free")
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(err)
-            .spawn()
-            .expect("starting the umbra binary")
-    }
-
-    async fn eventually<F, Fut>(what: &str, mut check: F, dir: &std::path::Path)
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = bool>,
-    {
-        let deadline = tokio::time::Instant::now() + PATIENCE * 2;
-        while !check().await {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting until {what}:\n{}",
-                std::fs::read_to_string(dir.join("umbra.log")).unwrap_or_default()
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        crate::support::binary::spawn(
+            world,
+            dir,
+            "umbra.log",
+            &[
+                ("DISCORD_CLIENT_SECRET", "web-login-secret".into()),
+                ("TOSS_SECRET_KEY", toss.secret_key().into()),
+                ("UMBRA_BILLING_PROVIDER", "toss".into()),
+                ("UMBRA_BILLING_TOSS_CLIENT_KEY", toss.client_key().into()),
+                ("UMBRA_BILLING_TOSS_API_URL", toss.base_url()),
+                ("UMBRA_BILLING_TOSS_SDK_URL", toss.sdk_url()),
+                ("UMBRA_BILLING_RENEWAL_POLL_SECONDS", "1".into()),
+                ("UMBRA_BILLING_LEASE_SECONDS", "2".into()),
+                ("UMBRA_LICENSING_DEFAULT_PLAN", "free".into()),
+            ],
+        )
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

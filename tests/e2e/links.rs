@@ -626,29 +626,9 @@ mod pull {
         world.finish().await;
     }
 
-    #[derive(Clone, Default)]
-    struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Capture {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_pull_logged_at_debug_level_logs_no_token() {
-        let capture = Capture::default();
-        let writer = capture.clone();
-        tracing_subscriber::fmt()
-            .with_env_filter(umbra::telemetry::filter("debug"))
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .try_init()
-            .expect("this test's process has no subscriber yet (nextest: one process per test)");
+        let capture = crate::support::logs::Capture::install(umbra::telemetry::filter("debug"));
         let world = TestWorld::builder().web().start().await;
         wait_live(&world).await;
         let chosen = linked_then_kicked(&world, 2).await;
@@ -680,7 +660,7 @@ mod pull {
             .unwrap()
             .expect("a live grant");
         world.finish().await;
-        let log = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
+        let log = capture.text();
         assert!(
             log.len() > 10_000,
             "the flow was logged ({} bytes)",
@@ -927,78 +907,47 @@ mod crash {
     //! restart the job resumes, nobody is added twice (the emulator's log is the judge) and the
     //! report is the one an uninterrupted pull gives.
 
-    use std::process::{Child, Command, Stdio};
-    use std::time::Duration;
+    use std::process::Child;
 
     use serde_json::json;
 
     use super::link_over_http;
     use crate::restore::confirm;
-    use crate::support::world::{PATIENCE, TestWorld};
+    use crate::support::world::TestWorld;
 
-    const KEY: &str = "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktMzJieXQ=";
+    use crate::support::binary::eventually;
+
     const ADD: &str = "/guilds/{guild_id}/members/{user_id}";
 
     fn umbra(world: &TestWorld, dir: &std::path::Path, log: &str) -> Child {
-        let out = std::fs::File::create(dir.join(log)).unwrap();
-        let err = out.try_clone().unwrap();
-        Command::new(env!("CARGO_BIN_EXE_umbra"))
-            .arg("run")
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("RUST_LOG", "warn,umbra=info")
-            .env("DATABASE_URL", &world.db.url)
-            .env("DISCORD_TOKEN", &world.fixture.app.bot_token)
-            .env("UMBRA_SECRET_KEY", KEY)
-            .env("DISCORD_CLIENT_SECRET", &world.fixture.app.client_secret)
-            .env("UMBRA_DATA_DIR", dir)
-            .env("UMBRA_HTTP_BIND", world.config.http.bind.to_string())
-            .env(
-                "UMBRA_HTTP_PUBLIC_URL",
-                world.config.http.public_url.clone(),
-            )
-            .env(
-                "UMBRA_DISCORD_CLIENT_ID",
-                world.fixture.app.client_id.to_string(),
-            )
-            .env(
-                "UMBRA_DISCORD_AUTHORIZE_URL",
-                &world.config.discord.authorize_url,
-            )
-            .env(
-                "UMBRA_DISCORD_API_ADDRESS",
-                world.emu.tls_addr().to_string(),
-            )
-            .env(
-                "UMBRA_DISCORD_CA_CERT",
-                world.emu.ca_cert_path().display().to_string(),
-            )
-            .env("UMBRA_RESTORE_LEASE_SECONDS", "2")
-            .env("UMBRA_RESTORE_HEARTBEAT_MS", "300")
-            .env("UMBRA_RESTORE_POLL_INTERVAL_MS", "100")
-            .env("UMBRA_LICENSING_DEFAULT_PLAN", "max")
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .expect("starting the umbra binary")
-    }
-
-    async fn eventually<F, Fut>(what: &str, mut check: F, dir: &std::path::Path)
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = bool>,
-    {
-        let deadline = tokio::time::Instant::now() + PATIENCE * 2;
-        while !check().await {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting until {what}:\n{}",
-                std::fs::read_to_string(dir.join("umbra.log")).unwrap_or_default()
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        crate::support::binary::spawn(
+            world,
+            dir,
+            log,
+            &[
+                (
+                    "DISCORD_CLIENT_SECRET",
+                    world.fixture.app.client_secret.clone(),
+                ),
+                ("UMBRA_HTTP_BIND", world.config.http.bind.to_string()),
+                (
+                    "UMBRA_HTTP_PUBLIC_URL",
+                    world.config.http.public_url.clone(),
+                ),
+                (
+                    "UMBRA_DISCORD_CLIENT_ID",
+                    world.fixture.app.client_id.to_string(),
+                ),
+                (
+                    "UMBRA_DISCORD_AUTHORIZE_URL",
+                    world.config.discord.authorize_url.clone(),
+                ),
+                ("UMBRA_RESTORE_LEASE_SECONDS", "2".into()),
+                ("UMBRA_RESTORE_HEARTBEAT_MS", "300".into()),
+                ("UMBRA_RESTORE_POLL_INTERVAL_MS", "100".into()),
+                ("UMBRA_LICENSING_DEFAULT_PLAN", "max".into()),
+            ],
+        )
     }
 
     async fn current_members(world: &TestWorld, users: &[u64]) -> i64 {

@@ -4,7 +4,7 @@
 //! owner's DM went out but before Umbra heard back. After each restart: exactly one incident per
 //! attack, one emergency snapshot, the pin, one owner DM, and no second punishment.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use serde_json::json;
@@ -24,39 +24,17 @@ impl Umbra {
     fn start(world: &TestWorld) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("umbra.log");
-        let file = std::fs::File::create(&log).unwrap();
-        let err = file.try_clone().unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_umbra"))
-            .arg("run")
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("RUST_LOG", "warn,umbra=info")
-            .env("DATABASE_URL", &world.db.url)
-            .env("DISCORD_TOKEN", &world.fixture.app.bot_token)
-            .env(
-                "UMBRA_SECRET_KEY",
-                "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktMzJieXQ=",
-            )
-            .env("UMBRA_DATA_DIR", dir.path())
-            .env("UMBRA_HTTP_BIND", "127.0.0.1:0")
-            .env(
-                "UMBRA_DISCORD_API_ADDRESS",
-                world.emu.tls_addr().to_string(),
-            )
-            .env(
-                "UMBRA_DISCORD_CA_CERT",
-                world.emu.ca_cert_path().display().to_string(),
-            )
-            .env("UMBRA_OUTBOX_POLL_INTERVAL_MS", "50")
-            .env("UMBRA_NOTIFICATION_POLL_INTERVAL_MS", "100")
-            .env("UMBRA_NOTIFICATION_LEASE_SECONDS", "2")
-            .env("UMBRA_ANTINUKE_AUTO_REVERT_SETTLE_SECONDS", "3")
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(file)
-            .stderr(err)
-            .spawn()
-            .expect("starting the umbra binary");
+        let child = crate::support::binary::spawn(
+            world,
+            dir.path(),
+            "umbra.log",
+            &[
+                ("UMBRA_OUTBOX_POLL_INTERVAL_MS", "50".into()),
+                ("UMBRA_NOTIFICATION_POLL_INTERVAL_MS", "100".into()),
+                ("UMBRA_NOTIFICATION_LEASE_SECONDS", "2".into()),
+                ("UMBRA_ANTINUKE_AUTO_REVERT_SETTLE_SECONDS", "3".into()),
+            ],
+        );
         Self {
             child: Some(child),
             log,

@@ -3,7 +3,6 @@
 //! `database.give_up_seconds` and a message naming the key (a supervisor then restarts it),
 //! instead of staying half alive.
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use tokio::net::{UnixListener, UnixStream};
@@ -74,31 +73,15 @@ async fn an_external_database_that_never_comes_back_makes_umbra_exit_non_zero_na
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let log = std::fs::File::create(dir.path().join("umbra.log")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_umbra"))
-        .arg("run")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RUST_LOG", "warn,umbra=info")
-        .env("DATABASE_URL", &through)
-        .env("UMBRA_DATABASE_GIVE_UP_SECONDS", "3")
-        .env("DISCORD_TOKEN", &world.fixture.app.bot_token)
-        .env("UMBRA_DATA_DIR", dir.path())
-        .env("UMBRA_HTTP_BIND", "127.0.0.1:0")
-        .env(
-            "UMBRA_DISCORD_API_ADDRESS",
-            world.emu.tls_addr().to_string(),
-        )
-        .env(
-            "UMBRA_DISCORD_CA_CERT",
-            world.emu.ca_cert_path().display().to_string(),
-        )
-        .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("starting the umbra binary");
+    let mut child = crate::support::binary::spawn(
+        &world,
+        dir.path(),
+        "umbra.log",
+        &[
+            ("DATABASE_URL", through.clone()),
+            ("UMBRA_DATABASE_GIVE_UP_SECONDS", "3".into()),
+        ],
+    );
     let read_log = || std::fs::read_to_string(dir.path().join("umbra.log")).unwrap_or_default();
 
     // Up: the guild is recorded through the proxy.

@@ -1,0 +1,66 @@
+//! Purpose: the real `umbra` binary in tests — started in a directory of its own against a
+//! world's database and Discord emulator (the fixture's bot token, [`SECRET_KEY`]), with each
+//! test's own settings on top (later ones win), its output in a log file there; and waiting
+//! with that log in the failure message.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::world::{PATIENCE, TestWorld};
+
+/// `UMBRA_SECRET_KEY` of the binaries tests start (the in-process worlds use the same).
+pub const SECRET_KEY: &str = "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktMzJieXQ=";
+
+/// Starts `umbra run` in `dir`, writing its output to `dir/log`.
+pub fn spawn(world: &TestWorld, dir: &Path, log: &str, settings: &[(&str, String)]) -> Child {
+    let out = std::fs::File::create(dir.join(log)).expect("the binary's log file");
+    let err = out.try_clone().expect("the binary's log file");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_umbra"));
+    command
+        .arg("run")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "warn,umbra=info")
+        .env("DATABASE_URL", &world.db.url)
+        .env("DISCORD_TOKEN", &world.fixture.app.bot_token)
+        .env("UMBRA_SECRET_KEY", SECRET_KEY)
+        .env("UMBRA_DATA_DIR", dir)
+        .env("UMBRA_HTTP_BIND", "127.0.0.1:0")
+        .env(
+            "UMBRA_DISCORD_API_ADDRESS",
+            world.emu.tls_addr().to_string(),
+        )
+        .env(
+            "UMBRA_DISCORD_CA_CERT",
+            world.emu.ca_cert_path().display().to_string(),
+        );
+    for (k, v) in settings {
+        command.env(k, v);
+    }
+    command
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .expect("starting the umbra binary")
+}
+
+/// Waits until `check` holds (twice the usual patience); on timeout, fails with `what` and the
+/// binary's log (`dir/umbra.log`).
+pub async fn eventually<F, Fut>(what: &str, mut check: F, dir: &Path)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE * 2;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}:\n{}",
+            std::fs::read_to_string(dir.join("umbra.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
