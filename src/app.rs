@@ -373,6 +373,26 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
     let rx = shutdown_rx.clone();
     tasks.spawn(async move { ("http", crate::http::serve(listener, router, rx).await) });
 
+    // The embedded cluster is Umbra's own: if its postmaster dies, it is started again (the
+    // pool reconnects by itself; the workers retry meanwhile).
+    if let Some(reviver) = db.embedded().and_then(|pg| pg.reviver()) {
+        let mut rx = shutdown_rx.clone();
+        tasks.spawn(async move {
+            while !*rx.borrow() {
+                match reviver.revive().await {
+                    Ok(true) => tracing::info!("the embedded PostgreSQL was started again"),
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "starting the embedded PostgreSQL again failed; trying again"),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    _ = rx.changed() => {}
+                }
+            }
+            ("embedded postgres watch", Ok(()))
+        });
+    }
+
     // An external database that never comes back ends Umbra (a supervisor restarts it); the
     // embedded one is Umbra's own.
     if !config.database.url.trim().is_empty() && config.database.give_up_seconds > 0 {

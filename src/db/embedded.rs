@@ -221,6 +221,59 @@ pub struct EmbeddedPostgres {
     log_path: PathBuf,
     /// Held while this process is the one that stops the cluster on shutdown.
     owner_lock: Option<File>,
+    /// How it was started (to start it again if its postmaster dies).
+    options: EmbeddedOptions,
+}
+
+/// What starts this process's cluster again if its postmaster dies (an immediate stop, a
+/// crash, the OOM killer): cheap to clone, for a watch task.
+#[derive(Debug, Clone)]
+pub struct Reviver {
+    pgdata: PathBuf,
+    socket_dir: PathBuf,
+    log_path: PathBuf,
+    options: EmbeddedOptions,
+}
+
+impl Reviver {
+    /// When the postmaster is gone, starts PostgreSQL again (it runs its own crash recovery)
+    /// and waits until it accepts connections. `Ok(false)`: it was running. An error (say,
+    /// orphaned backends still hold the old shared memory) is worth trying again shortly.
+    pub async fn revive(&self) -> Result<bool, EmbeddedError> {
+        if running_postmaster(&self.pgdata).is_some() {
+            return Ok(false);
+        }
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let bins = find_binaries(this.options.bin_dir.as_deref())?;
+            let run_as = resolve_run_as(&this.options.user)?;
+            tracing::warn!(pgdata = %this.pgdata.display(), "the embedded PostgreSQL is gone; starting it again");
+            remove_stale_files(&this.pgdata, &this.socket_dir);
+            spawn_postgres(
+                &bins,
+                run_as.as_ref(),
+                &this.options,
+                &this.pgdata,
+                &this.socket_dir,
+                &this.log_path,
+            )?;
+            let pg = EmbeddedPostgres {
+                pgdata: this.pgdata.clone(),
+                socket_dir: this.socket_dir.clone(),
+                log_path: this.log_path.clone(),
+                owner_lock: None,
+                options: this.options.clone(),
+            };
+            wait_ready(&pg, this.options.start_timeout)?;
+            Ok(true)
+        })
+        .await
+        .map_err(|e| EmbeddedError::Io {
+            action: "restarting the embedded PostgreSQL",
+            path: PathBuf::new(),
+            source: std::io::Error::other(e.to_string()),
+        })?
+    }
 }
 
 impl EmbeddedPostgres {
@@ -271,6 +324,16 @@ impl EmbeddedPostgres {
     /// Whether this process stops the cluster on shutdown.
     pub fn is_owner(&self) -> bool {
         self.owner_lock.is_some()
+    }
+
+    /// What starts the cluster again if its postmaster dies (`None`: another process owns it).
+    pub fn reviver(&self) -> Option<Reviver> {
+        self.is_owner().then(|| Reviver {
+            pgdata: self.pgdata.clone(),
+            socket_dir: self.socket_dir.clone(),
+            log_path: self.log_path.clone(),
+            options: self.options.clone(),
+        })
     }
 
     /// Leaves the cluster running after this process ends (used by the test harness, whose
@@ -478,6 +541,7 @@ fn start_blocking(options: &EmbeddedOptions) -> Result<EmbeddedPostgres, Embedde
         socket_dir,
         log_path,
         owner_lock,
+        options: options.clone(),
     };
     wait_ready(&pg, options.start_timeout)?;
     drop(init_lock);

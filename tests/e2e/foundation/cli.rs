@@ -298,3 +298,50 @@ async fn umbra_killed_with_sigkill_restarts_on_its_embedded_cluster_and_stops_it
         "the embedded PostgreSQL was stopped"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_postgresql_killed_under_a_running_umbra_is_started_again() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+
+    let dir = data_dir();
+    let emu = discord_emulator::Emulator::start(discord_emulator::EmulatorConfig::unlimited())
+        .await
+        .unwrap();
+    let fixture = emu.build_fixture(&discord_emulator::FixtureSpec::small());
+    let port = free_port();
+    let mut umbra = spawn_run(dir.path(), port, &emu, &fixture.app.bot_token);
+    wait_healthy(port, &mut umbra).await;
+    let data = dir.path().join("data");
+    let pg = postmaster_pid(&data).expect("the embedded cluster runs");
+
+    // The postmaster dies under Umbra (an immediate stop, the OOM killer).
+    kill(Pid::from_raw(pg), Signal::SIGKILL).unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        assert!(
+            umbra.try_wait().unwrap().is_none(),
+            "Umbra stays up while its database is restarted"
+        );
+        let alive = postmaster_pid(&data)
+            .filter(|p| *p != pg)
+            .is_some_and(|p| kill(Pid::from_raw(p), None).is_ok());
+        if alive {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the embedded PostgreSQL was not started again"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    wait_healthy(port, &mut umbra).await;
+
+    kill(Pid::from_raw(umbra.id() as i32), Signal::SIGTERM).unwrap();
+    let status = umbra.wait().unwrap();
+    assert!(status.success(), "a clean shutdown exits 0, got {status}");
+    assert!(
+        postmaster_pid(&data).is_none(),
+        "the restarted PostgreSQL is stopped with Umbra"
+    );
+}
