@@ -105,15 +105,28 @@ pub async fn revoke_active<C: ConnectionTrait>(
     guild_row_id: Uuid,
     reason: &str,
 ) -> Result<Vec<String>, DbErr> {
-    let revoked = licenses::Entity::update_many()
+    revoke_where(txn, guild_row_id, reason, None).await
+}
+
+/// Ends the active licenses of the guild (of `source` only, when given). Returns their plan
+/// codes.
+async fn revoke_where<C: ConnectionTrait>(
+    txn: &C,
+    guild_row_id: Uuid,
+    reason: &str,
+    source: Option<&str>,
+) -> Result<Vec<String>, DbErr> {
+    let mut update = licenses::Entity::update_many()
         .col_expr(licenses::Column::Status, Expr::value("revoked"))
         .col_expr(licenses::Column::RevokedAt, Expr::cust("now()"))
         .col_expr(licenses::Column::RevokeReason, Expr::value(reason))
         .col_expr(licenses::Column::UpdatedAt, Expr::cust("now()"))
         .filter(licenses::Column::GuildId.eq(guild_row_id))
-        .filter(licenses::Column::Status.eq("active"))
-        .exec_with_returning(txn)
-        .await?;
+        .filter(licenses::Column::Status.eq("active"));
+    if let Some(source) = source {
+        update = update.filter(licenses::Column::Source.eq(source));
+    }
+    let revoked = update.exec_with_returning(txn).await?;
     let plans: Vec<Uuid> = revoked.iter().map(|l| l.plan_id).collect();
     codes(txn, &plans).await
 }
@@ -209,24 +222,14 @@ pub async fn apply_subscription<C: ConnectionTrait>(
     Ok(replaced)
 }
 
-/// Ends the guild's active license when a subscription gave it (`reason` says why).
+/// Ends the guild's active license when a subscription gave it (`reason` says why). Returns
+/// the plan codes that ended.
 pub async fn end_subscription<C: ConnectionTrait>(
     txn: &C,
     guild_row_id: Uuid,
     reason: &str,
 ) -> Result<Vec<String>, DbErr> {
-    let ended = licenses::Entity::update_many()
-        .col_expr(licenses::Column::Status, Expr::value("revoked"))
-        .col_expr(licenses::Column::RevokedAt, Expr::cust("now()"))
-        .col_expr(licenses::Column::RevokeReason, Expr::value(reason))
-        .col_expr(licenses::Column::UpdatedAt, Expr::cust("now()"))
-        .filter(licenses::Column::GuildId.eq(guild_row_id))
-        .filter(licenses::Column::Status.eq("active"))
-        .filter(licenses::Column::Source.eq("subscription"))
-        .exec_with_returning(txn)
-        .await?;
-    let plans: Vec<Uuid> = ended.iter().map(|l| l.plan_id).collect();
-    codes(txn, &plans).await
+    revoke_where(txn, guild_row_id, reason, Some("subscription")).await
 }
 
 /// The guild's most recently ended license (expired or revoked): its plan and when it ended.

@@ -139,6 +139,50 @@ impl Billing {
         sqlx::query(sql).execute(&self.world.db.pool).await.unwrap();
     }
 
+    /// The active card: its customerKey and the billing key Toss issued for it.
+    async fn active_card(&self) -> (Uuid, String) {
+        let customer: Uuid = sqlx::query_scalar(
+            "SELECT customer_key FROM billing.billing_keys WHERE status = 'active'",
+        )
+        .fetch_one(&self.world.db.pool)
+        .await
+        .unwrap();
+        let key = self
+            .toss
+            .billing_keys_of(&customer.to_string())
+            .pop()
+            .unwrap();
+        (customer, key)
+    }
+
+    /// A worker that charged `order` at Toss and died before recording the answer.
+    async fn charged_by_a_dead_worker(
+        &self,
+        (customer, key): &(Uuid, String),
+        order: &str,
+        name: &str,
+        amount: i64,
+    ) {
+        let dead = TossClient::new(
+            &self.toss.base_url(),
+            &Secret::new(self.toss.secret_key().to_owned()),
+            Duration::from_secs(2),
+        )
+        .unwrap();
+        let charged = dead
+            .charge(
+                &Secret::new(key.clone()),
+                &umbra::billing::toss::Order {
+                    customer_key: customer.to_string(),
+                    order_id: order.to_owned(),
+                    order_name: name.into(),
+                    amount,
+                },
+            )
+            .await;
+        assert!(matches!(charged, umbra::billing::toss::Charge::Paid(_)));
+    }
+
     /// Puts the live subscription halfway through a 30-day period.
     async fn halfway(&self) {
         sqlx::query(
@@ -398,42 +442,9 @@ async fn a_charge_whose_record_was_lost_in_a_crash_is_reconciled_by_its_order_id
     .execute(&b.world.db.pool)
     .await
     .unwrap();
-    let key = b
-        .toss
-        .billing_keys_of(
-            &sqlx::query_scalar::<_, Uuid>(
-                "SELECT customer_key FROM billing.billing_keys WHERE status = 'active'",
-            )
-            .fetch_one(&b.world.db.pool)
-            .await
-            .unwrap()
-            .to_string(),
-        )
-        .pop()
-        .unwrap();
-    let customer: Uuid =
-        sqlx::query_scalar("SELECT customer_key FROM billing.billing_keys WHERE status = 'active'")
-            .fetch_one(&b.world.db.pool)
-            .await
-            .unwrap();
-    let dead = TossClient::new(
-        &b.toss.base_url(),
-        &Secret::new(b.toss.secret_key().to_owned()),
-        Duration::from_secs(2),
-    )
-    .unwrap();
-    let charged = dead
-        .charge(
-            &Secret::new(key),
-            &umbra::billing::toss::Order {
-                customer_key: customer.to_string(),
-                order_id: order.clone(),
-                order_name: "Umbra pro".into(),
-                amount: 4900,
-            },
-        )
+    let card = b.active_card().await;
+    b.charged_by_a_dead_worker(&card, &order, "Umbra pro", 4900)
         .await;
-    assert!(matches!(charged, umbra::billing::toss::Charge::Paid(_)));
     assert_eq!(b.toss.payments().len(), 2);
 
     // Held by the dead worker: nobody touches it.
@@ -1214,12 +1225,8 @@ async fn a_declined_upgrade_keeps_the_plan_and_one_whose_record_was_lost_is_sett
     b.service.subscribe(b.owner_row, g, "pro").await.unwrap();
     b.wait_plan("pro").await;
     b.halfway().await;
-    let customer: Uuid =
-        sqlx::query_scalar("SELECT customer_key FROM billing.billing_keys WHERE status = 'active'")
-            .fetch_one(&b.world.db.pool)
-            .await
-            .unwrap();
-    let key = b.toss.billing_keys_of(&customer.to_string()).pop().unwrap();
+    let card = b.active_card().await;
+    let key = card.1.clone();
 
     // Declined: the plan stays, nothing is scheduled, no dunning.
     b.toss
@@ -1267,24 +1274,8 @@ async fn a_declined_upgrade_keeps_the_plan_and_one_whose_record_was_lost_is_sett
     .execute(&b.world.db.pool)
     .await
     .unwrap();
-    let dead = TossClient::new(
-        &b.toss.base_url(),
-        &Secret::new(b.toss.secret_key().to_owned()),
-        Duration::from_secs(2),
-    )
-    .unwrap();
-    let charged = dead
-        .charge(
-            &Secret::new(key),
-            &umbra::billing::toss::Order {
-                customer_key: customer.to_string(),
-                order_id: order.clone(),
-                order_name: "Umbra max (upgrade)".into(),
-                amount: 2500,
-            },
-        )
+    b.charged_by_a_dead_worker(&card, &order, "Umbra max (upgrade)", 2500)
         .await;
-    assert!(matches!(charged, umbra::billing::toss::Charge::Paid(_)));
     let before = b.toss.payments().len();
     // While it is held, a second change is refused rather than charged.
     assert!(matches!(
