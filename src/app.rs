@@ -144,8 +144,14 @@ impl App {
             Arc::new(licensing.clone()),
             Arc::new(guilds.clone()),
         )?;
-        let (members, sync, snapshots) =
-            crate::recovery::services(&config, &db.conn, &db.pool, &guilds, &licensing)?;
+        let (members, sync, snapshots) = crate::recovery::services(
+            &config,
+            &db.conn,
+            &db.pool,
+            &guilds,
+            &licensing,
+            bot.rest().clone(),
+        )?;
         let restores = crate::recovery::restore::service(
             &config,
             &db.conn,

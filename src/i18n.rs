@@ -211,7 +211,9 @@ pub mod msg {
         BACKUP_LIST_EMPTY = "backup-list-empty";
         BACKUP_LIST_LINE = "backup-list-line" (label, id, when, trigger, members, size, pinned);
         BACKUP_PINNED_MARK = "backup-pinned-mark";
-        BACKUP_INFO = "backup-info" (label, id, trigger, created, as_of, roles, channels, overwrites, members, size, uncompressed, checksum, pinned, creator);
+        BACKUP_INFO = "backup-info" (label, id, trigger, created, as_of, roles, channels, overwrites, members, bans, size, uncompressed, checksum, pinned, creator);
+        BACKUP_INFO_BANS = "backup-info-bans" (count);
+        BACKUP_INFO_BANS_UNKNOWN = "backup-info-bans-unknown";
         BACKUP_DELETED = "backup-deleted" (label);
         BACKUP_PINNED = "backup-pinned" (label);
         BACKUP_UNPINNED = "backup-unpinned" (label);
@@ -249,6 +251,10 @@ pub mod msg {
         RESTORE_PREVIEW_SETTINGS = "restore-preview-settings" (update);
         RESTORE_PREVIEW_MEMBERS = "restore-preview-members" (update, keep, skip);
         RESTORE_PREVIEW_PULL = "restore-preview-pull" (add);
+        RESTORE_PREVIEW_BANS = "restore-preview-bans" (ban, unban, keep, skip);
+        RESTORE_PREVIEW_UNBANS = "restore-preview-unbans" (count, items);
+        RESTORE_WARN_BANS_UNKNOWN_SNAPSHOT = "restore-warn-bans-unknown-snapshot";
+        RESTORE_WARN_BANS_UNKNOWN_MIRROR = "restore-warn-bans-unknown-mirror";
         RESTORE_PULL_REPORT = "restore-pull-report" (joined, already, roles, dead, cap, banned, failed);
         RESTORE_PREVIEW_ETA = "restore-preview-eta" (eta, calls);
         RESTORE_PREVIEW_FOOTER = "restore-preview-footer" (expires);

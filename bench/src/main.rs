@@ -191,10 +191,11 @@ async fn load(emu: &Emulator, config: &Config, members: usize) -> anyhow::Result
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
-    let stored: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM member.members WHERE valid_to IS NULL")
-            .fetch_one(&running.data.pool)
-            .await?;
+    let stored: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM member.members WHERE valid_to IS NULL AND NOT banned",
+    )
+    .fetch_one(&running.data.pool)
+    .await?;
     let expected = emu.guild_view(guild).map(|v| v.members.len()).unwrap_or(0);
     if usize::try_from(stored).unwrap_or(0) != expected || report.members != expected {
         bail!(
@@ -227,7 +228,7 @@ async fn copy_baseline(pool: &PgPool) -> anyhow::Result<(usize, f64)> {
                 COALESCE(user_id::text, '\\N'), username, COALESCE(global_name, '\\N'), COALESCE(nick, '\\N'), \
                 role_ids::text, is_bot::text, COALESCE(joined_at::text, '\\N'), valid_from::text, synced_at::text), \
                 E'\\n') || E'\\n' \
-           FROM member.members WHERE valid_to IS NULL",
+           FROM member.members WHERE valid_to IS NULL AND NOT banned",
     )
     .fetch_one(&mut *conn)
     .await?;

@@ -1,5 +1,5 @@
 //! Purpose: the `restore` benchmark scenario — restore a wiped guild (250 roles, 500 channels in
-//! 50 categories, 3,000 overwrites, 2,000 members) from its snapshot against the emulator with
+//! 50 categories, 3,000 overwrites, 2,000 members, 500 bans lifted by the attacker) from its snapshot against the emulator with
 //! Discord-shaped rate limits (time-scaled), compare the time with the critical-path minimum
 //! the emulator's own configuration implies, and with the same restore done one call at a time.
 //!
@@ -24,6 +24,7 @@ use umbra::recovery::restore::{Components, Mode, RestoreRequest};
 /// Emulated seconds per real second: Discord's windows (10 s) become 100 ms.
 const TIME_SCALE: f64 = 100.0;
 const MEMBERS: usize = 2_000;
+const BANS: usize = 500;
 const PATIENCE: Duration = Duration::from_secs(600);
 
 /// One measured restore.
@@ -37,11 +38,11 @@ struct Run {
     rate_limited: u64,
     members: usize,
     grants: usize,
+    bans: usize,
 }
 
 fn options() -> DiffOptions {
     DiffOptions {
-        bans: false,
         webhooks: false,
         emojis: false,
         ..DiffOptions::structural()
@@ -132,6 +133,8 @@ fn planned_route(action: &Action) -> &'static str {
         Action::ChannelPositions { .. } => "PATCH /guilds/{guild_id}/channels",
         Action::Settings { .. } => "PATCH /guilds/{guild_id}",
         Action::Member { .. } => "PATCH /guilds/{guild_id}/members/{user_id}",
+        Action::Ban { .. } => "PUT /guilds/{guild_id}/bans/{user_id}",
+        Action::Unban { .. } => "DELETE /guilds/{guild_id}/bans/{user_id}",
     }
 }
 
@@ -296,7 +299,10 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
             ..EmulatorConfig::default()
         })
         .await?;
-        let fixture = emu.build_fixture(&FixtureSpec::large().with_members(MEMBERS));
+        let fixture = emu.build_fixture(&FixtureSpec {
+            bans: BANS,
+            ..FixtureSpec::large().with_members(MEMBERS)
+        });
         let guild = fixture.guild_id;
         let owner = emu.as_user(fixture.owner_id);
         // Umbra's role on top: every role of the snapshot can be put back.
@@ -345,6 +351,12 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
             .create_manual(guild, Some("benchmark".into()), fixture.owner_id)
             .await?
             .meta;
+        if snapshot.ban_count != Some(BANS as i32) {
+            bail!(
+                "the snapshot holds {:?} bans, not {BANS}",
+                snapshot.ban_count
+            );
+        }
         let before = emu.guild_view(guild).context("the guild")?;
         // The wipe: every channel and every role the owner can delete.
         for c in &before.channels {
@@ -359,11 +371,19 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
                     .map_err(|e| anyhow::anyhow!("wipe: {e:?}"))?;
             }
         }
+        for b in &before.bans {
+            owner
+                .unban(guild, b.user_id)
+                .map_err(|e| anyhow::anyhow!("wipe: {e:?}"))?;
+        }
         // The mirror follows the wipe.
         loop {
             let state = data.sync.state_as_of(guild, None).await?;
-            let done = state.is_some_and(|s| s.channels.is_empty() && s.roles.len() <= 2)
-                && data.sync.is_idle(guild);
+            let done = state.is_some_and(|s| {
+                s.channels.is_empty()
+                    && s.roles.len() <= 2
+                    && s.bans.as_ref().is_some_and(Vec::is_empty)
+            }) && data.sync.is_idle(guild);
             if done {
                 break;
             }
@@ -522,6 +542,11 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
                 .iter()
                 .filter(|s| matches!(s.action, Action::RoleGrant { .. }))
                 .count(),
+            bans: plan
+                .steps
+                .iter()
+                .filter(|s| matches!(s.action, Action::Ban { .. }))
+                .count(),
         };
         running.shutdown().await?;
         emu.shutdown();
@@ -561,6 +586,7 @@ pub async fn run() -> anyhow::Result<serde_json::Value> {
         "rate_limited": fast.rate_limited,
         "member_patches": fast.members,
         "permission_grants": fast.grants,
+        "bans": fast.bans,
         "naive_diff_after": naive.diff_after,
         "time_scale": TIME_SCALE,
     }))

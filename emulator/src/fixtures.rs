@@ -39,6 +39,8 @@ pub struct FixtureSpec {
     pub bot_permissions: u64,
     pub emojis: usize,
     pub webhooks: usize,
+    /// Users banned from the guild (not members; every other one with a reason).
+    pub bans: usize,
 }
 
 impl Default for FixtureSpec {
@@ -65,6 +67,7 @@ impl FixtureSpec {
             bot_permissions: perm::ADMINISTRATOR,
             emojis: 2,
             webhooks: 1,
+            bans: 2,
         }
     }
 
@@ -82,6 +85,7 @@ impl FixtureSpec {
             nick_percent: 15,
             emojis: 10,
             webhooks: 5,
+            bans: 20,
             ..Self::small()
         }
     }
@@ -126,6 +130,8 @@ pub struct Fixture {
     pub general_channel_id: ChannelId,
     /// Other human members, by user id.
     pub member_ids: Vec<UserId>,
+    /// Users banned from the guild.
+    pub banned_ids: Vec<UserId>,
 }
 
 const ROLE_WORDS: [&str; 24] = [
@@ -464,6 +470,15 @@ pub fn build(st: &mut State, spec: &FixtureSpec) -> Fixture {
         members.insert(uid, member(uid, rs, nick, rng.random_range(1..365)));
     }
 
+    let mut bans = Vec::new();
+    for i in 0..spec.bans {
+        let uid = st.create_user(&format!("banned-{:04}", i + 1), false);
+        bans.push(Ban {
+            user_id: uid,
+            reason: (i % 2 == 0).then(|| format!("raid account {}", i + 1)),
+        });
+    }
+    let banned_ids: Vec<UserId> = bans.iter().map(|b| b.user_id).collect();
     let mut emojis = Vec::new();
     for i in 0..spec.emojis {
         emojis.push(Emoji {
@@ -515,6 +530,9 @@ pub fn build(st: &mut State, spec: &FixtureSpec) -> Fixture {
         }
         g.members = members;
         g.emojis = emojis;
+        for b in bans {
+            g.bans.insert(b.user_id, b);
+        }
         g.settings.description = Some(format!("{} (seed {})", spec.guild_name, spec.seed));
         g.settings.verification_level = 1;
         g.settings.default_message_notifications = 1;
@@ -543,5 +561,6 @@ pub fn build(st: &mut State, spec: &FixtureSpec) -> Fixture {
         channel_ids,
         general_channel_id: general,
         member_ids,
+        banned_ids,
     }
 }

@@ -18,10 +18,12 @@ backup-pinned-mark = 📌{ " " }
 backup-info = **{ $label }**
     Id: `{ $id }`
     Taken: { $created } ({ $trigger }), state as of { $as_of }
-    Contents: { $roles } roles, { $channels } channels, { $overwrites } permission overwrites, { $members } members
+    Contents: { $roles } roles, { $channels } channels, { $overwrites } permission overwrites, { $members } members, { $bans }
     Size: { $size } ({ $uncompressed } uncompressed), checksum `{ $checksum }…`
     Pinned: { $pinned }
     Taken by: { $creator }
+backup-info-bans = { $count } bans
+backup-info-bans-unknown = no ban list (taken before Umbra knew the bans)
 backup-deleted = Snapshot **{ $label }** deleted.
 backup-pinned = Snapshot **{ $label }** pinned: it never expires and does not count against your plan.
 backup-unpinned = Snapshot **{ $label }** unpinned: it counts against your plan's retention again.

@@ -19,6 +19,7 @@ mod m20261125_000200_notification_skipped;
 mod m20261206_000300_protection;
 mod m20261206_000400_plan_change;
 mod m20261206_000500_member_links;
+mod m20261206_000600_bans;
 mod runner;
 mod sql;
 
@@ -56,5 +57,6 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(m20261206_000300_protection::MIGRATION),
         Box::new(m20261206_000400_plan_change::MIGRATION),
         Box::new(m20261206_000500_member_links::MIGRATION),
+        Box::new(m20261206_000600_bans::MIGRATION),
     ]
 }

@@ -455,12 +455,12 @@ impl crate::recovery::restore::ports::MemberGrants for LinkService {
                SELECT max(m.valid_to) AS left_at \
                  FROM member.web_join_requests AS r \
                  JOIN member.members AS m \
-                   ON m.guild_id = r.guild_id AND m.discord_user_id = r.discord_user_id \
+                   ON m.guild_id = r.guild_id AND m.discord_user_id = r.discord_user_id AND NOT m.banned \
                 WHERE r.guild_id = $1 AND r.status = 'authorized' \
                   AND NOT EXISTS (SELECT 1 FROM member.members AS c \
                                    WHERE c.guild_id = r.guild_id \
                                      AND c.discord_user_id = r.discord_user_id \
-                                     AND c.valid_to IS NULL) \
+                                     AND c.valid_to IS NULL AND NOT c.banned) \
                 GROUP BY r.discord_user_id) AS gone",
         )
         .bind(guild_row)

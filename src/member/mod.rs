@@ -12,6 +12,6 @@ pub mod ports;
 pub mod service;
 
 pub use links::{LinkError, LinkService, LinkSettings};
-pub use model::{MemberState, WriteStats};
+pub use model::{BanChanges, BanState, MemberState, WriteStats};
 pub use ports::{MemberError, MemberReader, MemberWriter};
 pub use service::MemberService;

@@ -44,6 +44,35 @@ impl MemberState {
     }
 }
 
+/// One ban: what a `member.members` version with `banned = true` holds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BanState {
+    pub discord_user_id: u64,
+    /// The banned user's name when the ban was seen.
+    pub username: String,
+    /// The ban's reason (Discord: the audit-log reason of the ban), if any.
+    pub reason: Option<String>,
+}
+
+/// Ban changes of one live-sync batch, applied in this order: `upsert`, `removed`, `complete`
+/// (every current ban not in it is closed), then `reasons` (filled in where still unknown).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BanChanges {
+    pub upsert: Vec<BanState>,
+    pub removed: Vec<u64>,
+    pub complete: Option<std::collections::HashSet<u64>>,
+    pub reasons: Vec<(u64, String)>,
+}
+
+impl BanChanges {
+    pub fn is_empty(&self) -> bool {
+        self.upsert.is_empty()
+            && self.removed.is_empty()
+            && self.complete.is_none()
+            && self.reasons.is_empty()
+    }
+}
+
 /// What a bulk write did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriteStats {

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::model::{MemberState, WriteStats};
+use super::model::{BanState, MemberState, WriteStats};
 use crate::ids::{from_db, to_db};
 
 /// Bind parameters of the widest statement below (the insert): checked against PostgreSQL's
@@ -26,7 +26,7 @@ use crate::ids::{from_db, to_db};
 /// The guilds (row ids) where `user` is a current member (by the current-member index).
 pub async fn guilds_of(pool: &PgPool, user: u64) -> Result<Vec<Uuid>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT guild_id FROM member.members WHERE discord_user_id = $1 AND valid_to IS NULL",
+        "SELECT guild_id FROM member.members WHERE discord_user_id = $1 AND valid_to IS NULL AND NOT banned",
     )
     .bind(to_db(user))
     .fetch_all(pool)
@@ -39,7 +39,7 @@ pub const MAX_BINDS_PER_STATEMENT: usize = 10;
 const CURRENT_OF: &str = "\
 SELECT id, discord_user_id, username, global_name, nick, role_ids, is_bot, joined_at
   FROM member.members
- WHERE guild_id = $1 AND valid_to IS NULL AND discord_user_id = ANY($2::bigint[])";
+ WHERE guild_id = $1 AND valid_to IS NULL AND NOT banned AND discord_user_id = ANY($2::bigint[])";
 
 const CLOSE_ROWS: &str = "\
 UPDATE member.members SET valid_to = GREATEST(now(), valid_from), ended_by = $2, synced_at = now()
@@ -389,7 +389,7 @@ impl BulkLoad {
 /// Whether `guild` has a current member.
 pub async fn has_current(conn: &mut PgConnection, guild: Uuid) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM member.members WHERE guild_id = $1 AND valid_to IS NULL)",
+        "SELECT EXISTS (SELECT 1 FROM member.members WHERE guild_id = $1 AND valid_to IS NULL AND NOT banned)",
     )
     .bind(guild)
     .fetch_one(&mut *conn)
@@ -459,7 +459,7 @@ pub async fn remove(
     let closed = sqlx::query(
         "UPDATE member.members \
             SET valid_to = GREATEST(now(), valid_from), ended_by = 'delete', synced_at = now() \
-          WHERE guild_id = $1 AND valid_to IS NULL AND discord_user_id = ANY($2::bigint[])",
+          WHERE guild_id = $1 AND valid_to IS NULL AND NOT banned AND discord_user_id = ANY($2::bigint[])",
     )
     .bind(guild)
     .bind(&ids)
@@ -479,7 +479,7 @@ pub async fn retain_only(
     present: &[u64],
 ) -> Result<WriteStats, sqlx::Error> {
     let current: Vec<i64> = sqlx::query_scalar(
-        "SELECT discord_user_id FROM member.members WHERE guild_id = $1 AND valid_to IS NULL",
+        "SELECT discord_user_id FROM member.members WHERE guild_id = $1 AND valid_to IS NULL AND NOT banned",
     )
     .bind(guild)
     .fetch_all(&mut *conn)
@@ -526,7 +526,7 @@ pub async fn strip_role(
     let rows: Vec<MemberRow> = sqlx::query_as(
         "SELECT discord_user_id, username, global_name, nick, role_ids, is_bot, joined_at \
            FROM member.members \
-          WHERE guild_id = $1 AND valid_to IS NULL AND role_ids @> ARRAY[$2::bigint]",
+          WHERE guild_id = $1 AND valid_to IS NULL AND NOT banned AND role_ids @> ARRAY[$2::bigint]",
     )
     .bind(guild)
     .bind(to_db(role))
@@ -568,11 +568,11 @@ pub async fn members_as_of(
 ) -> Result<Vec<MemberState>, sqlx::Error> {
     let rows: Vec<MemberRow> = sqlx::query_as(
         "SELECT discord_user_id, username, global_name, nick, role_ids, is_bot, joined_at \
-           FROM member.members WHERE guild_id = $1 AND valid_to IS NULL AND valid_from <= $2 \
+           FROM member.members WHERE guild_id = $1 AND valid_to IS NULL AND NOT banned AND valid_from <= $2 \
          UNION ALL \
          SELECT discord_user_id, username, global_name, nick, role_ids, is_bot, joined_at \
            FROM member.members \
-          WHERE guild_id = $1 AND valid_to IS NOT NULL AND valid_to > $2 AND valid_from <= $2 \
+          WHERE guild_id = $1 AND valid_to IS NOT NULL AND NOT banned AND valid_to > $2 AND valid_from <= $2 \
          ORDER BY discord_user_id",
     )
     .bind(guild)
@@ -585,7 +585,7 @@ pub async fn members_as_of(
 /// Current members of `guild`.
 pub async fn current_count(pool: &PgPool, guild: Uuid) -> Result<u64, sqlx::Error> {
     let n: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM member.members WHERE guild_id = $1 AND valid_to IS NULL",
+        "SELECT count(*) FROM member.members WHERE guild_id = $1 AND valid_to IS NULL AND NOT banned",
     )
     .bind(guild)
     .fetch_one(pool)
@@ -601,13 +601,193 @@ pub async fn member(
 ) -> Result<Option<MemberState>, sqlx::Error> {
     let row: Option<MemberRow> = sqlx::query_as(
         "SELECT discord_user_id, username, global_name, nick, role_ids, is_bot, joined_at \
-           FROM member.members WHERE guild_id = $1 AND valid_to IS NULL AND discord_user_id = $2",
+           FROM member.members WHERE guild_id = $1 AND valid_to IS NULL AND NOT banned AND discord_user_id = $2",
     )
     .bind(guild)
     .bind(to_db(user))
     .fetch_optional(pool)
     .await?;
     Ok(row.map(member_from))
+}
+
+// ---------------------------------------------------------------- bans
+// A ban is a `member.members` version with `banned = true` (see the migration
+// `m20261206_000600_bans`): the same versioning as membership, its own current-row index.
+
+type BanRow = (i64, String, Option<String>);
+
+fn ban_from((uid, username, reason): BanRow) -> BanState {
+    BanState {
+        discord_user_id: from_db(uid),
+        username,
+        reason,
+    }
+}
+
+/// Writes these bans (new or changed ones: a changed reason closes the old version).
+pub async fn upsert_bans(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    bans: &[BanState],
+) -> Result<WriteStats, sqlx::Error> {
+    let mut last: HashMap<u64, &BanState> = HashMap::with_capacity(bans.len());
+    for b in bans {
+        last.insert(b.discord_user_id, b);
+    }
+    if last.is_empty() {
+        return Ok(WriteStats::default());
+    }
+    let ids: Vec<i64> = last.keys().copied().map(to_db).collect();
+    let current: Vec<(Uuid, i64, String, Option<String>)> = sqlx::query_as(
+        "SELECT id, discord_user_id, username, ban_reason FROM member.members \
+          WHERE guild_id = $1 AND valid_to IS NULL AND banned AND discord_user_id = ANY($2::bigint[])",
+    )
+    .bind(guild)
+    .bind(&ids)
+    .persistent(false)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut close = Vec::new();
+    let mut unchanged = HashSet::new();
+    for (row, uid, username, reason) in current {
+        let user = from_db(uid);
+        match last.get(&user) {
+            Some(b) if b.username == username && b.reason == reason => {
+                unchanged.insert(user);
+            }
+            _ => close.push(row),
+        }
+    }
+    let mut stats = WriteStats::default();
+    if !close.is_empty() {
+        stats.closed = sqlx::query(CLOSE_ROWS)
+            .bind(&close)
+            .bind("update")
+            .persistent(false)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    }
+    let writing: Vec<&BanState> = last
+        .values()
+        .filter(|b| !unchanged.contains(&b.discord_user_id))
+        .copied()
+        .collect();
+    if writing.is_empty() {
+        return Ok(stats);
+    }
+    let rows: Vec<Uuid> = writing.iter().map(|_| Uuid::now_v7()).collect();
+    let uids: Vec<i64> = writing.iter().map(|b| to_db(b.discord_user_id)).collect();
+    let names: Vec<&str> = writing.iter().map(|b| b.username.as_str()).collect();
+    let reasons: Vec<Option<&str>> = writing.iter().map(|b| b.reason.as_deref()).collect();
+    stats.written = sqlx::query(
+        "INSERT INTO member.members (id, guild_id, discord_user_id, username, banned, ban_reason, valid_from, synced_at) \
+         SELECT i.id, $1, i.uid, i.username, true, i.reason, now(), now() \
+           FROM UNNEST($2::uuid[], $3::bigint[], $4::text[], $5::text[]) AS i(id, uid, username, reason)",
+    )
+    .bind(guild)
+    .bind(&rows)
+    .bind(&uids)
+    .bind(&names)
+    .bind(&reasons)
+    .persistent(false)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(stats)
+}
+
+/// Sets the reason of current bans in place when it is not known yet (the audit-log entry of
+/// a ban may come after the ban event; a reason is part of the ban, not a change of it).
+pub async fn set_ban_reasons(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    reasons: &[(u64, String)],
+) -> Result<u64, sqlx::Error> {
+    if reasons.is_empty() {
+        return Ok(0);
+    }
+    let uids: Vec<i64> = reasons.iter().map(|(u, _)| to_db(*u)).collect();
+    let texts: Vec<&str> = reasons.iter().map(|(_, r)| r.as_str()).collect();
+    Ok(sqlx::query(
+        "UPDATE member.members AS m SET ban_reason = i.reason \
+           FROM UNNEST($2::bigint[], $3::text[]) AS i(uid, reason) \
+          WHERE m.guild_id = $1 AND m.valid_to IS NULL AND m.banned \
+            AND m.discord_user_id = i.uid AND m.ban_reason IS NULL",
+    )
+    .bind(guild)
+    .bind(&uids)
+    .bind(&texts)
+    .persistent(false)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
+/// Closes the current bans of `users` (they were unbanned).
+pub async fn remove_bans(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    users: &[u64],
+) -> Result<WriteStats, sqlx::Error> {
+    if users.is_empty() {
+        return Ok(WriteStats::default());
+    }
+    let ids: Vec<i64> = users.iter().copied().map(to_db).collect();
+    let closed = sqlx::query(
+        "UPDATE member.members \
+            SET valid_to = GREATEST(now(), valid_from), ended_by = 'delete', synced_at = now() \
+          WHERE guild_id = $1 AND valid_to IS NULL AND banned AND discord_user_id = ANY($2::bigint[])",
+    )
+    .bind(guild)
+    .bind(&ids)
+    .persistent(false)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(WriteStats { written: 0, closed })
+}
+
+/// Closes every current ban of `guild` whose user is not in `present` (a full ban list).
+pub async fn retain_bans(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    present: &HashSet<u64>,
+) -> Result<WriteStats, sqlx::Error> {
+    let current: Vec<i64> = sqlx::query_scalar(
+        "SELECT discord_user_id FROM member.members WHERE guild_id = $1 AND valid_to IS NULL AND banned",
+    )
+    .bind(guild)
+    .fetch_all(&mut *conn)
+    .await?;
+    let gone: Vec<u64> = current
+        .into_iter()
+        .map(from_db)
+        .filter(|u| !present.contains(u))
+        .collect();
+    remove_bans(conn, guild, &gone).await
+}
+
+/// The bans of `guild` as of `at`, by user id.
+pub async fn bans_as_of(
+    pool: &PgPool,
+    guild: Uuid,
+    at: DateTime<Utc>,
+) -> Result<Vec<BanState>, sqlx::Error> {
+    let rows: Vec<BanRow> = sqlx::query_as(
+        "SELECT discord_user_id, username, ban_reason \
+           FROM member.members WHERE guild_id = $1 AND valid_to IS NULL AND banned AND valid_from <= $2 \
+         UNION ALL \
+         SELECT discord_user_id, username, ban_reason \
+           FROM member.members \
+          WHERE guild_id = $1 AND valid_to IS NOT NULL AND banned AND valid_to > $2 AND valid_from <= $2 \
+         ORDER BY discord_user_id",
+    )
+    .bind(guild)
+    .bind(at)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(ban_from).collect())
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::model::{MemberState, WriteStats};
+use super::model::{BanChanges, BanState, MemberState, WriteStats};
 use crate::db::Tx;
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +55,14 @@ pub trait MemberWriter: Send + Sync {
     /// A role was deleted: members holding it get a new version without it.
     async fn strip_role(&self, tx: &Tx, guild: Uuid, role: u64) -> Result<WriteStats, MemberError>;
 
+    /// Writes a batch's ban changes (see [`BanChanges`] for the order).
+    async fn write_bans(
+        &self,
+        tx: &Tx,
+        guild: Uuid,
+        changes: &BanChanges,
+    ) -> Result<WriteStats, MemberError>;
+
     /// Deletes history (closed versions) that ended before `before`. Current rows are kept.
     async fn purge_history(
         &self,
@@ -73,6 +81,13 @@ pub trait MemberReader: Send + Sync {
         guild: Uuid,
         at: DateTime<Utc>,
     ) -> Result<Vec<MemberState>, MemberError>;
+
+    /// The guild's bans as they were at `at` (as live sync saw them), by user id.
+    async fn bans_as_of(
+        &self,
+        guild: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<BanState>, MemberError>;
 
     /// How many current members the guild has.
     async fn current_count(&self, guild: Uuid) -> Result<u64, MemberError>;

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::model::{MemberState, WriteStats};
+use super::model::{BanChanges, BanState, MemberState, WriteStats};
 use super::persistence::{self, BulkLoad};
 use super::ports::{MemberError, MemberReader, MemberWriter};
 use crate::db::Tx;
@@ -86,6 +86,22 @@ impl MemberWriter for MemberService {
         Ok(persistence::strip_role(&mut **tx.lock().await, guild, role, self.chunk_rows).await?)
     }
 
+    async fn write_bans(
+        &self,
+        tx: &Tx,
+        guild: Uuid,
+        changes: &BanChanges,
+    ) -> Result<WriteStats, MemberError> {
+        let mut conn = tx.lock().await;
+        let mut stats = persistence::upsert_bans(&mut conn, guild, &changes.upsert).await?;
+        stats += persistence::remove_bans(&mut conn, guild, &changes.removed).await?;
+        if let Some(present) = &changes.complete {
+            stats += persistence::retain_bans(&mut conn, guild, present).await?;
+        }
+        persistence::set_ban_reasons(&mut conn, guild, &changes.reasons).await?;
+        Ok(stats)
+    }
+
     async fn purge_history(
         &self,
         tx: &Tx,
@@ -104,6 +120,14 @@ impl MemberReader for MemberService {
         at: DateTime<Utc>,
     ) -> Result<Vec<MemberState>, MemberError> {
         Ok(persistence::members_as_of(&self.pool, guild, at).await?)
+    }
+
+    async fn bans_as_of(
+        &self,
+        guild: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<BanState>, MemberError> {
+        Ok(persistence::bans_as_of(&self.pool, guild, at).await?)
     }
 
     async fn current_count(&self, guild: Uuid) -> Result<u64, MemberError> {

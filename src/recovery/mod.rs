@@ -37,6 +37,7 @@ pub fn services(
     pool: &sqlx::PgPool,
     guilds: &crate::guild::GuildService,
     licensing: &crate::licensing::LicensingService,
+    rest: crate::discord::rest::Rest,
 ) -> anyhow::Result<(
     crate::member::MemberService,
     sync::SyncService,
@@ -51,6 +52,7 @@ pub fn services(
         Arc::new(guilds.clone()),
         Arc::new(members.clone()),
         Arc::new(members.clone()),
+        rest,
         sync::SyncSettings {
             batch_rows: r.sync_batch_rows,
             flush_interval: Duration::from_millis(r.sync_flush_interval_ms),

@@ -645,6 +645,7 @@ mod tests {
                 nick: Some("seven".into()),
                 roles: vec![1],
             }],
+            bans: None,
         }
     }
 

@@ -24,6 +24,10 @@ pub struct Model {
     pub ended_by: Option<String>,
     /// Not versioned: last time live sync confirmed this row.
     pub synced_at: DateTimeWithTimeZone,
+    /// This version is a ban (the user is banned, not a member).
+    pub banned: bool,
+    /// The ban's reason, when banned.
+    pub ban_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

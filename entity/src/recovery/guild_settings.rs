@@ -39,6 +39,8 @@ pub struct Model {
     pub synced_at: DateTimeWithTimeZone,
     pub last_full_sync_at: Option<DateTimeWithTimeZone>,
     pub sync_state: Option<String>,
+    /// Not versioned: when the whole ban list was first loaded (earlier bans are unknown).
+    pub bans_known_since: Option<DateTimeWithTimeZone>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -33,6 +33,8 @@ pub struct Model {
     pub created_by_discord_id: Option<i64>,
     pub created_at: DateTimeWithTimeZone,
     pub expires_at: Option<DateTimeWithTimeZone>,
+    /// Bans in the document; `None` = no ban list (format 1, or bans not known then).
+    pub ban_count: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -286,6 +286,45 @@ impl Rest {
         .map(|_| ())
     }
 
+    /// `GET /guilds/{g}/bans`, every page (1,000 per call, by user id): (user, username,
+    /// reason) of each ban.
+    pub async fn bans(&self, guild: u64) -> Result<Vec<(u64, String, Option<String>)>, RestError> {
+        const PAGE: usize = 1000;
+        let mut out = Vec::new();
+        let mut after = 0u64;
+        loop {
+            let mut call =
+                RestCall::new(Method::Get, Endpoint::GuildBans(guild)).query("limit", PAGE);
+            if after > 0 {
+                call = call.query("after", after);
+            }
+            let page = self.body(call).await?;
+            let items = page.as_array().cloned().unwrap_or_default();
+            let n = items.len();
+            for b in items {
+                let user = b.get("user");
+                let id = user
+                    .and_then(|u| u.get("id"))
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse::<u64>().ok());
+                let Some(id) = id else {
+                    return Err(RestError::Transient("a ban without a user id".into()));
+                };
+                let name = user
+                    .and_then(|u| u.get("username"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let reason = b.get("reason").and_then(Value::as_str).map(str::to_owned);
+                after = after.max(id);
+                out.push((id, name, reason));
+            }
+            if n < PAGE {
+                return Ok(out);
+            }
+        }
+    }
+
     /// `DELETE /guilds/{g}/bans/{u}`.
     pub async fn unban(
         &self,

@@ -117,6 +117,9 @@ pub fn scope_of(destroyed: &Destroyed, doc: &DocView, actor: u64) -> (Scope, Vec
             roles,
             channels,
             members,
+            // Bans and unbans by the attacker are undone by the caller at once (see
+            // `decisions::restore_destroyed`), not by the job.
+            bans: BTreeSet::new(),
         },
         components,
     )

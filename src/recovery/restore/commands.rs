@@ -120,6 +120,7 @@ async fn autocomplete_components(
         "channels",
         "settings",
         "members",
+        "bans",
         "roles,channels",
         "roles,channels,settings",
         "roles,members",
@@ -228,6 +229,8 @@ fn warning_line(data: &Data, locale: Locale, w: &Warning) -> String {
             msg::RESTORE_WARN_PUNISHED,
             &[arg("count", *count), arg("names", names.join(", "))],
         ),
+        Warning::BansUnknown { snapshot: false } => t(msg::RESTORE_WARN_BANS_UNKNOWN_SNAPSHOT, &[]),
+        Warning::BansUnknown { snapshot: true } => t(msg::RESTORE_WARN_BANS_UNKNOWN_MIRROR, &[]),
     }
 }
 
@@ -292,6 +295,21 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
     ));
     if plan
         .components
+        .has(crate::recovery::restore::model::Component::Bans)
+        && c.bans != Default::default()
+    {
+        lines.push(t(
+            msg::RESTORE_PREVIEW_BANS,
+            &[
+                arg("ban", c.bans.create),
+                arg("unban", c.bans.delete),
+                arg("keep", c.bans.keep),
+                arg("skip", c.bans.skip),
+            ],
+        ));
+    }
+    if plan
+        .components
         .has(crate::recovery::restore::model::Component::Pull)
     {
         lines.push(t(
@@ -330,6 +348,15 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
             &[
                 arg("count", plan.risks.deletions.len()),
                 arg("items", names_list(&plan.risks.deletions, 15)),
+            ],
+        ));
+    }
+    if !plan.risks.unbans.is_empty() {
+        lines.push(t(
+            msg::RESTORE_PREVIEW_UNBANS,
+            &[
+                arg("count", plan.risks.unbans.len()),
+                arg("items", names_list(&plan.risks.unbans, 15)),
             ],
         ));
     }

@@ -55,6 +55,8 @@ pub mod limits {
     pub const CHANNEL_EDIT: (u32, Duration) = (5, Duration::from_secs(5));
     pub const MEMBER_EDIT: (u32, Duration) = (10, Duration::from_secs(10));
     pub const GUILD_EDIT: (u32, Duration) = (5, Duration::from_secs(5));
+    /// `PUT`/`DELETE /guilds/{g}/bans/{u}` (assumed, as the emulator).
+    pub const BAN: (u32, Duration) = (5, Duration::from_secs(5));
     pub const GLOBAL_PER_SECOND: u32 = 50;
     /// Observed: about 250 role creations per guild per 48 hours.
     pub const ROLE_CREATE_BUDGET: usize = 250;
@@ -97,17 +99,21 @@ pub enum Component {
     Channels,
     Settings,
     Members,
+    /// Bans: who is missing is banned again; in mirror mode, who was not banned then is
+    /// unbanned. Only from snapshots that know the ban list (format v2).
+    Bans,
     /// Members who left but linked their account are added back (`/members pull`). Never part
     /// of "all": a restore does not add people unless asked.
     Pull,
 }
 
 impl Component {
-    pub const ALL: [Component; 4] = [
+    pub const ALL: [Component; 5] = [
         Component::Roles,
         Component::Channels,
         Component::Settings,
         Component::Members,
+        Component::Bans,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -116,6 +122,7 @@ impl Component {
             Component::Channels => "channels",
             Component::Settings => "settings",
             Component::Members => "members",
+            Component::Bans => "bans",
             Component::Pull => "pull",
         }
     }
@@ -183,6 +190,10 @@ pub struct Scope {
     pub roles: BTreeSet<u64>,
     pub channels: BTreeSet<u64>,
     pub members: BTreeSet<u64>,
+    /// Users whose ban state is made the snapshot's (banned by the attacker: unbanned; unbanned
+    /// by the attacker: banned again).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub bans: BTreeSet<u64>,
 }
 
 /// A reference to a role or channel: `L` = the snapshot's local id (resolved through the id
@@ -459,6 +470,20 @@ pub enum Action {
         #[serde(skip_serializing_if = "std::ops::Not::not", default)]
         add: bool,
     },
+    /// `PUT /guilds/{g}/bans/{u}` with the snapshot's reason.
+    Ban {
+        #[serde(with = "snowflake")]
+        user: u64,
+        name: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        reason: Option<String>,
+    },
+    /// `DELETE /guilds/{g}/bans/{u}` (mirror: not banned in the snapshot).
+    Unban {
+        #[serde(with = "snowflake")]
+        user: u64,
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -476,6 +501,7 @@ pub enum Kind {
     Channel,
     Settings,
     Member,
+    Ban,
 }
 
 /// The rate-limit lane a step runs in: one per bucket as serenity keys them (route kind +
@@ -494,6 +520,8 @@ pub enum Lane {
     Members,
     /// `PATCH /guilds/{g}`.
     Guild,
+    /// `PUT`/`DELETE /guilds/{g}/bans/{u}`.
+    Bans,
 }
 
 pub type StepId = u32;
@@ -519,6 +547,7 @@ impl Step {
             | Action::ChannelPositions { .. } => Kind::Channel,
             Action::Settings { .. } => Kind::Settings,
             Action::Member { .. } => Kind::Member,
+            Action::Ban { .. } | Action::Unban { .. } => Kind::Ban,
         }
     }
 
@@ -534,6 +563,7 @@ impl Step {
             }
             Action::Settings { .. } => Lane::Guild,
             Action::Member { .. } => Lane::Members,
+            Action::Ban { .. } | Action::Unban { .. } => Lane::Bans,
         }
     }
 
@@ -657,6 +687,10 @@ pub enum Warning {
     MissingTargets { count: usize },
     /// Punished attackers of open AntiNuke incidents, left as they are.
     Punished { count: usize, names: Vec<String> },
+    /// Bans are left as they are: the snapshot (`snapshot: false`, taken before Umbra knew
+    /// the ban list) or the mirror (`snapshot: true`: the ban list is not loaded yet) lacks
+    /// them.
+    BansUnknown { snapshot: bool },
 }
 
 /// What a restore would do that an attacker could abuse (listed by name in the preview; a
@@ -671,6 +705,9 @@ pub struct Risks {
     pub channels: Vec<String>,
     /// Roles and channels that would be deleted.
     pub deletions: Vec<String>,
+    /// Users who would be unbanned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unbans: Vec<String>,
     /// Members left as they are because they are the punished attacker of an open incident.
     pub punished: Vec<String>,
 }
@@ -708,6 +745,9 @@ pub struct Counts {
     pub channels: ActionCounts,
     pub settings: ActionCounts,
     pub members: ActionCounts,
+    /// create = ban again, delete = unban.
+    #[serde(default)]
+    pub bans: ActionCounts,
     /// Permission overwrites sent inside channel creates and updates.
     pub overwrites: usize,
 }
@@ -874,6 +914,7 @@ impl Plan {
             Action::ChannelPositions { .. } => "channel positions".into(),
             Action::Settings { .. } => "server settings".into(),
             Action::Member { user, .. } => format!("<@{user}>"),
+            Action::Ban { name, .. } | Action::Unban { name, .. } => name.clone(),
         };
         (step.kind(), name)
     }
@@ -892,6 +933,7 @@ impl Plan {
                 }
                 Action::Member { .. } => c.members += 1,
                 Action::Settings { .. } => c.guild += 1,
+                Action::Ban { .. } | Action::Unban { .. } => c.bans += 1,
                 Action::RolePositions { .. } | Action::ChannelPositions { .. } => c.bulk += 1,
             }
         }
@@ -917,6 +959,7 @@ impl Plan {
         let roles = t(c.role_creates, limits::ROLE_CREATE);
         let channels = t(c.channel_creates, limits::CHANNEL_CREATE);
         let members = t(c.members, limits::MEMBER_EDIT);
+        let bans = t(c.bans, limits::BAN);
         let edits = t(c.role_edits, limits::ROLE_EDIT);
         let per_channel = c
             .per_channel
@@ -931,12 +974,14 @@ impl Plan {
             + c.per_channel.values().sum::<usize>()
             + c.members
             + c.guild
+            + c.bans
             + c.bulk;
         let global = Duration::from_secs_f64(total as f64 / f64::from(limits::GLOBAL_PER_SECOND));
         // The grants come after every member and the role positions (after the role creates).
         let before_grants = members.max(roles).max(channels).max(edits).max(per_channel);
         let grants = t(c.grants, limits::ROLE_EDIT);
-        (before_grants + grants).max(global) + Duration::from_secs(1)
+        // Bans depend on nothing and run in their own lane, beside everything else.
+        (before_grants + grants).max(bans).max(global) + Duration::from_secs(1)
     }
 }
 
@@ -958,6 +1003,7 @@ struct LaneCounts {
     per_channel: HashMap<u64, usize>,
     members: usize,
     guild: usize,
+    bans: usize,
     bulk: usize,
 }
 

@@ -24,6 +24,7 @@ pub fn kind_name(k: model::Kind) -> &'static str {
         model::Kind::Channel => "channel",
         model::Kind::Settings => "settings",
         model::Kind::Member => "member",
+        model::Kind::Ban => "ban",
     }
 }
 

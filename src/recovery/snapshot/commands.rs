@@ -274,6 +274,15 @@ pub async fn info(
         arg("label", m.display_name()),
         arg("id", m.id.to_string()),
         arg(
+            "bans",
+            match m.ban_count {
+                Some(n) => data
+                    .i18n
+                    .text(locale, &msg::BACKUP_INFO_BANS, &[arg("count", n)]),
+                None => data.i18n.text(locale, &msg::BACKUP_INFO_BANS_UNKNOWN, &[]),
+            },
+        ),
+        arg(
             "trigger",
             data.i18n.text(locale, &trigger_msg(m.trigger), &[]),
         ),

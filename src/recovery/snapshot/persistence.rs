@@ -17,7 +17,7 @@ use super::model::{Encoded, SnapshotMeta, Trigger};
 use crate::ids::{from_db, to_db};
 
 const META_COLUMNS: &str = "id, trigger, label, format_version, checksum, content_hash, size_bytes, uncompressed_bytes, \
-                            role_count, channel_count, overwrite_count, member_count, pinned, pin_reason, as_of, \
+                            role_count, channel_count, overwrite_count, member_count, ban_count, pinned, pin_reason, as_of, \
                             schedule_slot, created_by_discord_id, created_at";
 
 fn stmt(sql: &str, values: Vec<Value>) -> Statement {
@@ -39,6 +39,7 @@ struct MetaRow {
     channel_count: i32,
     overwrite_count: i32,
     member_count: i32,
+    ban_count: Option<i32>,
     pinned: bool,
     pin_reason: Option<String>,
     as_of: DateTime<Utc>,
@@ -65,6 +66,7 @@ impl TryFrom<MetaRow> for SnapshotMeta {
             channel_count: r.channel_count,
             overwrite_count: r.overwrite_count,
             member_count: r.member_count,
+            ban_count: r.ban_count,
             pinned: r.pinned,
             pin_reason: r.pin_reason,
             as_of: r.as_of,
@@ -97,6 +99,7 @@ fn metas(guild_row: Uuid) -> Select<snapshots::Entity> {
             C::ChannelCount,
             C::OverwriteCount,
             C::MemberCount,
+            C::BanCount,
             C::Pinned,
             C::PinReason,
             C::AsOf,
@@ -146,7 +149,6 @@ pub struct NewSnapshot<'a> {
     pub guild_row: Uuid,
     pub trigger: Trigger,
     pub label: Option<String>,
-    pub format_version: u32,
     pub encoded: &'a Encoded,
     pub pinned: bool,
     pub pin_reason: Option<String>,
@@ -167,7 +169,7 @@ pub async fn insert<C: ConnectionTrait>(
         guild_id: Set(s.guild_row),
         trigger: Set(s.trigger.as_str().into()),
         label: Set(s.label),
-        format_version: Set(i32::try_from(s.format_version).unwrap_or(i32::MAX)),
+        format_version: Set(i32::try_from(e.format_version).unwrap_or(i32::MAX)),
         payload: Set(e.payload.clone()),
         checksum: Set(e.checksum.to_vec()),
         content_hash: Set(e.content_hash.to_vec()),
@@ -177,6 +179,7 @@ pub async fn insert<C: ConnectionTrait>(
         channel_count: Set(count(e.channels)),
         overwrite_count: Set(count(e.overwrites)),
         member_count: Set(count(e.members)),
+        ban_count: Set(e.bans.map(count)),
         pinned: Set(s.pinned),
         pin_reason: Set(s.pin_reason),
         as_of: Set(s.as_of.into()),
@@ -274,6 +277,7 @@ pub async fn with_payload<C: ConnectionTrait>(
         channel_count: m.channel_count,
         overwrite_count: m.overwrite_count,
         member_count: m.member_count,
+        ban_count: m.ban_count,
         pinned: m.pinned,
         pin_reason: m.pin_reason,
         as_of: m.as_of.with_timezone(&Utc),

@@ -15,8 +15,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::model::{
-    self, CodecError, ExportFile, FORMAT_VERSION, ImportError, SnapshotDocument, SnapshotMeta,
-    Trigger,
+    self, CodecError, ExportFile, ImportError, SnapshotDocument, SnapshotMeta, Trigger,
 };
 use super::persistence::{self, NewSnapshot};
 use crate::guild::{GuildError, GuildReader, GuildRecord};
@@ -270,7 +269,6 @@ impl SnapshotService {
                 guild_row: record.id,
                 trigger,
                 label,
-                format_version: FORMAT_VERSION,
                 encoded,
                 pinned: pin_reason.is_some(),
                 pin_reason,

@@ -24,6 +24,7 @@ use poise::serenity_prelude as serenity;
 use serenity::FullEvent;
 
 use super::convert;
+use super::model::BanState;
 use super::queue::StateChange;
 use super::service::{GuildSync, Load, ShardHook, SyncService};
 
@@ -62,6 +63,34 @@ impl SyncService {
             }
             FullEvent::GuildMemberUpdate { event, .. } => {
                 self.member_changed(ctx, event.guild_id, event.user.id)
+            }
+            FullEvent::GuildBanAddition {
+                guild_id,
+                banned_user,
+            } => self.ban_changed(
+                guild_id.get(),
+                banned_user.id.get(),
+                Some(BanState {
+                    discord_user_id: banned_user.id.get(),
+                    username: banned_user.name.clone(),
+                    reason: None,
+                }),
+            ),
+            FullEvent::GuildBanRemoval {
+                guild_id,
+                unbanned_user,
+            } => self.ban_changed(guild_id.get(), unbanned_user.id.get(), None),
+            FullEvent::GuildAuditLogEntryCreate { guild_id, entry }
+                if matches!(
+                    entry.action,
+                    serenity::audit_log::Action::Member(serenity::audit_log::MemberAction::BanAdd)
+                ) =>
+            {
+                if let (Some(target), Some(reason)) = (entry.target_id, entry.reason.clone()) {
+                    self.enqueue(guild_id.get(), |s| {
+                        s.pending.ban_reason(target.get(), reason)
+                    });
+                }
             }
             FullEvent::GuildMemberRemoval { guild_id, user, .. } => {
                 self.member_changed(ctx, *guild_id, user.id)
@@ -204,6 +233,67 @@ impl SyncService {
             }
         });
         tracing::debug!(guild = id, complete, "full load of a guild started");
+        self.load_bans(id);
+    }
+
+    /// A ban event: queued, and remembered over a ban list being fetched.
+    fn ban_changed(&self, guild: u64, user: u64, state: Option<BanState>) {
+        self.enqueue(guild, |s| {
+            if let Some(seen) = &mut s.ban_events {
+                seen.insert(user, state.clone());
+            }
+            s.pending.ban(user, state);
+        });
+    }
+
+    /// Fetches the whole ban list (bans do not come with GUILD_CREATE) and queues it as the
+    /// complete set. Without the Ban Members permission (or after three failures) the guild's
+    /// bans stay unknown: snapshots then record no ban list, and a restore leaves bans alone.
+    fn load_bans(&self, guild: u64) {
+        {
+            let mut map = self.lock();
+            let g = map.entry(guild).or_default();
+            if g.ban_events.is_some() {
+                return;
+            }
+            g.ban_events = Some(HashMap::new());
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut attempt = 0u32;
+            let list = loop {
+                attempt += 1;
+                match this.inner.rest.bans(guild).await {
+                    Ok(list) => break Some(list),
+                    Err(e) if attempt >= 3 || e.status() == Some(403) => {
+                        tracing::warn!(guild, error = %e, "the ban list could not be read; bans are not mirrored until the next load");
+                        break None;
+                    }
+                    Err(e) => {
+                        tracing::debug!(guild, error = %e, "reading the ban list failed; retrying");
+                        tokio::time::sleep(std::time::Duration::from_secs(u64::from(attempt)))
+                            .await;
+                    }
+                }
+            };
+            this.enqueue(guild, |s| {
+                let seen = s.ban_events.take().unwrap_or_default();
+                if let Some(list) = list {
+                    let mut list: Vec<BanState> = list
+                        .into_iter()
+                        .filter(|(user, ..)| !seen.contains_key(user))
+                        .map(|(user, username, reason)| BanState {
+                            discord_user_id: user,
+                            username,
+                            reason,
+                        })
+                        .collect();
+                    list.extend(seen.into_values().flatten());
+                    s.pending.bans_complete(list);
+                }
+            });
+            this.inner.wake.notify_one();
+        });
     }
 
     fn members_chunk(&self, ctx: &serenity::Context, chunk: &serenity::GuildMembersChunkEvent) {

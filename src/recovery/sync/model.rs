@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-pub use crate::member::MemberState;
+pub use crate::member::{BanState, MemberState};
 
 /// Channel types that are part of a guild's structure (threads are not).
 pub mod channel_kind {
@@ -211,6 +211,9 @@ pub struct GuildState {
     pub channels: Vec<ChannelState>,
     /// Sorted by user id.
     pub members: Vec<MemberState>,
+    /// Sorted by user id; `None` when the whole ban list was not known at that time (before
+    /// the first full ban load).
+    pub bans: Option<Vec<BanState>>,
 }
 
 impl GuildState {
@@ -220,6 +223,9 @@ impl GuildState {
         self.channels
             .sort_by_key(|c| (c.position, c.discord_channel_id));
         self.members.sort_by_key(|m| m.discord_user_id);
+        if let Some(bans) = &mut self.bans {
+            bans.sort_by_key(|b| b.discord_user_id);
+        }
         self
     }
 

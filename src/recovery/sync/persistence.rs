@@ -547,7 +547,7 @@ UPDATE recovery.guild_settings AS s
        ($2::text, $3::text, $4::text, $5::smallint, $6::smallint, $7::smallint, $8::smallint, $9::bigint, $10::int,
         $11::bigint, $12::int, $13::bigint, $14::bigint, $15::bigint, $16::text, $17::bool, $18::smallint,
         $19::text[], $20::text, $21::text, $22::text)
-RETURNING s.last_full_sync_at, s.sync_state";
+RETURNING s.last_full_sync_at, s.sync_state, s.bans_known_since";
 
 const SETTINGS_INSERT_MISSING: &str = "\
 INSERT INTO recovery.guild_settings
@@ -555,9 +555,9 @@ INSERT INTO recovery.guild_settings
         explicit_content_filter, mfa_level, afk_channel_id, afk_timeout, system_channel_id, system_channel_flags,
         rules_channel_id, public_updates_channel_id, safety_alerts_channel_id, preferred_locale,
         premium_progress_bar_enabled, premium_tier, features, vanity_url_code, banner, splash, valid_from, synced_at,
-        last_full_sync_at, sync_state)
+        last_full_sync_at, sync_state, bans_known_since)
 SELECT $23, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
-       now(), now(), $24, $25
+       now(), now(), $24, $25, $26
  WHERE NOT EXISTS (SELECT 1 FROM recovery.guild_settings WHERE guild_id = $1 AND valid_to IS NULL)";
 
 /// Writes the guild's settings when they changed (a new version carries the sync state and the
@@ -594,20 +594,21 @@ pub async fn upsert_settings(
                 .bind(&s.splash)
         };
     }
-    let carried: Option<(Option<DateTime<Utc>>, Option<String>)> =
-        bind_common!(sqlx::query(SETTINGS_CLOSE_CHANGED))
-            .fetch_optional(&mut *conn)
-            .await?
-            .map(|row| Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?)))
-            .transpose()?;
-    let (full_sync, state) = match &carried {
-        Some((at, state)) => (*at, state.clone()),
-        None => (None, Some(initial.as_str().to_owned())),
+    type Carried = (Option<DateTime<Utc>>, Option<String>, Option<DateTime<Utc>>);
+    let carried: Option<Carried> = bind_common!(sqlx::query(SETTINGS_CLOSE_CHANGED))
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|row| Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+        .transpose()?;
+    let (full_sync, state, bans_known) = match &carried {
+        Some((at, state, bans)) => (*at, state.clone(), *bans),
+        None => (None, Some(initial.as_str().to_owned()), None),
     };
     let written = bind_common!(sqlx::query(SETTINGS_INSERT_MISSING))
         .bind(Uuid::now_v7())
         .bind(full_sync)
         .bind(state)
+        .bind(bans_known)
         .execute(&mut *conn)
         .await?
         .rows_affected();
@@ -636,6 +637,32 @@ pub async fn set_sync_state(
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() > 0)
+}
+
+/// The whole ban list has been loaded: bans are known from now on (the first time counts).
+pub async fn set_bans_known(conn: &mut PgConnection, guild: Uuid) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE recovery.guild_settings SET bans_known_since = COALESCE(bans_known_since, now()) \
+          WHERE guild_id = $1 AND valid_to IS NULL",
+    )
+    .bind(guild)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Since when the guild's whole ban list is known (`None`: not yet).
+pub async fn bans_known_since(
+    pool: &PgPool,
+    guild: Uuid,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    Ok(sqlx::query_scalar::<_, Option<DateTime<Utc>>>(
+        "SELECT bans_known_since FROM recovery.guild_settings WHERE guild_id = $1 AND valid_to IS NULL",
+    )
+    .bind(guild)
+    .fetch_optional(pool)
+    .await?
+    .flatten())
 }
 
 /// Deletes history (closed versions) of `guild` that ended before `before`.

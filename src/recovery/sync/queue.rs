@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
-use super::model::{ChannelState, MemberState, RoleState, SettingsState, SyncState};
+use super::model::{BanState, ChannelState, MemberState, RoleState, SettingsState, SyncState};
 
 /// A change of the guild's sync state, written after the data of its batch.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -48,6 +48,13 @@ pub struct Pending {
     pub members_present: Option<HashSet<u64>>,
     /// Deleted roles to remove from members' role lists.
     pub stripped_roles: Vec<u64>,
+    /// Bans by user (`None`: unbanned).
+    pub bans: HashMap<u64, Option<BanState>>,
+    /// Every ban of the guild (a full ban list): current bans of others are closed, and bans
+    /// are known from then on.
+    pub bans_present: Option<HashSet<u64>>,
+    /// Ban reasons from audit-log entries (filled in where the stored ban has none).
+    pub ban_reasons: HashMap<u64, String>,
     pub state: Option<StateChange>,
 }
 
@@ -61,6 +68,9 @@ impl Pending {
             && self.members.is_empty()
             && self.members_present.is_none()
             && self.stripped_roles.is_empty()
+            && self.bans.is_empty()
+            && self.bans_present.is_none()
+            && self.ban_reasons.is_empty()
             && self.state.is_none()
     }
 
@@ -71,6 +81,8 @@ impl Pending {
             + self.channels.len()
             + self.members.len()
             + self.members_present.as_ref().map_or(0, |_| 1)
+            + self.bans.len()
+            + self.ban_reasons.len()
     }
 
     /// The whole structure (settings, every role, every channel) replaces what is queued.
@@ -142,6 +154,51 @@ impl Pending {
         self.members_present = Some(present);
     }
 
+    /// A ban was added (`Some`) or lifted (`None`).
+    pub fn ban(&mut self, user: u64, state: Option<BanState>) {
+        let state = state.map(|mut b| {
+            if b.reason.is_none() {
+                b.reason = self.ban_reasons.remove(&user);
+            }
+            b
+        });
+        if let Some(present) = &mut self.bans_present {
+            if state.is_some() {
+                present.insert(user);
+            } else {
+                present.remove(&user);
+            }
+        }
+        self.bans.insert(user, state);
+    }
+
+    /// The reason of a ban (from its audit-log entry, which may come before or after the ban).
+    pub fn ban_reason(&mut self, user: u64, reason: String) {
+        match self.bans.get_mut(&user) {
+            Some(Some(b)) if b.reason.is_none() => b.reason = Some(reason),
+            Some(_) => {}
+            None => {
+                self.ban_reasons.insert(user, reason);
+            }
+        }
+    }
+
+    /// The whole ban list (newer queued changes are kept over it).
+    pub fn bans_complete(&mut self, list: Vec<BanState>) {
+        let mut present: HashSet<u64> = list.iter().map(|b| b.discord_user_id).collect();
+        for (id, state) in &self.bans {
+            if state.is_some() {
+                present.insert(*id);
+            } else {
+                present.remove(id);
+            }
+        }
+        for b in list {
+            self.bans.entry(b.discord_user_id).or_insert(Some(b));
+        }
+        self.bans_present = Some(present);
+    }
+
     pub fn state(&mut self, change: StateChange) {
         self.state = Some(change);
     }
@@ -179,6 +236,24 @@ impl Pending {
                 self.members_present = Some(present);
             }
         }
+        if self.bans_present.is_none() {
+            for (k, v) in older.bans {
+                self.bans.entry(k).or_insert(v);
+            }
+            if let Some(mut present) = older.bans_present {
+                for (id, state) in &self.bans {
+                    if state.is_some() {
+                        present.insert(*id);
+                    } else {
+                        present.remove(id);
+                    }
+                }
+                self.bans_present = Some(present);
+            }
+        }
+        for (k, v) in older.ban_reasons {
+            self.ban_reasons.entry(k).or_insert(v);
+        }
         let mut stripped = older.stripped_roles;
         for r in std::mem::take(&mut self.stripped_roles) {
             if !stripped.contains(&r) {
@@ -206,6 +281,35 @@ mod tests {
             is_bot: false,
             joined_at: None,
         }
+    }
+
+    fn ban(user: u64) -> BanState {
+        BanState {
+            discord_user_id: user,
+            username: format!("u{user}"),
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn a_ban_gets_its_audit_reason_whichever_comes_first_and_a_ban_list_keeps_newer_events() {
+        let mut p = Pending::default();
+        p.ban_reason(1, "before".into());
+        p.ban(1, Some(ban(1)));
+        p.ban(2, Some(ban(2)));
+        p.ban_reason(2, "after".into());
+        let reason = |p: &Pending, u: u64| p.bans[&u].as_ref().and_then(|b| b.reason.clone());
+        assert_eq!(reason(&p, 1).as_deref(), Some("before"));
+        assert_eq!(reason(&p, 2).as_deref(), Some("after"));
+        assert!(p.ban_reasons.is_empty());
+        // Unbanned after the list was read: the list's entry does not bring the ban back.
+        p.ban(3, None);
+        p.bans_complete(vec![ban(3), ban(4)]);
+        let present = p.bans_present.clone().unwrap_or_default();
+        assert_eq!(present, HashSet::from([1, 2, 4]));
+        assert_eq!(p.bans[&3], None);
+        p.ban(5, Some(ban(5)));
+        assert!(p.bans_present.as_ref().is_some_and(|s| s.contains(&5)));
     }
 
     #[test]

@@ -19,8 +19,9 @@ use super::model::{GuildState, SyncStatus};
 use super::persistence;
 use super::queue::{Pending, StateChange};
 use crate::db::Tx;
+use crate::discord::rest::Rest;
 use crate::guild::{GuildError, GuildReader};
-use crate::member::{MemberError, MemberReader, MemberWriter, WriteStats};
+use crate::member::{BanChanges, MemberError, MemberReader, MemberWriter, WriteStats};
 
 /// Batches flushed at once (different guilds; one guild's batches never overlap).
 const MAX_CONCURRENT_FLUSHES: usize = 4;
@@ -143,6 +144,9 @@ pub(super) struct GuildSync {
     /// batches need both). A handler that never comes (it failed) is given up on after the
     /// member-load timeout, and what was queued is written.
     pub awaiting_guild: Option<Instant>,
+    /// While the ban list is being fetched: the ban events seen meanwhile (they are newer
+    /// than the list and win over it).
+    pub ban_events: Option<HashMap<u64, Option<crate::member::BanState>>>,
 }
 
 /// The event-path hook of a shard's current session (see `events::SyncService::hook_shard`).
@@ -156,6 +160,8 @@ pub(super) struct Inner {
     pub guilds: Arc<dyn GuildReader>,
     pub member_writer: Arc<dyn MemberWriter>,
     pub member_reader: Arc<dyn MemberReader>,
+    /// Reads the ban list on a full load (bans do not come with GUILD_CREATE).
+    pub rest: Rest,
     pub settings: SyncSettings,
     pub state: Mutex<HashMap<u64, GuildSync>>,
     pub wake: Notify,
@@ -174,6 +180,7 @@ impl SyncService {
         guilds: Arc<dyn GuildReader>,
         member_writer: Arc<dyn MemberWriter>,
         member_reader: Arc<dyn MemberReader>,
+        rest: Rest,
         settings: SyncSettings,
     ) -> Self {
         Self {
@@ -182,6 +189,7 @@ impl SyncService {
                 guilds,
                 member_writer,
                 member_reader,
+                rest,
                 settings,
                 state: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
@@ -228,9 +236,9 @@ impl SyncService {
 
     /// Whether nothing of `guild` is queued or being written (and no load is in progress).
     pub fn is_idle(&self, guild: u64) -> bool {
-        self.lock()
-            .get(&guild)
-            .is_none_or(|g| g.pending.is_empty() && !g.flushing && g.load.is_none())
+        self.lock().get(&guild).is_none_or(|g| {
+            g.pending.is_empty() && !g.flushing && g.load.is_none() && g.ban_events.is_none()
+        })
     }
 
     async fn row(&self, guild: u64) -> Result<Uuid, SyncError> {
@@ -275,6 +283,12 @@ impl SyncService {
         }
         let when = at.unwrap_or_else(Utc::now);
         let members = self.inner.member_reader.members_as_of(row, when).await?;
+        let bans = match persistence::bans_known_since(&self.inner.pool, row).await? {
+            Some(since) if since <= when => {
+                Some(self.inner.member_reader.bans_as_of(row, when).await?)
+            }
+            _ => None,
+        };
         Ok(Some(
             GuildState {
                 guild_id: guild,
@@ -283,6 +297,7 @@ impl SyncService {
                 roles,
                 channels,
                 members,
+                bans,
             }
             .sorted(),
         ))
@@ -386,6 +401,23 @@ impl SyncService {
                     stats += writer.retain_only(&tx, row, &present).await?;
                 }
             }
+        }
+        let (ban_up, ban_del) = split(&batch.bans);
+        let bans = BanChanges {
+            upsert: ban_up,
+            removed: ban_del,
+            complete: batch.bans_present.clone(),
+            reasons: batch
+                .ban_reasons
+                .iter()
+                .map(|(u, r)| (*u, r.clone()))
+                .collect(),
+        };
+        if !bans.is_empty() {
+            stats += writer.write_bans(&tx, row, &bans).await?;
+        }
+        if batch.bans_present.is_some() {
+            persistence::set_bans_known(&mut **tx.lock().await, row).await?;
         }
         if let Some(change) = batch.state {
             let full = match change {

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use discord_emulator::diff::{ChannelView, MemberView, OverwriteView, RoleView};
+use discord_emulator::diff::{BanView, ChannelView, MemberView, OverwriteView, RoleView};
 use discord_emulator::model::GuildSettings;
 use discord_emulator::{DiffEntry, DiffOptions, FixtureSpec, GuildView, diff};
 use umbra::recovery::sync::{GuildState, OverwriteTarget, SyncState};
@@ -33,10 +33,9 @@ pub fn issue_fixture() -> FixtureSpec {
     }
 }
 
-/// What is compared: structure and members (bans, webhooks and emojis are not mirrored).
+/// What is compared: structure, members and bans (webhooks and emojis are not mirrored).
 pub fn options() -> DiffOptions {
     DiffOptions {
-        bans: false,
         webhooks: false,
         emojis: false,
         ..DiffOptions::default()
@@ -202,7 +201,16 @@ pub fn view_of(
         roles,
         channels,
         members,
-        bans: Vec::new(),
+        bans: state
+            .bans
+            .iter()
+            .flatten()
+            .map(|b| BanView {
+                user_id: b.discord_user_id,
+                username: b.username.clone(),
+                reason: b.reason.clone(),
+            })
+            .collect(),
         webhooks: Vec::new(),
         emojis: Vec::new(),
     };

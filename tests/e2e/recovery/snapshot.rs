@@ -154,7 +154,9 @@ async fn create_export_import_gives_an_identical_document() {
         )
         .await;
     assert!(
-        info.text.contains("1004 members") && info.text.contains("300 permission overwrites"),
+        info.text.contains("1004 members")
+            && info.text.contains("300 permission overwrites")
+            && info.text.contains("2 bans"),
         "{}",
         info.text
     );
@@ -374,7 +376,7 @@ async fn tampered_foreign_and_oversized_files_are_refused_and_nothing_is_stored(
         reply.text
     );
 
-    let future = text.replacen("\"format_version\":1", "\"format_version\":7", 1);
+    let future = text.replacen("\"format_version\":2", "\"format_version\":7", 2);
     let reply = import(&world, world.owner_id(), future.into_bytes()).await;
     assert!(reply.text.contains("format version 7"), "{}", reply.text);
 

@@ -90,10 +90,21 @@ async fn the_fixture_guild_is_mirrored_when_it_joins() {
     assert_eq!(
         count(
             &world,
-            "SELECT count(*) FROM member.members WHERE valid_to IS NULL"
+            "SELECT count(*) FROM member.members WHERE valid_to IS NULL AND NOT banned"
         )
         .await,
         view.members.len() as i64
+    );
+    // The ban list came with the load (by REST: bans are not in GUILD_CREATE), reasons too.
+    assert!(!view.bans.is_empty());
+    assert_eq!(
+        count(
+            &world,
+            "SELECT count(*) FROM member.members WHERE valid_to IS NULL AND banned \
+               AND (ban_reason IS NOT NULL) = (username LIKE '%1' OR username LIKE '%3')"
+        )
+        .await,
+        view.bans.len() as i64
     );
     // Every kind of channel made it, with its voice and forum settings.
     let kinds: std::collections::BTreeSet<u8> = view.channels.iter().map(|c| c.kind).collect();

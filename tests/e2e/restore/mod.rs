@@ -5,6 +5,7 @@
 //! a non-trusted administrator cannot confirm; a changed guild re-plans the preview; another
 //! guild's snapshot is refused unless imported.
 
+mod bans;
 mod crash;
 mod flows;
 mod pacer;
@@ -19,10 +20,9 @@ use uuid::Uuid;
 use crate::recovery::{assert_mirror_matches, emulator_view};
 use crate::support::world::{Reply, TestWorld};
 
-/// What a restore must bring back: structure, settings and members (ids ignored).
+/// What a restore must bring back: structure, settings, members and bans (ids ignored).
 pub fn restore_options() -> DiffOptions {
     DiffOptions {
-        bans: false,
         webhooks: false,
         emojis: false,
         ..DiffOptions::structural()

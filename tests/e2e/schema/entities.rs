@@ -277,6 +277,8 @@ async fn every_table_round_trips_a_full_row_through_its_entity_with_an_empty_sea
             valid_to: Some(t1),
             ended_by: Some("update".into()),
             synced_at: t1,
+            banned: false,
+            ban_reason: None,
         }
     );
     round_trip!(
@@ -556,6 +558,7 @@ async fn every_table_round_trips_a_full_row_through_its_entity_with_an_empty_sea
             synced_at: t1,
             last_full_sync_at: Some(t1),
             sync_state: Some("live".into()),
+            bans_known_since: Some(t0),
         }
     );
     let payload = bytes(0x28, 123);
@@ -577,6 +580,7 @@ async fn every_table_round_trips_a_full_row_through_its_entity_with_an_empty_sea
             channel_count: 20,
             overwrite_count: 30,
             member_count: 40,
+            ban_count: Some(3),
             pinned: true,
             pin_reason: Some("last before incident".into()),
             as_of: t0,

@@ -23,6 +23,10 @@ pub(super) enum Req {
     /// `PUT /guilds/{g}/members/{u}` with the member's grant (added by the caller). `true`: it
     /// may have been sent before a crash — look the member up first.
     AddMember(u64, Value, bool),
+    /// `PUT /guilds/{g}/bans/{u}` with the ban's own reason (none: no reason).
+    Ban(u64, Option<String>),
+    /// `DELETE /guilds/{g}/bans/{u}`.
+    Unban(u64),
     /// Nothing left to send (everything it referred to failed).
     Nothing,
 }
@@ -299,6 +303,8 @@ pub(super) fn build(step: &Step, state: &RunState) -> Call {
                 Req::EditMember(*user, Value::Object(b))
             }
         }
+        Action::Ban { user, reason, .. } => Req::Ban(*user, reason.clone()),
+        Action::Unban { user, .. } => Req::Unban(*user),
     };
     Call { request, notes }
 }

@@ -318,6 +318,36 @@ impl Discord {
                 }
                 return self.add_member(*user, b, notes, &reason).await;
             }
+            // A ban keeps its own reason (the restored ban is the snapshot's, reason included);
+            // banning someone banned already changes nothing, as unbanning someone who is not.
+            Req::Ban(user, ban_reason) => {
+                let body = serde_json::json!({ "delete_message_seconds": 0 });
+                let endpoint = Endpoint::GuildBan(g, *user);
+                return match self
+                    .call(
+                        endpoint,
+                        Method::Put,
+                        Some(&body),
+                        ban_reason.as_deref(),
+                        &[],
+                    )
+                    .await
+                {
+                    Ok(answer) => Ok(Outcome {
+                        created: None,
+                        notes,
+                        rate: answer.rate,
+                    }),
+                    Err(e) => Err(refused(e)),
+                };
+            }
+            Req::Unban(user) => (
+                Endpoint::GuildBan(g, *user),
+                Method::Delete,
+                None,
+                false,
+                true,
+            ),
             Req::Nothing => {
                 return Ok(Outcome {
                     created: None,

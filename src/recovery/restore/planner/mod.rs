@@ -18,6 +18,7 @@ use super::model::{
 use crate::recovery::snapshot::model::{ChannelDoc, RoleDoc, SnapshotDocument};
 use crate::recovery::sync::{ChannelState, GuildState, OverwriteTarget, RoleState};
 
+mod bans;
 mod channels;
 mod members;
 mod roles;
@@ -193,6 +194,7 @@ impl<'a> Planner<'a> {
         let (channel_actions, channel_positions) = self.match_channels();
         let settings = self.settings();
         let members = self.members();
+        let bans = self.bans();
         let grants = std::mem::take(&mut role_actions.grants);
 
         // Step order = priority inside a lane: deletes, creates (most needed first), updates,
@@ -207,6 +209,7 @@ impl<'a> Planner<'a> {
         self.steps.extend(channel_positions);
         self.steps.extend(settings);
         self.steps.extend(members);
+        self.steps.extend(bans);
         self.steps.extend(grants);
         let risks = self.risks();
 
@@ -323,6 +326,7 @@ impl<'a> Planner<'a> {
                 Action::RoleDelete { name, .. } | Action::ChannelDelete { name, .. } => {
                     risks.deletions.push(name.clone());
                 }
+                Action::Unban { name, .. } => risks.unbans.push(name.clone()),
                 Action::ChannelCreate { fields, .. } | Action::ChannelUpdate { fields, .. } => {
                     let live = match step {
                         Action::ChannelUpdate { live, .. } => Some(*live),
@@ -540,6 +544,7 @@ mod tests {
                 member(51, &[10], Some("one")),
                 member(52, &[10, 20], None),
             ],
+            bans: None,
         }
         .sorted()
     }
@@ -581,6 +586,87 @@ mod tests {
             s.system_channel_id = None;
         }
         g
+    }
+
+    fn ban(user: u64, reason: Option<&str>) -> crate::member::BanState {
+        crate::member::BanState {
+            discord_user_id: user,
+            username: format!("user{user}"),
+            reason: reason.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn missing_bans_come_back_with_their_reason_and_mirror_lifts_new_ones_but_never_the_attackers()
+    {
+        let mut then = guild();
+        then.bans = Some(vec![ban(900, Some("spam")), ban(901, None)]);
+        let doc = doc_of(&then);
+        let mut now = guild();
+        // 900 was unbanned; 902 and the punished attacker 903 were banned since.
+        now.bans = Some(vec![ban(901, None), ban(902, None), ban(903, None)]);
+        let merge = plan(&input(&doc, &now, Mode::Merge));
+        assert_eq!(
+            actions(&merge),
+            vec![&Action::Ban {
+                user: 900,
+                name: "user900".into(),
+                reason: Some("spam".into())
+            }]
+        );
+        assert_eq!((merge.counts.bans.create, merge.counts.bans.keep), (1, 1));
+        let mut mirror_in = input(&doc, &now, Mode::Mirror);
+        mirror_in.excluded_members = BTreeSet::from([903]);
+        let mirror = plan(&mirror_in);
+        assert!(actions(&mirror).contains(&&Action::Unban {
+            user: 902,
+            name: "user902".into()
+        }));
+        assert_eq!(mirror.counts.bans.delete, 1, "never the punished attacker");
+        assert_eq!(mirror.risks.unbans, vec!["user902".to_owned()]);
+        assert!(
+            mirror
+                .skipped
+                .iter()
+                .any(|s| s.kind == Kind::Ban && s.reason == SkipReason::Punished)
+        );
+        // A scope (AntiNuke) touches only the users in it, whatever the mode.
+        let mut scoped_in = input(&doc, &now, Mode::Merge);
+        scoped_in.scope = Some(Scope {
+            bans: BTreeSet::from([902]),
+            ..Scope::default()
+        });
+        let scoped = plan(&scoped_in);
+        assert_eq!(
+            actions(&scoped),
+            vec![&Action::Unban {
+                user: 902,
+                name: "user902".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn without_both_ban_lists_bans_are_left_alone_with_a_warning() {
+        let then = guild();
+        let doc = doc_of(&then);
+        let mut now = guild();
+        now.bans = Some(vec![ban(902, None)]);
+        let p = plan(&input(&doc, &now, Mode::Mirror));
+        assert!(p.steps.is_empty(), "{:#?}", p.steps);
+        assert!(
+            p.warnings
+                .contains(&Warning::BansUnknown { snapshot: false })
+        );
+        let mut then = guild();
+        then.bans = Some(vec![ban(900, None)]);
+        let doc = doc_of(&then);
+        let p = plan(&input(&doc, &guild(), Mode::Mirror));
+        assert!(p.steps.is_empty(), "{:#?}", p.steps);
+        assert!(
+            p.warnings
+                .contains(&Warning::BansUnknown { snapshot: true })
+        );
     }
 
     #[test]
@@ -844,8 +930,7 @@ mod tests {
         let mut scoped = input(&doc, &cur, Mode::Mirror);
         scoped.scope = Some(Scope {
             roles: BTreeSet::from([10]),
-            channels: BTreeSet::new(),
-            members: BTreeSet::new(),
+            ..Scope::default()
         });
         let p = plan(&scoped);
         let creates: Vec<_> = actions(&p)

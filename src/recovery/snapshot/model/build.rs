@@ -117,6 +117,15 @@ impl SnapshotDocument {
             roles,
             channels,
             members,
+            bans: state.bans.as_ref().map(|bans| {
+                bans.iter()
+                    .map(|b| BanDoc {
+                        user_id: b.discord_user_id,
+                        username: b.username.clone(),
+                        reason: b.reason.clone(),
+                    })
+                    .collect()
+            }),
         })
     }
 }

@@ -29,6 +29,9 @@ pub struct Encoded {
     pub channels: usize,
     pub overwrites: usize,
     pub members: usize,
+    /// `None`: the document has no ban list.
+    pub bans: Option<usize>,
+    pub format_version: u32,
 }
 
 /// Compresses and checksums a document (CPU work: run it off the async threads).
@@ -44,6 +47,8 @@ pub fn encode(doc: &SnapshotDocument) -> Result<Encoded, CodecError> {
         channels: doc.channels.len(),
         overwrites: doc.overwrite_count(),
         members: doc.members.len(),
+        bans: doc.bans.as_ref().map(Vec::len),
+        format_version: doc.format_version,
         payload,
     })
 }

@@ -60,7 +60,11 @@ impl ExportFile {
         let version = |key: &str| object.get(key).and_then(Value::as_u64);
         match (version("umbra_snapshot"), version("format_version")) {
             (Some(v), _) if v != u64::from(EXPORT_VERSION) => return Err(ImportError::Version(v)),
-            (_, Some(v)) if v != u64::from(FORMAT_VERSION) => return Err(ImportError::Version(v)),
+            (_, Some(v))
+                if !(u64::from(MIN_FORMAT_VERSION)..=u64::from(FORMAT_VERSION)).contains(&v) =>
+            {
+                return Err(ImportError::Version(v));
+            }
             (None, _) | (_, None) => return Err(ImportError::NotUmbra),
             _ => {}
         }

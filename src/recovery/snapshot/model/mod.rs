@@ -1,4 +1,4 @@
-//! Purpose: the snapshot document (format v1) — its types and canonical form here; building
+//! Purpose: the snapshot document (format v2; v1 still read) — its types and canonical form here; building
 //! (`build`), validation (`validate`), the stored codec (`codec`) and the export file
 //! (`export`) beside it; snapshot metadata and retention helpers. No I/O.
 //!
@@ -33,8 +33,11 @@ pub use codec::{CodecError, Encoded, decode, encode};
 pub use export::{ExportFile, ImportError};
 pub use validate::DocumentError;
 
-/// The document format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The document format this build writes. Version 2 added `bans` (absent = the ban list was
+/// not known); version 1 documents (no `bans`) are still read and restored.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest document format this build reads.
+pub const MIN_FORMAT_VERSION: u32 = 1;
 /// The export file format (the wrapper around a document).
 pub const EXPORT_VERSION: u32 = 1;
 /// zstd level of stored payloads (fast, and snapshots are mostly ids).
@@ -51,6 +54,9 @@ pub mod limits {
     pub const TOPIC_CHARS: usize = 4096;
     pub const NICK_CHARS: usize = 32;
     pub const LABEL_CHARS: usize = 100;
+    pub const BANS: usize = 1_000_000;
+    /// Discord's audit-log reason limit.
+    pub const BAN_REASON_CHARS: usize = 512;
 }
 
 /// Channel types a document may hold: text, voice, category, announcement, stage, forum, media.
@@ -222,7 +228,18 @@ pub struct MemberDoc {
     pub roles: Vec<u32>,
 }
 
-/// A snapshot document, format v1.
+/// One ban (format v2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BanDoc {
+    #[serde(with = "snowflake")]
+    pub user_id: u64,
+    /// The user's name when the ban was seen (for the preview).
+    pub username: String,
+    pub reason: Option<String>,
+}
+
+/// A snapshot document (format v2; v1 has no `bans`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotDocument {
@@ -239,6 +256,10 @@ pub struct SnapshotDocument {
     pub channels: Vec<ChannelDoc>,
     /// By user id.
     pub members: Vec<MemberDoc>,
+    /// By user id; `None` when the ban list was not known (every v1 document): a restore then
+    /// leaves bans alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bans: Option<Vec<BanDoc>>,
 }
 
 /// The document without its time: what `content_hash` covers.
@@ -251,6 +272,8 @@ struct Content<'a> {
     roles: &'a [RoleDoc],
     channels: &'a [ChannelDoc],
     members: &'a [MemberDoc],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bans: Option<&'a [BanDoc]>,
 }
 
 /// Object keys sorted at every depth (what `serde_json::Value` does without
@@ -287,6 +310,7 @@ impl SnapshotDocument {
             roles: &self.roles,
             channels: &self.channels,
             members: &self.members,
+            bans: self.bans.as_deref(),
         };
         let bytes = serde_json::to_vec(&content).map_err(|e| CodecError::Json(e.to_string()))?;
         Ok(Sha256::digest(&bytes).into())
@@ -346,6 +370,8 @@ pub struct SnapshotMeta {
     pub channel_count: i32,
     pub overwrite_count: i32,
     pub member_count: i32,
+    /// `None`: the document has no ban list.
+    pub ban_count: Option<i32>,
     pub pinned: bool,
     pub pin_reason: Option<String>,
     pub as_of: DateTime<Utc>,
@@ -512,6 +538,7 @@ mod tests {
                     joined_at: None,
                 },
             ],
+            bans: None,
         }
     }
 
@@ -621,10 +648,10 @@ mod tests {
             ExportFile::parse(tampered.as_bytes()).err(),
             Some(ImportError::Checksum)
         );
-        let future = text.replacen("\"format_version\":1", "\"format_version\":2", 1);
+        let future = text.replacen("\"format_version\":2", "\"format_version\":3", 1);
         assert_eq!(
             ExportFile::parse(future.as_bytes()).err(),
-            Some(ImportError::Version(2))
+            Some(ImportError::Version(3))
         );
         assert_eq!(
             ExportFile::parse(b"{\"a\": 1}").err(),
@@ -634,6 +661,41 @@ mod tests {
             ExportFile::parse(b"not json"),
             Err(ImportError::NotJson(_))
         ));
+    }
+
+    #[test]
+    fn a_version_1_document_is_still_read_and_bans_are_only_known_from_version_2() {
+        let state = state();
+        let mut d = SnapshotDocument::from_state(&state).expect("builds");
+        assert_eq!((d.format_version, d.bans.as_ref()), (2, None));
+        // Without a ban list the canonical form is the same as version 1's but the number.
+        let v2 = String::from_utf8(d.canonical_json().expect("json")).expect("utf-8");
+        assert!(!v2.contains("bans"), "{v2}");
+        d.format_version = 1;
+        assert_eq!(d.validate(), Ok(()));
+        d.bans = Some(vec![]);
+        assert!(matches!(d.validate(), Err(DocumentError::Invalid(m)) if m.contains("version 2")));
+        d.format_version = 2;
+        let ban = |user: u64| BanDoc {
+            user_id: user,
+            username: "raider".into(),
+            reason: Some("spam".into()),
+        };
+        d.bans = Some(vec![ban(5), ban(6)]);
+        assert_eq!(d.validate(), Ok(()));
+        let with_bans = d.content_hash().expect("hash");
+        d.bans = Some(vec![ban(5)]);
+        assert_ne!(d.content_hash().expect("hash"), with_bans);
+        d.bans = Some(vec![ban(5), ban(5)]);
+        assert!(matches!(d.validate(), Err(DocumentError::Invalid(m)) if m.contains("twice")));
+        d.bans = Some(vec![BanDoc {
+            reason: Some("x".repeat(513)),
+            ..ban(5)
+        }]);
+        assert!(d.validate().is_err());
+        d.format_version = 3;
+        d.bans = None;
+        assert_eq!(d.validate(), Err(DocumentError::Version(3)));
     }
 
     #[test]

@@ -8,8 +8,11 @@ impl SnapshotDocument {
     /// every reference resolvable, parents are categories.
     pub fn validate(&self) -> Result<(), DocumentError> {
         use DocumentError as E;
-        if self.format_version != FORMAT_VERSION {
+        if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&self.format_version) {
             return Err(E::Version(self.format_version));
+        }
+        if self.format_version < 2 && self.bans.is_some() {
+            return Err(E::Invalid("bans need format version 2".into()));
         }
         check_name("settings.name", &self.settings.name)?;
         if self.roles.len() > limits::ROLES {
@@ -180,6 +183,37 @@ impl SnapshotDocument {
                 )));
             }
         }
+        let bans = self.bans.as_deref().unwrap_or_default();
+        if bans.len() > limits::BANS {
+            return Err(E::Invalid(format!(
+                "{} bans (at most {})",
+                bans.len(),
+                limits::BANS
+            )));
+        }
+        let mut banned = HashSet::new();
+        for b in bans {
+            if !banned.insert(b.user_id) {
+                return Err(E::Invalid(format!("ban of {} is listed twice", b.user_id)));
+            }
+            if b.username.chars().count() > limits::NAME_CHARS {
+                return Err(E::Invalid(format!(
+                    "ban of {} has a name over {} characters",
+                    b.user_id,
+                    limits::NAME_CHARS
+                )));
+            }
+            if b.reason
+                .as_ref()
+                .is_some_and(|r| r.chars().count() > limits::BAN_REASON_CHARS)
+            {
+                return Err(E::Invalid(format!(
+                    "ban of {} has a reason over {} characters",
+                    b.user_id,
+                    limits::BAN_REASON_CHARS
+                )));
+            }
+        }
         Ok(())
     }
 }
@@ -198,7 +232,7 @@ pub(super) fn check_name(what: &str, name: &str) -> Result<(), DocumentError> {
 /// Why a document is not acceptable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DocumentError {
-    #[error("format version {0} is not supported (this Umbra reads version 1)")]
+    #[error("format version {0} is not supported (this Umbra reads versions 1 and 2)")]
     Version(u32),
     #[error("{0}")]
     Invalid(String),
