@@ -253,6 +253,9 @@ pub mod msg {
         RESTORE_PREVIEW_PULL = "restore-preview-pull" (add);
         RESTORE_PREVIEW_BANS = "restore-preview-bans" (ban, unban, keep, skip);
         RESTORE_PREVIEW_UNBANS = "restore-preview-unbans" (count, items);
+        RESTORE_PREVIEW_EMOJIS = "restore-preview-emojis" (create, update, delete, keep, skip);
+        RESTORE_PREVIEW_EMOJI_DELETIONS = "restore-preview-emoji-deletions" (count, items);
+        RESTORE_WARN_EMOJI_IMAGES = "restore-warn-emoji-images" (count, names);
         RESTORE_WARN_BANS_UNKNOWN_SNAPSHOT = "restore-warn-bans-unknown-snapshot";
         RESTORE_WARN_BANS_UNKNOWN_MIRROR = "restore-warn-bans-unknown-mirror";
         RESTORE_PULL_REPORT = "restore-pull-report" (joined, already, roles, dead, cap, banned, failed);

@@ -135,6 +135,9 @@ fn planned_route(action: &Action) -> &'static str {
         Action::Member { .. } => "PATCH /guilds/{guild_id}/members/{user_id}",
         Action::Ban { .. } => "PUT /guilds/{guild_id}/bans/{user_id}",
         Action::Unban { .. } => "DELETE /guilds/{guild_id}/bans/{user_id}",
+        Action::EmojiCreate { .. } => "POST /guilds/{guild_id}/emojis",
+        Action::EmojiUpdate { .. } => "PATCH /guilds/{guild_id}/emojis/{emoji_id}",
+        Action::EmojiDelete { .. } => "DELETE /guilds/{guild_id}/emojis/{emoji_id}",
     }
 }
 
@@ -358,11 +361,15 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
             );
         }
         let before = emu.guild_view(guild).context("the guild")?;
-        // The wipe: every channel and every role the owner can delete.
+        // The wipe: every channel and every role the owner can delete (Discord keeps a
+        // community server's rules and updates channel: 50074), and every ban lifted.
+        let mut kept = 0;
         for c in &before.channels {
-            owner
-                .delete_channel(c.id)
-                .map_err(|e| anyhow::anyhow!("wipe: {e:?}"))?;
+            match owner.delete_channel(c.id) {
+                Ok(_) => {}
+                Err(e) if e.code == 50074 => kept += 1,
+                Err(e) => bail!("wipe: {e:?}"),
+            }
         }
         for r in &before.roles {
             if r.id != guild && !r.managed {
@@ -380,7 +387,7 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
         loop {
             let state = data.sync.state_as_of(guild, None).await?;
             let done = state.is_some_and(|s| {
-                s.channels.is_empty()
+                s.channels.len() == kept
                     && s.roles.len() <= 2
                     && s.bans.as_ref().is_some_and(Vec::is_empty)
             }) && data.sync.is_idle(guild);

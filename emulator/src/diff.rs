@@ -80,6 +80,10 @@ pub struct EmojiView {
     pub id: EmojiId,
     pub name: String,
     pub animated: bool,
+    /// The roles allowed to use it (empty: everyone), by name, sorted.
+    pub role_names: Vec<String>,
+    /// SHA-256 of the image bytes (hex).
+    pub image_sha256: String,
 }
 
 /// A guild's recoverable structure.
@@ -207,10 +211,22 @@ impl GuildView {
         let emojis = g
             .emojis
             .iter()
-            .map(|e| EmojiView {
-                id: e.id,
-                name: e.name.clone(),
-                animated: e.animated,
+            .map(|e| {
+                let mut role_names: Vec<String> = e.roles.iter().map(role_name).collect();
+                role_names.sort();
+                EmojiView {
+                    id: e.id,
+                    name: e.name.clone(),
+                    animated: e.animated,
+                    role_names,
+                    image_sha256: {
+                        use sha2::Digest as _;
+                        sha2::Sha256::digest(e.image.as_slice())
+                            .iter()
+                            .map(|b| format!("{b:02x}"))
+                            .collect()
+                    },
+                }
             })
             .collect();
         Self {

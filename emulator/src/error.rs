@@ -87,6 +87,14 @@ impl ApiError {
     pub fn unknown_webhook() -> Self {
         Self::new(404, 10015, "Unknown Webhook")
     }
+    /// Deleting the rules or public-updates channel of a community guild.
+    pub fn community_channel() -> Self {
+        Self::new(
+            400,
+            50074,
+            "Cannot delete a channel required for Community Servers",
+        )
+    }
     pub fn unknown_ban() -> Self {
         Self::new(404, 10026, "Unknown Ban")
     }

@@ -65,7 +65,7 @@ impl FixtureSpec {
             members: 30,
             nick_percent: 20,
             bot_permissions: perm::ADMINISTRATOR,
-            emojis: 2,
+            emojis: 3,
             webhooks: 1,
             bans: 2,
         }
@@ -481,12 +481,18 @@ pub fn build(st: &mut State, spec: &FixtureSpec) -> Fixture {
     let banned_ids: Vec<UserId> = bans.iter().map(|b| b.user_id).collect();
     let mut emojis = Vec::new();
     for i in 0..spec.emojis {
+        // Every third one is animated; the second is limited to the first plain role.
         emojis.push(Emoji {
             id: st.next_id(),
             name: format!("emoji_{}", i + 1),
-            roles: Vec::new(),
-            animated: false,
+            roles: if i == 1 {
+                plain.iter().take(1).copied().collect()
+            } else {
+                Vec::new()
+            },
+            animated: i % 3 == 2,
             creator_id: owner,
+            image: std::sync::Arc::new(Emoji::fixture_png(spec.seed * 1000 + i as u64)),
         });
     }
     let first_voice = channels

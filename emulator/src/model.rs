@@ -509,9 +509,19 @@ pub struct Emoji {
     pub roles: Vec<RoleId>,
     pub animated: bool,
     pub creator_id: UserId,
+    /// The uploaded image (served by the CDN route `/emojis/{id}.png|gif`).
+    pub image: std::sync::Arc<Vec<u8>>,
 }
 
 impl Emoji {
+    /// Bytes of a small, valid-looking PNG unique to `seed` (fixtures).
+    pub fn fixture_png(seed: u64) -> Vec<u8> {
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        out.extend_from_slice(format!("umbra-fixture-emoji-{seed}").as_bytes());
+        out.extend((0..64u64).map(|i| (seed.wrapping_mul(31).wrapping_add(i) % 251) as u8));
+        out
+    }
+
     pub fn json(&self, creator: Option<&User>) -> Value {
         let mut v = json!({
             "id": self.id.to_string(),

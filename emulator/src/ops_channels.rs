@@ -612,6 +612,14 @@ impl State {
         let g = self.world.guild(gid)?;
         let ch = g.channels.get(&cid).ok_or_else(ApiError::unknown_channel)?;
         World::require_in_channel(g, ch, actor, perm::MANAGE_CHANNELS)?;
+        // As Discord: a community guild keeps its rules and public-updates channels (the
+        // guild's fields stay as they were).
+        if g.settings.features.iter().any(|f| f == "COMMUNITY")
+            && (g.settings.rules_channel_id == Some(cid)
+                || g.settings.public_updates_channel_id == Some(cid))
+        {
+            return Err(ApiError::community_channel());
+        }
         let g = self.world.guild_mut(gid)?;
         let old = g
             .channels

@@ -243,6 +243,16 @@ impl State {
             ));
         }
         let animated = image.starts_with("data:image/gif");
+        let bytes = image
+            .split_once(";base64,")
+            .and_then(|(_, data)| {
+                use base64::Engine as _;
+                base64::engine::general_purpose::STANDARD.decode(data).ok()
+            })
+            .filter(|b| !b.is_empty() && b.len() <= 256 * 1024)
+            .ok_or_else(|| {
+                ApiError::invalid_form("image", "IMAGE_INVALID", "Invalid image data")
+            })?;
         let roles = parse_ids(b.get("roles"));
         let id = self.next_id();
         let g = self.world.guild_mut(gid)?;
@@ -259,6 +269,7 @@ impl State {
             roles,
             animated,
             creator_id: actor,
+            image: std::sync::Arc::new(bytes),
         };
         g.emojis.push(e.clone());
         let creator = self.world.users.get(&actor).cloned();

@@ -44,6 +44,7 @@ pub fn generate() -> anyhow::Result<TestPki> {
         "discord.com".to_string(),
         "*.discord.com".to_string(),
         "gateway.discord.gg".to_string(),
+        "cdn.discordapp.com".to_string(),
         "localhost".to_string(),
         "127.0.0.1".to_string(),
     ];

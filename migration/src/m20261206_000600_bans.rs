@@ -35,14 +35,17 @@ ALTER TABLE recovery.snapshots ADD COLUMN ban_count integer,
     ADD CONSTRAINT snapshots_ban_count_check CHECK (ban_count IS NULL OR ban_count >= 0);
 COMMENT ON COLUMN recovery.snapshots.ban_count IS 'Bans in the document; NULL = the document has no ban list (format 1, or bans not known then).';
 
-ALTER TABLE recovery.guild_settings ADD COLUMN bans_known_since timestamptz;
+ALTER TABLE recovery.guild_settings ADD COLUMN bans_known_since timestamptz,
+    ADD COLUMN emojis jsonb NOT NULL DEFAULT '[]';
+COMMENT ON COLUMN recovery.guild_settings.emojis IS
+    'Custom emojis [{id, name, roles, animated}] by id (versioned with the settings; images are fetched into snapshots).';
 COMMENT ON COLUMN recovery.guild_settings.bans_known_since IS
     'Not versioned (carried to each new version): when the whole ban list was first loaded; bans as of an earlier time are unknown.';
 "#;
 
 const DOWN: &str = r#"
 ALTER TABLE recovery.snapshots DROP CONSTRAINT snapshots_ban_count_check, DROP COLUMN ban_count;
-ALTER TABLE recovery.guild_settings DROP COLUMN bans_known_since;
+ALTER TABLE recovery.guild_settings DROP COLUMN emojis, DROP COLUMN bans_known_since;
 DELETE FROM member.members WHERE banned;
 DROP INDEX member.members_current_discord_user_idx;
 CREATE INDEX members_current_discord_user_idx ON member.members (discord_user_id) WHERE valid_to IS NULL;

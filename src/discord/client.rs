@@ -60,7 +60,8 @@ fn client_builder(config: &Config) -> anyhow::Result<reqwest::ClientBuilder> {
         .use_rustls_tls()
         .tls_built_in_root_certs(false)
         .add_root_certificate(ca)
-        .resolve("discord.com", addr))
+        .resolve("discord.com", addr)
+        .resolve("cdn.discordapp.com", addr))
 }
 
 /// Runs the gateway for this process's shard range until `shutdown` turns true. A fatal close

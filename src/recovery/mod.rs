@@ -27,6 +27,10 @@ pub fn download_client(config: &Config) -> anyhow::Result<reqwest::Client> {
             .context("discord.ca_cert is not a PEM certificate")?;
         builder = builder.add_root_certificate(ca);
     }
+    // The emulator is Discord's CDN too (emoji images).
+    if let Ok(addr) = config.discord.api_address.parse::<std::net::SocketAddr>() {
+        builder = builder.resolve("cdn.discordapp.com", addr);
+    }
     builder.build().context("building the download client")
 }
 

@@ -646,6 +646,8 @@ mod tests {
                 roles: vec![1],
             }],
             bans: None,
+            emojis: None,
+            images: Default::default(),
         }
     }
 

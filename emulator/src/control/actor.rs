@@ -216,6 +216,23 @@ impl Actor {
         id_in(&st!(self).create_emoji(self.user, guild, &body, self.r())?)
     }
 
+    /// `PATCH /guilds/{g}/emojis/{e}`: a new name and allowed roles.
+    pub fn update_emoji(
+        &self,
+        guild: GuildId,
+        emoji: EmojiId,
+        name: &str,
+        roles: &[RoleId],
+    ) -> Result<(), ApiError> {
+        let body = json!({
+            "name": name,
+            "roles": roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+        });
+        st!(self)
+            .update_emoji(self.user, guild, emoji, &body, self.r())
+            .map(|_| ())
+    }
+
     pub fn delete_emoji(&self, guild: GuildId, emoji: EmojiId) -> Result<(), ApiError> {
         st!(self).delete_emoji(self.user, guild, emoji, self.r())
     }

@@ -1261,6 +1261,37 @@ pub async fn delete_message(AxState(inner): S, Path(p): P, req: ApiRequest) -> A
 }
 
 /// `GET /attachments/{channel_id}/{attachment_id}/{filename}`: the stored bytes.
+/// `GET cdn.discordapp.com/emojis/{id}.{ext}`: the image of an emoji that exists (a deleted
+/// emoji's image is gone, 404).
+pub async fn emoji_image(AxState(inner): S, Path(p): P) -> axum::response::Response {
+    let file = p.get("file").cloned().unwrap_or_default();
+    let Some(id) = file
+        .split_once('.')
+        .and_then(|(id, _)| id.parse::<u64>().ok())
+    else {
+        return ApiError::not_found().into_response();
+    };
+    let st = inner.state.lock();
+    let found = st
+        .world
+        .guilds
+        .values()
+        .flat_map(|g| g.emojis.iter())
+        .find(|e| e.id == id);
+    match found {
+        Some(e) => {
+            let kind = if e.animated { "image/gif" } else { "image/png" };
+            let mut resp = (StatusCode::OK, e.image.as_ref().clone()).into_response();
+            resp.headers_mut().insert(
+                axum::http::header::CONTENT_TYPE,
+                HeaderValue::from_static(kind),
+            );
+            resp
+        }
+        None => ApiError::not_found().into_response(),
+    }
+}
+
 pub async fn download_attachment(AxState(inner): S, Path(p): P) -> axum::response::Response {
     let Ok(aid) = param(&p, "attachment_id") else {
         return ApiError::not_found().into_response();

@@ -512,6 +512,8 @@ pub fn site_routes() -> Router<Arc<Inner>> {
             "/attachments/{channel_id}/{attachment_id}/{filename}",
             get(handlers::download_attachment),
         )
+        // cdn.discordapp.com: custom emoji images (`{id}.png`, `{id}.gif`, `{id}.webp`).
+        .route("/emojis/{file}", get(handlers::emoji_image))
 }
 
 #[cfg(test)]

@@ -41,6 +41,9 @@ pub struct Model {
     pub sync_state: Option<String>,
     /// Not versioned: when the whole ban list was first loaded (earlier bans are unknown).
     pub bans_known_since: Option<DateTimeWithTimeZone>,
+    /// Custom emojis `[{id, name, roles, animated}]` by id (versioned with the settings).
+    #[sea_orm(column_type = "JsonBinary")]
+    pub emojis: Json,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

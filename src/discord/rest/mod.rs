@@ -51,6 +51,8 @@ pub enum Endpoint {
     GuildMemberRole(u64, u64, u64),
     GuildBans(u64),
     GuildBan(u64, u64),
+    GuildEmojis(u64),
+    GuildEmoji(u64, u64),
     GuildAuditLogs(u64),
     GuildIncidentActions(u64),
     Webhook(u64),

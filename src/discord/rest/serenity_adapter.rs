@@ -73,6 +73,13 @@ fn route(endpoint: &Endpoint, application: u64) -> Route<'_> {
             guild_id: snowflake(g),
             user_id: snowflake(u),
         },
+        E::GuildEmojis(g) => Route::GuildEmojis {
+            guild_id: snowflake(g),
+        },
+        E::GuildEmoji(g, e) => Route::GuildEmoji {
+            guild_id: snowflake(g),
+            emoji_id: snowflake(e),
+        },
         E::GuildAuditLogs(g) => Route::GuildAuditLogs {
             guild_id: snowflake(g),
         },

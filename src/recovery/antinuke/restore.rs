@@ -112,6 +112,11 @@ pub fn scope_of(destroyed: &Destroyed, doc: &DocView, actor: u64) -> (Scope, Vec
     if !members.is_empty() {
         components.push(Component::Members);
     }
+    // Deleted emojis (and stickers: their ids match no emoji) are uploaded again.
+    let emojis = destroyed.expressions_deleted.clone();
+    if !emojis.is_empty() {
+        components.push(Component::Emojis);
+    }
     (
         Scope {
             roles,
@@ -120,6 +125,7 @@ pub fn scope_of(destroyed: &Destroyed, doc: &DocView, actor: u64) -> (Scope, Vec
             // Bans and unbans by the attacker are undone by the caller at once (see
             // `decisions::restore_destroyed`), not by the job.
             bans: BTreeSet::new(),
+            emojis,
         },
         components,
     )

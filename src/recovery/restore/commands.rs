@@ -121,6 +121,7 @@ async fn autocomplete_components(
         "settings",
         "members",
         "bans",
+        "emojis",
         "roles,channels",
         "roles,channels,settings",
         "roles,members",
@@ -231,6 +232,10 @@ fn warning_line(data: &Data, locale: Locale, w: &Warning) -> String {
         ),
         Warning::BansUnknown { snapshot: false } => t(msg::RESTORE_WARN_BANS_UNKNOWN_SNAPSHOT, &[]),
         Warning::BansUnknown { snapshot: true } => t(msg::RESTORE_WARN_BANS_UNKNOWN_MIRROR, &[]),
+        Warning::EmojiImages { count, names } => t(
+            msg::RESTORE_WARN_EMOJI_IMAGES,
+            &[arg("count", *count), arg("names", names.join(", "))],
+        ),
     }
 }
 
@@ -310,6 +315,22 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
     }
     if plan
         .components
+        .has(crate::recovery::restore::model::Component::Emojis)
+        && c.emojis != Default::default()
+    {
+        lines.push(t(
+            msg::RESTORE_PREVIEW_EMOJIS,
+            &[
+                arg("create", c.emojis.create),
+                arg("update", c.emojis.update),
+                arg("delete", c.emojis.delete),
+                arg("keep", c.emojis.keep),
+                arg("skip", c.emojis.skip),
+            ],
+        ));
+    }
+    if plan
+        .components
         .has(crate::recovery::restore::model::Component::Pull)
     {
         lines.push(t(
@@ -348,6 +369,15 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
             &[
                 arg("count", plan.risks.deletions.len()),
                 arg("items", names_list(&plan.risks.deletions, 15)),
+            ],
+        ));
+    }
+    if !plan.risks.emoji_deletions.is_empty() {
+        lines.push(t(
+            msg::RESTORE_PREVIEW_EMOJI_DELETIONS,
+            &[
+                arg("count", plan.risks.emoji_deletions.len()),
+                arg("items", names_list(&plan.risks.emoji_deletions, 15)),
             ],
         ));
     }

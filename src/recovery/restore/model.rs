@@ -57,6 +57,8 @@ pub mod limits {
     pub const GUILD_EDIT: (u32, Duration) = (5, Duration::from_secs(5));
     /// `PUT`/`DELETE /guilds/{g}/bans/{u}` (assumed, as the emulator).
     pub const BAN: (u32, Duration) = (5, Duration::from_secs(5));
+    /// Emoji uploads, edits and deletes share a small bucket (assumed, as the emulator).
+    pub const EMOJI: (u32, Duration) = (5, Duration::from_secs(5));
     pub const GLOBAL_PER_SECOND: u32 = 50;
     /// Observed: about 250 role creations per guild per 48 hours.
     pub const ROLE_CREATE_BUDGET: usize = 250;
@@ -102,18 +104,21 @@ pub enum Component {
     /// Bans: who is missing is banned again; in mirror mode, who was not banned then is
     /// unbanned. Only from snapshots that know the ban list (format v2).
     Bans,
+    /// Custom emojis (name, roles, image): re-uploaded from the snapshot's images.
+    Emojis,
     /// Members who left but linked their account are added back (`/members pull`). Never part
     /// of "all": a restore does not add people unless asked.
     Pull,
 }
 
 impl Component {
-    pub const ALL: [Component; 5] = [
+    pub const ALL: [Component; 6] = [
         Component::Roles,
         Component::Channels,
         Component::Settings,
         Component::Members,
         Component::Bans,
+        Component::Emojis,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -123,6 +128,7 @@ impl Component {
             Component::Settings => "settings",
             Component::Members => "members",
             Component::Bans => "bans",
+            Component::Emojis => "emojis",
             Component::Pull => "pull",
         }
     }
@@ -194,6 +200,9 @@ pub struct Scope {
     /// by the attacker: banned again).
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub bans: BTreeSet<u64>,
+    /// Emojis (original ids; live ids of those the snapshot lacks).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub emojis: BTreeSet<u64>,
 }
 
 /// A reference to a role or channel: `L` = the snapshot's local id (resolved through the id
@@ -484,6 +493,27 @@ pub enum Action {
         user: u64,
         name: String,
     },
+    /// `POST /guilds/{g}/emojis` with the snapshot's image (a data URI).
+    EmojiCreate {
+        #[serde(with = "snowflake")]
+        emoji: u64,
+        name: String,
+        roles: Vec<Ref>,
+        image: String,
+    },
+    /// `PATCH /guilds/{g}/emojis/{e}`: name and allowed roles.
+    EmojiUpdate {
+        #[serde(with = "snowflake")]
+        live: u64,
+        name: String,
+        roles: Vec<Ref>,
+    },
+    /// `DELETE /guilds/{g}/emojis/{e}` (mirror).
+    EmojiDelete {
+        #[serde(with = "snowflake")]
+        live: u64,
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -502,6 +532,7 @@ pub enum Kind {
     Settings,
     Member,
     Ban,
+    Emoji,
 }
 
 /// The rate-limit lane a step runs in: one per bucket as serenity keys them (route kind +
@@ -522,6 +553,8 @@ pub enum Lane {
     Guild,
     /// `PUT`/`DELETE /guilds/{g}/bans/{u}`.
     Bans,
+    /// `POST /guilds/{g}/emojis`, `PATCH`/`DELETE /guilds/{g}/emojis/{e}`.
+    Emojis,
 }
 
 pub type StepId = u32;
@@ -548,6 +581,9 @@ impl Step {
             Action::Settings { .. } => Kind::Settings,
             Action::Member { .. } => Kind::Member,
             Action::Ban { .. } | Action::Unban { .. } => Kind::Ban,
+            Action::EmojiCreate { .. }
+            | Action::EmojiUpdate { .. }
+            | Action::EmojiDelete { .. } => Kind::Emoji,
         }
     }
 
@@ -564,6 +600,9 @@ impl Step {
             Action::Settings { .. } => Lane::Guild,
             Action::Member { .. } => Lane::Members,
             Action::Ban { .. } | Action::Unban { .. } => Lane::Bans,
+            Action::EmojiCreate { .. }
+            | Action::EmojiUpdate { .. }
+            | Action::EmojiDelete { .. } => Lane::Emojis,
         }
     }
 
@@ -578,6 +617,12 @@ impl Step {
     /// Whether the step adds a member back (recorded at once: never sent twice).
     pub fn adds_member(&self) -> bool {
         matches!(self.action, Action::Member { add: true, .. })
+    }
+
+    /// Whether the step must be marked as being sent before it is (a member add, an emoji
+    /// upload): after a crash it is looked up instead of sent again.
+    pub fn write_ahead(&self) -> bool {
+        self.adds_member() || matches!(self.action, Action::EmojiCreate { .. })
     }
 
     /// The role and channel references the step's body needs resolved.
@@ -605,6 +650,9 @@ impl Step {
             }
             Action::Settings { fields } => channels.extend(fields.channel_refs()),
             Action::Member { roles: Some(r), .. } => roles.extend(r.iter().copied()),
+            Action::EmojiCreate { roles: r, .. } | Action::EmojiUpdate { roles: r, .. } => {
+                roles.extend(r.iter().copied())
+            }
             Action::RolePositions { order } => roles.extend(order.iter().copied()),
             _ => {}
         }
@@ -641,6 +689,9 @@ pub enum SkipReason {
     MissingTarget,
     /// The punished attacker of an open AntiNuke incident: their punishment stays.
     Punished,
+    /// The rules or public-updates channel of a community server: Discord refuses to delete
+    /// it (50074).
+    CommunityChannel,
 }
 
 impl SkipReason {
@@ -655,6 +706,7 @@ impl SkipReason {
             SkipReason::NotRestorable => "not_restorable",
             SkipReason::MissingTarget => "missing_target",
             SkipReason::Punished => "punished",
+            SkipReason::CommunityChannel => "community_channel",
         }
     }
 }
@@ -691,6 +743,8 @@ pub enum Warning {
     /// the ban list) or the mirror (`snapshot: true`: the ban list is not loaded yet) lacks
     /// them.
     BansUnknown { snapshot: bool },
+    /// Emojis whose image the snapshot could not keep: not re-created.
+    EmojiImages { count: usize, names: Vec<String> },
 }
 
 /// What a restore would do that an attacker could abuse (listed by name in the preview; a
@@ -705,6 +759,9 @@ pub struct Risks {
     pub channels: Vec<String>,
     /// Roles and channels that would be deleted.
     pub deletions: Vec<String>,
+    /// Emojis that would be deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub emoji_deletions: Vec<String>,
     /// Users who would be unbanned.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unbans: Vec<String>,
@@ -748,6 +805,8 @@ pub struct Counts {
     /// create = ban again, delete = unban.
     #[serde(default)]
     pub bans: ActionCounts,
+    #[serde(default)]
+    pub emojis: ActionCounts,
     /// Permission overwrites sent inside channel creates and updates.
     pub overwrites: usize,
 }
@@ -915,6 +974,9 @@ impl Plan {
             Action::Settings { .. } => "server settings".into(),
             Action::Member { user, .. } => format!("<@{user}>"),
             Action::Ban { name, .. } | Action::Unban { name, .. } => name.clone(),
+            Action::EmojiCreate { name, .. }
+            | Action::EmojiUpdate { name, .. }
+            | Action::EmojiDelete { name, .. } => format!(":{name}:"),
         };
         (step.kind(), name)
     }
@@ -934,6 +996,9 @@ impl Plan {
                 Action::Member { .. } => c.members += 1,
                 Action::Settings { .. } => c.guild += 1,
                 Action::Ban { .. } | Action::Unban { .. } => c.bans += 1,
+                Action::EmojiCreate { .. }
+                | Action::EmojiUpdate { .. }
+                | Action::EmojiDelete { .. } => c.emojis += 1,
                 Action::RolePositions { .. } | Action::ChannelPositions { .. } => c.bulk += 1,
             }
         }
@@ -960,6 +1025,7 @@ impl Plan {
         let channels = t(c.channel_creates, limits::CHANNEL_CREATE);
         let members = t(c.members, limits::MEMBER_EDIT);
         let bans = t(c.bans, limits::BAN);
+        let emojis = t(c.emojis, limits::EMOJI);
         let edits = t(c.role_edits, limits::ROLE_EDIT);
         let per_channel = c
             .per_channel
@@ -975,13 +1041,19 @@ impl Plan {
             + c.members
             + c.guild
             + c.bans
+            + c.emojis
             + c.bulk;
         let global = Duration::from_secs_f64(total as f64 / f64::from(limits::GLOBAL_PER_SECOND));
         // The grants come after every member and the role positions (after the role creates).
         let before_grants = members.max(roles).max(channels).max(edits).max(per_channel);
         let grants = t(c.grants, limits::ROLE_EDIT);
         // Bans depend on nothing and run in their own lane, beside everything else.
-        (before_grants + grants).max(bans).max(global) + Duration::from_secs(1)
+        // (Emojis wait at most for the role creates their roles need.)
+        (before_grants + grants)
+            .max(bans)
+            .max(roles + emojis)
+            .max(global)
+            + Duration::from_secs(1)
     }
 }
 
@@ -1004,6 +1076,7 @@ struct LaneCounts {
     members: usize,
     guild: usize,
     bans: usize,
+    emojis: usize,
     bulk: usize,
 }
 

@@ -1010,6 +1010,9 @@ fn approval_event(
     if !plan.risks.deletions.is_empty() {
         risks.push(format!("🗑️ {}", list(&plan.risks.deletions)));
     }
+    if !plan.risks.emoji_deletions.is_empty() {
+        risks.push(format!("🗑️ {}", list(&plan.risks.emoji_deletions)));
+    }
     if !plan.risks.unbans.is_empty() {
         risks.push(format!("🔓 {}", list(&plan.risks.unbans)));
     }

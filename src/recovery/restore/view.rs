@@ -25,6 +25,7 @@ pub fn kind_name(k: model::Kind) -> &'static str {
         model::Kind::Settings => "settings",
         model::Kind::Member => "member",
         model::Kind::Ban => "ban",
+        model::Kind::Emoji => "emoji",
     }
 }
 

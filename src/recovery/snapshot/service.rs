@@ -233,14 +233,72 @@ impl SnapshotService {
             .state_as_of(guild, at)
             .await?
             .ok_or(SnapshotError::NoStateAt)?;
+        let mut doc = SnapshotDocument::from_state(&state).ok_or(SnapshotError::NoStateAt)?;
+        self.keep_images(guild, &mut doc).await;
         let (doc, encoded) = tokio::task::spawn_blocking(move || {
-            let doc = SnapshotDocument::from_state(&state).ok_or(SnapshotError::NoStateAt)?;
             let encoded = model::encode(&doc).map_err(SnapshotError::Encode)?;
             Ok::<_, SnapshotError>((doc, encoded))
         })
         .await
         .map_err(|e| SnapshotError::Join(e.to_string()))??;
         Ok((doc, encoded))
+    }
+
+    /// Puts the emojis' images in the document (each distinct image once): those the newest
+    /// stored snapshot of the guild kept (an emoji's image never changes, so it is fetched
+    /// once), the others from Discord's CDN. An image that cannot be had (the emoji is gone,
+    /// the CDN does not answer within 10 s) leaves the emoji without one: the restore says it
+    /// cannot re-create it.
+    async fn keep_images(&self, guild: u64, doc: &mut SnapshotDocument) {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let Some(mut emojis) = doc.emojis.take() else {
+            return;
+        };
+        let mut known: HashMap<u64, (String, String)> = HashMap::new();
+        if !emojis.is_empty()
+            && let Ok(Some(latest)) = self.latest(guild).await
+            && let Ok((_, previous)) = self.document(guild, latest.id).await
+        {
+            for e in previous.emojis.iter().flatten() {
+                if let Some(hash) = &e.image
+                    && let Some(data) = previous.images.get(hash)
+                {
+                    known.insert(e.original_id, (hash.clone(), data.clone()));
+                }
+            }
+        }
+        for e in &mut emojis {
+            let (hash, data) = match known.remove(&e.original_id) {
+                Some(kept) => kept,
+                None => {
+                    let ext = if e.animated { "gif" } else { "png" };
+                    let url = format!("https://cdn.discordapp.com/emojis/{}.{ext}", e.original_id);
+                    let max = model::limits::IMAGE_BYTES as u64;
+                    let fetched =
+                        tokio::time::timeout(Duration::from_secs(10), self.download(&url, max))
+                            .await;
+                    match fetched {
+                        Ok(Ok(bytes)) if !bytes.is_empty() => (
+                            hex::encode(sha2::Sha256::digest(&bytes)),
+                            base64::engine::general_purpose::STANDARD.encode(&bytes),
+                        ),
+                        other => {
+                            tracing::info!(
+                                guild,
+                                emoji = e.original_id,
+                                ok = matches!(other, Ok(Ok(_))),
+                                "an emoji's image could not be kept"
+                            );
+                            continue;
+                        }
+                    }
+                }
+            };
+            e.image = Some(hash.clone());
+            doc.images.insert(hash, data);
+        }
+        doc.emojis = Some(emojis);
     }
 
     /// Stores an encoded document and applies retention, with their events, in one transaction.

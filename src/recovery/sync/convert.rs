@@ -8,8 +8,8 @@ use poise::serenity_prelude as serenity;
 use serde_json::Value;
 
 use super::model::{
-    ChannelState, MemberState, OverwriteState, OverwriteTarget, RoleState, SettingsState,
-    bits_to_db, channel_kind, color_to_db,
+    ChannelState, EmojiState, MemberState, OverwriteState, OverwriteTarget, RoleState,
+    SettingsState, bits_to_db, channel_kind, color_to_db,
 };
 
 fn small(n: u64) -> i16 {
@@ -146,6 +146,16 @@ macro_rules! settings_of {
             vanity_url_code: g.vanity_url_code.clone(),
             banner: g.banner.clone(),
             splash: g.splash.map(|h| h.to_string()),
+            emojis: g
+                .emojis
+                .values()
+                .map(|e| EmojiState {
+                    id: e.id.get(),
+                    name: e.name.clone(),
+                    roles: e.roles.iter().map(|r| r.get()).collect(),
+                    animated: e.animated,
+                })
+                .collect(),
         }
         .normalized()
     }};

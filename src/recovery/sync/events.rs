@@ -24,7 +24,7 @@ use poise::serenity_prelude as serenity;
 use serenity::FullEvent;
 
 use super::convert;
-use super::model::BanState;
+use super::model::{BanState, EmojiState, SettingsState};
 use super::queue::StateChange;
 use super::service::{GuildSync, Load, ShardHook, SyncService};
 
@@ -35,6 +35,32 @@ impl SyncService {
             FullEvent::GuildCreate { guild, .. } => self.guild_available(ctx, guild),
             FullEvent::GuildMembersChunk { chunk } => self.members_chunk(ctx, chunk),
             FullEvent::GuildUpdate { new_data, .. } => self.settings_changed(ctx, new_data),
+            FullEvent::GuildEmojisUpdate {
+                guild_id,
+                current_state,
+            } => {
+                let emojis: Vec<EmojiState> = current_state
+                    .values()
+                    .map(|e| EmojiState {
+                        id: e.id.get(),
+                        name: e.name.clone(),
+                        roles: e.roles.iter().map(|r| r.get()).collect(),
+                        animated: e.animated,
+                    })
+                    .collect();
+                // The emojis are part of the versioned settings: a new version with the list.
+                self.enqueue(guild_id.get(), |s| {
+                    if let Some(known) = &s.settings {
+                        let settings = SettingsState {
+                            emojis,
+                            ..known.clone()
+                        }
+                        .normalized();
+                        s.settings = Some(settings.clone());
+                        s.pending.settings = Some(settings);
+                    }
+                });
+            }
             FullEvent::GuildDelete { incomplete, .. } => {
                 self.guild_gone(incomplete.id, incomplete.unavailable)
             }

@@ -11,7 +11,7 @@ pub mod queue;
 pub mod service;
 
 pub use model::{
-    ChannelState, GuildState, OverwriteState, OverwriteTarget, RoleState, SettingsState, SyncState,
-    SyncStatus,
+    ChannelState, EmojiState, GuildState, OverwriteState, OverwriteTarget, RoleState,
+    SettingsState, SyncState, SyncStatus,
 };
 pub use service::{LoadReport, SyncError, SyncService, SyncSettings};

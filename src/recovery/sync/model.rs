@@ -158,12 +158,29 @@ pub struct SettingsState {
     pub vanity_url_code: Option<String>,
     pub banner: Option<String>,
     pub splash: Option<String>,
+    /// Custom emojis, by id (versioned with the settings: they change rarely).
+    pub emojis: Vec<EmojiState>,
+}
+
+/// A custom emoji (its image is not mirrored: snapshots fetch it from Discord's CDN).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EmojiState {
+    pub id: u64,
+    pub name: String,
+    /// Roles allowed to use it (empty: everyone), sorted.
+    pub roles: Vec<u64>,
+    pub animated: bool,
 }
 
 impl SettingsState {
     pub fn normalized(mut self) -> Self {
         self.features.sort();
         self.features.dedup();
+        for e in &mut self.emojis {
+            e.roles.sort_unstable();
+            e.roles.dedup();
+        }
+        self.emojis.sort_by_key(|e| e.id);
         self.afk_timeout = self.afk_timeout.max(0);
         self
     }

@@ -22,14 +22,15 @@ use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
 use super::model::{
-    ChannelState, OverwriteState, OverwriteTarget, RoleState, SettingsState, SyncState, SyncStatus,
+    ChannelState, EmojiState, OverwriteState, OverwriteTarget, RoleState, SettingsState, SyncState,
+    SyncStatus,
 };
 use crate::ids::{from_db, to_db};
 use crate::member::WriteStats;
 
 /// The most bind parameters any statement here uses (checked by a test).
 #[cfg(test)]
-pub const MAX_BINDS_PER_STATEMENT: usize = 26;
+pub const MAX_BINDS_PER_STATEMENT: usize = 27;
 
 fn ids(v: &[u64]) -> Vec<i64> {
     v.iter().copied().map(to_db).collect()
@@ -534,6 +535,47 @@ pub async fn retain_channels(
 
 // --------------------------------------------------------------------------------- settings
 
+/// The emoji list as stored (`recovery.guild_settings.emojis`): `[{id, name, roles, animated}]`
+/// by id, snowflakes as strings.
+fn emojis_json(emojis: &[EmojiState]) -> serde_json::Value {
+    serde_json::Value::Array(
+        emojis
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "id": e.id.to_string(),
+                    "name": e.name,
+                    "roles": e.roles.iter().map(u64::to_string).collect::<Vec<_>>(),
+                    "animated": e.animated,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The stored emoji list back (entries that do not read are dropped).
+fn emojis_from(v: serde_json::Value) -> Vec<EmojiState> {
+    let id = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<u64>().ok());
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            Some(EmojiState {
+                id: id(e.get("id")?)?,
+                name: e.get("name")?.as_str()?.to_owned(),
+                roles: e
+                    .get("roles")
+                    .and_then(|r| r.as_array())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(id)
+                    .collect(),
+                animated: e.get("animated").and_then(|a| a.as_bool()).unwrap_or(false),
+            })
+        })
+        .collect()
+}
+
 const SETTINGS_CLOSE_CHANGED: &str = "\
 UPDATE recovery.guild_settings AS s
    SET valid_to = GREATEST(now(), s.valid_from), ended_by = 'update', synced_at = now()
@@ -542,11 +584,11 @@ UPDATE recovery.guild_settings AS s
         s.explicit_content_filter, s.mfa_level, s.afk_channel_id, s.afk_timeout, s.system_channel_id,
         s.system_channel_flags, s.rules_channel_id, s.public_updates_channel_id, s.safety_alerts_channel_id,
         s.preferred_locale, s.premium_progress_bar_enabled, s.premium_tier, s.features, s.vanity_url_code, s.banner,
-        s.splash)
+        s.splash, s.emojis)
        IS DISTINCT FROM
        ($2::text, $3::text, $4::text, $5::smallint, $6::smallint, $7::smallint, $8::smallint, $9::bigint, $10::int,
         $11::bigint, $12::int, $13::bigint, $14::bigint, $15::bigint, $16::text, $17::bool, $18::smallint,
-        $19::text[], $20::text, $21::text, $22::text)
+        $19::text[], $20::text, $21::text, $22::text, $23::jsonb)
 RETURNING s.last_full_sync_at, s.sync_state, s.bans_known_since";
 
 const SETTINGS_INSERT_MISSING: &str = "\
@@ -554,10 +596,10 @@ INSERT INTO recovery.guild_settings
        (id, guild_id, name, icon, description, verification_level, default_message_notifications,
         explicit_content_filter, mfa_level, afk_channel_id, afk_timeout, system_channel_id, system_channel_flags,
         rules_channel_id, public_updates_channel_id, safety_alerts_channel_id, preferred_locale,
-        premium_progress_bar_enabled, premium_tier, features, vanity_url_code, banner, splash, valid_from, synced_at,
-        last_full_sync_at, sync_state, bans_known_since)
-SELECT $23, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
-       now(), now(), $24, $25, $26
+        premium_progress_bar_enabled, premium_tier, features, vanity_url_code, banner, splash, emojis, valid_from,
+        synced_at, last_full_sync_at, sync_state, bans_known_since)
+SELECT $24, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+       $23, now(), now(), $25, $26, $27
  WHERE NOT EXISTS (SELECT 1 FROM recovery.guild_settings WHERE guild_id = $1 AND valid_to IS NULL)";
 
 /// Writes the guild's settings when they changed (a new version carries the sync state and the
@@ -592,6 +634,7 @@ pub async fn upsert_settings(
                 .bind(&s.vanity_url_code)
                 .bind(&s.banner)
                 .bind(&s.splash)
+                .bind(emojis_json(&s.emojis))
         };
     }
     type Carried = (Option<DateTime<Utc>>, Option<String>, Option<DateTime<Utc>>);
@@ -767,6 +810,7 @@ fn settings_from(row: &PgRow) -> Result<SettingsState, sqlx::Error> {
         vanity_url_code: row.try_get("vanity_url_code")?,
         banner: row.try_get("banner")?,
         splash: row.try_get("splash")?,
+        emojis: emojis_from(row.try_get("emojis")?),
     })
 }
 
@@ -841,7 +885,7 @@ pub async fn structure_as_of(
         "SELECT name, icon, description, verification_level, default_message_notifications, explicit_content_filter, \
                 mfa_level, afk_channel_id, afk_timeout, system_channel_id, system_channel_flags, rules_channel_id, \
                 public_updates_channel_id, safety_alerts_channel_id, preferred_locale, premium_progress_bar_enabled, \
-                premium_tier, features, vanity_url_code, banner, splash \
+                premium_tier, features, vanity_url_code, banner, splash, emojis \
            FROM recovery.guild_settings \
           WHERE guild_id = $1 AND (($2::timestamptz IS NULL AND valid_to IS NULL) OR \
                 ($2::timestamptz IS NOT NULL AND valid_from <= $2 AND (valid_to IS NULL OR valid_to > $2)))",

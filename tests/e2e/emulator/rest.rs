@@ -341,6 +341,14 @@ async fn the_structural_diff_reports_a_nuke_and_ignores_new_ids_after_a_rebuild(
                 .unwrap();
         }
     }
+    // Emojis limited to the deleted role lost it; give them the new one.
+    for e in &before.emojis {
+        if !e.role_names.is_empty() {
+            owner
+                .update_emoji(f.guild_id, e.id, &e.name, &[new_role])
+                .unwrap();
+        }
+    }
     owner.unban(f.guild_id, f.member_ids[5]).unwrap();
     emu.add_member(f.guild_id, f.member_ids[5]).unwrap();
     let old_roles = &before.member(f.member_ids[5]).unwrap().roles;
@@ -391,4 +399,61 @@ async fn the_structural_diff_reports_a_nuke_and_ignores_new_ids_after_a_rebuild(
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+#[tokio::test]
+async fn a_community_guild_keeps_its_rules_channel_and_emoji_images_come_from_the_cdn() {
+    let emu = start().await;
+    let f = emu.build_fixture(&FixtureSpec::small());
+    let bot = Rest::bot(&emu, &f.app.bot_token);
+    let g = f.guild_id;
+    let general = f.general_channel_id;
+    let before = emu.guild_view(g).expect("guild");
+    assert_eq!(before.settings.rules_channel_id, Some(general));
+    let r = bot
+        .call("DELETE", &format!("/channels/{general}"), None)
+        .await;
+    assert_eq!((r.status, r.code()), (400, 50074), "as Discord");
+    let after = emu.guild_view(g).expect("guild");
+    assert_eq!(
+        after.settings, before.settings,
+        "the guild's fields are as they were"
+    );
+    assert!(after.channels.iter().any(|c| c.id == general));
+    // Another channel goes as usual.
+    let other = f.channel_ids[1];
+    let r = bot
+        .call("DELETE", &format!("/channels/{other}"), None)
+        .await;
+    assert_eq!(r.status, 200);
+
+    // Emoji images: served on the CDN route while the emoji exists, with its bytes.
+    let emoji = before
+        .emojis
+        .first()
+        .expect("the fixture has emojis")
+        .clone();
+    let cdn = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .expect("client");
+    let url = format!("https://{}/emojis/{}.png", emu.tls_addr(), emoji.id);
+    let bytes = cdn
+        .get(&url)
+        .send()
+        .await
+        .expect("cdn")
+        .bytes()
+        .await
+        .expect("bytes");
+    use sha2::Digest as _;
+    assert_eq!(
+        hex::encode(sha2::Sha256::digest(&bytes)),
+        emoji.image_sha256
+    );
+    emu.as_user(f.owner_id)
+        .delete_emoji(g, emoji.id)
+        .expect("delete");
+    let gone = cdn.get(&url).send().await.expect("cdn");
+    assert_eq!(gone.status(), 404, "a deleted emoji's image is gone");
 }

@@ -7,6 +7,7 @@
 
 mod bans;
 mod crash;
+mod emojis;
 mod flows;
 mod pacer;
 
@@ -110,14 +111,25 @@ pub async fn snapshot(world: &TestWorld, label: &str) -> Uuid {
         .id
 }
 
-/// Deletes every channel and every role the owner can (not @everyone, not managed roles),
-/// then creates `#recovery`, where the owner runs the commands (a guild needs a channel).
+/// Deletes every channel and every role the owner can (not @everyone, not managed roles; not
+/// the community's rules channel, #general, which Discord refuses with 50074), then creates
+/// `#recovery`, where the owner runs the commands.
 pub fn wipe(world: &TestWorld) -> u64 {
     let g = world.guild_id();
     let v = world.emu.guild_view(g).expect("guild");
     let owner = world.emu.as_user(world.owner_id());
     for c in &v.channels {
-        owner.delete_channel(c.id).expect("deleting a channel");
+        match owner.delete_channel(c.id) {
+            Err(e) if e.code == 50074 => {
+                assert_eq!(
+                    c.id, world.fixture.general_channel_id,
+                    "only #general is kept"
+                );
+            }
+            other => {
+                other.expect("deleting a channel");
+            }
+        }
     }
     for r in &v.roles {
         if r.id != g && !r.managed {

@@ -27,6 +27,11 @@ pub(super) enum Req {
     Ban(u64, Option<String>),
     /// `DELETE /guilds/{g}/bans/{u}`.
     Unban(u64),
+    /// `POST /guilds/{g}/emojis`. `true`: it may have been sent before a crash — look for an
+    /// emoji of that name and kind first.
+    CreateEmoji(Value, bool),
+    EditEmoji(u64, Value),
+    DeleteEmoji(u64),
     /// Nothing left to send (everything it referred to failed).
     Nothing,
 }
@@ -152,6 +157,18 @@ pub(super) fn ref_name(r: Ref) -> String {
         Ref::L(l) => format!("snapshot object {l}"),
         Ref::D(d) => d.to_string(),
     }
+}
+
+/// An emoji's allowed roles as live ids (those not restored are left out, with a note).
+fn emoji_roles(roles: &[Ref], state: &RunState, notes: &mut Vec<String>) -> Vec<String> {
+    let ids: BTreeSet<u64> = roles.iter().filter_map(|r| state.ids.role(*r)).collect();
+    if ids.len() < roles.len() {
+        notes.push(format!(
+            "{} role(s) not restored were left out",
+            roles.len() - ids.len()
+        ));
+    }
+    ids.iter().map(u64::to_string).collect()
 }
 
 /// Builds a step's request from the current id map.
@@ -305,6 +322,19 @@ pub(super) fn build(step: &Step, state: &RunState) -> Call {
         }
         Action::Ban { user, reason, .. } => Req::Ban(*user, reason.clone()),
         Action::Unban { user, .. } => Req::Unban(*user),
+        Action::EmojiCreate {
+            name, roles, image, ..
+        } => Req::CreateEmoji(
+            json!({ "name": name, "image": image, "roles": emoji_roles(roles, state, &mut notes) }),
+            state.sending.contains(&step.id),
+        ),
+        Action::EmojiUpdate {
+            live, name, roles, ..
+        } => Req::EditEmoji(
+            *live,
+            json!({ "name": name, "roles": emoji_roles(roles, state, &mut notes) }),
+        ),
+        Action::EmojiDelete { live, .. } => Req::DeleteEmoji(*live),
     };
     Call { request, notes }
 }

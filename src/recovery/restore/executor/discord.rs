@@ -341,6 +341,32 @@ impl Discord {
                     Err(e) => Err(refused(e)),
                 };
             }
+            Req::CreateEmoji(b, sent_before) => {
+                if *sent_before && let Some(outcome) = self.emoji_created_before(b, &notes).await? {
+                    return Ok(outcome);
+                }
+                (
+                    Endpoint::GuildEmojis(g),
+                    Method::Post,
+                    Some(b),
+                    false,
+                    false,
+                )
+            }
+            Req::EditEmoji(e, b) => (
+                Endpoint::GuildEmoji(g, *e),
+                Method::Patch,
+                Some(b),
+                false,
+                false,
+            ),
+            Req::DeleteEmoji(e) => (
+                Endpoint::GuildEmoji(g, *e),
+                Method::Delete,
+                None,
+                false,
+                true,
+            ),
             Req::Unban(user) => (
                 Endpoint::GuildBan(g, *user),
                 Method::Delete,
@@ -372,6 +398,55 @@ impl Discord {
                 rate: None,
             }),
             Err(e) => Err(refused(e)),
+        }
+    }
+
+    /// After a crash between marking an emoji upload and recording it: whether the guild has
+    /// an emoji of that name and kind (then it was uploaded: done, not sent again).
+    async fn emoji_created_before(
+        &self,
+        body: &Value,
+        notes: &[String],
+    ) -> Result<Option<Outcome>, Failure> {
+        let name = body.get("name").and_then(Value::as_str).unwrap_or_default();
+        let animated = body
+            .get("image")
+            .and_then(Value::as_str)
+            .is_some_and(|i| i.starts_with("data:image/gif"));
+        match self
+            .call(
+                Endpoint::GuildEmojis(self.guild),
+                Method::Get,
+                None,
+                None,
+                &[],
+            )
+            .await
+        {
+            Ok(Answer {
+                body: Value::Array(items),
+                ..
+            }) => Ok(items
+                .iter()
+                .any(|e| {
+                    e.get("name").and_then(Value::as_str) == Some(name)
+                        && e.get("animated").and_then(Value::as_bool).unwrap_or(false) == animated
+                })
+                .then(|| Outcome {
+                    created: None,
+                    notes: notes
+                        .iter()
+                        .cloned()
+                        .chain(["uploaded before a restart: not sent again".to_owned()])
+                        .collect(),
+                    rate: None,
+                })),
+            Ok(_) => Ok(None),
+            Err(CallError::Transient(m))
+            | Err(CallError::Refused(Failure { reason: m, .. }, _)) => Err(Failure {
+                reason: format!("looking for an emoji uploaded before a restart failed: {m}"),
+                code: None,
+            }),
         }
     }
 

@@ -409,9 +409,9 @@ pub async fn execute(
                 let crash = control.crash;
                 let freed = freed_tx.clone();
                 tasks.spawn(async move {
-                    // A member add is written down before it is sent (a crash then looks the
-                    // member up instead of adding them twice).
-                    if step.adds_member() {
+                    // A member add or an emoji upload is written down before it is sent (a crash
+                    // then looks it up instead of sending it twice).
+                    if step.write_ahead() {
                         let version = shared.mark_sending(step.id);
                         if let Err(e) = shared.flush_to(version).await {
                             tracing::warn!(error = %e, "recording a member add failed");
@@ -433,7 +433,7 @@ pub async fn execute(
                     }
                     let rate = outcome.as_ref().ok().and_then(|o| o.rate.clone());
                     let _ = freed.send((lane, rate));
-                    if (step.creates() || step.adds_member()) && outcome.is_ok() {
+                    if (step.creates() || step.write_ahead()) && outcome.is_ok() {
                         let k = creates_returned.fetch_add(1, Ordering::SeqCst) + 1;
                         if crash == Some(CrashPoint::BeforeRecording(k)) {
                             crashed.store(true, Ordering::SeqCst);
@@ -441,7 +441,7 @@ pub async fn execute(
                         }
                     }
                     let version = shared.apply(&step, outcome);
-                    if step.creates() || step.adds_member() {
+                    if step.creates() || step.write_ahead() {
                         // The id reaches the database before anything depends on it; a member
                         // added back is recorded before the next is added (never added twice).
                         if let Err(e) = shared.flush_to(version).await {

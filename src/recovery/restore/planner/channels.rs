@@ -136,10 +136,28 @@ impl<'a> Planner<'a> {
         let mut deletes = 0usize;
         if self.input.mode == Mode::Mirror {
             let matched: HashSet<u64> = self.channel_live.values().copied().collect();
+            // Discord refuses to delete a community server's rules and updates channels.
+            let kept: HashSet<u64> = self
+                .cur
+                .settings
+                .as_ref()
+                .filter(|s| s.features.iter().any(|f| f == "COMMUNITY"))
+                .map(|s| {
+                    [s.rules_channel_id, s.public_updates_channel_id]
+                        .into_iter()
+                        .flatten()
+                        .collect()
+                })
+                .unwrap_or_default();
             for x in &self.cur.channels {
                 if matched.contains(&x.discord_channel_id)
                     || !self.in_scope_channel(x.discord_channel_id)
                 {
+                    continue;
+                }
+                if kept.contains(&x.discord_channel_id) {
+                    self.counts.channels.skip += 1;
+                    self.skip(Kind::Channel, &x.name, SkipReason::CommunityChannel);
                     continue;
                 }
                 out.deletes.push(Action::ChannelDelete {

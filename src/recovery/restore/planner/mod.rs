@@ -20,6 +20,7 @@ use crate::recovery::sync::{ChannelState, GuildState, OverwriteTarget, RoleState
 
 mod bans;
 mod channels;
+mod emojis;
 mod members;
 mod roles;
 mod settings;
@@ -195,6 +196,7 @@ impl<'a> Planner<'a> {
         let settings = self.settings();
         let members = self.members();
         let bans = self.bans();
+        let emojis = self.emojis();
         let grants = std::mem::take(&mut role_actions.grants);
 
         // Step order = priority inside a lane: deletes, creates (most needed first), updates,
@@ -210,6 +212,7 @@ impl<'a> Planner<'a> {
         self.steps.extend(settings);
         self.steps.extend(members);
         self.steps.extend(bans);
+        self.steps.extend(emojis);
         self.steps.extend(grants);
         let risks = self.risks();
 
@@ -327,6 +330,7 @@ impl<'a> Planner<'a> {
                     risks.deletions.push(name.clone());
                 }
                 Action::Unban { name, .. } => risks.unbans.push(name.clone()),
+                Action::EmojiDelete { name, .. } => risks.emoji_deletions.push(format!(":{name}:")),
                 Action::ChannelCreate { fields, .. } | Action::ChannelUpdate { fields, .. } => {
                     let live = match step {
                         Action::ChannelUpdate { live, .. } => Some(*live),
@@ -527,6 +531,7 @@ mod tests {
                     vanity_url_code: None,
                     banner: None,
                     splash: None,
+                    emojis: Vec::new(),
                 }
                 .normalized(),
             ),
@@ -644,6 +649,87 @@ mod tests {
                 name: "user902".into()
             }]
         );
+    }
+
+    fn emoji(id: u64, name: &str, roles: &[u64]) -> crate::recovery::sync::EmojiState {
+        crate::recovery::sync::EmojiState {
+            id,
+            name: name.into(),
+            roles: roles.to_vec(),
+            animated: false,
+        }
+    }
+
+    #[test]
+    fn deleted_emojis_are_uploaded_from_the_snapshots_image_and_a_scope_limits_them() {
+        let mut then = guild();
+        if let Some(s) = &mut then.settings {
+            s.emojis = vec![
+                emoji(700, "wave", &[10]),
+                emoji(701, "gone", &[]),
+                emoji(702, "lost", &[]),
+            ];
+        }
+        let mut doc = doc_of(&then);
+        // Images kept for two of the three.
+        doc.images.insert("aa".into(), "AAAA".into());
+        if let Some(list) = &mut doc.emojis {
+            list[0].image = Some("aa".into());
+            list[1].image = Some("aa".into());
+        }
+        let mut now = guild();
+        if let Some(s) = &mut now.settings {
+            s.emojis = vec![emoji(700, "renamed", &[]), emoji(703, "spam", &[])];
+        }
+        let p = plan(&input(&doc, &now, Mode::Mirror));
+        let a = actions(&p);
+        assert!(
+            a.contains(&&Action::EmojiUpdate {
+                live: 700,
+                name: "wave".into(),
+                roles: vec![Ref::L(
+                    doc.roles
+                        .iter()
+                        .find(|r| r.original_id == 10)
+                        .map(|r| r.id)
+                        .unwrap_or(0)
+                )],
+            }),
+            "{a:#?}"
+        );
+        assert!(a.iter().any(|x| matches!(x, Action::EmojiCreate { emoji: 701, image, .. } if image == "data:image/png;base64,AAAA")));
+        assert!(a.contains(&&Action::EmojiDelete {
+            live: 703,
+            name: "spam".into()
+        }));
+        assert_eq!(
+            (
+                p.counts.emojis.create,
+                p.counts.emojis.update,
+                p.counts.emojis.delete,
+                p.counts.emojis.skip
+            ),
+            (1, 1, 1, 1)
+        );
+        assert!(
+            p.warnings
+                .iter()
+                .any(|w| matches!(w, Warning::EmojiImages { count: 1, .. }))
+        );
+        assert_eq!(p.risks.emoji_deletions, vec![":spam:".to_owned()]);
+        // AntiNuke's scope: only the emoji the attacker deleted.
+        let mut scoped = input(&doc, &now, Mode::Mirror);
+        scoped.scope = Some(Scope {
+            emojis: BTreeSet::from([701]),
+            ..Scope::default()
+        });
+        scoped.components = Components::of(&[Component::Emojis]).unwrap_or_else(Components::all);
+        let p = plan(&scoped);
+        assert_eq!(p.steps.len(), 1, "{:#?}", p.steps);
+        assert!(matches!(
+            p.steps[0].action,
+            Action::EmojiCreate { emoji: 701, .. }
+        ));
     }
 
     #[test]

@@ -117,6 +117,28 @@ impl SnapshotDocument {
             roles,
             channels,
             members,
+            emojis: Some(
+                settings
+                    .emojis
+                    .iter()
+                    .map(|e| {
+                        let mut roles: Vec<u32> = e
+                            .roles
+                            .iter()
+                            .filter_map(|r| role_ids.get(r).copied())
+                            .collect();
+                        roles.sort_unstable();
+                        EmojiDoc {
+                            original_id: e.id,
+                            name: e.name.clone(),
+                            roles,
+                            animated: e.animated,
+                            image: None,
+                        }
+                    })
+                    .collect(),
+            ),
+            images: BTreeMap::new(),
             bans: state.bans.as_ref().map(|bans| {
                 bans.iter()
                     .map(|b| BanDoc {

@@ -15,7 +15,7 @@
 //! zstd(canonical JSON); `checksum` = SHA-256(payload), verified on every read;
 //! `content_hash` = SHA-256(canonical JSON without `as_of`): equal hashes = same guild state.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -55,6 +55,10 @@ pub mod limits {
     pub const NICK_CHARS: usize = 32;
     pub const LABEL_CHARS: usize = 100;
     pub const BANS: usize = 1_000_000;
+    /// Static plus animated at the highest boost tier.
+    pub const EMOJIS: usize = 500;
+    /// Discord's emoji upload limit.
+    pub const IMAGE_BYTES: usize = 256 * 1024;
     /// Discord's audit-log reason limit.
     pub const BAN_REASON_CHARS: usize = 512;
 }
@@ -239,7 +243,22 @@ pub struct BanDoc {
     pub reason: Option<String>,
 }
 
-/// A snapshot document (format v2; v1 has no `bans`).
+/// A custom emoji (format v2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmojiDoc {
+    #[serde(with = "snowflake")]
+    pub original_id: u64,
+    pub name: String,
+    /// Snapshot-local ids of the roles allowed to use it (empty: everyone).
+    pub roles: Vec<u32>,
+    pub animated: bool,
+    /// SHA-256 (hex) of its image in the document's `images`; `None`: the image could not be
+    /// kept (the emoji cannot be re-created).
+    pub image: Option<String>,
+}
+
+/// A snapshot document (format v2; v1 has no `bans`, `emojis` or `images`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotDocument {
@@ -260,6 +279,12 @@ pub struct SnapshotDocument {
     /// leaves bans alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bans: Option<Vec<BanDoc>>,
+    /// By original id; `None` in v1 documents (a restore leaves emojis alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emojis: Option<Vec<EmojiDoc>>,
+    /// Image bytes (base64) by their SHA-256 (hex): identical images are stored once.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub images: BTreeMap<String, String>,
 }
 
 /// The document without its time: what `content_hash` covers.
@@ -274,6 +299,10 @@ struct Content<'a> {
     members: &'a [MemberDoc],
     #[serde(skip_serializing_if = "Option::is_none")]
     bans: Option<&'a [BanDoc]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    emojis: Option<&'a [EmojiDoc]>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    images: &'a BTreeMap<String, String>,
 }
 
 /// Object keys sorted at every depth (what `serde_json::Value` does without
@@ -311,6 +340,8 @@ impl SnapshotDocument {
             channels: &self.channels,
             members: &self.members,
             bans: self.bans.as_deref(),
+            emojis: self.emojis.as_deref(),
+            images: &self.images,
         };
         let bytes = serde_json::to_vec(&content).map_err(|e| CodecError::Json(e.to_string()))?;
         Ok(Sha256::digest(&bytes).into())
@@ -507,6 +538,7 @@ mod tests {
                 vanity_url_code: None,
                 banner: None,
                 splash: None,
+                emojis: Vec::new(),
             }),
             roles: vec![
                 role(11, 2, "Mod"),
@@ -668,10 +700,12 @@ mod tests {
         let state = state();
         let mut d = SnapshotDocument::from_state(&state).expect("builds");
         assert_eq!((d.format_version, d.bans.as_ref()), (2, None));
-        // Without a ban list the canonical form is the same as version 1's but the number.
+        // Without a ban list there is no `bans` key (a restore then leaves bans alone).
         let v2 = String::from_utf8(d.canonical_json().expect("json")).expect("utf-8");
         assert!(!v2.contains("bans"), "{v2}");
         d.format_version = 1;
+        assert!(d.validate().is_err(), "emojis need version 2");
+        d.emojis = None;
         assert_eq!(d.validate(), Ok(()));
         d.bans = Some(vec![]);
         assert!(matches!(d.validate(), Err(DocumentError::Invalid(m)) if m.contains("version 2")));

@@ -11,8 +11,12 @@ impl SnapshotDocument {
         if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&self.format_version) {
             return Err(E::Version(self.format_version));
         }
-        if self.format_version < 2 && self.bans.is_some() {
-            return Err(E::Invalid("bans need format version 2".into()));
+        if self.format_version < 2
+            && (self.bans.is_some() || self.emojis.is_some() || !self.images.is_empty())
+        {
+            return Err(E::Invalid(
+                "bans, emojis and images need format version 2".into(),
+            ));
         }
         check_name("settings.name", &self.settings.name)?;
         if self.roles.len() > limits::ROLES {
@@ -183,6 +187,7 @@ impl SnapshotDocument {
                 )));
             }
         }
+        self.validate_emojis(&role_ids)?;
         let bans = self.bans.as_deref().unwrap_or_default();
         if bans.len() > limits::BANS {
             return Err(E::Invalid(format!(
@@ -212,6 +217,69 @@ impl SnapshotDocument {
                     b.user_id,
                     limits::BAN_REASON_CHARS
                 )));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl SnapshotDocument {
+    /// Emojis: within Discord's limits, roles known, images present; every image decodes,
+    /// fits Discord's upload limit and has the hash it is stored under.
+    fn validate_emojis(&self, role_ids: &HashSet<u32>) -> Result<(), DocumentError> {
+        use DocumentError as E;
+        use base64::Engine as _;
+        let emojis = self.emojis.as_deref().unwrap_or_default();
+        if emojis.len() > limits::EMOJIS {
+            return Err(E::Invalid(format!(
+                "{} emojis (at most {})",
+                emojis.len(),
+                limits::EMOJIS
+            )));
+        }
+        let mut ids = HashSet::new();
+        for e in emojis {
+            if !ids.insert(e.original_id) {
+                return Err(E::Invalid(format!(
+                    "emoji {} is listed twice",
+                    e.original_id
+                )));
+            }
+            let n = e.name.chars().count();
+            if !(2..=32).contains(&n) {
+                return Err(E::Invalid(format!(
+                    "emoji {} has a name of {n} characters (2 to 32)",
+                    e.original_id
+                )));
+            }
+            if let Some(r) = e.roles.iter().find(|r| !role_ids.contains(r)) {
+                return Err(E::Invalid(format!(
+                    "emoji {} has unknown role {r}",
+                    e.original_id
+                )));
+            }
+            if let Some(h) = &e.image
+                && !self.images.contains_key(h)
+            {
+                return Err(E::Invalid(format!(
+                    "emoji {} refers to a missing image",
+                    e.original_id
+                )));
+            }
+        }
+        for (hash, data) in &self.images {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .map_err(|_| E::Invalid(format!("image {hash} is not base64")))?;
+            if bytes.is_empty() || bytes.len() > limits::IMAGE_BYTES {
+                return Err(E::Invalid(format!(
+                    "image {hash} has {} bytes (1 to {})",
+                    bytes.len(),
+                    limits::IMAGE_BYTES
+                )));
+            }
+            if hex::encode(Sha256::digest(&bytes)) != *hash {
+                return Err(E::Invalid(format!("image {hash} does not match its hash")));
             }
         }
         Ok(())

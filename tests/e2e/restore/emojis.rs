@@ -1,0 +1,128 @@
+//! Purpose: emojis end to end (issue 16) — the fixture's emojis (one limited to a role, one
+//! animated) mirrored in the versioned settings, kept in a snapshot with their image bytes
+//! (fetched from the emulator's CDN, each distinct image once), destroyed (deleted, renamed,
+//! roles cleared, a new one added), and brought back by a mirror restore: names, roles and
+//! image bytes equal to before.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::*;
+use crate::recovery::wait_live;
+
+fn emojis_only() -> DiffOptions {
+    DiffOptions {
+        settings: false,
+        roles: false,
+        channels: false,
+        members: false,
+        bans: false,
+        webhooks: false,
+        emojis: true,
+        ..DiffOptions::structural()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emojis_are_kept_with_their_images_and_brought_back_by_a_restore() {
+    let world = super::builder().start().await;
+    wait_live(&world).await;
+    max_plan(&world).await;
+    bot_on_top(&world);
+    let g = world.guild_id();
+    let before = emulator_view(&world);
+    assert_eq!(before.emojis.len(), 3, "the fixture has emojis");
+    assert!(before.emojis.iter().any(|e| e.animated));
+    assert!(before.emojis.iter().any(|e| !e.role_names.is_empty()));
+    let id = snapshot(&world, "with emojis").await;
+    let (_, doc) = world
+        .data()
+        .snapshots
+        .document(g, id)
+        .await
+        .expect("the snapshot's document");
+    let emojis = doc.emojis.clone().expect("the snapshot knows the emojis");
+    assert_eq!(emojis.len(), 3);
+    // Every image kept, under the SHA-256 of the bytes Discord's CDN serves.
+    let mut kept: Vec<&str> = emojis.iter().filter_map(|e| e.image.as_deref()).collect();
+    kept.sort_unstable();
+    let mut served: Vec<&str> = before
+        .emojis
+        .iter()
+        .map(|e| e.image_sha256.as_str())
+        .collect();
+    served.sort_unstable();
+    assert_eq!(kept, served);
+    assert_eq!(doc.images.len(), 3);
+
+    // The attack: two deleted (the animated one too), one renamed with its roles cleared,
+    // a new one added.
+    let owner = world.emu.as_user(world.owner_id());
+    let by_name = |n: &str| {
+        before
+            .emojis
+            .iter()
+            .find(|e| e.name == n)
+            .map(|e| e.id)
+            .expect("a fixture emoji")
+    };
+    owner.delete_emoji(g, by_name("emoji_1")).expect("delete");
+    owner.delete_emoji(g, by_name("emoji_3")).expect("delete");
+    owner
+        .update_emoji(g, by_name("emoji_2"), "hacked", &[])
+        .expect("rename");
+    owner.create_emoji(g, "spam").expect("a new emoji");
+    assert_mirror_matches(&world, Duration::from_secs(60), "after the attack").await;
+    // A snapshot now still has the images of the deleted ones (from the earlier snapshot: the
+    // CDN no longer serves them).
+    let later = snapshot(&world, "after").await;
+    let (_, after_doc) = world
+        .data()
+        .snapshots
+        .document(g, later)
+        .await
+        .expect("doc");
+    assert_eq!(after_doc.emojis.as_ref().map(Vec::len), Some(2));
+    assert!(!discord_emulator::diff(&before, &emulator_view(&world), &emojis_only()).is_empty());
+
+    let p = preview(
+        &world,
+        world.owner_id(),
+        id,
+        json!({ "mode": 1, "components": "emojis" }),
+    )
+    .await;
+    assert!(
+        p.text
+            .contains("Emojis: 2 to upload again, 1 to update, 1 to delete"),
+        "{}",
+        p.text
+    );
+    assert!(p.text.contains(":spam:"), "{}", p.text);
+    confirm(&world, world.owner_id(), &p).await;
+    let (status, _, failed, _, job) = wait_job(
+        &world,
+        &["completed", "failed", "cancelled"],
+        Duration::from_secs(120),
+    )
+    .await;
+    assert_eq!(
+        (status.as_str(), failed),
+        ("completed", 0),
+        "{:?}",
+        report(&world, job).await
+    );
+    let d = discord_emulator::diff(&before, &emulator_view(&world), &emojis_only());
+    assert!(d.is_empty(), "emojis differ: {d:?}");
+    assert_mirror_matches(&world, Duration::from_secs(60), "after the restore").await;
+    let again = preview(
+        &world,
+        world.owner_id(),
+        id,
+        json!({ "mode": 1, "components": "emojis" }),
+    )
+    .await;
+    assert!(again.text.contains("Nothing to do"), "{}", again.text);
+    world.finish().await;
+}
