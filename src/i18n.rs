@@ -256,6 +256,7 @@ pub mod msg {
         RESTORE_PREVIEW_EMOJIS = "restore-preview-emojis" (create, update, delete, keep, skip);
         RESTORE_PREVIEW_EMOJI_DELETIONS = "restore-preview-emoji-deletions" (count, items);
         RESTORE_WARN_EMOJI_IMAGES = "restore-warn-emoji-images" (count, names);
+        RESTORE_WARN_PICTURES_MISSING = "restore-warn-pictures-missing" (names);
         RESTORE_WARN_BANS_UNKNOWN_SNAPSHOT = "restore-warn-bans-unknown-snapshot";
         RESTORE_WARN_BANS_UNKNOWN_MIRROR = "restore-warn-bans-unknown-mirror";
         RESTORE_PULL_REPORT = "restore-pull-report" (joined, already, roles, dead, cap, banned, failed);

@@ -21,6 +21,9 @@ pub struct RoleView {
     pub position: i64,
     pub managed: bool,
     pub unicode_emoji: Option<String>,
+    /// The icon's hash (derived from its bytes).
+    #[serde(default)]
+    pub icon: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,6 +134,7 @@ impl GuildView {
                 position: r.position,
                 managed: r.managed,
                 unicode_emoji: r.unicode_emoji.clone(),
+                icon: r.icon.clone(),
             })
             .collect();
         let channels = g

@@ -291,6 +291,7 @@ pub fn build(st: &mut State, spec: &FixtureSpec) -> Fixture {
             managed: false,
             bot_id: None,
             unicode_emoji: None,
+            icon: None,
         });
     }
     let mk = |st: &mut State, name: &str, permissions: u64, color: u32| Role {
@@ -304,6 +305,7 @@ pub fn build(st: &mut State, spec: &FixtureSpec) -> Fixture {
         managed: false,
         bot_id: None,
         unicode_emoji: None,
+        icon: None,
     };
     let moderator = mk(
         st,
@@ -527,7 +529,36 @@ pub fn build(st: &mut State, spec: &FixtureSpec) -> Fixture {
     for h in hooks {
         st.world.webhooks.insert(h.id, h);
     }
+    // Images: the guild's icon, banner, splash and discovery splash, and the icons of the two
+    // lowest plain roles (bytes unique to the seed).
+    let mut image = |n: u64| {
+        let uri = format!("data:image/png;base64,{}", {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD
+                .encode(Emoji::fixture_png(spec.seed * 1000 + 500 + n))
+        });
+        decode_image(&uri).map(|(hash, bytes)| {
+            st.world
+                .images
+                .insert(hash.clone(), std::sync::Arc::new(bytes));
+            hash
+        })
+    };
+    let guild_images = [image(1), image(2), image(3), image(4)];
+    for (i, r) in roles
+        .iter_mut()
+        .filter(|r| plain.contains(&r.id))
+        .take(2)
+        .enumerate()
+    {
+        r.icon = image(10 + i as u64);
+    }
     if let Some(g) = st.world.guilds.get_mut(&gid) {
+        let [icon, banner, splash, discovery] = guild_images;
+        g.settings.icon = icon;
+        g.settings.banner = banner;
+        g.settings.splash = splash;
+        g.settings.discovery_splash = discovery;
         for r in roles {
             g.roles.insert(r.id, r);
         }

@@ -261,6 +261,8 @@ pub struct Role {
     /// For a bot's managed role: the bot user.
     pub bot_id: Option<UserId>,
     pub unicode_emoji: Option<String>,
+    /// The icon's hash (its bytes in `World::images`; CDN `/role-icons/{id}/{hash}.png`).
+    pub icon: Option<String>,
 }
 
 impl Role {
@@ -280,7 +282,7 @@ impl Role {
             "hoist": self.hoist,
             "managed": self.managed,
             "mentionable": self.mentionable,
-            "icon": null,
+            "icon": self.icon,
             "unicode_emoji": self.unicode_emoji,
             "flags": 0,
         });
@@ -683,6 +685,16 @@ pub struct GuildSettings {
     pub preferred_locale: String,
     pub premium_progress_bar_enabled: bool,
     pub features: Vec<String>,
+    /// Image hashes (bytes in `World::images`; CDN `/icons|banners|splashes|discovery-splashes
+    /// /{guild}/{hash}.png`).
+    #[serde(default)]
+    pub icon: Option<String>,
+    #[serde(default)]
+    pub banner: Option<String>,
+    #[serde(default)]
+    pub splash: Option<String>,
+    #[serde(default)]
+    pub discovery_splash: Option<String>,
 }
 
 impl GuildSettings {
@@ -703,8 +715,40 @@ impl GuildSettings {
             preferred_locale: "en-US".to_string(),
             premium_progress_bar_enabled: false,
             features: Vec::new(),
+            icon: None,
+            banner: None,
+            splash: None,
+            discovery_splash: None,
         }
     }
+}
+
+/// An uploaded image (`data:image/png;base64,...`): its bytes and the hash Discord would name
+/// it by (the first 32 hex digits of its SHA-256; `a_` first for an animated GIF).
+pub fn decode_image(data_uri: &str) -> Option<(String, Vec<u8>)> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let (head, data) = data_uri.split_once(";base64,")?;
+    if !head.starts_with("data:image/") {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .ok()?;
+    if bytes.is_empty() || bytes.len() > 10 * 1024 * 1024 {
+        return None;
+    }
+    let hex: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let hash = if head == "data:image/gif" {
+        format!("a_{hex}")
+    } else {
+        hex
+    };
+    Some((hash, bytes))
 }
 
 /// `PUT /guilds/{id}/incident-actions` state.
@@ -767,13 +811,13 @@ impl Guild {
         json!({
             "id": self.id.to_string(),
             "name": s.name,
-            "icon": null,
+            "icon": s.icon,
             "description": s.description,
             "home_header": null,
-            "splash": null,
-            "discovery_splash": null,
+            "splash": s.splash,
+            "discovery_splash": s.discovery_splash,
             "features": s.features,
-            "banner": null,
+            "banner": s.banner,
             "owner_id": self.owner_id.to_string(),
             "application_id": null,
             "region": "deprecated",

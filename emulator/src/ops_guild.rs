@@ -59,6 +59,33 @@ impl State {
         if let Some(v) = body::boolean(b, "premium_progress_bar_enabled")? {
             s.premium_progress_bar_enabled = v;
         }
+        // Images: a data URI uploads one, null removes it.
+        let mut uploads = Vec::new();
+        for (key, slot) in [
+            ("icon", &mut s.icon),
+            ("banner", &mut s.banner),
+            ("splash", &mut s.splash),
+            ("discovery_splash", &mut s.discovery_splash),
+        ] {
+            match b.get(key) {
+                None => {}
+                Some(Value::Null) => *slot = None,
+                Some(Value::String(uri)) => {
+                    let (hash, bytes) = decode_image(uri).ok_or_else(|| {
+                        ApiError::invalid_form(key, "IMAGE_INVALID", "Invalid image data")
+                    })?;
+                    uploads.push((hash.clone(), bytes));
+                    *slot = Some(hash);
+                }
+                Some(_) => {
+                    return Err(ApiError::invalid_form(
+                        key,
+                        "IMAGE_INVALID",
+                        "Invalid image data",
+                    ));
+                }
+            }
+        }
         if let Some(Value::Array(f)) = b.get("features") {
             s.features = f
                 .iter()
@@ -136,6 +163,9 @@ impl State {
                     changes.push(AuditChange::new(k, conv(old), conv(new.clone())));
                 }
             }
+        }
+        for (hash, bytes) in uploads {
+            self.world.images.insert(hash, std::sync::Arc::new(bytes));
         }
         let g = self.world.guild_mut(gid)?;
         g.settings = s;

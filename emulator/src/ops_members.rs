@@ -156,6 +156,7 @@ impl State {
             managed: true,
             bot_id: Some(app.bot_user_id),
             unicode_emoji: None,
+            icon: None,
         };
         g.roles.insert(rid, role);
         g.members.insert(

@@ -48,6 +48,33 @@ fn role_changes(old: Option<&Role>, new: Option<&Role>) -> Vec<AuditChange> {
 }
 
 impl State {
+    /// An image field of a body: absent (`None`), `null` (`Some(None)`: removed) or a data URI
+    /// (uploaded: `Some(Some(hash))`).
+    pub(crate) fn image_field(
+        &mut self,
+        b: &Value,
+        key: &str,
+    ) -> Result<Option<Option<String>>, ApiError> {
+        match b.get(key) {
+            None => Ok(None),
+            Some(Value::Null) => Ok(Some(None)),
+            Some(Value::String(uri)) => {
+                let (hash, bytes) = decode_image(uri).ok_or_else(|| {
+                    ApiError::invalid_form(key, "IMAGE_INVALID", "Invalid image data")
+                })?;
+                self.world
+                    .images
+                    .insert(hash.clone(), std::sync::Arc::new(bytes));
+                Ok(Some(Some(hash)))
+            }
+            Some(_) => Err(ApiError::invalid_form(
+                key,
+                "IMAGE_INVALID",
+                "Invalid image data",
+            )),
+        }
+    }
+
     /// Renumbers non-@everyone roles 1..n in the given order and dispatches
     /// GUILD_ROLE_UPDATE for every role whose position changed (except `skip`).
     pub(crate) fn renumber_roles(
@@ -109,6 +136,7 @@ impl State {
         let hoist = body::boolean(b, "hoist")?.unwrap_or(false);
         let mentionable = body::boolean(b, "mentionable")?.unwrap_or(false);
         let unicode_emoji = body::string(b, "unicode_emoji", 0, 100)?.flatten();
+        let icon = self.image_field(b, "icon")?.flatten();
         let max_roles = self.config.max_roles;
         let budget = self.config.rate_limits.role_create_budget.clone();
         let scale = self.config.time_scale;
@@ -134,6 +162,7 @@ impl State {
             managed: false,
             bot_id: None,
             unicode_emoji,
+            icon,
         };
         // Like Discord: a new role is placed at position 1 (the bottom); other roles keep
         // their positions and ties are ordered by id.
@@ -181,6 +210,7 @@ impl State {
         let hoist = body::boolean(b, "hoist")?;
         let mentionable = body::boolean(b, "mentionable")?;
         let unicode_emoji = body::string(b, "unicode_emoji", 0, 100)?;
+        let icon = self.image_field(b, "icon")?;
         let g = self.world.guild_mut(gid)?;
         World::require(g, actor, perm::MANAGE_ROLES)?;
         let role = g.roles.get(&rid).ok_or_else(ApiError::unknown_role)?;
@@ -212,6 +242,9 @@ impl State {
         }
         if let Some(e) = unicode_emoji {
             role.unicode_emoji = e;
+        }
+        if let Some(i) = icon {
+            role.icon = i;
         }
         let changes = role_changes(Some(&old), Some(role));
         let rj = role.json();

@@ -199,6 +199,8 @@ pub struct World {
     pub uploads: HashMap<AttachmentId, Attachment>,
     pub attachment_index: HashMap<AttachmentId, (ChannelId, MessageId)>,
     pub oauth: OAuthState,
+    /// Uploaded guild and role images by hash (served on the CDN routes while referenced).
+    pub images: HashMap<String, Arc<Vec<u8>>>,
 }
 
 /// The whole mutable state, behind one `parking_lot::Mutex`.
@@ -698,6 +700,7 @@ impl State {
                 managed: false,
                 bot_id: None,
                 unicode_emoji: None,
+                icon: None,
             },
         );
         let mut channels = HashMap::new();

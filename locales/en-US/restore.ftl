@@ -117,3 +117,4 @@ restore-warn-bans-unknown-mirror = Umbra has not loaded the server's ban list ye
 restore-preview-emojis = Emojis: { $create } to upload again, { $update } to update, { $delete } to delete, { $keep } unchanged, { $skip } skipped
 restore-preview-emoji-deletions = 🗑️ **Emoji deletions** ({ $count }): { $items }
 restore-warn-emoji-images = { $count } emoji(s) cannot be uploaded again: the snapshot could not keep their image ({ $names })
+restore-warn-pictures-missing = The snapshot did not keep the icon of these roles: they stay as they are ({ $names })

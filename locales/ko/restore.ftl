@@ -117,3 +117,4 @@ restore-warn-bans-unknown-mirror = Umbra가 아직 서버의 차단 목록을 �
 restore-preview-emojis = 이모지: 다시 올림 { $create }, 수정 { $update }, 삭제 { $delete }, 그대로 { $keep }, 건너뜀 { $skip }
 restore-preview-emoji-deletions = 🗑️ **이모지 삭제** ({ $count }): { $items }
 restore-warn-emoji-images = 이모지 { $count }개는 스냅샷에 이미지가 남지 않아 다시 올릴 수 없습니다 ({ $names })
+restore-warn-pictures-missing = 스냅샷에 이 역할들의 아이콘이 남지 않아 그대로 둡니다 ({ $names })

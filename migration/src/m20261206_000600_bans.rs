@@ -36,7 +36,9 @@ ALTER TABLE recovery.snapshots ADD COLUMN ban_count integer,
 COMMENT ON COLUMN recovery.snapshots.ban_count IS 'Bans in the document; NULL = the document has no ban list (format 1, or bans not known then).';
 
 ALTER TABLE recovery.guild_settings ADD COLUMN bans_known_since timestamptz,
-    ADD COLUMN emojis jsonb NOT NULL DEFAULT '[]';
+    ADD COLUMN emojis jsonb NOT NULL DEFAULT '[]',
+    ADD COLUMN discovery_splash text;
+COMMENT ON COLUMN recovery.guild_settings.discovery_splash IS 'Discovery splash image hash (the bytes go into snapshots).';
 COMMENT ON COLUMN recovery.guild_settings.emojis IS
     'Custom emojis [{id, name, roles, animated}] by id (versioned with the settings; images are fetched into snapshots).';
 COMMENT ON COLUMN recovery.guild_settings.bans_known_since IS
@@ -45,7 +47,7 @@ COMMENT ON COLUMN recovery.guild_settings.bans_known_since IS
 
 const DOWN: &str = r#"
 ALTER TABLE recovery.snapshots DROP CONSTRAINT snapshots_ban_count_check, DROP COLUMN ban_count;
-ALTER TABLE recovery.guild_settings DROP COLUMN emojis, DROP COLUMN bans_known_since;
+ALTER TABLE recovery.guild_settings DROP COLUMN discovery_splash, DROP COLUMN emojis, DROP COLUMN bans_known_since;
 DELETE FROM member.members WHERE banned;
 DROP INDEX member.members_current_discord_user_idx;
 CREATE INDEX members_current_discord_user_idx ON member.members (discord_user_id) WHERE valid_to IS NULL;

@@ -555,6 +555,7 @@ mod tests {
             icon: None,
             banner: None,
             splash: None,
+            discovery_splash: None,
             verification_level: 1,
             default_message_notifications: 0,
             explicit_content_filter: 0,
@@ -648,6 +649,7 @@ mod tests {
             bans: None,
             emojis: None,
             images: Default::default(),
+            pictures: Default::default(),
         }
     }
 

@@ -1292,6 +1292,58 @@ pub async fn emoji_image(AxState(inner): S, Path(p): P) -> axum::response::Respo
     }
 }
 
+/// `GET cdn.discordapp.com/{icons|banners|splashes|discovery-splashes}/{guild}/{hash}.{ext}` and
+/// `/role-icons/{role}/{hash}.{ext}`: the image while the guild or role still uses it.
+pub async fn cdn_image(AxState(inner): S, Path(p): P, kind: &str) -> axum::response::Response {
+    let owner = p
+        .get("owner")
+        .and_then(|o| o.parse::<u64>().ok())
+        .unwrap_or(0);
+    let hash = p
+        .get("file")
+        .and_then(|f| f.split_once('.'))
+        .map(|(h, _)| h.to_owned())
+        .unwrap_or_default();
+    let st = inner.state.lock();
+    let in_use = match kind {
+        "role-icons" => st
+            .world
+            .guilds
+            .values()
+            .filter_map(|g| g.roles.get(&owner))
+            .any(|r| r.icon.as_deref() == Some(hash.as_str())),
+        "icons" | "banners" | "splashes" | "discovery-splashes" => {
+            st.world.guilds.get(&owner).is_some_and(|g| {
+                let s = &g.settings;
+                let slot = match kind {
+                    "icons" => &s.icon,
+                    "banners" => &s.banner,
+                    "splashes" => &s.splash,
+                    _ => &s.discovery_splash,
+                };
+                slot.as_deref() == Some(hash.as_str())
+            })
+        }
+        _ => false,
+    };
+    match st.world.images.get(&hash).filter(|_| in_use) {
+        Some(bytes) => {
+            let kind = if hash.starts_with("a_") {
+                "image/gif"
+            } else {
+                "image/png"
+            };
+            let mut resp = (StatusCode::OK, bytes.as_ref().clone()).into_response();
+            resp.headers_mut().insert(
+                axum::http::header::CONTENT_TYPE,
+                HeaderValue::from_static(kind),
+            );
+            resp
+        }
+        None => ApiError::not_found().into_response(),
+    }
+}
+
 pub async fn download_attachment(AxState(inner): S, Path(p): P) -> axum::response::Response {
     let Ok(aid) = param(&p, "attachment_id") else {
         return ApiError::not_found().into_response();

@@ -514,6 +514,27 @@ pub fn site_routes() -> Router<Arc<Inner>> {
         )
         // cdn.discordapp.com: custom emoji images (`{id}.png`, `{id}.gif`, `{id}.webp`).
         .route("/emojis/{file}", get(handlers::emoji_image))
+        // cdn.discordapp.com: guild and role images (`{hash}.png`), while in use.
+        .route(
+            "/icons/{owner}/{file}",
+            get(|s, p| handlers::cdn_image(s, p, "icons")),
+        )
+        .route(
+            "/banners/{owner}/{file}",
+            get(|s, p| handlers::cdn_image(s, p, "banners")),
+        )
+        .route(
+            "/splashes/{owner}/{file}",
+            get(|s, p| handlers::cdn_image(s, p, "splashes")),
+        )
+        .route(
+            "/discovery-splashes/{owner}/{file}",
+            get(|s, p| handlers::cdn_image(s, p, "discovery-splashes")),
+        )
+        .route(
+            "/role-icons/{owner}/{file}",
+            get(|s, p| handlers::cdn_image(s, p, "role-icons")),
+        )
 }
 
 #[cfg(test)]

@@ -44,6 +44,7 @@ pub struct Model {
     /// Custom emojis `[{id, name, roles, animated}]` by id (versioned with the settings).
     #[sea_orm(column_type = "JsonBinary")]
     pub emojis: Json,
+    pub discovery_splash: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -232,6 +232,10 @@ fn warning_line(data: &Data, locale: Locale, w: &Warning) -> String {
         ),
         Warning::BansUnknown { snapshot: false } => t(msg::RESTORE_WARN_BANS_UNKNOWN_SNAPSHOT, &[]),
         Warning::BansUnknown { snapshot: true } => t(msg::RESTORE_WARN_BANS_UNKNOWN_MIRROR, &[]),
+        Warning::PicturesMissing { names } => t(
+            msg::RESTORE_WARN_PICTURES_MISSING,
+            &[arg("names", names.join(", "))],
+        ),
         Warning::EmojiImages { count, names } => t(
             msg::RESTORE_WARN_EMOJI_IMAGES,
             &[arg("count", *count), arg("names", names.join(", "))],

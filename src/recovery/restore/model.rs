@@ -306,6 +306,9 @@ pub struct RoleFields {
         with = "bits::option"
     )]
     pub permissions: Option<u64>,
+    /// The role icon as a data URI (`Some(None)`: removed).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub icon: Option<Option<String>>,
 }
 
 impl RoleFields {
@@ -390,6 +393,15 @@ pub struct SettingsFields {
     pub preferred_locale: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub premium_progress_bar_enabled: Option<bool>,
+    /// Pictures as data URIs (`Some(None)`: removed).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub icon: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub banner: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub splash: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub discovery_splash: Option<Option<String>>,
 }
 
 impl SettingsFields {
@@ -743,6 +755,8 @@ pub enum Warning {
     /// the ban list) or the mirror (`snapshot: true`: the ban list is not loaded yet) lacks
     /// them.
     BansUnknown { snapshot: bool },
+    /// Role icons the snapshot could not keep (the roles' names): left as they are.
+    PicturesMissing { names: Vec<String> },
     /// Emojis whose image the snapshot could not keep: not re-created.
     EmojiImages { count: usize, names: Vec<String> },
 }

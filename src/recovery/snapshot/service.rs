@@ -250,13 +250,12 @@ impl SnapshotService {
     /// the CDN does not answer within 10 s) leaves the emoji without one: the restore says it
     /// cannot re-create it.
     async fn keep_images(&self, guild: u64, doc: &mut SnapshotDocument) {
-        use base64::Engine as _;
-        use sha2::Digest as _;
-        let Some(mut emojis) = doc.emojis.take() else {
-            return;
-        };
-        let mut known: HashMap<u64, (String, String)> = HashMap::new();
-        if !emojis.is_empty()
+        // What the newest stored snapshot kept: emojis by id, pictures by (key, Discord hash).
+        let mut emoji_kept: HashMap<u64, (String, String)> = HashMap::new();
+        let mut picture_kept: HashMap<(String, String), (String, String)> = HashMap::new();
+        let wanted = pictures_of(doc);
+        let has_emojis = doc.emojis.as_ref().is_some_and(|e| !e.is_empty());
+        if (has_emojis || !wanted.is_empty())
             && let Ok(Some(latest)) = self.latest(guild).await
             && let Ok((_, previous)) = self.document(guild, latest.id).await
         {
@@ -264,41 +263,72 @@ impl SnapshotService {
                 if let Some(hash) = &e.image
                     && let Some(data) = previous.images.get(hash)
                 {
-                    known.insert(e.original_id, (hash.clone(), data.clone()));
+                    emoji_kept.insert(e.original_id, (hash.clone(), data.clone()));
+                }
+            }
+            for (key, discord_hash, _) in pictures_of(&previous) {
+                if let Some(hash) = previous.pictures.get(&key)
+                    && let Some(data) = previous.images.get(hash)
+                {
+                    picture_kept.insert((key, discord_hash), (hash.clone(), data.clone()));
                 }
             }
         }
-        for e in &mut emojis {
-            let (hash, data) = match known.remove(&e.original_id) {
-                Some(kept) => kept,
-                None => {
-                    let ext = if e.animated { "gif" } else { "png" };
-                    let url = format!("https://cdn.discordapp.com/emojis/{}.{ext}", e.original_id);
-                    let max = model::limits::IMAGE_BYTES as u64;
-                    let fetched =
-                        tokio::time::timeout(Duration::from_secs(10), self.download(&url, max))
-                            .await;
-                    match fetched {
-                        Ok(Ok(bytes)) if !bytes.is_empty() => (
-                            hex::encode(sha2::Sha256::digest(&bytes)),
-                            base64::engine::general_purpose::STANDARD.encode(&bytes),
-                        ),
-                        other => {
-                            tracing::info!(
-                                guild,
-                                emoji = e.original_id,
-                                ok = matches!(other, Ok(Ok(_))),
-                                "an emoji's image could not be kept"
-                            );
-                            continue;
-                        }
+        if let Some(mut emojis) = doc.emojis.take() {
+            for e in &mut emojis {
+                let ext = if e.animated { "gif" } else { "png" };
+                let url = format!("https://cdn.discordapp.com/emojis/{}.{ext}", e.original_id);
+                let kept = match emoji_kept.remove(&e.original_id) {
+                    Some(kept) => Some(kept),
+                    None => {
+                        self.fetch_image(guild, &url, model::limits::IMAGE_BYTES)
+                            .await
                     }
+                };
+                if let Some((hash, data)) = kept {
+                    e.image = Some(hash.clone());
+                    doc.images.insert(hash, data);
+                }
+            }
+            doc.emojis = Some(emojis);
+        }
+        for (key, discord_hash, url) in wanted {
+            let kept = match picture_kept.remove(&(key.clone(), discord_hash)) {
+                Some(kept) => Some(kept),
+                None => {
+                    self.fetch_image(guild, &url, model::limits::PICTURE_BYTES)
+                        .await
                 }
             };
-            e.image = Some(hash.clone());
-            doc.images.insert(hash, data);
+            if let Some((hash, data)) = kept {
+                doc.pictures.insert(key, hash.clone());
+                doc.images.insert(hash, data);
+            }
         }
-        doc.emojis = Some(emojis);
+    }
+
+    /// An image from Discord's CDN: (SHA-256 hex, base64), or `None` (gone, over `max` bytes,
+    /// no answer within 10 s).
+    async fn fetch_image(&self, guild: u64, url: &str, max: usize) -> Option<(String, String)> {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let download = self.download(url, max as u64);
+        match tokio::time::timeout(Duration::from_secs(10), download).await {
+            Ok(Ok(bytes)) if !bytes.is_empty() => Some((
+                hex::encode(sha2::Sha256::digest(&bytes)),
+                base64::engine::general_purpose::STANDARD.encode(&bytes),
+            )),
+            other => {
+                let answered = matches!(other, Ok(Ok(_)));
+                tracing::info!(
+                    guild,
+                    url,
+                    answered,
+                    "an image could not be kept in the snapshot"
+                );
+                None
+            }
+        }
     }
 
     /// Stores an encoded document and applies retention, with their events, in one transaction.
@@ -910,4 +940,41 @@ impl SnapshotService {
         }
         Ok(())
     }
+}
+
+/// The guild's pictures a snapshot keeps: (key in `pictures`, Discord's image hash, CDN URL).
+fn pictures_of(doc: &SnapshotDocument) -> Vec<(String, String, String)> {
+    let cdn = "https://cdn.discordapp.com";
+    let ext = |hash: &str| if hash.starts_with("a_") { "gif" } else { "png" };
+    let g = doc.guild_id;
+    let s = &doc.settings;
+    let mut out = Vec::new();
+    for (key, kind, hash) in [
+        ("guild.icon", "icons", &s.icon),
+        ("guild.banner", "banners", &s.banner),
+        ("guild.splash", "splashes", &s.splash),
+        (
+            "guild.discovery_splash",
+            "discovery-splashes",
+            &s.discovery_splash,
+        ),
+    ] {
+        if let Some(h) = hash {
+            out.push((
+                key.to_owned(),
+                h.clone(),
+                format!("{cdn}/{kind}/{g}/{h}.{}", ext(h)),
+            ));
+        }
+    }
+    for r in &doc.roles {
+        if let Some(h) = &r.icon {
+            out.push((
+                format!("role.{}.icon", r.original_id),
+                h.clone(),
+                format!("{cdn}/role-icons/{}/{h}.{}", r.original_id, ext(h)),
+            ));
+        }
+    }
+    out
 }

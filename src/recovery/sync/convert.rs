@@ -146,6 +146,7 @@ macro_rules! settings_of {
             vanity_url_code: g.vanity_url_code.clone(),
             banner: g.banner.clone(),
             splash: g.splash.map(|h| h.to_string()),
+            discovery_splash: g.discovery_splash.map(|h| h.to_string()),
             emojis: g
                 .emojis
                 .values()

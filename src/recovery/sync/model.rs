@@ -160,6 +160,7 @@ pub struct SettingsState {
     pub splash: Option<String>,
     /// Custom emojis, by id (versioned with the settings: they change rarely).
     pub emojis: Vec<EmojiState>,
+    pub discovery_splash: Option<String>,
 }
 
 /// A custom emoji (its image is not mirrored: snapshots fetch it from Discord's CDN).

@@ -30,7 +30,7 @@ use crate::member::WriteStats;
 
 /// The most bind parameters any statement here uses (checked by a test).
 #[cfg(test)]
-pub const MAX_BINDS_PER_STATEMENT: usize = 27;
+pub const MAX_BINDS_PER_STATEMENT: usize = 28;
 
 fn ids(v: &[u64]) -> Vec<i64> {
     v.iter().copied().map(to_db).collect()
@@ -584,11 +584,11 @@ UPDATE recovery.guild_settings AS s
         s.explicit_content_filter, s.mfa_level, s.afk_channel_id, s.afk_timeout, s.system_channel_id,
         s.system_channel_flags, s.rules_channel_id, s.public_updates_channel_id, s.safety_alerts_channel_id,
         s.preferred_locale, s.premium_progress_bar_enabled, s.premium_tier, s.features, s.vanity_url_code, s.banner,
-        s.splash, s.emojis)
+        s.splash, s.emojis, s.discovery_splash)
        IS DISTINCT FROM
        ($2::text, $3::text, $4::text, $5::smallint, $6::smallint, $7::smallint, $8::smallint, $9::bigint, $10::int,
         $11::bigint, $12::int, $13::bigint, $14::bigint, $15::bigint, $16::text, $17::bool, $18::smallint,
-        $19::text[], $20::text, $21::text, $22::text, $23::jsonb)
+        $19::text[], $20::text, $21::text, $22::text, $23::jsonb, $24::text)
 RETURNING s.last_full_sync_at, s.sync_state, s.bans_known_since";
 
 const SETTINGS_INSERT_MISSING: &str = "\
@@ -596,10 +596,10 @@ INSERT INTO recovery.guild_settings
        (id, guild_id, name, icon, description, verification_level, default_message_notifications,
         explicit_content_filter, mfa_level, afk_channel_id, afk_timeout, system_channel_id, system_channel_flags,
         rules_channel_id, public_updates_channel_id, safety_alerts_channel_id, preferred_locale,
-        premium_progress_bar_enabled, premium_tier, features, vanity_url_code, banner, splash, emojis, valid_from,
-        synced_at, last_full_sync_at, sync_state, bans_known_since)
-SELECT $24, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
-       $23, now(), now(), $25, $26, $27
+        premium_progress_bar_enabled, premium_tier, features, vanity_url_code, banner, splash, emojis,
+        discovery_splash, valid_from, synced_at, last_full_sync_at, sync_state, bans_known_since)
+SELECT $25, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+       $23, $24, now(), now(), $26, $27, $28
  WHERE NOT EXISTS (SELECT 1 FROM recovery.guild_settings WHERE guild_id = $1 AND valid_to IS NULL)";
 
 /// Writes the guild's settings when they changed (a new version carries the sync state and the
@@ -635,6 +635,7 @@ pub async fn upsert_settings(
                 .bind(&s.banner)
                 .bind(&s.splash)
                 .bind(emojis_json(&s.emojis))
+                .bind(&s.discovery_splash)
         };
     }
     type Carried = (Option<DateTime<Utc>>, Option<String>, Option<DateTime<Utc>>);
@@ -811,6 +812,7 @@ fn settings_from(row: &PgRow) -> Result<SettingsState, sqlx::Error> {
         banner: row.try_get("banner")?,
         splash: row.try_get("splash")?,
         emojis: emojis_from(row.try_get("emojis")?),
+        discovery_splash: row.try_get("discovery_splash")?,
     })
 }
 
@@ -885,7 +887,7 @@ pub async fn structure_as_of(
         "SELECT name, icon, description, verification_level, default_message_notifications, explicit_content_filter, \
                 mfa_level, afk_channel_id, afk_timeout, system_channel_id, system_channel_flags, rules_channel_id, \
                 public_updates_channel_id, safety_alerts_channel_id, preferred_locale, premium_progress_bar_enabled, \
-                premium_tier, features, vanity_url_code, banner, splash, emojis \
+                premium_tier, features, vanity_url_code, banner, splash, emojis, discovery_splash \
            FROM recovery.guild_settings \
           WHERE guild_id = $1 AND (($2::timestamptz IS NULL AND valid_to IS NULL) OR \
                 ($2::timestamptz IS NOT NULL AND valid_from <= $2 AND (valid_to IS NULL OR valid_to > $2)))",

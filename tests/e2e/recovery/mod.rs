@@ -103,6 +103,10 @@ pub fn view_of(
         preferred_locale: s.preferred_locale,
         premium_progress_bar_enabled: s.premium_progress_bar_enabled,
         features: s.features,
+        icon: s.icon,
+        banner: s.banner,
+        splash: s.splash,
+        discovery_splash: s.discovery_splash,
     };
     let roles = state
         .roles
@@ -117,6 +121,7 @@ pub fn view_of(
             position: i64::from(r.position),
             managed: r.managed,
             unicode_emoji: r.unicode_emoji.clone(),
+            icon: r.icon.clone(),
         })
         .collect();
     let channels = state

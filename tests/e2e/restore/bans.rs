@@ -159,8 +159,8 @@ async fn a_version_1_export_file_still_imports_and_restores_leaving_bans_alone()
     );
     drop_recovery_channel(&world, recovery);
     // Same names, other ids: the structure is back and the bans were never touched. The file's
-    // members are other users (not in this server), and it has no member overwrites: those
-    // are the only differences.
+    // members are other users (not in this server), it has no member overwrites, and it was
+    // written before the fixture's roles had icons: those are the only differences.
     let d = discord_emulator::diff(
         &before,
         &emulator_view(&world),
@@ -177,8 +177,11 @@ async fn a_version_1_export_file_still_imports_and_restores_leaving_bans_alone()
         v
     };
     assert!(
-        d.iter().all(|e| e.path.ends_with(".overwrites")
-            && without_members(&e.before) == without_members(&e.after)),
+        d.iter().all(
+            |e| (e.path.starts_with("roles[") && e.path.ends_with("].icon"))
+                || (e.path.ends_with(".overwrites")
+                    && without_members(&e.before) == without_members(&e.after))
+        ),
         "{d:?}"
     );
     world.finish().await;

@@ -54,7 +54,7 @@ async fn emojis_are_kept_with_their_images_and_brought_back_by_a_restore() {
         .collect();
     served.sort_unstable();
     assert_eq!(kept, served);
-    assert_eq!(doc.images.len(), 3);
+    assert!(kept.iter().all(|h| doc.images.contains_key(*h)));
 
     // The attack: two deleted (the animated one too), one renamed with its roles cleared,
     // a new one added.

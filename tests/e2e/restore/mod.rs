@@ -10,6 +10,7 @@ mod crash;
 mod emojis;
 mod flows;
 mod pacer;
+mod pictures;
 
 use std::collections::HashMap;
 use std::time::Duration;

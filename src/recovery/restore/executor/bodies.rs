@@ -60,6 +60,9 @@ pub(super) fn role_body(f: &RoleFields) -> Value {
     if let Some(m) = f.mentionable {
         b.insert("mentionable".into(), json!(m));
     }
+    if let Some(i) = &f.icon {
+        b.insert("icon".into(), json!(i));
+    }
     if let Some(e) = &f.unicode_emoji {
         b.insert("unicode_emoji".into(), json!(e));
     }
@@ -270,6 +273,16 @@ pub(super) fn build(step: &Step, state: &RunState) -> Call {
             }
             if let Some(v) = fields.premium_progress_bar_enabled {
                 put("premium_progress_bar_enabled", json!(v));
+            }
+            for (key, image) in [
+                ("icon", &fields.icon),
+                ("banner", &fields.banner),
+                ("splash", &fields.splash),
+                ("discovery_splash", &fields.discovery_splash),
+            ] {
+                if let Some(image) = image {
+                    put(key, json!(image));
+                }
             }
             for (key, value) in [
                 ("afk_channel_id", fields.afk_channel),

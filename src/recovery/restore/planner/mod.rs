@@ -84,6 +84,8 @@ struct Planner<'a> {
     above_bot: usize,
     missing_targets: usize,
     deleted_roles: HashSet<u64>,
+    /// Images the snapshot did not keep (their owner's name): not restored, reported.
+    unrestorable_pictures: Vec<String>,
 }
 
 impl<'a> Planner<'a> {
@@ -128,6 +130,7 @@ impl<'a> Planner<'a> {
             above_bot: 0,
             missing_targets: 0,
             deleted_roles: HashSet::new(),
+            unrestorable_pictures: Vec::new(),
         }
     }
 
@@ -182,6 +185,25 @@ impl<'a> Planner<'a> {
             .then_some(Ref::L(local))
     }
 
+    /// What a picture becomes: `Some(None)` none (`hash` is none), `Some(Some(data URI))` the
+    /// image the snapshot kept under `key`, `None` when it kept none.
+    fn picture(&self, key: &str, hash: &Option<String>) -> Option<Option<String>> {
+        if hash.is_none() {
+            return Some(None);
+        }
+        let data = self
+            .doc
+            .pictures
+            .get(key)
+            .and_then(|h| self.doc.images.get(h))?;
+        let kind = if hash.as_deref().is_some_and(|h| h.starts_with("a_")) {
+            "gif"
+        } else {
+            "png"
+        };
+        Some(Some(format!("data:image/{kind};base64,{data}")))
+    }
+
     fn channel_ref(&self, local: u32) -> Option<Ref> {
         (self.channel_live.contains_key(&local) || self.channel_created.contains(&local))
             .then_some(Ref::L(local))
@@ -220,6 +242,11 @@ impl<'a> Planner<'a> {
             self.warnings.push(Warning::AboveBot {
                 count: self.above_bot,
                 names: self.above_bot_names.clone(),
+            });
+        }
+        if !self.unrestorable_pictures.is_empty() {
+            self.warnings.push(Warning::PicturesMissing {
+                names: std::mem::take(&mut self.unrestorable_pictures),
             });
         }
         if self.missing_targets > 0 {
@@ -532,6 +559,7 @@ mod tests {
                     banner: None,
                     splash: None,
                     emojis: Vec::new(),
+                    discovery_splash: None,
                 }
                 .normalized(),
             ),

@@ -140,7 +140,13 @@ impl<'a> Planner<'a> {
                         self.counts.roles.keep += 1;
                         continue;
                     }
-                    let (fields, grant) = role_diff(r, c);
+                    let (mut fields, grant) = role_diff(r, c);
+                    if !r.everyone && r.icon != c.icon {
+                        match self.picture(&format!("role.{}.icon", r.original_id), &r.icon) {
+                            Some(icon) => fields.icon = Some(icon),
+                            None => self.unrestorable_pictures.push(r.name.clone()),
+                        }
+                    }
                     if fields.is_empty() && grant.is_none() {
                         self.counts.roles.keep += 1;
                     } else if !self.manageable(c) && !r.everyone {
@@ -188,6 +194,14 @@ impl<'a> Planner<'a> {
                         mentionable: Some(r.mentionable),
                         unicode_emoji: r.unicode_emoji.clone().map(Some),
                         permissions: Some(r.permissions & !perms::DANGEROUS),
+                        icon: match self.picture(&format!("role.{}.icon", r.original_id), &r.icon) {
+                            Some(Some(icon)) => Some(Some(icon)),
+                            Some(None) => None,
+                            None => {
+                                self.unrestorable_pictures.push(r.name.clone());
+                                None
+                            }
+                        },
                     };
                     if r.permissions & perms::DANGEROUS != 0 {
                         grants.push(Action::RoleGrant {

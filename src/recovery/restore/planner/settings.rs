@@ -72,14 +72,32 @@ impl<'a> Planner<'a> {
             channel(s.safety_alerts_channel, cur.safety_alerts_channel_id, self);
         self.missing_targets += missing;
         let mut not_restorable = Vec::new();
-        if s.icon != cur.icon {
-            not_restorable.push("icon");
-        }
-        if s.banner != cur.banner {
-            not_restorable.push("banner");
-        }
-        if s.splash != cur.splash {
-            not_restorable.push("splash");
+        // Pictures: the image the snapshot kept (format 2), or none; a version-1 snapshot
+        // kept no image and knows no discovery splash.
+        let v2 = self.doc.format_version >= 2;
+        for (field, key, then, now) in [
+            ("icon", "guild.icon", &s.icon, &cur.icon),
+            ("banner", "guild.banner", &s.banner, &cur.banner),
+            ("splash", "guild.splash", &s.splash, &cur.splash),
+            (
+                "discovery_splash",
+                "guild.discovery_splash",
+                &s.discovery_splash,
+                &cur.discovery_splash,
+            ),
+        ] {
+            if then == now || (!v2 && field == "discovery_splash") {
+                continue;
+            }
+            match self.picture(key, then).filter(|_| v2) {
+                Some(image) => match field {
+                    "icon" => f.icon = Some(image),
+                    "banner" => f.banner = Some(image),
+                    "splash" => f.splash = Some(image),
+                    _ => f.discovery_splash = Some(image),
+                },
+                None => not_restorable.push(field),
+            }
         }
         if s.mfa_level != cur.mfa_level {
             not_restorable.push("mfa_level");

@@ -139,6 +139,7 @@ impl SnapshotDocument {
                     .collect(),
             ),
             images: BTreeMap::new(),
+            pictures: BTreeMap::new(),
             bans: state.bans.as_ref().map(|bans| {
                 bans.iter()
                     .map(|b| BanDoc {
@@ -162,6 +163,7 @@ fn settings_doc(
         icon: s.icon.clone(),
         banner: s.banner.clone(),
         splash: s.splash.clone(),
+        discovery_splash: s.discovery_splash.clone(),
         verification_level: s.verification_level,
         default_message_notifications: s.default_message_notifications,
         explicit_content_filter: s.explicit_content_filter,

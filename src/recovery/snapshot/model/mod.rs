@@ -3,7 +3,9 @@
 //! (`export`) beside it; snapshot metadata and retention helpers. No I/O.
 //!
 //! A document freezes a guild: settings, roles, channels with their overwrites, and each
-//! member's roles and nickname. Roles and channels get snapshot-local ids (1, 2, ... in
+//! member's roles and nickname; from format v2 also the bans (when the mirror knew the ban
+//! list), the custom emojis and the bytes of every image (emojis, guild icon, banner, splashes,
+//! role icons) in `images`, each distinct image once, named by its SHA-256. Roles and channels get snapshot-local ids (1, 2, ... in
 //! canonical order) and references inside the document use them: a channel's parent, a role
 //! overwrite's role, a member's roles, the settings' channels. Member overwrites name the user
 //! by snowflake (users are global). Original Discord ids are kept (`original_id`) so a restore
@@ -59,6 +61,8 @@ pub mod limits {
     pub const EMOJIS: usize = 500;
     /// Discord's emoji upload limit.
     pub const IMAGE_BYTES: usize = 256 * 1024;
+    /// Guild icons, banners and splashes (Discord takes up to 10 MB).
+    pub const PICTURE_BYTES: usize = 10 * 1024 * 1024;
     /// Discord's audit-log reason limit.
     pub const BAN_REASON_CHARS: usize = 512;
 }
@@ -131,6 +135,9 @@ pub struct SettingsDoc {
     pub icon: Option<String>,
     pub banner: Option<String>,
     pub splash: Option<String>,
+    /// Format v2 (absent in v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discovery_splash: Option<String>,
     pub verification_level: i16,
     pub default_message_notifications: i16,
     pub explicit_content_filter: i16,
@@ -285,6 +292,11 @@ pub struct SnapshotDocument {
     /// Image bytes (base64) by their SHA-256 (hex): identical images are stored once.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub images: BTreeMap<String, String>,
+    /// Which image each picture of the guild is, by SHA-256 (hex) in `images`: `guild.icon`,
+    /// `guild.banner`, `guild.splash`, `guild.discovery_splash`, `role.{original id}.icon`. A
+    /// picture the snapshot could not keep is absent.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pictures: BTreeMap<String, String>,
 }
 
 /// The document without its time: what `content_hash` covers.
@@ -303,6 +315,8 @@ struct Content<'a> {
     emojis: Option<&'a [EmojiDoc]>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     images: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pictures: &'a BTreeMap<String, String>,
 }
 
 /// Object keys sorted at every depth (what `serde_json::Value` does without
@@ -342,6 +356,7 @@ impl SnapshotDocument {
             bans: self.bans.as_deref(),
             emojis: self.emojis.as_deref(),
             images: &self.images,
+            pictures: &self.pictures,
         };
         let bytes = serde_json::to_vec(&content).map_err(|e| CodecError::Json(e.to_string()))?;
         Ok(Sha256::digest(&bytes).into())
@@ -539,6 +554,7 @@ mod tests {
                 banner: None,
                 splash: None,
                 emojis: Vec::new(),
+                discovery_splash: None,
             }),
             roles: vec![
                 role(11, 2, "Mod"),

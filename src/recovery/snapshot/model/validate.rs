@@ -12,7 +12,11 @@ impl SnapshotDocument {
             return Err(E::Version(self.format_version));
         }
         if self.format_version < 2
-            && (self.bans.is_some() || self.emojis.is_some() || !self.images.is_empty())
+            && (self.bans.is_some()
+                || self.emojis.is_some()
+                || !self.images.is_empty()
+                || !self.pictures.is_empty()
+                || self.settings.discovery_splash.is_some())
         {
             return Err(E::Invalid(
                 "bans, emojis and images need format version 2".into(),
@@ -267,15 +271,22 @@ impl SnapshotDocument {
                 )));
             }
         }
+        for (picture, hash) in &self.pictures {
+            if !self.images.contains_key(hash) {
+                return Err(E::Invalid(format!(
+                    "picture {picture} refers to a missing image"
+                )));
+            }
+        }
         for (hash, data) in &self.images {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(data)
                 .map_err(|_| E::Invalid(format!("image {hash} is not base64")))?;
-            if bytes.is_empty() || bytes.len() > limits::IMAGE_BYTES {
+            if bytes.is_empty() || bytes.len() > limits::PICTURE_BYTES {
                 return Err(E::Invalid(format!(
                     "image {hash} has {} bytes (1 to {})",
                     bytes.len(),
-                    limits::IMAGE_BYTES
+                    limits::PICTURE_BYTES
                 )));
             }
             if hex::encode(Sha256::digest(&bytes)) != *hash {
