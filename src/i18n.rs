@@ -255,6 +255,8 @@ pub mod msg {
         RESTORE_PREVIEW_UNBANS = "restore-preview-unbans" (count, items);
         RESTORE_PREVIEW_EMOJIS = "restore-preview-emojis" (create, update, delete, keep, skip);
         RESTORE_PREVIEW_EMOJI_DELETIONS = "restore-preview-emoji-deletions" (count, items);
+        RESTORE_PREVIEW_STICKERS = "restore-preview-stickers" (create, update, delete, keep, skip);
+        RESTORE_PREVIEW_STICKER_DELETIONS = "restore-preview-sticker-deletions" (count, items);
         RESTORE_WARN_EMOJI_IMAGES = "restore-warn-emoji-images" (count, names);
         RESTORE_WARN_PICTURES_MISSING = "restore-warn-pictures-missing" (names);
         RESTORE_WARN_BANS_UNKNOWN_SNAPSHOT = "restore-warn-bans-unknown-snapshot";

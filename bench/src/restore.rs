@@ -138,6 +138,9 @@ fn planned_route(action: &Action) -> &'static str {
         Action::EmojiCreate { .. } => "POST /guilds/{guild_id}/emojis",
         Action::EmojiUpdate { .. } => "PATCH /guilds/{guild_id}/emojis/{emoji_id}",
         Action::EmojiDelete { .. } => "DELETE /guilds/{guild_id}/emojis/{emoji_id}",
+        Action::StickerCreate { .. } => "POST /guilds/{guild_id}/stickers",
+        Action::StickerUpdate { .. } => "PATCH /guilds/{guild_id}/stickers/{sticker_id}",
+        Action::StickerDelete { .. } => "DELETE /guilds/{guild_id}/stickers/{sticker_id}",
     }
 }
 

@@ -89,6 +89,17 @@ pub struct EmojiView {
     pub image_sha256: String,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StickerView {
+    pub id: u64,
+    pub name: String,
+    pub description: Option<String>,
+    pub tags: String,
+    pub format_type: u8,
+    /// SHA-256 of the file (hex).
+    pub image_sha256: String,
+}
+
 /// A guild's recoverable structure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GuildView {
@@ -104,6 +115,8 @@ pub struct GuildView {
     pub bans: Vec<BanView>,
     pub webhooks: Vec<WebhookView>,
     pub emojis: Vec<EmojiView>,
+    #[serde(default)]
+    pub stickers: Vec<StickerView>,
 }
 
 impl GuildView {
@@ -233,6 +246,25 @@ impl GuildView {
                 }
             })
             .collect();
+        let sha = |bytes: &[u8]| -> String {
+            use sha2::Digest as _;
+            sha2::Sha256::digest(bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        };
+        let stickers = g
+            .stickers
+            .iter()
+            .map(|s| StickerView {
+                id: s.id,
+                name: s.name.clone(),
+                description: s.description.clone(),
+                tags: s.tags.clone(),
+                format_type: s.format_type,
+                image_sha256: sha(s.image.as_slice()),
+            })
+            .collect();
         Self {
             id: g.id,
             owner_id: g.owner_id,
@@ -243,6 +275,7 @@ impl GuildView {
             bans,
             webhooks,
             emojis,
+            stickers,
         }
     }
 
@@ -274,6 +307,7 @@ pub struct DiffOptions {
     pub bans: bool,
     pub webhooks: bool,
     pub emojis: bool,
+    pub stickers: bool,
     /// Skip managed (bot) roles.
     pub ignore_managed_roles: bool,
 }
@@ -290,6 +324,7 @@ impl Default for DiffOptions {
             bans: true,
             webhooks: true,
             emojis: true,
+            stickers: true,
             ignore_managed_roles: false,
         }
     }
@@ -582,6 +617,16 @@ pub fn diff(a: &GuildView, b: &GuildView, opts: &DiffOptions) -> Vec<DiffEntry> 
             "emojis",
             keyed(&a.emojis, by_id, |e| e.id, k),
             keyed(&b.emojis, by_id, |e| e.id, k),
+            &skip,
+        );
+    }
+    if opts.stickers {
+        let k = |s: &StickerView| format!("{:?}", s.name);
+        diff_sets(
+            &mut out,
+            "stickers",
+            keyed(&a.stickers, by_id, |s| s.id, k),
+            keyed(&b.stickers, by_id, |s| s.id, k),
             &skip,
         );
     }

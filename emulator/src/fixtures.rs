@@ -41,6 +41,8 @@ pub struct FixtureSpec {
     pub webhooks: usize,
     /// Users banned from the guild (not members; every other one with a reason).
     pub bans: usize,
+    /// Guild stickers (PNG).
+    pub stickers: usize,
 }
 
 impl Default for FixtureSpec {
@@ -68,6 +70,7 @@ impl FixtureSpec {
             emojis: 3,
             webhooks: 1,
             bans: 2,
+            stickers: 1,
         }
     }
 
@@ -86,6 +89,7 @@ impl FixtureSpec {
             emojis: 10,
             webhooks: 5,
             bans: 20,
+            stickers: 5,
             ..Self::small()
         }
     }
@@ -472,6 +476,18 @@ pub fn build(st: &mut State, spec: &FixtureSpec) -> Fixture {
         members.insert(uid, member(uid, rs, nick, rng.random_range(1..365)));
     }
 
+    let mut stickers = Vec::new();
+    for i in 0..spec.stickers {
+        stickers.push(Sticker {
+            id: st.next_id(),
+            name: format!("sticker_{}", i + 1),
+            description: (i % 2 == 0).then(|| format!("Fixture sticker {}", i + 1)),
+            tags: "smile".to_string(),
+            format_type: 1,
+            creator_id: owner,
+            image: std::sync::Arc::new(Emoji::fixture_png(spec.seed * 1000 + 800 + i as u64)),
+        });
+    }
     let mut bans = Vec::new();
     for i in 0..spec.bans {
         let uid = st.create_user(&format!("banned-{:04}", i + 1), false);
@@ -567,6 +583,7 @@ pub fn build(st: &mut State, spec: &FixtureSpec) -> Fixture {
         }
         g.members = members;
         g.emojis = emojis;
+        g.stickers = stickers;
         for b in bans {
             g.bans.insert(b.user_id, b);
         }

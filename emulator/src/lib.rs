@@ -16,6 +16,7 @@ pub mod ops_guild;
 pub mod ops_members;
 pub mod ops_messages;
 pub mod ops_roles;
+pub mod ops_stickers;
 pub mod permissions;
 pub mod ratelimit;
 pub mod rest;

@@ -541,6 +541,41 @@ impl Emoji {
     }
 }
 
+/// A guild sticker.
+#[derive(Debug, Clone)]
+pub struct Sticker {
+    pub id: u64,
+    pub name: String,
+    pub description: Option<String>,
+    /// The autocomplete emoji name(s).
+    pub tags: String,
+    /// 1 PNG, 2 APNG, 3 LOTTIE, 4 GIF.
+    pub format_type: u8,
+    pub creator_id: UserId,
+    /// The uploaded file (CDN `/stickers/{id}.png|gif`).
+    pub image: std::sync::Arc<Vec<u8>>,
+}
+
+impl Sticker {
+    /// GuildStickerResponse.
+    pub fn json(&self, guild: GuildId, creator: Option<&User>) -> Value {
+        let mut v = json!({
+            "id": self.id.to_string(),
+            "name": self.name,
+            "tags": self.tags,
+            "type": 2,
+            "format_type": self.format_type,
+            "description": self.description,
+            "available": true,
+            "guild_id": guild.to_string(),
+        });
+        if let Some(u) = creator {
+            v["user"] = u.json();
+        }
+        v
+    }
+}
+
 /// A channel webhook.
 #[derive(Debug, Clone)]
 pub struct Webhook {
@@ -631,6 +666,9 @@ pub mod audit_action {
     pub const EMOJI_CREATE: u16 = 60;
     pub const EMOJI_UPDATE: u16 = 61;
     pub const EMOJI_DELETE: u16 = 62;
+    pub const STICKER_CREATE: u16 = 90;
+    pub const STICKER_UPDATE: u16 = 91;
+    pub const STICKER_DELETE: u16 = 92;
 }
 
 /// An audit log entry.
@@ -778,6 +816,7 @@ pub struct Guild {
     pub members: BTreeMap<UserId, Member>,
     pub bans: BTreeMap<UserId, Ban>,
     pub emojis: Vec<Emoji>,
+    pub stickers: Vec<Sticker>,
     pub audit_log: Vec<AuditEntry>,
     pub role_creations: VecDeque<Instant>,
     pub incidents: Incidents,
@@ -847,7 +886,7 @@ impl Guild {
             "nsfw": false,
             "nsfw_level": 0,
             "emojis": self.emojis.iter().map(|e| e.json(None)).collect::<Vec<_>>(),
-            "stickers": [],
+            "stickers": self.stickers.iter().map(|s| s.json(self.id, None)).collect::<Vec<_>>(),
             "incidents_data": if self.incidents.invites_disabled_until.is_some() || self.incidents.dms_disabled_until.is_some() { self.incidents.json() } else { Value::Null },
         })
     }

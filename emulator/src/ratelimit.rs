@@ -301,6 +301,18 @@ impl RateLimitConfig {
                     "assumed",
                 ),
                 r(
+                    "sticker_edit",
+                    &["POST", "PATCH", "DELETE"],
+                    &[
+                        "/guilds/{guild_id}/stickers",
+                        "/guilds/{guild_id}/stickers/{sticker_id}",
+                    ],
+                    Some("guild_id"),
+                    5,
+                    5,
+                    "assumed",
+                ),
+                r(
                     "emoji_edit",
                     &["POST", "PATCH", "DELETE"],
                     &[

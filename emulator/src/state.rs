@@ -752,6 +752,7 @@ impl State {
                 members,
                 bans: Default::default(),
                 emojis: Vec::new(),
+                stickers: Vec::new(),
                 audit_log: Vec::new(),
                 role_creations: VecDeque::new(),
                 incidents: Incidents::default(),

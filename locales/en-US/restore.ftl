@@ -80,7 +80,7 @@ error-restore-corrupt = Snapshot `{ $snapshot }` is damaged and cannot be restor
 error-restore-active = A restore is already running in this server. `/restore status` shows it; `/restore cancel` stops it.
 error-restore-no-job = There is no such restore running in this server.
 error-restore-not-preview = This restore is already { $state }; it cannot be confirmed or cancelled from here.
-error-restore-bad-components = `{ $value }` is not a list of components. Use roles, channels, settings, members, bans, emojis (comma-separated) or all.
+error-restore-bad-components = `{ $value }` is not a list of components. Use roles, channels, settings, members, bans, emojis, stickers (comma-separated) or all.
 
 ## Owner notifications
 
@@ -103,7 +103,7 @@ cmd-restore-preview-opt-mode-desc = merge (default) keeps extra objects; mirror 
 cmd-restore-preview-opt-mode-choice-0 = merge — create what is missing, delete nothing
 cmd-restore-preview-opt-mode-choice-1 = mirror — also delete what the snapshot lacks
 cmd-restore-preview-opt-components = components
-cmd-restore-preview-opt-components-desc = roles, channels, settings, members, bans, emojis (comma-separated) or all
+cmd-restore-preview-opt-components-desc = roles, channels, settings, members, bans, emojis, stickers (comma-separated) or all
 cmd-restore-status = status
 cmd-restore-status-desc = The running or last restore and its progress
 cmd-restore-cancel = cancel
@@ -118,3 +118,5 @@ restore-preview-emojis = Emojis: { $create } to upload again, { $update } to upd
 restore-preview-emoji-deletions = 🗑️ **Emoji deletions** ({ $count }): { $items }
 restore-warn-emoji-images = { $count } emoji(s) cannot be uploaded again: the snapshot could not keep their image ({ $names })
 restore-warn-pictures-missing = The snapshot did not keep the icon of these roles: they stay as they are ({ $names })
+restore-preview-stickers = Stickers: { $create } to upload again, { $update } to update, { $delete } to delete, { $keep } unchanged, { $skip } skipped
+restore-preview-sticker-deletions = 🗑️ **Sticker deletions** ({ $count }): { $items }

@@ -37,7 +37,10 @@ COMMENT ON COLUMN recovery.snapshots.ban_count IS 'Bans in the document; NULL = 
 
 ALTER TABLE recovery.guild_settings ADD COLUMN bans_known_since timestamptz,
     ADD COLUMN emojis jsonb NOT NULL DEFAULT '[]',
-    ADD COLUMN discovery_splash text;
+    ADD COLUMN discovery_splash text,
+    ADD COLUMN stickers jsonb NOT NULL DEFAULT '[]';
+COMMENT ON COLUMN recovery.guild_settings.stickers IS
+    'Guild stickers [{id, name, description, tags, format_type}] by id (versioned with the settings; files are fetched into snapshots).';
 COMMENT ON COLUMN recovery.guild_settings.discovery_splash IS 'Discovery splash image hash (the bytes go into snapshots).';
 COMMENT ON COLUMN recovery.guild_settings.emojis IS
     'Custom emojis [{id, name, roles, animated}] by id (versioned with the settings; images are fetched into snapshots).';
@@ -47,7 +50,7 @@ COMMENT ON COLUMN recovery.guild_settings.bans_known_since IS
 
 const DOWN: &str = r#"
 ALTER TABLE recovery.snapshots DROP CONSTRAINT snapshots_ban_count_check, DROP COLUMN ban_count;
-ALTER TABLE recovery.guild_settings DROP COLUMN discovery_splash, DROP COLUMN emojis, DROP COLUMN bans_known_since;
+ALTER TABLE recovery.guild_settings DROP COLUMN stickers, DROP COLUMN discovery_splash, DROP COLUMN emojis, DROP COLUMN bans_known_since;
 DELETE FROM member.members WHERE banned;
 DROP INDEX member.members_current_discord_user_idx;
 CREATE INDEX members_current_discord_user_idx ON member.members (discord_user_id) WHERE valid_to IS NULL;

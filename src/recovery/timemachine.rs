@@ -648,6 +648,7 @@ mod tests {
             }],
             bans: None,
             emojis: None,
+            stickers: None,
             images: Default::default(),
             pictures: Default::default(),
         }

@@ -216,6 +216,34 @@ impl Actor {
         id_in(&st!(self).create_emoji(self.user, guild, &body, self.r())?)
     }
 
+    /// `POST /guilds/{g}/stickers` with a small PNG file.
+    pub fn create_sticker(&self, guild: GuildId, name: &str, tags: &str) -> Result<u64, ApiError> {
+        let file = crate::ops_messages::UploadedFile {
+            field: "file".into(),
+            filename: "sticker.png".into(),
+            content_type: Some("image/png".into()),
+            data: Emoji::fixture_png(name.len() as u64 + 7_777),
+        };
+        let body = json!({ "name": name, "tags": tags });
+        id_in(&st!(self).create_sticker(self.user, guild, &body, Some(&file), self.r())?)
+    }
+
+    /// `PATCH /guilds/{g}/stickers/{s}`.
+    pub fn update_sticker(
+        &self,
+        guild: GuildId,
+        sticker: u64,
+        body: Value,
+    ) -> Result<(), ApiError> {
+        st!(self)
+            .update_sticker(self.user, guild, sticker, &body, self.r())
+            .map(|_| ())
+    }
+
+    pub fn delete_sticker(&self, guild: GuildId, sticker: u64) -> Result<(), ApiError> {
+        st!(self).delete_sticker(self.user, guild, sticker, self.r())
+    }
+
     /// `PATCH /guilds/{g}/emojis/{e}`: a new name and allowed roles.
     pub fn update_emoji(
         &self,

@@ -1092,6 +1092,111 @@ pub async fn delete_emoji(AxState(inner): S, Path(p): P, req: ApiRequest) -> Api
     Ok(Reply::NoContent)
 }
 
+// ---- stickers ----
+
+fn sticker_of(g: &Guild, sid: u64) -> Result<&Sticker, ApiError> {
+    g.stickers
+        .iter()
+        .find(|s| s.id == sid)
+        .ok_or_else(|| ApiError::new(404, 10060, "Unknown sticker"))
+}
+
+pub async fn list_stickers(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let gid = param(&p, "guild_id")?;
+    let st = inner.state.lock();
+    let g = st.world.guild(gid)?;
+    member_of(g, user)?;
+    Ok(Reply::ok(Value::Array(
+        g.stickers
+            .iter()
+            .map(|s| s.json(gid, st.world.users.get(&s.creator_id)))
+            .collect(),
+    )))
+}
+
+pub async fn get_sticker(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let gid = param(&p, "guild_id")?;
+    let sid = param(&p, "sticker_id")?;
+    let st = inner.state.lock();
+    let g = st.world.guild(gid)?;
+    member_of(g, user)?;
+    let s = sticker_of(g, sid)?;
+    Ok(Reply::ok(s.json(gid, st.world.users.get(&s.creator_id))))
+}
+
+pub async fn create_sticker(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let gid = param(&p, "guild_id")?;
+    let b = req.json()?;
+    let file = req.files.iter().find(|f| f.field == "file");
+    Ok(Reply::created(inner.state.lock().create_sticker(
+        user,
+        gid,
+        &b,
+        file,
+        req.reason(),
+    )?))
+}
+
+pub async fn update_sticker(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let gid = param(&p, "guild_id")?;
+    let sid = param(&p, "sticker_id")?;
+    let b = req.json()?;
+    Ok(Reply::ok(inner.state.lock().update_sticker(
+        user,
+        gid,
+        sid,
+        &b,
+        req.reason(),
+    )?))
+}
+
+pub async fn delete_sticker(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let gid = param(&p, "guild_id")?;
+    let sid = param(&p, "sticker_id")?;
+    inner
+        .state
+        .lock()
+        .delete_sticker(user, gid, sid, req.reason())?;
+    Ok(Reply::NoContent)
+}
+
+/// `GET cdn.discordapp.com/stickers/{id}.{ext}`: a sticker's file while it exists.
+pub async fn sticker_image(AxState(inner): S, Path(p): P) -> axum::response::Response {
+    let id = p
+        .get("file")
+        .and_then(|f| f.split_once('.'))
+        .and_then(|(id, _)| id.parse::<u64>().ok());
+    let st = inner.state.lock();
+    let found = id.and_then(|id| {
+        st.world
+            .guilds
+            .values()
+            .flat_map(|g| g.stickers.iter())
+            .find(|s| s.id == id)
+    });
+    match found {
+        Some(s) => {
+            let kind = if s.format_type == 4 {
+                "image/gif"
+            } else {
+                "image/png"
+            };
+            let mut resp = (StatusCode::OK, s.image.as_ref().clone()).into_response();
+            resp.headers_mut().insert(
+                axum::http::header::CONTENT_TYPE,
+                HeaderValue::from_static(kind),
+            );
+            resp
+        }
+        None => ApiError::not_found().into_response(),
+    }
+}
+
 // ---- channels ----
 
 pub async fn get_channel(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {

@@ -304,6 +304,9 @@ impl FromRequest<Arc<Inner>> for ApiRequest {
                 None => Err(ApiError::invalid_json()),
                 Some(parts) => {
                     let mut payload = Ok(Value::Null);
+                    // Plain form fields (a sticker's name, description, tags) when there is no
+                    // payload_json.
+                    let mut fields = serde_json::Map::new();
                     for (name, filename, ctype, data) in parts {
                         if name == "payload_json" {
                             payload =
@@ -315,9 +318,17 @@ impl FromRequest<Arc<Inner>> for ApiRequest {
                                 content_type: ctype,
                                 data,
                             });
+                        } else {
+                            fields.insert(
+                                name,
+                                Value::String(String::from_utf8_lossy(&data).into_owned()),
+                            );
                         }
                     }
-                    payload
+                    match payload {
+                        Ok(Value::Null) if !fields.is_empty() => Ok(Value::Object(fields)),
+                        other => other,
+                    }
                 }
             }
         } else if content_type.starts_with("application/x-www-form-urlencoded") {
@@ -475,6 +486,16 @@ pub fn api_routes() -> Router<Arc<Inner>> {
             "/guilds/{guild_id}/emojis/{emoji_id}",
             get(get_emoji).patch(update_emoji).delete(delete_emoji),
         )
+        .route(
+            "/guilds/{guild_id}/stickers",
+            get(list_stickers).post(create_sticker),
+        )
+        .route(
+            "/guilds/{guild_id}/stickers/{sticker_id}",
+            get(get_sticker)
+                .patch(update_sticker)
+                .delete(delete_sticker),
+        )
         .route("/guilds/{guild_id}/webhooks", get(guild_webhooks))
         .route("/guilds/{guild_id}/incident-actions", put(incident_actions))
         .route(
@@ -514,6 +535,7 @@ pub fn site_routes() -> Router<Arc<Inner>> {
         )
         // cdn.discordapp.com: custom emoji images (`{id}.png`, `{id}.gif`, `{id}.webp`).
         .route("/emojis/{file}", get(handlers::emoji_image))
+        .route("/stickers/{file}", get(handlers::sticker_image))
         // cdn.discordapp.com: guild and role images (`{hash}.png`), while in use.
         .route(
             "/icons/{owner}/{file}",

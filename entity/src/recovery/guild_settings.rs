@@ -45,6 +45,8 @@ pub struct Model {
     #[sea_orm(column_type = "JsonBinary")]
     pub emojis: Json,
     pub discovery_splash: Option<String>,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub stickers: Json,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -53,6 +53,8 @@ pub enum Endpoint {
     GuildBan(u64, u64),
     GuildEmojis(u64),
     GuildEmoji(u64, u64),
+    GuildStickers(u64),
+    GuildSticker(u64, u64),
     GuildAuditLogs(u64),
     GuildIncidentActions(u64),
     Webhook(u64),
@@ -74,6 +76,28 @@ pub struct RestCall {
     /// The audit-log reason (sent percent-encoded).
     pub reason: Option<String>,
     pub priority: Priority,
+    /// A file upload (multipart form: the file plus plain fields; `body` is then unused).
+    pub file: Option<RestFile>,
+}
+
+/// A file sent as `multipart/form-data` (a sticker upload).
+#[derive(Clone)]
+pub struct RestFile {
+    /// The form field of the file (`file`) and its file name.
+    pub filename: String,
+    pub bytes: Vec<u8>,
+    /// Plain form fields beside the file.
+    pub fields: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for RestFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RestFile")
+            .field("filename", &self.filename)
+            .field("bytes", &self.bytes.len())
+            .field("fields", &self.fields)
+            .finish()
+    }
 }
 
 impl RestCall {
@@ -85,7 +109,13 @@ impl RestCall {
             body: None,
             reason: None,
             priority: Priority::Normal,
+            file: None,
         }
+    }
+
+    pub fn file(mut self, file: RestFile) -> Self {
+        self.file = Some(file);
+        self
     }
 
     pub fn body(mut self, body: Value) -> Self {

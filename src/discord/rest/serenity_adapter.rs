@@ -80,6 +80,13 @@ fn route(endpoint: &Endpoint, application: u64) -> Route<'_> {
             guild_id: snowflake(g),
             emoji_id: snowflake(e),
         },
+        E::GuildStickers(g) => Route::GuildStickers {
+            guild_id: snowflake(g),
+        },
+        E::GuildSticker(g, s) => Route::GuildSticker {
+            guild_id: snowflake(g),
+            sticker_id: snowflake(s),
+        },
         E::GuildAuditLogs(g) => Route::GuildAuditLogs {
             guild_id: snowflake(g),
         },
@@ -176,6 +183,24 @@ impl DiscordRest for SerenityRest {
             .headers(call.reason.as_deref().and_then(reason_header));
         if !call.query.is_empty() {
             request = request.params(Some(call.query.clone()));
+        }
+        if let Some(file) = &call.file {
+            request = request
+                .body(None)
+                .multipart(Some(serenity::http::Multipart {
+                    upload: serenity::http::MultipartUpload::File(
+                        serenity::CreateAttachment::bytes(
+                            file.bytes.clone(),
+                            file.filename.clone(),
+                        ),
+                    ),
+                    fields: file
+                        .fields
+                        .iter()
+                        .map(|(k, v)| (k.clone().into(), v.clone().into()))
+                        .collect(),
+                    payload_json: None,
+                }));
         }
         self.pacer.acquire(call.priority).await;
         let response = http.request(request).await.map_err(error_of)?;

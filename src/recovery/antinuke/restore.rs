@@ -116,7 +116,9 @@ pub fn scope_of(destroyed: &Destroyed, doc: &DocView, actor: u64) -> (Scope, Vec
     let emojis = destroyed.expressions_deleted.clone();
     if !emojis.is_empty() {
         components.push(Component::Emojis);
+        components.push(Component::Stickers);
     }
+    let stickers = emojis.clone();
     (
         Scope {
             roles,
@@ -126,6 +128,7 @@ pub fn scope_of(destroyed: &Destroyed, doc: &DocView, actor: u64) -> (Scope, Vec
             // `decisions::restore_destroyed`), not by the job.
             bans: BTreeSet::new(),
             emojis,
+            stickers,
         },
         components,
     )

@@ -122,6 +122,7 @@ async fn autocomplete_components(
         "members",
         "bans",
         "emojis",
+        "stickers",
         "roles,channels",
         "roles,channels,settings",
         "roles,members",
@@ -335,6 +336,22 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
     }
     if plan
         .components
+        .has(crate::recovery::restore::model::Component::Stickers)
+        && c.stickers != Default::default()
+    {
+        lines.push(t(
+            msg::RESTORE_PREVIEW_STICKERS,
+            &[
+                arg("create", c.stickers.create),
+                arg("update", c.stickers.update),
+                arg("delete", c.stickers.delete),
+                arg("keep", c.stickers.keep),
+                arg("skip", c.stickers.skip),
+            ],
+        ));
+    }
+    if plan
+        .components
         .has(crate::recovery::restore::model::Component::Pull)
     {
         lines.push(t(
@@ -382,6 +399,15 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
             &[
                 arg("count", plan.risks.emoji_deletions.len()),
                 arg("items", names_list(&plan.risks.emoji_deletions, 15)),
+            ],
+        ));
+    }
+    if !plan.risks.sticker_deletions.is_empty() {
+        lines.push(t(
+            msg::RESTORE_PREVIEW_STICKER_DELETIONS,
+            &[
+                arg("count", plan.risks.sticker_deletions.len()),
+                arg("items", names_list(&plan.risks.sticker_deletions, 15)),
             ],
         ));
     }

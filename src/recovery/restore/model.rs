@@ -59,6 +59,8 @@ pub mod limits {
     pub const BAN: (u32, Duration) = (5, Duration::from_secs(5));
     /// Emoji uploads, edits and deletes share a small bucket (assumed, as the emulator).
     pub const EMOJI: (u32, Duration) = (5, Duration::from_secs(5));
+    /// Sticker uploads, edits and deletes (assumed, as the emulator).
+    pub const STICKER: (u32, Duration) = (5, Duration::from_secs(5));
     pub const GLOBAL_PER_SECOND: u32 = 50;
     /// Observed: about 250 role creations per guild per 48 hours.
     pub const ROLE_CREATE_BUDGET: usize = 250;
@@ -106,19 +108,22 @@ pub enum Component {
     Bans,
     /// Custom emojis (name, roles, image): re-uploaded from the snapshot's images.
     Emojis,
+    /// Guild stickers (name, description, tags, file): re-uploaded from the snapshot.
+    Stickers,
     /// Members who left but linked their account are added back (`/members pull`). Never part
     /// of "all": a restore does not add people unless asked.
     Pull,
 }
 
 impl Component {
-    pub const ALL: [Component; 6] = [
+    pub const ALL: [Component; 7] = [
         Component::Roles,
         Component::Channels,
         Component::Settings,
         Component::Members,
         Component::Bans,
         Component::Emojis,
+        Component::Stickers,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -129,6 +134,7 @@ impl Component {
             Component::Members => "members",
             Component::Bans => "bans",
             Component::Emojis => "emojis",
+            Component::Stickers => "stickers",
             Component::Pull => "pull",
         }
     }
@@ -203,6 +209,9 @@ pub struct Scope {
     /// Emojis (original ids; live ids of those the snapshot lacks).
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub emojis: BTreeSet<u64>,
+    /// Stickers (original ids; live ids of those the snapshot lacks).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub stickers: BTreeSet<u64>,
 }
 
 /// A reference to a role or channel: `L` = the snapshot's local id (resolved through the id
@@ -526,6 +535,30 @@ pub enum Action {
         live: u64,
         name: String,
     },
+    /// `POST /guilds/{g}/stickers` (multipart) with the snapshot's file (base64).
+    StickerCreate {
+        #[serde(with = "snowflake")]
+        sticker: u64,
+        name: String,
+        description: Option<String>,
+        tags: String,
+        format_type: i16,
+        file: String,
+    },
+    /// `PATCH /guilds/{g}/stickers/{s}`: name, description, tags.
+    StickerUpdate {
+        #[serde(with = "snowflake")]
+        live: u64,
+        name: String,
+        description: Option<String>,
+        tags: String,
+    },
+    /// `DELETE /guilds/{g}/stickers/{s}` (mirror).
+    StickerDelete {
+        #[serde(with = "snowflake")]
+        live: u64,
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -545,6 +578,7 @@ pub enum Kind {
     Member,
     Ban,
     Emoji,
+    Sticker,
 }
 
 /// The rate-limit lane a step runs in: one per bucket as serenity keys them (route kind +
@@ -567,6 +601,8 @@ pub enum Lane {
     Bans,
     /// `POST /guilds/{g}/emojis`, `PATCH`/`DELETE /guilds/{g}/emojis/{e}`.
     Emojis,
+    /// `POST /guilds/{g}/stickers`, `PATCH`/`DELETE /guilds/{g}/stickers/{s}`.
+    Stickers,
 }
 
 pub type StepId = u32;
@@ -596,6 +632,9 @@ impl Step {
             Action::EmojiCreate { .. }
             | Action::EmojiUpdate { .. }
             | Action::EmojiDelete { .. } => Kind::Emoji,
+            Action::StickerCreate { .. }
+            | Action::StickerUpdate { .. }
+            | Action::StickerDelete { .. } => Kind::Sticker,
         }
     }
 
@@ -615,6 +654,9 @@ impl Step {
             Action::EmojiCreate { .. }
             | Action::EmojiUpdate { .. }
             | Action::EmojiDelete { .. } => Lane::Emojis,
+            Action::StickerCreate { .. }
+            | Action::StickerUpdate { .. }
+            | Action::StickerDelete { .. } => Lane::Stickers,
         }
     }
 
@@ -634,7 +676,11 @@ impl Step {
     /// Whether the step must be marked as being sent before it is (a member add, an emoji
     /// upload): after a crash it is looked up instead of sent again.
     pub fn write_ahead(&self) -> bool {
-        self.adds_member() || matches!(self.action, Action::EmojiCreate { .. })
+        self.adds_member()
+            || matches!(
+                self.action,
+                Action::EmojiCreate { .. } | Action::StickerCreate { .. }
+            )
     }
 
     /// The role and channel references the step's body needs resolved.
@@ -776,6 +822,9 @@ pub struct Risks {
     /// Emojis that would be deleted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub emoji_deletions: Vec<String>,
+    /// Stickers that would be deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sticker_deletions: Vec<String>,
     /// Users who would be unbanned.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unbans: Vec<String>,
@@ -821,6 +870,8 @@ pub struct Counts {
     pub bans: ActionCounts,
     #[serde(default)]
     pub emojis: ActionCounts,
+    #[serde(default)]
+    pub stickers: ActionCounts,
     /// Permission overwrites sent inside channel creates and updates.
     pub overwrites: usize,
 }
@@ -991,6 +1042,9 @@ impl Plan {
             Action::EmojiCreate { name, .. }
             | Action::EmojiUpdate { name, .. }
             | Action::EmojiDelete { name, .. } => format!(":{name}:"),
+            Action::StickerCreate { name, .. }
+            | Action::StickerUpdate { name, .. }
+            | Action::StickerDelete { name, .. } => format!("sticker {name}"),
         };
         (step.kind(), name)
     }
@@ -1013,6 +1067,9 @@ impl Plan {
                 Action::EmojiCreate { .. }
                 | Action::EmojiUpdate { .. }
                 | Action::EmojiDelete { .. } => c.emojis += 1,
+                Action::StickerCreate { .. }
+                | Action::StickerUpdate { .. }
+                | Action::StickerDelete { .. } => c.stickers += 1,
                 Action::RolePositions { .. } | Action::ChannelPositions { .. } => c.bulk += 1,
             }
         }
@@ -1040,6 +1097,7 @@ impl Plan {
         let members = t(c.members, limits::MEMBER_EDIT);
         let bans = t(c.bans, limits::BAN);
         let emojis = t(c.emojis, limits::EMOJI);
+        let stickers = t(c.stickers, limits::STICKER);
         let edits = t(c.role_edits, limits::ROLE_EDIT);
         let per_channel = c
             .per_channel
@@ -1056,6 +1114,7 @@ impl Plan {
             + c.guild
             + c.bans
             + c.emojis
+            + c.stickers
             + c.bulk;
         let global = Duration::from_secs_f64(total as f64 / f64::from(limits::GLOBAL_PER_SECOND));
         // The grants come after every member and the role positions (after the role creates).
@@ -1066,6 +1125,7 @@ impl Plan {
         (before_grants + grants)
             .max(bans)
             .max(roles + emojis)
+            .max(stickers)
             .max(global)
             + Duration::from_secs(1)
     }
@@ -1091,6 +1151,7 @@ struct LaneCounts {
     guild: usize,
     bans: usize,
     emojis: usize,
+    stickers: usize,
     bulk: usize,
 }
 

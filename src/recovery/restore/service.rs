@@ -1013,6 +1013,9 @@ fn approval_event(
     if !plan.risks.emoji_deletions.is_empty() {
         risks.push(format!("🗑️ {}", list(&plan.risks.emoji_deletions)));
     }
+    if !plan.risks.sticker_deletions.is_empty() {
+        risks.push(format!("🗑️ {}", list(&plan.risks.sticker_deletions)));
+    }
     if !plan.risks.unbans.is_empty() {
         risks.push(format!("🔓 {}", list(&plan.risks.unbans)));
     }

@@ -26,6 +26,7 @@ pub fn kind_name(k: model::Kind) -> &'static str {
         model::Kind::Member => "member",
         model::Kind::Ban => "ban",
         model::Kind::Emoji => "emoji",
+        model::Kind::Sticker => "sticker",
     }
 }
 

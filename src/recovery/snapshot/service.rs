@@ -253,9 +253,11 @@ impl SnapshotService {
         // What the newest stored snapshot kept: emojis by id, pictures by (key, Discord hash).
         let mut emoji_kept: HashMap<u64, (String, String)> = HashMap::new();
         let mut picture_kept: HashMap<(String, String), (String, String)> = HashMap::new();
+        let mut sticker_kept: HashMap<u64, (String, String)> = HashMap::new();
         let wanted = pictures_of(doc);
         let has_emojis = doc.emojis.as_ref().is_some_and(|e| !e.is_empty());
-        if (has_emojis || !wanted.is_empty())
+        let has_stickers = doc.stickers.as_ref().is_some_and(|s| !s.is_empty());
+        if (has_emojis || has_stickers || !wanted.is_empty())
             && let Ok(Some(latest)) = self.latest(guild).await
             && let Ok((_, previous)) = self.document(guild, latest.id).await
         {
@@ -264,6 +266,13 @@ impl SnapshotService {
                     && let Some(data) = previous.images.get(hash)
                 {
                     emoji_kept.insert(e.original_id, (hash.clone(), data.clone()));
+                }
+            }
+            for s in previous.stickers.iter().flatten() {
+                if let Some(hash) = &s.image
+                    && let Some(data) = previous.images.get(hash)
+                {
+                    sticker_kept.insert(s.original_id, (hash.clone(), data.clone()));
                 }
             }
             for (key, discord_hash, _) in pictures_of(&previous) {
@@ -291,6 +300,24 @@ impl SnapshotService {
                 }
             }
             doc.emojis = Some(emojis);
+        }
+        if let Some(mut stickers) = doc.stickers.take() {
+            for s in &mut stickers {
+                let ext = if s.format_type == 4 { "gif" } else { "png" };
+                let url = format!(
+                    "https://cdn.discordapp.com/stickers/{}.{ext}",
+                    s.original_id
+                );
+                let kept = match sticker_kept.remove(&s.original_id) {
+                    Some(kept) => Some(kept),
+                    None => self.fetch_image(guild, &url, 512 * 1024).await,
+                };
+                if let Some((hash, data)) = kept {
+                    s.image = Some(hash.clone());
+                    doc.images.insert(hash, data);
+                }
+            }
+            doc.stickers = Some(stickers);
         }
         for (key, discord_hash, url) in wanted {
             let kept = match picture_kept.remove(&(key.clone(), discord_hash)) {

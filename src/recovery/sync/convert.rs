@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::model::{
     ChannelState, EmojiState, MemberState, OverwriteState, OverwriteTarget, RoleState,
-    SettingsState, bits_to_db, channel_kind, color_to_db,
+    SettingsState, StickerState, bits_to_db, channel_kind, color_to_db,
 };
 
 fn small(n: u64) -> i16 {
@@ -147,6 +147,7 @@ macro_rules! settings_of {
             banner: g.banner.clone(),
             splash: g.splash.map(|h| h.to_string()),
             discovery_splash: g.discovery_splash.map(|h| h.to_string()),
+            stickers: g.stickers.values().map(sticker).collect(),
             emojis: g
                 .emojis
                 .values()
@@ -160,6 +161,17 @@ macro_rules! settings_of {
         }
         .normalized()
     }};
+}
+
+/// A guild sticker.
+pub fn sticker(s: &serenity::Sticker) -> StickerState {
+    StickerState {
+        id: s.id.get(),
+        name: s.name.clone(),
+        description: s.description.clone(),
+        tags: s.tags.join(","),
+        format_type: i16::from(u8::from(s.format_type)),
+    }
 }
 
 /// The settings of a guild from GUILD_CREATE (or the cache).

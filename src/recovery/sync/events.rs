@@ -35,6 +35,23 @@ impl SyncService {
             FullEvent::GuildCreate { guild, .. } => self.guild_available(ctx, guild),
             FullEvent::GuildMembersChunk { chunk } => self.members_chunk(ctx, chunk),
             FullEvent::GuildUpdate { new_data, .. } => self.settings_changed(ctx, new_data),
+            FullEvent::GuildStickersUpdate {
+                guild_id,
+                current_state,
+            } => {
+                let stickers: Vec<_> = current_state.values().map(convert::sticker).collect();
+                self.enqueue(guild_id.get(), |s| {
+                    if let Some(known) = &s.settings {
+                        let settings = SettingsState {
+                            stickers,
+                            ..known.clone()
+                        }
+                        .normalized();
+                        s.settings = Some(settings.clone());
+                        s.pending.settings = Some(settings);
+                    }
+                });
+            }
             FullEvent::GuildEmojisUpdate {
                 guild_id,
                 current_state,

@@ -12,6 +12,6 @@ pub mod service;
 
 pub use model::{
     ChannelState, EmojiState, GuildState, OverwriteState, OverwriteTarget, RoleState,
-    SettingsState, SyncState, SyncStatus,
+    SettingsState, StickerState, SyncState, SyncStatus,
 };
 pub use service::{LoadReport, SyncError, SyncService, SyncSettings};

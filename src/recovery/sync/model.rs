@@ -161,6 +161,20 @@ pub struct SettingsState {
     /// Custom emojis, by id (versioned with the settings: they change rarely).
     pub emojis: Vec<EmojiState>,
     pub discovery_splash: Option<String>,
+    /// Guild stickers, by id (versioned with the settings).
+    pub stickers: Vec<StickerState>,
+}
+
+/// A guild sticker (its file is not mirrored: snapshots fetch it from Discord's CDN).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StickerState {
+    pub id: u64,
+    pub name: String,
+    pub description: Option<String>,
+    /// The autocomplete emoji name(s), comma-separated as Discord takes them.
+    pub tags: String,
+    /// 1 PNG, 2 APNG, 3 LOTTIE, 4 GIF.
+    pub format_type: i16,
 }
 
 /// A custom emoji (its image is not mirrored: snapshots fetch it from Discord's CDN).
@@ -182,6 +196,7 @@ impl SettingsState {
             e.roles.dedup();
         }
         self.emojis.sort_by_key(|e| e.id);
+        self.stickers.sort_by_key(|s| s.id);
         self.afk_timeout = self.afk_timeout.max(0);
         self
     }

@@ -22,15 +22,15 @@ use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
 use super::model::{
-    ChannelState, EmojiState, OverwriteState, OverwriteTarget, RoleState, SettingsState, SyncState,
-    SyncStatus,
+    ChannelState, EmojiState, OverwriteState, OverwriteTarget, RoleState, SettingsState,
+    StickerState, SyncState, SyncStatus,
 };
 use crate::ids::{from_db, to_db};
 use crate::member::WriteStats;
 
 /// The most bind parameters any statement here uses (checked by a test).
 #[cfg(test)]
-pub const MAX_BINDS_PER_STATEMENT: usize = 28;
+pub const MAX_BINDS_PER_STATEMENT: usize = 29;
 
 fn ids(v: &[u64]) -> Vec<i64> {
     v.iter().copied().map(to_db).collect()
@@ -553,6 +553,48 @@ fn emojis_json(emojis: &[EmojiState]) -> serde_json::Value {
     )
 }
 
+/// The sticker list as stored (`recovery.guild_settings.stickers`).
+fn stickers_json(stickers: &[StickerState]) -> serde_json::Value {
+    serde_json::Value::Array(
+        stickers
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "id": s.id.to_string(),
+                    "name": s.name,
+                    "description": s.description,
+                    "tags": s.tags,
+                    "format_type": s.format_type,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The stored sticker list back (entries that do not read are dropped).
+fn stickers_from(v: serde_json::Value) -> Vec<StickerState> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| {
+            Some(StickerState {
+                id: s.get("id")?.as_str()?.parse().ok()?,
+                name: s.get("name")?.as_str()?.to_owned(),
+                description: s
+                    .get("description")
+                    .and_then(|d| d.as_str())
+                    .map(str::to_owned),
+                tags: s.get("tags")?.as_str()?.to_owned(),
+                format_type: s
+                    .get("format_type")
+                    .and_then(|f| f.as_i64())
+                    .and_then(|f| i16::try_from(f).ok())
+                    .unwrap_or(1),
+            })
+        })
+        .collect()
+}
+
 /// The stored emoji list back (entries that do not read are dropped).
 fn emojis_from(v: serde_json::Value) -> Vec<EmojiState> {
     let id = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<u64>().ok());
@@ -584,11 +626,11 @@ UPDATE recovery.guild_settings AS s
         s.explicit_content_filter, s.mfa_level, s.afk_channel_id, s.afk_timeout, s.system_channel_id,
         s.system_channel_flags, s.rules_channel_id, s.public_updates_channel_id, s.safety_alerts_channel_id,
         s.preferred_locale, s.premium_progress_bar_enabled, s.premium_tier, s.features, s.vanity_url_code, s.banner,
-        s.splash, s.emojis, s.discovery_splash)
+        s.splash, s.emojis, s.discovery_splash, s.stickers)
        IS DISTINCT FROM
        ($2::text, $3::text, $4::text, $5::smallint, $6::smallint, $7::smallint, $8::smallint, $9::bigint, $10::int,
         $11::bigint, $12::int, $13::bigint, $14::bigint, $15::bigint, $16::text, $17::bool, $18::smallint,
-        $19::text[], $20::text, $21::text, $22::text, $23::jsonb, $24::text)
+        $19::text[], $20::text, $21::text, $22::text, $23::jsonb, $24::text, $25::jsonb)
 RETURNING s.last_full_sync_at, s.sync_state, s.bans_known_since";
 
 const SETTINGS_INSERT_MISSING: &str = "\
@@ -597,9 +639,9 @@ INSERT INTO recovery.guild_settings
         explicit_content_filter, mfa_level, afk_channel_id, afk_timeout, system_channel_id, system_channel_flags,
         rules_channel_id, public_updates_channel_id, safety_alerts_channel_id, preferred_locale,
         premium_progress_bar_enabled, premium_tier, features, vanity_url_code, banner, splash, emojis,
-        discovery_splash, valid_from, synced_at, last_full_sync_at, sync_state, bans_known_since)
-SELECT $25, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
-       $23, $24, now(), now(), $26, $27, $28
+        discovery_splash, stickers, valid_from, synced_at, last_full_sync_at, sync_state, bans_known_since)
+SELECT $26, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+       $23, $24, $25, now(), now(), $27, $28, $29
  WHERE NOT EXISTS (SELECT 1 FROM recovery.guild_settings WHERE guild_id = $1 AND valid_to IS NULL)";
 
 /// Writes the guild's settings when they changed (a new version carries the sync state and the
@@ -636,6 +678,7 @@ pub async fn upsert_settings(
                 .bind(&s.splash)
                 .bind(emojis_json(&s.emojis))
                 .bind(&s.discovery_splash)
+                .bind(stickers_json(&s.stickers))
         };
     }
     type Carried = (Option<DateTime<Utc>>, Option<String>, Option<DateTime<Utc>>);
@@ -813,6 +856,7 @@ fn settings_from(row: &PgRow) -> Result<SettingsState, sqlx::Error> {
         splash: row.try_get("splash")?,
         emojis: emojis_from(row.try_get("emojis")?),
         discovery_splash: row.try_get("discovery_splash")?,
+        stickers: stickers_from(row.try_get("stickers")?),
     })
 }
 
@@ -887,7 +931,7 @@ pub async fn structure_as_of(
         "SELECT name, icon, description, verification_level, default_message_notifications, explicit_content_filter, \
                 mfa_level, afk_channel_id, afk_timeout, system_channel_id, system_channel_flags, rules_channel_id, \
                 public_updates_channel_id, safety_alerts_channel_id, preferred_locale, premium_progress_bar_enabled, \
-                premium_tier, features, vanity_url_code, banner, splash, emojis, discovery_splash \
+                premium_tier, features, vanity_url_code, banner, splash, emojis, discovery_splash, stickers \
            FROM recovery.guild_settings \
           WHERE guild_id = $1 AND (($2::timestamptz IS NULL AND valid_to IS NULL) OR \
                 ($2::timestamptz IS NOT NULL AND valid_from <= $2 AND (valid_to IS NULL OR valid_to > $2)))",

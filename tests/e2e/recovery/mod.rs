@@ -33,9 +33,11 @@ pub fn issue_fixture() -> FixtureSpec {
     }
 }
 
-/// What is compared: structure, members and bans (webhooks and emojis are not mirrored).
+/// What is compared: structure, members and bans (webhooks are not mirrored; emojis and
+/// stickers are, without their images, which only snapshots keep).
 pub fn options() -> DiffOptions {
     DiffOptions {
+        stickers: false,
         webhooks: false,
         emojis: false,
         ..DiffOptions::default()
@@ -218,6 +220,7 @@ pub fn view_of(
             .collect(),
         webhooks: Vec::new(),
         emojis: Vec::new(),
+        stickers: Vec::new(),
     };
     normalize(&mut v);
     v

@@ -1,4 +1,4 @@
-//! Purpose: emojis end to end (issue 16) — the fixture's emojis (one limited to a role, one
+//! Purpose: emojis and stickers end to end (issue 16) — the fixture's emojis (one limited to a role, one
 //! animated) mirrored in the versioned settings, kept in a snapshot with their image bytes
 //! (fetched from the emulator's CDN, each distinct image once), destroyed (deleted, renamed,
 //! roles cleared, a new one added), and brought back by a mirror restore: names, roles and
@@ -20,6 +20,7 @@ fn emojis_only() -> DiffOptions {
         bans: false,
         webhooks: false,
         emojis: true,
+        stickers: false,
         ..DiffOptions::structural()
     }
 }
@@ -124,5 +125,77 @@ async fn emojis_are_kept_with_their_images_and_brought_back_by_a_restore() {
     )
     .await;
     assert!(again.text.contains("Nothing to do"), "{}", again.text);
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stickers_are_kept_with_their_files_and_brought_back_by_a_restore() {
+    let world = super::builder().start().await;
+    wait_live(&world).await;
+    max_plan(&world).await;
+    let g = world.guild_id();
+    let owner = world.emu.as_user(world.owner_id());
+    // A second sticker, so that one can be deleted and one changed.
+    owner
+        .create_sticker(g, "wave_hello", "wave")
+        .expect("a sticker");
+    assert_mirror_matches(&world, Duration::from_secs(60), "with two stickers").await;
+    let before = emulator_view(&world);
+    assert_eq!(before.stickers.len(), 2);
+    let id = snapshot(&world, "with stickers").await;
+    let (_, doc) = world.data().snapshots.document(g, id).await.expect("doc");
+    let kept = doc
+        .stickers
+        .clone()
+        .expect("the snapshot knows the stickers");
+    assert!(
+        kept.iter()
+            .all(|s| s.image.as_ref().is_some_and(|h| doc.images.contains_key(h)))
+    );
+
+    let (first, second) = (before.stickers[0].id, before.stickers[1].id);
+    owner.delete_sticker(g, first).expect("delete");
+    owner
+        .update_sticker(g, second, json!({ "name": "defaced", "tags": "x" }))
+        .expect("rename");
+    owner
+        .create_sticker(g, "spam_sticker", "spam")
+        .expect("new");
+    assert_mirror_matches(&world, Duration::from_secs(60), "after the attack").await;
+    let stickers_only = DiffOptions {
+        emojis: false,
+        stickers: true,
+        ..emojis_only()
+    };
+    assert!(!discord_emulator::diff(&before, &emulator_view(&world), &stickers_only).is_empty());
+
+    let p = preview(
+        &world,
+        world.owner_id(),
+        id,
+        json!({ "mode": 1, "components": "stickers" }),
+    )
+    .await;
+    assert!(
+        p.text
+            .contains("Stickers: 1 to upload again, 1 to update, 1 to delete"),
+        "{}",
+        p.text
+    );
+    confirm(&world, world.owner_id(), &p).await;
+    let (status, _, failed, _, job) = wait_job(
+        &world,
+        &["completed", "failed", "cancelled"],
+        Duration::from_secs(120),
+    )
+    .await;
+    assert_eq!(
+        (status.as_str(), failed),
+        ("completed", 0),
+        "{:?}",
+        report(&world, job).await
+    );
+    let d = discord_emulator::diff(&before, &emulator_view(&world), &stickers_only);
+    assert!(d.is_empty(), "stickers differ: {d:?}");
     world.finish().await;
 }

@@ -30,6 +30,11 @@ pub(super) enum Req {
     /// `POST /guilds/{g}/emojis`. `true`: it may have been sent before a crash — look for an
     /// emoji of that name and kind first.
     CreateEmoji(Value, bool),
+    /// `POST /guilds/{g}/stickers` (multipart): form fields, the file (base64), its format,
+    /// and whether it may have been sent before a crash (then looked up by name first).
+    CreateSticker(Vec<(String, String)>, String, i16, bool),
+    EditSticker(u64, Value),
+    DeleteSticker(u64),
     EditEmoji(u64, Value),
     DeleteEmoji(u64),
     /// Nothing left to send (everything it referred to failed).
@@ -348,6 +353,36 @@ pub(super) fn build(step: &Step, state: &RunState) -> Call {
             json!({ "name": name, "roles": emoji_roles(roles, state, &mut notes) }),
         ),
         Action::EmojiDelete { live, .. } => Req::DeleteEmoji(*live),
+        Action::StickerCreate {
+            name,
+            description,
+            tags,
+            format_type,
+            file,
+            ..
+        } => Req::CreateSticker(
+            vec![
+                ("name".to_owned(), name.clone()),
+                (
+                    "description".to_owned(),
+                    description.clone().unwrap_or_default(),
+                ),
+                ("tags".to_owned(), tags.clone()),
+            ],
+            file.clone(),
+            *format_type,
+            state.sending.contains(&step.id),
+        ),
+        Action::StickerUpdate {
+            live,
+            name,
+            description,
+            tags,
+        } => Req::EditSticker(
+            *live,
+            json!({ "name": name, "description": description, "tags": tags }),
+        ),
+        Action::StickerDelete { live, .. } => Req::DeleteSticker(*live),
     };
     Call { request, notes }
 }

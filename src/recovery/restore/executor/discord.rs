@@ -353,6 +353,41 @@ impl Discord {
                     false,
                 )
             }
+            Req::CreateSticker(fields, file, format_type, sent_before) => {
+                let name = fields
+                    .iter()
+                    .find(|(k, _)| k == "name")
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default();
+                if *sent_before && self.has_sticker(&name).await? {
+                    return Ok(Outcome {
+                        created: None,
+                        notes: notes
+                            .iter()
+                            .cloned()
+                            .chain(["uploaded before a restart: not sent again".to_owned()])
+                            .collect(),
+                        rate: None,
+                    });
+                }
+                return self
+                    .upload_sticker(fields, file, *format_type, &reason, notes)
+                    .await;
+            }
+            Req::EditSticker(s, b) => (
+                Endpoint::GuildSticker(g, *s),
+                Method::Patch,
+                Some(b),
+                false,
+                false,
+            ),
+            Req::DeleteSticker(s) => (
+                Endpoint::GuildSticker(g, *s),
+                Method::Delete,
+                None,
+                false,
+                true,
+            ),
             Req::EditEmoji(e, b) => (
                 Endpoint::GuildEmoji(g, *e),
                 Method::Patch,
@@ -398,6 +433,80 @@ impl Discord {
                 rate: None,
             }),
             Err(e) => Err(refused(e)),
+        }
+    }
+
+    /// Whether the guild has a sticker named `name` (after a crash between marking a sticker
+    /// upload and recording it: then it was uploaded).
+    async fn has_sticker(&self, name: &str) -> Result<bool, Failure> {
+        match self
+            .call(
+                Endpoint::GuildStickers(self.guild),
+                Method::Get,
+                None,
+                None,
+                &[],
+            )
+            .await
+        {
+            Ok(Answer {
+                body: Value::Array(items),
+                ..
+            }) => Ok(items
+                .iter()
+                .any(|s| s.get("name").and_then(Value::as_str) == Some(name))),
+            Ok(_) => Ok(false),
+            Err(CallError::Transient(m))
+            | Err(CallError::Refused(Failure { reason: m, .. }, _)) => Err(Failure {
+                reason: format!("looking for a sticker uploaded before a restart failed: {m}"),
+                code: None,
+            }),
+        }
+    }
+
+    /// Uploads a sticker (one multipart call, never retried blindly: a second upload would
+    /// make a second sticker; a failure is reported, and a crash looks the sticker up).
+    async fn upload_sticker(
+        &self,
+        fields: &[(String, String)],
+        file: &str,
+        format_type: i16,
+        reason: &str,
+        notes: Vec<String>,
+    ) -> Result<Outcome, Failure> {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(file)
+            .map_err(|_| Failure {
+                reason: "the snapshot's sticker file is not base64".into(),
+                code: None,
+            })?;
+        let filename = if format_type == 4 {
+            "sticker.gif"
+        } else {
+            "sticker.png"
+        };
+        let call =
+            crate::discord::rest::RestCall::new(Method::Post, Endpoint::GuildStickers(self.guild))
+                .reason(Some(reason))
+                .file(crate::discord::rest::RestFile {
+                    filename: filename.to_owned(),
+                    bytes,
+                    fields: fields.to_vec(),
+                });
+        match self.rest.send(call).await {
+            Ok(answer) => Ok(Outcome {
+                created: None,
+                notes,
+                rate: answer.rate.and_then(Rate::from_headers),
+            }),
+            Err(e) => Err(match classify(e) {
+                CallError::Transient(m) => Failure {
+                    reason: m,
+                    code: None,
+                },
+                CallError::Refused(f, _) => f,
+            }),
         }
     }
 

@@ -24,6 +24,7 @@ mod emojis;
 mod members;
 mod roles;
 mod settings;
+mod stickers;
 
 /// Names listed in a warning at most.
 const NAMES_SHOWN: usize = 5;
@@ -219,6 +220,7 @@ impl<'a> Planner<'a> {
         let members = self.members();
         let bans = self.bans();
         let emojis = self.emojis();
+        let stickers = self.stickers();
         let grants = std::mem::take(&mut role_actions.grants);
 
         // Step order = priority inside a lane: deletes, creates (most needed first), updates,
@@ -235,6 +237,7 @@ impl<'a> Planner<'a> {
         self.steps.extend(members);
         self.steps.extend(bans);
         self.steps.extend(emojis);
+        self.steps.extend(stickers);
         self.steps.extend(grants);
         let risks = self.risks();
 
@@ -358,6 +361,7 @@ impl<'a> Planner<'a> {
                 }
                 Action::Unban { name, .. } => risks.unbans.push(name.clone()),
                 Action::EmojiDelete { name, .. } => risks.emoji_deletions.push(format!(":{name}:")),
+                Action::StickerDelete { name, .. } => risks.sticker_deletions.push(name.clone()),
                 Action::ChannelCreate { fields, .. } | Action::ChannelUpdate { fields, .. } => {
                     let live = match step {
                         Action::ChannelUpdate { live, .. } => Some(*live),
@@ -560,6 +564,7 @@ mod tests {
                     splash: None,
                     emojis: Vec::new(),
                     discovery_splash: None,
+                    stickers: Vec::new(),
                 }
                 .normalized(),
             ),

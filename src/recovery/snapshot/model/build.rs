@@ -138,6 +138,20 @@ impl SnapshotDocument {
                     })
                     .collect(),
             ),
+            stickers: Some(
+                settings
+                    .stickers
+                    .iter()
+                    .map(|s| StickerDoc {
+                        original_id: s.id,
+                        name: s.name.clone(),
+                        description: s.description.clone(),
+                        tags: s.tags.clone(),
+                        format_type: s.format_type,
+                        image: None,
+                    })
+                    .collect(),
+            ),
             images: BTreeMap::new(),
             pictures: BTreeMap::new(),
             bans: state.bans.as_ref().map(|bans| {

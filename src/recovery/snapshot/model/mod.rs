@@ -265,7 +265,22 @@ pub struct EmojiDoc {
     pub image: Option<String>,
 }
 
-/// A snapshot document (format v2; v1 has no `bans`, `emojis` or `images`).
+/// A guild sticker (format v2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StickerDoc {
+    #[serde(with = "snowflake")]
+    pub original_id: u64,
+    pub name: String,
+    pub description: Option<String>,
+    pub tags: String,
+    /// 1 PNG, 2 APNG, 3 LOTTIE, 4 GIF.
+    pub format_type: i16,
+    /// SHA-256 (hex) of its file in `images`; `None`: not kept (cannot be uploaded again).
+    pub image: Option<String>,
+}
+
+/// A snapshot document (format v2; v1 has no `bans`, `emojis`, `stickers` or `images`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotDocument {
@@ -289,6 +304,9 @@ pub struct SnapshotDocument {
     /// By original id; `None` in v1 documents (a restore leaves emojis alone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub emojis: Option<Vec<EmojiDoc>>,
+    /// By original id; `None` in v1 documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stickers: Option<Vec<StickerDoc>>,
     /// Image bytes (base64) by their SHA-256 (hex): identical images are stored once.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub images: BTreeMap<String, String>,
@@ -313,6 +331,8 @@ struct Content<'a> {
     bans: Option<&'a [BanDoc]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     emojis: Option<&'a [EmojiDoc]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stickers: Option<&'a [StickerDoc]>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     images: &'a BTreeMap<String, String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -355,6 +375,7 @@ impl SnapshotDocument {
             members: &self.members,
             bans: self.bans.as_deref(),
             emojis: self.emojis.as_deref(),
+            stickers: self.stickers.as_deref(),
             images: &self.images,
             pictures: &self.pictures,
         };
@@ -555,6 +576,7 @@ mod tests {
                 splash: None,
                 emojis: Vec::new(),
                 discovery_splash: None,
+                stickers: Vec::new(),
             }),
             roles: vec![
                 role(11, 2, "Mod"),
@@ -722,6 +744,7 @@ mod tests {
         d.format_version = 1;
         assert!(d.validate().is_err(), "emojis need version 2");
         d.emojis = None;
+        d.stickers = None;
         assert_eq!(d.validate(), Ok(()));
         d.bans = Some(vec![]);
         assert!(matches!(d.validate(), Err(DocumentError::Invalid(m)) if m.contains("version 2")));

@@ -14,12 +14,13 @@ impl SnapshotDocument {
         if self.format_version < 2
             && (self.bans.is_some()
                 || self.emojis.is_some()
+                || self.stickers.is_some()
                 || !self.images.is_empty()
                 || !self.pictures.is_empty()
                 || self.settings.discovery_splash.is_some())
         {
             return Err(E::Invalid(
-                "bans, emojis and images need format version 2".into(),
+                "bans, emojis, stickers and images need format version 2".into(),
             ));
         }
         check_name("settings.name", &self.settings.name)?;
@@ -268,6 +269,30 @@ impl SnapshotDocument {
                 return Err(E::Invalid(format!(
                     "emoji {} refers to a missing image",
                     e.original_id
+                )));
+            }
+        }
+        let mut stickers = HashSet::new();
+        for s in self.stickers.as_deref().unwrap_or_default() {
+            if !stickers.insert(s.original_id) {
+                return Err(E::Invalid(format!(
+                    "sticker {} is listed twice",
+                    s.original_id
+                )));
+            }
+            let n = s.name.chars().count();
+            if !(2..=30).contains(&n) || s.tags.is_empty() || s.tags.chars().count() > 200 {
+                return Err(E::Invalid(format!(
+                    "sticker {} has a name of {n} characters (2 to 30) or bad tags",
+                    s.original_id
+                )));
+            }
+            if let Some(h) = &s.image
+                && !self.images.contains_key(h)
+            {
+                return Err(E::Invalid(format!(
+                    "sticker {} refers to a missing image",
+                    s.original_id
                 )));
             }
         }
