@@ -325,3 +325,16 @@ web-me-remove = Remove
 web-me-remove-confirm = Remove this link? If it is your last one, Umbra revokes its authorization at Discord.
 web-me-removed = The link was removed.
 web-me-explain = A server you linked can add you back with your roles if it is wiped or moved. Removing every link revokes Umbra's authorization at Discord.
+web-tm-emojis = { $count ->
+    [one] 1 emoji
+   *[other] { $count } emojis
+}
+web-tm-stickers = { $count ->
+    [one] 1 sticker
+   *[other] { $count } stickers
+}
+web-tm-bans = { $count ->
+    [one] 1 ban
+   *[other] { $count } bans
+}
+web-tm-bans-unknown = Bans: not known at that time

@@ -316,3 +316,7 @@ web-me-remove = 해제
 web-me-remove-confirm = 이 연결을 해제할까요? 마지막 연결이면 Discord에서 권한도 취소됩니다.
 web-me-removed = 연결을 해제했습니다.
 web-me-explain = 연결한 서버가 삭제되거나 옮겨지면 원래 역할과 함께 다시 추가될 수 있습니다. 모든 연결을 해제하면 Umbra의 권한이 Discord에서 취소됩니다.
+web-tm-emojis = 이모지 { $count }개
+web-tm-stickers = 스티커 { $count }개
+web-tm-bans = 차단 { $count }건
+web-tm-bans-unknown = 차단: 그 시점의 목록을 알 수 없음

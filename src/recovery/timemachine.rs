@@ -133,6 +133,11 @@ pub struct Picture {
     pub roles: Vec<RoleView>,
     pub categories: Vec<CategoryView>,
     pub members: Vec<MemberView>,
+    /// "name (reason)" of each ban; `None` when the snapshot has no ban list.
+    pub bans: Option<Vec<String>>,
+    /// `:name:` of each custom emoji, then each sticker's name.
+    pub emojis: Vec<String>,
+    pub stickers: Vec<String>,
 }
 
 fn kind_name(kind: i16) -> &'static str {
@@ -313,12 +318,33 @@ pub fn picture(doc: &SnapshotDocument, user_names: &HashMap<u64, String>) -> Pic
             roles: m.roles.iter().map(|r| names.role(*r)).collect(),
         })
         .collect();
+    let bans = doc.bans.as_ref().map(|bans| {
+        bans.iter()
+            .map(|b| match &b.reason {
+                Some(r) => format!("{} ({r})", b.username),
+                None => b.username.clone(),
+            })
+            .collect()
+    });
     Picture {
         as_of: doc.as_of,
         settings: settings_of(doc, &names),
         roles,
         categories,
         members,
+        bans,
+        emojis: doc
+            .emojis
+            .iter()
+            .flatten()
+            .map(|e| format!(":{}:", e.name))
+            .collect(),
+        stickers: doc
+            .stickers
+            .iter()
+            .flatten()
+            .map(|s| s.name.clone())
+            .collect(),
     }
 }
 

@@ -103,6 +103,9 @@ async fn an_owner_logs_in_sees_the_deletions_in_the_time_machine_restores_from_t
             c.name
         );
     }
+    // The bans and the expressions of that moment are shown too.
+    assert!(source.contains("2 bans"), "the fixture's bans are shown");
+    assert!(source.contains(":emoji_1:") && source.contains("sticker_1"));
     browser.screenshot("web-05-timemachine-after").await;
     // Readable on a phone: nothing wider than the screen but the tables' own scroll boxes.
     browser.resize(390, 844).await;
