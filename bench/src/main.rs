@@ -10,7 +10,7 @@
 //!   `rows_per_s` = member rows / seconds, `copy_rows_per_s` = a plain COPY of the same member
 //!   rows into a scratch table of the same shape in the same database, and their `ratio`.
 //! - `snapshot [--json] [--members N]`: after the same load, the time and compressed size of a
-//!   snapshot of that guild.
+//!   snapshot of that guild, with its bans, emojis, stickers and images (their bytes inside).
 //!
 //! `peak_rss_mb` is the process's peak resident memory (VmHWM): Umbra, its serenity cache and
 //! the in-process emulator together.
@@ -307,6 +307,11 @@ async fn run(args: Args) -> anyhow::Result<serde_json::Value> {
                     "read_seconds": round(read_seconds, 3),
                     "compressed_bytes": created.meta.size_bytes,
                     "uncompressed_bytes": created.meta.uncompressed_bytes,
+                    "bans": doc.bans.as_ref().map(Vec::len),
+                    "emojis": doc.emojis.as_ref().map(Vec::len),
+                    "stickers": doc.stickers.as_ref().map(Vec::len),
+                    "images": doc.images.len(),
+                    "image_base64_bytes": doc.images.values().map(String::len).sum::<usize>(),
                     "peak_rss_mb": peak_rss_mb(),
                 })
             }

@@ -1,5 +1,6 @@
 //! Purpose: the `restore` benchmark scenario — restore a wiped guild (250 roles, 500 channels in
-//! 50 categories, 3,000 overwrites, 2,000 members, 500 bans lifted by the attacker) from its snapshot against the emulator with
+//! 50 categories, 3,000 overwrites, 2,000 members, 500 bans lifted, 50 emojis and 5 stickers
+//! deleted by the attacker) from its snapshot against the emulator with
 //! Discord-shaped rate limits (time-scaled), compare the time with the critical-path minimum
 //! the emulator's own configuration implies, and with the same restore done one call at a time.
 //!
@@ -25,6 +26,8 @@ use umbra::recovery::restore::{Components, Mode, RestoreRequest};
 const TIME_SCALE: f64 = 100.0;
 const MEMBERS: usize = 2_000;
 const BANS: usize = 500;
+const EMOJIS: usize = 50;
+const STICKERS: usize = 5;
 const PATIENCE: Duration = Duration::from_secs(600);
 
 /// One measured restore.
@@ -39,12 +42,14 @@ struct Run {
     members: usize,
     grants: usize,
     bans: usize,
+    emojis: usize,
+    stickers: usize,
 }
 
+/// Everything the restore brings back, images included (emojis and stickers by their bytes).
 fn options() -> DiffOptions {
     DiffOptions {
         webhooks: false,
-        emojis: false,
         ..DiffOptions::structural()
     }
 }
@@ -307,6 +312,8 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
         .await?;
         let fixture = emu.build_fixture(&FixtureSpec {
             bans: BANS,
+            emojis: EMOJIS,
+            stickers: STICKERS,
             ..FixtureSpec::large().with_members(MEMBERS)
         });
         let guild = fixture.guild_id;
@@ -386,6 +393,16 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
                 .unban(guild, b.user_id)
                 .map_err(|e| anyhow::anyhow!("wipe: {e:?}"))?;
         }
+        for e in &before.emojis {
+            owner
+                .delete_emoji(guild, e.id)
+                .map_err(|e| anyhow::anyhow!("wipe: {e:?}"))?;
+        }
+        for s in &before.stickers {
+            owner
+                .delete_sticker(guild, s.id)
+                .map_err(|e| anyhow::anyhow!("wipe: {e:?}"))?;
+        }
         // The mirror follows the wipe.
         loop {
             let state = data.sync.state_as_of(guild, None).await?;
@@ -393,6 +410,9 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
                 s.channels.len() == kept
                     && s.roles.len() <= 2
                     && s.bans.as_ref().is_some_and(Vec::is_empty)
+                    && s.settings
+                        .as_ref()
+                        .is_some_and(|s| s.emojis.is_empty() && s.stickers.is_empty())
             }) && data.sync.is_idle(guild);
             if done {
                 break;
@@ -557,6 +577,16 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
                 .iter()
                 .filter(|s| matches!(s.action, Action::Ban { .. }))
                 .count(),
+            emojis: plan
+                .steps
+                .iter()
+                .filter(|s| matches!(s.action, Action::EmojiCreate { .. }))
+                .count(),
+            stickers: plan
+                .steps
+                .iter()
+                .filter(|s| matches!(s.action, Action::StickerCreate { .. }))
+                .count(),
         };
         running.shutdown().await?;
         emu.shutdown();
@@ -597,6 +627,8 @@ pub async fn run() -> anyhow::Result<serde_json::Value> {
         "member_patches": fast.members,
         "permission_grants": fast.grants,
         "bans": fast.bans,
+        "emojis": fast.emojis,
+        "stickers": fast.stickers,
         "naive_diff_after": naive.diff_after,
         "time_scale": TIME_SCALE,
     }))
