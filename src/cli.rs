@@ -44,6 +44,10 @@ pub enum Command {
         /// Also sell plans on a local Toss Payments and subscribe the demo server to Pro.
         #[arg(long)]
         billing: bool,
+        /// Keep the sandbox's database here (default: a temporary directory, removed at the
+        /// end). The installation's `data_dir` and database are never used.
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
     },
     /// Inspect the configuration.
     Config {
@@ -104,7 +108,8 @@ pub async fn main(cli: Cli) -> ExitCode {
             json,
             locale,
             billing,
-        } => return crate::sandbox::main(json, locale, billing).await,
+            data_dir,
+        } => return crate::sandbox::main(json, locale, billing, data_dir).await,
         Command::Config {
             action: ConfigAction::Check,
         } => {

@@ -1,6 +1,6 @@
 //! Purpose: `umbra sandbox` — AntiNuke end to end with no Discord token and no set-up. Starts
-//! the Discord emulator in-process and the embedded PostgreSQL (in `UMBRA_DATA_DIR`, else a
-//! temporary directory), builds a demo server, connects Umbra to it, and runs a narrated drill:
+//! the Discord emulator in-process and the embedded PostgreSQL (in `--data-dir`, else a
+//! temporary directory removed at the end), builds a demo server, connects Umbra to it, and runs a narrated drill:
 //! AntiNuke on, a snapshot, a scripted nuke by a rogue admin at ~50 actions a second, the
 //! detection and the response, the owner pressing "Restore what was destroyed" in the DM, the
 //! restore with its progress, and the final diff against the pre-attack server. Prints a
@@ -72,7 +72,15 @@ impl Timeline {
 }
 
 /// `umbra sandbox`: runs the drill and returns the process's exit code.
-pub async fn main(json_output: bool, locale: Option<String>, billing: bool) -> ExitCode {
+/// The sandbox never touches an installation: it reads no configuration file and no `UMBRA_*`
+/// or `DATABASE_URL` setting, and keeps its database in `data_dir` (`--data-dir`) or a
+/// temporary directory, never in the installation's `data_dir`.
+pub async fn main(
+    json_output: bool,
+    locale: Option<String>,
+    billing: bool,
+    data_dir: Option<PathBuf>,
+) -> ExitCode {
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "error".into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
@@ -92,7 +100,7 @@ pub async fn main(json_output: bool, locale: Option<String>, billing: bool) -> E
         started: Instant::now(),
     };
     // Scripts (`--json`) get the drill only; people also get the dashboard afterwards.
-    let result = run(&timeline, !json_output, billing).await;
+    let result = run(&timeline, !json_output, billing, data_dir).await;
     match result {
         Ok(report) => {
             if json_output {
@@ -125,14 +133,14 @@ pub async fn main(json_output: bool, locale: Option<String>, billing: bool) -> E
     }
 }
 
-/// Where the embedded PostgreSQL lives: `UMBRA_DATA_DIR`, else a fresh temporary directory
-/// (mode 0755 under /tmp: when running as root, postgres runs as an unprivileged user who must
-/// reach it). The temporary directory is removed when the guard drops.
-fn data_dir() -> anyhow::Result<(PathBuf, Option<tempfile::TempDir>)> {
-    if let Some(dir) = std::env::var_os("UMBRA_DATA_DIR").filter(|d| !d.is_empty()) {
-        let dir = PathBuf::from(dir);
+/// Where the sandbox's embedded PostgreSQL lives: `--data-dir`, else a fresh temporary
+/// directory (mode 0755 under /tmp: when running as root, postgres runs as an unprivileged user
+/// who must reach it), removed when the guard drops. Never `UMBRA_DATA_DIR`: that is the
+/// installation's.
+fn sandbox_dir(given: Option<PathBuf>) -> anyhow::Result<(PathBuf, Option<tempfile::TempDir>)> {
+    if let Some(dir) = given {
         std::fs::create_dir_all(&dir)
-            .with_context(|| format!("creating UMBRA_DATA_DIR {}", dir.display()))?;
+            .with_context(|| format!("creating --data-dir {}", dir.display()))?;
         return Ok((dir, None));
     }
     let tmp = tempfile::Builder::new()
@@ -227,7 +235,12 @@ async fn reply_text(handle: &discord_emulator::InteractionHandle) -> anyhow::Res
 
 /// Runs the drill; with `stay`, the dashboard then stays up (its login link printed) until
 /// Ctrl-C.
-async fn run(tl: &Timeline, stay: bool, billing: bool) -> anyhow::Result<DrillReport> {
+async fn run(
+    tl: &Timeline,
+    stay: bool,
+    billing: bool,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<DrillReport> {
     tl.say(msg::SANDBOX_TITLE, &[]);
     // 1. The local Discord and the demo server.
     let emu = Emulator::start(EmulatorConfig::default())
@@ -249,7 +262,7 @@ async fn run(tl: &Timeline, stay: bool, billing: bool) -> anyhow::Result<DrillRe
         ],
     );
     // 2. PostgreSQL and Umbra.
-    let (dir, _guard) = data_dir()?;
+    let (dir, _guard) = sandbox_dir(data_dir)?;
     let mut config = Config {
         data_dir: dir.clone(),
         ..Config::default()

@@ -277,9 +277,12 @@ async fn grants_are_refreshed_once_before_they_expire_and_a_revoked_one_marks_th
         .await
         .expect("the new token works at Discord");
 
-    // Two refreshes at once (refresh tokens are single-use): one goes to Discord, both get the
-    // new grant, and the link survives.
-    let (x, y) = tokio::join!(grants.refresh(member, None), grants.refresh(member, None));
+    // Two refreshes at once of the grant both callers found stale (refresh tokens are
+    // single-use): one goes to Discord, both get the new grant, and the link survives. (Each
+    // caller passes the version it saw: a caller that starts after the first refresh finished
+    // gets that one instead of refreshing again, whatever the scheduling.)
+    let stale = Some(second.version);
+    let (x, y) = tokio::join!(grants.refresh(member, stale), grants.refresh(member, stale));
     let (x, y) = (x.unwrap(), y.unwrap());
     assert_eq!(world.emu.oauth_refreshes(), 2, "one more refresh, not two");
     assert_eq!(x.access_token.expose(), y.access_token.expose());

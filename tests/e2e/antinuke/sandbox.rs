@@ -5,13 +5,19 @@ use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sandbox_drill_restores_the_demo_server_and_reports_json_last() {
+    // An installation's settings are in the environment: the sandbox must use none of them
+    // (its own temporary database; the installation's data_dir stays untouched).
+    let installation = tempfile::tempdir().expect("a directory");
     let output = tokio::time::timeout(
         Duration::from_secs(300),
         tokio::process::Command::new(env!("CARGO_BIN_EXE_umbra"))
             .args(["sandbox", "--json", "--locale", "ko"])
-            .env_remove("UMBRA_DATA_DIR")
-            .env_remove("DATABASE_URL")
-            .env_remove("UMBRA_DATABASE_URL")
+            .env("UMBRA_DATA_DIR", installation.path())
+            .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/installation")
+            .env(
+                "UMBRA_DATABASE_URL",
+                "postgres://nobody@127.0.0.1:1/installation",
+            )
             .env_remove("RUST_LOG")
             .kill_on_drop(true)
             .output(),
@@ -25,6 +31,13 @@ async fn the_sandbox_drill_restores_the_demo_server_and_reports_json_last() {
         output.status.success(),
         "exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
         output.status
+    );
+    assert_eq!(
+        std::fs::read_dir(installation.path())
+            .map(|d| d.count())
+            .unwrap_or(usize::MAX),
+        0,
+        "the installation's data_dir is untouched"
     );
     let last = stdout.lines().last().expect("some output");
     let report: serde_json::Value = serde_json::from_str(last)
