@@ -1328,7 +1328,8 @@ pub async fn edit_message(AxState(inner): S, Path(p): P, req: ApiRequest) -> Api
         .world
         .messages
         .get(&mid)
-        .filter(|m| m.channel_id == cid && !m.deleted)
+        // As Discord: an ephemeral message exists only for its interaction's token.
+        .filter(|m| m.channel_id == cid && !m.deleted && !m.ephemeral())
         .ok_or_else(ApiError::unknown_message)?;
     if m.author_id != user || m.webhook_id.is_some_and(|w| Some(w) != m.application_id) {
         return Err(ApiError::new(

@@ -467,9 +467,6 @@ impl Runner {
         buttons: bool,
         job: Uuid,
     ) {
-        let Some(token) = Self::token_of(message) else {
-            return;
-        };
         let locale = Self::locale_of(message);
         let components = if buttons {
             json!([{ "type": 1, "components": [{
@@ -481,7 +478,26 @@ impl Runner {
             json!([])
         };
         let body = json!({ "content": content, "components": components });
-        if let Err(e) = self.bot.rest().edit_original(&token, body).await {
+        // The interaction's token lives 15 minutes; after that the message is Umbra's own and
+        // is edited with the bot token (a long restore keeps talking, its Stop button too).
+        let result = match Self::token_of(message) {
+            Some(token) => self.bot.rest().edit_original(&token, body).await,
+            None => {
+                let id = |key: &str| {
+                    message
+                        .get(key)
+                        .and_then(|v| v.as_str())
+                        .and_then(|v| v.parse::<u64>().ok())
+                };
+                match (id("channel_id"), id("message_id")) {
+                    (Some(channel), Some(message)) => {
+                        self.bot.rest().edit_message(channel, message, body).await
+                    }
+                    _ => return,
+                }
+            }
+        };
+        if let Err(e) = result {
             tracing::debug!(error = %e, "editing the restore progress message failed");
         }
     }

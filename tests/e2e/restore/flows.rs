@@ -488,3 +488,64 @@ async fn a_storm_of_429s_slows_the_restore_but_does_not_fail_it() {
     assert_no_diff(&world, &before, "after the storm");
     world.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_outliving_the_interaction_token_keeps_its_progress_and_stop_button() {
+    // Discord-shaped limits, 20x faster: the restore takes several seconds.
+    let world = super::builder()
+        .fixture(issue_fixture())
+        .emulator(EmulatorConfig {
+            rate_limits: RateLimitConfig::discord(),
+            time_scale: 20.0,
+            ..EmulatorConfig::default()
+        })
+        .configure(|c| c.restore.progress_interval_ms = 200)
+        .start()
+        .await;
+    wait_live(&world).await;
+    max_plan(&world).await;
+    bot_on_top(&world);
+    let id = snapshot(&world, "base").await;
+    wipe(&world);
+    assert_mirror_matches(&world, Duration::from_secs(60), "after the wipe").await;
+    let p = preview(&world, world.owner_id(), id, json!({})).await;
+    let confirmed = confirm(&world, world.owner_id(), &p).await;
+    let message = confirmed.message.clone().expect("the confirmed message");
+    // The interaction's 15 minutes are over: from now on only the bot token can edit.
+    let (_, _, _, _, job_id) = job(&world).await;
+    sqlx::query(
+        "UPDATE recovery.restore_jobs \
+            SET progress_message = jsonb_set(progress_message, '{expires_at}', '0'::jsonb) \
+          WHERE id = $1",
+    )
+    .bind(job_id)
+    .execute(&world.db.pool)
+    .await
+    .expect("expiring the token");
+    world
+        .eventually("the progress keeps being shown", || {
+            let emu = world.emu.clone();
+            async move {
+                emu.message(message.id)
+                    .is_some_and(|m| m.content.contains("Restoring"))
+            }
+        })
+        .await;
+    // The Stop button on that message still stops the restore.
+    let stop = crate::restore::button(&confirmed, "umbra:rst:stop:");
+    world.click(world.owner_id(), &message, &stop).await;
+    let (status, ..) = wait_job(&world, &["cancelled", "completed"], Duration::from_secs(60)).await;
+    assert_eq!(status, "cancelled");
+    world
+        .eventually("the final report replaces the progress", || {
+            let emu = world.emu.clone();
+            async move {
+                // Only the runner's final edit says this, after the token expired.
+                emu.message(message.id).is_some_and(|m| {
+                    m.content.contains("Restore cancelled") && m.content.contains("steps were done")
+                })
+            }
+        })
+        .await;
+    world.finish().await;
+}
