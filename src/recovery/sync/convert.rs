@@ -148,19 +148,20 @@ macro_rules! settings_of {
             splash: g.splash.map(|h| h.to_string()),
             discovery_splash: g.discovery_splash.map(|h| h.to_string()),
             stickers: g.stickers.values().map(sticker).collect(),
-            emojis: g
-                .emojis
-                .values()
-                .map(|e| EmojiState {
-                    id: e.id.get(),
-                    name: e.name.clone(),
-                    roles: e.roles.iter().map(|r| r.get()).collect(),
-                    animated: e.animated,
-                })
-                .collect(),
+            emojis: g.emojis.values().map(emoji).collect(),
         }
         .normalized()
     }};
+}
+
+/// A custom emoji.
+pub fn emoji(e: &serenity::Emoji) -> EmojiState {
+    EmojiState {
+        id: e.id.get(),
+        name: e.name.clone(),
+        roles: e.roles.iter().map(|r| r.get()).collect(),
+        animated: e.animated,
+    }
 }
 
 /// A guild sticker.

@@ -24,7 +24,7 @@ use poise::serenity_prelude as serenity;
 use serenity::FullEvent;
 
 use super::convert;
-use super::model::{BanState, EmojiState, SettingsState};
+use super::model::{BanState, SettingsState};
 use super::queue::StateChange;
 use super::service::{GuildSync, Load, ShardHook, SyncService};
 
@@ -40,43 +40,14 @@ impl SyncService {
                 current_state,
             } => {
                 let stickers: Vec<_> = current_state.values().map(convert::sticker).collect();
-                self.enqueue(guild_id.get(), |s| {
-                    if let Some(known) = &s.settings {
-                        let settings = SettingsState {
-                            stickers,
-                            ..known.clone()
-                        }
-                        .normalized();
-                        s.settings = Some(settings.clone());
-                        s.pending.settings = Some(settings);
-                    }
-                });
+                self.settings_part(guild_id.get(), |s| s.stickers = stickers);
             }
             FullEvent::GuildEmojisUpdate {
                 guild_id,
                 current_state,
             } => {
-                let emojis: Vec<EmojiState> = current_state
-                    .values()
-                    .map(|e| EmojiState {
-                        id: e.id.get(),
-                        name: e.name.clone(),
-                        roles: e.roles.iter().map(|r| r.get()).collect(),
-                        animated: e.animated,
-                    })
-                    .collect();
-                // The emojis are part of the versioned settings: a new version with the list.
-                self.enqueue(guild_id.get(), |s| {
-                    if let Some(known) = &s.settings {
-                        let settings = SettingsState {
-                            emojis,
-                            ..known.clone()
-                        }
-                        .normalized();
-                        s.settings = Some(settings.clone());
-                        s.pending.settings = Some(settings);
-                    }
-                });
+                let emojis: Vec<_> = current_state.values().map(convert::emoji).collect();
+                self.settings_part(guild_id.get(), |s| s.emojis = emojis);
             }
             FullEvent::GuildDelete { incomplete, .. } => {
                 self.guild_gone(incomplete.id, incomplete.unavailable)
@@ -277,6 +248,20 @@ impl SyncService {
         });
         tracing::debug!(guild = id, complete, "full load of a guild started");
         self.load_bans(id);
+    }
+
+    /// Emojis and stickers are part of the versioned settings: a change of one list is a new
+    /// version of the settings last seen (nothing before the guild's first load).
+    fn settings_part(&self, guild: u64, change: impl FnOnce(&mut SettingsState)) {
+        self.enqueue(guild, |s| {
+            if let Some(known) = &s.settings {
+                let mut settings = known.clone();
+                change(&mut settings);
+                let settings = settings.normalized();
+                s.settings = Some(settings.clone());
+                s.pending.settings = Some(settings);
+            }
+        });
     }
 
     /// A ban event: queued, and remembered over a ban list being fetched.
