@@ -318,37 +318,22 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
             ],
         ));
     }
-    if plan
-        .components
-        .has(crate::recovery::restore::model::Component::Emojis)
-        && c.emojis != Default::default()
-    {
-        lines.push(t(
+    // Emojis and stickers: a line when the restore covers them and the snapshot has any.
+    for (component, m, counts) in [
+        (
+            crate::recovery::restore::model::Component::Emojis,
             msg::RESTORE_PREVIEW_EMOJIS,
-            &[
-                arg("create", c.emojis.create),
-                arg("update", c.emojis.update),
-                arg("delete", c.emojis.delete),
-                arg("keep", c.emojis.keep),
-                arg("skip", c.emojis.skip),
-            ],
-        ));
-    }
-    if plan
-        .components
-        .has(crate::recovery::restore::model::Component::Stickers)
-        && c.stickers != Default::default()
-    {
-        lines.push(t(
+            &c.emojis,
+        ),
+        (
+            crate::recovery::restore::model::Component::Stickers,
             msg::RESTORE_PREVIEW_STICKERS,
-            &[
-                arg("create", c.stickers.create),
-                arg("update", c.stickers.update),
-                arg("delete", c.stickers.delete),
-                arg("keep", c.stickers.keep),
-                arg("skip", c.stickers.skip),
-            ],
-        ));
+            &c.stickers,
+        ),
+    ] {
+        if plan.components.has(component) && *counts != ActionCounts::default() {
+            lines.push(counts_line(data, locale, m, counts, None));
+        }
     }
     if plan
         .components
@@ -375,50 +360,28 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
     ));
     // Every dangerous grant and every deletion, by name (what an attacker would hide).
     let grants = plan.risks.grant_items();
-    if !grants.is_empty() {
-        lines.push(t(
-            msg::RESTORE_PREVIEW_GRANTS,
-            &[
-                arg("count", grants.len()),
-                arg("items", names_list(&grants, 15)),
-            ],
-        ));
-    }
-    if !plan.risks.deletions.is_empty() {
-        lines.push(t(
-            msg::RESTORE_PREVIEW_DELETIONS,
-            &[
-                arg("count", plan.risks.deletions.len()),
-                arg("items", names_list(&plan.risks.deletions, 15)),
-            ],
-        ));
-    }
-    if !plan.risks.emoji_deletions.is_empty() {
-        lines.push(t(
+    for (m, items) in [
+        (msg::RESTORE_PREVIEW_GRANTS, &grants),
+        (msg::RESTORE_PREVIEW_DELETIONS, &plan.risks.deletions),
+        (
             msg::RESTORE_PREVIEW_EMOJI_DELETIONS,
-            &[
-                arg("count", plan.risks.emoji_deletions.len()),
-                arg("items", names_list(&plan.risks.emoji_deletions, 15)),
-            ],
-        ));
-    }
-    if !plan.risks.sticker_deletions.is_empty() {
-        lines.push(t(
+            &plan.risks.emoji_deletions,
+        ),
+        (
             msg::RESTORE_PREVIEW_STICKER_DELETIONS,
-            &[
-                arg("count", plan.risks.sticker_deletions.len()),
-                arg("items", names_list(&plan.risks.sticker_deletions, 15)),
-            ],
-        ));
-    }
-    if !plan.risks.unbans.is_empty() {
-        lines.push(t(
-            msg::RESTORE_PREVIEW_UNBANS,
-            &[
-                arg("count", plan.risks.unbans.len()),
-                arg("items", names_list(&plan.risks.unbans, 15)),
-            ],
-        ));
+            &plan.risks.sticker_deletions,
+        ),
+        (msg::RESTORE_PREVIEW_UNBANS, &plan.risks.unbans),
+    ] {
+        if !items.is_empty() {
+            lines.push(t(
+                m,
+                &[
+                    arg("count", items.len()),
+                    arg("items", names_list(items, 15)),
+                ],
+            ));
+        }
     }
     for w in &plan.warnings {
         lines.push(format!("⚠️ {}", warning_line(data, locale, w)));

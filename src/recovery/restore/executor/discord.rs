@@ -342,7 +342,20 @@ impl Discord {
                 };
             }
             Req::CreateEmoji(b, sent_before) => {
-                if *sent_before && let Some(outcome) = self.emoji_created_before(b, &notes).await? {
+                let name = b.get("name").and_then(Value::as_str).unwrap_or_default();
+                let animated = b
+                    .get("image")
+                    .and_then(Value::as_str)
+                    .is_some_and(|i| i.starts_with("data:image/gif"));
+                let same = |e: &Value| {
+                    e.get("name").and_then(Value::as_str) == Some(name)
+                        && e.get("animated").and_then(Value::as_bool).unwrap_or(false) == animated
+                };
+                if *sent_before
+                    && let Some(outcome) = self
+                        .uploaded_before(Endpoint::GuildEmojis(g), same, &notes)
+                        .await?
+                {
                     return Ok(outcome);
                 }
                 (
@@ -359,16 +372,13 @@ impl Discord {
                     .find(|(k, _)| k == "name")
                     .map(|(_, v)| v.clone())
                     .unwrap_or_default();
-                if *sent_before && self.has_sticker(&name).await? {
-                    return Ok(Outcome {
-                        created: None,
-                        notes: notes
-                            .iter()
-                            .cloned()
-                            .chain(["uploaded before a restart: not sent again".to_owned()])
-                            .collect(),
-                        rate: None,
-                    });
+                let same = |x: &Value| x.get("name").and_then(Value::as_str) == Some(name.as_str());
+                if *sent_before
+                    && let Some(outcome) = self
+                        .uploaded_before(Endpoint::GuildStickers(g), same, &notes)
+                        .await?
+                {
+                    return Ok(outcome);
                 }
                 return self
                     .upload_sticker(fields, file, *format_type, &reason, notes)
@@ -436,34 +446,6 @@ impl Discord {
         }
     }
 
-    /// Whether the guild has a sticker named `name` (after a crash between marking a sticker
-    /// upload and recording it: then it was uploaded).
-    async fn has_sticker(&self, name: &str) -> Result<bool, Failure> {
-        match self
-            .call(
-                Endpoint::GuildStickers(self.guild),
-                Method::Get,
-                None,
-                None,
-                &[],
-            )
-            .await
-        {
-            Ok(Answer {
-                body: Value::Array(items),
-                ..
-            }) => Ok(items
-                .iter()
-                .any(|s| s.get("name").and_then(Value::as_str) == Some(name))),
-            Ok(_) => Ok(false),
-            Err(CallError::Transient(m))
-            | Err(CallError::Refused(Failure { reason: m, .. }, _)) => Err(Failure {
-                reason: format!("looking for a sticker uploaded before a restart failed: {m}"),
-                code: None,
-            }),
-        }
-    }
-
     /// Uploads a sticker (one multipart call, never retried blindly: a second upload would
     /// make a second sticker; a failure is reported, and a crash looks the sticker up).
     async fn upload_sticker(
@@ -510,50 +492,32 @@ impl Discord {
         }
     }
 
-    /// After a crash between marking an emoji upload and recording it: whether the guild has
-    /// an emoji of that name and kind (then it was uploaded: done, not sent again).
-    async fn emoji_created_before(
+    /// After a crash between marking an upload (an emoji, a sticker) and recording it: whether
+    /// the guild's list at `endpoint` has an item that `matches` (then it was uploaded: done,
+    /// with a note, and not sent again).
+    async fn uploaded_before(
         &self,
-        body: &Value,
+        endpoint: Endpoint,
+        matches: impl Fn(&Value) -> bool,
         notes: &[String],
     ) -> Result<Option<Outcome>, Failure> {
-        let name = body.get("name").and_then(Value::as_str).unwrap_or_default();
-        let animated = body
-            .get("image")
-            .and_then(Value::as_str)
-            .is_some_and(|i| i.starts_with("data:image/gif"));
-        match self
-            .call(
-                Endpoint::GuildEmojis(self.guild),
-                Method::Get,
-                None,
-                None,
-                &[],
-            )
-            .await
-        {
+        match self.call(endpoint, Method::Get, None, None, &[]).await {
             Ok(Answer {
                 body: Value::Array(items),
                 ..
-            }) => Ok(items
-                .iter()
-                .any(|e| {
-                    e.get("name").and_then(Value::as_str) == Some(name)
-                        && e.get("animated").and_then(Value::as_bool).unwrap_or(false) == animated
-                })
-                .then(|| Outcome {
-                    created: None,
-                    notes: notes
-                        .iter()
-                        .cloned()
-                        .chain(["uploaded before a restart: not sent again".to_owned()])
-                        .collect(),
-                    rate: None,
-                })),
+            }) => Ok(items.iter().any(matches).then(|| Outcome {
+                created: None,
+                notes: notes
+                    .iter()
+                    .cloned()
+                    .chain(["uploaded before a restart: not sent again".to_owned()])
+                    .collect(),
+                rate: None,
+            })),
             Ok(_) => Ok(None),
             Err(CallError::Transient(m))
             | Err(CallError::Refused(Failure { reason: m, .. }, _)) => Err(Failure {
-                reason: format!("looking for an emoji uploaded before a restart failed: {m}"),
+                reason: format!("looking for an upload made before a restart failed: {m}"),
                 code: None,
             }),
         }
