@@ -168,3 +168,71 @@ async fn a_process_that_takes_its_own_job_over_never_cancels_it() {
     assert_no_diff(&world, &before, "after the taken-over restore");
     world.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emoji_uploaded_just_before_a_crash_is_not_uploaded_again() {
+    let mut world = super::builder()
+        .configure(|c| {
+            c.restore.lease_seconds = 2;
+            c.restore.heartbeat_ms = 300;
+            c.restore.poll_interval_ms = 100;
+        })
+        .start()
+        .await;
+    wait_live(&world).await;
+    max_plan(&world).await;
+    let g = world.guild_id();
+    let id = snapshot(&world, "before").await;
+    let before = emulator_view(&world);
+    let owner = world.emu.as_user(world.owner_id());
+    for e in before.emojis.iter().take(2) {
+        owner.delete_emoji(g, e.id).expect("delete");
+    }
+    assert_mirror_matches(&world, Duration::from_secs(60), "after the deletions").await;
+    let p = preview(
+        &world,
+        world.owner_id(),
+        id,
+        json!({ "components": "emojis" }),
+    )
+    .await;
+    // The first upload reaches Discord; the process dies before recording it.
+    world
+        .data()
+        .restores
+        .crash_at(Some(CrashPoint::BeforeRecording(1)));
+    confirm(&world, world.owner_id(), &p).await;
+    wait_crash(&world).await;
+    world.restart_bot().await;
+    let (status, _, failed, _, job_id) =
+        wait_job(&world, &["completed", "failed"], Duration::from_secs(60)).await;
+    assert_eq!(
+        (status.as_str(), failed),
+        ("completed", 0),
+        "{:?}",
+        report(&world, job_id).await
+    );
+    let uploads = world
+        .emu
+        .request_log()
+        .iter()
+        .filter(|r| r.method == "POST" && r.route == "/guilds/{guild_id}/emojis")
+        .count();
+    assert_eq!(uploads, 2, "two emojis, two uploads: none sent twice");
+    let d = discord_emulator::diff(
+        &before,
+        &emulator_view(&world),
+        &DiffOptions {
+            settings: false,
+            roles: false,
+            channels: false,
+            members: false,
+            bans: false,
+            webhooks: false,
+            stickers: false,
+            ..DiffOptions::structural()
+        },
+    );
+    assert!(d.is_empty(), "{d:?}");
+    world.finish().await;
+}
