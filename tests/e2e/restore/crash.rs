@@ -189,6 +189,13 @@ async fn an_emoji_uploaded_just_before_a_crash_is_not_uploaded_again() {
         owner.delete_emoji(g, e.id).expect("delete");
     }
     assert_mirror_matches(&world, Duration::from_secs(60), "after the deletions").await;
+    let left: Vec<&str> = before
+        .emojis
+        .iter()
+        .skip(2)
+        .map(|e| e.name.as_str())
+        .collect();
+    super::emojis::mirror_has(&world, super::emojis::Expressions::Emojis, &left).await;
     let p = preview(
         &world,
         world.owner_id(),

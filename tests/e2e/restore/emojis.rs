@@ -75,8 +75,9 @@ async fn emojis_are_kept_with_their_images_and_brought_back_by_a_restore() {
         .expect("rename");
     owner.create_emoji(g, "spam").expect("a new emoji");
     assert_mirror_matches(&world, Duration::from_secs(60), "after the attack").await;
-    // A snapshot now still has the images of the deleted ones (from the earlier snapshot: the
-    // CDN no longer serves them).
+    mirror_has(&world, Expressions::Emojis, &["hacked", "spam"]).await;
+    // A later snapshot keeps an image for each emoji there is now: the renamed one's from the
+    // earlier snapshot (same id), the new one's from the CDN.
     let later = snapshot(&world, "after").await;
     let (_, after_doc) = world
         .data()
@@ -84,7 +85,9 @@ async fn emojis_are_kept_with_their_images_and_brought_back_by_a_restore() {
         .document(g, later)
         .await
         .expect("doc");
-    assert_eq!(after_doc.emojis.as_ref().map(Vec::len), Some(2));
+    let now = after_doc.emojis.clone().unwrap_or_default();
+    assert_eq!(now.len(), 2);
+    assert!(now.iter().all(|e| e.image.is_some()), "{now:?}");
     assert!(!discord_emulator::diff(&before, &emulator_view(&world), &emojis_only()).is_empty());
 
     let p = preview(
@@ -117,6 +120,12 @@ async fn emojis_are_kept_with_their_images_and_brought_back_by_a_restore() {
     let d = discord_emulator::diff(&before, &emulator_view(&world), &emojis_only());
     assert!(d.is_empty(), "emojis differ: {d:?}");
     assert_mirror_matches(&world, Duration::from_secs(60), "after the restore").await;
+    mirror_has(
+        &world,
+        Expressions::Emojis,
+        &["emoji_1", "emoji_2", "emoji_3"],
+    )
+    .await;
     let again = preview(
         &world,
         world.owner_id(),
@@ -140,6 +149,7 @@ async fn stickers_are_kept_with_their_files_and_brought_back_by_a_restore() {
         .create_sticker(g, "wave_hello", "wave")
         .expect("a sticker");
     assert_mirror_matches(&world, Duration::from_secs(60), "with two stickers").await;
+    mirror_has(&world, Expressions::Stickers, &["sticker_1", "wave_hello"]).await;
     let before = emulator_view(&world);
     assert_eq!(before.stickers.len(), 2);
     let id = snapshot(&world, "with stickers").await;
@@ -162,6 +172,7 @@ async fn stickers_are_kept_with_their_files_and_brought_back_by_a_restore() {
         .create_sticker(g, "spam_sticker", "spam")
         .expect("new");
     assert_mirror_matches(&world, Duration::from_secs(60), "after the attack").await;
+    mirror_has(&world, Expressions::Stickers, &["defaced", "spam_sticker"]).await;
     let stickers_only = DiffOptions {
         emojis: false,
         stickers: true,
@@ -198,4 +209,41 @@ async fn stickers_are_kept_with_their_files_and_brought_back_by_a_restore() {
     let d = discord_emulator::diff(&before, &emulator_view(&world), &stickers_only);
     assert!(d.is_empty(), "stickers differ: {d:?}");
     world.finish().await;
+}
+
+pub(super) enum Expressions {
+    Emojis,
+    Stickers,
+}
+
+/// Waits until the mirror's emojis or stickers are named `names` (the mirror comparison
+/// leaves them out: their images are only in snapshots).
+pub(super) async fn mirror_has(
+    world: &crate::support::world::TestWorld,
+    kind: Expressions,
+    names: &[&str],
+) {
+    let mut wanted: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    wanted.sort();
+    world
+        .eventually("the mirror has the emojis or stickers", || async {
+            let settings = world
+                .data()
+                .sync
+                .state_as_of(world.guild_id(), None)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|s| s.settings);
+            let mut now: Vec<String> = match (settings, &kind) {
+                (Some(s), Expressions::Emojis) => s.emojis.into_iter().map(|e| e.name).collect(),
+                (Some(s), Expressions::Stickers) => {
+                    s.stickers.into_iter().map(|x| x.name).collect()
+                }
+                (None, _) => Vec::new(),
+            };
+            now.sort();
+            now == wanted
+        })
+        .await;
 }
