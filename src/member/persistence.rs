@@ -455,19 +455,55 @@ pub async fn remove(
     if users.is_empty() {
         return Ok(WriteStats::default());
     }
-    let ids: Vec<i64> = users.iter().copied().map(to_db).collect();
-    let closed = sqlx::query(
+    close_current(conn, guild, users, false).await
+}
+
+/// Closes (`ended_by = 'delete'`) the current memberships (`banned` false) or bans (true) of
+/// `users`.
+async fn close_current(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    users: &[u64],
+    banned: bool,
+) -> Result<WriteStats, sqlx::Error> {
+    // Literal predicates (not `banned = $3`): a generic plan must still match the partial
+    // current-row indexes.
+    let sql = if banned {
         "UPDATE member.members \
             SET valid_to = GREATEST(now(), valid_from), ended_by = 'delete', synced_at = now() \
-          WHERE guild_id = $1 AND valid_to IS NULL AND NOT banned AND discord_user_id = ANY($2::bigint[])",
-    )
-    .bind(guild)
-    .bind(&ids)
-    .persistent(false)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+          WHERE guild_id = $1 AND valid_to IS NULL AND banned AND discord_user_id = ANY($2::bigint[])"
+    } else {
+        "UPDATE member.members \
+            SET valid_to = GREATEST(now(), valid_from), ended_by = 'delete', synced_at = now() \
+          WHERE guild_id = $1 AND valid_to IS NULL AND NOT banned AND discord_user_id = ANY($2::bigint[])"
+    };
+    let ids: Vec<i64> = users.iter().copied().map(to_db).collect();
+    let closed = sqlx::query(sql)
+        .bind(guild)
+        .bind(&ids)
+        .persistent(false)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
     Ok(WriteStats { written: 0, closed })
+}
+
+/// The users with a current membership (`banned` false) or ban (true) in `guild`.
+async fn current_users(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    banned: bool,
+) -> Result<Vec<u64>, sqlx::Error> {
+    let sql = if banned {
+        "SELECT discord_user_id FROM member.members WHERE guild_id = $1 AND valid_to IS NULL AND banned"
+    } else {
+        "SELECT discord_user_id FROM member.members WHERE guild_id = $1 AND valid_to IS NULL AND NOT banned"
+    };
+    let ids: Vec<i64> = sqlx::query_scalar(sql)
+        .bind(guild)
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(ids.into_iter().map(from_db).collect())
 }
 
 /// Tombstones every current member of `guild` whose id is not in `present`. The difference is
@@ -478,16 +514,10 @@ pub async fn retain_only(
     guild: Uuid,
     present: &[u64],
 ) -> Result<WriteStats, sqlx::Error> {
-    let current: Vec<i64> = sqlx::query_scalar(
-        "SELECT discord_user_id FROM member.members WHERE guild_id = $1 AND valid_to IS NULL AND NOT banned",
-    )
-    .bind(guild)
-    .fetch_all(&mut *conn)
-    .await?;
     let present: HashSet<u64> = present.iter().copied().collect();
-    let gone: Vec<u64> = current
+    let gone: Vec<u64> = current_users(conn, guild, false)
+        .await?
         .into_iter()
-        .map(from_db)
         .filter(|u| !present.contains(u))
         .collect();
     remove(conn, guild, &gone).await
@@ -733,19 +763,7 @@ pub async fn remove_bans(
     if users.is_empty() {
         return Ok(WriteStats::default());
     }
-    let ids: Vec<i64> = users.iter().copied().map(to_db).collect();
-    let closed = sqlx::query(
-        "UPDATE member.members \
-            SET valid_to = GREATEST(now(), valid_from), ended_by = 'delete', synced_at = now() \
-          WHERE guild_id = $1 AND valid_to IS NULL AND banned AND discord_user_id = ANY($2::bigint[])",
-    )
-    .bind(guild)
-    .bind(&ids)
-    .persistent(false)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    Ok(WriteStats { written: 0, closed })
+    close_current(conn, guild, users, true).await
 }
 
 /// Closes every current ban of `guild` whose user is not in `present` (a full ban list).
@@ -754,15 +772,9 @@ pub async fn retain_bans(
     guild: Uuid,
     present: &HashSet<u64>,
 ) -> Result<WriteStats, sqlx::Error> {
-    let current: Vec<i64> = sqlx::query_scalar(
-        "SELECT discord_user_id FROM member.members WHERE guild_id = $1 AND valid_to IS NULL AND banned",
-    )
-    .bind(guild)
-    .fetch_all(&mut *conn)
-    .await?;
-    let gone: Vec<u64> = current
+    let gone: Vec<u64> = current_users(conn, guild, true)
+        .await?
         .into_iter()
-        .map(from_db)
         .filter(|u| !present.contains(u))
         .collect();
     remove_bans(conn, guild, &gone).await

@@ -70,18 +70,7 @@ async fn bans_are_mirrored_snapshotted_and_brought_back_by_a_restore() {
         "{}",
         confirmed.text
     );
-    let (status, _, failed, _, job) = wait_job(
-        &world,
-        &["completed", "failed", "cancelled"],
-        Duration::from_secs(120),
-    )
-    .await;
-    assert_eq!(
-        (status.as_str(), failed),
-        ("completed", 0),
-        "{:?}",
-        report(&world, job).await
-    );
+    wait_completed(&world, Duration::from_secs(120)).await;
     // The innocent member was unbanned but is no longer a member: compare bans only here.
     let after = emulator_view(&world);
     let d = discord_emulator::diff(
@@ -145,18 +134,7 @@ async fn a_version_1_export_file_still_imports_and_restores_leaving_bans_alone()
         p.text
     );
     confirm(&world, world.owner_id(), &p).await;
-    let (status, _, failed, _, job) = wait_job(
-        &world,
-        &["completed", "failed", "cancelled"],
-        Duration::from_secs(120),
-    )
-    .await;
-    assert_eq!(
-        (status.as_str(), failed),
-        ("completed", 0),
-        "{:?}",
-        report(&world, job).await
-    );
+    wait_completed(&world, Duration::from_secs(120)).await;
     drop_recovery_channel(&world, recovery);
     // Same names, other ids: the structure is back and the bans were never touched. The file's
     // members are other users (not in this server), it has no member overwrites, and it was

@@ -142,18 +142,7 @@ async fn a_process_that_takes_its_own_job_over_never_cancels_it() {
     .execute(&world.db.pool)
     .await
     .unwrap();
-    let (status, _, failed, _, job_id) = wait_job(
-        &world,
-        &["completed", "failed", "cancelled"],
-        Duration::from_secs(120),
-    )
-    .await;
-    assert_eq!(
-        (status.as_str(), failed),
-        ("completed", 0),
-        "{:?}",
-        report(&world, job_id).await
-    );
+    let job_id = wait_completed(&world, Duration::from_secs(120)).await;
     let fencing: i64 =
         sqlx::query_scalar("SELECT fencing FROM recovery.restore_jobs WHERE id = $1")
             .bind(job_id)
@@ -211,14 +200,7 @@ async fn an_emoji_uploaded_just_before_a_crash_is_not_uploaded_again() {
     confirm(&world, world.owner_id(), &p).await;
     wait_crash(&world).await;
     world.restart_bot().await;
-    let (status, _, failed, _, job_id) =
-        wait_job(&world, &["completed", "failed"], Duration::from_secs(60)).await;
-    assert_eq!(
-        (status.as_str(), failed),
-        ("completed", 0),
-        "{:?}",
-        report(&world, job_id).await
-    );
+    wait_completed(&world, Duration::from_secs(60)).await;
     let uploads = world
         .emu
         .request_log()

@@ -105,18 +105,7 @@ async fn emojis_are_kept_with_their_images_and_brought_back_by_a_restore() {
     );
     assert!(p.text.contains(":spam:"), "{}", p.text);
     confirm(&world, world.owner_id(), &p).await;
-    let (status, _, failed, _, job) = wait_job(
-        &world,
-        &["completed", "failed", "cancelled"],
-        Duration::from_secs(120),
-    )
-    .await;
-    assert_eq!(
-        (status.as_str(), failed),
-        ("completed", 0),
-        "{:?}",
-        report(&world, job).await
-    );
+    wait_completed(&world, Duration::from_secs(120)).await;
     let d = discord_emulator::diff(&before, &emulator_view(&world), &emojis_only());
     assert!(d.is_empty(), "emojis differ: {d:?}");
     assert_mirror_matches(&world, Duration::from_secs(60), "after the restore").await;
@@ -194,18 +183,7 @@ async fn stickers_are_kept_with_their_files_and_brought_back_by_a_restore() {
         p.text
     );
     confirm(&world, world.owner_id(), &p).await;
-    let (status, _, failed, _, job) = wait_job(
-        &world,
-        &["completed", "failed", "cancelled"],
-        Duration::from_secs(120),
-    )
-    .await;
-    assert_eq!(
-        (status.as_str(), failed),
-        ("completed", 0),
-        "{:?}",
-        report(&world, job).await
-    );
+    wait_completed(&world, Duration::from_secs(120)).await;
     let d = discord_emulator::diff(&before, &emulator_view(&world), &stickers_only);
     assert!(d.is_empty(), "stickers differ: {d:?}");
     world.finish().await;

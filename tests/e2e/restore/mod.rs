@@ -206,6 +206,20 @@ pub async fn wait_job(
     }
 }
 
+/// Waits until the latest job ends, checks that it completed without a failed step (its
+/// report otherwise), and returns its id.
+pub async fn wait_completed(world: &TestWorld, patience: Duration) -> Uuid {
+    let (status, _, failed, _, job) =
+        wait_job(world, &["completed", "failed", "cancelled"], patience).await;
+    assert_eq!(
+        (status.as_str(), failed),
+        ("completed", 0),
+        "{:?}",
+        report(world, job).await
+    );
+    job
+}
+
 /// The job's per-item report.
 pub async fn report(world: &TestWorld, id: Uuid) -> Vec<Value> {
     let v: Option<Value> =
