@@ -1,6 +1,6 @@
 //! Purpose: the `restore` benchmark scenario — restore a wiped guild (250 roles, 500 channels in
-//! 50 categories, 3,000 overwrites, 2,000 members, 500 bans lifted, 50 emojis and 5 stickers
-//! deleted by the attacker) from its snapshot against the emulator with
+//! 50 categories, 3,000 overwrites, 2,000 members, 500 bans lifted, 50 emojis, 5 stickers and
+//! 10 AutoMod rules deleted by the attacker) from its snapshot against the emulator with
 //! Discord-shaped rate limits (time-scaled), compare the time with the critical-path minimum
 //! the emulator's own configuration implies, and with the same restore done one call at a time.
 //!
@@ -28,6 +28,8 @@ const MEMBERS: usize = 2_000;
 const BANS: usize = 500;
 const EMOJIS: usize = 50;
 const STICKERS: usize = 5;
+/// Every kind of rule Discord allows, each as often as it allows (6 keyword rules).
+const AUTOMOD: usize = 10;
 const PATIENCE: Duration = Duration::from_secs(600);
 
 /// One measured restore.
@@ -44,6 +46,7 @@ struct Run {
     bans: usize,
     emojis: usize,
     stickers: usize,
+    automod: usize,
 }
 
 /// Everything the restore brings back, images included (emojis and stickers by their bytes).
@@ -146,6 +149,9 @@ fn planned_route(action: &Action) -> &'static str {
         Action::StickerCreate { .. } => "POST /guilds/{guild_id}/stickers",
         Action::StickerUpdate { .. } => "PATCH /guilds/{guild_id}/stickers/{sticker_id}",
         Action::StickerDelete { .. } => "DELETE /guilds/{guild_id}/stickers/{sticker_id}",
+        Action::AutoModCreate { .. } => "POST /guilds/{guild_id}/auto-moderation/rules",
+        Action::AutoModUpdate { .. } => "PATCH /guilds/{guild_id}/auto-moderation/rules/{rule_id}",
+        Action::AutoModDelete { .. } => "DELETE /guilds/{guild_id}/auto-moderation/rules/{rule_id}",
     }
 }
 
@@ -314,6 +320,7 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
             bans: BANS,
             emojis: EMOJIS,
             stickers: STICKERS,
+            automod_rules: AUTOMOD,
             ..FixtureSpec::large().with_members(MEMBERS)
         });
         let guild = fixture.guild_id;
@@ -357,6 +364,20 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
         // Wait until the mirror has the bot's role on top, then snapshot.
         tokio::time::sleep(Duration::from_millis(500)).await;
         while !data.sync.is_idle(guild) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // The AutoMod rules are read by REST after the load: wait for them too.
+        while data
+            .sync
+            .state_as_of(guild, None)
+            .await?
+            .and_then(|s| s.settings)
+            .and_then(|s| s.automod)
+            .is_none_or(|r| r.len() != AUTOMOD)
+        {
+            if Instant::now() > deadline {
+                bail!("the mirror did not read the AutoMod rules");
+            }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let snapshot = data
@@ -403,6 +424,17 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
                 .delete_sticker(guild, s.id)
                 .map_err(|e| anyhow::anyhow!("wipe: {e:?}"))?;
         }
+        if before.automod.len() != AUTOMOD {
+            bail!(
+                "the guild has {} AutoMod rules, not {AUTOMOD}",
+                before.automod.len()
+            );
+        }
+        for r in &before.automod {
+            owner
+                .delete_automod_rule(guild, r.id)
+                .map_err(|e| anyhow::anyhow!("wipe: {e:?}"))?;
+        }
         // The mirror follows the wipe.
         loop {
             let state = data.sync.state_as_of(guild, None).await?;
@@ -410,9 +442,11 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
                 s.channels.len() == kept
                     && s.roles.len() <= 2
                     && s.bans.as_ref().is_some_and(Vec::is_empty)
-                    && s.settings
-                        .as_ref()
-                        .is_some_and(|s| s.emojis.is_empty() && s.stickers.is_empty())
+                    && s.settings.as_ref().is_some_and(|s| {
+                        s.emojis.is_empty()
+                            && s.stickers.is_empty()
+                            && s.automod.as_ref().is_some_and(Vec::is_empty)
+                    })
             }) && data.sync.is_idle(guild);
             if done {
                 break;
@@ -587,6 +621,11 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
                 .iter()
                 .filter(|s| matches!(s.action, Action::StickerCreate { .. }))
                 .count(),
+            automod: plan
+                .steps
+                .iter()
+                .filter(|s| matches!(s.action, Action::AutoModCreate { .. }))
+                .count(),
         };
         running.shutdown().await?;
         emu.shutdown();
@@ -629,6 +668,7 @@ pub async fn run() -> anyhow::Result<serde_json::Value> {
         "bans": fast.bans,
         "emojis": fast.emojis,
         "stickers": fast.stickers,
+        "automod_rules": fast.automod,
         "naive_diff_after": naive.diff_after,
         "time_scale": TIME_SCALE,
     }))

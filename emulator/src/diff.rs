@@ -100,6 +100,23 @@ pub struct StickerView {
     pub image_sha256: String,
 }
 
+/// An AutoMod rule, with role and channel ids shown by name (a restore makes new ones).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AutoModView {
+    pub id: u64,
+    pub name: String,
+    pub event_type: u8,
+    pub trigger_type: u8,
+    pub trigger_metadata: serde_json::Value,
+    /// Each action with an alert channel's id replaced by its name.
+    pub actions: Vec<serde_json::Value>,
+    pub enabled: bool,
+    /// Sorted.
+    pub exempt_roles: Vec<String>,
+    /// Sorted.
+    pub exempt_channels: Vec<String>,
+}
+
 /// A guild's recoverable structure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GuildView {
@@ -117,6 +134,8 @@ pub struct GuildView {
     pub emojis: Vec<EmojiView>,
     #[serde(default)]
     pub stickers: Vec<StickerView>,
+    #[serde(default)]
+    pub automod: Vec<AutoModView>,
 }
 
 impl GuildView {
@@ -265,6 +284,50 @@ impl GuildView {
                 image_sha256: sha(s.image.as_slice()),
             })
             .collect();
+        let channel_name = |id: &ChannelId| {
+            g.channels
+                .get(id)
+                .map(|c| c.name.clone())
+                .unwrap_or_else(|| format!("<deleted channel {id}>"))
+        };
+        let automod = g
+            .automod
+            .iter()
+            .map(|r| {
+                let mut exempt_roles: Vec<String> = r.exempt_roles.iter().map(role_name).collect();
+                exempt_roles.sort();
+                let mut exempt_channels: Vec<String> =
+                    r.exempt_channels.iter().map(channel_name).collect();
+                exempt_channels.sort();
+                let actions = r
+                    .actions
+                    .iter()
+                    .map(|a| {
+                        let mut a = a.clone();
+                        let named = a
+                            .pointer("/metadata/channel_id")
+                            .and_then(serde_json::Value::as_str)
+                            .and_then(|c| c.parse::<u64>().ok())
+                            .map(|c| channel_name(&c));
+                        if let (Some(name), Some(m)) = (named, a.get_mut("metadata")) {
+                            m["channel_id"] = serde_json::Value::String(name);
+                        }
+                        a
+                    })
+                    .collect();
+                AutoModView {
+                    id: r.id,
+                    name: r.name.clone(),
+                    event_type: r.event_type,
+                    trigger_type: r.trigger_type,
+                    trigger_metadata: r.trigger_metadata.clone(),
+                    actions,
+                    enabled: r.enabled,
+                    exempt_roles,
+                    exempt_channels,
+                }
+            })
+            .collect();
         Self {
             id: g.id,
             owner_id: g.owner_id,
@@ -276,6 +339,7 @@ impl GuildView {
             webhooks,
             emojis,
             stickers,
+            automod,
         }
     }
 
@@ -308,6 +372,7 @@ pub struct DiffOptions {
     pub webhooks: bool,
     pub emojis: bool,
     pub stickers: bool,
+    pub automod: bool,
     /// Skip managed (bot) roles.
     pub ignore_managed_roles: bool,
 }
@@ -325,6 +390,7 @@ impl Default for DiffOptions {
             webhooks: true,
             emojis: true,
             stickers: true,
+            automod: true,
             ignore_managed_roles: false,
         }
     }
@@ -627,6 +693,16 @@ pub fn diff(a: &GuildView, b: &GuildView, opts: &DiffOptions) -> Vec<DiffEntry> 
             "stickers",
             keyed(&a.stickers, by_id, |s| s.id, k),
             keyed(&b.stickers, by_id, |s| s.id, k),
+            &skip,
+        );
+    }
+    if opts.automod {
+        let k = |r: &AutoModView| format!("{:?}", r.name);
+        diff_sets(
+            &mut out,
+            "automod",
+            keyed(&a.automod, by_id, |r| r.id, k),
+            keyed(&b.automod, by_id, |r| r.id, k),
             &skip,
         );
     }

@@ -43,6 +43,9 @@ pub struct FixtureSpec {
     pub bans: usize,
     /// Guild stickers (PNG).
     pub stickers: usize,
+    /// AutoMod rules (at most 10: a mention-spam, a preset, a spam and a profile rule, the
+    /// rest keyword rules), with exempt roles and channels and an alert channel.
+    pub automod_rules: usize,
 }
 
 impl Default for FixtureSpec {
@@ -71,6 +74,7 @@ impl FixtureSpec {
             webhooks: 1,
             bans: 2,
             stickers: 1,
+            automod_rules: 2,
         }
     }
 
@@ -90,6 +94,7 @@ impl FixtureSpec {
             webhooks: 5,
             bans: 20,
             stickers: 5,
+            automod_rules: 4,
             ..Self::small()
         }
     }
@@ -539,6 +544,63 @@ pub fn build(st: &mut State, spec: &FixtureSpec) -> Fixture {
         });
     }
 
+    let alert = text_children.first().copied().unwrap_or(general);
+    let mut automod = Vec::new();
+    for i in 0..spec.automod_rules.min(10) {
+        // The first four kinds once each, then keyword rules (Discord allows 6).
+        let (trigger_type, event_type, metadata, action) = match i {
+            1 => (
+                5,
+                1,
+                serde_json::json!({ "mention_total_limit": 8, "mention_raid_protection_enabled": true }),
+                serde_json::json!({ "type": 3, "metadata": { "duration_seconds": 600 } }),
+            ),
+            2 => (
+                4,
+                1,
+                serde_json::json!({ "presets": [1, 3], "allow_list": ["scunthorpe"] }),
+                serde_json::json!({ "type": 1, "metadata": {} }),
+            ),
+            3 => (
+                3,
+                1,
+                serde_json::json!({}),
+                serde_json::json!({ "type": 1, "metadata": {} }),
+            ),
+            4 => (
+                6,
+                2,
+                serde_json::json!({ "keyword_filter": ["spam*"], "regex_patterns": [], "allow_list": [] }),
+                serde_json::json!({ "type": 4, "metadata": {} }),
+            ),
+            _ => (
+                1,
+                1,
+                serde_json::json!({
+                    "keyword_filter": [format!("badword{}", i + 1)],
+                    "regex_patterns": ["fr[e3]e n[i1]tro"],
+                    "allow_list": [],
+                }),
+                serde_json::json!({ "type": 1, "metadata": { "custom_message": "Please keep it civil." } }),
+            ),
+        };
+        automod.push(AutoModRule {
+            id: st.next_id(),
+            name: format!("Rule {}", i + 1),
+            creator_id: owner,
+            event_type,
+            trigger_type,
+            trigger_metadata: metadata,
+            actions: vec![
+                action,
+                serde_json::json!({ "type": 2, "metadata": { "channel_id": alert.to_string() } }),
+            ],
+            enabled: i % 4 != 3,
+            exempt_roles: if i == 0 { vec![mod_id] } else { Vec::new() },
+            exempt_channels: if i == 0 { vec![alert] } else { Vec::new() },
+        });
+    }
+
     for c in &channels {
         st.world.channel_guild.insert(c.id, gid);
     }
@@ -584,6 +646,7 @@ pub fn build(st: &mut State, spec: &FixtureSpec) -> Fixture {
         g.members = members;
         g.emojis = emojis;
         g.stickers = stickers;
+        g.automod = automod;
         for b in bans {
             g.bans.insert(b.user_id, b);
         }

@@ -1,5 +1,5 @@
 //! Purpose: in-memory Discord objects (users, applications, guilds, roles, channels, members,
-//! bans, webhooks, emojis, audit log, messages) and their JSON shapes as Discord's API returns
+//! bans, webhooks, emojis, AutoMod rules, audit log, messages) and their JSON shapes as Discord's API returns
 //! them (checked against `discord-openapi.json`).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -436,6 +436,63 @@ impl Channel {
     }
 }
 
+/// A thread (10 announcement, 11 public, 12 private) of a guild channel; a forum or media
+/// channel's thread is a post, whose starter message has the thread's id.
+#[derive(Debug, Clone)]
+pub struct Thread {
+    pub id: ChannelId,
+    pub guild_id: GuildId,
+    pub parent_id: ChannelId,
+    pub kind: u8,
+    pub name: String,
+    pub owner_id: UserId,
+    pub archived: bool,
+    pub archive_timestamp: Option<DateTime<Utc>>,
+    pub locked: bool,
+    /// Minutes: 60, 1440, 4320 or 10080.
+    pub auto_archive_duration: u32,
+    pub invitable: bool,
+    pub rate_limit_per_user: u32,
+    /// Tag ids of the parent forum.
+    pub applied_tags: Vec<u64>,
+    /// 2 = pinned (forum posts).
+    pub flags: u32,
+    pub message_count: u32,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Thread {
+    /// ThreadResponse.
+    pub fn json(&self) -> Value {
+        let mut metadata = json!({
+            "archived": self.archived,
+            "archive_timestamp": self.archive_timestamp.as_ref().map(ts),
+            "auto_archive_duration": self.auto_archive_duration,
+            "locked": self.locked,
+            "create_timestamp": ts(&self.created_at),
+        });
+        if self.kind == 12 {
+            metadata["invitable"] = json!(self.invitable);
+        }
+        json!({
+            "id": self.id.to_string(),
+            "type": self.kind,
+            "last_message_id": null,
+            "flags": self.flags,
+            "guild_id": self.guild_id.to_string(),
+            "name": self.name,
+            "parent_id": self.parent_id.to_string(),
+            "rate_limit_per_user": self.rate_limit_per_user,
+            "owner_id": self.owner_id.to_string(),
+            "thread_metadata": metadata,
+            "message_count": self.message_count,
+            "member_count": 1,
+            "total_message_sent": self.message_count,
+            "applied_tags": self.applied_tags.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+        })
+    }
+}
+
 /// A guild member.
 #[derive(Debug, Clone)]
 pub struct Member {
@@ -576,6 +633,43 @@ impl Sticker {
     }
 }
 
+/// An AutoMod rule (trigger metadata and actions kept in Discord's response shape, already
+/// checked and filled in by `ops_automod`).
+#[derive(Debug, Clone)]
+pub struct AutoModRule {
+    pub id: u64,
+    pub name: String,
+    pub creator_id: UserId,
+    /// 1 MESSAGE_SEND, 2 MEMBER_UPDATE.
+    pub event_type: u8,
+    /// 1 KEYWORD, 3 SPAM, 4 KEYWORD_PRESET, 5 MENTION_SPAM, 6 MEMBER_PROFILE.
+    pub trigger_type: u8,
+    pub trigger_metadata: Value,
+    pub actions: Vec<Value>,
+    pub enabled: bool,
+    pub exempt_roles: Vec<RoleId>,
+    pub exempt_channels: Vec<ChannelId>,
+}
+
+impl AutoModRule {
+    /// The rule as Discord returns it (one of the `*RuleResponse` schemas).
+    pub fn json(&self, guild: GuildId) -> Value {
+        json!({
+            "id": self.id.to_string(),
+            "guild_id": guild.to_string(),
+            "creator_id": self.creator_id.to_string(),
+            "name": self.name,
+            "event_type": self.event_type,
+            "trigger_type": self.trigger_type,
+            "trigger_metadata": self.trigger_metadata,
+            "actions": self.actions,
+            "enabled": self.enabled,
+            "exempt_roles": self.exempt_roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+            "exempt_channels": self.exempt_channels.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        })
+    }
+}
+
 /// A channel webhook.
 #[derive(Debug, Clone)]
 pub struct Webhook {
@@ -669,6 +763,12 @@ pub mod audit_action {
     pub const STICKER_CREATE: u16 = 90;
     pub const STICKER_UPDATE: u16 = 91;
     pub const STICKER_DELETE: u16 = 92;
+    pub const THREAD_CREATE: u16 = 110;
+    pub const THREAD_UPDATE: u16 = 111;
+    pub const THREAD_DELETE: u16 = 112;
+    pub const AUTO_MODERATION_RULE_CREATE: u16 = 140;
+    pub const AUTO_MODERATION_RULE_UPDATE: u16 = 141;
+    pub const AUTO_MODERATION_RULE_DELETE: u16 = 142;
 }
 
 /// An audit log entry.
@@ -817,6 +917,9 @@ pub struct Guild {
     pub bans: BTreeMap<UserId, Ban>,
     pub emojis: Vec<Emoji>,
     pub stickers: Vec<Sticker>,
+    pub automod: Vec<AutoModRule>,
+    /// Threads by id (not in `channels`: `GET /guilds/{g}/channels` lists no thread).
+    pub threads: BTreeMap<ChannelId, Thread>,
     pub audit_log: Vec<AuditEntry>,
     pub role_creations: VecDeque<Instant>,
     pub incidents: Incidents,

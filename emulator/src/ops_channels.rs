@@ -644,6 +644,19 @@ impl State {
                 *slot = None;
             }
         }
+        // Its threads go with it (Discord sends no THREAD_DELETE for them).
+        let dead_threads: Vec<ChannelId> = g
+            .threads
+            .values()
+            .filter(|t| t.parent_id == cid)
+            .map(|t| t.id)
+            .collect();
+        for t in &dead_threads {
+            g.threads.remove(t);
+        }
+        for t in &dead_threads {
+            self.world.channel_guild.remove(t);
+        }
         self.world.channel_guild.remove(&cid);
         let dead_hooks: Vec<WebhookId> = self
             .world

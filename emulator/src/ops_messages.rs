@@ -227,8 +227,23 @@ impl State {
         {
             return Ok(self.message_json(m));
         }
-        let guild_id = self.world.channel_guild.get(&channel_id).copied();
         let id = self.next_id();
+        self.insert_message_with_id(channel_id, id, origin, parts)
+    }
+
+    /// Stores a new message with a given id (a forum post's starter message has its thread's)
+    /// and dispatches MESSAGE_CREATE (not for ephemeral messages).
+    pub fn insert_message_with_id(
+        &mut self,
+        channel_id: ChannelId,
+        id: MessageId,
+        origin: MessageOrigin,
+        parts: MessageParts,
+    ) -> Result<Value, ApiError> {
+        if parts.is_empty() {
+            return Err(ApiError::new(400, 50006, "Cannot send an empty message"));
+        }
+        let guild_id = self.world.channel_guild.get(&channel_id).copied();
         let msg = Message {
             id,
             channel_id,
@@ -484,10 +499,12 @@ impl State {
         }
         let gid = self.world.channel_guild_id(channel_id)?;
         let g = self.world.guild(gid)?;
-        let ch = g
-            .channels
+        // A thread's messages are read with its parent's permissions.
+        let id = g
+            .threads
             .get(&channel_id)
-            .ok_or_else(ApiError::unknown_channel)?;
+            .map_or(channel_id, |t| t.parent_id);
+        let ch = g.channels.get(&id).ok_or_else(ApiError::unknown_channel)?;
         World::require_in_channel(g, ch, actor, perm::READ_MESSAGE_HISTORY).map(|_| ())
     }
 

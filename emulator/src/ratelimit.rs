@@ -301,6 +301,18 @@ impl RateLimitConfig {
                     "assumed",
                 ),
                 r(
+                    "automod_edit",
+                    &["POST", "PATCH", "DELETE"],
+                    &[
+                        "/guilds/{guild_id}/auto-moderation/rules",
+                        "/guilds/{guild_id}/auto-moderation/rules/{rule_id}",
+                    ],
+                    Some("guild_id"),
+                    5,
+                    5,
+                    "assumed",
+                ),
+                r(
                     "sticker_edit",
                     &["POST", "PATCH", "DELETE"],
                     &[

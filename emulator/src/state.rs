@@ -30,6 +30,7 @@ pub mod intents {
     pub const GUILD_MESSAGES: u64 = 1 << 9;
     pub const DIRECT_MESSAGES: u64 = 1 << 12;
     pub const MESSAGE_CONTENT: u64 = 1 << 15;
+    pub const AUTO_MODERATION_CONFIGURATION: u64 = 1 << 20;
     /// Every intent bit Discord defines (0-9, 10-16, 20, 21, 24, 25).
     pub const ALL_KNOWN: u64 = 0x1FFFF | (1 << 20) | (1 << 21) | (1 << 24) | (1 << 25);
 }
@@ -239,6 +240,9 @@ pub fn intent_for(event: &str, dm: bool) -> Option<u64> {
         "GUILD_EMOJIS_UPDATE" | "GUILD_STICKERS_UPDATE" => GUILD_EMOJIS_AND_STICKERS,
         "GUILD_INTEGRATIONS_UPDATE" => GUILD_INTEGRATIONS,
         "WEBHOOKS_UPDATE" => GUILD_WEBHOOKS,
+        "AUTO_MODERATION_RULE_CREATE"
+        | "AUTO_MODERATION_RULE_UPDATE"
+        | "AUTO_MODERATION_RULE_DELETE" => AUTO_MODERATION_CONFIGURATION,
         "MESSAGE_CREATE" | "MESSAGE_UPDATE" | "MESSAGE_DELETE" => {
             if dm {
                 DIRECT_MESSAGES
@@ -451,6 +455,12 @@ impl State {
                     {
                         continue;
                     }
+                    // AutoMod rule events go to bots that may manage the guild (as Discord).
+                    if event.starts_with("AUTO_MODERATION_RULE_")
+                        && World::base_permissions(g, s.bot_user_id) & perm::MANAGE_GUILD == 0
+                    {
+                        continue;
+                    }
                     true
                 }
                 // Guild-less dispatches (DM interactions) go to shard 0 only.
@@ -633,7 +643,13 @@ impl State {
         v["voice_states"] = json!([]);
         v["members"] = Value::Array(members);
         v["channels"] = Value::Array(g.sorted_channels().iter().map(|c| c.json()).collect());
-        v["threads"] = json!([]);
+        v["threads"] = Value::Array(
+            g.threads
+                .values()
+                .filter(|t| !t.archived)
+                .map(Thread::json)
+                .collect(),
+        );
         v["presences"] = json!([]);
         v["stage_instances"] = json!([]);
         v["guild_scheduled_events"] = json!([]);
@@ -753,6 +769,8 @@ impl State {
                 bans: Default::default(),
                 emojis: Vec::new(),
                 stickers: Vec::new(),
+                automod: Vec::new(),
+                threads: std::collections::BTreeMap::new(),
                 audit_log: Vec::new(),
                 role_creations: VecDeque::new(),
                 incidents: Incidents::default(),

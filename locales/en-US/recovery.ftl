@@ -19,11 +19,16 @@ backup-info = **{ $label }**
     Id: `{ $id }`
     Taken: { $created } ({ $trigger }), state as of { $as_of }
     Contents: { $roles } roles, { $channels } channels, { $overwrites } permission overwrites, { $members } members, { $bans }
+    Also: { $more }
     Size: { $size } ({ $uncompressed } uncompressed), checksum `{ $checksum }…`
     Pinned: { $pinned }
     Taken by: { $creator }
 backup-info-bans = { $count } bans
 backup-info-bans-unknown = no ban list (taken before Umbra knew the bans)
+backup-info-more = { $emojis } emojis, { $stickers } stickers, { $automod }
+backup-info-automod = { $count } AutoMod rules
+backup-info-automod-unknown = no AutoMod rules (not known when it was taken)
+backup-info-more-unknown = (the document could not be read)
 backup-deleted = Snapshot **{ $label }** deleted.
 backup-pinned = Snapshot **{ $label }** pinned: it never expires and does not count against your plan.
 backup-unpinned = Snapshot **{ $label }** unpinned: it counts against your plan's retention again.

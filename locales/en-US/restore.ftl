@@ -120,3 +120,7 @@ restore-warn-emoji-images = { $count } emoji(s) cannot be uploaded again: the sn
 restore-warn-pictures-missing = The snapshot did not keep the icon of these roles: they stay as they are ({ $names })
 restore-preview-stickers = Stickers: { $create } to upload again, { $update } to update, { $delete } to delete, { $keep } unchanged, { $skip } skipped
 restore-preview-sticker-deletions = 🗑️ **Sticker deletions** ({ $count }): { $items }
+restore-preview-automod = AutoMod rules: { $create } to create again, { $update } to update, { $delete } to delete, { $keep } unchanged, { $skip } skipped
+restore-preview-automod-deletions = 🗑️ **AutoMod rule deletions** ({ $count }): { $items }
+restore-warn-automod-unknown-snapshot = This snapshot does not know the server's AutoMod rules: they are left as they are.
+restore-warn-automod-unknown-mirror = Umbra has not read the server's AutoMod rules yet (it needs the Manage Server permission): they are left as they are.

@@ -333,6 +333,17 @@ web-tm-stickers = { $count ->
     [one] 1 sticker
    *[other] { $count } stickers
 }
+web-tm-automod = { $count ->
+    [one] 1 AutoMod rule
+   *[other] { $count } AutoMod rules
+}
+web-tm-automod-off = off
+web-tm-automod-exempt = except
+web-tm-automod-keywords = keywords
+web-tm-automod-spam = spam
+web-tm-automod-presets = keyword presets
+web-tm-automod-mentions = mention spam
+web-tm-automod-profile = member profiles
 web-tm-bans = { $count ->
     [one] 1 ban
    *[other] { $count } bans

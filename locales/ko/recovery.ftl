@@ -19,11 +19,16 @@ backup-info = **{ $label }**
     ID: `{ $id }`
     만든 시각: { $created } ({ $trigger }), { $as_of } 기준 상태
     내용: 역할 { $roles }개, 채널 { $channels }개, 권한 덮어쓰기 { $overwrites }개, 멤버 { $members }명, { $bans }
+    그 밖에: { $more }
     크기: { $size } (압축 전 { $uncompressed }), 체크섬 `{ $checksum }…`
     고정: { $pinned }
     만든 사람: { $creator }
 backup-info-bans = 차단 { $count }건
 backup-info-bans-unknown = 차단 목록 없음 (Umbra가 차단 목록을 알기 전에 찍음)
+backup-info-more = 이모지 { $emojis }개, 스티커 { $stickers }개, { $automod }
+backup-info-automod = AutoMod 규칙 { $count }개
+backup-info-automod-unknown = AutoMod 규칙 없음 (찍을 때 알 수 없었음)
+backup-info-more-unknown = (문서를 읽을 수 없음)
 backup-deleted = 스냅샷 **{ $label }** 을 지웠습니다.
 backup-pinned = 스냅샷 **{ $label }** 을 고정했습니다. 만료되지 않으며 요금제 보관 한도에 포함되지 않습니다.
 backup-unpinned = 스냅샷 **{ $label }** 의 고정을 풀었습니다. 다시 요금제 보관 한도에 포함됩니다.

@@ -120,3 +120,7 @@ restore-warn-emoji-images = 이모지 { $count }개는 스냅샷에 이미지가
 restore-warn-pictures-missing = 스냅샷에 이 역할들의 아이콘이 남지 않아 그대로 둡니다 ({ $names })
 restore-preview-stickers = 스티커: 다시 올림 { $create }, 수정 { $update }, 삭제 { $delete }, 그대로 { $keep }, 건너뜀 { $skip }
 restore-preview-sticker-deletions = 🗑️ **스티커 삭제** ({ $count }): { $items }
+restore-preview-automod = AutoMod 규칙: 다시 만듦 { $create }, 수정 { $update }, 삭제 { $delete }, 그대로 { $keep }, 건너뜀 { $skip }
+restore-preview-automod-deletions = 🗑️ **AutoMod 규칙 삭제** ({ $count }): { $items }
+restore-warn-automod-unknown-snapshot = 이 스냅샷에는 서버의 AutoMod 규칙이 없어서 규칙은 그대로 둡니다.
+restore-warn-automod-unknown-mirror = Umbra가 아직 서버의 AutoMod 규칙을 읽지 못했습니다(서버 관리하기 권한이 필요합니다). 규칙은 그대로 둡니다.

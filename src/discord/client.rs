@@ -20,6 +20,7 @@ pub fn intents() -> GatewayIntents {
         | GatewayIntents::GUILD_MODERATION
         | GatewayIntents::GUILD_WEBHOOKS
         | GatewayIntents::GUILD_EMOJIS_AND_STICKERS
+        | GatewayIntents::AUTO_MODERATION_CONFIGURATION
         | GatewayIntents::DIRECT_MESSAGES
 }
 

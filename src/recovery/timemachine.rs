@@ -138,6 +138,8 @@ pub struct Picture {
     /// `:name:` of each custom emoji, then each sticker's name.
     pub emojis: Vec<String>,
     pub stickers: Vec<String>,
+    /// The AutoMod rules; `None`: not known then.
+    pub automod: Option<Vec<RuleView>>,
 }
 
 fn kind_name(kind: i16) -> &'static str {
@@ -345,7 +347,35 @@ pub fn picture(doc: &SnapshotDocument, user_names: &HashMap<u64, String>) -> Pic
             .flatten()
             .map(|s| s.name.clone())
             .collect(),
+        automod: doc.automod.as_ref().map(|rules| {
+            rules
+                .iter()
+                .map(|r| RuleView {
+                    name: r.name.clone(),
+                    trigger_key: match r.trigger_type {
+                        1 => "web-tm-automod-keywords",
+                        3 => "web-tm-automod-spam",
+                        4 => "web-tm-automod-presets",
+                        5 => "web-tm-automod-mentions",
+                        _ => "web-tm-automod-profile",
+                    },
+                    enabled: r.enabled,
+                    exempt: r.exempt_roles.iter().map(|l| names.role(*l)).collect(),
+                })
+                .collect()
+        }),
     }
+}
+
+/// An AutoMod rule as shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleView {
+    pub name: String,
+    /// The message naming its trigger.
+    pub trigger_key: &'static str,
+    pub enabled: bool,
+    /// The roles it exempts, by name.
+    pub exempt: Vec<String>,
 }
 
 /// A role's fields as shown (for the field-by-field comparison).
@@ -675,6 +705,7 @@ mod tests {
             bans: None,
             emojis: None,
             stickers: None,
+            automod: None,
             images: Default::default(),
             pictures: Default::default(),
         }

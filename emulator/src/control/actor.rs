@@ -228,6 +228,27 @@ impl Actor {
         id_in(&st!(self).create_sticker(self.user, guild, &body, Some(&file), self.r())?)
     }
 
+    /// `POST /guilds/{g}/auto-moderation/rules` with `body`.
+    pub fn create_automod_rule(&self, guild: GuildId, body: Value) -> Result<u64, ApiError> {
+        id_in(&st!(self).create_automod_rule(self.user, guild, &body, self.r())?)
+    }
+
+    /// `PATCH /guilds/{g}/auto-moderation/rules/{r}`.
+    pub fn update_automod_rule(
+        &self,
+        guild: GuildId,
+        rule: u64,
+        body: Value,
+    ) -> Result<(), ApiError> {
+        st!(self)
+            .update_automod_rule(self.user, guild, rule, &body, self.r())
+            .map(|_| ())
+    }
+
+    pub fn delete_automod_rule(&self, guild: GuildId, rule: u64) -> Result<(), ApiError> {
+        st!(self).delete_automod_rule(self.user, guild, rule, self.r())
+    }
+
     /// `PATCH /guilds/{g}/stickers/{s}`.
     pub fn update_sticker(
         &self,

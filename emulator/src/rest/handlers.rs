@@ -1092,6 +1092,71 @@ pub async fn delete_emoji(AxState(inner): S, Path(p): P, req: ApiRequest) -> Api
     Ok(Reply::NoContent)
 }
 
+// ---- AutoMod rules ----
+
+pub async fn list_automod_rules(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let gid = param(&p, "guild_id")?;
+    let st = inner.state.lock();
+    let g = st.world.guild(gid)?;
+    World::require(g, user, perm::MANAGE_GUILD)?;
+    Ok(Reply::ok(Value::Array(
+        g.automod.iter().map(|r| r.json(gid)).collect(),
+    )))
+}
+
+pub async fn get_automod_rule(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let gid = param(&p, "guild_id")?;
+    let rid = param(&p, "rule_id")?;
+    let st = inner.state.lock();
+    let g = st.world.guild(gid)?;
+    World::require(g, user, perm::MANAGE_GUILD)?;
+    let r = g
+        .automod
+        .iter()
+        .find(|r| r.id == rid)
+        .ok_or_else(|| ApiError::new(404, 10066, "Unknown auto moderation rule"))?;
+    Ok(Reply::ok(r.json(gid)))
+}
+
+pub async fn create_automod_rule(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let gid = param(&p, "guild_id")?;
+    let b = req.json()?;
+    Ok(Reply::ok(inner.state.lock().create_automod_rule(
+        user,
+        gid,
+        &b,
+        req.reason(),
+    )?))
+}
+
+pub async fn update_automod_rule(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let gid = param(&p, "guild_id")?;
+    let rid = param(&p, "rule_id")?;
+    let b = req.json()?;
+    Ok(Reply::ok(inner.state.lock().update_automod_rule(
+        user,
+        gid,
+        rid,
+        &b,
+        req.reason(),
+    )?))
+}
+
+pub async fn delete_automod_rule(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let gid = param(&p, "guild_id")?;
+    let rid = param(&p, "rule_id")?;
+    inner
+        .state
+        .lock()
+        .delete_automod_rule(user, gid, rid, req.reason())?;
+    Ok(Reply::NoContent)
+}
+
 // ---- stickers ----
 
 fn sticker_of(g: &Guild, sid: u64) -> Result<&Sticker, ApiError> {

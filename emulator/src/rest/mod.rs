@@ -496,6 +496,16 @@ pub fn api_routes() -> Router<Arc<Inner>> {
                 .patch(update_sticker)
                 .delete(delete_sticker),
         )
+        .route(
+            "/guilds/{guild_id}/auto-moderation/rules",
+            get(list_automod_rules).post(create_automod_rule),
+        )
+        .route(
+            "/guilds/{guild_id}/auto-moderation/rules/{rule_id}",
+            get(get_automod_rule)
+                .patch(update_automod_rule)
+                .delete(delete_automod_rule),
+        )
         .route("/guilds/{guild_id}/webhooks", get(guild_webhooks))
         .route("/guilds/{guild_id}/incident-actions", put(incident_actions))
         .route(

@@ -47,6 +47,8 @@ pub struct Model {
     pub discovery_splash: Option<String>,
     #[sea_orm(column_type = "JsonBinary")]
     pub stickers: Json,
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub automod: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

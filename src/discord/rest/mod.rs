@@ -55,6 +55,8 @@ pub enum Endpoint {
     GuildEmoji(u64, u64),
     GuildStickers(u64),
     GuildSticker(u64, u64),
+    GuildAutoModRules(u64),
+    GuildAutoModRule(u64, u64),
     GuildAuditLogs(u64),
     GuildIncidentActions(u64),
     Webhook(u64),
@@ -355,6 +357,29 @@ impl Rest {
                 return Ok(out);
             }
         }
+    }
+
+    /// `GET /guilds/{g}/auto-moderation/rules`: every rule that reads (see
+    /// `AutoModRuleState::from_json`; one that does not is an error, never silently dropped).
+    pub async fn automod_rules(
+        &self,
+        guild: u64,
+    ) -> Result<Vec<crate::recovery::sync::AutoModRuleState>, RestError> {
+        let list = self
+            .body(RestCall::new(
+                Method::Get,
+                Endpoint::GuildAutoModRules(guild),
+            ))
+            .await?;
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                crate::recovery::sync::AutoModRuleState::from_json(r).ok_or_else(|| {
+                    RestError::Transient("an AutoMod rule that does not read".into())
+                })
+            })
+            .collect()
     }
 
     /// `DELETE /guilds/{g}/bans/{u}`.

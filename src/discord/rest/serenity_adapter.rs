@@ -87,6 +87,13 @@ fn route(endpoint: &Endpoint, application: u64) -> Route<'_> {
             guild_id: snowflake(g),
             sticker_id: snowflake(s),
         },
+        E::GuildAutoModRules(g) => Route::GuildAutomodRules {
+            guild_id: snowflake(g),
+        },
+        E::GuildAutoModRule(g, r) => Route::GuildAutomodRule {
+            guild_id: snowflake(g),
+            rule_id: snowflake(r),
+        },
         E::GuildAuditLogs(g) => Route::GuildAuditLogs {
             guild_id: snowflake(g),
         },

@@ -29,6 +29,9 @@ pub struct DocView {
     pub channels: Vec<(u64, Vec<u32>)>,
     /// (user id, local role ids) of every member.
     pub members: Vec<(u64, Vec<u32>)>,
+    /// (original id, local ids of the roles it exempts, original ids of the channels it names)
+    /// of every AutoMod rule.
+    pub automod: Vec<(u64, Vec<u32>, Vec<u64>)>,
 }
 
 impl DocView {
@@ -50,6 +53,26 @@ impl DocView {
                 .members
                 .iter()
                 .map(|m| (m.user_id, m.roles.clone()))
+                .collect(),
+            automod: doc
+                .automod
+                .iter()
+                .flatten()
+                .map(|r| {
+                    let original = |local: &u32| {
+                        doc.channels
+                            .iter()
+                            .find(|c| c.id == *local)
+                            .map(|c| c.original_id)
+                    };
+                    let channels = r
+                        .exempt_channels
+                        .iter()
+                        .chain(r.actions.iter().filter_map(|a| a.channel.as_ref()))
+                        .filter_map(original)
+                        .collect();
+                    (r.original_id, r.exempt_roles.clone(), channels)
+                })
                 .collect(),
         }
     }
@@ -119,6 +142,26 @@ pub fn scope_of(destroyed: &Destroyed, doc: &DocView, actor: u64) -> (Scope, Vec
         components.push(Component::Stickers);
     }
     let stickers = emojis.clone();
+    // AutoMod rules the attacker deleted or disabled, and those naming a deleted role or
+    // channel (their exempt lists and alerts are pointed at the restored ones).
+    let mut automod: BTreeSet<u64> = destroyed.automod_changed.clone();
+    for (rule, role_refs, channel_refs) in &doc.automod {
+        if role_refs.iter().any(|r| deleted_local.contains(r))
+            || channel_refs
+                .iter()
+                .any(|c| destroyed.channels_deleted.contains(c))
+        {
+            automod.insert(*rule);
+        }
+    }
+    // Also when a role or channel came back: rules that named it are pointed at the new one
+    // (even when the snapshot does not know the rules; see the planner).
+    if !automod.is_empty()
+        || !destroyed.roles_deleted.is_empty()
+        || !destroyed.channels_deleted.is_empty()
+    {
+        components.push(Component::AutoMod);
+    }
     (
         Scope {
             roles,
@@ -129,6 +172,7 @@ pub fn scope_of(destroyed: &Destroyed, doc: &DocView, actor: u64) -> (Scope, Vec
             bans: BTreeSet::new(),
             emojis,
             stickers,
+            automod,
         },
         components,
     )
@@ -191,12 +235,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_scope_covers_deleted_objects_their_overwrites_and_holders_but_never_the_attacker() {
+    fn the_scope_covers_deleted_objects_their_overwrites_holders_and_rules_but_never_the_attacker()
+    {
         let doc = DocView {
             guild: 1,
             roles: vec![(1, 1), (2, 20), (3, 30)],
             channels: vec![(100, vec![]), (101, vec![2]), (102, vec![3]), (103, vec![])],
             members: vec![(7, vec![2, 3]), (8, vec![3]), (9, vec![2])],
+            // 70 exempts the deleted role, 71 alerts in the deleted channel, 72 neither.
+            automod: vec![
+                (70, vec![2], vec![]),
+                (71, vec![], vec![100]),
+                (72, vec![3], vec![101]),
+            ],
         };
         let mut d = Destroyed::default();
         d.channels_deleted.insert(100);
@@ -217,9 +268,15 @@ mod tests {
         );
         // 7 held the deleted role, 8 received a dangerous one; 9 is the attacker.
         assert_eq!(scope.members.into_iter().collect::<Vec<_>>(), vec![7, 8]);
+        assert_eq!(scope.automod.into_iter().collect::<Vec<_>>(), vec![70, 71]);
         assert_eq!(
             components,
-            vec![Component::Roles, Component::Channels, Component::Members]
+            vec![
+                Component::Roles,
+                Component::Channels,
+                Component::Members,
+                Component::AutoMod
+            ]
         );
         let (scope, components) = scope_of(&Destroyed::default(), &doc, 9);
         assert!(scope.roles.is_empty() && scope.channels.is_empty() && components.is_empty());

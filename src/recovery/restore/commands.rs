@@ -123,6 +123,7 @@ async fn autocomplete_components(
         "bans",
         "emojis",
         "stickers",
+        "automod",
         "roles,channels",
         "roles,channels,settings",
         "roles,members",
@@ -233,6 +234,12 @@ fn warning_line(data: &Data, locale: Locale, w: &Warning) -> String {
         ),
         Warning::BansUnknown { snapshot: false } => t(msg::RESTORE_WARN_BANS_UNKNOWN_SNAPSHOT, &[]),
         Warning::BansUnknown { snapshot: true } => t(msg::RESTORE_WARN_BANS_UNKNOWN_MIRROR, &[]),
+        Warning::AutoModUnknown { snapshot: false } => {
+            t(msg::RESTORE_WARN_AUTOMOD_UNKNOWN_SNAPSHOT, &[])
+        }
+        Warning::AutoModUnknown { snapshot: true } => {
+            t(msg::RESTORE_WARN_AUTOMOD_UNKNOWN_MIRROR, &[])
+        }
         Warning::PicturesMissing { names } => t(
             msg::RESTORE_WARN_PICTURES_MISSING,
             &[arg("names", names.join(", "))],
@@ -330,6 +337,11 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
             msg::RESTORE_PREVIEW_STICKERS,
             &c.stickers,
         ),
+        (
+            crate::recovery::restore::model::Component::AutoMod,
+            msg::RESTORE_PREVIEW_AUTOMOD,
+            &c.automod,
+        ),
     ] {
         if plan.components.has(component) && *counts != ActionCounts::default() {
             lines.push(counts_line(data, locale, m, counts, None));
@@ -370,6 +382,10 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
         (
             msg::RESTORE_PREVIEW_STICKER_DELETIONS,
             &plan.risks.sticker_deletions,
+        ),
+        (
+            msg::RESTORE_PREVIEW_AUTOMOD_DELETIONS,
+            &plan.risks.automod_deletions,
         ),
         (msg::RESTORE_PREVIEW_UNBANS, &plan.risks.unbans),
     ] {

@@ -61,6 +61,8 @@ pub mod limits {
     pub const EMOJI: (u32, Duration) = (5, Duration::from_secs(5));
     /// Sticker uploads, edits and deletes (assumed, as the emulator).
     pub const STICKER: (u32, Duration) = (5, Duration::from_secs(5));
+    /// AutoMod rule creates, edits and deletes (assumed, as the emulator).
+    pub const AUTOMOD: (u32, Duration) = (5, Duration::from_secs(5));
     pub const GLOBAL_PER_SECOND: u32 = 50;
     /// Observed: about 250 role creations per guild per 48 hours.
     pub const ROLE_CREATE_BUDGET: usize = 250;
@@ -110,13 +112,17 @@ pub enum Component {
     Emojis,
     /// Guild stickers (name, description, tags, file): re-uploaded from the snapshot.
     Stickers,
+    /// AutoMod rules (trigger, actions, exempt roles and channels mapped to the restored ones).
+    /// Only from snapshots that know the rules (format v2, read with Manage Server).
+    #[serde(rename = "automod")]
+    AutoMod,
     /// Members who left but linked their account are added back (`/members pull`). Never part
     /// of "all": a restore does not add people unless asked.
     Pull,
 }
 
 impl Component {
-    pub const ALL: [Component; 7] = [
+    pub const ALL: [Component; 8] = [
         Component::Roles,
         Component::Channels,
         Component::Settings,
@@ -124,6 +130,7 @@ impl Component {
         Component::Bans,
         Component::Emojis,
         Component::Stickers,
+        Component::AutoMod,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -135,6 +142,7 @@ impl Component {
             Component::Bans => "bans",
             Component::Emojis => "emojis",
             Component::Stickers => "stickers",
+            Component::AutoMod => "automod",
             Component::Pull => "pull",
         }
     }
@@ -212,6 +220,9 @@ pub struct Scope {
     /// Stickers (original ids; live ids of those the snapshot lacks).
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub stickers: BTreeSet<u64>,
+    /// AutoMod rules (original ids; live ids of those the snapshot lacks).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub automod: BTreeSet<u64>,
 }
 
 /// A reference to a role or channel: `L` = the snapshot's local id (resolved through the id
@@ -559,6 +570,47 @@ pub enum Action {
         live: u64,
         name: String,
     },
+    /// `POST /guilds/{g}/auto-moderation/rules`.
+    AutoModCreate {
+        #[serde(with = "snowflake")]
+        rule: u64,
+        name: String,
+        body: AutoModBody,
+    },
+    /// `PATCH /guilds/{g}/auto-moderation/rules/{r}`: everything but the trigger type.
+    AutoModUpdate {
+        #[serde(with = "snowflake")]
+        live: u64,
+        name: String,
+        body: AutoModBody,
+    },
+    /// `DELETE /guilds/{g}/auto-moderation/rules/{r}` (mirror).
+    AutoModDelete {
+        #[serde(with = "snowflake")]
+        live: u64,
+        name: String,
+    },
+}
+
+/// What an AutoMod rule is made of, its roles and channels as references.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AutoModBody {
+    pub event_type: i16,
+    pub trigger_type: i16,
+    pub trigger_metadata: serde_json::Value,
+    pub actions: Vec<AutoModActionSpec>,
+    pub enabled: bool,
+    pub exempt_roles: Vec<Ref>,
+    pub exempt_channels: Vec<Ref>,
+}
+
+/// One action of a rule: its kind, its metadata, and an alert's channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AutoModActionSpec {
+    pub kind: i16,
+    pub metadata: serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub channel: Option<Ref>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -579,6 +631,8 @@ pub enum Kind {
     Ban,
     Emoji,
     Sticker,
+    #[serde(rename = "automod")]
+    AutoMod,
 }
 
 /// The rate-limit lane a step runs in: one per bucket as serenity keys them (route kind +
@@ -603,6 +657,8 @@ pub enum Lane {
     Emojis,
     /// `POST /guilds/{g}/stickers`, `PATCH`/`DELETE /guilds/{g}/stickers/{s}`.
     Stickers,
+    /// `POST /guilds/{g}/auto-moderation/rules`, `PATCH`/`DELETE` of one rule.
+    AutoMod,
 }
 
 pub type StepId = u32;
@@ -635,6 +691,9 @@ impl Step {
             Action::StickerCreate { .. }
             | Action::StickerUpdate { .. }
             | Action::StickerDelete { .. } => Kind::Sticker,
+            Action::AutoModCreate { .. }
+            | Action::AutoModUpdate { .. }
+            | Action::AutoModDelete { .. } => Kind::AutoMod,
         }
     }
 
@@ -657,6 +716,9 @@ impl Step {
             Action::StickerCreate { .. }
             | Action::StickerUpdate { .. }
             | Action::StickerDelete { .. } => Lane::Stickers,
+            Action::AutoModCreate { .. }
+            | Action::AutoModUpdate { .. }
+            | Action::AutoModDelete { .. } => Lane::AutoMod,
         }
     }
 
@@ -679,7 +741,9 @@ impl Step {
         self.adds_member()
             || matches!(
                 self.action,
-                Action::EmojiCreate { .. } | Action::StickerCreate { .. }
+                Action::EmojiCreate { .. }
+                    | Action::StickerCreate { .. }
+                    | Action::AutoModCreate { .. }
             )
     }
 
@@ -712,6 +776,11 @@ impl Step {
                 roles.extend(r.iter().copied())
             }
             Action::RolePositions { order } => roles.extend(order.iter().copied()),
+            Action::AutoModCreate { body, .. } | Action::AutoModUpdate { body, .. } => {
+                roles.extend(body.exempt_roles.iter().copied());
+                channels.extend(body.exempt_channels.iter().copied());
+                channels.extend(body.actions.iter().filter_map(|a| a.channel));
+            }
             _ => {}
         }
         (roles, channels)
@@ -801,6 +870,9 @@ pub enum Warning {
     /// the ban list) or the mirror (`snapshot: true`: the ban list is not loaded yet) lacks
     /// them.
     BansUnknown { snapshot: bool },
+    /// AutoMod rules are left as they are: the snapshot (`snapshot: false`) or the mirror
+    /// (`snapshot: true`) does not know them (they need Manage Server to be read).
+    AutoModUnknown { snapshot: bool },
     /// Role icons the snapshot could not keep (the roles' names): left as they are.
     PicturesMissing { names: Vec<String> },
     /// Emojis whose image the snapshot could not keep: not re-created.
@@ -825,6 +897,9 @@ pub struct Risks {
     /// Stickers that would be deleted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sticker_deletions: Vec<String>,
+    /// AutoMod rules that would be deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub automod_deletions: Vec<String>,
     /// Users who would be unbanned.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unbans: Vec<String>,
@@ -872,6 +947,8 @@ pub struct Counts {
     pub emojis: ActionCounts,
     #[serde(default)]
     pub stickers: ActionCounts,
+    #[serde(default)]
+    pub automod: ActionCounts,
     /// Permission overwrites sent inside channel creates and updates.
     pub overwrites: usize,
 }
@@ -1045,6 +1122,9 @@ impl Plan {
             Action::StickerCreate { name, .. }
             | Action::StickerUpdate { name, .. }
             | Action::StickerDelete { name, .. } => format!("sticker {name}"),
+            Action::AutoModCreate { name, .. }
+            | Action::AutoModUpdate { name, .. }
+            | Action::AutoModDelete { name, .. } => format!("AutoMod rule {name}"),
         };
         (step.kind(), name)
     }
@@ -1070,6 +1150,9 @@ impl Plan {
                 Action::StickerCreate { .. }
                 | Action::StickerUpdate { .. }
                 | Action::StickerDelete { .. } => c.stickers += 1,
+                Action::AutoModCreate { .. }
+                | Action::AutoModUpdate { .. }
+                | Action::AutoModDelete { .. } => c.automod += 1,
                 Action::RolePositions { .. } | Action::ChannelPositions { .. } => c.bulk += 1,
             }
         }
@@ -1098,6 +1181,7 @@ impl Plan {
         let bans = t(c.bans, limits::BAN);
         let emojis = t(c.emojis, limits::EMOJI);
         let stickers = t(c.stickers, limits::STICKER);
+        let automod = t(c.automod, limits::AUTOMOD);
         let edits = t(c.role_edits, limits::ROLE_EDIT);
         let per_channel = c
             .per_channel
@@ -1115,6 +1199,7 @@ impl Plan {
             + c.bans
             + c.emojis
             + c.stickers
+            + c.automod
             + c.bulk;
         let global = Duration::from_secs_f64(total as f64 / f64::from(limits::GLOBAL_PER_SECOND));
         // The grants come after every member and the role positions (after the role creates).
@@ -1126,6 +1211,8 @@ impl Plan {
             .max(bans)
             .max(roles + emojis)
             .max(stickers)
+            // AutoMod rules wait for the roles and channels they name.
+            .max(roles.max(channels) + automod)
             .max(global)
             + Duration::from_secs(1)
     }
@@ -1152,6 +1239,7 @@ struct LaneCounts {
     bans: usize,
     emojis: usize,
     stickers: usize,
+    automod: usize,
     bulk: usize,
 }
 

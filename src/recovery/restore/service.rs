@@ -1016,6 +1016,9 @@ fn approval_event(
     if !plan.risks.sticker_deletions.is_empty() {
         risks.push(format!("🗑️ {}", list(&plan.risks.sticker_deletions)));
     }
+    if !plan.risks.automod_deletions.is_empty() {
+        risks.push(format!("🗑️ {}", list(&plan.risks.automod_deletions)));
+    }
     if !plan.risks.unbans.is_empty() {
         risks.push(format!("🔓 {}", list(&plan.risks.unbans)));
     }

@@ -27,6 +27,7 @@ pub fn kind_name(k: model::Kind) -> &'static str {
         model::Kind::Ban => "ban",
         model::Kind::Emoji => "emoji",
         model::Kind::Sticker => "sticker",
+        model::Kind::AutoMod => "automod",
     }
 }
 

@@ -283,6 +283,38 @@ pub async fn info(
             },
         ),
         arg(
+            "more",
+            // Emojis, stickers and AutoMod rules are counted in the document itself.
+            match data.snapshots.document(guild, m.id).await {
+                Ok((_, doc)) => data.i18n.text(
+                    locale,
+                    &msg::BACKUP_INFO_MORE,
+                    &[
+                        arg("emojis", doc.emojis.as_ref().map_or(0, Vec::len)),
+                        arg("stickers", doc.stickers.as_ref().map_or(0, Vec::len)),
+                        arg(
+                            "automod",
+                            match &doc.automod {
+                                Some(rules) => data.i18n.text(
+                                    locale,
+                                    &msg::BACKUP_INFO_AUTOMOD,
+                                    &[arg("count", rules.len())],
+                                ),
+                                None => {
+                                    data.i18n
+                                        .text(locale, &msg::BACKUP_INFO_AUTOMOD_UNKNOWN, &[])
+                                }
+                            },
+                        ),
+                    ],
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "a snapshot's document could not be read for /backup info");
+                    data.i18n.text(locale, &msg::BACKUP_INFO_MORE_UNKNOWN, &[])
+                }
+            },
+        ),
+        arg(
             "trigger",
             data.i18n.text(locale, &trigger_msg(m.trigger), &[]),
         ),

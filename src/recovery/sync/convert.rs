@@ -148,6 +148,8 @@ macro_rules! settings_of {
             splash: g.splash.map(|h| h.to_string()),
             discovery_splash: g.discovery_splash.map(|h| h.to_string()),
             stickers: g.stickers.values().map(sticker).collect(),
+            // Not part of the guild object: read by REST (see `events::load_automod`).
+            automod: None,
             emojis: g.emojis.values().map(emoji).collect(),
         }
         .normalized()

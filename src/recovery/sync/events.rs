@@ -49,6 +49,10 @@ impl SyncService {
                 let emojis: Vec<_> = current_state.values().map(convert::emoji).collect();
                 self.settings_part(guild_id.get(), |s| s.emojis = emojis);
             }
+            FullEvent::AutoModRuleCreate { rule } | FullEvent::AutoModRuleUpdate { rule } => {
+                self.load_automod(rule.guild_id.get())
+            }
+            FullEvent::AutoModRuleDelete { rule } => self.load_automod(rule.guild_id.get()),
             FullEvent::GuildDelete { incomplete, .. } => {
                 self.guild_gone(incomplete.id, incomplete.unavailable)
             }
@@ -207,6 +211,9 @@ impl SyncService {
             if no_afk_channel && let Some(known) = &s.settings {
                 settings.afk_timeout = known.afk_timeout;
             }
+            if let Some(known) = &s.settings {
+                settings.automod = known.automod.clone();
+            }
             s.settings = Some(settings.clone());
             s.pending.full_structure(settings, role_states, channels);
             s.check_first_load = true;
@@ -248,6 +255,7 @@ impl SyncService {
         });
         tracing::debug!(guild = id, complete, "full load of a guild started");
         self.load_bans(id);
+        self.load_automod(id);
     }
 
     /// Emojis and stickers are part of the versioned settings: a change of one list is a new
@@ -324,6 +332,62 @@ impl SyncService {
         });
     }
 
+    /// Reads the guild's AutoMod rules (they do not come with GUILD_CREATE) and writes them as a
+    /// new version of the settings; called on a full load and after each AUTO_MODERATION_RULE_*
+    /// event (the whole list is read again: rules are few and change rarely, and a read after
+    /// the change cannot miss it). Reads never overlap: a change during a read asks for one
+    /// more. Without Manage Server the rules stay unknown (snapshots record none).
+    fn load_automod(&self, guild: u64) {
+        {
+            let mut map = self.lock();
+            let g = map.entry(guild).or_default();
+            match &mut g.automod_read {
+                Some(again) => {
+                    *again = true;
+                    return;
+                }
+                None => g.automod_read = Some(false),
+            }
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let mut attempt = 0u32;
+                let list = loop {
+                    attempt += 1;
+                    match this.inner.rest.automod_rules(guild).await {
+                        Ok(list) => break Some(list),
+                        Err(e) if attempt >= 3 || e.status() == Some(403) => {
+                            tracing::warn!(guild, error = %e, "the AutoMod rules could not be read; they are not mirrored until the next change or load");
+                            break None;
+                        }
+                        Err(e) => {
+                            tracing::debug!(guild, error = %e, "reading the AutoMod rules failed; retrying");
+                            tokio::time::sleep(std::time::Duration::from_secs(u64::from(attempt)))
+                                .await;
+                        }
+                    }
+                };
+                let mut again = false;
+                this.enqueue(guild, |s| {
+                    again = s.automod_read == Some(true);
+                    s.automod_read = again.then_some(false);
+                    if let (Some(list), Some(known)) = (list, &s.settings) {
+                        let mut settings = known.clone();
+                        settings.automod = Some(list);
+                        let settings = settings.normalized();
+                        s.settings = Some(settings.clone());
+                        s.pending.settings = Some(settings);
+                    }
+                });
+                this.inner.wake.notify_one();
+                if !again {
+                    return;
+                }
+            }
+        });
+    }
+
     fn members_chunk(&self, ctx: &serenity::Context, chunk: &serenity::GuildMembersChunkEvent) {
         let id = chunk.guild_id.get();
         let Some(g) = ctx.cache.guild(chunk.guild_id) else {
@@ -388,6 +452,9 @@ impl SyncService {
                 && let Some(known) = &s.settings
             {
                 settings.afk_timeout = known.afk_timeout;
+            }
+            if let Some(known) = &s.settings {
+                settings.automod = known.automod.clone();
             }
             s.settings = Some(settings.clone());
             s.pending.settings = Some(settings);

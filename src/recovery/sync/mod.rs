@@ -11,7 +11,7 @@ pub mod queue;
 pub mod service;
 
 pub use model::{
-    ChannelState, EmojiState, GuildState, OverwriteState, OverwriteTarget, RoleState,
-    SettingsState, StickerState, SyncState, SyncStatus,
+    AutoModRuleState, ChannelState, EmojiState, GuildState, OverwriteState, OverwriteTarget,
+    RoleState, SettingsState, StickerState, SyncState, SyncStatus,
 };
 pub use service::{LoadReport, SyncError, SyncService, SyncSettings};

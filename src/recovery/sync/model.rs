@@ -163,6 +163,88 @@ pub struct SettingsState {
     pub discovery_splash: Option<String>,
     /// Guild stickers, by id (versioned with the settings).
     pub stickers: Vec<StickerState>,
+    /// AutoMod rules, by id; `None`: not read yet (they do not come with GUILD_CREATE: live
+    /// sync reads them by REST, which needs Manage Server). Writing `None` keeps what is stored.
+    pub automod: Option<Vec<AutoModRuleState>>,
+}
+
+/// An AutoMod rule. Its trigger metadata and actions are kept in Discord's shape; the roles and
+/// channels it names (exempt ones, an alert action's channel) are ids of this guild.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AutoModRuleState {
+    pub id: u64,
+    pub name: String,
+    /// 1 MESSAGE_SEND, 2 MEMBER_UPDATE.
+    pub event_type: i16,
+    /// 1 KEYWORD, 3 SPAM, 4 KEYWORD_PRESET, 5 MENTION_SPAM, 6 MEMBER_PROFILE.
+    pub trigger_type: i16,
+    pub trigger_metadata: serde_json::Value,
+    /// `{type, metadata}` each; an alert (type 2) names its channel in `metadata.channel_id`.
+    pub actions: Vec<serde_json::Value>,
+    pub enabled: bool,
+    /// Sorted.
+    pub exempt_roles: Vec<u64>,
+    /// Sorted.
+    pub exempt_channels: Vec<u64>,
+}
+
+impl AutoModRuleState {
+    /// A rule from Discord's JSON (a REST answer, an event) or from its stored form (the same
+    /// fields); `None` when a required field is missing or malformed.
+    pub fn from_json(v: &serde_json::Value) -> Option<Self> {
+        let id = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<u64>().ok());
+        let ids = |key: &str| -> Vec<u64> {
+            let mut out: Vec<u64> = v
+                .get(key)
+                .and_then(|a| a.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(id)
+                .collect();
+            out.sort_unstable();
+            out.dedup();
+            out
+        };
+        Some(Self {
+            id: id(v.get("id")?)?,
+            name: v.get("name")?.as_str()?.to_owned(),
+            event_type: i16::try_from(v.get("event_type")?.as_i64()?).ok()?,
+            trigger_type: i16::try_from(v.get("trigger_type")?.as_i64()?).ok()?,
+            trigger_metadata: v
+                .get("trigger_metadata")
+                .cloned()
+                .filter(|m| m.is_object())
+                .unwrap_or_else(|| serde_json::json!({})),
+            actions: v.get("actions")?.as_array()?.clone(),
+            enabled: v.get("enabled").and_then(|e| e.as_bool()).unwrap_or(false),
+            exempt_roles: ids("exempt_roles"),
+            exempt_channels: ids("exempt_channels"),
+        })
+    }
+
+    /// The stored form (Discord's field names; ids as strings).
+    pub fn to_json(&self) -> serde_json::Value {
+        let strings = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>();
+        serde_json::json!({
+            "id": self.id.to_string(),
+            "name": self.name,
+            "event_type": self.event_type,
+            "trigger_type": self.trigger_type,
+            "trigger_metadata": self.trigger_metadata,
+            "actions": self.actions,
+            "enabled": self.enabled,
+            "exempt_roles": strings(&self.exempt_roles),
+            "exempt_channels": strings(&self.exempt_channels),
+        })
+    }
+
+    /// The channel of each alert action (type 2), in order.
+    pub fn alert_channels(&self) -> Vec<u64> {
+        self.actions
+            .iter()
+            .filter_map(|a| a.pointer("/metadata/channel_id")?.as_str()?.parse().ok())
+            .collect()
+    }
 }
 
 /// A guild sticker (its file is not mirrored: snapshots fetch it from Discord's CDN).
@@ -197,6 +279,9 @@ impl SettingsState {
         }
         self.emojis.sort_by_key(|e| e.id);
         self.stickers.sort_by_key(|s| s.id);
+        if let Some(rules) = &mut self.automod {
+            rules.sort_by_key(|r| r.id);
+        }
         self.afk_timeout = self.afk_timeout.max(0);
         self
     }

@@ -22,15 +22,15 @@ use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
 use super::model::{
-    ChannelState, EmojiState, OverwriteState, OverwriteTarget, RoleState, SettingsState,
-    StickerState, SyncState, SyncStatus,
+    AutoModRuleState, ChannelState, EmojiState, OverwriteState, OverwriteTarget, RoleState,
+    SettingsState, StickerState, SyncState, SyncStatus,
 };
 use crate::ids::{from_db, to_db};
 use crate::member::WriteStats;
 
 /// The most bind parameters any statement here uses (checked by a test).
 #[cfg(test)]
-pub const MAX_BINDS_PER_STATEMENT: usize = 29;
+pub const MAX_BINDS_PER_STATEMENT: usize = 31;
 
 fn ids(v: &[u64]) -> Vec<i64> {
     v.iter().copied().map(to_db).collect()
@@ -571,6 +571,21 @@ fn stickers_json(stickers: &[StickerState]) -> serde_json::Value {
     )
 }
 
+/// The rule list as stored (`recovery.guild_settings.automod`).
+fn automod_json(rules: &[AutoModRuleState]) -> serde_json::Value {
+    serde_json::Value::Array(rules.iter().map(AutoModRuleState::to_json).collect())
+}
+
+/// The stored rule list back (`None`: not known; entries that do not read are dropped).
+fn automod_from(v: Option<serde_json::Value>) -> Option<Vec<AutoModRuleState>> {
+    Some(
+        v?.as_array()?
+            .iter()
+            .filter_map(AutoModRuleState::from_json)
+            .collect(),
+    )
+}
+
 /// The stored sticker list back (entries that do not read are dropped).
 fn stickers_from(v: serde_json::Value) -> Vec<StickerState> {
     v.as_array()
@@ -626,12 +641,13 @@ UPDATE recovery.guild_settings AS s
         s.explicit_content_filter, s.mfa_level, s.afk_channel_id, s.afk_timeout, s.system_channel_id,
         s.system_channel_flags, s.rules_channel_id, s.public_updates_channel_id, s.safety_alerts_channel_id,
         s.preferred_locale, s.premium_progress_bar_enabled, s.premium_tier, s.features, s.vanity_url_code, s.banner,
-        s.splash, s.emojis, s.discovery_splash, s.stickers)
+        s.splash, s.emojis, s.discovery_splash, s.stickers, s.automod)
        IS DISTINCT FROM
        ($2::text, $3::text, $4::text, $5::smallint, $6::smallint, $7::smallint, $8::smallint, $9::bigint, $10::int,
         $11::bigint, $12::int, $13::bigint, $14::bigint, $15::bigint, $16::text, $17::bool, $18::smallint,
-        $19::text[], $20::text, $21::text, $22::text, $23::jsonb, $24::text, $25::jsonb)
-RETURNING s.last_full_sync_at, s.sync_state, s.bans_known_since";
+        $19::text[], $20::text, $21::text, $22::text, $23::jsonb, $24::text, $25::jsonb,
+        COALESCE($26::jsonb, s.automod))
+RETURNING s.last_full_sync_at, s.sync_state, s.bans_known_since, s.automod";
 
 const SETTINGS_INSERT_MISSING: &str = "\
 INSERT INTO recovery.guild_settings
@@ -639,9 +655,10 @@ INSERT INTO recovery.guild_settings
         explicit_content_filter, mfa_level, afk_channel_id, afk_timeout, system_channel_id, system_channel_flags,
         rules_channel_id, public_updates_channel_id, safety_alerts_channel_id, preferred_locale,
         premium_progress_bar_enabled, premium_tier, features, vanity_url_code, banner, splash, emojis,
-        discovery_splash, stickers, valid_from, synced_at, last_full_sync_at, sync_state, bans_known_since)
-SELECT $26, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
-       $23, $24, $25, now(), now(), $27, $28, $29
+        discovery_splash, stickers, automod, valid_from, synced_at, last_full_sync_at, sync_state,
+        bans_known_since)
+SELECT $27, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+       $23, $24, $25, COALESCE($26::jsonb, $31::jsonb), now(), now(), $28, $29, $30
  WHERE NOT EXISTS (SELECT 1 FROM recovery.guild_settings WHERE guild_id = $1 AND valid_to IS NULL)";
 
 /// Writes the guild's settings when they changed (a new version carries the sync state and the
@@ -679,23 +696,37 @@ pub async fn upsert_settings(
                 .bind(emojis_json(&s.emojis))
                 .bind(&s.discovery_splash)
                 .bind(stickers_json(&s.stickers))
+                .bind(s.automod.as_deref().map(automod_json))
         };
     }
-    type Carried = (Option<DateTime<Utc>>, Option<String>, Option<DateTime<Utc>>);
+    type Carried = (
+        Option<DateTime<Utc>>,
+        Option<String>,
+        Option<DateTime<Utc>>,
+        Option<serde_json::Value>,
+    );
     let carried: Option<Carried> = bind_common!(sqlx::query(SETTINGS_CLOSE_CHANGED))
         .fetch_optional(&mut *conn)
         .await?
-        .map(|row| Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+        .map(|row| {
+            Ok::<_, sqlx::Error>((
+                row.try_get(0)?,
+                row.try_get(1)?,
+                row.try_get(2)?,
+                row.try_get(3)?,
+            ))
+        })
         .transpose()?;
-    let (full_sync, state, bans_known) = match &carried {
-        Some((at, state, bans)) => (*at, state.clone(), *bans),
-        None => (None, Some(initial.as_str().to_owned()), None),
+    let (full_sync, state, bans_known, automod) = match &carried {
+        Some((at, state, bans, automod)) => (*at, state.clone(), *bans, automod.clone()),
+        None => (None, Some(initial.as_str().to_owned()), None, None),
     };
     let written = bind_common!(sqlx::query(SETTINGS_INSERT_MISSING))
         .bind(Uuid::now_v7())
         .bind(full_sync)
         .bind(state)
         .bind(bans_known)
+        .bind(automod)
         .execute(&mut *conn)
         .await?
         .rows_affected();
@@ -857,6 +888,7 @@ fn settings_from(row: &PgRow) -> Result<SettingsState, sqlx::Error> {
         emojis: emojis_from(row.try_get("emojis")?),
         discovery_splash: row.try_get("discovery_splash")?,
         stickers: stickers_from(row.try_get("stickers")?),
+        automod: automod_from(row.try_get("automod")?),
     })
 }
 
@@ -931,7 +963,7 @@ pub async fn structure_as_of(
         "SELECT name, icon, description, verification_level, default_message_notifications, explicit_content_filter, \
                 mfa_level, afk_channel_id, afk_timeout, system_channel_id, system_channel_flags, rules_channel_id, \
                 public_updates_channel_id, safety_alerts_channel_id, preferred_locale, premium_progress_bar_enabled, \
-                premium_tier, features, vanity_url_code, banner, splash, emojis, discovery_splash, stickers \
+                premium_tier, features, vanity_url_code, banner, splash, emojis, discovery_splash, stickers, automod \
            FROM recovery.guild_settings \
           WHERE guild_id = $1 AND (($2::timestamptz IS NULL AND valid_to IS NULL) OR \
                 ($2::timestamptz IS NOT NULL AND valid_from <= $2 AND (valid_to IS NULL OR valid_to > $2)))",

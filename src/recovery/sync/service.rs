@@ -147,6 +147,9 @@ pub(super) struct GuildSync {
     /// While the ban list is being fetched: the ban events seen meanwhile (they are newer
     /// than the list and win over it).
     pub ban_events: Option<HashMap<u64, Option<crate::member::BanState>>>,
+    /// The AutoMod rule list is being read; `Some(true)`: a rule changed meanwhile, read it
+    /// again when this read is done (reads never overlap, so the newest list is written last).
+    pub automod_read: Option<bool>,
 }
 
 /// The event-path hook of a shard's current session (see `events::SyncService::hook_shard`).
@@ -160,7 +163,8 @@ pub(super) struct Inner {
     pub guilds: Arc<dyn GuildReader>,
     pub member_writer: Arc<dyn MemberWriter>,
     pub member_reader: Arc<dyn MemberReader>,
-    /// Reads the ban list on a full load (bans do not come with GUILD_CREATE).
+    /// Reads the ban list and the AutoMod rules on a full load (neither comes with
+    /// GUILD_CREATE).
     pub rest: Rest,
     pub settings: SyncSettings,
     pub state: Mutex<HashMap<u64, GuildSync>>,

@@ -333,7 +333,44 @@ async fn the_structural_diff_reports_a_nuke_and_ignores_new_ids_after_a_rebuild(
                 .collect::<Vec<_>>()
         );
     }
-    owner.create_channel(f.guild_id, body).unwrap();
+    let new_channel = owner.create_channel(f.guild_id, body).unwrap();
+    // AutoMod rules that named the deleted role or channel are pointed at the new ones.
+    let swap = |id: u64| {
+        if id == victim_role {
+            new_role
+        } else if id == channel.id {
+            new_channel
+        } else {
+            id
+        }
+    };
+    let rules = emu.with_world(|w| w.guilds.get(&f.guild_id).map(|g| g.automod.clone()));
+    let rules = rules.unwrap();
+    for r in rules {
+        let actions: Vec<_> = r
+            .actions
+            .iter()
+            .map(|a| {
+                let mut a = a.clone();
+                if let Some(c) = a
+                    .pointer("/metadata/channel_id")
+                    .and_then(|c| c.as_str())
+                    .and_then(|c| c.parse::<u64>().ok())
+                {
+                    a["metadata"]["channel_id"] = json!(swap(c).to_string());
+                }
+                a
+            })
+            .collect();
+        let ids = |v: &[u64]| v.iter().map(|x| swap(*x).to_string()).collect::<Vec<_>>();
+        owner
+            .update_automod_rule(
+                f.guild_id,
+                r.id,
+                json!({ "actions": actions, "exempt_roles": ids(&r.exempt_roles), "exempt_channels": ids(&r.exempt_channels) }),
+            )
+            .unwrap();
+    }
     // Other channels' overwrites for the deleted role were dropped with it; restore them.
     for c in before.channels.iter().filter(|c| c.id != channel.id) {
         for o in c.overwrites.iter().filter(|o| o.id == victim_role) {

@@ -119,6 +119,17 @@ const REQUIRED: &[(&str, &str)] = &[
     ("GET", "/guilds/{guild_id}/emojis/{emoji_id}"),
     ("PATCH", "/guilds/{guild_id}/emojis/{emoji_id}"),
     ("DELETE", "/guilds/{guild_id}/emojis/{emoji_id}"),
+    ("GET", "/guilds/{guild_id}/auto-moderation/rules"),
+    ("POST", "/guilds/{guild_id}/auto-moderation/rules"),
+    ("GET", "/guilds/{guild_id}/auto-moderation/rules/{rule_id}"),
+    (
+        "PATCH",
+        "/guilds/{guild_id}/auto-moderation/rules/{rule_id}",
+    ),
+    (
+        "DELETE",
+        "/guilds/{guild_id}/auto-moderation/rules/{rule_id}",
+    ),
 ];
 
 #[tokio::test]
@@ -656,6 +667,73 @@ async fn every_route_umbra_uses_answers_in_the_shape_of_discords_openapi_spec() 
     );
     assert_eq!(
         bot.delete(&format!("/guilds/{g}/emojis/{e}")).await.status,
+        204
+    );
+
+    // AutoMod rules: every kind the fixture has answers in its spec shape; a seventh keyword
+    // rule and an alert in an unknown channel are refused.
+    let rules = bot.get(&format!("/guilds/{g}/auto-moderation/rules")).await;
+    assert_eq!(rules.status, 200, "{:?}", rules.body);
+    assert_eq!(rules.json().as_array().map(Vec::len), Some(2));
+    let keyword = |name: &str, channel: u64| {
+        json!({
+            "name": name, "event_type": 1, "trigger_type": 1, "enabled": true,
+            "trigger_metadata": { "keyword_filter": ["spam"] },
+            "actions": [{ "type": 1 }, { "type": 2, "metadata": { "channel_id": channel.to_string() } }],
+            "exempt_roles": [role.to_string()],
+        })
+    };
+    let r = bot
+        .post(
+            &format!("/guilds/{g}/auto-moderation/rules"),
+            keyword("spec rule", text),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let rule = r.id();
+    assert_eq!(
+        bot.get(&format!("/guilds/{g}/auto-moderation/rules/{rule}"))
+            .await
+            .status,
+        200
+    );
+    let r = bot
+        .patch(
+            &format!("/guilds/{g}/auto-moderation/rules/{rule}"),
+            json!({ "name": "spec rule 2", "enabled": false }),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json()["enabled"].as_bool()),
+        (200, Some(false))
+    );
+    let r = bot
+        .post(
+            &format!("/guilds/{g}/auto-moderation/rules"),
+            keyword("no such channel", 1),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, 50035));
+    for i in 0..4 {
+        let r = bot
+            .post(
+                &format!("/guilds/{g}/auto-moderation/rules"),
+                keyword(&format!("k{i}"), text),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+    let r = bot
+        .post(
+            &format!("/guilds/{g}/auto-moderation/rules"),
+            keyword("seventh", text),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, 50035), "a seventh keyword rule");
+    assert_eq!(
+        bot.delete(&format!("/guilds/{g}/auto-moderation/rules/{rule}"))
+            .await
+            .status,
         204
     );
 

@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use discord_emulator::diff::{BanView, ChannelView, MemberView, OverwriteView, RoleView};
+use discord_emulator::diff::{
+    AutoModView, BanView, ChannelView, MemberView, OverwriteView, RoleView,
+};
 use discord_emulator::model::GuildSettings;
 use discord_emulator::{DiffEntry, DiffOptions, FixtureSpec, GuildView, diff};
 use umbra::recovery::sync::{GuildState, OverwriteTarget, SyncState};
@@ -65,6 +67,10 @@ fn normalize(v: &mut GuildView) {
     }
 }
 
+fn u8_of_rule(v: i16) -> u8 {
+    u8::try_from(v).unwrap_or(u8::MAX)
+}
+
 /// A guild state read from the database, as a `GuildView`. `user_name` names member
 /// overwrite targets who are not members (any more): the view's display labels only.
 pub fn view_of(
@@ -88,6 +94,51 @@ pub fn view_of(
         .map(|c| (c.discord_channel_id, c.name.clone()))
         .collect();
     let s = state.settings.clone().expect("a synced guild has settings");
+    // Named as the emulator's view names them (a dangling id included).
+    let named = |ids: &[u64], names: &HashMap<u64, String>, kind: &str| {
+        let mut out: Vec<String> = ids
+            .iter()
+            .map(|i| {
+                names
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| format!("<deleted {kind} {i}>"))
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let automod = s
+        .automod
+        .iter()
+        .flatten()
+        .map(|r| AutoModView {
+            id: r.id,
+            name: r.name.clone(),
+            event_type: u8_of_rule(r.event_type),
+            trigger_type: u8_of_rule(r.trigger_type),
+            trigger_metadata: r.trigger_metadata.clone(),
+            actions: r
+                .actions
+                .iter()
+                .map(|a| {
+                    let mut a = a.clone();
+                    let name = a
+                        .pointer("/metadata/channel_id")
+                        .and_then(|c| c.as_str())
+                        .and_then(|c| c.parse::<u64>().ok())
+                        .map(|c| named(&[c], &channel_name, "channel").remove(0));
+                    if let (Some(name), Some(m)) = (name, a.get_mut("metadata")) {
+                        m["channel_id"] = serde_json::Value::String(name);
+                    }
+                    a
+                })
+                .collect(),
+            enabled: r.enabled,
+            exempt_roles: named(&r.exempt_roles, &role_name, "role"),
+            exempt_channels: named(&r.exempt_channels, &channel_name, "channel"),
+        })
+        .collect();
     let u8_of = |v: i16| u8::try_from(v).unwrap_or(u8::MAX);
     let settings = GuildSettings {
         name: s.name,
@@ -221,6 +272,7 @@ pub fn view_of(
         webhooks: Vec::new(),
         emojis: Vec::new(),
         stickers: Vec::new(),
+        automod,
     };
     normalize(&mut v);
     v

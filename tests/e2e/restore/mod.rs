@@ -5,6 +5,7 @@
 //! a non-trusted administrator cannot confirm; a changed guild re-plans the preview; another
 //! guild's snapshot is refused unless imported.
 
+mod automod;
 mod bans;
 mod crash;
 mod emojis;

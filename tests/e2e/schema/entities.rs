@@ -561,6 +561,7 @@ async fn every_table_round_trips_a_full_row_through_its_entity_with_an_empty_sea
             bans_known_since: Some(t0),
             discovery_splash: Some("abc".into()),
             stickers: serde_json::json!([]),
+            automod: Some(serde_json::json!([{"id": "2", "name": "Keywords"}])),
             emojis: serde_json::json!([{"id": "1", "name": "wave", "roles": [], "animated": false}]),
         }
     );

@@ -37,6 +37,11 @@ pub(super) enum Req {
     DeleteSticker(u64),
     EditEmoji(u64, Value),
     DeleteEmoji(u64),
+    /// `POST /guilds/{g}/auto-moderation/rules`; `true`: it may have been sent before a crash
+    /// (then a rule of that name and trigger is looked for first).
+    CreateAutoMod(Value, bool),
+    EditAutoMod(u64, Value),
+    DeleteAutoMod(u64),
     /// Nothing left to send (everything it referred to failed).
     Nothing,
 }
@@ -177,6 +182,71 @@ fn emoji_roles(roles: &[Ref], state: &RunState, notes: &mut Vec<String>) -> Vec<
         ));
     }
     ids.iter().map(u64::to_string).collect()
+}
+
+/// An AutoMod rule's body with its roles and channels mapped. Exempt roles and channels not
+/// restored are left out; an alert whose channel was not restored is dropped (a rule left
+/// without any action cannot be sent: `None`).
+fn automod_body(
+    b: &AutoModBody,
+    name: &str,
+    with_trigger: bool,
+    state: &RunState,
+    notes: &mut Vec<String>,
+) -> Option<Value> {
+    let roles: Vec<String> = b
+        .exempt_roles
+        .iter()
+        .filter_map(|r| state.ids.role(*r))
+        .map(|r| r.to_string())
+        .collect();
+    let channels: Vec<String> = b
+        .exempt_channels
+        .iter()
+        .filter_map(|c| state.ids.channel(*c))
+        .map(|c| c.to_string())
+        .collect();
+    let left_out = b.exempt_roles.len() - roles.len() + b.exempt_channels.len() - channels.len();
+    if left_out > 0 {
+        notes.push(format!(
+            "{left_out} exempt role(s) or channel(s) not restored were left out"
+        ));
+    }
+    let mut actions = Vec::new();
+    for a in &b.actions {
+        let mut metadata = a.metadata.clone();
+        if let Some(c) = a.channel {
+            match state.ids.channel(c) {
+                Some(live) => {
+                    if let Some(m) = metadata.as_object_mut() {
+                        m.insert("channel_id".into(), json!(live.to_string()));
+                    }
+                }
+                None => {
+                    notes.push("an alert whose channel was not restored was left out".into());
+                    continue;
+                }
+            }
+        }
+        actions.push(json!({ "type": a.kind, "metadata": metadata }));
+    }
+    if actions.is_empty() {
+        notes.push("no action left to send".into());
+        return None;
+    }
+    let mut body = json!({
+        "name": name,
+        "event_type": b.event_type,
+        "trigger_metadata": b.trigger_metadata,
+        "actions": actions,
+        "enabled": b.enabled,
+        "exempt_roles": roles,
+        "exempt_channels": channels,
+    });
+    if with_trigger {
+        body["trigger_type"] = json!(b.trigger_type);
+    }
+    Some(body)
 }
 
 /// Builds a step's request from the current id map.
@@ -383,6 +453,19 @@ pub(super) fn build(step: &Step, state: &RunState) -> Call {
             json!({ "name": name, "description": description, "tags": tags }),
         ),
         Action::StickerDelete { live, .. } => Req::DeleteSticker(*live),
+        Action::AutoModCreate { name, body, .. } => {
+            match automod_body(body, name, true, state, &mut notes) {
+                Some(b) => Req::CreateAutoMod(b, state.sending.contains(&step.id)),
+                None => Req::Nothing,
+            }
+        }
+        Action::AutoModUpdate { live, name, body } => {
+            match automod_body(body, name, false, state, &mut notes) {
+                Some(b) => Req::EditAutoMod(*live, b),
+                None => Req::Nothing,
+            }
+        }
+        Action::AutoModDelete { live, .. } => Req::DeleteAutoMod(*live),
     };
     Call { request, notes }
 }

@@ -398,6 +398,42 @@ impl Discord {
                 false,
                 true,
             ),
+            Req::CreateAutoMod(b, sent_before) => {
+                let name = b.get("name").and_then(Value::as_str).unwrap_or_default();
+                let trigger = b.get("trigger_type").and_then(Value::as_i64);
+                let same = |r: &Value| {
+                    r.get("name").and_then(Value::as_str) == Some(name)
+                        && r.get("trigger_type").and_then(Value::as_i64) == trigger
+                };
+                if *sent_before
+                    && let Some(outcome) = self
+                        .uploaded_before(Endpoint::GuildAutoModRules(g), same, &notes)
+                        .await?
+                {
+                    return Ok(outcome);
+                }
+                (
+                    Endpoint::GuildAutoModRules(g),
+                    Method::Post,
+                    Some(b),
+                    false,
+                    false,
+                )
+            }
+            Req::EditAutoMod(r, b) => (
+                Endpoint::GuildAutoModRule(g, *r),
+                Method::Patch,
+                Some(b),
+                false,
+                false,
+            ),
+            Req::DeleteAutoMod(r) => (
+                Endpoint::GuildAutoModRule(g, *r),
+                Method::Delete,
+                None,
+                false,
+                true,
+            ),
             Req::EditEmoji(e, b) => (
                 Endpoint::GuildEmoji(g, *e),
                 Method::Patch,

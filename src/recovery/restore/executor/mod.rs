@@ -22,8 +22,8 @@ use tracing::Instrument as _;
 
 use super::AUDIT_REASON_PREFIX;
 use super::model::{
-    Action, ChannelFields, Failure, Lane, OverwriteFor, Plan, Ref, RoleFields, RunState, Step,
-    StepId,
+    Action, AutoModBody, ChannelFields, Failure, Lane, OverwriteFor, Plan, Ref, RoleFields,
+    RunState, Step, StepId,
 };
 use crate::discord::rest::{Endpoint, Method, Rest, RestCall, RestError};
 

@@ -18,6 +18,7 @@ use super::model::{
 use crate::recovery::snapshot::model::{ChannelDoc, RoleDoc, SnapshotDocument};
 use crate::recovery::sync::{ChannelState, GuildState, OverwriteTarget, RoleState};
 
+mod automod;
 mod bans;
 mod channels;
 mod emojis;
@@ -221,6 +222,7 @@ impl<'a> Planner<'a> {
         let bans = self.bans();
         let emojis = self.emojis();
         let stickers = self.stickers();
+        let automod = self.automod();
         let grants = std::mem::take(&mut role_actions.grants);
 
         // Step order = priority inside a lane: deletes, creates (most needed first), updates,
@@ -238,6 +240,7 @@ impl<'a> Planner<'a> {
         self.steps.extend(bans);
         self.steps.extend(emojis);
         self.steps.extend(stickers);
+        self.steps.extend(automod);
         self.steps.extend(grants);
         let risks = self.risks();
 
@@ -362,6 +365,7 @@ impl<'a> Planner<'a> {
                 Action::Unban { name, .. } => risks.unbans.push(name.clone()),
                 Action::EmojiDelete { name, .. } => risks.emoji_deletions.push(format!(":{name}:")),
                 Action::StickerDelete { name, .. } => risks.sticker_deletions.push(name.clone()),
+                Action::AutoModDelete { name, .. } => risks.automod_deletions.push(name.clone()),
                 Action::ChannelCreate { fields, .. } | Action::ChannelUpdate { fields, .. } => {
                     let live = match step {
                         Action::ChannelUpdate { live, .. } => Some(*live),
@@ -461,7 +465,7 @@ mod tests {
     use super::super::model::{OverwriteFor, OverwriteSpec, perms};
     use super::*;
     use crate::member::MemberState;
-    use crate::recovery::sync::{OverwriteState, SettingsState};
+    use crate::recovery::sync::{AutoModRuleState, OverwriteState, SettingsState};
 
     const GUILD: u64 = 1000;
     const BOT: u64 = 9;
@@ -565,6 +569,7 @@ mod tests {
                     emojis: Vec::new(),
                     discovery_splash: None,
                     stickers: Vec::new(),
+                    automod: None,
                 }
                 .normalized(),
             ),
@@ -763,6 +768,114 @@ mod tests {
             p.steps[0].action,
             Action::EmojiCreate { emoji: 701, .. }
         ));
+    }
+
+    fn rule(
+        id: u64,
+        name: &str,
+        trigger: i16,
+        exempt_role: Option<u64>,
+        alert: Option<u64>,
+    ) -> AutoModRuleState {
+        let mut actions = vec![serde_json::json!({ "type": 1, "metadata": {} })];
+        if let Some(c) = alert {
+            actions.push(
+                serde_json::json!({ "type": 2, "metadata": { "channel_id": c.to_string() } }),
+            );
+        }
+        AutoModRuleState {
+            id,
+            name: name.into(),
+            event_type: 1,
+            trigger_type: trigger,
+            trigger_metadata: serde_json::json!({ "keyword_filter": ["x"], "regex_patterns": [], "allow_list": [] }),
+            actions,
+            enabled: true,
+            exempt_roles: exempt_role.into_iter().collect(),
+            exempt_channels: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn automod_rules_come_back_with_mapped_roles_and_channels_and_mirror_deletes_new_ones() {
+        let mut then = guild();
+        if let Some(s) = &mut then.settings {
+            s.automod = Some(vec![
+                rule(800, "Words", 1, Some(10), Some(200)),
+                rule(801, "Gone", 1, None, None),
+                rule(802, "Mentions", 5, None, None),
+            ]);
+        }
+        let doc = doc_of(&then);
+        let mut now = guild();
+        if let Some(s) = &mut now.settings {
+            // 800 lost its exempt role; 801 was deleted; 802's singleton trigger was replaced
+            // by a renamed one; 803 is new.
+            s.automod = Some(vec![
+                rule(800, "Words", 1, None, Some(200)),
+                rule(805, "Renamed", 5, None, None),
+                rule(803, "Intruder", 1, None, None),
+            ]);
+        }
+        let p = plan(&input(&doc, &now, Mode::Mirror));
+        let a = actions(&p);
+        let members = doc.roles.iter().find(|r| r.original_id == 10).map(|r| r.id);
+        let text = doc
+            .channels
+            .iter()
+            .find(|c| c.original_id == 200)
+            .map(|c| c.id);
+        assert!(
+            a.iter().any(
+                |x| matches!(x, Action::AutoModUpdate { live: 800, body, .. }
+                if body.exempt_roles == vec![Ref::L(members.unwrap_or(0))]
+                    && body.actions.iter().any(|a| a.channel == Some(Ref::L(text.unwrap_or(0)))))
+            ),
+            "{a:#?}"
+        );
+        assert!(
+            a.iter()
+                .any(|x| matches!(x, Action::AutoModCreate { rule: 801, .. }))
+        );
+        assert!(a.iter().any(
+            |x| matches!(x, Action::AutoModUpdate { live: 805, name, .. } if name == "Mentions")
+        ));
+        assert!(a.contains(&&Action::AutoModDelete {
+            live: 803,
+            name: "Intruder".into()
+        }));
+        assert_eq!(
+            (
+                p.counts.automod.create,
+                p.counts.automod.update,
+                p.counts.automod.delete
+            ),
+            (1, 2, 1)
+        );
+        assert_eq!(p.risks.automod_deletions, vec!["Intruder".to_owned()]);
+        // The delete comes before the create (the guild's rule slots are few).
+        let pos = |f: &dyn Fn(&Action) -> bool| p.steps.iter().position(|s| f(&s.action));
+        assert!(
+            pos(&|x| matches!(x, Action::AutoModDelete { .. }))
+                < pos(&|x| matches!(x, Action::AutoModCreate { .. }))
+        );
+        // Unchanged: nothing to do.
+        let same = plan(&input(&doc, &then, Mode::Mirror));
+        assert_eq!(same.counts.automod.keep, 3, "{:#?}", same.steps);
+        assert!(!same.steps.iter().any(|s| s.kind() == Kind::AutoMod));
+        // Unknown on either side: left alone, with a warning.
+        let p = plan(&input(&doc_of(&guild()), &now, Mode::Mirror));
+        assert!(
+            p.warnings
+                .contains(&Warning::AutoModUnknown { snapshot: false })
+        );
+        assert!(!p.steps.iter().any(|s| s.kind() == Kind::AutoMod));
+        let p = plan(&input(&doc, &guild(), Mode::Mirror));
+        assert!(
+            p.warnings
+                .contains(&Warning::AutoModUnknown { snapshot: true })
+        );
+        assert!(!p.steps.iter().any(|s| s.kind() == Kind::AutoMod));
     }
 
     #[test]

@@ -152,6 +152,12 @@ impl SnapshotDocument {
                     })
                     .collect(),
             ),
+            automod: settings.automod.as_ref().map(|rules| {
+                rules
+                    .iter()
+                    .map(|r| automod_doc(r, &role_ids, &channel_ids))
+                    .collect()
+            }),
             images: BTreeMap::new(),
             pictures: BTreeMap::new(),
             bans: state.bans.as_ref().map(|bans| {
@@ -164,6 +170,54 @@ impl SnapshotDocument {
                     .collect()
             }),
         })
+    }
+}
+
+/// A rule with its roles and channels by local id (ones no longer in the guild are left out).
+fn automod_doc(
+    r: &crate::recovery::sync::AutoModRuleState,
+    role_ids: &HashMap<u64, u32>,
+    channel_ids: &HashMap<u64, u32>,
+) -> AutoModDoc {
+    let local = |ids: &[u64], map: &HashMap<u64, u32>| {
+        let mut out: Vec<u32> = ids.iter().filter_map(|i| map.get(i).copied()).collect();
+        out.sort_unstable();
+        out
+    };
+    AutoModDoc {
+        original_id: r.id,
+        name: r.name.clone(),
+        event_type: r.event_type,
+        trigger_type: r.trigger_type,
+        trigger_metadata: canonical_value(r.trigger_metadata.clone()),
+        actions: r
+            .actions
+            .iter()
+            .map(|a| {
+                let mut metadata = a.get("metadata").cloned().unwrap_or(Value::Null);
+                let channel = metadata
+                    .as_object_mut()
+                    .and_then(|m| m.remove("channel_id"))
+                    .and_then(|c| c.as_str().and_then(|c| c.parse::<u64>().ok()))
+                    .and_then(|c| channel_ids.get(&c).copied());
+                AutoModActionDoc {
+                    kind: a
+                        .get("type")
+                        .and_then(Value::as_i64)
+                        .and_then(|k| i16::try_from(k).ok())
+                        .unwrap_or(0),
+                    metadata: canonical_value(if metadata.is_object() {
+                        metadata
+                    } else {
+                        Value::Object(Default::default())
+                    }),
+                    channel,
+                }
+            })
+            .collect(),
+        enabled: r.enabled,
+        exempt_roles: local(&r.exempt_roles, role_ids),
+        exempt_channels: local(&r.exempt_channels, channel_ids),
     }
 }
 

@@ -280,7 +280,43 @@ pub struct StickerDoc {
     pub image: Option<String>,
 }
 
-/// A snapshot document (format v2; v1 has no `bans`, `emojis`, `stickers` or `images`).
+/// An AutoMod rule (format v2); the roles and channels it names by snapshot-local id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoModDoc {
+    #[serde(with = "snowflake")]
+    pub original_id: u64,
+    pub name: String,
+    /// 1 MESSAGE_SEND, 2 MEMBER_UPDATE.
+    pub event_type: i16,
+    /// 1 KEYWORD, 3 SPAM, 4 KEYWORD_PRESET, 5 MENTION_SPAM, 6 MEMBER_PROFILE.
+    pub trigger_type: i16,
+    /// As Discord takes it (keywords, patterns, allow list, presets, mention limit).
+    pub trigger_metadata: Value,
+    pub actions: Vec<AutoModActionDoc>,
+    pub enabled: bool,
+    /// Snapshot-local role ids, sorted.
+    pub exempt_roles: Vec<u32>,
+    /// Snapshot-local channel ids, sorted.
+    pub exempt_channels: Vec<u32>,
+}
+
+/// One action of an AutoMod rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoModActionDoc {
+    /// 1 block the message, 2 alert a channel, 3 time out, 4 block member interactions.
+    #[serde(rename = "type")]
+    pub kind: i16,
+    /// As Discord takes it, without the alert channel (that is `channel`).
+    pub metadata: Value,
+    /// Snapshot-local id of the alert channel (type 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<u32>,
+}
+
+/// A snapshot document (format v2; v1 has no `bans`, `emojis`, `stickers`, `automod` or
+/// `images`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotDocument {
@@ -307,6 +343,10 @@ pub struct SnapshotDocument {
     /// By original id; `None` in v1 documents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stickers: Option<Vec<StickerDoc>>,
+    /// By original id; `None` when the rules were not known (v1 documents; no Manage Server):
+    /// a restore then leaves AutoMod alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automod: Option<Vec<AutoModDoc>>,
     /// Image bytes (base64) by their SHA-256 (hex): identical images are stored once.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub images: BTreeMap<String, String>,
@@ -333,6 +373,8 @@ struct Content<'a> {
     emojis: Option<&'a [EmojiDoc]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     stickers: Option<&'a [StickerDoc]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    automod: Option<&'a [AutoModDoc]>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     images: &'a BTreeMap<String, String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -376,6 +418,7 @@ impl SnapshotDocument {
             bans: self.bans.as_deref(),
             emojis: self.emojis.as_deref(),
             stickers: self.stickers.as_deref(),
+            automod: self.automod.as_deref(),
             images: &self.images,
             pictures: &self.pictures,
         };
@@ -577,6 +620,7 @@ mod tests {
                 emojis: Vec::new(),
                 discovery_splash: None,
                 stickers: Vec::new(),
+                automod: None,
             }),
             roles: vec![
                 role(11, 2, "Mod"),

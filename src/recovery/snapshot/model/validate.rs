@@ -15,12 +15,13 @@ impl SnapshotDocument {
             && (self.bans.is_some()
                 || self.emojis.is_some()
                 || self.stickers.is_some()
+                || self.automod.is_some()
                 || !self.images.is_empty()
                 || !self.pictures.is_empty()
                 || self.settings.discovery_splash.is_some())
         {
             return Err(E::Invalid(
-                "bans, emojis, stickers and images need format version 2".into(),
+                "bans, emojis, stickers, AutoMod rules and images need format version 2".into(),
             ));
         }
         check_name("settings.name", &self.settings.name)?;
@@ -293,6 +294,54 @@ impl SnapshotDocument {
                 return Err(E::Invalid(format!(
                     "sticker {} refers to a missing image",
                     s.original_id
+                )));
+            }
+        }
+        let mut rules = HashSet::new();
+        let role_ids: HashSet<u32> = self.roles.iter().map(|r| r.id).collect();
+        let channel_ids: HashSet<u32> = self.channels.iter().map(|c| c.id).collect();
+        let rule_list = self.automod.as_deref().unwrap_or_default();
+        if rule_list.len() > 25 {
+            return Err(E::Invalid(format!(
+                "{} AutoMod rules (Discord allows far fewer)",
+                rule_list.len()
+            )));
+        }
+        for r in rule_list {
+            let id = r.original_id;
+            if !rules.insert(id) {
+                return Err(E::Invalid(format!("AutoMod rule {id} is listed twice")));
+            }
+            let n = r.name.chars().count();
+            if !(1..=100).contains(&n)
+                || !matches!(r.trigger_type, 1 | 3 | 4 | 5 | 6)
+                || !matches!(r.event_type, 1 | 2)
+                || !r.trigger_metadata.is_object()
+                || serde_json::to_vec(&r.trigger_metadata).map_or(true, |b| b.len() > 64 * 1024)
+            {
+                return Err(E::Invalid(format!(
+                    "AutoMod rule {id} has a bad name, trigger, event or trigger metadata"
+                )));
+            }
+            if r.actions.is_empty()
+                || r.actions.len() > 5
+                || r.actions.iter().any(|a| {
+                    !(1..=4).contains(&a.kind)
+                        || !a.metadata.is_object()
+                        || a.channel.is_some_and(|c| !channel_ids.contains(&c))
+                })
+            {
+                return Err(E::Invalid(format!(
+                    "AutoMod rule {id} needs 1 to 5 actions of known kinds, in known channels"
+                )));
+            }
+            if r.exempt_roles.iter().any(|x| !role_ids.contains(x))
+                || r.exempt_channels.iter().any(|x| !channel_ids.contains(x))
+                || r.exempt_roles.len() > 20
+                || r.exempt_channels.len() > 50
+            {
+                return Err(E::Invalid(format!(
+                    "AutoMod rule {id} exempts unknown roles or channels"
                 )));
             }
         }
