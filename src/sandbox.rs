@@ -394,6 +394,8 @@ async fn drill(
             .status(guild)
             .await
             .is_ok_and(|s| s.state == Some(crate::recovery::sync::SyncState::Live))
+            // Bans, AutoMod rules and archived threads come by REST after the load.
+            && data.sync.is_idle(guild)
             && emu.with_world(|w| {
                 w.apps
                     .get(&fixture.app.application_id)

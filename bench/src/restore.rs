@@ -1,6 +1,6 @@
 //! Purpose: the `restore` benchmark scenario — restore a wiped guild (250 roles, 500 channels in
-//! 50 categories, 3,000 overwrites, 2,000 members, 500 bans lifted, 50 emojis, 5 stickers and
-//! 10 AutoMod rules deleted by the attacker) from its snapshot against the emulator with
+//! 50 categories, 3,000 overwrites, 2,000 members, 500 bans lifted, 50 emojis, 5 stickers,
+//! 10 AutoMod rules and 50 threads (25 forum posts) deleted by the attacker) from its snapshot against the emulator with
 //! Discord-shaped rate limits (time-scaled), compare the time with the critical-path minimum
 //! the emulator's own configuration implies, and with the same restore done one call at a time.
 //!
@@ -30,6 +30,8 @@ const EMOJIS: usize = 50;
 const STICKERS: usize = 5;
 /// Every kind of rule Discord allows, each as often as it allows (6 keyword rules).
 const AUTOMOD: usize = 10;
+/// Half of them forum posts (starter message, tags; every other one archived).
+const THREADS: usize = 50;
 const PATIENCE: Duration = Duration::from_secs(600);
 
 /// One measured restore.
@@ -47,6 +49,7 @@ struct Run {
     emojis: usize,
     stickers: usize,
     automod: usize,
+    threads: usize,
 }
 
 /// Everything the restore brings back, images included (emojis and stickers by their bytes).
@@ -152,6 +155,9 @@ fn planned_route(action: &Action) -> &'static str {
         Action::AutoModCreate { .. } => "POST /guilds/{guild_id}/auto-moderation/rules",
         Action::AutoModUpdate { .. } => "PATCH /guilds/{guild_id}/auto-moderation/rules/{rule_id}",
         Action::AutoModDelete { .. } => "DELETE /guilds/{guild_id}/auto-moderation/rules/{rule_id}",
+        Action::ThreadCreate { .. } => "POST /channels/{channel_id}/threads",
+        Action::ThreadEdit { .. } => "PATCH /channels/{channel_id}",
+        Action::ThreadDelete { .. } => "DELETE /channels/{channel_id}",
     }
 }
 
@@ -321,6 +327,7 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
             emojis: EMOJIS,
             stickers: STICKERS,
             automod_rules: AUTOMOD,
+            threads: THREADS,
             ..FixtureSpec::large().with_members(MEMBERS)
         });
         let guild = fixture.guild_id;
@@ -366,15 +373,14 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
         while !data.sync.is_idle(guild) {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        // The AutoMod rules are read by REST after the load: wait for them too.
-        while data
-            .sync
-            .state_as_of(guild, None)
-            .await?
-            .and_then(|s| s.settings)
-            .and_then(|s| s.automod)
-            .is_none_or(|r| r.len() != AUTOMOD)
-        {
+        // The AutoMod rules and archived threads are read by REST after the load: wait for
+        // them too.
+        while data.sync.state_as_of(guild, None).await?.is_none_or(|s| {
+            s.threads.len() != THREADS
+                || s.settings
+                    .and_then(|s| s.automod)
+                    .is_none_or(|r| r.len() != AUTOMOD)
+        }) {
             if Instant::now() > deadline {
                 bail!("the mirror did not read the AutoMod rules");
             }
@@ -440,6 +446,11 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
             let state = data.sync.state_as_of(guild, None).await?;
             let done = state.is_some_and(|s| {
                 s.channels.len() == kept
+                    && s.threads.iter().all(|t| {
+                        s.channels
+                            .iter()
+                            .any(|c| c.discord_channel_id == t.parent_id)
+                    })
                     && s.roles.len() <= 2
                     && s.bans.as_ref().is_some_and(Vec::is_empty)
                     && s.settings.as_ref().is_some_and(|s| {
@@ -626,6 +637,11 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
                 .iter()
                 .filter(|s| matches!(s.action, Action::AutoModCreate { .. }))
                 .count(),
+            threads: plan
+                .steps
+                .iter()
+                .filter(|s| matches!(s.action, Action::ThreadCreate { .. }))
+                .count(),
         };
         running.shutdown().await?;
         emu.shutdown();
@@ -669,6 +685,7 @@ pub async fn run() -> anyhow::Result<serde_json::Value> {
         "emojis": fast.emojis,
         "stickers": fast.stickers,
         "automod_rules": fast.automod,
+        "threads": fast.threads,
         "naive_diff_after": naive.diff_after,
         "time_scale": TIME_SCALE,
     }))

@@ -100,6 +100,24 @@ pub struct StickerView {
     pub image_sha256: String,
 }
 
+/// A thread, its parent and tags by name (a restore makes new ones).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadView {
+    pub id: u64,
+    pub kind: u8,
+    pub name: String,
+    pub parent_name: String,
+    pub archived: bool,
+    pub locked: bool,
+    pub auto_archive_duration: u32,
+    pub rate_limit_per_user: u32,
+    /// Sorted.
+    pub applied_tags: Vec<String>,
+    pub pinned: bool,
+    /// A forum post's starter message (content).
+    pub starter: Option<String>,
+}
+
 /// An AutoMod rule, with role and channel ids shown by name (a restore makes new ones).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AutoModView {
@@ -136,6 +154,8 @@ pub struct GuildView {
     pub stickers: Vec<StickerView>,
     #[serde(default)]
     pub automod: Vec<AutoModView>,
+    #[serde(default)]
+    pub threads: Vec<ThreadView>,
 }
 
 impl GuildView {
@@ -290,6 +310,41 @@ impl GuildView {
                 .map(|c| c.name.clone())
                 .unwrap_or_else(|| format!("<deleted channel {id}>"))
         };
+        let threads = g
+            .threads
+            .values()
+            .map(|t| {
+                let parent = g.channels.get(&t.parent_id);
+                let mut applied_tags: Vec<String> = t
+                    .applied_tags
+                    .iter()
+                    .map(|id| {
+                        parent
+                            .and_then(|p| p.available_tags.iter().find(|x| x.id == *id))
+                            .map(|x| x.name.clone())
+                            .unwrap_or_else(|| format!("<deleted tag {id}>"))
+                    })
+                    .collect();
+                applied_tags.sort();
+                ThreadView {
+                    id: t.id,
+                    kind: t.kind,
+                    name: t.name.clone(),
+                    parent_name: channel_name(&t.parent_id),
+                    archived: t.archived,
+                    locked: t.locked,
+                    auto_archive_duration: t.auto_archive_duration,
+                    rate_limit_per_user: t.rate_limit_per_user,
+                    applied_tags,
+                    pinned: t.flags & 2 != 0,
+                    starter: world
+                        .messages
+                        .get(&t.id)
+                        .filter(|m| !m.deleted && m.channel_id == t.id)
+                        .map(|m| m.content.clone()),
+                }
+            })
+            .collect();
         let automod = g
             .automod
             .iter()
@@ -340,6 +395,7 @@ impl GuildView {
             emojis,
             stickers,
             automod,
+            threads,
         }
     }
 
@@ -373,6 +429,9 @@ pub struct DiffOptions {
     pub emojis: bool,
     pub stickers: bool,
     pub automod: bool,
+    pub threads: bool,
+    /// Compare forum posts' starter messages (the mirror has none: snapshots fetch them).
+    pub starters: bool,
     /// Skip managed (bot) roles.
     pub ignore_managed_roles: bool,
 }
@@ -391,6 +450,8 @@ impl Default for DiffOptions {
             emojis: true,
             stickers: true,
             automod: true,
+            threads: true,
+            starters: true,
             ignore_managed_roles: false,
         }
     }
@@ -693,6 +754,28 @@ pub fn diff(a: &GuildView, b: &GuildView, opts: &DiffOptions) -> Vec<DiffEntry> 
             "stickers",
             keyed(&a.stickers, by_id, |s| s.id, k),
             keyed(&b.stickers, by_id, |s| s.id, k),
+            &skip,
+        );
+    }
+    if opts.threads {
+        let k = |t: &ThreadView| format!("{:?} in {:?}", t.name, t.parent_name);
+        let without_starters = |v: &[ThreadView]| -> Vec<ThreadView> {
+            v.iter()
+                .cloned()
+                .map(|mut t| {
+                    if !opts.starters {
+                        t.starter = None;
+                    }
+                    t
+                })
+                .collect()
+        };
+        let (ta, tb) = (without_starters(&a.threads), without_starters(&b.threads));
+        diff_sets(
+            &mut out,
+            "threads",
+            keyed(&ta, by_id, |t| t.id, k),
+            keyed(&tb, by_id, |t| t.id, k),
             &skip,
         );
     }

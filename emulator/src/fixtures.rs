@@ -46,6 +46,10 @@ pub struct FixtureSpec {
     /// AutoMod rules (at most 10: a mention-spam, a preset, a spam and a profile rule, the
     /// rest keyword rules), with exempt roles and channels and an alert channel.
     pub automod_rules: usize,
+    /// Threads: every other one a forum post (tags, starter message) when there is a forum,
+    /// the others threads of text channels; every other post archived, some locked, the
+    /// first post pinned.
+    pub threads: usize,
 }
 
 impl Default for FixtureSpec {
@@ -75,6 +79,7 @@ impl FixtureSpec {
             bans: 2,
             stickers: 1,
             automod_rules: 2,
+            threads: 4,
         }
     }
 
@@ -95,6 +100,7 @@ impl FixtureSpec {
             bans: 20,
             stickers: 5,
             automod_rules: 4,
+            threads: 20,
             ..Self::small()
         }
     }
@@ -660,6 +666,7 @@ pub fn build(st: &mut State, spec: &FixtureSpec) -> Fixture {
         g.settings.public_updates_channel_id = Some(general);
         g.role_creations = VecDeque::new();
     }
+    fixture_threads(st, gid, owner, spec.threads);
     st.send_guild_create(app.id, gid);
     let mut channel_ids = vec![general];
     channel_ids.extend(child_ids);
@@ -679,5 +686,77 @@ pub fn build(st: &mut State, spec: &FixtureSpec) -> Fixture {
         general_channel_id: general,
         member_ids,
         banned_ids,
+    }
+}
+
+/// The fixture's threads (see [`FixtureSpec::threads`]).
+fn fixture_threads(st: &mut State, gid: GuildId, owner: UserId, n: usize) {
+    let Some(g) = st.world.guilds.get(&gid) else {
+        return;
+    };
+    let forums: Vec<(ChannelId, Vec<u64>)> = g
+        .sorted_channels()
+        .iter()
+        .filter(|c| c.kind == GUILD_FORUM)
+        .map(|c| (c.id, c.available_tags.iter().map(|t| t.id).collect()))
+        .collect();
+    let texts: Vec<ChannelId> = g
+        .sorted_channels()
+        .iter()
+        .filter(|c| c.kind == GUILD_TEXT)
+        .map(|c| c.id)
+        .collect();
+    for j in 0..n {
+        let id = st.next_id();
+        let post = j % 2 == 0 && !forums.is_empty();
+        let (parent, tags) = if post {
+            let (f, tags) = &forums[(j / 2) % forums.len()];
+            (*f, tags.iter().take(1 + j % 2).copied().collect())
+        } else if let Some(t) = texts.get(j % texts.len().max(1)) {
+            (*t, Vec::new())
+        } else {
+            continue;
+        };
+        // Archived: every other post (a text channel's archived threads are not listed by
+        // Umbra's loads, as Discord's guild listing leaves them out).
+        let archived = post && j % 4 == 2;
+        let thread = Thread {
+            id,
+            guild_id: gid,
+            parent_id: parent,
+            kind: if !post && j % 7 == 5 { 12 } else { 11 },
+            name: if post {
+                format!("Post {}", j + 1)
+            } else {
+                format!("thread-{}", j + 1)
+            },
+            owner_id: owner,
+            archived,
+            archive_timestamp: archived
+                .then(|| Utc::now() - chrono::Duration::minutes(i64::try_from(j).unwrap_or(0))),
+            locked: j % 5 == 4,
+            auto_archive_duration: [1440, 4320, 10080, 60][j % 4],
+            invitable: true,
+            rate_limit_per_user: [0, 0, 10][j % 3],
+            applied_tags: tags,
+            flags: if j == 0 && post { 2 } else { 0 },
+            message_count: u32::from(post),
+            created_at: Utc::now(),
+        };
+        st.world.channel_guild.insert(id, gid);
+        if let Some(g) = st.world.guilds.get_mut(&gid) {
+            g.threads.insert(id, thread);
+        }
+        if post {
+            let parts = crate::ops_messages::MessageParts {
+                content: Some(format!("Starter message of post {}", j + 1)),
+                ..Default::default()
+            };
+            let origin = crate::ops_messages::MessageOrigin {
+                author_id: owner,
+                ..Default::default()
+            };
+            let _ = st.insert_message_with_id(id, id, origin, parts);
+        }
     }
 }

@@ -188,7 +188,8 @@ impl State {
             .ok_or_else(ApiError::unknown_channel)?;
         let p = World::channel_permissions(g, parent, actor);
         let manage = p & (perm::MANAGE_THREADS | perm::ADMINISTRATOR) != 0;
-        if !(manage || t.owner_id == actor) || (t.locked && !manage) {
+        // A moderator may change any thread; its owner one that is not locked.
+        if !manage && (t.owner_id != actor || t.locked) {
             return Err(ApiError::missing_permissions());
         }
         let others = name.is_some()

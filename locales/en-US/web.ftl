@@ -338,6 +338,11 @@ web-tm-automod = { $count ->
    *[other] { $count } AutoMod rules
 }
 web-tm-automod-off = off
+web-tm-threads = { $count ->
+    [one] 1 thread or post
+   *[other] { $count } threads and posts
+}
+web-tm-thread-archived = archived
 web-tm-automod-exempt = except
 web-tm-automod-keywords = keywords
 web-tm-automod-spam = spam

@@ -21,6 +21,7 @@ mod m20261206_000400_plan_change;
 mod m20261206_000500_member_links;
 mod m20261206_000600_bans;
 mod m20261206_000700_automod;
+mod m20261206_000800_threads;
 mod runner;
 mod sql;
 
@@ -60,5 +61,6 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(m20261206_000500_member_links::MIGRATION),
         Box::new(m20261206_000600_bans::MIGRATION),
         Box::new(m20261206_000700_automod::MIGRATION),
+        Box::new(m20261206_000800_threads::MIGRATION),
     ]
 }

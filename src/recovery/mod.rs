@@ -56,7 +56,7 @@ pub fn services(
         Arc::new(guilds.clone()),
         Arc::new(members.clone()),
         Arc::new(members.clone()),
-        rest,
+        rest.clone(),
         sync::SyncSettings {
             batch_rows: r.sync_batch_rows,
             flush_interval: Duration::from_millis(r.sync_flush_interval_ms),
@@ -77,6 +77,7 @@ pub fn services(
             max_document_bytes: usize::try_from(r.max_document_bytes).unwrap_or(usize::MAX),
         },
         download_client(config)?,
+        rest,
     );
     Ok((members, sync, snapshots))
 }

@@ -140,6 +140,8 @@ pub struct Picture {
     pub stickers: Vec<String>,
     /// The AutoMod rules; `None`: not known then.
     pub automod: Option<Vec<RuleView>>,
+    /// Threads and forum posts: (name, its channel's name, archived).
+    pub threads: Vec<(String, String, bool)>,
 }
 
 fn kind_name(kind: i16) -> &'static str {
@@ -346,6 +348,12 @@ pub fn picture(doc: &SnapshotDocument, user_names: &HashMap<u64, String>) -> Pic
             .iter()
             .flatten()
             .map(|s| s.name.clone())
+            .collect(),
+        threads: doc
+            .threads
+            .iter()
+            .flatten()
+            .map(|t| (t.name.clone(), names.channel(Some(t.parent)), t.archived))
             .collect(),
         automod: doc.automod.as_ref().map(|rules| {
             rules
@@ -706,6 +714,7 @@ mod tests {
             emojis: None,
             stickers: None,
             automod: None,
+            threads: None,
             images: Default::default(),
             pictures: Default::default(),
         }

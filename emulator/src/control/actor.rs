@@ -228,6 +228,25 @@ impl Actor {
         id_in(&st!(self).create_sticker(self.user, guild, &body, Some(&file), self.r())?)
     }
 
+    /// `POST /channels/{c}/threads` with `body` (a forum post needs `message`).
+    pub fn create_thread(&self, parent: ChannelId, body: Value) -> Result<ChannelId, ApiError> {
+        id_in(&st!(self).create_thread(self.user, parent, &body, self.r())?)
+    }
+
+    /// `PATCH /channels/{t}` of a thread.
+    pub fn update_thread(&self, thread: ChannelId, body: Value) -> Result<(), ApiError> {
+        st!(self)
+            .update_thread(self.user, thread, &body, self.r())
+            .map(|_| ())
+    }
+
+    /// `DELETE /channels/{t}` of a thread.
+    pub fn delete_thread(&self, thread: ChannelId) -> Result<(), ApiError> {
+        st!(self)
+            .delete_thread(self.user, thread, self.r())
+            .map(|_| ())
+    }
+
     /// `POST /guilds/{g}/auto-moderation/rules` with `body`.
     pub fn create_automod_rule(&self, guild: GuildId, body: Value) -> Result<u64, ApiError> {
         id_in(&st!(self).create_automod_rule(self.user, guild, &body, self.r())?)

@@ -1092,6 +1092,55 @@ pub async fn delete_emoji(AxState(inner): S, Path(p): P, req: ApiRequest) -> Api
     Ok(Reply::NoContent)
 }
 
+// ---- threads ----
+
+pub async fn create_thread(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let cid = param(&p, "channel_id")?;
+    let b = req.json()?;
+    Ok(Reply::created(inner.state.lock().create_thread(
+        user,
+        cid,
+        &b,
+        req.reason(),
+    )?))
+}
+
+pub async fn active_threads(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let gid = param(&p, "guild_id")?;
+    Ok(Reply::ok(inner.state.lock().active_threads(user, gid)?))
+}
+
+pub async fn archived_public_threads(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let cid = param(&p, "channel_id")?;
+    let before = match req.q("before") {
+        None => None,
+        Some(t) => Some(
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .map_err(|_| {
+                    ApiError::invalid_form(
+                        "before",
+                        "DATE_TIME_TYPE_PARSE",
+                        "Not an ISO8601 timestamp.",
+                    )
+                })?,
+        ),
+    };
+    let limit = req
+        .q("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(50);
+    Ok(Reply::ok(
+        inner
+            .state
+            .lock()
+            .archived_threads(user, cid, before, limit)?,
+    ))
+}
+
 // ---- AutoMod rules ----
 
 pub async fn list_automod_rules(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
@@ -1271,6 +1320,14 @@ pub async fn get_channel(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiR
     if st.world.dms.contains_key(&cid) {
         return Ok(Reply::ok(st.dm_json(cid, user)?));
     }
+    if let Some((g, t)) = st.thread_of(cid) {
+        let parent = g
+            .channels
+            .get(&t.parent_id)
+            .ok_or_else(ApiError::unknown_channel)?;
+        World::require_in_channel(g, parent, user, 0)?;
+        return Ok(Reply::ok(t.json()));
+    }
     let gid = st.world.channel_guild_id(cid)?;
     let g = st.world.guild(gid)?;
     let ch = g.channels.get(&cid).ok_or_else(ApiError::unknown_channel)?;
@@ -1286,6 +1343,9 @@ pub async fn update_channel(AxState(inner): S, Path(p): P, req: ApiRequest) -> A
     if st.world.dms.contains_key(&cid) {
         return Err(ApiError::cannot_execute_on_dm());
     }
+    if st.thread_of(cid).is_some() {
+        return Ok(Reply::ok(st.update_thread(user, cid, &b, req.reason())?));
+    }
     Ok(Reply::ok(st.update_channel(user, cid, &b, req.reason())?))
 }
 
@@ -1295,6 +1355,9 @@ pub async fn delete_channel(AxState(inner): S, Path(p): P, req: ApiRequest) -> A
     let mut st = inner.state.lock();
     if st.world.dms.contains_key(&cid) {
         return Ok(Reply::ok(st.dm_json(cid, user)?));
+    }
+    if st.thread_of(cid).is_some() {
+        return Ok(Reply::ok(st.delete_thread(user, cid, req.reason())?));
     }
     Ok(Reply::ok(st.delete_channel(user, cid, req.reason())?))
 }

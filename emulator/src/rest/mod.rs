@@ -496,6 +496,12 @@ pub fn api_routes() -> Router<Arc<Inner>> {
                 .patch(update_sticker)
                 .delete(delete_sticker),
         )
+        .route("/channels/{channel_id}/threads", post(create_thread))
+        .route(
+            "/channels/{channel_id}/threads/archived/public",
+            get(archived_public_threads),
+        )
+        .route("/guilds/{guild_id}/threads/active", get(active_threads))
         .route(
             "/guilds/{guild_id}/auto-moderation/rules",
             get(list_automod_rules).post(create_automod_rule),

@@ -29,6 +29,10 @@ pub struct Model {
     pub default_sort_order: Option<i16>,
     pub default_forum_layout: Option<i16>,
     pub flags: i32,
+    /// Threads (kind 10-12) only: archived, locked, auto_archive_duration, invitable,
+    /// applied_tags.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub thread: Option<Json>,
     /// Start of this version's validity.
     pub valid_from: DateTimeWithTimeZone,
     /// End of this version's validity; `None` = the current version.

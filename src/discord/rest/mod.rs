@@ -57,6 +57,10 @@ pub enum Endpoint {
     GuildSticker(u64, u64),
     GuildAutoModRules(u64),
     GuildAutoModRule(u64, u64),
+    /// `/channels/{c}/threads` (create a thread or a forum post).
+    ChannelThreads(u64),
+    ChannelArchivedThreads(u64),
+    GuildActiveThreads(u64),
     GuildAuditLogs(u64),
     GuildIncidentActions(u64),
     Webhook(u64),
@@ -356,6 +360,70 @@ impl Rest {
             if n < PAGE {
                 return Ok(out);
             }
+        }
+    }
+
+    /// `GET /channels/{c}/threads/archived/public`, newest archive first, page by page (by
+    /// the last one's archive time) up to `max`: the channel's archived public threads.
+    pub async fn archived_threads(
+        &self,
+        channel: u64,
+        max: usize,
+    ) -> Result<Vec<crate::recovery::sync::ThreadState>, RestError> {
+        let mut out = Vec::new();
+        let mut before: Option<String> = None;
+        loop {
+            let mut call = RestCall::new(Method::Get, Endpoint::ChannelArchivedThreads(channel))
+                .query("limit", 100);
+            if let Some(b) = &before {
+                call = call.query("before", b);
+            }
+            let page = self.body(call).await?;
+            let threads = page
+                .get("threads")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for t in &threads {
+                let parsed: serenity::all::GuildChannel = serde_json::from_value(t.clone())
+                    .map_err(|e| {
+                        RestError::Transient(format!("a thread that does not read: {e}"))
+                    })?;
+                if let Some(state) = crate::recovery::sync::convert::thread(&parsed) {
+                    out.push(state);
+                }
+            }
+            before = threads
+                .last()
+                .and_then(|t| t.pointer("/thread_metadata/archive_timestamp"))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let more = page
+                .get("has_more")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            if !more || before.is_none() || out.len() >= max {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// `GET /channels/{c}/messages/{m}`: the message's text (`None`: no such message).
+    pub async fn message_content(
+        &self,
+        channel: u64,
+        message: u64,
+    ) -> Result<Option<String>, RestError> {
+        match self
+            .body(RestCall::new(
+                Method::Get,
+                Endpoint::ChannelMessage(channel, message),
+            ))
+            .await
+        {
+            Ok(m) => Ok(m.get("content").and_then(Value::as_str).map(str::to_owned)),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
         }
     }
 

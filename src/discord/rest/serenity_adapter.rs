@@ -87,6 +87,15 @@ fn route(endpoint: &Endpoint, application: u64) -> Route<'_> {
             guild_id: snowflake(g),
             sticker_id: snowflake(s),
         },
+        E::ChannelThreads(c) => Route::ChannelThreads {
+            channel_id: snowflake(c),
+        },
+        E::ChannelArchivedThreads(c) => Route::ChannelArchivedPublicThreads {
+            channel_id: snowflake(c),
+        },
+        E::GuildActiveThreads(g) => Route::GuildThreadsActive {
+            guild_id: snowflake(g),
+        },
         E::GuildAutoModRules(g) => Route::GuildAutomodRules {
             guild_id: snowflake(g),
         },

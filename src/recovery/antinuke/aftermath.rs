@@ -248,13 +248,17 @@ impl AntinukeService {
             - chrono::Duration::milliseconds(
                 i64::try_from(self.inner.config.snapshot_margin_ms).unwrap_or(0),
             );
-        // A guild synced moments before the attack: the mirror's first state is still from
-        // before it.
+        // A guild synced moments before the attack: the newest state the mirror had before
+        // it (the full load, and what is read by REST after it: archived threads, AutoMod
+        // rules), never one older than the mirror's first.
         if let Ok(Some(start)) = self.inner.sync.history_start(guild).await
             && start > at
             && start < first
         {
-            at = start;
+            at = match self.inner.sync.last_change_before(guild, first).await {
+                Ok(Some(last)) if last > start => last,
+                _ => start,
+            };
         }
         let reason = format!("AntiNuke incident {id}");
         let mut steps = Vec::new();

@@ -162,6 +162,10 @@ pub fn scope_of(destroyed: &Destroyed, doc: &DocView, actor: u64) -> (Scope, Vec
     {
         components.push(Component::AutoMod);
     }
+    // A deleted channel's threads and forum posts went with it.
+    if !destroyed.channels_deleted.is_empty() {
+        components.push(Component::Threads);
+    }
     (
         Scope {
             roles,
@@ -173,6 +177,8 @@ pub fn scope_of(destroyed: &Destroyed, doc: &DocView, actor: u64) -> (Scope, Vec
             emojis,
             stickers,
             automod,
+            // The threads of the channels in scope come with them (see the planner).
+            threads: BTreeSet::new(),
         },
         components,
     )
@@ -275,7 +281,8 @@ mod tests {
                 Component::Roles,
                 Component::Channels,
                 Component::Members,
-                Component::AutoMod
+                Component::AutoMod,
+                Component::Threads
             ]
         );
         let (scope, components) = scope_of(&Destroyed::default(), &doc, 9);

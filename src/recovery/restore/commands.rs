@@ -124,6 +124,7 @@ async fn autocomplete_components(
         "emojis",
         "stickers",
         "automod",
+        "threads",
         "roles,channels",
         "roles,channels,settings",
         "roles,members",
@@ -342,6 +343,11 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
             msg::RESTORE_PREVIEW_AUTOMOD,
             &c.automod,
         ),
+        (
+            crate::recovery::restore::model::Component::Threads,
+            msg::RESTORE_PREVIEW_THREADS,
+            &c.threads,
+        ),
     ] {
         if plan.components.has(component) && *counts != ActionCounts::default() {
             lines.push(counts_line(data, locale, m, counts, None));
@@ -386,6 +392,10 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
         (
             msg::RESTORE_PREVIEW_AUTOMOD_DELETIONS,
             &plan.risks.automod_deletions,
+        ),
+        (
+            msg::RESTORE_PREVIEW_THREAD_DELETIONS,
+            &plan.risks.thread_deletions,
         ),
         (msg::RESTORE_PREVIEW_UNBANS, &plan.risks.unbans),
     ] {

@@ -63,6 +63,8 @@ pub mod limits {
     pub const STICKER: (u32, Duration) = (5, Duration::from_secs(5));
     /// AutoMod rule creates, edits and deletes (assumed, as the emulator).
     pub const AUTOMOD: (u32, Duration) = (5, Duration::from_secs(5));
+    /// `POST /channels/{c}/threads`, per parent channel (assumed, as the emulator).
+    pub const THREAD_CREATE: (u32, Duration) = (5, Duration::from_secs(5));
     pub const GLOBAL_PER_SECOND: u32 = 50;
     /// Observed: about 250 role creations per guild per 48 hours.
     pub const ROLE_CREATE_BUDGET: usize = 250;
@@ -116,13 +118,16 @@ pub enum Component {
     /// Only from snapshots that know the rules (format v2, read with Manage Server).
     #[serde(rename = "automod")]
     AutoMod,
+    /// Threads and forum posts (name, tags, starter message, archive state, lock), in their
+    /// restored channels. Only from snapshots that know them (format v2).
+    Threads,
     /// Members who left but linked their account are added back (`/members pull`). Never part
     /// of "all": a restore does not add people unless asked.
     Pull,
 }
 
 impl Component {
-    pub const ALL: [Component; 8] = [
+    pub const ALL: [Component; 9] = [
         Component::Roles,
         Component::Channels,
         Component::Settings,
@@ -131,6 +136,7 @@ impl Component {
         Component::Emojis,
         Component::Stickers,
         Component::AutoMod,
+        Component::Threads,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -143,6 +149,7 @@ impl Component {
             Component::Emojis => "emojis",
             Component::Stickers => "stickers",
             Component::AutoMod => "automod",
+            Component::Threads => "threads",
             Component::Pull => "pull",
         }
     }
@@ -223,6 +230,10 @@ pub struct Scope {
     /// AutoMod rules (original ids; live ids of those the snapshot lacks).
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub automod: BTreeSet<u64>,
+    /// Threads (original ids; live ids of those the snapshot lacks). The threads of a channel
+    /// in `channels` are in scope too.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub threads: BTreeSet<u64>,
 }
 
 /// A reference to a role or channel: `L` = the snapshot's local id (resolved through the id
@@ -590,6 +601,50 @@ pub enum Action {
         live: u64,
         name: String,
     },
+    /// `POST /channels/{parent}/threads` (a forum post with its starter message), then one
+    /// `PATCH` for its archive state, lock and pin when it has any.
+    ThreadCreate {
+        #[serde(with = "snowflake")]
+        thread: u64,
+        parent: Ref,
+        /// In a forum or media channel: a post.
+        post: bool,
+        name: String,
+        fields: ThreadFields,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        starter: Option<String>,
+    },
+    /// `PATCH /channels/{t}`; `reopen`: the thread is archived now, so the change unarchives
+    /// it and a second `PATCH` archives it again when it should be.
+    ThreadEdit {
+        #[serde(with = "snowflake")]
+        live: u64,
+        parent: Ref,
+        name: String,
+        fields: ThreadFields,
+        reopen: bool,
+    },
+    /// `DELETE /channels/{t}` (mirror).
+    ThreadDelete {
+        #[serde(with = "snowflake")]
+        live: u64,
+        name: String,
+    },
+}
+
+/// What a thread is made of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadFields {
+    /// 10 announcement, 11 public, 12 private.
+    pub kind: i16,
+    pub archived: bool,
+    pub locked: bool,
+    pub auto_archive_duration: i32,
+    pub invitable: bool,
+    pub rate_limit_per_user: i32,
+    pub pinned: bool,
+    /// Tag names of the parent forum.
+    pub tags: Vec<String>,
 }
 
 /// What an AutoMod rule is made of, its roles and channels as references.
@@ -633,6 +688,7 @@ pub enum Kind {
     Sticker,
     #[serde(rename = "automod")]
     AutoMod,
+    Thread,
 }
 
 /// The rate-limit lane a step runs in: one per bucket as serenity keys them (route kind +
@@ -659,6 +715,8 @@ pub enum Lane {
     Stickers,
     /// `POST /guilds/{g}/auto-moderation/rules`, `PATCH`/`DELETE` of one rule.
     AutoMod,
+    /// `POST /channels/{c}/threads` (thread edits and deletes go by `Channel`).
+    Threads,
 }
 
 pub type StepId = u32;
@@ -694,6 +752,9 @@ impl Step {
             Action::AutoModCreate { .. }
             | Action::AutoModUpdate { .. }
             | Action::AutoModDelete { .. } => Kind::AutoMod,
+            Action::ThreadCreate { .. }
+            | Action::ThreadEdit { .. }
+            | Action::ThreadDelete { .. } => Kind::Thread,
         }
     }
 
@@ -719,6 +780,10 @@ impl Step {
             Action::AutoModCreate { .. }
             | Action::AutoModUpdate { .. }
             | Action::AutoModDelete { .. } => Lane::AutoMod,
+            Action::ThreadCreate { .. } => Lane::Threads,
+            Action::ThreadEdit { live, .. } | Action::ThreadDelete { live, .. } => {
+                Lane::Channel(*live)
+            }
         }
     }
 
@@ -744,6 +809,7 @@ impl Step {
                 Action::EmojiCreate { .. }
                     | Action::StickerCreate { .. }
                     | Action::AutoModCreate { .. }
+                    | Action::ThreadCreate { .. }
             )
     }
 
@@ -776,6 +842,9 @@ impl Step {
                 roles.extend(r.iter().copied())
             }
             Action::RolePositions { order } => roles.extend(order.iter().copied()),
+            Action::ThreadCreate { parent, .. } | Action::ThreadEdit { parent, .. } => {
+                channels.push(*parent)
+            }
             Action::AutoModCreate { body, .. } | Action::AutoModUpdate { body, .. } => {
                 roles.extend(body.exempt_roles.iter().copied());
                 channels.extend(body.exempt_channels.iter().copied());
@@ -900,6 +969,9 @@ pub struct Risks {
     /// AutoMod rules that would be deleted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub automod_deletions: Vec<String>,
+    /// Threads that would be deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thread_deletions: Vec<String>,
     /// Users who would be unbanned.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unbans: Vec<String>,
@@ -949,6 +1021,8 @@ pub struct Counts {
     pub stickers: ActionCounts,
     #[serde(default)]
     pub automod: ActionCounts,
+    #[serde(default)]
+    pub threads: ActionCounts,
     /// Permission overwrites sent inside channel creates and updates.
     pub overwrites: usize,
 }
@@ -1125,6 +1199,9 @@ impl Plan {
             Action::AutoModCreate { name, .. }
             | Action::AutoModUpdate { name, .. }
             | Action::AutoModDelete { name, .. } => format!("AutoMod rule {name}"),
+            Action::ThreadCreate { name, .. }
+            | Action::ThreadEdit { name, .. }
+            | Action::ThreadDelete { name, .. } => format!("thread {name}"),
         };
         (step.kind(), name)
     }
@@ -1153,6 +1230,12 @@ impl Plan {
                 Action::AutoModCreate { .. }
                 | Action::AutoModUpdate { .. }
                 | Action::AutoModDelete { .. } => c.automod += 1,
+                Action::ThreadCreate { parent, .. } => {
+                    *c.thread_creates.entry(*parent).or_default() += 1
+                }
+                Action::ThreadEdit { live, .. } | Action::ThreadDelete { live, .. } => {
+                    *c.per_channel.entry(*live).or_default() += 1
+                }
                 Action::RolePositions { .. } | Action::ChannelPositions { .. } => c.bulk += 1,
             }
         }
@@ -1182,6 +1265,13 @@ impl Plan {
         let emojis = t(c.emojis, limits::EMOJI);
         let stickers = t(c.stickers, limits::STICKER);
         let automod = t(c.automod, limits::AUTOMOD);
+        // Threads are created per parent channel (its own bucket), after the channels.
+        let threads = c
+            .thread_creates
+            .values()
+            .map(|n| t(*n, limits::THREAD_CREATE))
+            .max()
+            .unwrap_or_default();
         let edits = t(c.role_edits, limits::ROLE_EDIT);
         let per_channel = c
             .per_channel
@@ -1200,6 +1290,7 @@ impl Plan {
             + c.emojis
             + c.stickers
             + c.automod
+            + c.thread_creates.values().sum::<usize>()
             + c.bulk;
         let global = Duration::from_secs_f64(total as f64 / f64::from(limits::GLOBAL_PER_SECOND));
         // The grants come after every member and the role positions (after the role creates).
@@ -1213,6 +1304,7 @@ impl Plan {
             .max(stickers)
             // AutoMod rules wait for the roles and channels they name.
             .max(roles.max(channels) + automod)
+            .max(channels + threads)
             .max(global)
             + Duration::from_secs(1)
     }
@@ -1240,6 +1332,7 @@ struct LaneCounts {
     emojis: usize,
     stickers: usize,
     automod: usize,
+    thread_creates: HashMap<Ref, usize>,
     bulk: usize,
 }
 

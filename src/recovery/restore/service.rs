@@ -1019,6 +1019,9 @@ fn approval_event(
     if !plan.risks.automod_deletions.is_empty() {
         risks.push(format!("🗑️ {}", list(&plan.risks.automod_deletions)));
     }
+    if !plan.risks.thread_deletions.is_empty() {
+        risks.push(format!("🗑️ {}", list(&plan.risks.thread_deletions)));
+    }
     if !plan.risks.unbans.is_empty() {
         risks.push(format!("🔓 {}", list(&plan.risks.unbans)));
     }

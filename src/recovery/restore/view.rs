@@ -28,6 +28,7 @@ pub fn kind_name(k: model::Kind) -> &'static str {
         model::Kind::Emoji => "emoji",
         model::Kind::Sticker => "sticker",
         model::Kind::AutoMod => "automod",
+        model::Kind::Thread => "thread",
     }
 }
 

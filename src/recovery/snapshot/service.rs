@@ -107,6 +107,8 @@ pub struct SnapshotService {
     reported_failures: Arc<Mutex<HashMap<u64, i64>>>,
     /// Downloads imported files (attachment URLs).
     http: reqwest::Client,
+    /// Reads forum posts' starter messages.
+    rest: crate::discord::rest::Rest,
 }
 
 impl SnapshotService {
@@ -117,6 +119,7 @@ impl SnapshotService {
         licensing: Arc<dyn LicensingReader>,
         settings: SnapshotSettings,
         http: reqwest::Client,
+        rest: crate::discord::rest::Rest,
     ) -> Self {
         Self {
             db,
@@ -126,6 +129,7 @@ impl SnapshotService {
             settings,
             reported_failures: Arc::new(Mutex::new(HashMap::new())),
             http,
+            rest,
         }
     }
 
@@ -235,6 +239,7 @@ impl SnapshotService {
             .ok_or(SnapshotError::NoStateAt)?;
         let mut doc = SnapshotDocument::from_state(&state).ok_or(SnapshotError::NoStateAt)?;
         self.keep_images(guild, &mut doc).await;
+        self.keep_starters(guild, &mut doc).await;
         let (doc, encoded) = tokio::task::spawn_blocking(move || {
             let encoded = model::encode(&doc).map_err(SnapshotError::Encode)?;
             Ok::<_, SnapshotError>((doc, encoded))
@@ -331,6 +336,64 @@ impl SnapshotService {
                 doc.pictures.insert(key, hash.clone());
                 doc.images.insert(hash, data);
             }
+        }
+    }
+
+    /// The starter message of each forum post: the newest stored snapshot's copy when it has
+    /// one (a post deleted since keeps its text), else read from Discord (it needs the Message
+    /// Content intent: without it Discord gives an empty text, and the post is restored with
+    /// its title as its message). An edit of a starter message after it was first kept is
+    /// not followed.
+    async fn keep_starters(&self, guild: u64, doc: &mut SnapshotDocument) {
+        let posts: Vec<usize> = doc
+            .threads
+            .iter()
+            .flatten()
+            .enumerate()
+            .filter(|(_, t)| {
+                doc.channels
+                    .iter()
+                    .any(|c| c.id == t.parent && matches!(c.kind, 15 | 16))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if posts.is_empty() {
+            return;
+        }
+        let mut kept: HashMap<u64, String> = HashMap::new();
+        if let Ok(Some(latest)) = self.latest(guild).await
+            && let Ok((_, previous)) = self.document(guild, latest.id).await
+        {
+            for t in previous.threads.iter().flatten() {
+                if let Some(s) = &t.starter {
+                    kept.insert(t.original_id, s.clone());
+                }
+            }
+        }
+        let Some(threads) = doc.threads.as_mut() else {
+            return;
+        };
+        for i in posts {
+            let Some(t) = threads.get_mut(i) else {
+                continue;
+            };
+            t.starter = match kept.remove(&t.original_id) {
+                Some(s) => Some(s),
+                None => {
+                    let read = self.rest.message_content(t.original_id, t.original_id);
+                    match tokio::time::timeout(Duration::from_secs(10), read).await {
+                        Ok(Ok(Some(text))) if !text.is_empty() => {
+                            Some(text.chars().take(4000).collect())
+                        }
+                        Ok(Ok(_)) => None,
+                        Ok(Err(e)) => {
+                            tracing::debug!(guild, thread = t.original_id, error = %e, "a starter message could not be read");
+                            None
+                        }
+                        Err(_) => None,
+                    }
+                }
+            };
         }
     }
 

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::model::{
     ChannelState, EmojiState, MemberState, OverwriteState, OverwriteTarget, RoleState,
-    SettingsState, StickerState, bits_to_db, channel_kind, color_to_db,
+    SettingsState, StickerState, ThreadState, bits_to_db, channel_kind, color_to_db,
 };
 
 fn small(n: u64) -> i16 {
@@ -46,6 +46,32 @@ pub fn role(r: &serenity::Role) -> RoleState {
         tags: serde_json::to_value(&r.tags).ok().and_then(present),
         flags: 0,
     }
+}
+
+/// A thread, `None` for any other channel (or a thread without its metadata or parent).
+pub fn thread(c: &serenity::GuildChannel) -> Option<ThreadState> {
+    let kind = i16::from(u8::from(c.kind));
+    if !channel_kind::THREADS.contains(&kind) {
+        return None;
+    }
+    let meta = c.thread_metadata?;
+    let mut applied_tags: Vec<u64> = c.applied_tags.iter().map(|t| t.get()).collect();
+    applied_tags.sort_unstable();
+    applied_tags.dedup();
+    Some(ThreadState {
+        id: c.id.get(),
+        kind,
+        name: c.name.clone(),
+        parent_id: c.parent_id?.get(),
+        archived: meta.archived,
+        locked: meta.locked,
+        auto_archive_duration: i32::from(u16::from(meta.auto_archive_duration)),
+        // Only private threads have it; public ones are open to everyone anyway.
+        invitable: kind != channel_kind::PRIVATE_THREAD || meta.invitable,
+        rate_limit_per_user: c.rate_limit_per_user.map(i32::from).unwrap_or(0),
+        flags: int(c.flags.bits()),
+        applied_tags,
+    })
 }
 
 /// A guild channel, `None` for threads. Role overwrites naming a role outside `roles` (deleted

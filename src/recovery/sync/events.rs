@@ -24,7 +24,7 @@ use poise::serenity_prelude as serenity;
 use serenity::FullEvent;
 
 use super::convert;
-use super::model::{BanState, SettingsState};
+use super::model::{BanState, SettingsState, ThreadState};
 use super::queue::StateChange;
 use super::service::{GuildSync, Load, ShardHook, SyncService};
 
@@ -35,19 +35,39 @@ impl SyncService {
             FullEvent::GuildCreate { guild, .. } => self.guild_available(ctx, guild),
             FullEvent::GuildMembersChunk { chunk } => self.members_chunk(ctx, chunk),
             FullEvent::GuildUpdate { new_data, .. } => self.settings_changed(ctx, new_data),
+            // The cache's lists, not the event's: handlers run in any order, the cache was
+            // updated in gateway order (see the module comment).
             FullEvent::GuildStickersUpdate {
                 guild_id,
                 current_state,
             } => {
-                let stickers: Vec<_> = current_state.values().map(convert::sticker).collect();
+                let stickers: Vec<_> = match ctx.cache.guild(*guild_id) {
+                    Some(g) => g.stickers.values().map(convert::sticker).collect(),
+                    None => current_state.values().map(convert::sticker).collect(),
+                };
                 self.settings_part(guild_id.get(), |s| s.stickers = stickers);
             }
             FullEvent::GuildEmojisUpdate {
                 guild_id,
                 current_state,
             } => {
-                let emojis: Vec<_> = current_state.values().map(convert::emoji).collect();
+                let emojis: Vec<_> = match ctx.cache.guild(*guild_id) {
+                    Some(g) => g.emojis.values().map(convert::emoji).collect(),
+                    None => current_state.values().map(convert::emoji).collect(),
+                };
                 self.settings_part(guild_id.get(), |s| s.emojis = emojis);
+            }
+            FullEvent::ThreadCreate { thread } => {
+                self.thread_changed(ctx, thread.guild_id, thread.id)
+            }
+            FullEvent::ThreadUpdate { new, .. } => self.thread_changed(ctx, new.guild_id, new.id),
+            FullEvent::ThreadDelete { thread, .. } => {
+                self.thread_changed(ctx, thread.guild_id, thread.id)
+            }
+            FullEvent::ThreadListSync { thread_list_sync } => {
+                for t in &thread_list_sync.threads {
+                    self.thread_changed(ctx, thread_list_sync.guild_id, t.id);
+                }
             }
             FullEvent::AutoModRuleCreate { rule } | FullEvent::AutoModRuleUpdate { rule } => {
                 self.load_automod(rule.guild_id.get())
@@ -203,6 +223,16 @@ impl SyncService {
             .map(|m| convert::member(id, m, &roles))
             .collect();
         let present: HashSet<u64> = g.members.keys().map(|u| u.get()).collect();
+        let active_threads: Vec<ThreadState> =
+            g.threads.iter().filter_map(convert::thread).collect();
+        // Archived threads are read for forum, media and announcement channels (posts and
+        // news discussions); a text channel's archived threads are left to Discord.
+        let thread_parents: Vec<u64> = g
+            .channels
+            .values()
+            .filter(|c| matches!(u8::from(c.kind), 5 | 15 | 16))
+            .map(|c| c.id.get())
+            .collect();
         drop(cached);
         let started = Instant::now();
         let no_afk_channel = g_afk_missing;
@@ -256,6 +286,81 @@ impl SyncService {
         tracing::debug!(guild = id, complete, "full load of a guild started");
         self.load_bans(id);
         self.load_automod(id);
+        self.load_threads(id, active_threads, thread_parents);
+    }
+
+    /// A thread event: the thread's state from the cache (absent: deleted), queued, and
+    /// remembered over a thread read in progress.
+    fn thread_changed(
+        &self,
+        ctx: &serenity::Context,
+        guild: serenity::GuildId,
+        thread: serenity::ChannelId,
+    ) {
+        let state = ctx.cache.guild(guild).and_then(|g| {
+            g.threads
+                .iter()
+                .find(|t| t.id == thread)
+                .and_then(convert::thread)
+        });
+        self.enqueue(guild.get(), |s| {
+            if let Some(seen) = &mut s.thread_events {
+                seen.insert(thread.get(), state.clone());
+            }
+            s.pending.thread(thread.get(), state);
+        });
+    }
+
+    /// Queues the active threads of a full load and reads the archived ones of `parents`
+    /// (they do not come with GUILD_CREATE); when every read succeeded, active and archived
+    /// threads together are the complete set (others are tombstoned). Thread events seen
+    /// during the read win over it.
+    fn load_threads(&self, guild: u64, active: Vec<ThreadState>, parents: Vec<u64>) {
+        let mut reading = false;
+        self.enqueue(guild, |g| {
+            for t in &active {
+                g.pending.thread(t.id, Some(t.clone()));
+            }
+            reading = g.thread_events.is_some();
+            if !reading {
+                g.thread_events = Some(HashMap::new());
+            }
+        });
+        if reading {
+            return;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            /// Archived threads read per channel at most (the newest ones).
+            const MAX_ARCHIVED: usize = 1000;
+            let mut all = active;
+            let mut complete = true;
+            for parent in parents {
+                match this.inner.rest.archived_threads(parent, MAX_ARCHIVED).await {
+                    Ok(list) => all.extend(list),
+                    Err(e) => {
+                        complete = false;
+                        tracing::warn!(guild, channel = parent, error = %e, "archived threads could not be read; the channel's are not mirrored until the next load");
+                    }
+                }
+            }
+            this.enqueue(guild, |s| {
+                let seen = s.thread_events.take().unwrap_or_default();
+                let mut list: Vec<ThreadState> = all
+                    .into_iter()
+                    .filter(|t| !seen.contains_key(&t.id))
+                    .collect();
+                list.extend(seen.into_values().flatten());
+                if complete {
+                    s.pending.threads_complete(list);
+                } else {
+                    for t in list {
+                        s.pending.thread(t.id, Some(t));
+                    }
+                }
+            });
+            this.inner.wake.notify_one();
+        });
     }
 
     /// Emojis and stickers are part of the versioned settings: a change of one list is a new

@@ -12,6 +12,6 @@ pub mod service;
 
 pub use model::{
     AutoModRuleState, ChannelState, EmojiState, GuildState, OverwriteState, OverwriteTarget,
-    RoleState, SettingsState, StickerState, SyncState, SyncStatus,
+    RoleState, SettingsState, StickerState, SyncState, SyncStatus, ThreadState,
 };
 pub use service::{LoadReport, SyncError, SyncService, SyncSettings};

@@ -19,6 +19,7 @@ pub mod channel_kind {
     pub const MEDIA: i16 = 16;
     /// Announcement, public and private threads.
     pub const THREADS: [i16; 3] = [10, 11, 12];
+    pub const PRIVATE_THREAD: i16 = 12;
 }
 
 /// The largest colour value Discord uses (0xRRGGBB).
@@ -332,6 +333,47 @@ pub struct GuildState {
     /// Sorted by user id; `None` when the whole ban list was not known at that time (before
     /// the first full ban load).
     pub bans: Option<Vec<BanState>>,
+    /// Sorted by id: the active threads, and the archived ones of forum, media and
+    /// announcement channels.
+    pub threads: Vec<ThreadState>,
+}
+
+/// A thread (10 announcement, 11 public, 12 private) of a channel; in a forum or media
+/// channel, a post (its starter message is not mirrored: snapshots fetch it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadState {
+    pub id: u64,
+    pub kind: i16,
+    pub name: String,
+    pub parent_id: u64,
+    pub archived: bool,
+    pub locked: bool,
+    /// Minutes (60, 1440, 4320, 10080).
+    pub auto_archive_duration: i32,
+    pub invitable: bool,
+    pub rate_limit_per_user: i32,
+    /// 2 = pinned (a forum post).
+    pub flags: i32,
+    /// Tag ids of the parent forum, sorted.
+    pub applied_tags: Vec<u64>,
+}
+
+impl ThreadState {
+    /// A forum or media channel's thread: a post with a starter message.
+    pub fn is_post(&self, parent_kind: i16) -> bool {
+        matches!(parent_kind, 15 | 16)
+    }
+
+    /// The `thread` column (`recovery.guild_channels.thread`).
+    pub fn meta_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "archived": self.archived,
+            "locked": self.locked,
+            "auto_archive_duration": self.auto_archive_duration,
+            "invitable": self.invitable,
+            "applied_tags": self.applied_tags.iter().map(u64::to_string).collect::<Vec<_>>(),
+        })
+    }
 }
 
 impl GuildState {
@@ -344,6 +386,7 @@ impl GuildState {
         if let Some(bans) = &mut self.bans {
             bans.sort_by_key(|b| b.discord_user_id);
         }
+        self.threads.sort_by_key(|t| t.id);
         self
     }
 

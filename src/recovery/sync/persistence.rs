@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use super::model::{
     AutoModRuleState, ChannelState, EmojiState, OverwriteState, OverwriteTarget, RoleState,
-    SettingsState, StickerState, SyncState, SyncStatus,
+    SettingsState, StickerState, SyncState, SyncStatus, ThreadState,
 };
 use crate::ids::{from_db, to_db};
 use crate::member::WriteStats;
@@ -509,10 +509,173 @@ pub async fn delete_channels(
     .execute(&mut *conn)
     .await?
     .rows_affected();
+    // A deleted channel's threads go with it (Discord sends no THREAD_DELETE for them).
+    let threads = sqlx::query(
+        "UPDATE recovery.guild_channels SET valid_to = GREATEST(now(), valid_from), ended_by = 'delete', synced_at = now() \
+          WHERE guild_id = $1 AND valid_to IS NULL AND kind IN (10, 11, 12) AND parent_id = ANY($2::bigint[])",
+    )
+    .bind(guild)
+    .bind(&channels)
+    .persistent(false)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
     Ok(WriteStats {
         written: 0,
-        closed: closed + overwrites,
+        closed: closed + overwrites + threads,
     })
+}
+
+// --------------------------------------------------------------------------------- threads
+
+fn thread_from(row: &PgRow) -> Result<ThreadState, sqlx::Error> {
+    let meta: Option<serde_json::Value> = row.try_get("thread")?;
+    let meta = meta.unwrap_or_default();
+    let mut applied_tags: Vec<u64> = meta
+        .get("applied_tags")
+        .and_then(|t| t.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.as_str().and_then(|t| t.parse().ok()))
+        .collect();
+    applied_tags.sort_unstable();
+    Ok(ThreadState {
+        id: from_db(row.try_get("discord_channel_id")?),
+        kind: row.try_get("kind")?,
+        name: row.try_get("name")?,
+        parent_id: row
+            .try_get::<Option<i64>, _>("parent_id")?
+            .map(from_db)
+            .unwrap_or_default(),
+        archived: meta
+            .get("archived")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false),
+        locked: meta
+            .get("locked")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false),
+        auto_archive_duration: meta
+            .get("auto_archive_duration")
+            .and_then(|v| v.as_i64())
+            .and_then(|v| i32::try_from(v).ok())
+            .unwrap_or(1440),
+        invitable: meta
+            .get("invitable")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true),
+        rate_limit_per_user: row.try_get("rate_limit_per_user")?,
+        flags: row.try_get("flags")?,
+        applied_tags,
+    })
+}
+
+/// Writes new and changed threads (a new version each; unchanged ones are left alone).
+pub async fn upsert_threads(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    threads: &[ThreadState],
+) -> Result<WriteStats, sqlx::Error> {
+    let threads = last_per_key(threads, |t| t.id);
+    if threads.is_empty() {
+        return Ok(WriteStats::default());
+    }
+    let ids_now: Vec<i64> = threads.iter().map(|t| to_db(t.id)).collect();
+    let mut current: HashMap<u64, (Uuid, ThreadState)> = HashMap::new();
+    for row in sqlx::query(
+        "SELECT id, discord_channel_id, kind, name, parent_id, rate_limit_per_user, flags, thread \
+           FROM recovery.guild_channels \
+          WHERE guild_id = $1 AND valid_to IS NULL AND kind IN (10, 11, 12) \
+            AND discord_channel_id = ANY($2::bigint[])",
+    )
+    .bind(guild)
+    .bind(&ids_now)
+    .persistent(false)
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        let t = thread_from(&row)?;
+        current.insert(t.id, (row.try_get("id")?, t));
+    }
+    let mut closing = Vec::new();
+    let mut writing: Vec<&ThreadState> = Vec::new();
+    for t in threads {
+        match current.get(&t.id) {
+            Some((_, stored)) if stored == t => {}
+            Some((row, _)) => {
+                closing.push(*row);
+                writing.push(t);
+            }
+            None => writing.push(t),
+        }
+    }
+    let closed = close_rows(conn, Table::Channels, &closing, "update").await?;
+    if writing.is_empty() {
+        return Ok(WriteStats { written: 0, closed });
+    }
+    let w = &writing;
+    let written = sqlx::query(
+        "INSERT INTO recovery.guild_channels \
+               (id, guild_id, discord_channel_id, kind, name, parent_id, position, rate_limit_per_user, flags, \
+                thread, valid_from, synced_at) \
+         SELECT i.id, $1, i.cid, i.kind, i.name, i.parent_id, 0, i.rate_limit_per_user, i.flags, i.thread::jsonb, \
+                now(), now() \
+           FROM UNNEST($2::bigint[], $3::smallint[], $4::text[], $5::bigint[], $6::int[], $7::int[], $8::text[], \
+                       $9::uuid[]) AS i(cid, kind, name, parent_id, rate_limit_per_user, flags, thread, id)",
+    )
+    .bind(guild)
+    .bind(w.iter().map(|t| to_db(t.id)).collect::<Vec<_>>())
+    .bind(w.iter().map(|t| t.kind).collect::<Vec<_>>())
+    .bind(w.iter().map(|t| t.name.as_str()).collect::<Vec<_>>())
+    .bind(w.iter().map(|t| to_db(t.parent_id)).collect::<Vec<_>>())
+    .bind(w.iter().map(|t| t.rate_limit_per_user.max(0)).collect::<Vec<_>>())
+    .bind(w.iter().map(|t| t.flags).collect::<Vec<_>>())
+    .bind(w.iter().map(|t| t.meta_json().to_string()).collect::<Vec<_>>())
+    .bind(w.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
+    .persistent(false)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(WriteStats { written, closed })
+}
+
+/// Tombstones threads.
+pub async fn delete_threads(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    threads: &[u64],
+) -> Result<WriteStats, sqlx::Error> {
+    if threads.is_empty() {
+        return Ok(WriteStats::default());
+    }
+    let closed = sqlx::query(
+        "UPDATE recovery.guild_channels SET valid_to = GREATEST(now(), valid_from), ended_by = 'delete', synced_at = now() \
+          WHERE guild_id = $1 AND valid_to IS NULL AND kind IN (10, 11, 12) AND discord_channel_id = ANY($2::bigint[])",
+    )
+    .bind(guild)
+    .bind(ids(threads))
+    .persistent(false)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(WriteStats { written: 0, closed })
+}
+
+/// Tombstones every current thread not in `present` (the complete set of a load).
+pub async fn retain_threads(
+    conn: &mut PgConnection,
+    guild: Uuid,
+    present: &[u64],
+) -> Result<WriteStats, sqlx::Error> {
+    let gone = current_except(
+        conn,
+        "SELECT discord_channel_id FROM recovery.guild_channels WHERE guild_id = $1 AND valid_to IS NULL \
+                AND kind IN (10, 11, 12)",
+        guild,
+        present,
+    )
+    .await?;
+    delete_threads(conn, guild, &gone).await
 }
 
 /// Tombstones every current channel not in `present`, with its overwrites (also overwrites
@@ -525,6 +688,7 @@ pub async fn retain_channels(
     let gone = current_except(
         conn,
         "SELECT discord_channel_id FROM recovery.guild_channels WHERE guild_id = $1 AND valid_to IS NULL \
+                AND kind NOT IN (10, 11, 12) \
          UNION SELECT discord_channel_id FROM recovery.guild_permission_overrides WHERE guild_id = $1 AND valid_to IS NULL",
         guild,
         present,
@@ -894,11 +1058,19 @@ fn settings_from(row: &PgRow) -> Result<SettingsState, sqlx::Error> {
 
 /// The structure (settings, roles, channels with overwrites) of `guild` as of `at`, or the
 /// current one for `None`. Lists are in no particular order.
+/// Settings, roles, channels and threads of one time.
+pub type Structure = (
+    Option<SettingsState>,
+    Vec<RoleState>,
+    Vec<ChannelState>,
+    Vec<ThreadState>,
+);
+
 pub async fn structure_as_of(
     pool: &PgPool,
     guild: Uuid,
     at: Option<DateTime<Utc>>,
-) -> Result<(Option<SettingsState>, Vec<RoleState>, Vec<ChannelState>), sqlx::Error> {
+) -> Result<Structure, sqlx::Error> {
     // $2 NULL = the current rows; otherwise the versions whose validity covers $2.
     let roles = sqlx::query(
         "SELECT discord_role_id, name, color, secondary_color, tertiary_color, hoist, position, permissions, \
@@ -920,7 +1092,7 @@ pub async fn structure_as_of(
                 default_thread_rate_limit_per_user, available_tags::text AS available_tags, \
                 default_reaction_emoji::text AS default_reaction_emoji, default_sort_order, default_forum_layout, flags \
            FROM recovery.guild_channels \
-          WHERE guild_id = $1 AND (($2::timestamptz IS NULL AND valid_to IS NULL) OR \
+          WHERE guild_id = $1 AND kind NOT IN (10, 11, 12) AND (($2::timestamptz IS NULL AND valid_to IS NULL) OR \
                 ($2::timestamptz IS NOT NULL AND valid_from <= $2 AND (valid_to IS NULL OR valid_to > $2)))",
     )
     .bind(guild)
@@ -929,6 +1101,19 @@ pub async fn structure_as_of(
     .await?
     .iter()
     .map(channel_from)
+    .collect::<Result<Vec<_>, _>>()?;
+    let threads = sqlx::query(
+        "SELECT discord_channel_id, kind, name, parent_id, rate_limit_per_user, flags, thread \
+           FROM recovery.guild_channels \
+          WHERE guild_id = $1 AND kind IN (10, 11, 12) AND (($2::timestamptz IS NULL AND valid_to IS NULL) OR \
+                ($2::timestamptz IS NOT NULL AND valid_from <= $2 AND (valid_to IS NULL OR valid_to > $2)))",
+    )
+    .bind(guild)
+    .bind(at)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(thread_from)
     .collect::<Result<Vec<_>, _>>()?;
     let overwrites: Vec<(i64, i64, i16, i64, i64)> = sqlx::query_as(
         "SELECT discord_channel_id, target_id, target_type, allow, deny \
@@ -975,7 +1160,7 @@ pub async fn structure_as_of(
     .as_ref()
     .map(settings_from)
     .transpose()?;
-    Ok((settings, roles, channels))
+    Ok((settings, roles, channels, threads))
 }
 
 /// Sync state, last full load and current counts of `guild` (members not included).
@@ -988,7 +1173,8 @@ pub async fn status(pool: &PgPool, guild: Uuid) -> Result<SyncStatus, sqlx::Erro
     .await?;
     let (roles, channels): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM recovery.guild_roles WHERE guild_id = $1 AND valid_to IS NULL), \
-                (SELECT count(*) FROM recovery.guild_channels WHERE guild_id = $1 AND valid_to IS NULL)",
+                (SELECT count(*) FROM recovery.guild_channels WHERE guild_id = $1 AND valid_to IS NULL \
+                    AND kind NOT IN (10, 11, 12))",
     )
     .bind(guild)
     .fetch_one(pool)
@@ -1012,6 +1198,24 @@ pub async fn history_start(
         .bind(guild)
         .fetch_one(pool)
         .await
+}
+
+/// The newest start of a structure version (settings, roles, channels, threads) before `t`.
+pub async fn last_change_before(
+    pool: &PgPool,
+    guild: Uuid,
+    t: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT max(v) FROM ( \
+            SELECT max(valid_from) AS v FROM recovery.guild_settings WHERE guild_id = $1 AND valid_from < $2 \
+            UNION ALL SELECT max(valid_from) FROM recovery.guild_roles WHERE guild_id = $1 AND valid_from < $2 \
+            UNION ALL SELECT max(valid_from) FROM recovery.guild_channels WHERE guild_id = $1 AND valid_from < $2) AS x",
+    )
+    .bind(guild)
+    .bind(t)
+    .fetch_one(pool)
+    .await
 }
 
 #[cfg(test)]

@@ -8,7 +8,9 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
-use super::model::{BanState, ChannelState, MemberState, RoleState, SettingsState, SyncState};
+use super::model::{
+    BanState, ChannelState, MemberState, RoleState, SettingsState, SyncState, ThreadState,
+};
 
 /// A change of the guild's sync state, written after the data of its batch.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -55,6 +57,11 @@ pub struct Pending {
     pub bans_present: Option<HashSet<u64>>,
     /// Ban reasons from audit-log entries (filled in where the stored ban has none).
     pub ban_reasons: HashMap<u64, String>,
+    /// Threads by id (`None`: deleted).
+    pub threads: HashMap<u64, Option<ThreadState>>,
+    /// Every thread Umbra follows (active ones and the archived ones of forum, media and
+    /// announcement channels, after a load): current rows of others are closed.
+    pub threads_present: Option<HashSet<u64>>,
     pub state: Option<StateChange>,
 }
 
@@ -71,6 +78,8 @@ impl Pending {
             && self.bans.is_empty()
             && self.bans_present.is_none()
             && self.ban_reasons.is_empty()
+            && self.threads.is_empty()
+            && self.threads_present.is_none()
             && self.state.is_none()
     }
 
@@ -83,6 +92,7 @@ impl Pending {
             + self.members_present.as_ref().map_or(0, |_| 1)
             + self.bans.len()
             + self.ban_reasons.len()
+            + self.threads.len()
     }
 
     /// The whole structure (settings, every role, every channel) replaces what is queued.
@@ -199,6 +209,34 @@ impl Pending {
         self.bans_present = Some(present);
     }
 
+    /// A thread was created or changed (`Some`) or deleted (`None`).
+    pub fn thread(&mut self, id: u64, state: Option<ThreadState>) {
+        if let Some(present) = &mut self.threads_present {
+            if state.is_some() {
+                present.insert(id);
+            } else {
+                present.remove(&id);
+            }
+        }
+        self.threads.insert(id, state);
+    }
+
+    /// Every thread Umbra follows (newer queued changes are kept over it).
+    pub fn threads_complete(&mut self, list: Vec<ThreadState>) {
+        let mut present: HashSet<u64> = list.iter().map(|t| t.id).collect();
+        for (id, state) in &self.threads {
+            if state.is_some() {
+                present.insert(*id);
+            } else {
+                present.remove(id);
+            }
+        }
+        for t in list {
+            self.threads.entry(t.id).or_insert(Some(t));
+        }
+        self.threads_present = Some(present);
+    }
+
     pub fn state(&mut self, change: StateChange) {
         self.state = Some(change);
     }
@@ -253,6 +291,21 @@ impl Pending {
         }
         for (k, v) in older.ban_reasons {
             self.ban_reasons.entry(k).or_insert(v);
+        }
+        if self.threads_present.is_none() {
+            for (k, v) in older.threads {
+                self.threads.entry(k).or_insert(v);
+            }
+            if let Some(mut present) = older.threads_present {
+                for (id, state) in &self.threads {
+                    if state.is_some() {
+                        present.insert(*id);
+                    } else {
+                        present.remove(id);
+                    }
+                }
+                self.threads_present = Some(present);
+            }
         }
         let mut stripped = older.stripped_roles;
         for r in std::mem::take(&mut self.stripped_roles) {

@@ -150,6 +150,9 @@ pub(super) struct GuildSync {
     /// The AutoMod rule list is being read; `Some(true)`: a rule changed meanwhile, read it
     /// again when this read is done (reads never overlap, so the newest list is written last).
     pub automod_read: Option<bool>,
+    /// While the archived threads are being read: the thread events seen meanwhile (newer
+    /// than the read; they win over it).
+    pub thread_events: Option<HashMap<u64, Option<super::model::ThreadState>>>,
 }
 
 /// The event-path hook of a shard's current session (see `events::SyncService::hook_shard`).
@@ -241,7 +244,12 @@ impl SyncService {
     /// Whether nothing of `guild` is queued or being written (and no load is in progress).
     pub fn is_idle(&self, guild: u64) -> bool {
         self.lock().get(&guild).is_none_or(|g| {
-            g.pending.is_empty() && !g.flushing && g.load.is_none() && g.ban_events.is_none()
+            g.pending.is_empty()
+                && !g.flushing
+                && g.load.is_none()
+                && g.ban_events.is_none()
+                && g.automod_read.is_none()
+                && g.thread_events.is_none()
         })
     }
 
@@ -280,7 +288,7 @@ impl SyncService {
         let Some(row) = self.guild_row(guild).await? else {
             return Ok(None);
         };
-        let (settings, roles, channels) =
+        let (settings, roles, channels, threads) =
             persistence::structure_as_of(&self.inner.pool, row, at).await?;
         if settings.is_none() {
             return Ok(None);
@@ -302,6 +310,7 @@ impl SyncService {
                 channels,
                 members,
                 bans,
+                threads,
             }
             .sorted(),
         ))
@@ -313,6 +322,19 @@ impl SyncService {
             return Ok(None);
         };
         Ok(persistence::history_start(&self.inner.pool, row).await?)
+    }
+
+    /// The newest start of a structure version of `guild` before `t` (what the mirror last
+    /// learned before then).
+    pub async fn last_change_before(
+        &self,
+        guild: u64,
+        t: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, SyncError> {
+        let Some(row) = self.guild_row(guild).await? else {
+            return Ok(None);
+        };
+        Ok(persistence::last_change_before(&self.inner.pool, row, t).await?)
     }
 
     /// What `/umbra status` shows.
@@ -365,6 +387,15 @@ impl SyncService {
         let (channel_up, channel_del) = split(&batch.channels);
         stats +=
             persistence::upsert_channels(&mut **tx.lock().await, row, &channel_up, rows).await?;
+        // Threads before channel deletes: a deleted channel tombstones its threads, which an
+        // older thread state in the same batch must not revive.
+        let (thread_up, thread_del) = split(&batch.threads);
+        stats += persistence::upsert_threads(&mut **tx.lock().await, row, &thread_up).await?;
+        stats += persistence::delete_threads(&mut **tx.lock().await, row, &thread_del).await?;
+        if let Some(present) = &batch.threads_present {
+            let present: Vec<u64> = present.iter().copied().collect();
+            stats += persistence::retain_threads(&mut **tx.lock().await, row, &present).await?;
+        }
         stats += persistence::delete_channels(&mut **tx.lock().await, row, &channel_del).await?;
         if batch.channels_complete {
             let present: Vec<u64> = channel_up.iter().map(|c| c.discord_channel_id).collect();

@@ -334,6 +334,27 @@ async fn the_structural_diff_reports_a_nuke_and_ignores_new_ids_after_a_rebuild(
         );
     }
     let new_channel = owner.create_channel(f.guild_id, body).unwrap();
+    // Its threads went with it: make them again (text-channel threads: no tags, no starter).
+    for t in before
+        .threads
+        .iter()
+        .filter(|t| t.parent_name == channel.name)
+    {
+        let thread = owner
+            .create_thread(
+                new_channel,
+                json!({ "name": t.name, "type": t.kind, "auto_archive_duration": t.auto_archive_duration, "rate_limit_per_user": t.rate_limit_per_user }),
+            )
+            .unwrap();
+        if t.archived || t.locked || t.pinned {
+            owner
+                .update_thread(
+                    thread,
+                    json!({ "archived": t.archived, "locked": t.locked, "flags": if t.pinned { 2 } else { 0 } }),
+                )
+                .unwrap();
+        }
+    }
     // AutoMod rules that named the deleted role or channel are pointed at the new ones.
     let swap = |id: u64| {
         if id == victim_role {

@@ -119,6 +119,10 @@ const REQUIRED: &[(&str, &str)] = &[
     ("GET", "/guilds/{guild_id}/emojis/{emoji_id}"),
     ("PATCH", "/guilds/{guild_id}/emojis/{emoji_id}"),
     ("DELETE", "/guilds/{guild_id}/emojis/{emoji_id}"),
+    ("POST", "/channels/{channel_id}/threads"),
+    ("GET", "/guilds/{guild_id}/threads/active"),
+    ("GET", "/channels/{channel_id}/threads/archived/public"),
+    ("GET", "/channels/{channel_id}/messages/{message_id}"),
     ("GET", "/guilds/{guild_id}/auto-moderation/rules"),
     ("POST", "/guilds/{guild_id}/auto-moderation/rules"),
     ("GET", "/guilds/{guild_id}/auto-moderation/rules/{rule_id}"),
@@ -669,6 +673,60 @@ async fn every_route_umbra_uses_answers_in_the_shape_of_discords_openapi_spec() 
         bot.delete(&format!("/guilds/{g}/emojis/{e}")).await.status,
         204
     );
+
+    // Threads: a thread of a text channel, edited, archived and listed; a forum post with its
+    // starter message (its id is the thread's); a forum post without a message is refused.
+    let r = bot
+        .post(
+            &format!("/channels/{text}/threads"),
+            json!({ "name": "spec thread", "type": 11, "auto_archive_duration": 1440 }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let thread = r.id();
+    assert_eq!(bot.get(&format!("/channels/{thread}")).await.status, 200);
+    let r = bot
+        .patch(
+            &format!("/channels/{thread}"),
+            json!({ "name": "spec thread 2", "archived": true }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let r = bot
+        .patch(&format!("/channels/{thread}"), json!({ "name": "no" }))
+        .await;
+    assert_eq!((r.status, r.code()), (400, 50083), "an archived thread");
+    let r = bot
+        .get(&format!("/channels/{text}/threads/archived/public?limit=2"))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let r = bot.get(&format!("/guilds/{g}/threads/active")).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let forum = emu
+        .guild_view(g)
+        .and_then(|v| v.channels.iter().find(|c| c.kind == 15).map(|c| c.id))
+        .expect("the fixture has a forum");
+    let r = bot
+        .post(
+            &format!("/channels/{forum}/threads"),
+            json!({ "name": "spec post", "message": { "content": "hello" } }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let post = r.id();
+    let r = bot.get(&format!("/channels/{post}/messages/{post}")).await;
+    assert_eq!(
+        (r.status, r.json()["content"].as_str()),
+        (200, Some("hello"))
+    );
+    let r = bot
+        .post(
+            &format!("/channels/{forum}/threads"),
+            json!({ "name": "no message" }),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{:?}", r.body);
+    assert_eq!(bot.delete(&format!("/channels/{post}")).await.status, 200);
 
     // AutoMod rules: every kind the fixture has answers in its spec shape; a seventh keyword
     // rule and an alert in an unknown channel are refused.

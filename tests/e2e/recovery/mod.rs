@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use discord_emulator::diff::{
-    AutoModView, BanView, ChannelView, MemberView, OverwriteView, RoleView,
+    AutoModView, BanView, ChannelView, MemberView, OverwriteView, RoleView, ThreadView,
 };
 use discord_emulator::model::GuildSettings;
 use discord_emulator::{DiffEntry, DiffOptions, FixtureSpec, GuildView, diff};
@@ -35,13 +35,16 @@ pub fn issue_fixture() -> FixtureSpec {
     }
 }
 
-/// What is compared: structure, members and bans (webhooks are not mirrored; emojis and
-/// stickers are, without their images, which only snapshots keep).
+/// What is compared: structure, members, bans, AutoMod rules and threads (webhooks are not
+/// mirrored; emojis and stickers are, without their images, which only snapshots keep; the
+/// same for posts' starter messages).
 pub fn options() -> DiffOptions {
     DiffOptions {
         stickers: false,
         webhooks: false,
         emojis: false,
+        // Forum posts' starter messages are not mirrored (snapshots fetch them).
+        starters: false,
         ..DiffOptions::default()
     }
 }
@@ -252,6 +255,44 @@ pub fn view_of(
             }
         })
         .collect();
+    let threads = state
+        .threads
+        .iter()
+        .map(|t| {
+            let parent = state
+                .channels
+                .iter()
+                .find(|c| c.discord_channel_id == t.parent_id);
+            let tag_name = |id: u64| {
+                parent
+                    .and_then(|p| p.available_tags.as_ref())
+                    .and_then(|tags| tags.as_array())
+                    .and_then(|tags| {
+                        tags.iter()
+                            .find(|x| x["id"].as_str() == Some(id.to_string().as_str()))
+                    })
+                    .and_then(|x| x["name"].as_str())
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("<deleted tag {id}>"))
+            };
+            let mut applied_tags: Vec<String> =
+                t.applied_tags.iter().map(|x| tag_name(*x)).collect();
+            applied_tags.sort();
+            ThreadView {
+                id: t.id,
+                kind: u8::try_from(t.kind).unwrap_or(0),
+                name: t.name.clone(),
+                parent_name: named(&[t.parent_id], &channel_name, "channel").remove(0),
+                archived: t.archived,
+                locked: t.locked,
+                auto_archive_duration: u32::try_from(t.auto_archive_duration).unwrap_or(0),
+                rate_limit_per_user: u32::try_from(t.rate_limit_per_user).unwrap_or(0),
+                applied_tags,
+                pinned: t.flags & 2 != 0,
+                starter: None,
+            }
+        })
+        .collect();
     let mut v = GuildView {
         id: state.guild_id,
         owner_id,
@@ -273,6 +314,7 @@ pub fn view_of(
         emojis: Vec::new(),
         stickers: Vec::new(),
         automod,
+        threads,
     };
     normalize(&mut v);
     v

@@ -74,7 +74,7 @@ async fn the_fixture_guild_is_mirrored_when_it_joins() {
     assert_eq!(
         count(
             &world,
-            "SELECT count(*) FROM recovery.guild_channels WHERE valid_to IS NULL"
+            "SELECT count(*) FROM recovery.guild_channels WHERE valid_to IS NULL AND thread IS NULL"
         )
         .await,
         100
@@ -94,6 +94,17 @@ async fn the_fixture_guild_is_mirrored_when_it_joins() {
         )
         .await,
         view.members.len() as i64
+    );
+    // The threads: the active ones from GUILD_CREATE, the archived posts by REST.
+    assert_eq!(view.threads.len(), 4);
+    assert!(view.threads.iter().any(|t| t.archived));
+    assert_eq!(
+        count(
+            &world,
+            "SELECT count(*) FROM recovery.guild_channels WHERE valid_to IS NULL AND thread IS NOT NULL"
+        )
+        .await,
+        4
     );
     // The ban list came with the load (by REST: bans are not in GUILD_CREATE), reasons too.
     assert!(!view.bans.is_empty());

@@ -12,6 +12,7 @@ mod emojis;
 mod flows;
 mod pacer;
 mod pictures;
+mod threads;
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -502,6 +502,7 @@ async fn every_table_round_trips_a_full_row_through_its_entity_with_an_empty_sea
             default_sort_order: Some(0),
             default_forum_layout: Some(1),
             flags: 16,
+            thread: None,
             valid_from: t0,
             valid_to: Some(t1),
             ended_by: Some("delete".into()),

@@ -42,6 +42,13 @@ pub(super) enum Req {
     CreateAutoMod(Value, bool),
     EditAutoMod(u64, Value),
     DeleteAutoMod(u64),
+    /// A thread or forum post in `parent` (live id); `true`: it may have been created before
+    /// a crash (then looked for by name first).
+    CreateThread(u64, ThreadSpec, bool),
+    /// A thread's change in `parent` (live id): the thread, its new state, whether it must be
+    /// opened first (archived now).
+    EditThread(u64, u64, ThreadSpec, bool),
+    DeleteThread(u64),
     /// Nothing left to send (everything it referred to failed).
     Nothing,
 }
@@ -247,6 +254,14 @@ fn automod_body(
         body["trigger_type"] = json!(b.trigger_type);
     }
     Some(body)
+}
+
+/// A thread as a request needs it.
+pub(super) struct ThreadSpec {
+    pub(super) name: String,
+    pub(super) post: bool,
+    pub(super) fields: ThreadFields,
+    pub(super) starter: Option<String>,
 }
 
 /// Builds a step's request from the current id map.
@@ -466,6 +481,53 @@ pub(super) fn build(step: &Step, state: &RunState) -> Call {
             }
         }
         Action::AutoModDelete { live, .. } => Req::DeleteAutoMod(*live),
+        Action::ThreadCreate {
+            parent,
+            post,
+            name,
+            fields,
+            starter,
+            ..
+        } => match state.ids.channel(*parent) {
+            Some(p) => Req::CreateThread(
+                p,
+                ThreadSpec {
+                    name: name.clone(),
+                    post: *post,
+                    fields: fields.clone(),
+                    starter: starter.clone(),
+                },
+                state.sending.contains(&step.id),
+            ),
+            None => {
+                notes.push("its channel was not restored".into());
+                Req::Nothing
+            }
+        },
+        Action::ThreadEdit {
+            live,
+            parent,
+            name,
+            fields,
+            reopen,
+        } => match state.ids.channel(*parent) {
+            Some(p) => Req::EditThread(
+                p,
+                *live,
+                ThreadSpec {
+                    name: name.clone(),
+                    post: false,
+                    fields: fields.clone(),
+                    starter: None,
+                },
+                *reopen,
+            ),
+            None => {
+                notes.push("its channel was not restored".into());
+                Req::Nothing
+            }
+        },
+        Action::ThreadDelete { live, .. } => Req::DeleteThread(*live),
     };
     Call { request, notes }
 }

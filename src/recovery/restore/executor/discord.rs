@@ -434,6 +434,17 @@ impl Discord {
                 false,
                 true,
             ),
+            Req::CreateThread(parent, spec, sent_before) => {
+                return self
+                    .create_thread(*parent, spec, *sent_before, &reason, notes)
+                    .await;
+            }
+            Req::EditThread(parent, thread, spec, reopen) => {
+                return self
+                    .edit_thread(*parent, *thread, spec, *reopen, &reason, notes)
+                    .await;
+            }
+            Req::DeleteThread(t) => (Endpoint::Channel(*t), Method::Delete, None, false, true),
             Req::EditEmoji(e, b) => (
                 Endpoint::GuildEmoji(g, *e),
                 Method::Patch,
@@ -526,6 +537,213 @@ impl Discord {
                 CallError::Refused(f, _) => f,
             }),
         }
+    }
+
+    /// The ids of `parent`'s forum tags named `names` (`GET /channels/{parent}`; unknown names
+    /// are left out).
+    async fn tag_ids(&self, parent: u64, names: &[String]) -> Result<Vec<String>, Failure> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let answer = self
+            .call(Endpoint::Channel(parent), Method::Get, None, None, &[])
+            .await
+            .map_err(failure_of)?;
+        let tags = answer
+            .body
+            .get("available_tags")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        Ok(names
+            .iter()
+            .filter_map(|n| {
+                tags.iter()
+                    .find(|t| t.get("name").and_then(Value::as_str) == Some(n.as_str()))
+                    .and_then(|t| t.get("id").and_then(Value::as_str))
+                    .map(str::to_owned)
+            })
+            .collect())
+    }
+
+    /// A thread of `parent` named `name` that exists now (active or archived): after a crash
+    /// between marking its creation and recording it.
+    async fn thread_named(&self, parent: u64, name: &str) -> Result<Option<u64>, Failure> {
+        let same = |t: &&Value| {
+            t.get("name").and_then(Value::as_str) == Some(name)
+                && t.get("parent_id").and_then(Value::as_str) == Some(parent.to_string().as_str())
+        };
+        let id = |t: &Value| t.get("id").and_then(Value::as_str)?.parse::<u64>().ok();
+        for endpoint in [
+            Endpoint::GuildActiveThreads(self.guild),
+            Endpoint::ChannelArchivedThreads(parent),
+        ] {
+            let answer = self
+                .call(endpoint, Method::Get, None, None, &[])
+                .await
+                .map_err(failure_of)?;
+            let found = answer
+                .body
+                .get("threads")
+                .and_then(Value::as_array)
+                .and_then(|list| list.iter().find(same).and_then(id));
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Creates a thread (a forum post with its starter message: its text, or its title when
+    /// the text was not kept), then sets its archive state, lock and pin in one `PATCH`. After
+    /// a crash, a thread of that name in that channel is the one created before: only the
+    /// `PATCH` is sent.
+    async fn create_thread(
+        &self,
+        parent: u64,
+        spec: &super::bodies::ThreadSpec,
+        sent_before: bool,
+        reason: &str,
+        mut notes: Vec<String>,
+    ) -> Result<Outcome, Failure> {
+        let f = &spec.fields;
+        let existing = if sent_before {
+            self.thread_named(parent, &spec.name).await?
+        } else {
+            None
+        };
+        let (thread, mut rate) = match existing {
+            Some(id) => {
+                notes.push("created before a restart: not sent again".into());
+                (id, None)
+            }
+            None => {
+                let mut body = serde_json::json!({
+                    "name": spec.name,
+                    "auto_archive_duration": f.auto_archive_duration,
+                    "rate_limit_per_user": f.rate_limit_per_user,
+                });
+                if spec.post {
+                    body["applied_tags"] = serde_json::json!(self.tag_ids(parent, &f.tags).await?);
+                    let text = spec
+                        .starter
+                        .clone()
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or_else(|| spec.name.clone());
+                    body["message"] = serde_json::json!({ "content": text });
+                } else {
+                    body["type"] = serde_json::json!(f.kind);
+                    if f.kind == 12 {
+                        body["invitable"] = serde_json::json!(f.invitable);
+                    }
+                }
+                let answer = self
+                    .call(
+                        Endpoint::ChannelThreads(parent),
+                        Method::Post,
+                        Some(&body),
+                        Some(reason),
+                        &[],
+                    )
+                    .await
+                    .map_err(failure_of)?;
+                let id = answer
+                    .body
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .and_then(|i| i.parse::<u64>().ok())
+                    .ok_or_else(|| Failure {
+                        reason: "Discord's answer has no id".into(),
+                        code: None,
+                    })?;
+                (id, answer.rate)
+            }
+        };
+        if f.archived || f.locked || f.pinned {
+            let body = serde_json::json!({
+                "archived": f.archived,
+                "locked": f.locked,
+                "flags": if f.pinned { 2 } else { 0 },
+            });
+            let answer = self
+                .call(
+                    Endpoint::Channel(thread),
+                    Method::Patch,
+                    Some(&body),
+                    Some(reason),
+                    &[],
+                )
+                .await
+                .map_err(failure_of)?;
+            rate = rate.or(answer.rate);
+        }
+        Ok(Outcome {
+            created: None,
+            notes,
+            rate,
+        })
+    }
+
+    /// Gives a thread its snapshot state: one `PATCH`; an archived thread is opened by it
+    /// (Discord takes no other change on an archived thread) and archived again by a second.
+    async fn edit_thread(
+        &self,
+        parent: u64,
+        thread: u64,
+        spec: &super::bodies::ThreadSpec,
+        reopen: bool,
+        reason: &str,
+        notes: Vec<String>,
+    ) -> Result<Outcome, Failure> {
+        let f = &spec.fields;
+        let mut body = serde_json::json!({
+            "name": spec.name,
+            "auto_archive_duration": f.auto_archive_duration,
+            "rate_limit_per_user": f.rate_limit_per_user,
+            "flags": if f.pinned { 2 } else { 0 },
+        });
+        if !f.tags.is_empty() {
+            body["applied_tags"] = serde_json::json!(self.tag_ids(parent, &f.tags).await?);
+        }
+        if f.kind == 12 {
+            body["invitable"] = serde_json::json!(f.invitable);
+        }
+        let again = reopen && f.archived;
+        if reopen {
+            body["archived"] = serde_json::json!(false);
+        } else {
+            body["archived"] = serde_json::json!(f.archived);
+            body["locked"] = serde_json::json!(f.locked);
+        }
+        if reopen && !f.archived {
+            body["locked"] = serde_json::json!(f.locked);
+        }
+        let answer = self
+            .call(
+                Endpoint::Channel(thread),
+                Method::Patch,
+                Some(&body),
+                Some(reason),
+                &[],
+            )
+            .await
+            .map_err(failure_of)?;
+        if again {
+            self.call(
+                Endpoint::Channel(thread),
+                Method::Patch,
+                Some(&serde_json::json!({ "archived": true, "locked": f.locked })),
+                Some(reason),
+                &[],
+            )
+            .await
+            .map_err(failure_of)?;
+        }
+        Ok(Outcome {
+            created: None,
+            notes,
+            rate: answer.rate,
+        })
     }
 
     /// After a crash between marking an upload (an emoji, a sticker) and recording it: whether
@@ -752,5 +970,16 @@ impl Discord {
             }
         }
         Ok(adopted)
+    }
+}
+
+/// A failed call as a step's failure.
+fn failure_of(e: CallError) -> Failure {
+    match e {
+        CallError::Transient(m) => Failure {
+            reason: m,
+            code: None,
+        },
+        CallError::Refused(f, _) => f,
     }
 }

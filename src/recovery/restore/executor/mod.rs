@@ -23,7 +23,7 @@ use tracing::Instrument as _;
 use super::AUDIT_REASON_PREFIX;
 use super::model::{
     Action, AutoModBody, ChannelFields, Failure, Lane, OverwriteFor, Plan, Ref, RoleFields,
-    RunState, Step, StepId,
+    RunState, Step, StepId, ThreadFields,
 };
 use crate::discord::rest::{Endpoint, Method, Rest, RestCall, RestError};
 

@@ -26,6 +26,7 @@ mod members;
 mod roles;
 mod settings;
 mod stickers;
+mod threads;
 
 /// Names listed in a warning at most.
 const NAMES_SHOWN: usize = 5;
@@ -223,6 +224,7 @@ impl<'a> Planner<'a> {
         let emojis = self.emojis();
         let stickers = self.stickers();
         let automod = self.automod();
+        let threads = self.threads();
         let grants = std::mem::take(&mut role_actions.grants);
 
         // Step order = priority inside a lane: deletes, creates (most needed first), updates,
@@ -241,6 +243,7 @@ impl<'a> Planner<'a> {
         self.steps.extend(emojis);
         self.steps.extend(stickers);
         self.steps.extend(automod);
+        self.steps.extend(threads);
         self.steps.extend(grants);
         let risks = self.risks();
 
@@ -366,6 +369,7 @@ impl<'a> Planner<'a> {
                 Action::EmojiDelete { name, .. } => risks.emoji_deletions.push(format!(":{name}:")),
                 Action::StickerDelete { name, .. } => risks.sticker_deletions.push(name.clone()),
                 Action::AutoModDelete { name, .. } => risks.automod_deletions.push(name.clone()),
+                Action::ThreadDelete { name, .. } => risks.thread_deletions.push(name.clone()),
                 Action::ChannelCreate { fields, .. } | Action::ChannelUpdate { fields, .. } => {
                     let live = match step {
                         Action::ChannelUpdate { live, .. } => Some(*live),
@@ -588,6 +592,7 @@ mod tests {
                 member(52, &[10, 20], None),
             ],
             bans: None,
+            threads: Vec::new(),
         }
         .sorted()
     }

@@ -152,6 +152,32 @@ impl SnapshotDocument {
                     })
                     .collect(),
             ),
+            threads: Some(
+                state
+                    .threads
+                    .iter()
+                    .filter_map(|t| {
+                        let parent = state
+                            .channels
+                            .iter()
+                            .find(|c| c.discord_channel_id == t.parent_id)?;
+                        Some(ThreadDoc {
+                            original_id: t.id,
+                            kind: t.kind,
+                            name: t.name.clone(),
+                            parent: *channel_ids.get(&t.parent_id)?,
+                            archived: t.archived,
+                            locked: t.locked,
+                            auto_archive_duration: t.auto_archive_duration,
+                            invitable: t.invitable,
+                            rate_limit_per_user: t.rate_limit_per_user,
+                            pinned: t.flags & 2 != 0,
+                            tags: tag_names(parent.available_tags.as_ref(), &t.applied_tags),
+                            starter: None,
+                        })
+                    })
+                    .collect(),
+            ),
             automod: settings.automod.as_ref().map(|rules| {
                 rules
                     .iter()
@@ -171,6 +197,24 @@ impl SnapshotDocument {
             }),
         })
     }
+}
+
+/// The names of the tags `ids` among a forum's `available_tags` (unknown ones left out).
+fn tag_names(available: Option<&Value>, ids: &[u64]) -> Vec<String> {
+    let tags = available.and_then(Value::as_array);
+    let mut out: Vec<String> = ids
+        .iter()
+        .filter_map(|id| {
+            tags?
+                .iter()
+                .find(|t| t.get("id").and_then(Value::as_str) == Some(id.to_string().as_str()))?
+                .get("name")?
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// A rule with its roles and channels by local id (ones no longer in the guild are left out).

@@ -280,6 +280,33 @@ pub struct StickerDoc {
     pub image: Option<String>,
 }
 
+/// A thread (format v2): active ones and the archived ones of forum, media and announcement
+/// channels; a forum post with its starter message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThreadDoc {
+    #[serde(with = "snowflake")]
+    pub original_id: u64,
+    /// 10 announcement, 11 public, 12 private.
+    pub kind: i16,
+    pub name: String,
+    /// Snapshot-local id of its channel.
+    pub parent: u32,
+    pub archived: bool,
+    pub locked: bool,
+    /// Minutes (60, 1440, 4320, 10080).
+    pub auto_archive_duration: i32,
+    pub invitable: bool,
+    pub rate_limit_per_user: i32,
+    /// A pinned forum post.
+    pub pinned: bool,
+    /// Names of the parent forum's tags it has (tag ids change when a forum is made again).
+    pub tags: Vec<String>,
+    /// A forum post's starter message (its text); `None`: not a post, or not kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starter: Option<String>,
+}
+
 /// An AutoMod rule (format v2); the roles and channels it names by snapshot-local id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -343,6 +370,9 @@ pub struct SnapshotDocument {
     /// By original id; `None` in v1 documents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stickers: Option<Vec<StickerDoc>>,
+    /// By original id; `None` in v1 documents (a restore then leaves threads alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<Vec<ThreadDoc>>,
     /// By original id; `None` when the rules were not known (v1 documents; no Manage Server):
     /// a restore then leaves AutoMod alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -375,6 +405,8 @@ struct Content<'a> {
     stickers: Option<&'a [StickerDoc]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     automod: Option<&'a [AutoModDoc]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    threads: Option<&'a [ThreadDoc]>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     images: &'a BTreeMap<String, String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -419,6 +451,7 @@ impl SnapshotDocument {
             emojis: self.emojis.as_deref(),
             stickers: self.stickers.as_deref(),
             automod: self.automod.as_deref(),
+            threads: self.threads.as_deref(),
             images: &self.images,
             pictures: &self.pictures,
         };
@@ -653,6 +686,7 @@ mod tests {
                 },
             ],
             bans: None,
+            threads: Vec::new(),
         }
     }
 
@@ -789,6 +823,8 @@ mod tests {
         assert!(d.validate().is_err(), "emojis need version 2");
         d.emojis = None;
         d.stickers = None;
+        assert!(d.validate().is_err(), "threads need version 2");
+        d.threads = None;
         assert_eq!(d.validate(), Ok(()));
         d.bans = Some(vec![]);
         assert!(matches!(d.validate(), Err(DocumentError::Invalid(m)) if m.contains("version 2")));

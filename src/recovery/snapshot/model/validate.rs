@@ -16,12 +16,14 @@ impl SnapshotDocument {
                 || self.emojis.is_some()
                 || self.stickers.is_some()
                 || self.automod.is_some()
+                || self.threads.is_some()
                 || !self.images.is_empty()
                 || !self.pictures.is_empty()
                 || self.settings.discovery_splash.is_some())
         {
             return Err(E::Invalid(
-                "bans, emojis, stickers, AutoMod rules and images need format version 2".into(),
+                "bans, emojis, stickers, AutoMod rules, threads and images need format version 2"
+                    .into(),
             ));
         }
         check_name("settings.name", &self.settings.name)?;
@@ -294,6 +296,26 @@ impl SnapshotDocument {
                 return Err(E::Invalid(format!(
                     "sticker {} refers to a missing image",
                     s.original_id
+                )));
+            }
+        }
+        let mut threads = HashSet::new();
+        for t in self.threads.as_deref().unwrap_or_default() {
+            let id = t.original_id;
+            if !threads.insert(id) {
+                return Err(E::Invalid(format!("thread {id} is listed twice")));
+            }
+            let n = t.name.chars().count();
+            let parent = self.channels.iter().find(|c| c.id == t.parent);
+            if !(1..=100).contains(&n)
+                || !(10..=12).contains(&t.kind)
+                || parent.is_none_or(|p| !matches!(p.kind, 0 | 5 | 15 | 16))
+                || t.tags.len() > 5
+                || t.starter.as_ref().is_some_and(|s| s.chars().count() > 4000)
+                || !(0..=21600).contains(&t.rate_limit_per_user)
+            {
+                return Err(E::Invalid(format!(
+                    "thread {id} has a bad name, kind, parent channel, tags or starter message"
                 )));
             }
         }
