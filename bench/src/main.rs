@@ -282,6 +282,10 @@ async fn run(args: Args) -> anyhow::Result<serde_json::Value> {
                 })
             }
             _ => {
+                // The ban list, AutoMod rules and archived threads come by REST after the load.
+                while !loaded.running.data.sync.is_idle(loaded.guild) {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
                 let started = Instant::now();
                 let created = loaded
                     .running
@@ -310,6 +314,9 @@ async fn run(args: Args) -> anyhow::Result<serde_json::Value> {
                     "bans": doc.bans.as_ref().map(Vec::len),
                     "emojis": doc.emojis.as_ref().map(Vec::len),
                     "stickers": doc.stickers.as_ref().map(Vec::len),
+                    "automod_rules": doc.automod.as_ref().map(Vec::len),
+                    "threads": doc.threads.as_ref().map(Vec::len),
+                    "starter_messages": doc.threads.iter().flatten().filter(|t| t.starter.is_some()).count(),
                     "images": doc.images.len(),
                     "image_base64_bytes": doc.images.values().map(String::len).sum::<usize>(),
                     "peak_rss_mb": peak_rss_mb(),
