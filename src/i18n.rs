@@ -212,7 +212,7 @@ pub mod msg {
         BACKUP_LIST_LINE = "backup-list-line" (label, id, when, trigger, members, size, pinned);
         BACKUP_PINNED_MARK = "backup-pinned-mark";
         BACKUP_INFO = "backup-info" (label, id, trigger, created, as_of, roles, channels, overwrites, members, bans, more, size, uncompressed, checksum, pinned, creator);
-        BACKUP_INFO_MORE = "backup-info-more" (emojis, stickers, threads, automod);
+        BACKUP_INFO_MORE = "backup-info-more" (emojis, stickers, threads, events, automod);
         BACKUP_INFO_AUTOMOD = "backup-info-automod" (count);
         BACKUP_INFO_AUTOMOD_UNKNOWN = "backup-info-automod-unknown";
         BACKUP_INFO_MORE_UNKNOWN = "backup-info-more-unknown";
@@ -265,6 +265,8 @@ pub mod msg {
         RESTORE_PREVIEW_AUTOMOD_DELETIONS = "restore-preview-automod-deletions" (count, items);
         RESTORE_PREVIEW_THREADS = "restore-preview-threads" (create, update, delete, keep, skip);
         RESTORE_PREVIEW_THREAD_DELETIONS = "restore-preview-thread-deletions" (count, items);
+        RESTORE_PREVIEW_EVENTS = "restore-preview-events" (create, update, delete, keep, skip);
+        RESTORE_PREVIEW_EVENT_DELETIONS = "restore-preview-event-deletions" (count, items);
         RESTORE_WARN_AUTOMOD_UNKNOWN_SNAPSHOT = "restore-warn-automod-unknown-snapshot";
         RESTORE_WARN_AUTOMOD_UNKNOWN_MIRROR = "restore-warn-automod-unknown-mirror";
         RESTORE_WARN_EMOJI_IMAGES = "restore-warn-emoji-images" (count, names);

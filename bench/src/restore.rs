@@ -158,6 +158,13 @@ fn planned_route(action: &Action) -> &'static str {
         Action::ThreadCreate { .. } => "POST /channels/{channel_id}/threads",
         Action::ThreadEdit { .. } => "PATCH /channels/{channel_id}",
         Action::ThreadDelete { .. } => "DELETE /channels/{channel_id}",
+        Action::EventCreate { .. } => "POST /guilds/{guild_id}/scheduled-events",
+        Action::EventUpdate { .. } => {
+            "PATCH /guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}"
+        }
+        Action::EventDelete { .. } => {
+            "DELETE /guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}"
+        }
     }
 }
 

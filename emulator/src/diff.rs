@@ -100,6 +100,20 @@ pub struct StickerView {
     pub image_sha256: String,
 }
 
+/// A scheduled event, its channel by name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventView {
+    pub id: u64,
+    pub name: String,
+    pub description: Option<String>,
+    pub start: String,
+    pub end: Option<String>,
+    pub entity_type: u8,
+    pub channel_name: Option<String>,
+    pub location: Option<String>,
+    pub status: u8,
+}
+
 /// A thread, its parent and tags by name (a restore makes new ones).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreadView {
@@ -156,6 +170,8 @@ pub struct GuildView {
     pub automod: Vec<AutoModView>,
     #[serde(default)]
     pub threads: Vec<ThreadView>,
+    #[serde(default)]
+    pub events: Vec<EventView>,
 }
 
 impl GuildView {
@@ -310,6 +326,21 @@ impl GuildView {
                 .map(|c| c.name.clone())
                 .unwrap_or_else(|| format!("<deleted channel {id}>"))
         };
+        let events = g
+            .scheduled_events
+            .iter()
+            .map(|e| EventView {
+                id: e.id,
+                name: e.name.clone(),
+                description: e.description.clone(),
+                start: crate::model::ts(&e.start),
+                end: e.end.as_ref().map(crate::model::ts),
+                entity_type: e.entity_type,
+                channel_name: e.channel_id.map(|c| channel_name(&c)),
+                location: e.location.clone(),
+                status: e.status,
+            })
+            .collect();
         let threads = g
             .threads
             .values()
@@ -396,6 +427,7 @@ impl GuildView {
             stickers,
             automod,
             threads,
+            events,
         }
     }
 
@@ -430,6 +462,7 @@ pub struct DiffOptions {
     pub stickers: bool,
     pub automod: bool,
     pub threads: bool,
+    pub events: bool,
     /// Compare forum posts' starter messages (the mirror has none: snapshots fetch them).
     pub starters: bool,
     /// Skip managed (bot) roles.
@@ -451,6 +484,7 @@ impl Default for DiffOptions {
             stickers: true,
             automod: true,
             threads: true,
+            events: true,
             starters: true,
             ignore_managed_roles: false,
         }
@@ -776,6 +810,16 @@ pub fn diff(a: &GuildView, b: &GuildView, opts: &DiffOptions) -> Vec<DiffEntry> 
             "threads",
             keyed(&ta, by_id, |t| t.id, k),
             keyed(&tb, by_id, |t| t.id, k),
+            &skip,
+        );
+    }
+    if opts.events {
+        let k = |e: &EventView| format!("{:?}", e.name);
+        diff_sets(
+            &mut out,
+            "events",
+            keyed(&a.events, by_id, |e| e.id, k),
+            keyed(&b.events, by_id, |e| e.id, k),
             &skip,
         );
     }

@@ -50,6 +50,9 @@ pub struct FixtureSpec {
     /// the others threads of text channels; every other post archived, some locked, the
     /// first post pinned.
     pub threads: usize,
+    /// Scheduled events in the coming days: alternately in the first voice channel and
+    /// external (with a location and an end).
+    pub scheduled_events: usize,
 }
 
 impl Default for FixtureSpec {
@@ -80,6 +83,7 @@ impl FixtureSpec {
             stickers: 1,
             automod_rules: 2,
             threads: 4,
+            scheduled_events: 2,
         }
     }
 
@@ -101,6 +105,7 @@ impl FixtureSpec {
             stickers: 5,
             automod_rules: 4,
             threads: 20,
+            scheduled_events: 5,
             ..Self::small()
         }
     }
@@ -667,6 +672,27 @@ pub fn build(st: &mut State, spec: &FixtureSpec) -> Fixture {
         g.role_creations = VecDeque::new();
     }
     fixture_threads(st, gid, owner, spec.threads);
+    let first_voice_channel = first_voice;
+    for i in 0..spec.scheduled_events {
+        let id = st.next_id();
+        let start = Utc::now() + ChronoDuration::days(1 + i as i64);
+        let voice = i % 2 == 0 && first_voice_channel.is_some();
+        let e = ScheduledEvent {
+            id,
+            name: format!("Event {}", i + 1),
+            description: (i % 3 != 2).then(|| format!("What happens at event {}", i + 1)),
+            creator_id: owner,
+            start,
+            end: (!voice).then(|| start + ChronoDuration::hours(2)),
+            entity_type: if voice { 2 } else { 3 },
+            channel_id: if voice { first_voice_channel } else { None },
+            location: (!voice).then(|| format!("Town hall {}", i + 1)),
+            status: 1,
+        };
+        if let Some(g) = st.world.guilds.get_mut(&gid) {
+            g.scheduled_events.push(e);
+        }
+    }
     st.send_guild_create(app.id, gid);
     let mut channel_ids = vec![general];
     channel_ids.extend(child_ids);

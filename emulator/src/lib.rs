@@ -13,6 +13,7 @@ pub mod model;
 pub mod oauth;
 pub mod ops_automod;
 pub mod ops_channels;
+pub mod ops_events;
 pub mod ops_guild;
 pub mod ops_members;
 pub mod ops_messages;

@@ -670,6 +670,50 @@ impl AutoModRule {
     }
 }
 
+/// A guild scheduled event (1 stage, 2 voice: in a channel; 3 external: at a location, with an
+/// end).
+#[derive(Debug, Clone)]
+pub struct ScheduledEvent {
+    pub id: u64,
+    pub name: String,
+    pub description: Option<String>,
+    pub creator_id: UserId,
+    pub start: DateTime<Utc>,
+    pub end: Option<DateTime<Utc>>,
+    pub entity_type: u8,
+    pub channel_id: Option<ChannelId>,
+    pub location: Option<String>,
+    /// 1 scheduled, 2 active, 3 completed, 4 canceled.
+    pub status: u8,
+}
+
+impl ScheduledEvent {
+    /// One of the `*ScheduledEventResponse` schemas.
+    pub fn json(&self, guild: GuildId) -> Value {
+        json!({
+            "id": self.id.to_string(),
+            "guild_id": guild.to_string(),
+            "name": self.name,
+            "description": self.description,
+            "channel_id": id_or_null(self.channel_id),
+            "creator_id": self.creator_id.to_string(),
+            "image": null,
+            "scheduled_start_time": ts(&self.start),
+            "scheduled_end_time": self.end.as_ref().map(ts),
+            "status": self.status,
+            "entity_type": self.entity_type,
+            "entity_id": null,
+            "recurrence_rule": null,
+            "privacy_level": 2,
+            "guild_scheduled_event_exceptions": [],
+            "entity_metadata": match &self.location {
+                Some(l) => json!({ "location": l }),
+                None => Value::Null,
+            },
+        })
+    }
+}
+
 /// A channel webhook.
 #[derive(Debug, Clone)]
 pub struct Webhook {
@@ -763,6 +807,9 @@ pub mod audit_action {
     pub const STICKER_CREATE: u16 = 90;
     pub const STICKER_UPDATE: u16 = 91;
     pub const STICKER_DELETE: u16 = 92;
+    pub const GUILD_SCHEDULED_EVENT_CREATE: u16 = 100;
+    pub const GUILD_SCHEDULED_EVENT_UPDATE: u16 = 101;
+    pub const GUILD_SCHEDULED_EVENT_DELETE: u16 = 102;
     pub const THREAD_CREATE: u16 = 110;
     pub const THREAD_UPDATE: u16 = 111;
     pub const THREAD_DELETE: u16 = 112;
@@ -920,6 +967,7 @@ pub struct Guild {
     pub automod: Vec<AutoModRule>,
     /// Threads by id (not in `channels`: `GET /guilds/{g}/channels` lists no thread).
     pub threads: BTreeMap<ChannelId, Thread>,
+    pub scheduled_events: Vec<ScheduledEvent>,
     pub audit_log: Vec<AuditEntry>,
     pub role_creations: VecDeque<Instant>,
     pub incidents: Incidents,

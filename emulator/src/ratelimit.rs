@@ -301,6 +301,27 @@ impl RateLimitConfig {
                     "assumed",
                 ),
                 r(
+                    "thread_create",
+                    &["POST"],
+                    &["/channels/{channel_id}/threads"],
+                    Some("channel_id"),
+                    5,
+                    5,
+                    "assumed",
+                ),
+                r(
+                    "event_edit",
+                    &["POST", "PATCH", "DELETE"],
+                    &[
+                        "/guilds/{guild_id}/scheduled-events",
+                        "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}",
+                    ],
+                    Some("guild_id"),
+                    5,
+                    5,
+                    "assumed",
+                ),
+                r(
                     "automod_edit",
                     &["POST", "PATCH", "DELETE"],
                     &[

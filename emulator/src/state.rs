@@ -30,6 +30,7 @@ pub mod intents {
     pub const GUILD_MESSAGES: u64 = 1 << 9;
     pub const DIRECT_MESSAGES: u64 = 1 << 12;
     pub const MESSAGE_CONTENT: u64 = 1 << 15;
+    pub const GUILD_SCHEDULED_EVENTS: u64 = 1 << 16;
     pub const AUTO_MODERATION_CONFIGURATION: u64 = 1 << 20;
     /// Every intent bit Discord defines (0-9, 10-16, 20, 21, 24, 25).
     pub const ALL_KNOWN: u64 = 0x1FFFF | (1 << 20) | (1 << 21) | (1 << 24) | (1 << 25);
@@ -240,6 +241,9 @@ pub fn intent_for(event: &str, dm: bool) -> Option<u64> {
         "GUILD_EMOJIS_UPDATE" | "GUILD_STICKERS_UPDATE" => GUILD_EMOJIS_AND_STICKERS,
         "GUILD_INTEGRATIONS_UPDATE" => GUILD_INTEGRATIONS,
         "WEBHOOKS_UPDATE" => GUILD_WEBHOOKS,
+        "GUILD_SCHEDULED_EVENT_CREATE"
+        | "GUILD_SCHEDULED_EVENT_UPDATE"
+        | "GUILD_SCHEDULED_EVENT_DELETE" => GUILD_SCHEDULED_EVENTS,
         "AUTO_MODERATION_RULE_CREATE"
         | "AUTO_MODERATION_RULE_UPDATE"
         | "AUTO_MODERATION_RULE_DELETE" => AUTO_MODERATION_CONFIGURATION,
@@ -652,7 +656,8 @@ impl State {
         );
         v["presences"] = json!([]);
         v["stage_instances"] = json!([]);
-        v["guild_scheduled_events"] = json!([]);
+        v["guild_scheduled_events"] =
+            Value::Array(g.scheduled_events.iter().map(|e| e.json(g.id)).collect());
         v["soundboard_sounds"] = json!([]);
         v
     }
@@ -771,6 +776,7 @@ impl State {
                 stickers: Vec::new(),
                 automod: Vec::new(),
                 threads: std::collections::BTreeMap::new(),
+                scheduled_events: Vec::new(),
                 audit_log: Vec::new(),
                 role_creations: VecDeque::new(),
                 incidents: Incidents::default(),

@@ -343,6 +343,10 @@ web-tm-threads = { $count ->
    *[other] { $count } threads and posts
 }
 web-tm-thread-archived = archived
+web-tm-events = { $count ->
+    [one] 1 scheduled event
+   *[other] { $count } scheduled events
+}
 web-tm-automod-exempt = except
 web-tm-automod-keywords = keywords
 web-tm-automod-spam = spam

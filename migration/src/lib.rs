@@ -22,6 +22,7 @@ mod m20261206_000500_member_links;
 mod m20261206_000600_bans;
 mod m20261206_000700_automod;
 mod m20261206_000800_threads;
+mod m20261206_000900_scheduled_events;
 mod runner;
 mod sql;
 
@@ -62,5 +63,6 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(m20261206_000600_bans::MIGRATION),
         Box::new(m20261206_000700_automod::MIGRATION),
         Box::new(m20261206_000800_threads::MIGRATION),
+        Box::new(m20261206_000900_scheduled_events::MIGRATION),
     ]
 }

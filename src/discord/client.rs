@@ -21,6 +21,7 @@ pub fn intents() -> GatewayIntents {
         | GatewayIntents::GUILD_WEBHOOKS
         | GatewayIntents::GUILD_EMOJIS_AND_STICKERS
         | GatewayIntents::AUTO_MODERATION_CONFIGURATION
+        | GatewayIntents::GUILD_SCHEDULED_EVENTS
         | GatewayIntents::DIRECT_MESSAGES
 }
 

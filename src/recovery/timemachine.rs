@@ -142,6 +142,8 @@ pub struct Picture {
     pub automod: Option<Vec<RuleView>>,
     /// Threads and forum posts: (name, its channel's name, archived).
     pub threads: Vec<(String, String, bool)>,
+    /// Scheduled events: (name, start, where: a channel's name or a location).
+    pub events: Vec<(String, DateTime<Utc>, String)>,
 }
 
 fn kind_name(kind: i16) -> &'static str {
@@ -348,6 +350,18 @@ pub fn picture(doc: &SnapshotDocument, user_names: &HashMap<u64, String>) -> Pic
             .iter()
             .flatten()
             .map(|s| s.name.clone())
+            .collect(),
+        events: doc
+            .events
+            .iter()
+            .flatten()
+            .map(|e| {
+                let place = match (&e.location, e.channel) {
+                    (Some(l), _) => l.clone(),
+                    (None, c) => format!("#{}", names.channel(c)),
+                };
+                (e.name.clone(), e.start, place)
+            })
             .collect(),
         threads: doc
             .threads
@@ -715,6 +729,7 @@ mod tests {
             stickers: None,
             automod: None,
             threads: None,
+            events: None,
             images: Default::default(),
             pictures: Default::default(),
         }

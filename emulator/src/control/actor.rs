@@ -228,6 +228,27 @@ impl Actor {
         id_in(&st!(self).create_sticker(self.user, guild, &body, Some(&file), self.r())?)
     }
 
+    /// `POST /guilds/{g}/scheduled-events` with `body`.
+    pub fn create_scheduled_event(&self, guild: GuildId, body: Value) -> Result<u64, ApiError> {
+        id_in(&st!(self).create_scheduled_event(self.user, guild, &body, self.r())?)
+    }
+
+    /// `PATCH /guilds/{g}/scheduled-events/{e}`.
+    pub fn update_scheduled_event(
+        &self,
+        guild: GuildId,
+        event: u64,
+        body: Value,
+    ) -> Result<(), ApiError> {
+        st!(self)
+            .update_scheduled_event(self.user, guild, event, &body, self.r())
+            .map(|_| ())
+    }
+
+    pub fn delete_scheduled_event(&self, guild: GuildId, event: u64) -> Result<(), ApiError> {
+        st!(self).delete_scheduled_event(self.user, guild, event, self.r())
+    }
+
     /// `POST /channels/{c}/threads` with `body` (a forum post needs `message`).
     pub fn create_thread(&self, parent: ChannelId, body: Value) -> Result<ChannelId, ApiError> {
         id_in(&st!(self).create_thread(self.user, parent, &body, self.r())?)

@@ -1092,6 +1092,71 @@ pub async fn delete_emoji(AxState(inner): S, Path(p): P, req: ApiRequest) -> Api
     Ok(Reply::NoContent)
 }
 
+// ---- scheduled events ----
+
+pub async fn list_scheduled_events(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let gid = param(&p, "guild_id")?;
+    let st = inner.state.lock();
+    let g = st.world.guild(gid)?;
+    member_of(g, user)?;
+    Ok(Reply::ok(Value::Array(
+        g.scheduled_events.iter().map(|e| e.json(gid)).collect(),
+    )))
+}
+
+pub async fn get_scheduled_event(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let gid = param(&p, "guild_id")?;
+    let eid = param(&p, "guild_scheduled_event_id")?;
+    let st = inner.state.lock();
+    let g = st.world.guild(gid)?;
+    member_of(g, user)?;
+    let e = g
+        .scheduled_events
+        .iter()
+        .find(|e| e.id == eid)
+        .ok_or_else(|| ApiError::new(404, 10070, "Unknown Guild Scheduled Event"))?;
+    Ok(Reply::ok(e.json(gid)))
+}
+
+pub async fn create_scheduled_event(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let gid = param(&p, "guild_id")?;
+    let b = req.json()?;
+    Ok(Reply::ok(inner.state.lock().create_scheduled_event(
+        user,
+        gid,
+        &b,
+        req.reason(),
+    )?))
+}
+
+pub async fn update_scheduled_event(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let gid = param(&p, "guild_id")?;
+    let eid = param(&p, "guild_scheduled_event_id")?;
+    let b = req.json()?;
+    Ok(Reply::ok(inner.state.lock().update_scheduled_event(
+        user,
+        gid,
+        eid,
+        &b,
+        req.reason(),
+    )?))
+}
+
+pub async fn delete_scheduled_event(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let gid = param(&p, "guild_id")?;
+    let eid = param(&p, "guild_scheduled_event_id")?;
+    inner
+        .state
+        .lock()
+        .delete_scheduled_event(user, gid, eid, req.reason())?;
+    Ok(Reply::NoContent)
+}
+
 // ---- threads ----
 
 pub async fn create_thread(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {

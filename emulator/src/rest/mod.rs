@@ -496,6 +496,16 @@ pub fn api_routes() -> Router<Arc<Inner>> {
                 .patch(update_sticker)
                 .delete(delete_sticker),
         )
+        .route(
+            "/guilds/{guild_id}/scheduled-events",
+            get(list_scheduled_events).post(create_scheduled_event),
+        )
+        .route(
+            "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}",
+            get(get_scheduled_event)
+                .patch(update_scheduled_event)
+                .delete(delete_scheduled_event),
+        )
         .route("/channels/{channel_id}/threads", post(create_thread))
         .route(
             "/channels/{channel_id}/threads/archived/public",

@@ -49,6 +49,8 @@ pub struct Model {
     pub stickers: Json,
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub automod: Option<Json>,
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub scheduled_events: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -55,6 +55,8 @@ pub enum Endpoint {
     GuildEmoji(u64, u64),
     GuildStickers(u64),
     GuildSticker(u64, u64),
+    GuildScheduledEvents(u64),
+    GuildScheduledEvent(u64, u64),
     GuildAutoModRules(u64),
     GuildAutoModRule(u64, u64),
     /// `/channels/{c}/threads` (create a thread or a forum post).
@@ -425,6 +427,29 @@ impl Rest {
             Err(e) if e.status() == Some(404) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// `GET /guilds/{g}/scheduled-events`: every event that reads (one that does not is an
+    /// error).
+    pub async fn scheduled_events(
+        &self,
+        guild: u64,
+    ) -> Result<Vec<crate::recovery::sync::EventState>, RestError> {
+        let list = self
+            .body(RestCall::new(
+                Method::Get,
+                Endpoint::GuildScheduledEvents(guild),
+            ))
+            .await?;
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                crate::recovery::sync::EventState::from_json(e).ok_or_else(|| {
+                    RestError::Transient("a scheduled event that does not read".into())
+                })
+            })
+            .collect()
     }
 
     /// `GET /guilds/{g}/auto-moderation/rules`: every rule that reads (see

@@ -96,6 +96,13 @@ fn route(endpoint: &Endpoint, application: u64) -> Route<'_> {
         E::GuildActiveThreads(g) => Route::GuildThreadsActive {
             guild_id: snowflake(g),
         },
+        E::GuildScheduledEvents(g) => Route::GuildScheduledEvents {
+            guild_id: snowflake(g),
+        },
+        E::GuildScheduledEvent(g, e) => Route::GuildScheduledEvent {
+            guild_id: snowflake(g),
+            event_id: snowflake(e),
+        },
         E::GuildAutoModRules(g) => Route::GuildAutomodRules {
             guild_id: snowflake(g),
         },

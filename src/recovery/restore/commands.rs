@@ -125,6 +125,7 @@ async fn autocomplete_components(
         "stickers",
         "automod",
         "threads",
+        "events",
         "roles,channels",
         "roles,channels,settings",
         "roles,members",
@@ -348,6 +349,11 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
             msg::RESTORE_PREVIEW_THREADS,
             &c.threads,
         ),
+        (
+            crate::recovery::restore::model::Component::Events,
+            msg::RESTORE_PREVIEW_EVENTS,
+            &c.events,
+        ),
     ] {
         if plan.components.has(component) && *counts != ActionCounts::default() {
             lines.push(counts_line(data, locale, m, counts, None));
@@ -396,6 +402,10 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
         (
             msg::RESTORE_PREVIEW_THREAD_DELETIONS,
             &plan.risks.thread_deletions,
+        ),
+        (
+            msg::RESTORE_PREVIEW_EVENT_DELETIONS,
+            &plan.risks.event_deletions,
         ),
         (msg::RESTORE_PREVIEW_UNBANS, &plan.risks.unbans),
     ] {

@@ -63,6 +63,8 @@ pub mod limits {
     pub const STICKER: (u32, Duration) = (5, Duration::from_secs(5));
     /// AutoMod rule creates, edits and deletes (assumed, as the emulator).
     pub const AUTOMOD: (u32, Duration) = (5, Duration::from_secs(5));
+    /// Scheduled event creates, edits and deletes (assumed, as the emulator).
+    pub const EVENT: (u32, Duration) = (5, Duration::from_secs(5));
     /// `POST /channels/{c}/threads`, per parent channel (assumed, as the emulator).
     pub const THREAD_CREATE: (u32, Duration) = (5, Duration::from_secs(5));
     pub const GLOBAL_PER_SECOND: u32 = 50;
@@ -121,13 +123,16 @@ pub enum Component {
     /// Threads and forum posts (name, tags, starter message, archive state, lock), in their
     /// restored channels. Only from snapshots that know them (format v2).
     Threads,
+    /// Scheduled events still to come (name, description, times, channel or location); past,
+    /// active and finished ones are left alone.
+    Events,
     /// Members who left but linked their account are added back (`/members pull`). Never part
     /// of "all": a restore does not add people unless asked.
     Pull,
 }
 
 impl Component {
-    pub const ALL: [Component; 9] = [
+    pub const ALL: [Component; 10] = [
         Component::Roles,
         Component::Channels,
         Component::Settings,
@@ -137,6 +142,7 @@ impl Component {
         Component::Stickers,
         Component::AutoMod,
         Component::Threads,
+        Component::Events,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -150,6 +156,7 @@ impl Component {
             Component::Stickers => "stickers",
             Component::AutoMod => "automod",
             Component::Threads => "threads",
+            Component::Events => "events",
             Component::Pull => "pull",
         }
     }
@@ -630,6 +637,37 @@ pub enum Action {
         live: u64,
         name: String,
     },
+    /// `POST /guilds/{g}/scheduled-events`.
+    EventCreate {
+        #[serde(with = "snowflake")]
+        event: u64,
+        name: String,
+        fields: EventFields,
+    },
+    /// `PATCH /guilds/{g}/scheduled-events/{e}`.
+    EventUpdate {
+        #[serde(with = "snowflake")]
+        live: u64,
+        name: String,
+        fields: EventFields,
+    },
+    /// `DELETE /guilds/{g}/scheduled-events/{e}` (mirror).
+    EventDelete {
+        #[serde(with = "snowflake")]
+        live: u64,
+        name: String,
+    },
+}
+
+/// What a scheduled event is made of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventFields {
+    pub description: Option<String>,
+    pub start: chrono::DateTime<chrono::Utc>,
+    pub end: Option<chrono::DateTime<chrono::Utc>>,
+    pub entity_type: i16,
+    pub channel: Option<Ref>,
+    pub location: Option<String>,
 }
 
 /// What a thread is made of.
@@ -689,6 +727,7 @@ pub enum Kind {
     #[serde(rename = "automod")]
     AutoMod,
     Thread,
+    Event,
 }
 
 /// The rate-limit lane a step runs in: one per bucket as serenity keys them (route kind +
@@ -717,6 +756,8 @@ pub enum Lane {
     AutoMod,
     /// `POST /channels/{c}/threads` (thread edits and deletes go by `Channel`).
     Threads,
+    /// `POST /guilds/{g}/scheduled-events`, `PATCH`/`DELETE` of one event.
+    Events,
 }
 
 pub type StepId = u32;
@@ -755,6 +796,9 @@ impl Step {
             Action::ThreadCreate { .. }
             | Action::ThreadEdit { .. }
             | Action::ThreadDelete { .. } => Kind::Thread,
+            Action::EventCreate { .. }
+            | Action::EventUpdate { .. }
+            | Action::EventDelete { .. } => Kind::Event,
         }
     }
 
@@ -784,6 +828,9 @@ impl Step {
             Action::ThreadEdit { live, .. } | Action::ThreadDelete { live, .. } => {
                 Lane::Channel(*live)
             }
+            Action::EventCreate { .. }
+            | Action::EventUpdate { .. }
+            | Action::EventDelete { .. } => Lane::Events,
         }
     }
 
@@ -810,6 +857,7 @@ impl Step {
                     | Action::StickerCreate { .. }
                     | Action::AutoModCreate { .. }
                     | Action::ThreadCreate { .. }
+                    | Action::EventCreate { .. }
             )
     }
 
@@ -844,6 +892,9 @@ impl Step {
             Action::RolePositions { order } => roles.extend(order.iter().copied()),
             Action::ThreadCreate { parent, .. } | Action::ThreadEdit { parent, .. } => {
                 channels.push(*parent)
+            }
+            Action::EventCreate { fields, .. } | Action::EventUpdate { fields, .. } => {
+                channels.extend(fields.channel)
             }
             Action::AutoModCreate { body, .. } | Action::AutoModUpdate { body, .. } => {
                 roles.extend(body.exempt_roles.iter().copied());
@@ -972,6 +1023,9 @@ pub struct Risks {
     /// Threads that would be deleted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thread_deletions: Vec<String>,
+    /// Scheduled events that would be deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub event_deletions: Vec<String>,
     /// Users who would be unbanned.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unbans: Vec<String>,
@@ -1023,6 +1077,8 @@ pub struct Counts {
     pub automod: ActionCounts,
     #[serde(default)]
     pub threads: ActionCounts,
+    #[serde(default)]
+    pub events: ActionCounts,
     /// Permission overwrites sent inside channel creates and updates.
     pub overwrites: usize,
 }
@@ -1202,6 +1258,9 @@ impl Plan {
             Action::ThreadCreate { name, .. }
             | Action::ThreadEdit { name, .. }
             | Action::ThreadDelete { name, .. } => format!("thread {name}"),
+            Action::EventCreate { name, .. }
+            | Action::EventUpdate { name, .. }
+            | Action::EventDelete { name, .. } => format!("event {name}"),
         };
         (step.kind(), name)
     }
@@ -1236,6 +1295,9 @@ impl Plan {
                 Action::ThreadEdit { live, .. } | Action::ThreadDelete { live, .. } => {
                     *c.per_channel.entry(*live).or_default() += 1
                 }
+                Action::EventCreate { .. }
+                | Action::EventUpdate { .. }
+                | Action::EventDelete { .. } => c.events += 1,
                 Action::RolePositions { .. } | Action::ChannelPositions { .. } => c.bulk += 1,
             }
         }
@@ -1265,6 +1327,7 @@ impl Plan {
         let emojis = t(c.emojis, limits::EMOJI);
         let stickers = t(c.stickers, limits::STICKER);
         let automod = t(c.automod, limits::AUTOMOD);
+        let events = t(c.events, limits::EVENT);
         // Threads are created per parent channel (its own bucket), after the channels.
         let threads = c
             .thread_creates
@@ -1290,6 +1353,7 @@ impl Plan {
             + c.emojis
             + c.stickers
             + c.automod
+            + c.events
             + c.thread_creates.values().sum::<usize>()
             + c.bulk;
         let global = Duration::from_secs_f64(total as f64 / f64::from(limits::GLOBAL_PER_SECOND));
@@ -1305,6 +1369,8 @@ impl Plan {
             // AutoMod rules wait for the roles and channels they name.
             .max(roles.max(channels) + automod)
             .max(channels + threads)
+            // Events in a voice or stage channel wait for it.
+            .max(channels + events)
             .max(global)
             + Duration::from_secs(1)
     }
@@ -1332,6 +1398,7 @@ struct LaneCounts {
     emojis: usize,
     stickers: usize,
     automod: usize,
+    events: usize,
     thread_creates: HashMap<Ref, usize>,
     bulk: usize,
 }

@@ -1022,6 +1022,9 @@ fn approval_event(
     if !plan.risks.thread_deletions.is_empty() {
         risks.push(format!("🗑️ {}", list(&plan.risks.thread_deletions)));
     }
+    if !plan.risks.event_deletions.is_empty() {
+        risks.push(format!("🗑️ {}", list(&plan.risks.event_deletions)));
+    }
     if !plan.risks.unbans.is_empty() {
         risks.push(format!("🔓 {}", list(&plan.risks.unbans)));
     }

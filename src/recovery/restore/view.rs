@@ -29,6 +29,7 @@ pub fn kind_name(k: model::Kind) -> &'static str {
         model::Kind::Sticker => "sticker",
         model::Kind::AutoMod => "automod",
         model::Kind::Thread => "thread",
+        model::Kind::Event => "event",
     }
 }
 

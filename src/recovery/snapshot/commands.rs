@@ -293,6 +293,7 @@ pub async fn info(
                         arg("emojis", doc.emojis.as_ref().map_or(0, Vec::len)),
                         arg("stickers", doc.stickers.as_ref().map_or(0, Vec::len)),
                         arg("threads", doc.threads.as_ref().map_or(0, Vec::len)),
+                        arg("events", doc.events.as_ref().map_or(0, Vec::len)),
                         arg(
                             "automod",
                             match &doc.automod {

@@ -176,6 +176,7 @@ macro_rules! settings_of {
             stickers: g.stickers.values().map(sticker).collect(),
             // Not part of the guild object: read by REST (see `events::load_automod`).
             automod: None,
+            events: None,
             emojis: g.emojis.values().map(emoji).collect(),
         }
         .normalized()

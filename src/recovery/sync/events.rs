@@ -26,7 +26,7 @@ use serenity::FullEvent;
 use super::convert;
 use super::model::{BanState, SettingsState, ThreadState};
 use super::queue::StateChange;
-use super::service::{GuildSync, Load, ShardHook, SyncService};
+use super::service::{GuildSync, Listed, ListedValue, Load, ShardHook, SyncService};
 
 impl SyncService {
     /// Handles one gateway event (never awaits: see the module comment).
@@ -70,9 +70,16 @@ impl SyncService {
                 }
             }
             FullEvent::AutoModRuleCreate { rule } | FullEvent::AutoModRuleUpdate { rule } => {
-                self.load_automod(rule.guild_id.get())
+                self.load_listed(rule.guild_id.get(), Listed::AutoMod)
             }
-            FullEvent::AutoModRuleDelete { rule } => self.load_automod(rule.guild_id.get()),
+            FullEvent::AutoModRuleDelete { rule } => {
+                self.load_listed(rule.guild_id.get(), Listed::AutoMod)
+            }
+            FullEvent::GuildScheduledEventCreate { event }
+            | FullEvent::GuildScheduledEventUpdate { event }
+            | FullEvent::GuildScheduledEventDelete { event } => {
+                self.load_listed(event.guild_id.get(), Listed::Events)
+            }
             FullEvent::GuildDelete { incomplete, .. } => {
                 self.guild_gone(incomplete.id, incomplete.unavailable)
             }
@@ -243,6 +250,7 @@ impl SyncService {
             }
             if let Some(known) = &s.settings {
                 settings.automod = known.automod.clone();
+                settings.events = known.events.clone();
             }
             s.settings = Some(settings.clone());
             s.pending.full_structure(settings, role_states, channels);
@@ -285,7 +293,8 @@ impl SyncService {
         });
         tracing::debug!(guild = id, complete, "full load of a guild started");
         self.load_bans(id);
-        self.load_automod(id);
+        self.load_listed(id, Listed::AutoMod);
+        self.load_listed(id, Listed::Events);
         self.load_threads(id, active_threads, thread_parents);
     }
 
@@ -437,21 +446,24 @@ impl SyncService {
         });
     }
 
-    /// Reads the guild's AutoMod rules (they do not come with GUILD_CREATE) and writes them as a
-    /// new version of the settings; called on a full load and after each AUTO_MODERATION_RULE_*
-    /// event (the whole list is read again: rules are few and change rarely, and a read after
-    /// the change cannot miss it). Reads never overlap: a change during a read asks for one
-    /// more. Without Manage Server the rules stay unknown (snapshots record none).
-    fn load_automod(&self, guild: u64) {
+    /// Reads a part of the settings that serenity's cache does not follow (AutoMod rules,
+    /// scheduled events) and writes it as a new version of the settings; called on a full load
+    /// and after each of its events (the whole list is read again: these lists are short and
+    /// change rarely, and a read after the change cannot miss it). Reads of one part never
+    /// overlap: a change during a read asks for one more. Without the permission to read it
+    /// (Manage Server for AutoMod), the part stays unknown (snapshots record none).
+    fn load_listed(&self, guild: u64, part: Listed) {
         {
             let mut map = self.lock();
             let g = map.entry(guild).or_default();
-            match &mut g.automod_read {
+            match g.listed_reads.get_mut(&part) {
                 Some(again) => {
                     *again = true;
                     return;
                 }
-                None => g.automod_read = Some(false),
+                None => {
+                    g.listed_reads.insert(part, false);
+                }
             }
         }
         let this = self.clone();
@@ -460,14 +472,28 @@ impl SyncService {
                 let mut attempt = 0u32;
                 let list = loop {
                     attempt += 1;
-                    match this.inner.rest.automod_rules(guild).await {
+                    let read = match part {
+                        Listed::AutoMod => this
+                            .inner
+                            .rest
+                            .automod_rules(guild)
+                            .await
+                            .map(ListedValue::AutoMod),
+                        Listed::Events => this
+                            .inner
+                            .rest
+                            .scheduled_events(guild)
+                            .await
+                            .map(ListedValue::Events),
+                    };
+                    match read {
                         Ok(list) => break Some(list),
                         Err(e) if attempt >= 3 || e.status() == Some(403) => {
-                            tracing::warn!(guild, error = %e, "the AutoMod rules could not be read; they are not mirrored until the next change or load");
+                            tracing::warn!(guild, ?part, error = %e, "a list could not be read; it is not mirrored until the next change or load");
                             break None;
                         }
                         Err(e) => {
-                            tracing::debug!(guild, error = %e, "reading the AutoMod rules failed; retrying");
+                            tracing::debug!(guild, ?part, error = %e, "reading a list failed; retrying");
                             tokio::time::sleep(std::time::Duration::from_secs(u64::from(attempt)))
                                 .await;
                         }
@@ -475,11 +501,18 @@ impl SyncService {
                 };
                 let mut again = false;
                 this.enqueue(guild, |s| {
-                    again = s.automod_read == Some(true);
-                    s.automod_read = again.then_some(false);
+                    again = s.listed_reads.get(&part) == Some(&true);
+                    if again {
+                        s.listed_reads.insert(part, false);
+                    } else {
+                        s.listed_reads.remove(&part);
+                    }
                     if let (Some(list), Some(known)) = (list, &s.settings) {
                         let mut settings = known.clone();
-                        settings.automod = Some(list);
+                        match list {
+                            ListedValue::AutoMod(rules) => settings.automod = Some(rules),
+                            ListedValue::Events(events) => settings.events = Some(events),
+                        }
                         let settings = settings.normalized();
                         s.settings = Some(settings.clone());
                         s.pending.settings = Some(settings);
@@ -560,6 +593,7 @@ impl SyncService {
             }
             if let Some(known) = &s.settings {
                 settings.automod = known.automod.clone();
+                settings.events = known.events.clone();
             }
             s.settings = Some(settings.clone());
             s.pending.settings = Some(settings);

@@ -11,7 +11,7 @@ pub mod queue;
 pub mod service;
 
 pub use model::{
-    AutoModRuleState, ChannelState, EmojiState, GuildState, OverwriteState, OverwriteTarget,
-    RoleState, SettingsState, StickerState, SyncState, SyncStatus, ThreadState,
+    AutoModRuleState, ChannelState, EmojiState, EventState, GuildState, OverwriteState,
+    OverwriteTarget, RoleState, SettingsState, StickerState, SyncState, SyncStatus, ThreadState,
 };
 pub use service::{LoadReport, SyncError, SyncService, SyncSettings};

@@ -167,6 +167,75 @@ pub struct SettingsState {
     /// AutoMod rules, by id; `None`: not read yet (they do not come with GUILD_CREATE: live
     /// sync reads them by REST, which needs Manage Server). Writing `None` keeps what is stored.
     pub automod: Option<Vec<AutoModRuleState>>,
+    /// Scheduled events, by id; `None`: not read yet (read by REST like AutoMod: serenity's
+    /// cache does not follow their events).
+    pub events: Option<Vec<EventState>>,
+}
+
+/// A guild scheduled event (its cover image is not kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventState {
+    pub id: u64,
+    pub name: String,
+    pub description: Option<String>,
+    pub start: DateTime<Utc>,
+    pub end: Option<DateTime<Utc>>,
+    /// 1 stage, 2 voice, 3 external.
+    pub entity_type: i16,
+    pub channel_id: Option<u64>,
+    /// Where an external event happens.
+    pub location: Option<String>,
+    /// 1 scheduled, 2 active, 3 completed, 4 canceled.
+    pub status: i16,
+}
+
+impl EventState {
+    /// An event from Discord's JSON (a REST answer) or from its stored form (the same fields);
+    /// `None` when a required field is missing or malformed.
+    pub fn from_json(v: &serde_json::Value) -> Option<Self> {
+        let time = |key: &str| {
+            v.get(key)?
+                .as_str()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc))
+        };
+        Some(Self {
+            id: v.get("id")?.as_str()?.parse().ok()?,
+            name: v.get("name")?.as_str()?.to_owned(),
+            description: v
+                .get("description")
+                .and_then(|d| d.as_str())
+                .map(str::to_owned),
+            start: time("scheduled_start_time")?,
+            end: time("scheduled_end_time"),
+            entity_type: i16::try_from(v.get("entity_type")?.as_i64()?).ok()?,
+            channel_id: v
+                .get("channel_id")
+                .and_then(|c| c.as_str())
+                .and_then(|c| c.parse().ok()),
+            location: v
+                .pointer("/entity_metadata/location")
+                .and_then(|l| l.as_str())
+                .map(str::to_owned),
+            status: i16::try_from(v.get("status")?.as_i64()?).ok()?,
+        })
+    }
+
+    /// The stored form (Discord's field names).
+    pub fn to_json(&self) -> serde_json::Value {
+        let time = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, false);
+        serde_json::json!({
+            "id": self.id.to_string(),
+            "name": self.name,
+            "description": self.description,
+            "scheduled_start_time": time(&self.start),
+            "scheduled_end_time": self.end.as_ref().map(time),
+            "entity_type": self.entity_type,
+            "channel_id": self.channel_id.map(|c| c.to_string()),
+            "entity_metadata": self.location.as_ref().map(|l| serde_json::json!({ "location": l })),
+            "status": self.status,
+        })
+    }
 }
 
 /// An AutoMod rule. Its trigger metadata and actions are kept in Discord's shape; the roles and
@@ -282,6 +351,9 @@ impl SettingsState {
         self.stickers.sort_by_key(|s| s.id);
         if let Some(rules) = &mut self.automod {
             rules.sort_by_key(|r| r.id);
+        }
+        if let Some(events) = &mut self.events {
+            events.sort_by_key(|e| e.id);
         }
         self.afk_timeout = self.afk_timeout.max(0);
         self

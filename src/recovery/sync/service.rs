@@ -147,12 +147,25 @@ pub(super) struct GuildSync {
     /// While the ban list is being fetched: the ban events seen meanwhile (they are newer
     /// than the list and win over it).
     pub ban_events: Option<HashMap<u64, Option<crate::member::BanState>>>,
-    /// The AutoMod rule list is being read; `Some(true)`: a rule changed meanwhile, read it
+    /// Lists being read by REST (see [`Listed`]); `true`: it changed meanwhile, read it
     /// again when this read is done (reads never overlap, so the newest list is written last).
-    pub automod_read: Option<bool>,
+    pub listed_reads: HashMap<Listed, bool>,
     /// While the archived threads are being read: the thread events seen meanwhile (newer
     /// than the read; they win over it).
     pub thread_events: Option<HashMap<u64, Option<super::model::ThreadState>>>,
+}
+
+/// Parts of the settings live sync reads by REST (serenity's cache does not follow them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Listed {
+    AutoMod,
+    Events,
+}
+
+/// What a read of a [`Listed`] part gave.
+pub(super) enum ListedValue {
+    AutoMod(Vec<super::model::AutoModRuleState>),
+    Events(Vec<super::model::EventState>),
 }
 
 /// The event-path hook of a shard's current session (see `events::SyncService::hook_shard`).
@@ -248,7 +261,7 @@ impl SyncService {
                 && !g.flushing
                 && g.load.is_none()
                 && g.ban_events.is_none()
-                && g.automod_read.is_none()
+                && g.listed_reads.is_empty()
                 && g.thread_events.is_none()
         })
     }

@@ -119,6 +119,20 @@ const REQUIRED: &[(&str, &str)] = &[
     ("GET", "/guilds/{guild_id}/emojis/{emoji_id}"),
     ("PATCH", "/guilds/{guild_id}/emojis/{emoji_id}"),
     ("DELETE", "/guilds/{guild_id}/emojis/{emoji_id}"),
+    ("GET", "/guilds/{guild_id}/scheduled-events"),
+    ("POST", "/guilds/{guild_id}/scheduled-events"),
+    (
+        "GET",
+        "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}",
+    ),
+    (
+        "PATCH",
+        "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}",
+    ),
+    (
+        "DELETE",
+        "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}",
+    ),
     ("POST", "/channels/{channel_id}/threads"),
     ("GET", "/guilds/{guild_id}/threads/active"),
     ("GET", "/channels/{channel_id}/threads/archived/public"),
@@ -671,6 +685,51 @@ async fn every_route_umbra_uses_answers_in_the_shape_of_discords_openapi_spec() 
     );
     assert_eq!(
         bot.delete(&format!("/guilds/{g}/emojis/{e}")).await.status,
+        204
+    );
+
+    // Scheduled events: the fixture's (voice and external) list in their spec shapes; one is
+    // scheduled, read, edited and deleted; a start in the past is refused.
+    let r = bot.get(&format!("/guilds/{g}/scheduled-events")).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.json().as_array().map(Vec::len), Some(2));
+    let at = |days: i64| (chrono::Utc::now() + chrono::Duration::days(days)).to_rfc3339();
+    let r = bot
+        .post(
+            &format!("/guilds/{g}/scheduled-events"),
+            json!({ "name": "spec event", "entity_type": 3, "privacy_level": 2,
+                    "scheduled_start_time": at(2), "scheduled_end_time": at(3),
+                    "entity_metadata": { "location": "here" } }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let event = r.id();
+    assert_eq!(
+        bot.get(&format!("/guilds/{g}/scheduled-events/{event}"))
+            .await
+            .status,
+        200
+    );
+    let r = bot
+        .patch(
+            &format!("/guilds/{g}/scheduled-events/{event}"),
+            json!({ "name": "spec event 2" }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let r = bot
+        .post(
+            &format!("/guilds/{g}/scheduled-events"),
+            json!({ "name": "late", "entity_type": 3, "privacy_level": 2,
+                    "scheduled_start_time": at(-1), "scheduled_end_time": at(1),
+                    "entity_metadata": { "location": "here" } }),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, 50035));
+    assert_eq!(
+        bot.delete(&format!("/guilds/{g}/scheduled-events/{event}"))
+            .await
+            .status,
         204
     );
 

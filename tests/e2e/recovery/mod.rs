@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use discord_emulator::diff::{
-    AutoModView, BanView, ChannelView, MemberView, OverwriteView, RoleView, ThreadView,
+    AutoModView, BanView, ChannelView, EventView, MemberView, OverwriteView, RoleView, ThreadView,
 };
 use discord_emulator::model::GuildSettings;
 use discord_emulator::{DiffEntry, DiffOptions, FixtureSpec, GuildView, diff};
@@ -255,6 +255,25 @@ pub fn view_of(
             }
         })
         .collect();
+    let time = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, false);
+    let events = s
+        .events
+        .iter()
+        .flatten()
+        .map(|e| EventView {
+            id: e.id,
+            name: e.name.clone(),
+            description: e.description.clone(),
+            start: time(&e.start),
+            end: e.end.as_ref().map(time),
+            entity_type: u8_of_rule(e.entity_type),
+            channel_name: e
+                .channel_id
+                .map(|c| named(&[c], &channel_name, "channel").remove(0)),
+            location: e.location.clone(),
+            status: u8_of_rule(e.status),
+        })
+        .collect();
     let threads = state
         .threads
         .iter()
@@ -315,6 +334,7 @@ pub fn view_of(
         stickers: Vec::new(),
         automod,
         threads,
+        events,
     };
     normalize(&mut v);
     v

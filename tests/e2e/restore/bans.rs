@@ -144,11 +144,12 @@ async fn a_version_1_export_file_still_imports_and_restores_leaving_bans_alone()
         &emulator_view(&world),
         &DiffOptions {
             members: false,
-            // The file predates AutoMod rules and threads in snapshots, and names another
-            // server's roles and channels: the rules are left as they are (pointing at deleted
-            // ones), and the threads of the wiped channels are not made again.
+            // The file predates AutoMod rules, threads and events in snapshots, and names
+            // another server's roles and channels: the rules and events are left as they are
+            // (pointing at deleted channels), and the wiped channels' threads are not made again.
             automod: false,
             threads: false,
+            events: false,
             ..restore_options()
         },
     );

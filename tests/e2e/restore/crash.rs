@@ -134,14 +134,29 @@ async fn a_process_that_takes_its_own_job_over_never_cancels_it() {
             status == "running" && done > 20
         })
         .await;
-    // The lease lapses under the running run (as if its heartbeats had not got through).
-    sqlx::query(
-        "UPDATE recovery.restore_jobs SET lease_until = now() - interval '1 second' \
-          WHERE status = 'running'",
-    )
-    .execute(&world.db.pool)
-    .await
-    .unwrap();
+    // The lease lapses under the running run (as if its heartbeats had not got through), until
+    // this process's poller has claimed the job again: a heartbeat of the old run that comes
+    // first renews the lease, so it is made to lapse again (else the test would depend on which
+    // of the two comes first).
+    world
+        .eventually("the job is claimed again", || async {
+            sqlx::query(
+                "UPDATE recovery.restore_jobs SET lease_until = now() - interval '1 second' \
+                  WHERE status = 'running' AND fencing < 2",
+            )
+            .execute(&world.db.pool)
+            .await
+            .unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let fencing: Option<i64> = sqlx::query_scalar(
+                "SELECT max(fencing) FROM recovery.restore_jobs WHERE status IN ('running', 'completed')",
+            )
+            .fetch_one(&world.db.pool)
+            .await
+            .unwrap();
+            fencing.unwrap_or(0) >= 2
+        })
+        .await;
     let job_id = wait_completed(&world, Duration::from_secs(120)).await;
     let fencing: i64 =
         sqlx::query_scalar("SELECT fencing FROM recovery.restore_jobs WHERE id = $1")

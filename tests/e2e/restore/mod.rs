@@ -9,6 +9,7 @@ mod automod;
 mod bans;
 mod crash;
 mod emojis;
+mod events;
 mod flows;
 mod pacer;
 mod pictures;

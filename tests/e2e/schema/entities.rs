@@ -563,6 +563,7 @@ async fn every_table_round_trips_a_full_row_through_its_entity_with_an_empty_sea
             discovery_splash: Some("abc".into()),
             stickers: serde_json::json!([]),
             automod: Some(serde_json::json!([{"id": "2", "name": "Keywords"}])),
+            scheduled_events: Some(serde_json::json!([{"id": "3", "name": "Town hall"}])),
             emojis: serde_json::json!([{"id": "1", "name": "wave", "roles": [], "animated": false}]),
         }
     );

@@ -49,6 +49,11 @@ pub(super) enum Req {
     /// opened first (archived now).
     EditThread(u64, u64, ThreadSpec, bool),
     DeleteThread(u64),
+    /// `POST /guilds/{g}/scheduled-events`; `true`: it may have been sent before a crash
+    /// (then an event of that name and start is looked for first).
+    CreateEvent(Value, bool),
+    EditEvent(u64, Value),
+    DeleteEvent(u64),
     /// Nothing left to send (everything it referred to failed).
     Nothing,
 }
@@ -254,6 +259,26 @@ fn automod_body(
         body["trigger_type"] = json!(b.trigger_type);
     }
     Some(body)
+}
+
+/// A scheduled event's body with its channel mapped (`None`: its channel was not restored).
+fn event_body(name: &str, f: &EventFields, state: &RunState) -> Option<Value> {
+    let time =
+        |t: &chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, false);
+    let channel = match f.channel {
+        Some(c) => Some(state.ids.channel(c)?.to_string()),
+        None => None,
+    };
+    Some(json!({
+        "name": name,
+        "description": f.description,
+        "scheduled_start_time": time(&f.start),
+        "scheduled_end_time": f.end.as_ref().map(time),
+        "entity_type": f.entity_type,
+        "channel_id": channel,
+        "entity_metadata": f.location.as_ref().map(|l| json!({ "location": l })),
+        "privacy_level": 2,
+    }))
 }
 
 /// A thread as a request needs it.
@@ -528,6 +553,21 @@ pub(super) fn build(step: &Step, state: &RunState) -> Call {
             }
         },
         Action::ThreadDelete { live, .. } => Req::DeleteThread(*live),
+        Action::EventCreate { name, fields, .. } => match event_body(name, fields, state) {
+            Some(b) => Req::CreateEvent(b, state.sending.contains(&step.id)),
+            None => {
+                notes.push("its channel was not restored".into());
+                Req::Nothing
+            }
+        },
+        Action::EventUpdate { live, name, fields } => match event_body(name, fields, state) {
+            Some(b) => Req::EditEvent(*live, b),
+            None => {
+                notes.push("its channel was not restored".into());
+                Req::Nothing
+            }
+        },
+        Action::EventDelete { live, .. } => Req::DeleteEvent(*live),
     };
     Call { request, notes }
 }

@@ -444,6 +444,42 @@ impl Discord {
                     .edit_thread(*parent, *thread, spec, *reopen, &reason, notes)
                     .await;
             }
+            Req::CreateEvent(b, sent_before) => {
+                let name = b.get("name").and_then(Value::as_str).unwrap_or_default();
+                let start = b.get("scheduled_start_time").and_then(Value::as_str);
+                let same = |e: &Value| {
+                    e.get("name").and_then(Value::as_str) == Some(name)
+                        && e.get("scheduled_start_time").and_then(Value::as_str) == start
+                };
+                if *sent_before
+                    && let Some(outcome) = self
+                        .uploaded_before(Endpoint::GuildScheduledEvents(g), same, &notes)
+                        .await?
+                {
+                    return Ok(outcome);
+                }
+                (
+                    Endpoint::GuildScheduledEvents(g),
+                    Method::Post,
+                    Some(b),
+                    false,
+                    false,
+                )
+            }
+            Req::EditEvent(e, b) => (
+                Endpoint::GuildScheduledEvent(g, *e),
+                Method::Patch,
+                Some(b),
+                false,
+                false,
+            ),
+            Req::DeleteEvent(e) => (
+                Endpoint::GuildScheduledEvent(g, *e),
+                Method::Delete,
+                None,
+                false,
+                true,
+            ),
             Req::DeleteThread(t) => (Endpoint::Channel(*t), Method::Delete, None, false, true),
             Req::EditEmoji(e, b) => (
                 Endpoint::GuildEmoji(g, *e),

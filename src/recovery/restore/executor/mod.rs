@@ -22,8 +22,8 @@ use tracing::Instrument as _;
 
 use super::AUDIT_REASON_PREFIX;
 use super::model::{
-    Action, AutoModBody, ChannelFields, Failure, Lane, OverwriteFor, Plan, Ref, RoleFields,
-    RunState, Step, StepId, ThreadFields,
+    Action, AutoModBody, ChannelFields, EventFields, Failure, Lane, OverwriteFor, Plan, Ref,
+    RoleFields, RunState, Step, StepId, ThreadFields,
 };
 use crate::discord::rest::{Endpoint, Method, Rest, RestCall, RestError};
 

@@ -22,6 +22,7 @@ mod automod;
 mod bans;
 mod channels;
 mod emojis;
+mod events;
 mod members;
 mod roles;
 mod settings;
@@ -225,6 +226,7 @@ impl<'a> Planner<'a> {
         let stickers = self.stickers();
         let automod = self.automod();
         let threads = self.threads();
+        let events = self.events();
         let grants = std::mem::take(&mut role_actions.grants);
 
         // Step order = priority inside a lane: deletes, creates (most needed first), updates,
@@ -244,6 +246,7 @@ impl<'a> Planner<'a> {
         self.steps.extend(stickers);
         self.steps.extend(automod);
         self.steps.extend(threads);
+        self.steps.extend(events);
         self.steps.extend(grants);
         let risks = self.risks();
 
@@ -370,6 +373,7 @@ impl<'a> Planner<'a> {
                 Action::StickerDelete { name, .. } => risks.sticker_deletions.push(name.clone()),
                 Action::AutoModDelete { name, .. } => risks.automod_deletions.push(name.clone()),
                 Action::ThreadDelete { name, .. } => risks.thread_deletions.push(name.clone()),
+                Action::EventDelete { name, .. } => risks.event_deletions.push(name.clone()),
                 Action::ChannelCreate { fields, .. } | Action::ChannelUpdate { fields, .. } => {
                     let live = match step {
                         Action::ChannelUpdate { live, .. } => Some(*live),
@@ -574,6 +578,7 @@ mod tests {
                     discovery_splash: None,
                     stickers: Vec::new(),
                     automod: None,
+                    events: None,
                 }
                 .normalized(),
             ),

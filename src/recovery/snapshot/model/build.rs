@@ -152,6 +152,22 @@ impl SnapshotDocument {
                     })
                     .collect(),
             ),
+            events: settings.events.as_ref().map(|events| {
+                events
+                    .iter()
+                    .map(|e| EventDoc {
+                        original_id: e.id,
+                        name: e.name.clone(),
+                        description: e.description.clone(),
+                        start: e.start,
+                        end: e.end,
+                        entity_type: e.entity_type,
+                        channel: local_channel(e.channel_id),
+                        location: e.location.clone(),
+                        status: e.status,
+                    })
+                    .collect()
+            }),
             threads: Some(
                 state
                     .threads

@@ -280,6 +280,26 @@ pub struct StickerDoc {
     pub image: Option<String>,
 }
 
+/// A scheduled event (format v2); its channel by snapshot-local id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventDoc {
+    #[serde(with = "snowflake")]
+    pub original_id: u64,
+    pub name: String,
+    pub description: Option<String>,
+    pub start: DateTime<Utc>,
+    pub end: Option<DateTime<Utc>>,
+    /// 1 stage, 2 voice, 3 external.
+    pub entity_type: i16,
+    /// Snapshot-local id of its voice or stage channel.
+    pub channel: Option<u32>,
+    /// Where an external event happens.
+    pub location: Option<String>,
+    /// 1 scheduled, 2 active, 3 completed, 4 canceled (only scheduled ones are made again).
+    pub status: i16,
+}
+
 /// A thread (format v2): active ones and the archived ones of forum, media and announcement
 /// channels; a forum post with its starter message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -370,6 +390,9 @@ pub struct SnapshotDocument {
     /// By original id; `None` in v1 documents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stickers: Option<Vec<StickerDoc>>,
+    /// By original id; `None` when the events were not known (v1 documents).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<EventDoc>>,
     /// By original id; `None` in v1 documents (a restore then leaves threads alone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threads: Option<Vec<ThreadDoc>>,
@@ -407,6 +430,8 @@ struct Content<'a> {
     automod: Option<&'a [AutoModDoc]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     threads: Option<&'a [ThreadDoc]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    events: Option<&'a [EventDoc]>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     images: &'a BTreeMap<String, String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -452,6 +477,7 @@ impl SnapshotDocument {
             stickers: self.stickers.as_deref(),
             automod: self.automod.as_deref(),
             threads: self.threads.as_deref(),
+            events: self.events.as_deref(),
             images: &self.images,
             pictures: &self.pictures,
         };
@@ -654,6 +680,7 @@ mod tests {
                 discovery_splash: None,
                 stickers: Vec::new(),
                 automod: None,
+                events: None,
             }),
             roles: vec![
                 role(11, 2, "Mod"),
@@ -825,6 +852,7 @@ mod tests {
         d.stickers = None;
         assert!(d.validate().is_err(), "threads need version 2");
         d.threads = None;
+        d.events = None;
         assert_eq!(d.validate(), Ok(()));
         d.bans = Some(vec![]);
         assert!(matches!(d.validate(), Err(DocumentError::Invalid(m)) if m.contains("version 2")));

@@ -17,12 +17,13 @@ impl SnapshotDocument {
                 || self.stickers.is_some()
                 || self.automod.is_some()
                 || self.threads.is_some()
+                || self.events.is_some()
                 || !self.images.is_empty()
                 || !self.pictures.is_empty()
                 || self.settings.discovery_splash.is_some())
         {
             return Err(E::Invalid(
-                "bans, emojis, stickers, AutoMod rules, threads and images need format version 2"
+                "bans, emojis, stickers, AutoMod rules, threads, events and images need format version 2"
                     .into(),
             ));
         }
@@ -296,6 +297,29 @@ impl SnapshotDocument {
                 return Err(E::Invalid(format!(
                     "sticker {} refers to a missing image",
                     s.original_id
+                )));
+            }
+        }
+        let mut events = HashSet::new();
+        for e in self.events.as_deref().unwrap_or_default() {
+            let id = e.original_id;
+            if !events.insert(id) {
+                return Err(E::Invalid(format!("event {id} is listed twice")));
+            }
+            let n = e.name.chars().count();
+            if !(1..=100).contains(&n)
+                || !(1..=3).contains(&e.entity_type)
+                || !(1..=4).contains(&e.status)
+                || e.description
+                    .as_ref()
+                    .is_some_and(|d| d.chars().count() > 1000)
+                || e.location.as_ref().is_some_and(|l| l.chars().count() > 100)
+                || e.end.is_some_and(|end| end < e.start)
+                || e.channel
+                    .is_some_and(|c| !self.channels.iter().any(|x| x.id == c))
+            {
+                return Err(E::Invalid(format!(
+                    "event {id} has a bad name, kind, status, times, location or channel"
                 )));
             }
         }

@@ -1,0 +1,117 @@
+//! Purpose: scheduled events end to end (issue 16) — the fixture's events (one in a voice
+//! channel, one external with a location and an end) read by live sync (REST on load, again
+//! after each GUILD_SCHEDULED_EVENT_* event), kept in a snapshot, destroyed (the voice event and
+//! its channel deleted, the other defaced, an intruder's event added), and scheduled again by a
+//! mirror restore in the restored channel: the emulator's events equal to before by name.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::*;
+use crate::recovery::wait_live;
+
+fn events_and_channels() -> DiffOptions {
+    DiffOptions {
+        settings: false,
+        roles: false,
+        members: false,
+        bans: false,
+        webhooks: false,
+        emojis: false,
+        stickers: false,
+        automod: false,
+        threads: false,
+        ..DiffOptions::structural()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_events_are_kept_and_scheduled_again_in_their_restored_channel() {
+    let world = super::builder().start().await;
+    wait_live(&world).await;
+    max_plan(&world).await;
+    let g = world.guild_id();
+    let before = emulator_view(&world);
+    assert_eq!(before.events.len(), 2, "the fixture has scheduled events");
+    let voice = before
+        .events
+        .iter()
+        .find(|e| e.entity_type == 2)
+        .cloned()
+        .expect("a voice event");
+    let external = before
+        .events
+        .iter()
+        .find(|e| e.entity_type == 3)
+        .cloned()
+        .expect("an external event");
+    let id = snapshot(&world, "with events").await;
+    let (_, doc) = world.data().snapshots.document(g, id).await.expect("doc");
+    assert_eq!(doc.events.as_ref().map(Vec::len), Some(2));
+
+    let owner = world.emu.as_user(world.owner_id());
+    owner
+        .delete_scheduled_event(g, voice.id)
+        .expect("delete the voice event");
+    let channel = voice
+        .channel_name
+        .as_deref()
+        .and_then(|n| before.channel_by_name(n))
+        .map(|c| c.id)
+        .expect("its voice channel");
+    owner.delete_channel(channel).expect("delete its channel");
+    owner
+        .update_scheduled_event(
+            g,
+            external.id,
+            json!({ "name": "defaced", "description": null }),
+        )
+        .expect("deface the other");
+    let start = (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339();
+    let end = (chrono::Utc::now() + chrono::Duration::days(4)).to_rfc3339();
+    owner
+        .create_scheduled_event(
+            g,
+            json!({
+                "name": "Intruder event", "entity_type": 3, "privacy_level": 2,
+                "scheduled_start_time": start, "scheduled_end_time": end,
+                "entity_metadata": { "location": "elsewhere" },
+            }),
+        )
+        .expect("a new event");
+    assert_mirror_matches(&world, Duration::from_secs(60), "after the attack").await;
+    assert!(
+        !discord_emulator::diff(&before, &emulator_view(&world), &events_and_channels()).is_empty()
+    );
+
+    let p = preview(
+        &world,
+        world.owner_id(),
+        id,
+        json!({ "mode": 1, "components": "channels,events" }),
+    )
+    .await;
+    assert!(
+        p.text.contains(
+            "Scheduled events: 1 to schedule again, 1 to update, 1 to delete, 0 unchanged, 0 skipped"
+        ),
+        "{}",
+        p.text
+    );
+    assert!(p.text.contains("Intruder event"), "{}", p.text);
+    confirm(&world, world.owner_id(), &p).await;
+    wait_completed(&world, Duration::from_secs(120)).await;
+    let d = discord_emulator::diff(&before, &emulator_view(&world), &events_and_channels());
+    assert!(d.is_empty(), "events or channels differ: {d:?}");
+    assert_mirror_matches(&world, Duration::from_secs(60), "after the restore").await;
+    let again = preview(
+        &world,
+        world.owner_id(),
+        id,
+        json!({ "mode": 1, "components": "channels,events" }),
+    )
+    .await;
+    assert!(again.text.contains("Nothing to do"), "{}", again.text);
+    world.finish().await;
+}
