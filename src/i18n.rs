@@ -267,6 +267,7 @@ pub mod msg {
         RESTORE_PREVIEW_THREAD_DELETIONS = "restore-preview-thread-deletions" (count, items);
         RESTORE_PREVIEW_EVENTS = "restore-preview-events" (create, update, delete, keep, skip);
         RESTORE_PREVIEW_EVENT_DELETIONS = "restore-preview-event-deletions" (count, items);
+        RESTORE_PREVIEW_WELCOME = "restore-preview-welcome" (update);
         RESTORE_WARN_AUTOMOD_UNKNOWN_SNAPSHOT = "restore-warn-automod-unknown-snapshot";
         RESTORE_WARN_AUTOMOD_UNKNOWN_MIRROR = "restore-warn-automod-unknown-mirror";
         RESTORE_WARN_EMOJI_IMAGES = "restore-warn-emoji-images" (count, names);

@@ -159,6 +159,7 @@ fn planned_route(action: &Action) -> &'static str {
         Action::ThreadEdit { .. } => "PATCH /channels/{channel_id}",
         Action::ThreadDelete { .. } => "DELETE /channels/{channel_id}",
         Action::EventCreate { .. } => "POST /guilds/{guild_id}/scheduled-events",
+        Action::WelcomeScreen { .. } => "PATCH /guilds/{guild_id}/welcome-screen",
         Action::EventUpdate { .. } => {
             "PATCH /guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}"
         }

@@ -100,6 +100,14 @@ pub struct StickerView {
     pub image_sha256: String,
 }
 
+/// A guild's welcome screen and onboarding, channels and roles by name (`None`: no welcome
+/// screen).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct OnboardingView {
+    pub welcome: Option<serde_json::Value>,
+    pub onboarding: serde_json::Value,
+}
+
 /// A scheduled event, its channel by name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventView {
@@ -172,6 +180,8 @@ pub struct GuildView {
     pub threads: Vec<ThreadView>,
     #[serde(default)]
     pub events: Vec<EventView>,
+    #[serde(default)]
+    pub onboarding: OnboardingView,
 }
 
 impl GuildView {
@@ -326,6 +336,42 @@ impl GuildView {
                 .map(|c| c.name.clone())
                 .unwrap_or_else(|| format!("<deleted channel {id}>"))
         };
+        let names = |ids: &[u64], f: &dyn Fn(&u64) -> String| -> Vec<String> {
+            ids.iter().map(f).collect()
+        };
+        let onboarding = OnboardingView {
+            // An empty, disabled screen is no screen.
+            welcome: g
+                .welcome_screen
+                .as_ref()
+                .filter(|w| w.enabled || w.description.is_some() || !w.channels.is_empty())
+                .map(|w| {
+                serde_json::json!({
+                    "enabled": w.enabled,
+                    "description": w.description,
+                    "channels": w.channels.iter().map(|(c, d, e)| serde_json::json!([channel_name(c), d, e])).collect::<Vec<_>>(),
+                })
+            }),
+            onboarding: serde_json::json!({
+                "enabled": g.onboarding.enabled,
+                "mode": g.onboarding.mode,
+                "default_channels": names(&g.onboarding.default_channel_ids, &channel_name),
+                "prompts": g.onboarding.prompts.iter().map(|p| serde_json::json!({
+                    "title": p.title,
+                    "type": p.kind,
+                    "single_select": p.single_select,
+                    "required": p.required,
+                    "in_onboarding": p.in_onboarding,
+                    "options": p.options.iter().map(|o| serde_json::json!({
+                        "title": o.title,
+                        "description": o.description,
+                        "emoji": o.emoji_name,
+                        "roles": names(&o.role_ids, &role_name),
+                        "channels": names(&o.channel_ids, &channel_name),
+                    })).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+            }),
+        };
         let events = g
             .scheduled_events
             .iter()
@@ -428,6 +474,7 @@ impl GuildView {
             automod,
             threads,
             events,
+            onboarding,
         }
     }
 
@@ -463,6 +510,11 @@ pub struct DiffOptions {
     pub automod: bool,
     pub threads: bool,
     pub events: bool,
+    /// The welcome screen.
+    pub welcome: bool,
+    /// The onboarding (off by default: Umbra does not restore it yet — serenity 0.12 has no
+    /// route for it).
+    pub onboarding: bool,
     /// Compare forum posts' starter messages (the mirror has none: snapshots fetch them).
     pub starters: bool,
     /// Skip managed (bot) roles.
@@ -485,6 +537,8 @@ impl Default for DiffOptions {
             automod: true,
             threads: true,
             events: true,
+            welcome: true,
+            onboarding: false,
             starters: true,
             ignore_managed_roles: false,
         }
@@ -812,6 +866,31 @@ pub fn diff(a: &GuildView, b: &GuildView, opts: &DiffOptions) -> Vec<DiffEntry> 
             keyed(&tb, by_id, |t| t.id, k),
             &skip,
         );
+    }
+    if a.onboarding != b.onboarding {
+        for (what, on, x, y) in [
+            (
+                "welcome_screen",
+                opts.welcome,
+                serde_json::json!(a.onboarding.welcome),
+                serde_json::json!(b.onboarding.welcome),
+            ),
+            (
+                "onboarding",
+                opts.onboarding,
+                a.onboarding.onboarding.clone(),
+                b.onboarding.onboarding.clone(),
+            ),
+        ] {
+            if on && x != y {
+                out.push(DiffEntry {
+                    path: what.into(),
+                    kind: DiffKind::Changed,
+                    before: Some(x),
+                    after: Some(y),
+                });
+            }
+        }
     }
     if opts.events {
         let k = |e: &EventView| format!("{:?}", e.name);

@@ -53,6 +53,9 @@ pub struct FixtureSpec {
     /// Scheduled events in the coming days: alternately in the first voice channel and
     /// external (with a location and an end).
     pub scheduled_events: usize,
+    /// A welcome screen (general and the first text channel) and an onboarding (default
+    /// channels, a prompt whose options give a role and a channel).
+    pub onboarding: bool,
 }
 
 impl Default for FixtureSpec {
@@ -84,6 +87,7 @@ impl FixtureSpec {
             automod_rules: 2,
             threads: 4,
             scheduled_events: 2,
+            onboarding: true,
         }
     }
 
@@ -672,6 +676,53 @@ pub fn build(st: &mut State, spec: &FixtureSpec) -> Fixture {
         g.role_creations = VecDeque::new();
     }
     fixture_threads(st, gid, owner, spec.threads);
+    if spec.onboarding
+        && let Some(first_text) = text_children.first().copied()
+    {
+        let (p, o1, o2) = (st.next_id(), st.next_id(), st.next_id());
+        let first_role = plain.first().copied();
+        if let Some(g) = st.world.guilds.get_mut(&gid) {
+            g.welcome_screen = Some(WelcomeScreen {
+                enabled: true,
+                description: Some("Welcome! Start here.".to_string()),
+                channels: vec![
+                    (general, "Say hello".to_string(), Some("👋".to_string())),
+                    (first_text, "Talk about anything".to_string(), None),
+                ],
+            });
+            g.onboarding = Onboarding {
+                enabled: true,
+                mode: 0,
+                default_channel_ids: vec![general, first_text],
+                prompts: vec![OnboardingPrompt {
+                    id: p,
+                    title: "What brings you here?".to_string(),
+                    kind: 0,
+                    single_select: false,
+                    required: false,
+                    in_onboarding: true,
+                    options: vec![
+                        OnboardingOption {
+                            id: o1,
+                            title: "Chatting".to_string(),
+                            description: Some("The text channels".to_string()),
+                            emoji_name: Some("💬".to_string()),
+                            role_ids: first_role.into_iter().collect(),
+                            channel_ids: vec![first_text],
+                        },
+                        OnboardingOption {
+                            id: o2,
+                            title: "Just looking".to_string(),
+                            description: None,
+                            emoji_name: None,
+                            role_ids: Vec::new(),
+                            channel_ids: vec![general],
+                        },
+                    ],
+                }],
+            };
+        }
+    }
     let first_voice_channel = first_voice;
     for i in 0..spec.scheduled_events {
         let id = st.next_id();

@@ -714,6 +714,93 @@ impl ScheduledEvent {
     }
 }
 
+/// A guild's welcome screen (community servers).
+#[derive(Debug, Clone, Default)]
+pub struct WelcomeScreen {
+    pub enabled: bool,
+    pub description: Option<String>,
+    /// (channel, description, emoji name).
+    pub channels: Vec<(ChannelId, String, Option<String>)>,
+}
+
+impl WelcomeScreen {
+    /// GuildWelcomeScreenResponse.
+    pub fn json(&self) -> Value {
+        json!({
+            "description": self.description,
+            "welcome_channels": self.channels.iter().map(|(c, d, e)| json!({
+                "channel_id": c.to_string(),
+                "description": d,
+                "emoji_id": null,
+                "emoji_name": e,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// One option of an onboarding prompt.
+#[derive(Debug, Clone)]
+pub struct OnboardingOption {
+    pub id: u64,
+    pub title: String,
+    pub description: Option<String>,
+    pub emoji_name: Option<String>,
+    pub role_ids: Vec<RoleId>,
+    pub channel_ids: Vec<ChannelId>,
+}
+
+/// An onboarding prompt.
+#[derive(Debug, Clone)]
+pub struct OnboardingPrompt {
+    pub id: u64,
+    pub title: String,
+    /// 0 multiple choice, 1 dropdown.
+    pub kind: u8,
+    pub single_select: bool,
+    pub required: bool,
+    pub in_onboarding: bool,
+    pub options: Vec<OnboardingOption>,
+}
+
+/// A guild's onboarding.
+#[derive(Debug, Clone, Default)]
+pub struct Onboarding {
+    pub enabled: bool,
+    /// 0 default, 1 advanced.
+    pub mode: u8,
+    pub default_channel_ids: Vec<ChannelId>,
+    pub prompts: Vec<OnboardingPrompt>,
+}
+
+impl Onboarding {
+    /// GuildOnboardingResponse.
+    pub fn json(&self, guild: GuildId) -> Value {
+        let ids = |v: &[u64]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        json!({
+            "guild_id": guild.to_string(),
+            "enabled": self.enabled,
+            "mode": self.mode,
+            "default_channel_ids": ids(&self.default_channel_ids),
+            "prompts": self.prompts.iter().map(|p| json!({
+                "id": p.id.to_string(),
+                "title": p.title,
+                "type": p.kind,
+                "single_select": p.single_select,
+                "required": p.required,
+                "in_onboarding": p.in_onboarding,
+                "options": p.options.iter().map(|o| json!({
+                    "id": o.id.to_string(),
+                    "title": o.title,
+                    "description": o.description.clone().unwrap_or_default(),
+                    "emoji": { "id": null, "name": o.emoji_name, "animated": false },
+                    "role_ids": ids(&o.role_ids),
+                    "channel_ids": ids(&o.channel_ids),
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
 /// A channel webhook.
 #[derive(Debug, Clone)]
 pub struct Webhook {
@@ -807,6 +894,7 @@ pub mod audit_action {
     pub const STICKER_CREATE: u16 = 90;
     pub const STICKER_UPDATE: u16 = 91;
     pub const STICKER_DELETE: u16 = 92;
+    pub const ONBOARDING_UPDATE: u16 = 167;
     pub const GUILD_SCHEDULED_EVENT_CREATE: u16 = 100;
     pub const GUILD_SCHEDULED_EVENT_UPDATE: u16 = 101;
     pub const GUILD_SCHEDULED_EVENT_DELETE: u16 = 102;
@@ -968,6 +1056,9 @@ pub struct Guild {
     /// Threads by id (not in `channels`: `GET /guilds/{g}/channels` lists no thread).
     pub threads: BTreeMap<ChannelId, Thread>,
     pub scheduled_events: Vec<ScheduledEvent>,
+    /// `None`: never set (`GET` answers 404 10069).
+    pub welcome_screen: Option<WelcomeScreen>,
+    pub onboarding: Onboarding,
     pub audit_log: Vec<AuditEntry>,
     pub role_creations: VecDeque<Instant>,
     pub incidents: Incidents,

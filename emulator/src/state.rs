@@ -777,6 +777,8 @@ impl State {
                 automod: Vec::new(),
                 threads: std::collections::BTreeMap::new(),
                 scheduled_events: Vec::new(),
+                welcome_screen: None,
+                onboarding: Onboarding::default(),
                 audit_log: Vec::new(),
                 role_creations: VecDeque::new(),
                 incidents: Incidents::default(),

@@ -80,7 +80,7 @@ error-restore-corrupt = Snapshot `{ $snapshot }` is damaged and cannot be restor
 error-restore-active = A restore is already running in this server. `/restore status` shows it; `/restore cancel` stops it.
 error-restore-no-job = There is no such restore running in this server.
 error-restore-not-preview = This restore is already { $state }; it cannot be confirmed or cancelled from here.
-error-restore-bad-components = `{ $value }` is not a list of components. Use roles, channels, settings, members, bans, emojis, stickers, automod, threads, events (comma-separated) or all.
+error-restore-bad-components = `{ $value }` is not a list of components. Use roles, channels, settings, members, bans, emojis, stickers, automod, threads, events, welcome (comma-separated) or all.
 
 ## Owner notifications
 
@@ -103,7 +103,7 @@ cmd-restore-preview-opt-mode-desc = merge (default) keeps extra objects; mirror 
 cmd-restore-preview-opt-mode-choice-0 = merge — create what is missing, delete nothing
 cmd-restore-preview-opt-mode-choice-1 = mirror — also delete what the snapshot lacks
 cmd-restore-preview-opt-components = components
-cmd-restore-preview-opt-components-desc = roles, channels, settings, members, bans, emojis, stickers, automod, threads, events, or all
+cmd-restore-preview-opt-components-desc = Comma-separated components (roles, channels, bans, threads…; the list suggests them) or all
 cmd-restore-status = status
 cmd-restore-status-desc = The running or last restore and its progress
 cmd-restore-cancel = cancel
@@ -126,5 +126,9 @@ restore-preview-threads = Threads and posts: { $create } to create again, { $upd
 restore-preview-thread-deletions = 🗑️ **Thread deletions** ({ $count }): { $items }
 restore-preview-events = Scheduled events: { $create } to schedule again, { $update } to update, { $delete } to delete, { $keep } unchanged, { $skip } skipped (past or starting soon)
 restore-preview-event-deletions = 🗑️ **Scheduled event deletions** ({ $count }): { $items }
+restore-preview-welcome = Welcome screen: { $update ->
+    [0] unchanged
+   *[other] set back
+}
 restore-warn-automod-unknown-snapshot = This snapshot does not know the server's AutoMod rules: they are left as they are.
 restore-warn-automod-unknown-mirror = Umbra has not read the server's AutoMod rules yet (it needs the Manage Server permission): they are left as they are.

@@ -23,6 +23,7 @@ mod m20261206_000600_bans;
 mod m20261206_000700_automod;
 mod m20261206_000800_threads;
 mod m20261206_000900_scheduled_events;
+mod m20261206_001000_welcome_screen;
 mod runner;
 mod sql;
 
@@ -64,5 +65,6 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(m20261206_000700_automod::MIGRATION),
         Box::new(m20261206_000800_threads::MIGRATION),
         Box::new(m20261206_000900_scheduled_events::MIGRATION),
+        Box::new(m20261206_001000_welcome_screen::MIGRATION),
     ]
 }

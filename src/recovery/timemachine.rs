@@ -730,6 +730,7 @@ mod tests {
             automod: None,
             threads: None,
             events: None,
+            welcome: None,
             images: Default::default(),
             pictures: Default::default(),
         }

@@ -228,6 +228,13 @@ impl Actor {
         id_in(&st!(self).create_sticker(self.user, guild, &body, Some(&file), self.r())?)
     }
 
+    /// `PATCH /guilds/{g}/welcome-screen`.
+    pub fn update_welcome_screen(&self, guild: GuildId, body: Value) -> Result<(), ApiError> {
+        st!(self)
+            .update_welcome_screen(self.user, guild, &body, self.r())
+            .map(|_| ())
+    }
+
     /// `POST /guilds/{g}/scheduled-events` with `body`.
     pub fn create_scheduled_event(&self, guild: GuildId, body: Value) -> Result<u64, ApiError> {
         id_in(&st!(self).create_scheduled_event(self.user, guild, &body, self.r())?)

@@ -1092,6 +1092,54 @@ pub async fn delete_emoji(AxState(inner): S, Path(p): P, req: ApiRequest) -> Api
     Ok(Reply::NoContent)
 }
 
+// ---- welcome screen and onboarding ----
+
+pub async fn get_welcome_screen(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let gid = param(&p, "guild_id")?;
+    let st = inner.state.lock();
+    let g = st.world.guild(gid)?;
+    World::require(g, user, perm::MANAGE_GUILD)?;
+    let w = g
+        .welcome_screen
+        .as_ref()
+        .ok_or_else(|| ApiError::new(404, 10069, "Unknown Guild Welcome Screen"))?;
+    Ok(Reply::ok(w.json()))
+}
+
+pub async fn update_welcome_screen(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let gid = param(&p, "guild_id")?;
+    let b = req.json()?;
+    Ok(Reply::ok(inner.state.lock().update_welcome_screen(
+        user,
+        gid,
+        &b,
+        req.reason(),
+    )?))
+}
+
+pub async fn get_onboarding(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let gid = param(&p, "guild_id")?;
+    let st = inner.state.lock();
+    let g = st.world.guild(gid)?;
+    member_of(g, user)?;
+    Ok(Reply::ok(g.onboarding.json(gid)))
+}
+
+pub async fn update_onboarding(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let gid = param(&p, "guild_id")?;
+    let b = req.json()?;
+    Ok(Reply::ok(inner.state.lock().update_onboarding(
+        user,
+        gid,
+        &b,
+        req.reason(),
+    )?))
+}
+
 // ---- scheduled events ----
 
 pub async fn list_scheduled_events(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {

@@ -497,6 +497,14 @@ pub fn api_routes() -> Router<Arc<Inner>> {
                 .delete(delete_sticker),
         )
         .route(
+            "/guilds/{guild_id}/welcome-screen",
+            get(get_welcome_screen).patch(update_welcome_screen),
+        )
+        .route(
+            "/guilds/{guild_id}/onboarding",
+            get(get_onboarding).put(update_onboarding),
+        )
+        .route(
             "/guilds/{guild_id}/scheduled-events",
             get(list_scheduled_events).post(create_scheduled_event),
         )

@@ -51,6 +51,8 @@ pub struct Model {
     pub automod: Option<Json>,
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub scheduled_events: Option<Json>,
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub welcome_screen: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -55,6 +55,7 @@ pub enum Endpoint {
     GuildEmoji(u64, u64),
     GuildStickers(u64),
     GuildSticker(u64, u64),
+    GuildWelcomeScreen(u64),
     GuildScheduledEvents(u64),
     GuildScheduledEvent(u64, u64),
     GuildAutoModRules(u64),
@@ -425,6 +426,29 @@ impl Rest {
         {
             Ok(m) => Ok(m.get("content").and_then(Value::as_str).map(str::to_owned)),
             Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /guilds/{g}/welcome-screen` (a guild without one: an empty, disabled screen).
+    pub async fn welcome_screen(
+        &self,
+        guild: u64,
+    ) -> Result<crate::recovery::sync::WelcomeState, RestError> {
+        match self
+            .body(RestCall::new(
+                Method::Get,
+                Endpoint::GuildWelcomeScreen(guild),
+            ))
+            .await
+        {
+            Ok(v) => crate::recovery::sync::WelcomeState::from_discord(&v)
+                .ok_or_else(|| RestError::Transient("a welcome screen that does not read".into())),
+            Err(e) if e.code() == Some(10069) => Ok(crate::recovery::sync::WelcomeState {
+                enabled: false,
+                description: None,
+                channels: Vec::new(),
+            }),
             Err(e) => Err(e),
         }
     }

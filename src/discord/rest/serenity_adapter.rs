@@ -96,6 +96,9 @@ fn route(endpoint: &Endpoint, application: u64) -> Route<'_> {
         E::GuildActiveThreads(g) => Route::GuildThreadsActive {
             guild_id: snowflake(g),
         },
+        E::GuildWelcomeScreen(g) => Route::GuildWelcomeScreen {
+            guild_id: snowflake(g),
+        },
         E::GuildScheduledEvents(g) => Route::GuildScheduledEvents {
             guild_id: snowflake(g),
         },

@@ -162,9 +162,11 @@ pub fn scope_of(destroyed: &Destroyed, doc: &DocView, actor: u64) -> (Scope, Vec
     {
         components.push(Component::AutoMod);
     }
-    // A deleted channel's threads and forum posts went with it.
+    // A deleted channel's threads and forum posts went with it; the welcome screen may have
+    // named it.
     if !destroyed.channels_deleted.is_empty() {
         components.push(Component::Threads);
+        components.push(Component::Welcome);
     }
     (
         Scope {
@@ -282,7 +284,8 @@ mod tests {
                 Component::Channels,
                 Component::Members,
                 Component::AutoMod,
-                Component::Threads
+                Component::Threads,
+                Component::Welcome
             ]
         );
         let (scope, components) = scope_of(&Destroyed::default(), &doc, 9);

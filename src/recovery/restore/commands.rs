@@ -126,6 +126,7 @@ async fn autocomplete_components(
         "automod",
         "threads",
         "events",
+        "welcome",
         "roles,channels",
         "roles,channels,settings",
         "roles,members",
@@ -358,6 +359,16 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
         if plan.components.has(component) && *counts != ActionCounts::default() {
             lines.push(counts_line(data, locale, m, counts, None));
         }
+    }
+    if plan
+        .components
+        .has(crate::recovery::restore::model::Component::Welcome)
+        && c.welcome != ActionCounts::default()
+    {
+        lines.push(t(
+            msg::RESTORE_PREVIEW_WELCOME,
+            &[arg("update", c.welcome.update)],
+        ));
     }
     if plan
         .components

@@ -123,6 +123,8 @@ pub enum Component {
     /// Threads and forum posts (name, tags, starter message, archive state, lock), in their
     /// restored channels. Only from snapshots that know them (format v2).
     Threads,
+    /// The welcome screen (description and channels, mapped to the restored ones).
+    Welcome,
     /// Scheduled events still to come (name, description, times, channel or location); past,
     /// active and finished ones are left alone.
     Events,
@@ -132,7 +134,7 @@ pub enum Component {
 }
 
 impl Component {
-    pub const ALL: [Component; 10] = [
+    pub const ALL: [Component; 11] = [
         Component::Roles,
         Component::Channels,
         Component::Settings,
@@ -143,6 +145,7 @@ impl Component {
         Component::AutoMod,
         Component::Threads,
         Component::Events,
+        Component::Welcome,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -157,6 +160,7 @@ impl Component {
             Component::AutoMod => "automod",
             Component::Threads => "threads",
             Component::Events => "events",
+            Component::Welcome => "welcome",
             Component::Pull => "pull",
         }
     }
@@ -637,6 +641,13 @@ pub enum Action {
         live: u64,
         name: String,
     },
+    /// `PATCH /guilds/{g}/welcome-screen`: the whole screen.
+    WelcomeScreen {
+        enabled: bool,
+        description: Option<String>,
+        /// (channel, description, emoji name).
+        channels: Vec<(Ref, String, Option<String>)>,
+    },
     /// `POST /guilds/{g}/scheduled-events`.
     EventCreate {
         #[serde(with = "snowflake")]
@@ -728,6 +739,7 @@ pub enum Kind {
     AutoMod,
     Thread,
     Event,
+    Welcome,
 }
 
 /// The rate-limit lane a step runs in: one per bucket as serenity keys them (route kind +
@@ -799,6 +811,7 @@ impl Step {
             Action::EventCreate { .. }
             | Action::EventUpdate { .. }
             | Action::EventDelete { .. } => Kind::Event,
+            Action::WelcomeScreen { .. } => Kind::Welcome,
         }
     }
 
@@ -831,6 +844,7 @@ impl Step {
             Action::EventCreate { .. }
             | Action::EventUpdate { .. }
             | Action::EventDelete { .. } => Lane::Events,
+            Action::WelcomeScreen { .. } => Lane::Guild,
         }
     }
 
@@ -895,6 +909,9 @@ impl Step {
             }
             Action::EventCreate { fields, .. } | Action::EventUpdate { fields, .. } => {
                 channels.extend(fields.channel)
+            }
+            Action::WelcomeScreen { channels: c, .. } => {
+                channels.extend(c.iter().map(|(r, ..)| *r))
             }
             Action::AutoModCreate { body, .. } | Action::AutoModUpdate { body, .. } => {
                 roles.extend(body.exempt_roles.iter().copied());
@@ -1079,6 +1096,8 @@ pub struct Counts {
     pub threads: ActionCounts,
     #[serde(default)]
     pub events: ActionCounts,
+    #[serde(default)]
+    pub welcome: ActionCounts,
     /// Permission overwrites sent inside channel creates and updates.
     pub overwrites: usize,
 }
@@ -1261,6 +1280,7 @@ impl Plan {
             Action::EventCreate { name, .. }
             | Action::EventUpdate { name, .. }
             | Action::EventDelete { name, .. } => format!("event {name}"),
+            Action::WelcomeScreen { .. } => "welcome screen".into(),
         };
         (step.kind(), name)
     }
@@ -1298,6 +1318,7 @@ impl Plan {
                 Action::EventCreate { .. }
                 | Action::EventUpdate { .. }
                 | Action::EventDelete { .. } => c.events += 1,
+                Action::WelcomeScreen { .. } => c.guild += 1,
                 Action::RolePositions { .. } | Action::ChannelPositions { .. } => c.bulk += 1,
             }
         }

@@ -30,6 +30,7 @@ pub fn kind_name(k: model::Kind) -> &'static str {
         model::Kind::AutoMod => "automod",
         model::Kind::Thread => "thread",
         model::Kind::Event => "event",
+        model::Kind::Welcome => "welcome screen",
     }
 }
 

@@ -177,6 +177,7 @@ macro_rules! settings_of {
             // Not part of the guild object: read by REST (see `events::load_automod`).
             automod: None,
             events: None,
+            welcome: None,
             emojis: g.emojis.values().map(emoji).collect(),
         }
         .normalized()

@@ -137,6 +137,10 @@ impl SyncService {
                     });
                 }
             }
+            // The welcome screen changes with no event of its own: its audit entry tells.
+            FullEvent::GuildAuditLogEntryCreate { guild_id, entry } if entry.action.num() == 1 => {
+                self.load_listed(guild_id.get(), Listed::Welcome)
+            }
             FullEvent::GuildMemberRemoval { guild_id, user, .. } => {
                 self.member_changed(ctx, *guild_id, user.id)
             }
@@ -251,6 +255,7 @@ impl SyncService {
             if let Some(known) = &s.settings {
                 settings.automod = known.automod.clone();
                 settings.events = known.events.clone();
+                settings.welcome = known.welcome.clone();
             }
             s.settings = Some(settings.clone());
             s.pending.full_structure(settings, role_states, channels);
@@ -295,6 +300,7 @@ impl SyncService {
         self.load_bans(id);
         self.load_listed(id, Listed::AutoMod);
         self.load_listed(id, Listed::Events);
+        self.load_listed(id, Listed::Welcome);
         self.load_threads(id, active_threads, thread_parents);
     }
 
@@ -485,6 +491,12 @@ impl SyncService {
                             .scheduled_events(guild)
                             .await
                             .map(ListedValue::Events),
+                        Listed::Welcome => this
+                            .inner
+                            .rest
+                            .welcome_screen(guild)
+                            .await
+                            .map(ListedValue::Welcome),
                     };
                     match read {
                         Ok(list) => break Some(list),
@@ -512,6 +524,7 @@ impl SyncService {
                         match list {
                             ListedValue::AutoMod(rules) => settings.automod = Some(rules),
                             ListedValue::Events(events) => settings.events = Some(events),
+                            ListedValue::Welcome(w) => settings.welcome = Some(w),
                         }
                         let settings = settings.normalized();
                         s.settings = Some(settings.clone());
@@ -594,6 +607,7 @@ impl SyncService {
             if let Some(known) = &s.settings {
                 settings.automod = known.automod.clone();
                 settings.events = known.events.clone();
+                settings.welcome = known.welcome.clone();
             }
             s.settings = Some(settings.clone());
             s.pending.settings = Some(settings);

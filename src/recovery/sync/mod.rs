@@ -13,5 +13,6 @@ pub mod service;
 pub use model::{
     AutoModRuleState, ChannelState, EmojiState, EventState, GuildState, OverwriteState,
     OverwriteTarget, RoleState, SettingsState, StickerState, SyncState, SyncStatus, ThreadState,
+    WelcomeState,
 };
 pub use service::{LoadReport, SyncError, SyncService, SyncSettings};

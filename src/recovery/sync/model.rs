@@ -170,6 +170,45 @@ pub struct SettingsState {
     /// Scheduled events, by id; `None`: not read yet (read by REST like AutoMod: serenity's
     /// cache does not follow their events).
     pub events: Option<Vec<EventState>>,
+    /// The welcome screen (a guild without one has an empty, disabled one); `None`: not read
+    /// yet.
+    pub welcome: Option<WelcomeState>,
+}
+
+/// A guild's welcome screen (its channels are ids of this guild). Stored as its serde form.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WelcomeState {
+    pub enabled: bool,
+    pub description: Option<String>,
+    /// (channel, description, emoji name).
+    pub channels: Vec<(u64, String, Option<String>)>,
+}
+
+impl WelcomeState {
+    /// From Discord's answer (`enabled` is not in it: a screen that answers is taken as on).
+    pub fn from_discord(v: &serde_json::Value) -> Option<Self> {
+        Some(Self {
+            enabled: v.get("enabled").and_then(|e| e.as_bool()).unwrap_or(true),
+            description: v
+                .get("description")
+                .and_then(|d| d.as_str())
+                .map(str::to_owned),
+            channels: v
+                .get("welcome_channels")?
+                .as_array()?
+                .iter()
+                .filter_map(|c| {
+                    Some((
+                        c.get("channel_id")?.as_str()?.parse().ok()?,
+                        c.get("description")?.as_str()?.to_owned(),
+                        c.get("emoji_name")
+                            .and_then(|e| e.as_str())
+                            .map(str::to_owned),
+                    ))
+                })
+                .collect(),
+        })
+    }
 }
 
 /// A guild scheduled event (its cover image is not kept).

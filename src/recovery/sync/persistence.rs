@@ -30,7 +30,7 @@ use crate::member::WriteStats;
 
 /// The most bind parameters any statement here uses (checked by a test).
 #[cfg(test)]
-pub const MAX_BINDS_PER_STATEMENT: usize = 33;
+pub const MAX_BINDS_PER_STATEMENT: usize = 35;
 
 fn ids(v: &[u64]) -> Vec<i64> {
     v.iter().copied().map(to_db).collect()
@@ -820,13 +820,14 @@ UPDATE recovery.guild_settings AS s
         s.explicit_content_filter, s.mfa_level, s.afk_channel_id, s.afk_timeout, s.system_channel_id,
         s.system_channel_flags, s.rules_channel_id, s.public_updates_channel_id, s.safety_alerts_channel_id,
         s.preferred_locale, s.premium_progress_bar_enabled, s.premium_tier, s.features, s.vanity_url_code, s.banner,
-        s.splash, s.emojis, s.discovery_splash, s.stickers, s.automod, s.scheduled_events)
+        s.splash, s.emojis, s.discovery_splash, s.stickers, s.automod, s.scheduled_events, s.welcome_screen)
        IS DISTINCT FROM
        ($2::text, $3::text, $4::text, $5::smallint, $6::smallint, $7::smallint, $8::smallint, $9::bigint, $10::int,
         $11::bigint, $12::int, $13::bigint, $14::bigint, $15::bigint, $16::text, $17::bool, $18::smallint,
         $19::text[], $20::text, $21::text, $22::text, $23::jsonb, $24::text, $25::jsonb,
-        COALESCE($26::jsonb, s.automod), COALESCE($27::jsonb, s.scheduled_events))
-RETURNING s.last_full_sync_at, s.sync_state, s.bans_known_since, s.automod, s.scheduled_events";
+        COALESCE($26::jsonb, s.automod), COALESCE($27::jsonb, s.scheduled_events),
+        COALESCE($28::jsonb, s.welcome_screen))
+RETURNING s.last_full_sync_at, s.sync_state, s.bans_known_since, s.automod, s.scheduled_events, s.welcome_screen";
 
 const SETTINGS_INSERT_MISSING: &str = "\
 INSERT INTO recovery.guild_settings
@@ -834,11 +835,11 @@ INSERT INTO recovery.guild_settings
         explicit_content_filter, mfa_level, afk_channel_id, afk_timeout, system_channel_id, system_channel_flags,
         rules_channel_id, public_updates_channel_id, safety_alerts_channel_id, preferred_locale,
         premium_progress_bar_enabled, premium_tier, features, vanity_url_code, banner, splash, emojis,
-        discovery_splash, stickers, automod, scheduled_events, valid_from, synced_at, last_full_sync_at,
-        sync_state, bans_known_since)
-SELECT $28, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
-       $23, $24, $25, COALESCE($26::jsonb, $32::jsonb), COALESCE($27::jsonb, $33::jsonb), now(), now(), $29, $30,
-       $31
+        discovery_splash, stickers, automod, scheduled_events, welcome_screen, valid_from, synced_at,
+        last_full_sync_at, sync_state, bans_known_since)
+SELECT $29, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+       $23, $24, $25, COALESCE($26::jsonb, $33::jsonb), COALESCE($27::jsonb, $34::jsonb),
+       COALESCE($28::jsonb, $35::jsonb), now(), now(), $30, $31, $32
  WHERE NOT EXISTS (SELECT 1 FROM recovery.guild_settings WHERE guild_id = $1 AND valid_to IS NULL)";
 
 /// Writes the guild's settings when they changed (a new version carries the sync state and the
@@ -878,12 +879,18 @@ pub async fn upsert_settings(
                 .bind(stickers_json(&s.stickers))
                 .bind(s.automod.as_deref().map(automod_json))
                 .bind(s.events.as_deref().map(events_json))
+                .bind(
+                    s.welcome
+                        .as_ref()
+                        .and_then(|w| serde_json::to_value(w).ok()),
+                )
         };
     }
     type Carried = (
         Option<DateTime<Utc>>,
         Option<String>,
         Option<DateTime<Utc>>,
+        Option<serde_json::Value>,
         Option<serde_json::Value>,
         Option<serde_json::Value>,
     );
@@ -897,14 +904,27 @@ pub async fn upsert_settings(
                 row.try_get(2)?,
                 row.try_get(3)?,
                 row.try_get(4)?,
+                row.try_get(5)?,
             ))
         })
         .transpose()?;
-    let (full_sync, state, bans_known, automod, events) = match &carried {
-        Some((at, state, bans, automod, events)) => {
-            (*at, state.clone(), *bans, automod.clone(), events.clone())
-        }
-        None => (None, Some(initial.as_str().to_owned()), None, None, None),
+    let (full_sync, state, bans_known, automod, events, welcome) = match &carried {
+        Some((at, state, bans, automod, events, welcome)) => (
+            *at,
+            state.clone(),
+            *bans,
+            automod.clone(),
+            events.clone(),
+            welcome.clone(),
+        ),
+        None => (
+            None,
+            Some(initial.as_str().to_owned()),
+            None,
+            None,
+            None,
+            None,
+        ),
     };
     let written = bind_common!(sqlx::query(SETTINGS_INSERT_MISSING))
         .bind(Uuid::now_v7())
@@ -913,6 +933,7 @@ pub async fn upsert_settings(
         .bind(bans_known)
         .bind(automod)
         .bind(events)
+        .bind(welcome)
         .execute(&mut *conn)
         .await?
         .rows_affected();
@@ -1076,6 +1097,9 @@ fn settings_from(row: &PgRow) -> Result<SettingsState, sqlx::Error> {
         stickers: stickers_from(row.try_get("stickers")?),
         automod: automod_from(row.try_get("automod")?),
         events: events_from(row.try_get("scheduled_events")?),
+        welcome: row
+            .try_get::<Option<serde_json::Value>, _>("welcome_screen")?
+            .and_then(|v| serde_json::from_value(v).ok()),
     })
 }
 
@@ -1171,7 +1195,7 @@ pub async fn structure_as_of(
         "SELECT name, icon, description, verification_level, default_message_notifications, explicit_content_filter, \
                 mfa_level, afk_channel_id, afk_timeout, system_channel_id, system_channel_flags, rules_channel_id, \
                 public_updates_channel_id, safety_alerts_channel_id, preferred_locale, premium_progress_bar_enabled, \
-                premium_tier, features, vanity_url_code, banner, splash, emojis, discovery_splash, stickers, automod, scheduled_events \
+                premium_tier, features, vanity_url_code, banner, splash, emojis, discovery_splash, stickers, automod, scheduled_events, welcome_screen \
            FROM recovery.guild_settings \
           WHERE guild_id = $1 AND (($2::timestamptz IS NULL AND valid_to IS NULL) OR \
                 ($2::timestamptz IS NOT NULL AND valid_from <= $2 AND (valid_to IS NULL OR valid_to > $2)))",

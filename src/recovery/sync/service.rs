@@ -160,12 +160,15 @@ pub(super) struct GuildSync {
 pub(super) enum Listed {
     AutoMod,
     Events,
+    /// No gateway event announces it: its audit entry (GUILD_UPDATE) does.
+    Welcome,
 }
 
 /// What a read of a [`Listed`] part gave.
 pub(super) enum ListedValue {
     AutoMod(Vec<super::model::AutoModRuleState>),
     Events(Vec<super::model::EventState>),
+    Welcome(super::model::WelcomeState),
 }
 
 /// The event-path hook of a shard's current session (see `events::SyncService::hook_shard`).

@@ -392,6 +392,22 @@ async fn the_structural_diff_reports_a_nuke_and_ignores_new_ids_after_a_rebuild(
             )
             .unwrap();
     }
+    // The welcome screen named the deleted channel: point it at the new one.
+    let welcome = emu.with_world(|w| {
+        w.guilds
+            .get(&f.guild_id)
+            .and_then(|g| g.welcome_screen.clone())
+    });
+    if let Some(w) = welcome {
+        let channels: Vec<_> = w
+            .channels
+            .iter()
+            .map(|(c, d, e)| json!({ "channel_id": swap(*c).to_string(), "description": d, "emoji_name": e }))
+            .collect();
+        owner
+            .update_welcome_screen(f.guild_id, json!({ "welcome_channels": channels }))
+            .unwrap();
+    }
     // Other channels' overwrites for the deleted role were dropped with it; restore them.
     for c in before.channels.iter().filter(|c| c.id != channel.id) {
         for o in c.overwrites.iter().filter(|o| o.id == victim_role) {

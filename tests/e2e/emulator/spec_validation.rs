@@ -119,6 +119,10 @@ const REQUIRED: &[(&str, &str)] = &[
     ("GET", "/guilds/{guild_id}/emojis/{emoji_id}"),
     ("PATCH", "/guilds/{guild_id}/emojis/{emoji_id}"),
     ("DELETE", "/guilds/{guild_id}/emojis/{emoji_id}"),
+    ("GET", "/guilds/{guild_id}/welcome-screen"),
+    ("PATCH", "/guilds/{guild_id}/welcome-screen"),
+    ("GET", "/guilds/{guild_id}/onboarding"),
+    ("PUT", "/guilds/{guild_id}/onboarding"),
     ("GET", "/guilds/{guild_id}/scheduled-events"),
     ("POST", "/guilds/{guild_id}/scheduled-events"),
     (
@@ -687,6 +691,36 @@ async fn every_route_umbra_uses_answers_in_the_shape_of_discords_openapi_spec() 
         bot.delete(&format!("/guilds/{g}/emojis/{e}")).await.status,
         204
     );
+
+    // The welcome screen and the onboarding: read, replaced; an unknown channel is refused.
+    assert_eq!(
+        bot.get(&format!("/guilds/{g}/welcome-screen")).await.status,
+        200
+    );
+    let r = bot
+        .patch(
+            &format!("/guilds/{g}/welcome-screen"),
+            json!({ "description": "hi", "welcome_channels": [{ "channel_id": text.to_string(), "description": "here" }] }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let r = bot
+        .patch(
+            &format!("/guilds/{g}/welcome-screen"),
+            json!({ "welcome_channels": [{ "channel_id": "1", "description": "nowhere" }] }),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, 50035));
+    let r = bot.get(&format!("/guilds/{g}/onboarding")).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let r = bot
+        .put(
+            &format!("/guilds/{g}/onboarding"),
+            json!({ "enabled": true, "default_channel_ids": [text.to_string()],
+                    "prompts": [{ "title": "Pick", "options": [{ "title": "A", "channel_ids": [text.to_string()] }] }] }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
 
     // Scheduled events: the fixture's (voice and external) list in their spec shapes; one is
     // scheduled, read, edited and deleted; a start in the past is refused.

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use discord_emulator::diff::{
-    AutoModView, BanView, ChannelView, EventView, MemberView, OverwriteView, RoleView, ThreadView,
+    AutoModView, BanView, ChannelView, EventView, MemberView, OnboardingView, OverwriteView,
+    RoleView, ThreadView,
 };
 use discord_emulator::model::GuildSettings;
 use discord_emulator::{DiffEntry, DiffOptions, FixtureSpec, GuildView, diff};
@@ -335,6 +336,23 @@ pub fn view_of(
         automod,
         threads,
         events,
+        onboarding: OnboardingView {
+            welcome: s
+                .welcome
+                .as_ref()
+                .filter(|w| w.enabled || w.description.is_some() || !w.channels.is_empty())
+                .map(|w| {
+                    serde_json::json!({
+                        "enabled": w.enabled,
+                        "description": w.description,
+                        "channels": w.channels.iter().map(|(c, d, e)| {
+                            serde_json::json!([named(&[*c], &channel_name, "channel").remove(0), d, e])
+                        }).collect::<Vec<_>>(),
+                    })
+                }),
+            // Not mirrored (not compared: `DiffOptions::onboarding` is off).
+            onboarding: serde_json::Value::Null,
+        },
     };
     normalize(&mut v);
     v

@@ -88,7 +88,7 @@ async fn automod_rules_are_mirrored_kept_and_restored_with_their_channels_mapped
         &world,
         world.owner_id(),
         id,
-        json!({ "mode": 1, "components": "channels,automod,threads" }),
+        json!({ "mode": 1, "components": "channels,automod,threads,welcome" }),
     )
     .await;
     assert!(
@@ -107,7 +107,7 @@ async fn automod_rules_are_mirrored_kept_and_restored_with_their_channels_mapped
         &world,
         world.owner_id(),
         id,
-        json!({ "mode": 1, "components": "channels,automod,threads" }),
+        json!({ "mode": 1, "components": "channels,automod,threads,welcome" }),
     )
     .await;
     assert!(again.text.contains("Nothing to do"), "{}", again.text);

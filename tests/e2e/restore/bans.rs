@@ -150,6 +150,7 @@ async fn a_version_1_export_file_still_imports_and_restores_leaving_bans_alone()
             automod: false,
             threads: false,
             events: false,
+            welcome: false,
             ..restore_options()
         },
     );

@@ -1,4 +1,4 @@
-//! Purpose: scheduled events end to end (issue 16) — the fixture's events (one in a voice
+//! Purpose: scheduled events and the welcome screen end to end (issue 16) — the fixture's events (one in a voice
 //! channel, one external with a location and an end) read by live sync (REST on load, again
 //! after each GUILD_SCHEDULED_EVENT_* event), kept in a snapshot, destroyed (the voice event and
 //! its channel deleted, the other defaced, an intruder's event added), and scheduled again by a
@@ -110,6 +110,67 @@ async fn scheduled_events_are_kept_and_scheduled_again_in_their_restored_channel
         world.owner_id(),
         id,
         json!({ "mode": 1, "components": "channels,events" }),
+    )
+    .await;
+    assert!(again.text.contains("Nothing to do"), "{}", again.text);
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_welcome_screen_is_kept_and_set_back_with_its_restored_channels() {
+    let world = super::builder().start().await;
+    wait_live(&world).await;
+    max_plan(&world).await;
+    let g = world.guild_id();
+    let before = emulator_view(&world);
+    let welcome = before
+        .onboarding
+        .welcome
+        .clone()
+        .expect("the fixture has a welcome screen");
+    let id = snapshot(&world, "with a welcome screen").await;
+    let (_, doc) = world.data().snapshots.document(g, id).await.expect("doc");
+    assert_eq!(doc.welcome.as_ref().map(|w| w.channels.len()), Some(2));
+
+    // The attack: the screen emptied and one of its channels deleted.
+    let owner = world.emu.as_user(world.owner_id());
+    owner
+        .update_welcome_screen(
+            g,
+            json!({ "description": "defaced", "welcome_channels": [] }),
+        )
+        .expect("deface the welcome screen");
+    let second = welcome["channels"][1][0]
+        .as_str()
+        .and_then(|n| before.channel_by_name(n))
+        .map(|c| c.id)
+        .expect("its second channel");
+    owner.delete_channel(second).expect("delete the channel");
+    assert_mirror_matches(&world, Duration::from_secs(60), "after the attack").await;
+    let options = DiffOptions {
+        events: false,
+        ..events_and_channels()
+    };
+    assert!(!discord_emulator::diff(&before, &emulator_view(&world), &options).is_empty());
+
+    let p = preview(
+        &world,
+        world.owner_id(),
+        id,
+        json!({ "mode": 1, "components": "channels,welcome" }),
+    )
+    .await;
+    assert!(p.text.contains("Welcome screen: set back"), "{}", p.text);
+    confirm(&world, world.owner_id(), &p).await;
+    wait_completed(&world, Duration::from_secs(120)).await;
+    let d = discord_emulator::diff(&before, &emulator_view(&world), &options);
+    assert!(d.is_empty(), "the welcome screen or channels differ: {d:?}");
+    assert_mirror_matches(&world, Duration::from_secs(60), "after the restore").await;
+    let again = preview(
+        &world,
+        world.owner_id(),
+        id,
+        json!({ "mode": 1, "components": "channels,welcome" }),
     )
     .await;
     assert!(again.text.contains("Nothing to do"), "{}", again.text);

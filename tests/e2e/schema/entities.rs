@@ -564,6 +564,9 @@ async fn every_table_round_trips_a_full_row_through_its_entity_with_an_empty_sea
             stickers: serde_json::json!([]),
             automod: Some(serde_json::json!([{"id": "2", "name": "Keywords"}])),
             scheduled_events: Some(serde_json::json!([{"id": "3", "name": "Town hall"}])),
+            welcome_screen: Some(
+                serde_json::json!({"enabled": false, "description": null, "channels": []})
+            ),
             emojis: serde_json::json!([{"id": "1", "name": "wave", "roles": [], "animated": false}]),
         }
     );

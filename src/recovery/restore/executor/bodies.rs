@@ -54,6 +54,8 @@ pub(super) enum Req {
     CreateEvent(Value, bool),
     EditEvent(u64, Value),
     DeleteEvent(u64),
+    /// `PATCH /guilds/{g}/welcome-screen`.
+    EditWelcome(Value),
     /// Nothing left to send (everything it referred to failed).
     Nothing,
 }
@@ -568,6 +570,28 @@ pub(super) fn build(step: &Step, state: &RunState) -> Call {
             }
         },
         Action::EventDelete { live, .. } => Req::DeleteEvent(*live),
+        Action::WelcomeScreen {
+            enabled,
+            description,
+            channels,
+        } => {
+            let mut list = Vec::new();
+            for (c, d, e) in channels {
+                match state.ids.channel(*c) {
+                    Some(id) => list.push(json!({
+                        "channel_id": id.to_string(),
+                        "description": d,
+                        "emoji_name": e,
+                    })),
+                    None => notes.push(format!("the channel of “{d}” was not restored")),
+                }
+            }
+            Req::EditWelcome(json!({
+                "enabled": enabled,
+                "description": description,
+                "welcome_channels": list,
+            }))
+        }
     };
     Call { request, notes }
 }

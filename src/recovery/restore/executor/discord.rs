@@ -466,6 +466,13 @@ impl Discord {
                     false,
                 )
             }
+            Req::EditWelcome(b) => (
+                Endpoint::GuildWelcomeScreen(g),
+                Method::Patch,
+                Some(b),
+                false,
+                false,
+            ),
             Req::EditEvent(e, b) => (
                 Endpoint::GuildScheduledEvent(g, *e),
                 Method::Patch,
@@ -602,14 +609,21 @@ impl Discord {
             .collect())
     }
 
-    /// A thread of `parent` named `name` that exists now (active or archived): after a crash
-    /// between marking its creation and recording it.
-    async fn thread_named(&self, parent: u64, name: &str) -> Result<Option<u64>, Failure> {
+    /// A thread of `parent` named `name` that exists now (active or archived), and whether it
+    /// is archived: after a crash between marking its creation and recording it.
+    async fn thread_named(&self, parent: u64, name: &str) -> Result<Option<(u64, bool)>, Failure> {
         let same = |t: &&Value| {
             t.get("name").and_then(Value::as_str) == Some(name)
                 && t.get("parent_id").and_then(Value::as_str) == Some(parent.to_string().as_str())
         };
-        let id = |t: &Value| t.get("id").and_then(Value::as_str)?.parse::<u64>().ok();
+        let id = |t: &Value| {
+            let id = t.get("id").and_then(Value::as_str)?.parse::<u64>().ok()?;
+            let archived = t
+                .pointer("/thread_metadata/archived")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            Some((id, archived))
+        };
         for endpoint in [
             Endpoint::GuildActiveThreads(self.guild),
             Endpoint::ChannelArchivedThreads(parent),
@@ -648,9 +662,13 @@ impl Discord {
         } else {
             None
         };
+        // A thread found archived had its archive PATCH too (Discord takes no other change on
+        // an archived thread).
+        let mut done_before = false;
         let (thread, mut rate) = match existing {
-            Some(id) => {
+            Some((id, archived)) => {
                 notes.push("created before a restart: not sent again".into());
+                done_before = archived;
                 (id, None)
             }
             None => {
@@ -695,7 +713,7 @@ impl Discord {
                 (id, answer.rate)
             }
         };
-        if f.archived || f.locked || f.pinned {
+        if (f.archived || f.locked || f.pinned) && !done_before {
             let body = serde_json::json!({
                 "archived": f.archived,
                 "locked": f.locked,

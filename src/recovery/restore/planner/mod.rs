@@ -28,6 +28,7 @@ mod roles;
 mod settings;
 mod stickers;
 mod threads;
+mod welcome;
 
 /// Names listed in a warning at most.
 const NAMES_SHOWN: usize = 5;
@@ -227,6 +228,7 @@ impl<'a> Planner<'a> {
         let automod = self.automod();
         let threads = self.threads();
         let events = self.events();
+        let welcome = self.welcome();
         let grants = std::mem::take(&mut role_actions.grants);
 
         // Step order = priority inside a lane: deletes, creates (most needed first), updates,
@@ -247,6 +249,7 @@ impl<'a> Planner<'a> {
         self.steps.extend(automod);
         self.steps.extend(threads);
         self.steps.extend(events);
+        self.steps.extend(welcome);
         self.steps.extend(grants);
         let risks = self.risks();
 
@@ -579,6 +582,7 @@ mod tests {
                     stickers: Vec::new(),
                     automod: None,
                     events: None,
+                    welcome: None,
                 }
                 .normalized(),
             ),

@@ -152,6 +152,15 @@ impl SnapshotDocument {
                     })
                     .collect(),
             ),
+            welcome: settings.welcome.as_ref().map(|w| WelcomeDoc {
+                enabled: w.enabled,
+                description: w.description.clone(),
+                channels: w
+                    .channels
+                    .iter()
+                    .filter_map(|(c, d, e)| Some((*channel_ids.get(c)?, d.clone(), e.clone())))
+                    .collect(),
+            }),
             events: settings.events.as_ref().map(|events| {
                 events
                     .iter()

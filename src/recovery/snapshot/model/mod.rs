@@ -280,6 +280,16 @@ pub struct StickerDoc {
     pub image: Option<String>,
 }
 
+/// The welcome screen (format v2); its channels by snapshot-local id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WelcomeDoc {
+    pub enabled: bool,
+    pub description: Option<String>,
+    /// (channel, description, emoji name).
+    pub channels: Vec<(u32, String, Option<String>)>,
+}
+
 /// A scheduled event (format v2); its channel by snapshot-local id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -390,6 +400,9 @@ pub struct SnapshotDocument {
     /// By original id; `None` in v1 documents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stickers: Option<Vec<StickerDoc>>,
+    /// `None` when it was not known (v1 documents): a restore leaves it alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub welcome: Option<WelcomeDoc>,
     /// By original id; `None` when the events were not known (v1 documents).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<EventDoc>>,
@@ -432,6 +445,8 @@ struct Content<'a> {
     threads: Option<&'a [ThreadDoc]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     events: Option<&'a [EventDoc]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    welcome: Option<&'a WelcomeDoc>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     images: &'a BTreeMap<String, String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -478,6 +493,7 @@ impl SnapshotDocument {
             automod: self.automod.as_deref(),
             threads: self.threads.as_deref(),
             events: self.events.as_deref(),
+            welcome: self.welcome.as_ref(),
             images: &self.images,
             pictures: &self.pictures,
         };
@@ -681,6 +697,7 @@ mod tests {
                 stickers: Vec::new(),
                 automod: None,
                 events: None,
+                welcome: None,
             }),
             roles: vec![
                 role(11, 2, "Mod"),
@@ -853,6 +870,7 @@ mod tests {
         assert!(d.validate().is_err(), "threads need version 2");
         d.threads = None;
         d.events = None;
+        d.welcome = None;
         assert_eq!(d.validate(), Ok(()));
         d.bans = Some(vec![]);
         assert!(matches!(d.validate(), Err(DocumentError::Invalid(m)) if m.contains("version 2")));

@@ -18,12 +18,13 @@ impl SnapshotDocument {
                 || self.automod.is_some()
                 || self.threads.is_some()
                 || self.events.is_some()
+                || self.welcome.is_some()
                 || !self.images.is_empty()
                 || !self.pictures.is_empty()
                 || self.settings.discovery_splash.is_some())
         {
             return Err(E::Invalid(
-                "bans, emojis, stickers, AutoMod rules, threads, events and images need format version 2"
+                "bans, emojis, stickers, AutoMod rules, threads, events, the welcome screen and images need format version 2"
                     .into(),
             ));
         }
@@ -299,6 +300,20 @@ impl SnapshotDocument {
                     s.original_id
                 )));
             }
+        }
+        if let Some(w) = &self.welcome
+            && (w.channels.len() > 5
+                || w.description
+                    .as_ref()
+                    .is_some_and(|d| d.chars().count() > 140)
+                || w.channels.iter().any(|(c, d, _)| {
+                    !self.channels.iter().any(|x| x.id == *c) || d.chars().count() > 42
+                }))
+        {
+            return Err(E::Invalid(
+                "the welcome screen has more than 5 channels, unknown channels or too long texts"
+                    .into(),
+            ));
         }
         let mut events = HashSet::new();
         for e in self.events.as_deref().unwrap_or_default() {
