@@ -97,7 +97,6 @@ impl State {
             o.default_channel_ids =
                 channels_of(g, "default_channel_ids", b.get("default_channel_ids"))?;
         }
-        let mut new_ids = 0usize;
         let mut prompts = Vec::new();
         if let Some(list) = b.get("prompts").filter(|v| !v.is_null()) {
             let items = list
@@ -121,7 +120,6 @@ impl State {
                     }
                     let channel_ids =
                         channels_of(g, "prompts.options.channel_ids", opt.get("channel_ids"))?;
-                    new_ids += 1;
                     options.push(OnboardingOption {
                         id: body::snowflake(opt, "id")?.flatten().unwrap_or(0),
                         title: body::string(opt, "title", 1, 50)?
@@ -133,7 +131,6 @@ impl State {
                         channel_ids,
                     });
                 }
-                new_ids += 1;
                 prompts.push(OnboardingPrompt {
                     id: body::snowflake(p, "id")?.flatten().unwrap_or(0),
                     title,
@@ -147,7 +144,6 @@ impl State {
         } else {
             prompts = o.prompts.clone();
         }
-        let _ = new_ids;
         // Ids Discord does not know (or none) are replaced by new ones.
         for p in &mut prompts {
             if p.id == 0 || !o.prompts.iter().any(|x| x.id == p.id) {
