@@ -160,6 +160,65 @@ pub async fn preview(world: &TestWorld, user: u64, snapshot: Uuid, options: Valu
     world.command(user, "restore preview", options).await
 }
 
+/// Compares the channels and what `on` switches on (ids ignored; everything else off).
+pub fn channels_and(on: impl FnOnce(&mut DiffOptions)) -> DiffOptions {
+    let mut o = DiffOptions {
+        settings: false,
+        roles: false,
+        members: false,
+        bans: false,
+        webhooks: false,
+        emojis: false,
+        stickers: false,
+        automod: false,
+        threads: false,
+        events: false,
+        welcome: false,
+        ..DiffOptions::structural()
+    };
+    on(&mut o);
+    o
+}
+
+/// A mirror restore of `components` from `snapshot`, end to end: the emulator differs from
+/// `before` under `options` first; the preview says every one of `says`; once confirmed and
+/// finished the emulator equals `before`, the mirror follows, and a second preview has
+/// nothing to do.
+pub async fn mirror_restore_brings_back(
+    world: &TestWorld,
+    snapshot: Uuid,
+    components: &str,
+    says: &[&str],
+    before: &GuildView,
+    options: &DiffOptions,
+) {
+    assert!(!diff(before, &emulator_view(world), options).is_empty());
+    let owner = world.owner_id();
+    let p = preview(
+        world,
+        owner,
+        snapshot,
+        json!({ "mode": 1, "components": components }),
+    )
+    .await;
+    for line in says {
+        assert!(p.text.contains(line), "{line:?} in {}", p.text);
+    }
+    confirm(world, owner, &p).await;
+    wait_completed(world, Duration::from_secs(120)).await;
+    let d = diff(before, &emulator_view(world), options);
+    assert!(d.is_empty(), "{components} differ after the restore: {d:?}");
+    assert_mirror_matches(world, Duration::from_secs(60), "after the restore").await;
+    let again = preview(
+        world,
+        owner,
+        snapshot,
+        json!({ "mode": 1, "components": components }),
+    )
+    .await;
+    assert!(again.text.contains("Nothing to do"), "{}", again.text);
+}
+
 /// The custom id of the reply's button starting with `prefix`.
 pub fn button(reply: &Reply, prefix: &str) -> String {
     let message = reply.message.as_ref().expect("a message");
