@@ -2,7 +2,7 @@
 
 ## Action classes, punishments, incident states
 
-antinuke-class-channel-delete = channel deletions
+antinuke-class-channel-delete = channel deletions (threads and posts included)
 antinuke-class-channel-create = channel creations
 antinuke-class-role-delete = role deletions
 antinuke-class-role-create = role creations

@@ -2,7 +2,7 @@
 
 ## 행동 종류, 처벌, 사건 상태
 
-antinuke-class-channel-delete = 채널 삭제
+antinuke-class-channel-delete = 채널 삭제(스레드·게시물 포함)
 antinuke-class-channel-create = 채널 생성
 antinuke-class-role-delete = 역할 삭제
 antinuke-class-role-create = 역할 생성

@@ -62,6 +62,8 @@ pub mod audit {
     pub const CHANNEL_CREATE: u8 = 10;
     pub const CHANNEL_UPDATE: u8 = 11;
     pub const CHANNEL_DELETE: u8 = 12;
+    /// A thread or forum post deleted (counted as a channel deletion).
+    pub const THREAD_DELETE: u8 = 112;
     pub const CHANNEL_OVERWRITE_CREATE: u8 = 13;
     pub const CHANNEL_OVERWRITE_UPDATE: u8 = 14;
     pub const MEMBER_KICK: u8 = 20;
@@ -298,7 +300,7 @@ pub fn classify(
         {
             one(ActionClass::PermissionGrant)
         }
-        audit::CHANNEL_DELETE => one(ActionClass::ChannelDelete),
+        audit::CHANNEL_DELETE | audit::THREAD_DELETE => one(ActionClass::ChannelDelete),
         audit::MEMBER_KICK => one(ActionClass::Kick),
         audit::MEMBER_PRUNE => one(ActionClass::Prune),
         audit::MEMBER_BAN_ADD => one(ActionClass::Ban),

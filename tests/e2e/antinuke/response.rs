@@ -288,6 +288,71 @@ async fn a_mass_ban_is_stopped_and_restore_what_was_destroyed_lifts_the_bans() {
     world.finish().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_threads_and_forum_posts_count_as_destruction_and_come_back() {
+    let world = protected(TestWorld::start().await).await;
+    let f = world.fixture.clone();
+    let before = crate::recovery::emulator_view(&world);
+    assert_eq!(before.threads.len(), 4, "the fixture's threads and posts");
+    // The day's scheduled snapshot: the posts' starter messages are kept there (a message
+    // deleted before the emergency snapshot is taken cannot be read any more; the emergency
+    // snapshot copies them from this one).
+    world
+        .data()
+        .snapshots
+        .create_manual(world.guild_id(), Some("daily".into()), f.owner_id)
+        .await
+        .expect("a snapshot before the attack");
+    // At ~50 a second, as a nuker would: each counts as a deleted channel.
+    let actor = world.emu.as_user(f.rogue_admin_id);
+    let mut deleted = 0;
+    for t in &before.threads {
+        if actor.delete_thread(t.id).is_ok() {
+            deleted += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(deleted >= 3, "{deleted}");
+    let list = wait_incidents(&world, 1).await;
+    assert_eq!(list[0].action_class, "channel_delete");
+    let dm = incident_dm(&world, list[0].id).await;
+    world
+        .eventually("the emergency snapshot is linked", || async {
+            incidents(&world).await[0].emergency_snapshot_id.is_some()
+        })
+        .await;
+    world
+        .click(
+            f.owner_id,
+            &dm,
+            &format!("umbra:antinuke:restore:{}", list[0].id),
+        )
+        .await;
+    world
+        .eventually("the incident is resolved", || async {
+            incidents(&world).await[0].status == "resolved"
+        })
+        .await;
+    // The posts come back with their tags, starter messages, pin and archive state.
+    let options = discord_emulator::DiffOptions {
+        settings: false,
+        roles: false,
+        channels: false,
+        members: false,
+        bans: false,
+        webhooks: false,
+        emojis: false,
+        stickers: false,
+        automod: false,
+        events: false,
+        welcome: false,
+        ..discord_emulator::DiffOptions::structural()
+    };
+    let d = discord_emulator::diff(&before, &crate::recovery::emulator_view(&world), &options);
+    assert!(d.is_empty(), "threads differ: {d:?}");
+    world.finish().await;
+}
+
 /// Gives the guild the Max plan (lockdown, automatic revert, every punishment).
 async fn max_plan(world: &TestWorld) {
     let reply = world

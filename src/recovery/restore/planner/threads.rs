@@ -14,12 +14,13 @@ use crate::recovery::snapshot::model::ThreadDoc;
 use crate::recovery::sync::ThreadState;
 
 impl<'a> Planner<'a> {
-    /// Whether a thread (original or live id) of `parent` (original or live id) is in scope.
+    /// Whether a thread (original or live id) of `parent` (original or live id) is in scope:
+    /// listed, or its channel is, or it was deleted itself (AntiNuke counts a deleted thread as
+    /// a deleted channel).
     fn in_scope_thread(&self, id: u64, parent: u64) -> bool {
-        self.input
-            .scope
-            .as_ref()
-            .is_none_or(|s| s.threads.contains(&id) || s.channels.contains(&parent))
+        self.input.scope.as_ref().is_none_or(|s| {
+            s.threads.contains(&id) || s.channels.contains(&parent) || s.channels.contains(&id)
+        })
     }
 
     /// The names of `tags` among the live channel `parent`'s forum tags.
