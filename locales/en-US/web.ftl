@@ -343,6 +343,7 @@ web-tm-threads = { $count ->
    *[other] { $count } threads and posts
 }
 web-tm-thread-archived = archived
+web-tm-welcome = Welcome screen
 web-tm-events = { $count ->
     [one] 1 scheduled event
    *[other] { $count } scheduled events

@@ -322,6 +322,7 @@ web-tm-automod = AutoMod 규칙 { $count }개
 web-tm-automod-off = 꺼짐
 web-tm-threads = 스레드와 게시물 { $count }개
 web-tm-thread-archived = 보관됨
+web-tm-welcome = 환영 화면
 web-tm-events = 예약 이벤트 { $count }개
 web-tm-automod-exempt = 예외
 web-tm-automod-keywords = 키워드

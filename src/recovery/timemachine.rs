@@ -144,6 +144,9 @@ pub struct Picture {
     pub threads: Vec<(String, String, bool)>,
     /// Scheduled events: (name, start, where: a channel's name or a location).
     pub events: Vec<(String, DateTime<Utc>, String)>,
+    /// The welcome screen when it is on: its description and (channel name, description) of
+    /// each of its channels.
+    pub welcome: Option<(Option<String>, Vec<(String, String)>)>,
 }
 
 fn kind_name(kind: i16) -> &'static str {
@@ -351,6 +354,15 @@ pub fn picture(doc: &SnapshotDocument, user_names: &HashMap<u64, String>) -> Pic
             .flatten()
             .map(|s| s.name.clone())
             .collect(),
+        welcome: doc.welcome.as_ref().filter(|w| w.enabled).map(|w| {
+            (
+                w.description.clone(),
+                w.channels
+                    .iter()
+                    .map(|(c, d, _)| (names.channel(Some(*c)), d.clone()))
+                    .collect(),
+            )
+        }),
         events: doc
             .events
             .iter()

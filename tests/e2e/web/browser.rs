@@ -106,6 +106,16 @@ async fn an_owner_logs_in_sees_the_deletions_in_the_time_machine_restores_from_t
     // The bans and the expressions of that moment are shown too.
     assert!(source.contains("2 bans"), "the fixture's bans are shown");
     assert!(source.contains(":emoji_1:") && source.contains("sticker_1"));
+    // And the threads, scheduled events, welcome screen and AutoMod rules of that moment.
+    for shown in [
+        "Post 1",
+        "Event 1",
+        "Welcome! Start here.",
+        "Say hello",
+        "Rule 1",
+    ] {
+        assert!(source.contains(shown), "{shown} is shown");
+    }
     browser.screenshot("web-05-timemachine-after").await;
     // Readable on a phone: nothing wider than the screen but the tables' own scroll boxes.
     browser.resize(390, 844).await;
