@@ -144,9 +144,8 @@ pub struct Picture {
     pub threads: Vec<(String, String, bool)>,
     /// Scheduled events: (name, start, where: a channel's name or a location).
     pub events: Vec<(String, DateTime<Utc>, String)>,
-    /// The welcome screen when it is on: its description and (channel name, description) of
-    /// each of its channels.
-    pub welcome: Option<(Option<String>, Vec<(String, String)>)>,
+    /// The welcome screen when it is on.
+    pub welcome: Option<WelcomeView>,
 }
 
 fn kind_name(kind: i16) -> &'static str {
@@ -400,6 +399,10 @@ pub fn picture(doc: &SnapshotDocument, user_names: &HashMap<u64, String>) -> Pic
         }),
     }
 }
+
+/// A welcome screen as shown: its description and (channel name, description) of each of its
+/// channels.
+pub type WelcomeView = (Option<String>, Vec<(String, String)>);
 
 /// An AutoMod rule as shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
