@@ -16,10 +16,6 @@ fn max_of(trigger_type: u8) -> usize {
     if trigger_type == 1 { 6 } else { 1 }
 }
 
-fn form(field: &str, message: &str) -> ApiError {
-    ApiError::invalid_form(field, "BASE_TYPE_INVALID", message.to_owned())
-}
-
 fn strings(
     v: Option<&Value>,
     field: &str,
@@ -29,16 +25,19 @@ fn strings(
     let items = match v {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(a)) => a,
-        Some(_) => return Err(form(field, "Must be a list of strings.")),
+        Some(_) => return Err(body::invalid(field, "Must be a list of strings.")),
     };
     if items.len() > max {
-        return Err(form(field, &format!("Must have at most {max} items.")));
+        return Err(body::invalid(
+            field,
+            &format!("Must have at most {max} items."),
+        ));
     }
     items
         .iter()
         .map(|i| match i.as_str() {
             Some(s) if !s.is_empty() && s.chars().count() <= len => Ok(s.to_owned()),
-            _ => Err(form(
+            _ => Err(body::invalid(
                 field,
                 &format!("Each item must be 1 to {len} characters."),
             )),
@@ -52,7 +51,7 @@ fn trigger_metadata(trigger_type: u8, v: Option<&Value>) -> Result<Value, ApiErr
     let m = match v {
         None | Some(Value::Null) => &empty,
         Some(m @ Value::Object(_)) => m,
-        Some(_) => return Err(form("trigger_metadata", "Must be an object.")),
+        Some(_) => return Err(body::invalid("trigger_metadata", "Must be an object.")),
     };
     Ok(match trigger_type {
         1 | 6 => json!({
@@ -67,10 +66,15 @@ fn trigger_metadata(trigger_type: u8, v: Option<&Value>) -> Result<Value, ApiErr
                     .iter()
                     .map(|p| match p.as_u64() {
                         Some(p @ 1..=3) => Ok(p),
-                        _ => Err(form("trigger_metadata.presets", "Unknown keyword preset.")),
+                        _ => Err(body::invalid(
+                            "trigger_metadata.presets",
+                            "Unknown keyword preset.",
+                        )),
                     })
                     .collect::<Result<_, _>>()?,
-                Some(_) => return Err(form("trigger_metadata.presets", "Must be a list.")),
+                Some(_) => {
+                    return Err(body::invalid("trigger_metadata.presets", "Must be a list."));
+                }
             };
             presets.sort_unstable();
             presets.dedup();
@@ -92,7 +96,7 @@ fn trigger_metadata(trigger_type: u8, v: Option<&Value>) -> Result<Value, ApiErr
 fn actions(g: &Guild, trigger_type: u8, v: Option<&Value>) -> Result<Vec<Value>, ApiError> {
     let items = match v {
         Some(Value::Array(a)) if !a.is_empty() && a.len() <= 5 => a,
-        _ => return Err(form("actions", "Must have 1 to 5 actions.")),
+        _ => return Err(body::invalid("actions", "Must have 1 to 5 actions.")),
     };
     items
         .iter()
@@ -112,7 +116,7 @@ fn actions(g: &Guild, trigger_type: u8, v: Option<&Value>) -> Result<Vec<Value>,
                         .flatten()
                         .filter(|c| g.channels.get(c).is_some_and(|ch| matches!(ch.kind, 0 | 5)))
                         .ok_or_else(|| {
-                            form(
+                            body::invalid(
                                 "actions.metadata.channel_id",
                                 "Unknown or unsuitable channel.",
                             )
@@ -124,7 +128,10 @@ fn actions(g: &Guild, trigger_type: u8, v: Option<&Value>) -> Result<Vec<Value>,
                     Ok(json!({ "type": 3, "metadata": { "duration_seconds": secs } }))
                 }
                 Some(4) if trigger_type == 6 => Ok(json!({ "type": 4, "metadata": {} })),
-                _ => Err(form("actions.type", "Action not allowed for this trigger.")),
+                _ => Err(body::invalid(
+                    "actions.type",
+                    "Action not allowed for this trigger.",
+                )),
             }
         })
         .collect()
@@ -139,7 +146,10 @@ fn exempt(g: &Guild, b: &Value) -> Result<Exempt, ApiError> {
         v => {
             let ids = parse_ids(v);
             if ids.len() > 20 || ids.iter().any(|r| !g.roles.contains_key(r)) {
-                return Err(form("exempt_roles", "Unknown role or more than 20 roles."));
+                return Err(body::invalid(
+                    "exempt_roles",
+                    "Unknown role or more than 20 roles.",
+                ));
             }
             Some(ids)
         }
@@ -149,7 +159,7 @@ fn exempt(g: &Guild, b: &Value) -> Result<Exempt, ApiError> {
         v => {
             let ids = parse_ids(v);
             if ids.len() > 50 || ids.iter().any(|c| !g.channels.contains_key(c)) {
-                return Err(form(
+                return Err(body::invalid(
                     "exempt_channels",
                     "Unknown channel or more than 50 channels.",
                 ));
@@ -165,7 +175,7 @@ fn event_type(b: &Value, trigger_type: u8) -> Result<Option<u8>, ApiError> {
         None => Ok(None),
         Some(1) if trigger_type != 6 => Ok(Some(1)),
         Some(2) if trigger_type == 6 => Ok(Some(2)),
-        Some(_) => Err(form(
+        Some(_) => Err(body::invalid(
             "event_type",
             "Event type not allowed for this trigger.",
         )),
@@ -190,7 +200,7 @@ impl State {
         })?;
         let trigger_type = match body::integer(b, "trigger_type", 1, 6)? {
             Some(t @ (1 | 3 | 4 | 5 | 6)) => t as u8,
-            Some(_) => return Err(form("trigger_type", "Unknown trigger type.")),
+            Some(_) => return Err(body::invalid("trigger_type", "Unknown trigger type.")),
             None => {
                 return Err(ApiError::invalid_form(
                     "trigger_type",

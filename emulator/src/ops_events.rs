@@ -28,10 +28,6 @@ fn time(b: &Value, key: &str) -> Result<Option<Option<DateTime<Utc>>>, ApiError>
     }
 }
 
-fn form(key: &str, message: &str) -> ApiError {
-    ApiError::invalid_form(key, "BASE_TYPE_INVALID", message.to_owned())
-}
-
 /// Checks an event's place: a voice (2) or stage (1) channel of the guild, or an external (3)
 /// location with an end.
 fn check(g: &Guild, e: &ScheduledEvent) -> Result<(), ApiError> {
@@ -46,7 +42,7 @@ fn check(g: &Guild, e: &ScheduledEvent) -> Result<(), ApiError> {
                 .and_then(|c| g.channels.get(&c))
                 .is_none_or(|c| c.kind != wanted)
             {
-                return Err(form(
+                return Err(body::invalid(
                     "channel_id",
                     "A voice or stage channel of the guild is required.",
                 ));
@@ -54,16 +50,16 @@ fn check(g: &Guild, e: &ScheduledEvent) -> Result<(), ApiError> {
         }
         3 => {
             if e.location.as_deref().is_none_or(str::is_empty) || e.end.is_none() {
-                return Err(form(
+                return Err(body::invalid(
                     "entity_metadata",
                     "An external event needs a location and an end.",
                 ));
             }
         }
-        _ => return Err(form("entity_type", "Unknown entity type.")),
+        _ => return Err(body::invalid("entity_type", "Unknown entity type.")),
     }
     if e.end.is_some_and(|end| end <= e.start) {
-        return Err(form(
+        return Err(body::invalid(
             "scheduled_end_time",
             "The end must come after the start.",
         ));
@@ -95,7 +91,7 @@ impl State {
             )
         })?;
         if start <= Utc::now() {
-            return Err(form(
+            return Err(body::invalid(
                 "scheduled_start_time",
                 "Cannot schedule event in the past.",
             ));

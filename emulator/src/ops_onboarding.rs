@@ -11,14 +11,10 @@ use crate::ops_members::parse_ids;
 use crate::permissions as perm;
 use crate::state::{State, World, body};
 
-fn form(key: &str, message: &str) -> ApiError {
-    ApiError::invalid_form(key, "BASE_TYPE_INVALID", message.to_owned())
-}
-
 fn channels_of(g: &Guild, key: &str, v: Option<&Value>) -> Result<Vec<u64>, ApiError> {
     let ids = parse_ids(v);
     if ids.iter().any(|c| !g.channels.contains_key(c)) {
-        return Err(form(key, "Unknown channel."));
+        return Err(body::invalid(key, "Unknown channel."));
     }
     Ok(ids)
 }
@@ -46,16 +42,18 @@ impl State {
             let items = list
                 .as_array()
                 .filter(|a| a.len() <= 5)
-                .ok_or_else(|| form("welcome_channels", "At most 5 channels."))?;
+                .ok_or_else(|| body::invalid("welcome_channels", "At most 5 channels."))?;
             let mut channels = Vec::new();
             for c in items {
                 let id = body::snowflake(c, "channel_id")?
                     .flatten()
                     .filter(|id| g.channels.contains_key(id))
-                    .ok_or_else(|| form("welcome_channels.channel_id", "Unknown channel."))?;
+                    .ok_or_else(|| {
+                        body::invalid("welcome_channels.channel_id", "Unknown channel.")
+                    })?;
                 let d = body::string(c, "description", 1, 42)?
                     .flatten()
-                    .ok_or_else(|| form("welcome_channels.description", "Required."))?;
+                    .ok_or_else(|| body::invalid("welcome_channels.description", "Required."))?;
                 channels.push((id, d, body::string(c, "emoji_name", 1, 32)?.flatten()));
             }
             w.channels = channels;
@@ -102,21 +100,21 @@ impl State {
             let items = list
                 .as_array()
                 .filter(|a| a.len() <= 15)
-                .ok_or_else(|| form("prompts", "At most 15 prompts."))?;
+                .ok_or_else(|| body::invalid("prompts", "At most 15 prompts."))?;
             for p in items {
                 let title = body::string(p, "title", 1, 100)?
                     .flatten()
-                    .ok_or_else(|| form("prompts.title", "Required."))?;
+                    .ok_or_else(|| body::invalid("prompts.title", "Required."))?;
                 let mut options = Vec::new();
                 for opt in p
                     .get("options")
                     .and_then(Value::as_array)
                     .filter(|a| !a.is_empty() && a.len() <= 50)
-                    .ok_or_else(|| form("prompts.options", "1 to 50 options."))?
+                    .ok_or_else(|| body::invalid("prompts.options", "1 to 50 options."))?
                 {
                     let role_ids = parse_ids(opt.get("role_ids"));
                     if role_ids.iter().any(|r| !g.roles.contains_key(r)) {
-                        return Err(form("prompts.options.role_ids", "Unknown role."));
+                        return Err(body::invalid("prompts.options.role_ids", "Unknown role."));
                     }
                     let channel_ids =
                         channels_of(g, "prompts.options.channel_ids", opt.get("channel_ids"))?;
@@ -124,7 +122,7 @@ impl State {
                         id: body::snowflake(opt, "id")?.flatten().unwrap_or(0),
                         title: body::string(opt, "title", 1, 50)?
                             .flatten()
-                            .ok_or_else(|| form("prompts.options.title", "Required."))?,
+                            .ok_or_else(|| body::invalid("prompts.options.title", "Required."))?,
                         description: body::string(opt, "description", 0, 100)?.flatten(),
                         emoji_name: body::string(opt, "emoji_name", 1, 32)?.flatten(),
                         role_ids,

@@ -941,6 +941,11 @@ pub mod body {
         }
     }
 
+    /// A 400 "Invalid Form Body" naming `key` with a free message (BASE_TYPE_INVALID).
+    pub fn invalid(key: &str, message: &str) -> ApiError {
+        ApiError::invalid_form(key, "BASE_TYPE_INVALID", message.to_owned())
+    }
+
     pub fn require_object(b: &Value) -> Result<(), ApiError> {
         if b.is_object() {
             Ok(())
