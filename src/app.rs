@@ -120,7 +120,10 @@ impl App {
         let i18n =
             Arc::new(I18n::load().map_err(|e| anyhow::anyhow!("loading translations: {e}"))?);
         let pacer = Arc::new(Pacer::new(config.discord.global_requests_per_second));
-        let discord = Arc::new(SerenityRest::new(pacer));
+        let discord = Arc::new(SerenityRest::new(
+            pacer,
+            crate::discord::client::reqwest_client(&config)?,
+        ));
         let bot = Bot::new(Rest::new(discord.clone()));
         let identity = IdentityService::new(db.conn.clone());
         let guilds = GuildService::new(

@@ -212,7 +212,7 @@ pub mod msg {
         BACKUP_LIST_LINE = "backup-list-line" (label, id, when, trigger, members, size, pinned);
         BACKUP_PINNED_MARK = "backup-pinned-mark";
         BACKUP_INFO = "backup-info" (label, id, trigger, created, as_of, roles, channels, overwrites, members, bans, more, size, uncompressed, checksum, pinned, creator);
-        BACKUP_INFO_MORE = "backup-info-more" (emojis, stickers, threads, events, automod);
+        BACKUP_INFO_MORE = "backup-info-more" (emojis, stickers, threads, events, onboarding, webhooks, automod);
         BACKUP_INFO_AUTOMOD = "backup-info-automod" (count);
         BACKUP_INFO_AUTOMOD_UNKNOWN = "backup-info-automod-unknown";
         BACKUP_INFO_MORE_UNKNOWN = "backup-info-more-unknown";
@@ -268,6 +268,10 @@ pub mod msg {
         RESTORE_PREVIEW_EVENTS = "restore-preview-events" (create, update, delete, keep, skip);
         RESTORE_PREVIEW_EVENT_DELETIONS = "restore-preview-event-deletions" (count, items);
         RESTORE_PREVIEW_WELCOME = "restore-preview-welcome" (update);
+        RESTORE_PREVIEW_ONBOARDING = "restore-preview-onboarding" (update);
+        RESTORE_PREVIEW_WEBHOOKS = "restore-preview-webhooks" (create, update, delete, keep, skip);
+        RESTORE_PREVIEW_WEBHOOK_DELETIONS = "restore-preview-webhook-deletions" (count, items);
+        RESTORE_WEBHOOK_URLS = "restore-webhook-urls" (count);
         RESTORE_WARN_AUTOMOD_UNKNOWN_SNAPSHOT = "restore-warn-automod-unknown-snapshot";
         RESTORE_WARN_AUTOMOD_UNKNOWN_MIRROR = "restore-warn-automod-unknown-mirror";
         RESTORE_WARN_EMOJI_IMAGES = "restore-warn-emoji-images" (count, names);
@@ -434,7 +438,7 @@ pub mod msg {
         ANTINUKE_ALREADY_HANDLED = "antinuke-already-handled" (status);
         ANTINUKE_RESTORE_NOT_READY = "antinuke-restore-not-ready";
         ANTINUKE_ACTION_FAILED = "antinuke-action-failed" (details);
-        ANTINUKE_RESTORE_STARTED = "antinuke-restore-started" (job, items, unbanned);
+        ANTINUKE_RESTORE_STARTED = "antinuke-restore-started" (job, items, bans);
         ANTINUKE_FALSE_POSITIVE_DONE = "antinuke-false-positive-done" (actor, roles);
         ANTINUKE_FALSE_POSITIVE_KICKED = "antinuke-false-positive-kicked";
         ANTINUKE_FALSE_POSITIVE_CLEANUP = "antinuke-false-positive-cleanup" (grants, bots);

@@ -160,6 +160,10 @@ fn planned_route(action: &Action) -> &'static str {
         Action::ThreadDelete { .. } => "DELETE /channels/{channel_id}",
         Action::EventCreate { .. } => "POST /guilds/{guild_id}/scheduled-events",
         Action::WelcomeScreen { .. } => "PATCH /guilds/{guild_id}/welcome-screen",
+        Action::Onboarding { .. } => "PUT /guilds/{guild_id}/onboarding",
+        Action::WebhookCreate { .. } => "POST /channels/{channel_id}/webhooks",
+        Action::WebhookUpdate { .. } => "PATCH /webhooks/{webhook_id}",
+        Action::WebhookDelete { .. } => "DELETE /webhooks/{webhook_id}",
         Action::EventUpdate { .. } => {
             "PATCH /guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}"
         }

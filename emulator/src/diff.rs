@@ -76,6 +76,9 @@ pub struct WebhookView {
     pub name: String,
     pub channel_id: ChannelId,
     pub channel_name: String,
+    /// Its avatar's hash (named by its bytes).
+    #[serde(default)]
+    pub avatar: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -120,6 +123,9 @@ pub struct EventView {
     pub channel_name: Option<String>,
     pub location: Option<String>,
     pub status: u8,
+    /// Its cover image's hash (named by its bytes).
+    #[serde(default)]
+    pub image: Option<String>,
 }
 
 /// A thread, its parent and tags by name (a restore makes new ones).
@@ -287,6 +293,7 @@ impl GuildView {
                     .get(&w.channel_id)
                     .map(|c| c.name.clone())
                     .unwrap_or_default(),
+                avatar: w.avatar.clone(),
             })
             .collect();
         webhooks.sort_by_key(|w| w.id);
@@ -336,8 +343,11 @@ impl GuildView {
                 .map(|c| c.name.clone())
                 .unwrap_or_else(|| format!("<deleted channel {id}>"))
         };
+        // Sorted: the order of an answer's roles or channels means nothing.
         let names = |ids: &[u64], f: &dyn Fn(&u64) -> String| -> Vec<String> {
-            ids.iter().map(f).collect()
+            let mut out: Vec<String> = ids.iter().map(f).collect();
+            out.sort();
+            out
         };
         let onboarding = OnboardingView {
             // An empty, disabled screen is no screen.
@@ -385,6 +395,7 @@ impl GuildView {
                 channel_name: e.channel_id.map(|c| channel_name(&c)),
                 location: e.location.clone(),
                 status: e.status,
+                image: e.image.clone(),
             })
             .collect();
         let threads = g
@@ -512,8 +523,7 @@ pub struct DiffOptions {
     pub events: bool,
     /// The welcome screen.
     pub welcome: bool,
-    /// The onboarding (off by default: Umbra does not restore it yet — serenity 0.12 has no
-    /// route for it).
+    /// The onboarding.
     pub onboarding: bool,
     /// Compare forum posts' starter messages (the mirror has none: snapshots fetch them).
     pub starters: bool,
@@ -538,7 +548,7 @@ impl Default for DiffOptions {
             threads: true,
             events: true,
             welcome: true,
-            onboarding: false,
+            onboarding: true,
             starters: true,
             ignore_managed_roles: false,
         }

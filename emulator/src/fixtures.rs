@@ -556,6 +556,7 @@ pub fn build(st: &mut State, spec: &FixtureSpec) -> Fixture {
             token: State::random_token(34),
             creator_id: owner,
             application_id: None,
+            avatar: None,
         });
     }
 
@@ -638,6 +639,18 @@ pub fn build(st: &mut State, spec: &FixtureSpec) -> Fixture {
         })
     };
     let guild_images = [image(1), image(2), image(3), image(4)];
+    // The first webhook has an avatar, the first scheduled event a cover image.
+    let hook_avatar = image(20);
+    let event_image = image(30);
+    if let Some(h) = st
+        .world
+        .webhooks
+        .values_mut()
+        .filter(|w| w.guild_id == gid)
+        .min_by_key(|w| w.id)
+    {
+        h.avatar = hook_avatar;
+    }
     for (i, r) in roles
         .iter_mut()
         .filter(|r| plain.contains(&r.id))
@@ -739,6 +752,7 @@ pub fn build(st: &mut State, spec: &FixtureSpec) -> Fixture {
             channel_id: if voice { first_voice_channel } else { None },
             location: (!voice).then(|| format!("Town hall {}", i + 1)),
             status: 1,
+            image: if i == 0 { event_image.clone() } else { None },
         };
         if let Some(g) = st.world.guilds.get_mut(&gid) {
             g.scheduled_events.push(e);

@@ -685,6 +685,8 @@ pub struct ScheduledEvent {
     pub location: Option<String>,
     /// 1 scheduled, 2 active, 3 completed, 4 canceled.
     pub status: u8,
+    /// Its cover image's hash (bytes in the world's images, served by the CDN route).
+    pub image: Option<String>,
 }
 
 impl ScheduledEvent {
@@ -697,7 +699,7 @@ impl ScheduledEvent {
             "description": self.description,
             "channel_id": id_or_null(self.channel_id),
             "creator_id": self.creator_id.to_string(),
-            "image": null,
+            "image": self.image,
             "scheduled_start_time": ts(&self.start),
             "scheduled_end_time": self.end.as_ref().map(ts),
             "status": self.status,
@@ -811,13 +813,15 @@ pub struct Webhook {
     pub token: String,
     pub creator_id: UserId,
     pub application_id: Option<ApplicationId>,
+    /// Its avatar's hash (bytes in the world's images, served by the CDN route).
+    pub avatar: Option<String>,
 }
 
 impl Webhook {
     pub fn json(&self, creator: Option<&User>, base_url: &str, with_token: bool) -> Value {
         let mut v = json!({
             "application_id": id_or_null(self.application_id),
-            "avatar": null,
+            "avatar": self.avatar,
             "channel_id": self.channel_id.to_string(),
             "guild_id": self.guild_id.to_string(),
             "id": self.id.to_string(),

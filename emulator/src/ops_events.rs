@@ -97,6 +97,11 @@ impl State {
             ));
         }
         let entity_type = body::integer(b, "entity_type", 1, 3)?.unwrap_or(0) as u8;
+        let image = match b.get("image").filter(|v| !v.is_null()) {
+            Some(v) => Some(self.upload_image(v, "image")?),
+            None => None,
+        };
+        let g = self.world.guild(gid)?;
         let e = ScheduledEvent {
             id,
             name,
@@ -115,6 +120,7 @@ impl State {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             status: 1,
+            image,
         };
         check(g, &e)?;
         self.world.guild_mut(gid)?.scheduled_events.push(e.clone());
@@ -147,8 +153,14 @@ impl State {
         reason: Option<&str>,
     ) -> Result<Value, ApiError> {
         body::require_object(b)?;
+        World::require(self.world.guild(gid)?, actor, perm::MANAGE_EVENTS)?;
+        // A data URI sets the cover image, null removes it.
+        let image = match b.get("image") {
+            None => None,
+            Some(Value::Null) => Some(None),
+            Some(v) => Some(Some(self.upload_image(v, "image")?)),
+        };
         let g = self.world.guild(gid)?;
-        World::require(g, actor, perm::MANAGE_EVENTS)?;
         let mut e = g
             .scheduled_events
             .iter()
@@ -186,6 +198,9 @@ impl State {
         }
         if let Some(s) = body::integer(b, "status", 1, 4)? {
             e.status = s as u8;
+        }
+        if let Some(i) = image {
+            e.image = i;
         }
         check(g, &e)?;
         let g = self.world.guild_mut(gid)?;

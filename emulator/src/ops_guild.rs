@@ -480,6 +480,10 @@ impl State {
             token: Self::random_token(34),
             creator_id: actor,
             application_id: self.world.app_by_bot.get(&actor).copied(),
+            avatar: match b.get("avatar").filter(|v| !v.is_null()) {
+                None => None,
+                Some(v) => Some(self.upload_image(v, "avatar")?),
+            },
         };
         let creator = self.world.users.get(&actor).cloned();
         let wj = hook.json(creator.as_ref(), &self.base_url, true);
@@ -504,6 +508,19 @@ impl State {
             reason,
         );
         Ok(wj)
+    }
+
+    /// Keeps an uploaded image (`v`: a data URI) and gives its hash; a bad one is refused
+    /// as Discord does (`key` names the field).
+    pub(crate) fn upload_image(&mut self, v: &Value, key: &str) -> Result<String, ApiError> {
+        let (hash, bytes) = v
+            .as_str()
+            .and_then(decode_image)
+            .ok_or_else(|| ApiError::invalid_form(key, "IMAGE_INVALID", "Invalid image data"))?;
+        self.world
+            .images
+            .insert(hash.clone(), std::sync::Arc::new(bytes));
+        Ok(hash)
     }
 
     /// `PATCH /webhooks/{webhook_id}` (bot) or with its token (`actor` = None).
@@ -540,12 +557,28 @@ impl State {
                 return Err(ApiError::unknown_channel());
             }
         }
+        // A data URI uploads an avatar, null removes it (checked before anything changes).
+        let avatar = match b.get("avatar") {
+            None => None,
+            Some(Value::Null) => Some(None),
+            Some(v) => Some(Some(self.upload_image(v, "avatar")?)),
+        };
         let w = self
             .world
             .webhooks
             .get_mut(&wid)
             .ok_or_else(ApiError::unknown_webhook)?;
         let mut changes = Vec::new();
+        if let Some(a) = avatar
+            && a != w.avatar
+        {
+            changes.push(AuditChange::new(
+                "avatar_hash",
+                Some(json!(w.avatar)),
+                Some(json!(a)),
+            ));
+            w.avatar = a;
+        }
         if let Some(n) = name
             && n != w.name
         {

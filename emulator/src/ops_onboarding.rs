@@ -1,5 +1,6 @@
 //! Purpose: a guild's welcome screen and onboarding as Discord has them — read, and replaced
-//! with Manage Server (every channel and role they name must be the guild's), each change
+//! with Manage Server (the onboarding with Manage Roles too; every channel and role they name
+//! must be the guild's), each change
 //! leaving an audit entry (GUILD_UPDATE for the welcome screen, ONBOARDING_UPDATE for the
 //! onboarding), which is how a bot hears of it.
 
@@ -83,7 +84,7 @@ impl State {
     ) -> Result<Value, ApiError> {
         body::require_object(b)?;
         let g = self.world.guild(gid)?;
-        World::require(g, actor, perm::MANAGE_GUILD)?;
+        World::require(g, actor, perm::MANAGE_GUILD | perm::MANAGE_ROLES)?;
         let mut o = g.onboarding.clone();
         if let Some(e) = body::boolean(b, "enabled")? {
             o.enabled = e;
@@ -123,7 +124,10 @@ impl State {
                         title: body::string(opt, "title", 1, 50)?
                             .flatten()
                             .ok_or_else(|| body::invalid("prompts.options.title", "Required."))?,
-                        description: body::string(opt, "description", 0, 100)?.flatten(),
+                        // An empty description is none (as Discord answers it).
+                        description: body::string(opt, "description", 0, 100)?
+                            .flatten()
+                            .filter(|d| !d.is_empty()),
                         emoji_name: body::string(opt, "emoji_name", 1, 32)?.flatten(),
                         role_ids,
                         channel_ids,

@@ -25,7 +25,7 @@ backup-info = **{ $label }**
     Taken by: { $creator }
 backup-info-bans = { $count } bans
 backup-info-bans-unknown = no ban list (taken before Umbra knew the bans)
-backup-info-more = { $emojis } emojis, { $stickers } stickers, { $threads } threads and posts, { $events } scheduled events, { $automod }
+backup-info-more = { $emojis } emojis, { $stickers } stickers, { $threads } threads and posts, { $events } scheduled events, { $onboarding } onboarding questions, { $webhooks } webhooks, { $automod }
 backup-info-automod = { $count } AutoMod rules
 backup-info-automod-unknown = no AutoMod rules (not known when it was taken)
 backup-info-more-unknown = (the document could not be read)

@@ -80,7 +80,7 @@ error-restore-corrupt = Snapshot `{ $snapshot }` is damaged and cannot be restor
 error-restore-active = A restore is already running in this server. `/restore status` shows it; `/restore cancel` stops it.
 error-restore-no-job = There is no such restore running in this server.
 error-restore-not-preview = This restore is already { $state }; it cannot be confirmed or cancelled from here.
-error-restore-bad-components = `{ $value }` is not a list of components. Use roles, channels, settings, members, bans, emojis, stickers, automod, threads, events, welcome (comma-separated) or all.
+error-restore-bad-components = `{ $value }` is not a list of components. Use roles, channels, settings, members, bans, emojis, stickers, automod, threads, events, welcome, onboarding, webhooks (comma-separated) or all.
 
 ## Owner notifications
 
@@ -126,9 +126,22 @@ restore-preview-threads = Threads and posts: { $create } to create again, { $upd
 restore-preview-thread-deletions = 🗑️ **Thread deletions** ({ $count }): { $items }
 restore-preview-events = Scheduled events: { $create } to schedule again, { $update } to update, { $delete } to delete, { $keep } unchanged, { $skip } skipped (past or starting soon)
 restore-preview-event-deletions = 🗑️ **Scheduled event deletions** ({ $count }): { $items }
+restore-preview-webhooks = Webhooks: { $create } to make again (with new URLs, sent to you by DM when done), { $update } to update, { $delete } to delete, { $keep } unchanged, { $skip } skipped
+restore-preview-webhook-deletions = 🗑️ **Webhook deletions** ({ $count }): { $items }
+restore-webhook-urls = 🔗 The restore made { $count ->
+    [one] a webhook
+   *[other] { $count } webhooks
+} again. Discord gave { $count ->
+    [one] it a new URL
+   *[other] them new URLs
+}: give each integration that posted to the old one its new URL. Keep them secret: anyone with a URL can post.
 restore-preview-welcome = Welcome screen: { $update ->
     [0] unchanged
    *[other] set back
+}
+restore-preview-onboarding = Onboarding: { $update ->
+    [0] unchanged
+   *[other] set back (questions, their roles and channels, default channels)
 }
 restore-warn-automod-unknown-snapshot = This snapshot does not know the server's AutoMod rules: they are left as they are.
 restore-warn-automod-unknown-mirror = Umbra has not read the server's AutoMod rules yet (it needs the Manage Server permission): they are left as they are.

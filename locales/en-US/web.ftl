@@ -344,6 +344,11 @@ web-tm-threads = { $count ->
 }
 web-tm-thread-archived = archived
 web-tm-welcome = Welcome screen
+web-tm-webhooks = Webhooks ({ $count })
+web-tm-onboarding = Onboarding ({ $count } { $count ->
+    [one] question
+   *[other] questions
+})
 web-tm-events = { $count ->
     [one] 1 scheduled event
    *[other] { $count } scheduled events

@@ -25,7 +25,7 @@ backup-info = **{ $label }**
     만든 사람: { $creator }
 backup-info-bans = 차단 { $count }건
 backup-info-bans-unknown = 차단 목록 없음 (Umbra가 차단 목록을 알기 전에 찍음)
-backup-info-more = 이모지 { $emojis }개, 스티커 { $stickers }개, 스레드와 게시물 { $threads }개, 예약 이벤트 { $events }개, { $automod }
+backup-info-more = 이모지 { $emojis }개, 스티커 { $stickers }개, 스레드와 게시물 { $threads }개, 예약 이벤트 { $events }개, 온보딩 질문 { $onboarding }개, 웹후크 { $webhooks }개, { $automod }
 backup-info-automod = AutoMod 규칙 { $count }개
 backup-info-automod-unknown = AutoMod 규칙 없음 (찍을 때 알 수 없었음)
 backup-info-more-unknown = (문서를 읽을 수 없음)

@@ -80,7 +80,7 @@ error-restore-corrupt = `{ $snapshot }` 스냅샷이 손상되어 복원할 수 
 error-restore-active = 이 서버에서 이미 복원이 실행 중입니다. `/restore status` 로 보고 `/restore cancel` 로 멈출 수 있습니다.
 error-restore-no-job = 이 서버에서 실행 중인 해당 복원이 없습니다.
 error-restore-not-preview = 이 복원은 이미 { $state } 상태라 여기서 승인하거나 취소할 수 없습니다.
-error-restore-bad-components = `{ $value }` 는 구성요소 목록이 아닙니다. roles, channels, settings, members, bans, emojis, stickers, automod, threads, events, welcome (쉼표로 구분) 또는 all을 쓰세요.
+error-restore-bad-components = `{ $value }` 는 구성요소 목록이 아닙니다. roles, channels, settings, members, bans, emojis, stickers, automod, threads, events, welcome, onboarding, webhooks (쉼표로 구분) 또는 all을 쓰세요.
 
 ## Owner notifications
 
@@ -126,9 +126,16 @@ restore-preview-threads = 스레드와 게시물: 다시 만듦 { $create }, 수
 restore-preview-thread-deletions = 🗑️ **스레드 삭제** ({ $count }): { $items }
 restore-preview-events = 예약 이벤트: 다시 예약 { $create }, 수정 { $update }, 삭제 { $delete }, 그대로 { $keep }, 건너뜀 { $skip }(지났거나 곧 시작)
 restore-preview-event-deletions = 🗑️ **예약 이벤트 삭제** ({ $count }): { $items }
+restore-preview-webhooks = 웹후크: 다시 만듦 { $create }(새 URL은 끝나면 DM으로 보냅니다), 수정 { $update }, 삭제 { $delete }, 그대로 { $keep }, 건너뜀 { $skip }
+restore-preview-webhook-deletions = 🗑️ **웹후크 삭제** ({ $count }): { $items }
+restore-webhook-urls = 🔗 복원으로 웹후크 { $count }개를 다시 만들었습니다. Discord가 새 URL을 주었으니, 예전 URL로 글을 올리던 연동마다 새 URL을 넣어 주세요. URL이 있으면 누구나 글을 올릴 수 있으니 남에게 알리지 마세요.
 restore-preview-welcome = 환영 화면: { $update ->
     [0] 그대로
    *[other] 되돌림
+}
+restore-preview-onboarding = 온보딩: { $update ->
+    [0] 그대로
+   *[other] 되돌림(질문과 그 역할·채널, 기본 채널)
 }
 restore-warn-automod-unknown-snapshot = 이 스냅샷에는 서버의 AutoMod 규칙이 없어서 규칙은 그대로 둡니다.
 restore-warn-automod-unknown-mirror = Umbra가 아직 서버의 AutoMod 규칙을 읽지 못했습니다(서버 관리하기 권한이 필요합니다). 규칙은 그대로 둡니다.

@@ -24,6 +24,8 @@ mod m20261206_000700_automod;
 mod m20261206_000800_threads;
 mod m20261206_000900_scheduled_events;
 mod m20261206_001000_welcome_screen;
+mod m20261206_001100_onboarding;
+mod m20261206_001200_webhooks;
 mod runner;
 mod sql;
 
@@ -66,5 +68,7 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(m20261206_000800_threads::MIGRATION),
         Box::new(m20261206_000900_scheduled_events::MIGRATION),
         Box::new(m20261206_001000_welcome_screen::MIGRATION),
+        Box::new(m20261206_001100_onboarding::MIGRATION),
+        Box::new(m20261206_001200_webhooks::MIGRATION),
     ]
 }

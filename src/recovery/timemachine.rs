@@ -146,6 +146,11 @@ pub struct Picture {
     pub events: Vec<(String, DateTime<Utc>, String)>,
     /// The welcome screen when it is on.
     pub welcome: Option<WelcomeView>,
+    /// The onboarding's questions when it is on: (title, "answer: @role, #channel" of each
+    /// answer).
+    pub onboarding: Option<Vec<(String, Vec<String>)>>,
+    /// Webhooks: (name, its channel's name).
+    pub webhooks: Vec<(String, String)>,
 }
 
 fn kind_name(kind: i16) -> &'static str {
@@ -361,6 +366,33 @@ pub fn picture(doc: &SnapshotDocument, user_names: &HashMap<u64, String>) -> Pic
                     .map(|(c, d, _)| (names.channel(Some(*c)), d.clone()))
                     .collect(),
             )
+        }),
+        webhooks: doc
+            .webhooks
+            .iter()
+            .flatten()
+            .map(|w| (w.name.clone(), names.channel(Some(w.channel))))
+            .collect(),
+        onboarding: doc.onboarding.as_ref().filter(|o| o.enabled).map(|o| {
+            o.prompts
+                .iter()
+                .map(|p| {
+                    let answers = p.options.iter().map(|x| {
+                        let gives: Vec<String> = x
+                            .roles
+                            .iter()
+                            .map(|r| format!("@{}", names.role(*r)))
+                            .chain(
+                                x.channels
+                                    .iter()
+                                    .map(|c| format!("#{}", names.channel(Some(*c)))),
+                            )
+                            .collect();
+                        format!("{}: {}", x.title, gives.join(", "))
+                    });
+                    (p.title.clone(), answers.collect())
+                })
+                .collect()
         }),
         events: doc
             .events
@@ -746,6 +778,8 @@ mod tests {
             threads: None,
             events: None,
             welcome: None,
+            onboarding: None,
+            webhooks: None,
             images: Default::default(),
             pictures: Default::default(),
         }

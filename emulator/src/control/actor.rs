@@ -207,6 +207,13 @@ impl Actor {
         id_in(&st!(self).create_webhook(self.user, channel, &json!({ "name": name }), self.r())?)
     }
 
+    /// `PATCH /webhooks/{w}` with `body`.
+    pub fn update_webhook(&self, webhook: WebhookId, body: Value) -> Result<(), ApiError> {
+        st!(self)
+            .update_webhook(Some(self.user), webhook, &body, self.r())
+            .map(|_| ())
+    }
+
     pub fn delete_webhook(&self, webhook: WebhookId) -> Result<(), ApiError> {
         st!(self).delete_webhook(Some(self.user), webhook, self.r())
     }
@@ -232,6 +239,13 @@ impl Actor {
     pub fn update_welcome_screen(&self, guild: GuildId, body: Value) -> Result<(), ApiError> {
         st!(self)
             .update_welcome_screen(self.user, guild, &body, self.r())
+            .map(|_| ())
+    }
+
+    /// `PUT /guilds/{g}/onboarding`.
+    pub fn update_onboarding(&self, guild: GuildId, body: Value) -> Result<(), ApiError> {
+        st!(self)
+            .update_onboarding(self.user, guild, &body, self.r())
             .map(|_| ())
     }
 

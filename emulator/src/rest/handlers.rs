@@ -1659,6 +1659,16 @@ pub async fn cdn_image(AxState(inner): S, Path(p): P, kind: &str) -> axum::respo
             .values()
             .filter_map(|g| g.roles.get(&owner))
             .any(|r| r.icon.as_deref() == Some(hash.as_str())),
+        "avatars" => st
+            .world
+            .webhooks
+            .get(&owner)
+            .is_some_and(|w| w.avatar.as_deref() == Some(hash.as_str())),
+        "guild-events" => st.world.guilds.values().any(|g| {
+            g.scheduled_events
+                .iter()
+                .any(|e| e.id == owner && e.image.as_deref() == Some(hash.as_str()))
+        }),
         "icons" | "banners" | "splashes" | "discovery-splashes" => {
             st.world.guilds.get(&owner).is_some_and(|g| {
                 let s = &g.settings;

@@ -591,6 +591,16 @@ pub fn site_routes() -> Router<Arc<Inner>> {
             "/role-icons/{owner}/{file}",
             get(|s, p| handlers::cdn_image(s, p, "role-icons")),
         )
+        // A scheduled event's cover (`/guild-events/{event_id}/{hash}.png`).
+        .route(
+            "/guild-events/{owner}/{file}",
+            get(|s, p| handlers::cdn_image(s, p, "guild-events")),
+        )
+        // A webhook's avatar (`/avatars/{webhook_id}/{hash}.png`).
+        .route(
+            "/avatars/{owner}/{file}",
+            get(|s, p| handlers::cdn_image(s, p, "avatars")),
+        )
 }
 
 #[cfg(test)]

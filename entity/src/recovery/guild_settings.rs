@@ -53,6 +53,10 @@ pub struct Model {
     pub scheduled_events: Option<Json>,
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub welcome_screen: Option<Json>,
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub onboarding: Option<Json>,
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub webhooks: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

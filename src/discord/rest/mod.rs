@@ -56,6 +56,10 @@ pub enum Endpoint {
     GuildStickers(u64),
     GuildSticker(u64, u64),
     GuildWelcomeScreen(u64),
+    /// `/guilds/{g}/onboarding` (serenity 0.12 has no route: sent raw, same pacer).
+    GuildOnboarding(u64),
+    GuildWebhooks(u64),
+    ChannelWebhooks(u64),
     GuildScheduledEvents(u64),
     GuildScheduledEvent(u64, u64),
     GuildAutoModRules(u64),
@@ -453,6 +457,33 @@ impl Rest {
         }
     }
 
+    /// `GET /guilds/{g}/onboarding`: the onboarding as it is (a guild that never set one has
+    /// a disabled, empty one).
+    pub async fn onboarding(
+        &self,
+        guild: u64,
+    ) -> Result<crate::recovery::sync::OnboardingState, RestError> {
+        let v = self
+            .body(RestCall::new(Method::Get, Endpoint::GuildOnboarding(guild)))
+            .await?;
+        crate::recovery::sync::OnboardingState::from_discord(&v)
+            .ok_or_else(|| RestError::Transient("an onboarding that does not read".into()))
+    }
+
+    /// `GET /guilds/{g}/webhooks`: the webhooks people made and those of `own_application`
+    /// (see [`crate::recovery::sync::WebhookState`]), sorted by id.
+    pub async fn webhooks(
+        &self,
+        guild: u64,
+        own_application: u64,
+    ) -> Result<Vec<crate::recovery::sync::WebhookState>, RestError> {
+        let v = self
+            .body(RestCall::new(Method::Get, Endpoint::GuildWebhooks(guild)))
+            .await?;
+        crate::recovery::sync::WebhookState::kept_from_discord(&v, own_application)
+            .ok_or_else(|| RestError::Transient("a webhook list that does not read".into()))
+    }
+
     /// `GET /guilds/{g}/scheduled-events`: every event that reads (one that does not is an
     /// error).
     pub async fn scheduled_events(
@@ -573,6 +604,20 @@ impl Rest {
         )
         .await
         .map(|_| ())
+    }
+
+    /// `GET /webhooks/{w}`: its URL (it holds the webhook's token: never store or log it).
+    pub async fn webhook_url(&self, webhook: u64) -> Result<String, RestError> {
+        let v = self
+            .body(RestCall::new(Method::Get, Endpoint::Webhook(webhook)))
+            .await?;
+        if let Some(url) = v.get("url").and_then(Value::as_str) {
+            return Ok(url.to_owned());
+        }
+        v.get("token")
+            .and_then(Value::as_str)
+            .map(|t| format!("https://discord.com/api/webhooks/{webhook}/{t}"))
+            .ok_or_else(|| RestError::Transient("the webhook came without its token".into()))
     }
 
     /// `DELETE /webhooks/{w}`.

@@ -1,7 +1,8 @@
 //! Purpose: the production adapter of the REST port — serenity's `Http` (its per-bucket rate
 //! limiter and 429 retries stay on) behind the process-wide [`Pacer`]. Built before the Discord
 //! client (the services are), connected to the client's `Http` once it exists; until then every
-//! call answers `NotConnected`.
+//! call answers `NotConnected`. A route serenity 0.12 does not know (the onboarding) is sent by
+//! a plain HTTP client with the same token, after the same pacer, its 429s waited out here.
 
 use std::sync::Arc;
 
@@ -15,13 +16,20 @@ use super::{DiscordRest, Endpoint, Method, Pacer, RateHeaders, RestAnswer, RestC
 pub struct SerenityRest {
     http: std::sync::OnceLock<Arc<serenity::Http>>,
     pacer: Arc<Pacer>,
+    /// For the routes serenity has no `Route` for (see [`raw_path`]); reaches `discord.com`
+    /// as serenity's client does (the emulator with its CA in tests).
+    raw: reqwest::Client,
 }
 
+/// A 429 on a raw route is waited out this many times before the call fails (transient).
+const RAW_RETRIES: u32 = 5;
+
 impl SerenityRest {
-    pub fn new(pacer: Arc<Pacer>) -> Self {
+    pub fn new(pacer: Arc<Pacer>, raw: reqwest::Client) -> Self {
         Self {
             http: std::sync::OnceLock::new(),
             pacer,
+            raw,
         }
     }
 
@@ -35,9 +43,21 @@ fn snowflake<T: From<std::num::NonZeroU64>>(id: u64) -> T {
     T::from(std::num::NonZeroU64::new(id).unwrap_or(std::num::NonZeroU64::MIN))
 }
 
+/// The path (after `/api/v10/`) of a route serenity 0.12 has no `Route` for.
+fn raw_path(endpoint: &Endpoint) -> Option<String> {
+    match endpoint {
+        Endpoint::GuildOnboarding(g) => Some(format!("guilds/{g}/onboarding")),
+        _ => None,
+    }
+}
+
 fn route(endpoint: &Endpoint, application: u64) -> Route<'_> {
     use Endpoint as E;
     match *endpoint {
+        // Sent by `send_raw` (see `raw_path`); never reaches serenity.
+        E::GuildOnboarding(g) => Route::Guild {
+            guild_id: snowflake(g),
+        },
         E::Guild(g) => Route::Guild {
             guild_id: snowflake(g),
         },
@@ -98,6 +118,12 @@ fn route(endpoint: &Endpoint, application: u64) -> Route<'_> {
         },
         E::GuildWelcomeScreen(g) => Route::GuildWelcomeScreen {
             guild_id: snowflake(g),
+        },
+        E::GuildWebhooks(g) => Route::GuildWebhooks {
+            guild_id: snowflake(g),
+        },
+        E::ChannelWebhooks(c) => Route::ChannelWebhooks {
+            channel_id: snowflake(c),
         },
         E::GuildScheduledEvents(g) => Route::GuildScheduledEvents {
             guild_id: snowflake(g),
@@ -184,12 +210,105 @@ fn error_of(e: serenity::Error) -> RestError {
     }
 }
 
+/// The body of an answer (`Null` when empty or 204).
+fn body_of(status: u16, bytes: &[u8]) -> Result<Value, RestError> {
+    if status == 204 || bytes.is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(bytes).map_err(|e| RestError::Transient(e.to_string()))
+}
+
+impl SerenityRest {
+    /// A call on a route serenity does not know: the same token, pacer and audit reason; a 429
+    /// is waited out (its `retry_after`) up to [`RAW_RETRIES`] times; a 4xx is `Refused` with
+    /// Discord's code, a 5xx or a network failure `Transient`.
+    async fn send_raw(
+        &self,
+        http: &serenity::Http,
+        call: &RestCall,
+        path: &str,
+    ) -> Result<RestAnswer, RestError> {
+        let base = http
+            .proxy
+            .as_deref()
+            .unwrap_or("https://discord.com")
+            .trim_end_matches('/');
+        let url = format!("{base}/api/v10/{path}");
+        let method = match call.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+            Method::Patch => reqwest::Method::PATCH,
+            Method::Delete => reqwest::Method::DELETE,
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut request = self
+                .raw
+                .request(method.clone(), &url)
+                .header(reqwest::header::AUTHORIZATION, http.token())
+                .query(&call.query);
+            if let Some(headers) = call.reason.as_deref().and_then(reason_header) {
+                request = request.headers(headers);
+            }
+            if let Some(body) = &call.body {
+                request = request.json(body);
+            }
+            self.pacer.acquire(call.priority).await;
+            let response = request
+                .send()
+                .await
+                .map_err(|e| RestError::Transient(e.without_url().to_string()))?;
+            let status = response.status().as_u16();
+            let rate = rate_of(response.headers());
+            let bytes = response
+                .bytes()
+                .await
+                .map_err(|e| RestError::Transient(e.without_url().to_string()))?;
+            let body = body_of(status, &bytes).unwrap_or(Value::Null);
+            match status {
+                200..=299 => {
+                    return Ok(RestAnswer {
+                        status,
+                        body: body_of(status, &bytes)?,
+                        rate,
+                    });
+                }
+                429 if attempt < RAW_RETRIES => {
+                    let wait = body
+                        .get("retry_after")
+                        .and_then(Value::as_f64)
+                        .unwrap_or(1.0)
+                        .clamp(0.0, 60.0);
+                    tokio::time::sleep(std::time::Duration::from_secs_f64(wait)).await;
+                }
+                400..=499 => {
+                    return Err(RestError::Refused {
+                        status,
+                        code: body.get("code").and_then(Value::as_i64).unwrap_or(0) as isize,
+                        message: body
+                            .get("message")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned(),
+                    });
+                }
+                _ => return Err(RestError::Transient(format!("Discord answered {status}"))),
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl DiscordRest for SerenityRest {
     async fn send(&self, call: RestCall) -> Result<RestAnswer, RestError> {
         let Some(http) = self.http.get() else {
             return Err(RestError::NotConnected);
         };
+        if let Some(path) = raw_path(&call.endpoint) {
+            return self.send_raw(http, &call, &path).await;
+        }
         let bytes = match &call.body {
             Some(b) => {
                 Some(serde_json::to_vec(b).map_err(|e| RestError::Transient(e.to_string()))?)
@@ -243,11 +362,7 @@ impl DiscordRest for SerenityRest {
             .bytes()
             .await
             .map_err(|e| RestError::Transient(e.to_string()))?;
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).map_err(|e| RestError::Transient(e.to_string()))?
-        };
+        let body = body_of(status, &bytes)?;
         Ok(RestAnswer { status, body, rate })
     }
 }

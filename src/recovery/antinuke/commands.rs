@@ -936,7 +936,10 @@ pub async fn on_component(
                                 .unwrap_or_else(|| "-".into()),
                         ),
                         arg("items", started.items),
-                        arg("unbanned", started.unbanned),
+                        arg(
+                            "bans",
+                            started.bans_by_job + started.unbanned + started.rebanned,
+                        ),
                     ],
                 ))
             }

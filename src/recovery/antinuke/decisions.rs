@@ -126,13 +126,22 @@ impl AntinukeService {
                 return Err(e);
             }
         };
-        // What a restore does not bring back: bans, unbans, timeouts, webhooks the attacker
-        // created.
+        // What the restore job does not bring back: timeouts and webhooks the attacker created,
+        // and bans and unbans when the snapshot has no ban list (then at once: re-sent
+        // safely if pressed again, banning a banned member or unbanning an unbanned one
+        // changes nothing).
         {
             let rest = self.inner.bot.rest();
             let guild = incident.guild_discord_id;
             let reason = model::action_reason(id, "restore");
-            for user in &incident.destroyed.unbanned {
+            let bans_by_caller = started.bans_by_job == 0;
+            let no_users = std::collections::BTreeSet::new();
+            let (unbanned, banned) = if bans_by_caller {
+                (&incident.destroyed.unbanned, &incident.destroyed.banned)
+            } else {
+                (&no_users, &no_users)
+            };
+            for user in unbanned {
                 match rest
                     .ban(guild, *user, Some(&reason), Priority::Normal)
                     .await
@@ -160,7 +169,7 @@ impl AntinukeService {
                     }
                 }
             }
-            for user in &incident.destroyed.banned {
+            for user in banned {
                 match rest.unban(guild, *user, Some(&reason)).await {
                     Ok(()) => started.unbanned += 1,
                     Err(e) => tracing::warn!(%id, user, error = %e, "AntiNuke: unban failed"),
@@ -179,7 +188,8 @@ impl AntinukeService {
             &self.inner.db,
             id,
             json!([{"step": "restore_started", "ok": true, "by": by.to_string(),
-                    "job_id": started.job, "unbanned": started.unbanned,
+                    "job_id": started.job, "bans_by_job": started.bans_by_job,
+                    "unbanned": started.unbanned,
                     "rebanned": started.rebanned, "timeouts_lifted": started.timeouts_lifted,
                     "webhooks_deleted": started.webhooks_deleted}]),
         )

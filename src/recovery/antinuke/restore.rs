@@ -32,12 +32,16 @@ pub struct DocView {
     /// (original id, local ids of the roles it exempts, original ids of the channels it names)
     /// of every AutoMod rule.
     pub automod: Vec<(u64, Vec<u32>, Vec<u64>)>,
+    /// Whether the snapshot knows the ban list (then the job undoes the attacker's bans and
+    /// unbans; else the caller does).
+    pub bans_known: bool,
 }
 
 impl DocView {
     pub fn of(doc: &SnapshotDocument) -> Self {
         Self {
             guild: doc.guild_id,
+            bans_known: doc.bans.is_some(),
             roles: doc.roles.iter().map(|r| (r.id, r.original_id)).collect(),
             channels: doc
                 .channels
@@ -168,26 +172,52 @@ pub fn scope_of(destroyed: &Destroyed, doc: &DocView, actor: u64) -> (Scope, Vec
         components.push(Component::Threads);
         components.push(Component::Welcome);
     }
+    // The onboarding may have named a deleted role or channel (the planner sets it back only
+    // when it did).
+    if !destroyed.channels_deleted.is_empty() || !destroyed.roles_deleted.is_empty() {
+        components.push(Component::Onboarding);
+    }
+    // Webhooks the attacker deleted or changed, and those that died with a deleted channel
+    // (made again: new URLs).
+    if !destroyed.webhooks_changed.is_empty() || !destroyed.channels_deleted.is_empty() {
+        components.push(Component::Webhooks);
+    }
+    // The attacker's bans and unbans, by the job (durable: a crash resumes it, nothing is sent
+    // twice) when the snapshot knows the ban list.
+    let bans: BTreeSet<u64> = if doc.bans_known {
+        destroyed
+            .banned
+            .iter()
+            .chain(&destroyed.unbanned)
+            .filter(|u| **u != actor)
+            .copied()
+            .collect()
+    } else {
+        BTreeSet::new()
+    };
+    if !bans.is_empty() {
+        components.push(Component::Bans);
+    }
     (
         Scope {
             roles,
             channels,
             members,
-            // Bans and unbans by the attacker are undone by the caller at once (see
-            // `decisions::restore_destroyed`), not by the job.
-            bans: BTreeSet::new(),
+            bans,
             emojis,
             stickers,
             automod,
             // The threads of the channels in scope come with them (see the planner).
             threads: BTreeSet::new(),
+            webhooks: destroyed.webhooks_changed.clone(),
         },
         components,
     )
 }
 
 /// Starts the restore job of an incident (`by`: who asked). No job when nothing in the
-/// snapshot's reach was destroyed (bans and webhooks are handled by the caller).
+/// snapshot's reach was destroyed (timeouts, the attacker's own webhooks, and bans when the
+/// snapshot has no ban list, are handled by the caller).
 pub async fn start(
     snapshots: &SnapshotService,
     restores: &RestoreService,
@@ -202,10 +232,12 @@ pub async fn start(
         .map_err(|e| AntinukeError::Restore(e.to_string()))?;
     let (scope, components) = scope_of(&incident.destroyed, &DocView::of(&doc), incident.actor);
     let items = scope.roles.len() + scope.channels.len() + scope.members.len();
+    let bans_by_job = scope.bans.len();
     let Some(components) = Components::of(&components) else {
         return Ok(RestoreStarted {
             job: None,
             items: 0,
+            bans_by_job: 0,
             unbanned: 0,
             webhooks_deleted: 0,
             rebanned: 0,
@@ -231,6 +263,7 @@ pub async fn start(
     Ok(RestoreStarted {
         job: Some(job),
         items,
+        bans_by_job,
         unbanned: 0,
         webhooks_deleted: 0,
         rebanned: 0,
@@ -256,8 +289,12 @@ mod tests {
                 (71, vec![], vec![100]),
                 (72, vec![3], vec![101]),
             ],
+            bans_known: true,
         };
         let mut d = Destroyed::default();
+        // 44 banned and 45 unbanned by the attacker (9), who is never unbanned.
+        d.banned.extend([44, 9]);
+        d.unbanned.insert(45);
         d.channels_deleted.insert(100);
         d.roles_deleted.insert(20);
         d.channels_created.insert(555);
@@ -277,6 +314,7 @@ mod tests {
         // 7 held the deleted role, 8 received a dangerous one; 9 is the attacker.
         assert_eq!(scope.members.into_iter().collect::<Vec<_>>(), vec![7, 8]);
         assert_eq!(scope.automod.into_iter().collect::<Vec<_>>(), vec![70, 71]);
+        assert_eq!(scope.bans.into_iter().collect::<Vec<_>>(), vec![44, 45]);
         assert_eq!(
             components,
             vec![
@@ -285,7 +323,10 @@ mod tests {
                 Component::Members,
                 Component::AutoMod,
                 Component::Threads,
-                Component::Welcome
+                Component::Welcome,
+                Component::Onboarding,
+                Component::Webhooks,
+                Component::Bans
             ]
         );
         let (scope, components) = scope_of(&Destroyed::default(), &doc, 9);

@@ -69,6 +69,9 @@ pub struct RestoreStarted {
     pub job: Option<Uuid>,
     /// Objects in the restore's scope.
     pub items: usize,
+    /// Members whose ban the job makes the snapshot's (banned or unbanned by the attacker).
+    pub bans_by_job: usize,
+    /// Members the attacker banned, unbanned here (the snapshot had no ban list).
     pub unbanned: usize,
     pub webhooks_deleted: usize,
     /// Members the attacker unbanned, banned again.

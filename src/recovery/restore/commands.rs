@@ -127,6 +127,8 @@ async fn autocomplete_components(
         "threads",
         "events",
         "welcome",
+        "onboarding",
+        "webhooks",
         "roles,channels",
         "roles,channels,settings",
         "roles,members",
@@ -355,6 +357,11 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
             msg::RESTORE_PREVIEW_EVENTS,
             &c.events,
         ),
+        (
+            crate::recovery::restore::model::Component::Webhooks,
+            msg::RESTORE_PREVIEW_WEBHOOKS,
+            &c.webhooks,
+        ),
     ] {
         if plan.components.has(component) && *counts != ActionCounts::default() {
             lines.push(counts_line(data, locale, m, counts, None));
@@ -368,6 +375,16 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
         lines.push(t(
             msg::RESTORE_PREVIEW_WELCOME,
             &[arg("update", c.welcome.update)],
+        ));
+    }
+    if plan
+        .components
+        .has(crate::recovery::restore::model::Component::Onboarding)
+        && c.onboarding != ActionCounts::default()
+    {
+        lines.push(t(
+            msg::RESTORE_PREVIEW_ONBOARDING,
+            &[arg("update", c.onboarding.update)],
         ));
     }
     if plan
@@ -417,6 +434,10 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
         (
             msg::RESTORE_PREVIEW_EVENT_DELETIONS,
             &plan.risks.event_deletions,
+        ),
+        (
+            msg::RESTORE_PREVIEW_WEBHOOK_DELETIONS,
+            &plan.risks.webhook_deletions,
         ),
         (msg::RESTORE_PREVIEW_UNBANS, &plan.risks.unbans),
     ] {

@@ -65,6 +65,8 @@ pub mod limits {
     pub const AUTOMOD: (u32, Duration) = (5, Duration::from_secs(5));
     /// Scheduled event creates, edits and deletes (assumed, as the emulator).
     pub const EVENT: (u32, Duration) = (5, Duration::from_secs(5));
+    /// `POST /channels/{c}/webhooks` (assumed, as the emulator; edits and deletes are fewer).
+    pub const WEBHOOK: (u32, Duration) = (5, Duration::from_secs(5));
     /// `POST /channels/{c}/threads`, per parent channel (assumed, as the emulator).
     pub const THREAD_CREATE: (u32, Duration) = (5, Duration::from_secs(5));
     pub const GLOBAL_PER_SECOND: u32 = 50;
@@ -125,6 +127,12 @@ pub enum Component {
     Threads,
     /// The welcome screen (description and channels, mapped to the restored ones).
     Welcome,
+    /// The onboarding (prompts, their options' roles and channels, default channels; mapped
+    /// to the restored ones).
+    Onboarding,
+    /// Channel webhooks people made (name, avatar, channel): made again get new URLs, which
+    /// the report lists.
+    Webhooks,
     /// Scheduled events still to come (name, description, times, channel or location); past,
     /// active and finished ones are left alone.
     Events,
@@ -134,7 +142,7 @@ pub enum Component {
 }
 
 impl Component {
-    pub const ALL: [Component; 11] = [
+    pub const ALL: [Component; 13] = [
         Component::Roles,
         Component::Channels,
         Component::Settings,
@@ -146,6 +154,8 @@ impl Component {
         Component::Threads,
         Component::Events,
         Component::Welcome,
+        Component::Onboarding,
+        Component::Webhooks,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -161,6 +171,8 @@ impl Component {
             Component::Threads => "threads",
             Component::Events => "events",
             Component::Welcome => "welcome",
+            Component::Onboarding => "onboarding",
+            Component::Webhooks => "webhooks",
             Component::Pull => "pull",
         }
     }
@@ -241,6 +253,10 @@ pub struct Scope {
     /// AutoMod rules (original ids; live ids of those the snapshot lacks).
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub automod: BTreeSet<u64>,
+    /// Webhooks (original ids; live ids of those the snapshot lacks). The webhooks of a
+    /// channel in `channels` are in scope too.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub webhooks: BTreeSet<u64>,
     /// Threads (original ids; live ids of those the snapshot lacks). The threads of a channel
     /// in `channels` are in scope too.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
@@ -648,6 +664,34 @@ pub enum Action {
         /// (channel, description, emoji name).
         channels: Vec<(Ref, String, Option<String>)>,
     },
+    /// `POST /channels/{c}/webhooks` (a new URL: the report lists it).
+    WebhookCreate {
+        #[serde(with = "snowflake")]
+        webhook: u64,
+        name: String,
+        channel: Ref,
+        /// A data URI.
+        avatar: Option<String>,
+    },
+    /// `PATCH /webhooks/{w}`: name, channel and (when it changed) avatar.
+    WebhookUpdate {
+        #[serde(with = "snowflake")]
+        live: u64,
+        name: String,
+        channel: Ref,
+        /// `None`: unchanged; `Some(None)`: removed; `Some(Some(data URI))`: set.
+        avatar: Option<Option<String>>,
+    },
+    /// `DELETE /webhooks/{w}` (mirror).
+    WebhookDelete {
+        #[serde(with = "snowflake")]
+        live: u64,
+        name: String,
+    },
+    /// `PUT /guilds/{g}/onboarding`: the whole onboarding.
+    Onboarding {
+        onboarding: crate::recovery::sync::model::Onboarding<Ref>,
+    },
     /// `POST /guilds/{g}/scheduled-events`.
     EventCreate {
         #[serde(with = "snowflake")]
@@ -673,6 +717,9 @@ pub enum Action {
 /// What a scheduled event is made of.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventFields {
+    /// The cover image: `None` left as it is, `Some(None)` removed, `Some(Some(data URI))`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<Option<String>>,
     pub description: Option<String>,
     pub start: chrono::DateTime<chrono::Utc>,
     pub end: Option<chrono::DateTime<chrono::Utc>>,
@@ -740,6 +787,8 @@ pub enum Kind {
     Thread,
     Event,
     Welcome,
+    Onboarding,
+    Webhook,
 }
 
 /// The rate-limit lane a step runs in: one per bucket as serenity keys them (route kind +
@@ -770,6 +819,8 @@ pub enum Lane {
     Threads,
     /// `POST /guilds/{g}/scheduled-events`, `PATCH`/`DELETE` of one event.
     Events,
+    /// `POST /channels/{c}/webhooks`, `PATCH`/`DELETE /webhooks/{w}` (few: one lane).
+    Webhooks,
 }
 
 pub type StepId = u32;
@@ -812,6 +863,10 @@ impl Step {
             | Action::EventUpdate { .. }
             | Action::EventDelete { .. } => Kind::Event,
             Action::WelcomeScreen { .. } => Kind::Welcome,
+            Action::Onboarding { .. } => Kind::Onboarding,
+            Action::WebhookCreate { .. }
+            | Action::WebhookUpdate { .. }
+            | Action::WebhookDelete { .. } => Kind::Webhook,
         }
     }
 
@@ -844,7 +899,11 @@ impl Step {
             Action::EventCreate { .. }
             | Action::EventUpdate { .. }
             | Action::EventDelete { .. } => Lane::Events,
-            Action::WelcomeScreen { .. } => Lane::Guild,
+            // Their own buckets, one call each: beside the guild's.
+            Action::WelcomeScreen { .. } | Action::Onboarding { .. } => Lane::Guild,
+            Action::WebhookCreate { .. }
+            | Action::WebhookUpdate { .. }
+            | Action::WebhookDelete { .. } => Lane::Webhooks,
         }
     }
 
@@ -872,6 +931,7 @@ impl Step {
                     | Action::AutoModCreate { .. }
                     | Action::ThreadCreate { .. }
                     | Action::EventCreate { .. }
+                    | Action::WebhookCreate { .. }
             )
     }
 
@@ -912,6 +972,14 @@ impl Step {
             }
             Action::WelcomeScreen { channels: c, .. } => {
                 channels.extend(c.iter().map(|(r, ..)| *r))
+            }
+            Action::Onboarding { onboarding } => {
+                let (r, c) = onboarding.ids();
+                roles.extend(r);
+                channels.extend(c);
+            }
+            Action::WebhookCreate { channel, .. } | Action::WebhookUpdate { channel, .. } => {
+                channels.push(*channel)
             }
             Action::AutoModCreate { body, .. } | Action::AutoModUpdate { body, .. } => {
                 roles.extend(body.exempt_roles.iter().copied());
@@ -1043,6 +1111,9 @@ pub struct Risks {
     /// Scheduled events that would be deleted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub event_deletions: Vec<String>,
+    /// Webhooks that would be deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhook_deletions: Vec<String>,
     /// Users who would be unbanned.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unbans: Vec<String>,
@@ -1098,6 +1169,10 @@ pub struct Counts {
     pub events: ActionCounts,
     #[serde(default)]
     pub welcome: ActionCounts,
+    #[serde(default)]
+    pub onboarding: ActionCounts,
+    #[serde(default)]
+    pub webhooks: ActionCounts,
     /// Permission overwrites sent inside channel creates and updates.
     pub overwrites: usize,
 }
@@ -1281,6 +1356,10 @@ impl Plan {
             | Action::EventUpdate { name, .. }
             | Action::EventDelete { name, .. } => format!("event {name}"),
             Action::WelcomeScreen { .. } => "welcome screen".into(),
+            Action::Onboarding { .. } => "onboarding".into(),
+            Action::WebhookCreate { name, .. }
+            | Action::WebhookUpdate { name, .. }
+            | Action::WebhookDelete { name, .. } => format!("webhook {name}"),
         };
         (step.kind(), name)
     }
@@ -1318,7 +1397,10 @@ impl Plan {
                 Action::EventCreate { .. }
                 | Action::EventUpdate { .. }
                 | Action::EventDelete { .. } => c.events += 1,
-                Action::WelcomeScreen { .. } => c.guild += 1,
+                Action::WebhookCreate { .. }
+                | Action::WebhookUpdate { .. }
+                | Action::WebhookDelete { .. } => c.webhooks += 1,
+                Action::WelcomeScreen { .. } | Action::Onboarding { .. } => c.guild += 1,
                 Action::RolePositions { .. } | Action::ChannelPositions { .. } => c.bulk += 1,
             }
         }
@@ -1349,6 +1431,7 @@ impl Plan {
         let stickers = t(c.stickers, limits::STICKER);
         let automod = t(c.automod, limits::AUTOMOD);
         let events = t(c.events, limits::EVENT);
+        let webhooks = t(c.webhooks, limits::WEBHOOK);
         // Threads are created per parent channel (its own bucket), after the channels.
         let threads = c
             .thread_creates
@@ -1375,6 +1458,7 @@ impl Plan {
             + c.stickers
             + c.automod
             + c.events
+            + c.webhooks
             + c.thread_creates.values().sum::<usize>()
             + c.bulk;
         let global = Duration::from_secs_f64(total as f64 / f64::from(limits::GLOBAL_PER_SECOND));
@@ -1392,6 +1476,8 @@ impl Plan {
             .max(channels + threads)
             // Events in a voice or stage channel wait for it.
             .max(channels + events)
+            // Webhooks wait for their channels.
+            .max(channels + webhooks)
             .max(global)
             + Duration::from_secs(1)
     }
@@ -1420,6 +1506,7 @@ struct LaneCounts {
     stickers: usize,
     automod: usize,
     events: usize,
+    webhooks: usize,
     thread_creates: HashMap<Ref, usize>,
     bulk: usize,
 }
@@ -1515,6 +1602,9 @@ pub struct RunState {
     /// Member adds written down before they were sent and not finished yet: after a crash,
     /// each is looked up before it is sent again (never added twice).
     pub sending: BTreeSet<StepId>,
+    /// The webhooks made again, by step: their new URLs are read from Discord when the job
+    /// ends and sent to who confirmed it (the ids only are kept, never a token).
+    pub webhooks: BTreeMap<StepId, u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -1527,6 +1617,8 @@ struct ProgressJson {
     notes: BTreeMap<String, Vec<String>>,
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     sending: BTreeSet<StepId>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    webhooks: BTreeMap<String, String>,
 }
 
 impl RunState {
@@ -1592,6 +1684,11 @@ impl RunState {
                 .map(|(k, v)| (k.to_string(), v.clone()))
                 .collect(),
             sending: self.sending.clone(),
+            webhooks: self
+                .webhooks
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         serde_json::to_value(p).unwrap_or_else(|_| serde_json::json!({}))
     }
@@ -1644,6 +1741,11 @@ impl RunState {
             .sending
             .into_iter()
             .filter(|s| !state.finished(*s))
+            .collect();
+        state.webhooks = p
+            .webhooks
+            .iter()
+            .filter_map(|(k, v)| Some((k.parse().ok()?, v.parse().ok()?)))
             .collect();
         let local = |objects: &[Object], original: &str| {
             original

@@ -350,6 +350,7 @@ impl Runner {
                     )
                     .await?;
                 self.show_final(&row, &plan, &state, "completed").await;
+                self.send_webhook_urls(&row, &plan, &state).await;
                 Ok(false)
             }
             Halt::Cancelled => {
@@ -372,6 +373,7 @@ impl Runner {
                     )
                     .await?;
                 self.show_final(&row, &plan, &state, "cancelled").await;
+                self.send_webhook_urls(&row, &plan, &state).await;
                 Ok(false)
             }
             Halt::Stopped => {
@@ -534,6 +536,64 @@ impl Runner {
                 }
             }
         })
+    }
+
+    /// DMs who confirmed the restore the new URLs of the webhooks it made again (Discord gives
+    /// a made-again webhook a new URL: the integrations that posted to the old one need it).
+    /// Read from Discord now and sent directly: never stored, never logged. Best effort (a
+    /// crash before it, closed DMs): the report says where else to find them.
+    async fn send_webhook_urls(&self, row: &JobRow, plan: &Plan, state: &RunState) {
+        if state.webhooks.is_empty() {
+            return;
+        }
+        let rest = self.bot.rest();
+        let mut lines = Vec::new();
+        for (step, id) in &state.webhooks {
+            let Some(model::Action::WebhookCreate { name, .. }) =
+                plan.steps.get(*step as usize).map(|s| &s.action)
+            else {
+                continue;
+            };
+            match rest.webhook_url(*id).await {
+                Ok(url) => lines.push(format!("• **{name}**: <{url}>")),
+                Err(e) => {
+                    tracing::warn!(job = %row.id, webhook = id, error = %e, "reading a made-again webhook failed")
+                }
+            }
+        }
+        if lines.is_empty() {
+            return;
+        }
+        let locale = match persistence::get_any(self.service().db(), row.id).await {
+            Ok(Some(fresh)) => fresh
+                .progress_message
+                .as_ref()
+                .map_or(Locale::FALLBACK, Self::locale_of),
+            _ => Locale::FALLBACK,
+        };
+        let head = self.i18n.text(
+            locale,
+            &msg::RESTORE_WEBHOOK_URLS,
+            &[crate::i18n::arg("count", lines.len())],
+        );
+        // Discord's 2,000 characters per message.
+        let mut messages = vec![head];
+        for line in lines {
+            match messages.last_mut() {
+                Some(m) if m.chars().count() + line.chars().count() < 1_900 => {
+                    m.push('\n');
+                    m.push_str(&line);
+                }
+                _ => messages.push(line),
+            }
+        }
+        let to = row.confirmed_by.unwrap_or(row.requested_by);
+        for m in messages {
+            if let Err(e) = rest.dm(to, json!({ "content": m })).await {
+                tracing::warn!(job = %row.id, error = %e, "the new webhook URLs could not be sent by DM");
+                return;
+            }
+        }
     }
 
     async fn show_final(&self, row: &JobRow, plan: &Plan, state: &RunState, status: &str) {

@@ -1007,23 +1007,19 @@ fn approval_event(
     if !grants.is_empty() {
         risks.push(format!("⚠️ {}", list(&grants)));
     }
-    if !plan.risks.deletions.is_empty() {
-        risks.push(format!("🗑️ {}", list(&plan.risks.deletions)));
-    }
-    if !plan.risks.emoji_deletions.is_empty() {
-        risks.push(format!("🗑️ {}", list(&plan.risks.emoji_deletions)));
-    }
-    if !plan.risks.sticker_deletions.is_empty() {
-        risks.push(format!("🗑️ {}", list(&plan.risks.sticker_deletions)));
-    }
-    if !plan.risks.automod_deletions.is_empty() {
-        risks.push(format!("🗑️ {}", list(&plan.risks.automod_deletions)));
-    }
-    if !plan.risks.thread_deletions.is_empty() {
-        risks.push(format!("🗑️ {}", list(&plan.risks.thread_deletions)));
-    }
-    if !plan.risks.event_deletions.is_empty() {
-        risks.push(format!("🗑️ {}", list(&plan.risks.event_deletions)));
+    let r = &plan.risks;
+    for deleted in [
+        &r.deletions,
+        &r.emoji_deletions,
+        &r.sticker_deletions,
+        &r.automod_deletions,
+        &r.thread_deletions,
+        &r.event_deletions,
+        &r.webhook_deletions,
+    ] {
+        if !deleted.is_empty() {
+            risks.push(format!("🗑️ {}", list(deleted)));
+        }
     }
     if !plan.risks.unbans.is_empty() {
         risks.push(format!("🔓 {}", list(&plan.risks.unbans)));

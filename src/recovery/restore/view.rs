@@ -31,6 +31,8 @@ pub fn kind_name(k: model::Kind) -> &'static str {
         model::Kind::Thread => "thread",
         model::Kind::Event => "event",
         model::Kind::Welcome => "welcome screen",
+        model::Kind::Onboarding => "onboarding",
+        model::Kind::Webhook => "webhook",
     }
 }
 

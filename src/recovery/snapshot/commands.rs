@@ -295,6 +295,11 @@ pub async fn info(
                         arg("threads", doc.threads.as_ref().map_or(0, Vec::len)),
                         arg("events", doc.events.as_ref().map_or(0, Vec::len)),
                         arg(
+                            "onboarding",
+                            doc.onboarding.as_ref().map_or(0, |o| o.prompts.len()),
+                        ),
+                        arg("webhooks", doc.webhooks.as_ref().map_or(0, Vec::len)),
+                        arg(
                             "automod",
                             match &doc.automod {
                                 Some(rules) => data.i18n.text(

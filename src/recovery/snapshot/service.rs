@@ -1032,6 +1032,16 @@ impl SnapshotService {
     }
 }
 
+/// Where a scheduled event's cover image is in a document's `pictures`.
+pub fn event_image_key(event: u64) -> String {
+    format!("event.{event}.image")
+}
+
+/// Where a webhook's avatar is in a document's `pictures`.
+pub fn webhook_avatar_key(webhook: u64) -> String {
+    format!("webhook.{webhook}.avatar")
+}
+
 /// The guild's pictures a snapshot keeps: (key in `pictures`, Discord's image hash, CDN URL).
 fn pictures_of(doc: &SnapshotDocument) -> Vec<(String, String, String)> {
     let cdn = "https://cdn.discordapp.com";
@@ -1063,6 +1073,24 @@ fn pictures_of(doc: &SnapshotDocument) -> Vec<(String, String, String)> {
                 format!("role.{}.icon", r.original_id),
                 h.clone(),
                 format!("{cdn}/role-icons/{}/{h}.{}", r.original_id, ext(h)),
+            ));
+        }
+    }
+    for e in doc.events.iter().flatten() {
+        if let Some(h) = &e.image {
+            out.push((
+                event_image_key(e.original_id),
+                h.clone(),
+                format!("{cdn}/guild-events/{}/{h}.png", e.original_id),
+            ));
+        }
+    }
+    for w in doc.webhooks.iter().flatten() {
+        if let Some(h) = &w.avatar {
+            out.push((
+                webhook_avatar_key(w.original_id),
+                h.clone(),
+                format!("{cdn}/avatars/{}/{h}.{}", w.original_id, ext(h)),
             ));
         }
     }

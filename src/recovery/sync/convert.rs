@@ -178,6 +178,8 @@ macro_rules! settings_of {
             automod: None,
             events: None,
             welcome: None,
+            onboarding: None,
+            webhooks: None,
             emojis: g.emojis.values().map(emoji).collect(),
         }
         .normalized()

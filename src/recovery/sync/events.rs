@@ -31,6 +31,11 @@ use super::service::{GuildSync, Listed, ListedValue, Load, ShardHook, SyncServic
 impl SyncService {
     /// Handles one gateway event (never awaits: see the module comment).
     pub fn on_event(&self, ctx: &serenity::Context, event: &FullEvent) {
+        if let Some(app) = ctx.http.application_id() {
+            self.inner
+                .own_application
+                .store(app.get(), std::sync::atomic::Ordering::Relaxed);
+        }
         match event {
             FullEvent::GuildCreate { guild, .. } => self.guild_available(ctx, guild),
             FullEvent::GuildMembersChunk { chunk } => self.members_chunk(ctx, chunk),
@@ -140,6 +145,15 @@ impl SyncService {
             // The welcome screen changes with no event of its own: its audit entry tells.
             FullEvent::GuildAuditLogEntryCreate { guild_id, entry } if entry.action.num() == 1 => {
                 self.load_listed(guild_id.get(), Listed::Welcome)
+            }
+            FullEvent::WebhookUpdate { guild_id, .. } => {
+                self.load_listed(guild_id.get(), Listed::Webhooks)
+            }
+            // ONBOARDING_PROMPT_CREATE .. ONBOARDING_UPDATE.
+            FullEvent::GuildAuditLogEntryCreate { guild_id, entry }
+                if (163..=167).contains(&entry.action.num()) =>
+            {
+                self.load_listed(guild_id.get(), Listed::Onboarding)
             }
             FullEvent::GuildMemberRemoval { guild_id, user, .. } => {
                 self.member_changed(ctx, *guild_id, user.id)
@@ -256,6 +270,8 @@ impl SyncService {
                 settings.automod = known.automod.clone();
                 settings.events = known.events.clone();
                 settings.welcome = known.welcome.clone();
+                settings.onboarding = known.onboarding.clone();
+                settings.webhooks = known.webhooks.clone();
             }
             s.settings = Some(settings.clone());
             s.pending.full_structure(settings, role_states, channels);
@@ -301,6 +317,8 @@ impl SyncService {
         self.load_listed(id, Listed::AutoMod);
         self.load_listed(id, Listed::Events);
         self.load_listed(id, Listed::Welcome);
+        self.load_listed(id, Listed::Onboarding);
+        self.load_listed(id, Listed::Webhooks);
         self.load_threads(id, active_threads, thread_parents);
     }
 
@@ -497,6 +515,23 @@ impl SyncService {
                             .welcome_screen(guild)
                             .await
                             .map(ListedValue::Welcome),
+                        Listed::Onboarding => this
+                            .inner
+                            .rest
+                            .onboarding(guild)
+                            .await
+                            .map(ListedValue::Onboarding),
+                        Listed::Webhooks => this
+                            .inner
+                            .rest
+                            .webhooks(
+                                guild,
+                                this.inner
+                                    .own_application
+                                    .load(std::sync::atomic::Ordering::Relaxed),
+                            )
+                            .await
+                            .map(ListedValue::Webhooks),
                     };
                     match read {
                         Ok(list) => break Some(list),
@@ -525,6 +560,8 @@ impl SyncService {
                             ListedValue::AutoMod(rules) => settings.automod = Some(rules),
                             ListedValue::Events(events) => settings.events = Some(events),
                             ListedValue::Welcome(w) => settings.welcome = Some(w),
+                            ListedValue::Onboarding(o) => settings.onboarding = Some(o),
+                            ListedValue::Webhooks(w) => settings.webhooks = Some(w),
                         }
                         let settings = settings.normalized();
                         s.settings = Some(settings.clone());
@@ -608,6 +645,8 @@ impl SyncService {
                 settings.automod = known.automod.clone();
                 settings.events = known.events.clone();
                 settings.welcome = known.welcome.clone();
+                settings.onboarding = known.onboarding.clone();
+                settings.webhooks = known.webhooks.clone();
             }
             s.settings = Some(settings.clone());
             s.pending.settings = Some(settings);

@@ -11,8 +11,8 @@ pub mod queue;
 pub mod service;
 
 pub use model::{
-    AutoModRuleState, ChannelState, EmojiState, EventState, GuildState, OverwriteState,
-    OverwriteTarget, RoleState, SettingsState, StickerState, SyncState, SyncStatus, ThreadState,
-    WelcomeState,
+    AutoModRuleState, ChannelState, EmojiState, EventState, GuildState, OnboardingState,
+    OverwriteState, OverwriteTarget, RoleState, SettingsState, StickerState, SyncState, SyncStatus,
+    ThreadState, WebhookState, WelcomeState,
 };
 pub use service::{LoadReport, SyncError, SyncService, SyncSettings};

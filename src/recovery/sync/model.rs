@@ -173,6 +173,245 @@ pub struct SettingsState {
     /// The welcome screen (a guild without one has an empty, disabled one); `None`: not read
     /// yet.
     pub welcome: Option<WelcomeState>,
+    /// The onboarding (read by REST on load and after each ONBOARDING_* audit entry);
+    /// `None`: not read yet.
+    pub onboarding: Option<OnboardingState>,
+    /// The channel webhooks people made, by id (read by REST on load and after each
+    /// WEBHOOKS_UPDATE; it needs Manage Webhooks); `None`: not read yet.
+    pub webhooks: Option<Vec<WebhookState>>,
+}
+
+/// A channel webhook of the guild's own: an incoming webhook made by a person, or by Umbra (a
+/// restore made it again). Those of other bots and integrations are theirs to make again, and
+/// followed-channel webhooks need the followed server: not kept. Its token and URL are never
+/// kept. Stored as its serde form.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookState {
+    #[serde(with = "crate::recovery::restore::model::snowflake")]
+    pub id: u64,
+    pub name: String,
+    #[serde(with = "crate::recovery::restore::model::snowflake")]
+    pub channel_id: u64,
+    /// Discord's hash of its avatar.
+    pub avatar: Option<String>,
+}
+
+impl WebhookState {
+    /// The webhooks a list from Discord (`GET /guilds/{g}/webhooks`) has that Umbra keeps
+    /// (`own_application`: Umbra's), sorted by id; `None` when the list does not read.
+    pub fn kept_from_discord(v: &serde_json::Value, own_application: u64) -> Option<Vec<Self>> {
+        let mut out = Vec::new();
+        for w in v.as_array()? {
+            let application = w
+                .get("application_id")
+                .and_then(|a| a.as_str())
+                .and_then(|a| a.parse::<u64>().ok());
+            let kept = w.get("type").and_then(|t| t.as_u64()) == Some(1)
+                && application.is_none_or(|a| a == own_application);
+            if !kept {
+                continue;
+            }
+            out.push(Self {
+                id: w.get("id")?.as_str()?.parse().ok()?,
+                name: w
+                    .get("name")
+                    .and_then(|n| n.as_str())
+                    .unwrap_or_default()
+                    .to_owned(),
+                channel_id: w.get("channel_id")?.as_str()?.parse().ok()?,
+                avatar: w.get("avatar").and_then(|a| a.as_str()).map(str::to_owned),
+            });
+        }
+        out.sort_by_key(|w| w.id);
+        Some(out)
+    }
+}
+
+/// A guild's onboarding as mirrored: roles and channels are ids of this guild.
+pub type OnboardingState = Onboarding<u64>;
+
+/// A guild's onboarding, its roles and channels as `I`: guild ids when mirrored, snapshot-local
+/// ids in a snapshot, references in a restore step. Prompt and option ids are not kept (Discord
+/// gives new ones to prompts it does not know). An option's emoji is kept when it is a Unicode
+/// emoji (a custom emoji's id would not survive its own restore). Stored as its serde form.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Onboarding<I> {
+    pub enabled: bool,
+    /// 0 default, 1 advanced.
+    pub mode: u8,
+    pub default_channels: Vec<I>,
+    pub prompts: Vec<OnboardingPrompt<I>>,
+}
+
+/// One onboarding question.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnboardingPrompt<I> {
+    pub title: String,
+    /// 0 multiple choice, 1 dropdown.
+    pub kind: u8,
+    pub single_select: bool,
+    pub required: bool,
+    pub in_onboarding: bool,
+    pub options: Vec<OnboardingOption<I>>,
+}
+
+/// One answer of a prompt: the roles it gives and the channels it shows.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnboardingOption<I> {
+    pub title: String,
+    pub description: Option<String>,
+    /// A Unicode emoji.
+    pub emoji: Option<String>,
+    pub roles: Vec<I>,
+    pub channels: Vec<I>,
+}
+
+impl<I> Onboarding<I> {
+    /// The same onboarding with its roles and channels mapped; an id that does not map is left
+    /// out, then an option left with neither roles nor channels, then a prompt left with no
+    /// option (Discord refuses both). Also returns how many ids were left out.
+    pub fn map<J>(
+        &self,
+        role: impl Fn(&I) -> Option<J>,
+        channel: impl Fn(&I) -> Option<J>,
+    ) -> (Onboarding<J>, usize) {
+        let mut dropped = 0;
+        let mut list = |ids: &[I], f: &dyn Fn(&I) -> Option<J>| -> Vec<J> {
+            let out: Vec<J> = ids.iter().filter_map(f).collect();
+            dropped += ids.len() - out.len();
+            out
+        };
+        let default_channels = list(&self.default_channels, &channel);
+        let prompts = self
+            .prompts
+            .iter()
+            .map(|p| OnboardingPrompt {
+                title: p.title.clone(),
+                kind: p.kind,
+                single_select: p.single_select,
+                required: p.required,
+                in_onboarding: p.in_onboarding,
+                options: p
+                    .options
+                    .iter()
+                    .map(|o| OnboardingOption {
+                        title: o.title.clone(),
+                        description: o.description.clone(),
+                        emoji: o.emoji.clone(),
+                        roles: list(&o.roles, &role),
+                        channels: list(&o.channels, &channel),
+                    })
+                    .filter(|o| !o.roles.is_empty() || !o.channels.is_empty())
+                    .collect(),
+            })
+            .filter(|p: &OnboardingPrompt<J>| !p.options.is_empty())
+            .collect();
+        (
+            Onboarding {
+                enabled: self.enabled,
+                mode: self.mode,
+                default_channels,
+                prompts,
+            },
+            dropped,
+        )
+    }
+
+    /// Every role and every channel it names (repeats included).
+    pub fn ids(&self) -> (Vec<&I>, Vec<&I>) {
+        let options = self.prompts.iter().flat_map(|p| &p.options);
+        let roles = options.clone().flat_map(|o| &o.roles).collect();
+        let channels = self
+            .default_channels
+            .iter()
+            .chain(options.flat_map(|o| &o.channels))
+            .collect();
+        (roles, channels)
+    }
+}
+
+impl OnboardingState {
+    /// From Discord's answer (GuildOnboardingResponse); `None` when it does not read.
+    pub fn from_discord(v: &serde_json::Value) -> Option<Self> {
+        let ids = |v: Option<&serde_json::Value>| -> Option<Vec<u64>> {
+            v?.as_array()?
+                .iter()
+                .map(|x| x.as_str()?.parse().ok())
+                .collect()
+        };
+        let text = |v: &serde_json::Value, key: &str| {
+            v.get(key)
+                .and_then(|d| d.as_str())
+                .filter(|d| !d.is_empty())
+                .map(str::to_owned)
+        };
+        let flag = |v: &serde_json::Value, key: &str| v.get(key).and_then(|b| b.as_bool());
+        let mut prompts = Vec::new();
+        for p in v.get("prompts")?.as_array()? {
+            let mut options = Vec::new();
+            for o in p.get("options")?.as_array()? {
+                let emoji = o
+                    .get("emoji")
+                    .filter(|e| e.get("id").is_none_or(|id| id.is_null()))
+                    .and_then(|e| text(e, "name"))
+                    .or_else(|| {
+                        o.get("emoji_id")
+                            .is_none_or(|id| id.is_null())
+                            .then(|| text(o, "emoji_name"))
+                            .flatten()
+                    });
+                options.push(OnboardingOption {
+                    title: o.get("title")?.as_str()?.to_owned(),
+                    description: text(o, "description"),
+                    emoji,
+                    roles: ids(o.get("role_ids")).unwrap_or_default(),
+                    channels: ids(o.get("channel_ids")).unwrap_or_default(),
+                });
+            }
+            prompts.push(OnboardingPrompt {
+                title: p.get("title")?.as_str()?.to_owned(),
+                kind: u8::try_from(p.get("type")?.as_u64()?).ok()?,
+                single_select: flag(p, "single_select").unwrap_or(false),
+                required: flag(p, "required").unwrap_or(false),
+                in_onboarding: flag(p, "in_onboarding").unwrap_or(true),
+                options,
+            });
+        }
+        Some(Self {
+            enabled: flag(v, "enabled")?,
+            mode: u8::try_from(v.get("mode").and_then(|m| m.as_u64()).unwrap_or(0)).ok()?,
+            default_channels: ids(v.get("default_channel_ids"))?,
+            prompts,
+        })
+    }
+
+    /// Discord's body for `PUT /guilds/{g}/onboarding` (the whole onboarding).
+    pub fn to_discord(&self) -> serde_json::Value {
+        let ids = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>();
+        serde_json::json!({
+            "enabled": self.enabled,
+            "mode": self.mode,
+            "default_channel_ids": ids(&self.default_channels),
+            "prompts": self.prompts.iter().map(|p| serde_json::json!({
+                "title": p.title,
+                "type": p.kind,
+                "single_select": p.single_select,
+                "required": p.required,
+                "in_onboarding": p.in_onboarding,
+                "options": p.options.iter().map(|o| serde_json::json!({
+                    "title": o.title,
+                    "description": o.description,
+                    "emoji_name": o.emoji,
+                    "role_ids": ids(&o.roles),
+                    "channel_ids": ids(&o.channels),
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        })
+    }
 }
 
 /// A guild's welcome screen (its channels are ids of this guild). Stored as its serde form.
@@ -211,7 +450,7 @@ impl WelcomeState {
     }
 }
 
-/// A guild scheduled event (its cover image is not kept).
+/// A guild scheduled event (its cover image by Discord's hash: snapshots keep the bytes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventState {
     pub id: u64,
@@ -226,6 +465,8 @@ pub struct EventState {
     pub location: Option<String>,
     /// 1 scheduled, 2 active, 3 completed, 4 canceled.
     pub status: i16,
+    /// Discord's hash of its cover image.
+    pub image: Option<String>,
 }
 
 impl EventState {
@@ -257,6 +498,7 @@ impl EventState {
                 .and_then(|l| l.as_str())
                 .map(str::to_owned),
             status: i16::try_from(v.get("status")?.as_i64()?).ok()?,
+            image: v.get("image").and_then(|i| i.as_str()).map(str::to_owned),
         })
     }
 
@@ -273,6 +515,7 @@ impl EventState {
             "channel_id": self.channel_id.map(|c| c.to_string()),
             "entity_metadata": self.location.as_ref().map(|l| serde_json::json!({ "location": l })),
             "status": self.status,
+            "image": self.image,
         })
     }
 }

@@ -30,7 +30,7 @@ use crate::member::WriteStats;
 
 /// The most bind parameters any statement here uses (checked by a test).
 #[cfg(test)]
-pub const MAX_BINDS_PER_STATEMENT: usize = 35;
+pub const MAX_BINDS_PER_STATEMENT: usize = 39;
 
 fn ids(v: &[u64]) -> Vec<i64> {
     v.iter().copied().map(to_db).collect()
@@ -820,14 +820,17 @@ UPDATE recovery.guild_settings AS s
         s.explicit_content_filter, s.mfa_level, s.afk_channel_id, s.afk_timeout, s.system_channel_id,
         s.system_channel_flags, s.rules_channel_id, s.public_updates_channel_id, s.safety_alerts_channel_id,
         s.preferred_locale, s.premium_progress_bar_enabled, s.premium_tier, s.features, s.vanity_url_code, s.banner,
-        s.splash, s.emojis, s.discovery_splash, s.stickers, s.automod, s.scheduled_events, s.welcome_screen)
+        s.splash, s.emojis, s.discovery_splash, s.stickers, s.automod, s.scheduled_events, s.welcome_screen,
+        s.onboarding, s.webhooks)
        IS DISTINCT FROM
        ($2::text, $3::text, $4::text, $5::smallint, $6::smallint, $7::smallint, $8::smallint, $9::bigint, $10::int,
         $11::bigint, $12::int, $13::bigint, $14::bigint, $15::bigint, $16::text, $17::bool, $18::smallint,
         $19::text[], $20::text, $21::text, $22::text, $23::jsonb, $24::text, $25::jsonb,
         COALESCE($26::jsonb, s.automod), COALESCE($27::jsonb, s.scheduled_events),
-        COALESCE($28::jsonb, s.welcome_screen))
-RETURNING s.last_full_sync_at, s.sync_state, s.bans_known_since, s.automod, s.scheduled_events, s.welcome_screen";
+        COALESCE($28::jsonb, s.welcome_screen), COALESCE($29::jsonb, s.onboarding),
+        COALESCE($30::jsonb, s.webhooks))
+RETURNING s.last_full_sync_at, s.sync_state, s.bans_known_since, s.automod, s.scheduled_events, s.welcome_screen,
+          s.onboarding, s.webhooks";
 
 const SETTINGS_INSERT_MISSING: &str = "\
 INSERT INTO recovery.guild_settings
@@ -835,11 +838,12 @@ INSERT INTO recovery.guild_settings
         explicit_content_filter, mfa_level, afk_channel_id, afk_timeout, system_channel_id, system_channel_flags,
         rules_channel_id, public_updates_channel_id, safety_alerts_channel_id, preferred_locale,
         premium_progress_bar_enabled, premium_tier, features, vanity_url_code, banner, splash, emojis,
-        discovery_splash, stickers, automod, scheduled_events, welcome_screen, valid_from, synced_at,
-        last_full_sync_at, sync_state, bans_known_since)
-SELECT $29, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
-       $23, $24, $25, COALESCE($26::jsonb, $33::jsonb), COALESCE($27::jsonb, $34::jsonb),
-       COALESCE($28::jsonb, $35::jsonb), now(), now(), $30, $31, $32
+        discovery_splash, stickers, automod, scheduled_events, welcome_screen, onboarding, webhooks,
+        valid_from, synced_at, last_full_sync_at, sync_state, bans_known_since)
+SELECT $31, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+       $23, $24, $25, COALESCE($26::jsonb, $35::jsonb), COALESCE($27::jsonb, $36::jsonb),
+       COALESCE($28::jsonb, $37::jsonb), COALESCE($29::jsonb, $38::jsonb), COALESCE($30::jsonb, $39::jsonb),
+       now(), now(), $32, $33, $34
  WHERE NOT EXISTS (SELECT 1 FROM recovery.guild_settings WHERE guild_id = $1 AND valid_to IS NULL)";
 
 /// Writes the guild's settings when they changed (a new version carries the sync state and the
@@ -884,59 +888,56 @@ pub async fn upsert_settings(
                         .as_ref()
                         .and_then(|w| serde_json::to_value(w).ok()),
                 )
+                .bind(
+                    s.onboarding
+                        .as_ref()
+                        .and_then(|o| serde_json::to_value(o).ok()),
+                )
+                .bind(
+                    s.webhooks
+                        .as_ref()
+                        .and_then(|w| serde_json::to_value(w).ok()),
+                )
         };
     }
+    /// The parts read by REST (AutoMod, events, welcome screen, onboarding, webhooks): a write
+    /// that does not know them carries the stored ones over.
+    const READ_BY_REST: usize = 5;
     type Carried = (
         Option<DateTime<Utc>>,
         Option<String>,
         Option<DateTime<Utc>>,
-        Option<serde_json::Value>,
-        Option<serde_json::Value>,
-        Option<serde_json::Value>,
+        [Option<serde_json::Value>; READ_BY_REST],
     );
     let carried: Option<Carried> = bind_common!(sqlx::query(SETTINGS_CLOSE_CHANGED))
         .fetch_optional(&mut *conn)
         .await?
         .map(|row| {
-            Ok::<_, sqlx::Error>((
-                row.try_get(0)?,
-                row.try_get(1)?,
-                row.try_get(2)?,
-                row.try_get(3)?,
-                row.try_get(4)?,
-                row.try_get(5)?,
-            ))
+            let mut known: [Option<serde_json::Value>; READ_BY_REST] = Default::default();
+            for (i, k) in known.iter_mut().enumerate() {
+                *k = row.try_get(3 + i)?;
+            }
+            Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, known))
         })
         .transpose()?;
-    let (full_sync, state, bans_known, automod, events, welcome) = match &carried {
-        Some((at, state, bans, automod, events, welcome)) => (
-            *at,
-            state.clone(),
-            *bans,
-            automod.clone(),
-            events.clone(),
-            welcome.clone(),
-        ),
+    let (full_sync, state, bans_known, known) = match carried.clone() {
+        Some(c) => c,
         None => (
             None,
             Some(initial.as_str().to_owned()),
             None,
-            None,
-            None,
-            None,
+            Default::default(),
         ),
     };
-    let written = bind_common!(sqlx::query(SETTINGS_INSERT_MISSING))
+    let mut insert = bind_common!(sqlx::query(SETTINGS_INSERT_MISSING))
         .bind(Uuid::now_v7())
         .bind(full_sync)
         .bind(state)
-        .bind(bans_known)
-        .bind(automod)
-        .bind(events)
-        .bind(welcome)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+        .bind(bans_known);
+    for k in known {
+        insert = insert.bind(k);
+    }
+    let written = insert.execute(&mut *conn).await?.rows_affected();
     Ok(WriteStats {
         written,
         closed: u64::from(carried.is_some()),
@@ -1100,6 +1101,12 @@ fn settings_from(row: &PgRow) -> Result<SettingsState, sqlx::Error> {
         welcome: row
             .try_get::<Option<serde_json::Value>, _>("welcome_screen")?
             .and_then(|v| serde_json::from_value(v).ok()),
+        onboarding: row
+            .try_get::<Option<serde_json::Value>, _>("onboarding")?
+            .and_then(|v| serde_json::from_value(v).ok()),
+        webhooks: row
+            .try_get::<Option<serde_json::Value>, _>("webhooks")?
+            .and_then(|v| serde_json::from_value(v).ok()),
     })
 }
 
@@ -1195,7 +1202,7 @@ pub async fn structure_as_of(
         "SELECT name, icon, description, verification_level, default_message_notifications, explicit_content_filter, \
                 mfa_level, afk_channel_id, afk_timeout, system_channel_id, system_channel_flags, rules_channel_id, \
                 public_updates_channel_id, safety_alerts_channel_id, preferred_locale, premium_progress_bar_enabled, \
-                premium_tier, features, vanity_url_code, banner, splash, emojis, discovery_splash, stickers, automod, scheduled_events, welcome_screen \
+                premium_tier, features, vanity_url_code, banner, splash, emojis, discovery_splash, stickers, automod, scheduled_events, welcome_screen, onboarding, webhooks \
            FROM recovery.guild_settings \
           WHERE guild_id = $1 AND (($2::timestamptz IS NULL AND valid_to IS NULL) OR \
                 ($2::timestamptz IS NOT NULL AND valid_from <= $2 AND (valid_to IS NULL OR valid_to > $2)))",

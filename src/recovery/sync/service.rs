@@ -162,6 +162,10 @@ pub(super) enum Listed {
     Events,
     /// No gateway event announces it: its audit entry (GUILD_UPDATE) does.
     Welcome,
+    /// No gateway event either: its audit entries (ONBOARDING_*) do.
+    Onboarding,
+    /// WEBHOOKS_UPDATE says a channel's webhooks changed: the guild's list is read again.
+    Webhooks,
 }
 
 /// What a read of a [`Listed`] part gave.
@@ -169,6 +173,8 @@ pub(super) enum ListedValue {
     AutoMod(Vec<super::model::AutoModRuleState>),
     Events(Vec<super::model::EventState>),
     Welcome(super::model::WelcomeState),
+    Onboarding(super::model::OnboardingState),
+    Webhooks(Vec<super::model::WebhookState>),
 }
 
 /// The event-path hook of a shard's current session (see `events::SyncService::hook_shard`).
@@ -189,6 +195,9 @@ pub(super) struct Inner {
     pub state: Mutex<HashMap<u64, GuildSync>>,
     pub wake: Notify,
     pub hooks: Mutex<HashMap<u32, ShardHook>>,
+    /// Umbra's application id (0 until the first event): the webhooks a restore made again
+    /// are Umbra's, and kept like those people made.
+    pub own_application: std::sync::atomic::AtomicU64,
 }
 
 /// Live sync of every guild the bot is in. Cheap to clone.
@@ -217,6 +226,7 @@ impl SyncService {
                 state: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
                 hooks: Mutex::new(HashMap::new()),
+                own_application: std::sync::atomic::AtomicU64::new(0),
             }),
         }
     }

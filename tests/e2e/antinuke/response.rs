@@ -273,18 +273,31 @@ async fn a_mass_ban_is_stopped_and_restore_what_was_destroyed_lifts_the_bans() {
     assert!(
         reply
             .text
-            .contains(&format!("{} members unbanned", banned.len())),
+            .contains(&format!("{} bans and unbans undone", banned.len())),
         "{}",
         reply.text
     );
-    for v in &banned {
-        assert!(!super::is_banned(&world, *v), "{v} is still banned");
-    }
+    // By the restore job (durable), with its audit reason.
     world
         .eventually("the incident is resolved", || async {
             incidents(&world).await[0].status == "resolved"
         })
         .await;
+    for v in &banned {
+        assert!(!super::is_banned(&world, *v), "{v} is still banned");
+    }
+    let unbans = world
+        .emu
+        .request_log()
+        .iter()
+        .filter(|r| r.method == "DELETE" && r.route == "/guilds/{guild_id}/bans/{user_id}")
+        .filter(|r| {
+            r.reason
+                .as_deref()
+                .is_some_and(|x| x.starts_with("umbra:restore:"))
+        })
+        .count();
+    assert_eq!(unbans, banned.len(), "one unban each, by the job");
     world.finish().await;
 }
 
@@ -351,6 +364,128 @@ async fn deleted_threads_and_forum_posts_count_as_destruction_and_come_back() {
     let d = discord_emulator::diff(&before, &crate::recovery::emulator_view(&world), &options);
     assert!(d.is_empty(), "threads differ: {d:?}");
     world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_the_attacker_deleted_or_took_with_a_channel_are_made_again() {
+    let world = protected(TestWorld::start().await).await;
+    let f = world.fixture.clone();
+    let owner = world.emu.as_user(f.owner_id);
+    let texts: Vec<u64> = crate::recovery::emulator_view(&world)
+        .channels
+        .iter()
+        .filter(|c| c.kind == 0 && c.id != f.general_channel_id)
+        .map(|c| c.id)
+        .collect();
+    assert!(texts.len() >= 4, "{texts:?}");
+    let alerts = owner
+        .create_webhook(texts[0], "Alerts")
+        .expect("a webhook in a channel the attacker deletes");
+    let deploys = owner
+        .create_webhook(texts[1], "Deploys")
+        .expect("a webhook the attacker deletes");
+    world
+        .eventually("the mirror knows the webhooks", || async {
+            let hooks = world
+                .data()
+                .sync
+                .state_as_of(world.guild_id(), None)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|s| s.settings)
+                .and_then(|s| s.webhooks)
+                .unwrap_or_default();
+            [alerts, deploys]
+                .iter()
+                .all(|id| hooks.iter().any(|h| h.id == *id))
+        })
+        .await;
+    let before = crate::recovery::emulator_view(&world);
+    // The day's scheduled snapshot keeps the avatars' bytes (the CDN stops serving a deleted
+    // webhook's avatar; the emergency snapshot reuses this one's).
+    world
+        .data()
+        .snapshots
+        .create_manual(world.guild_id(), Some("daily".into()), f.owner_id)
+        .await
+        .expect("a snapshot before the attack");
+    let actor = world.emu.as_user(f.rogue_admin_id);
+    actor
+        .delete_webhook(deploys)
+        .expect("the attacker deletes a webhook");
+    delete_channels(
+        &world,
+        f.rogue_admin_id,
+        &gone_channels(&texts),
+        Duration::ZERO,
+    )
+    .await;
+    let list = wait_incidents(&world, 1).await;
+    let dm = incident_dm(&world, list[0].id).await;
+    world
+        .eventually("the emergency snapshot is linked", || async {
+            incidents(&world).await[0].emergency_snapshot_id.is_some()
+        })
+        .await;
+    let dms_before = world.emu.dm_messages_to(f.owner_id).len();
+    world
+        .click(
+            f.owner_id,
+            &dm,
+            &format!("umbra:antinuke:restore:{}", list[0].id),
+        )
+        .await;
+    world
+        .eventually("the incident is resolved", || async {
+            incidents(&world).await[0].status == "resolved"
+        })
+        .await;
+    // Both are back by name, channel and avatar (new ids, new URLs).
+    let options = discord_emulator::DiffOptions {
+        settings: false,
+        roles: false,
+        channels: false,
+        members: false,
+        bans: false,
+        emojis: false,
+        stickers: false,
+        automod: false,
+        threads: false,
+        events: false,
+        welcome: false,
+        onboarding: false,
+        ..discord_emulator::DiffOptions::structural()
+    };
+    let d = discord_emulator::diff(&before, &crate::recovery::emulator_view(&world), &options);
+    assert!(d.is_empty(), "webhooks differ: {d:?}");
+    // Who pressed the button has the new URLs (the fixture's webhook was in a deleted channel
+    // too).
+    let gone = gone_channels(&texts);
+    let expected = before
+        .webhooks
+        .iter()
+        .filter(|w| w.id == deploys || gone.contains(&w.channel_id))
+        .count();
+    assert!(expected >= 2, "{:?}", before.webhooks);
+    world
+        .eventually("the new URLs reach who pressed the button", || async {
+            world
+                .emu
+                .dm_messages_to(f.owner_id)
+                .iter()
+                .skip(dms_before)
+                .map(|m| m.content.matches("/api/webhooks/").count())
+                .sum::<usize>()
+                == expected
+        })
+        .await;
+    world.finish().await;
+}
+
+/// The channels the webhook test's attacker deletes.
+fn gone_channels(texts: &[u64]) -> [u64; 3] {
+    [texts[0], texts[2], texts[3]]
 }
 
 /// Gives the guild the Max plan (lockdown, automatic revert, every punishment).

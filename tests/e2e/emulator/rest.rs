@@ -408,6 +408,30 @@ async fn the_structural_diff_reports_a_nuke_and_ignores_new_ids_after_a_rebuild(
             .update_welcome_screen(f.guild_id, json!({ "welcome_channels": channels }))
             .unwrap();
     }
+    // So did the onboarding (the emulator's own JSON, ids swapped, is a valid PUT body).
+    let onboarding = emu.with_world(|w| {
+        w.guilds
+            .get(&f.guild_id)
+            .map(|g| g.onboarding.json(f.guild_id))
+    });
+    if let Some(mut o) = onboarding {
+        let swap_all = |v: &mut serde_json::Value| {
+            for id in v.as_array_mut().into_iter().flatten() {
+                if let Some(x) = id.as_str().and_then(|x| x.parse::<u64>().ok()) {
+                    *id = json!(swap(x).to_string());
+                }
+            }
+        };
+        swap_all(&mut o["default_channel_ids"]);
+        for p in o["prompts"].as_array_mut().into_iter().flatten() {
+            for x in p["options"].as_array_mut().into_iter().flatten() {
+                swap_all(&mut x["channel_ids"]);
+                swap_all(&mut x["role_ids"]);
+                x["emoji_name"] = x["emoji"]["name"].clone();
+            }
+        }
+        owner.update_onboarding(f.guild_id, o).unwrap();
+    }
     // Other channels' overwrites for the deleted role were dropped with it; restore them.
     for c in before.channels.iter().filter(|c| c.id != channel.id) {
         for o in c.overwrites.iter().filter(|o| o.id == victim_role) {

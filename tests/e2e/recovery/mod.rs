@@ -36,13 +36,13 @@ pub fn issue_fixture() -> FixtureSpec {
     }
 }
 
-/// What is compared: structure, members, bans, AutoMod rules and threads (webhooks are not
-/// mirrored; emojis and stickers are, without their images, which only snapshots keep; the
-/// same for posts' starter messages).
+/// What is compared: structure, members, bans, webhooks (those people made: see
+/// [`differences`]), AutoMod rules, threads, events, the welcome screen and the onboarding
+/// (emojis and stickers are mirrored without their images, which only snapshots keep: not
+/// compared here; the same for posts' starter messages).
 pub fn options() -> DiffOptions {
     DiffOptions {
         stickers: false,
-        webhooks: false,
         emojis: false,
         // Forum posts' starter messages are not mirrored (snapshots fetch them).
         starters: false,
@@ -273,6 +273,7 @@ pub fn view_of(
                 .map(|c| named(&[c], &channel_name, "channel").remove(0)),
             location: e.location.clone(),
             status: u8_of_rule(e.status),
+            image: e.image.clone(),
         })
         .collect();
     let threads = state
@@ -330,7 +331,19 @@ pub fn view_of(
                 reason: b.reason.clone(),
             })
             .collect(),
-        webhooks: Vec::new(),
+        // The webhooks people made (the emulator's view also has the applications').
+        webhooks: s
+            .webhooks
+            .iter()
+            .flatten()
+            .map(|w| discord_emulator::diff::WebhookView {
+                id: w.id,
+                name: w.name.clone(),
+                channel_id: w.channel_id,
+                channel_name: channel_name.get(&w.channel_id).cloned().unwrap_or_default(),
+                avatar: w.avatar.clone(),
+            })
+            .collect(),
         emojis: Vec::new(),
         stickers: Vec::new(),
         automod,
@@ -350,8 +363,31 @@ pub fn view_of(
                         }).collect::<Vec<_>>(),
                     })
                 }),
-            // Not mirrored (not compared: `DiffOptions::onboarding` is off).
-            onboarding: serde_json::Value::Null,
+            onboarding: s
+                .onboarding
+                .as_ref()
+                .map(|o| {
+                    serde_json::json!({
+                        "enabled": o.enabled,
+                        "mode": o.mode,
+                        "default_channels": named(&o.default_channels, &channel_name, "channel"),
+                        "prompts": o.prompts.iter().map(|p| serde_json::json!({
+                            "title": p.title,
+                            "type": p.kind,
+                            "single_select": p.single_select,
+                            "required": p.required,
+                            "in_onboarding": p.in_onboarding,
+                            "options": p.options.iter().map(|x| serde_json::json!({
+                                "title": x.title,
+                                "description": x.description,
+                                "emoji": x.emoji,
+                                "roles": named(&x.roles, &role_name, "role"),
+                                "channels": named(&x.channels, &channel_name, "channel"),
+                            })).collect::<Vec<_>>(),
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .unwrap_or_default(),
         },
     };
     normalize(&mut v);
@@ -373,7 +409,17 @@ pub async fn database_view(world: &TestWorld, at: Option<DateTime<Utc>>) -> Opti
 
 /// The differences between the emulator's guild now and the database's mirror.
 pub async fn differences(world: &TestWorld) -> Vec<DiffEntry> {
-    let expected = emulator_view(world);
+    let mut expected = emulator_view(world);
+    // The mirror keeps the webhooks people and Umbra made, not other applications'.
+    let umbra = world.fixture.app.application_id;
+    let by_apps: std::collections::HashSet<u64> = world.emu.with_world(|w| {
+        w.webhooks
+            .values()
+            .filter(|h| h.application_id.is_some_and(|a| a != umbra))
+            .map(|h| h.id)
+            .collect()
+    });
+    expected.webhooks.retain(|w| !by_apps.contains(&w.id));
     match database_view(world, None).await {
         Some(actual) => diff(&expected, &actual, &options()),
         None => vec![DiffEntry {

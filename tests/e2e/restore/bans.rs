@@ -151,6 +151,7 @@ async fn a_version_1_export_file_still_imports_and_restores_leaving_bans_alone()
             threads: false,
             events: false,
             welcome: false,
+            onboarding: false,
             ..restore_options()
         },
     );

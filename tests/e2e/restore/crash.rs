@@ -173,8 +173,26 @@ async fn a_process_that_takes_its_own_job_over_never_cancels_it() {
     world.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_emoji_uploaded_just_before_a_crash_is_not_uploaded_again() {
+/// What one crash test destroys and expects made again.
+struct MadeAgain {
+    /// The restore's components.
+    components: &'static str,
+    /// The create's route as the emulator logs it.
+    route: &'static str,
+    /// The diff options that compare what the restore brings back.
+    compare: fn(&mut DiffOptions),
+}
+
+/// Two objects of one kind are destroyed by `destroy`; the restore's first create reaches
+/// Discord and the process dies before recording it. After a restart the next runner finds it
+/// (write-ahead, then a look-up) instead of sending it again: `route` is POSTed exactly twice
+/// and the guild equals the snapshot again; then `after` checks what else it must.
+async fn a_create_just_before_a_crash_is_not_sent_again(
+    what: MadeAgain,
+    prepare: impl AsyncFnOnce(&TestWorld),
+    destroy: impl AsyncFnOnce(&TestWorld),
+    after: impl AsyncFnOnce(&TestWorld),
+) {
     let mut world = super::builder()
         .configure(|c| {
             c.restore.lease_seconds = 2;
@@ -185,29 +203,19 @@ async fn an_emoji_uploaded_just_before_a_crash_is_not_uploaded_again() {
         .await;
     wait_live(&world).await;
     max_plan(&world).await;
-    let g = world.guild_id();
+    prepare(&world).await;
+    assert_mirror_matches(&world, Duration::from_secs(60), "before the snapshot").await;
     let id = snapshot(&world, "before").await;
     let before = emulator_view(&world);
-    let owner = world.emu.as_user(world.owner_id());
-    for e in before.emojis.iter().take(2) {
-        owner.delete_emoji(g, e.id).expect("delete");
-    }
+    destroy(&world).await;
     assert_mirror_matches(&world, Duration::from_secs(60), "after the deletions").await;
-    let left: Vec<&str> = before
-        .emojis
-        .iter()
-        .skip(2)
-        .map(|e| e.name.as_str())
-        .collect();
-    super::emojis::mirror_has(&world, super::emojis::Expressions::Emojis, &left).await;
     let p = preview(
         &world,
         world.owner_id(),
         id,
-        json!({ "components": "emojis" }),
+        json!({ "components": what.components }),
     )
     .await;
-    // The first upload reaches Discord; the process dies before recording it.
     world
         .data()
         .restores
@@ -216,27 +224,144 @@ async fn an_emoji_uploaded_just_before_a_crash_is_not_uploaded_again() {
     wait_crash(&world).await;
     world.restart_bot().await;
     wait_completed(&world, Duration::from_secs(60)).await;
-    let uploads = world
+    let creates = world
         .emu
         .request_log()
         .iter()
-        .filter(|r| r.method == "POST" && r.route == "/guilds/{guild_id}/emojis")
+        .filter(|r| r.method == "POST" && r.route == what.route)
         .count();
-    assert_eq!(uploads, 2, "two emojis, two uploads: none sent twice");
-    let d = discord_emulator::diff(
-        &before,
-        &emulator_view(&world),
-        &DiffOptions {
-            settings: false,
-            roles: false,
-            channels: false,
-            members: false,
-            bans: false,
-            webhooks: false,
-            stickers: false,
-            ..DiffOptions::structural()
-        },
-    );
+    assert_eq!(creates, 2, "two objects, two creates: none sent twice");
+    let mut options = DiffOptions {
+        settings: false,
+        roles: false,
+        channels: false,
+        members: false,
+        bans: false,
+        webhooks: false,
+        emojis: false,
+        stickers: false,
+        automod: false,
+        threads: false,
+        events: false,
+        welcome: false,
+        onboarding: false,
+        ..DiffOptions::structural()
+    };
+    (what.compare)(&mut options);
+    let d = discord_emulator::diff(&before, &emulator_view(&world), &options);
     assert!(d.is_empty(), "{d:?}");
+    after(&world).await;
     world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emoji_uploaded_just_before_a_crash_is_not_uploaded_again() {
+    a_create_just_before_a_crash_is_not_sent_again(
+        MadeAgain {
+            components: "emojis",
+            route: "/guilds/{guild_id}/emojis",
+            compare: |o| o.emojis = true,
+        },
+        async |_| {},
+        async |world| {
+            let g = world.guild_id();
+            let before = emulator_view(world);
+            let owner = world.emu.as_user(world.owner_id());
+            for e in before.emojis.iter().take(2) {
+                owner.delete_emoji(g, e.id).expect("delete");
+            }
+            let left: Vec<&str> = before
+                .emojis
+                .iter()
+                .skip(2)
+                .map(|e| e.name.as_str())
+                .collect();
+            super::emojis::mirror_has(world, super::emojis::Expressions::Emojis, &left).await;
+        },
+        async |_| {},
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_automod_rule_created_just_before_a_crash_is_not_created_again() {
+    a_create_just_before_a_crash_is_not_sent_again(
+        MadeAgain {
+            components: "automod",
+            route: "/guilds/{guild_id}/auto-moderation/rules",
+            compare: |o| o.automod = true,
+        },
+        async |_| {},
+        async |world| {
+            let g = world.guild_id();
+            let owner = world.emu.as_user(world.owner_id());
+            for r in emulator_view(world).automod.iter().take(2) {
+                owner.delete_automod_rule(g, r.id).expect("delete");
+            }
+        },
+        async |_| {},
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_event_created_just_before_a_crash_is_not_scheduled_again() {
+    a_create_just_before_a_crash_is_not_sent_again(
+        MadeAgain {
+            components: "events",
+            route: "/guilds/{guild_id}/scheduled-events",
+            compare: |o| o.events = true,
+        },
+        async |_| {},
+        async |world| {
+            let g = world.guild_id();
+            let owner = world.emu.as_user(world.owner_id());
+            let events = emulator_view(world).events;
+            assert_eq!(events.len(), 2, "the fixture's events");
+            for e in &events {
+                owner.delete_scheduled_event(g, e.id).expect("delete");
+            }
+        },
+        async |_| {},
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_made_just_before_a_crash_is_not_made_again_and_its_url_is_sent() {
+    a_create_just_before_a_crash_is_not_sent_again(
+        MadeAgain {
+            components: "webhooks",
+            route: "/channels/{channel_id}/webhooks",
+            compare: |o| o.webhooks = true,
+        },
+        async |world| {
+            let first = emulator_view(world).webhooks[0].channel_id;
+            world
+                .emu
+                .as_user(world.owner_id())
+                .create_webhook(first, "Deploys")
+                .expect("a second webhook");
+        },
+        async |world| {
+            let owner = world.emu.as_user(world.owner_id());
+            for w in emulator_view(world).webhooks {
+                owner.delete_webhook(w.id).expect("delete");
+            }
+        },
+        // Both new URLs reach who confirmed, the one found after the restart included.
+        async |world| {
+            let hooks = emulator_view(world).webhooks;
+            world
+                .eventually("both new URLs are sent", || async {
+                    let dms = world.emu.dm_messages_to(world.owner_id());
+                    hooks.iter().all(|h| {
+                        dms.iter()
+                            .any(|m| m.content.contains(&format!("/api/webhooks/{}/", h.id)))
+                    })
+                })
+                .await;
+        },
+    )
+    .await;
 }

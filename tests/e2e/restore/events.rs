@@ -123,3 +123,65 @@ async fn the_welcome_screen_is_kept_and_set_back_with_its_restored_channels() {
     .await;
     world.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_onboarding_is_kept_and_set_back_with_its_restored_roles_and_channels() {
+    let world = super::builder().start().await;
+    wait_live(&world).await;
+    max_plan(&world).await;
+    let g = world.guild_id();
+    let before = emulator_view(&world);
+    let answer = &before.onboarding.onboarding["prompts"][0]["options"][0];
+    let (role, channel) = (
+        answer["roles"][0]
+            .as_str()
+            .and_then(|n| before.role_by_name(n))
+            .map(|r| r.id)
+            .expect("the fixture's answer gives a role"),
+        answer["channels"][0]
+            .as_str()
+            .and_then(|n| before.channel_by_name(n))
+            .map(|c| c.id)
+            .expect("the fixture's answer shows a channel"),
+    );
+    // The mirror reads it by REST (serenity has no route: Umbra's raw one).
+    assert_mirror_matches(
+        &world,
+        Duration::from_secs(60),
+        "the onboarding is mirrored",
+    )
+    .await;
+    let id = snapshot(&world, "with an onboarding").await;
+    let (_, doc) = world.data().snapshots.document(g, id).await.expect("doc");
+    let kept = doc
+        .onboarding
+        .as_ref()
+        .expect("the snapshot keeps the onboarding");
+    assert_eq!((kept.prompts.len(), kept.default_channels.len()), (1, 2));
+
+    // The attack: the role and channel of an answer deleted, the questions replaced.
+    let owner = world.emu.as_user(world.owner_id());
+    owner.delete_role(g, role).expect("delete the role");
+    owner.delete_channel(channel).expect("delete the channel");
+    owner
+        .update_onboarding(
+            g,
+            json!({ "enabled": false, "default_channel_ids": [],
+                    "prompts": [{ "title": "defaced", "options": [{ "title": "x", "channel_ids": [] , "role_ids": [] }] }] }),
+        )
+        .expect("deface the onboarding");
+    assert_mirror_matches(&world, Duration::from_secs(60), "after the attack").await;
+    mirror_restore_brings_back(
+        &world,
+        id,
+        "roles,channels,onboarding",
+        &["Onboarding: set back"],
+        &before,
+        &channels_and(|o| {
+            o.onboarding = true;
+            o.roles = true;
+        }),
+    )
+    .await;
+    world.finish().await;
+}

@@ -14,6 +14,7 @@ mod flows;
 mod pacer;
 mod pictures;
 mod threads;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -174,6 +175,7 @@ pub fn channels_and(on: impl FnOnce(&mut DiffOptions)) -> DiffOptions {
         threads: false,
         events: false,
         welcome: false,
+        onboarding: false,
         ..DiffOptions::structural()
     };
     on(&mut o);

@@ -567,6 +567,12 @@ async fn every_table_round_trips_a_full_row_through_its_entity_with_an_empty_sea
             welcome_screen: Some(
                 serde_json::json!({"enabled": false, "description": null, "channels": []})
             ),
+            onboarding: Some(
+                serde_json::json!({"enabled": false, "mode": 0, "default_channels": [], "prompts": []})
+            ),
+            webhooks: Some(
+                serde_json::json!([{"id": "4", "name": "Alerts", "channel_id": "5", "avatar": null}])
+            ),
             emojis: serde_json::json!([{"id": "1", "name": "wave", "roles": [], "animated": false}]),
         }
     );

@@ -56,6 +56,12 @@ pub(super) enum Req {
     DeleteEvent(u64),
     /// `PATCH /guilds/{g}/welcome-screen`.
     EditWelcome(Value),
+    /// `PUT /guilds/{g}/onboarding`.
+    PutOnboarding(Value),
+    /// `POST /channels/{c}/webhooks` (bool: marked as sent before a restart: look it up).
+    CreateWebhook(u64, Value, bool),
+    EditWebhook(u64, Value),
+    DeleteWebhook(u64),
     /// Nothing left to send (everything it referred to failed).
     Nothing,
 }
@@ -271,7 +277,7 @@ fn event_body(name: &str, f: &EventFields, state: &RunState) -> Option<Value> {
         Some(c) => Some(state.ids.channel(c)?.to_string()),
         None => None,
     };
-    Some(json!({
+    let mut body = json!({
         "name": name,
         "description": f.description,
         "scheduled_start_time": time(&f.start),
@@ -280,7 +286,11 @@ fn event_body(name: &str, f: &EventFields, state: &RunState) -> Option<Value> {
         "channel_id": channel,
         "entity_metadata": f.location.as_ref().map(|l| json!({ "location": l })),
         "privacy_level": 2,
-    }))
+    });
+    if let Some(image) = &f.image {
+        body["image"] = json!(image);
+    }
+    Some(body)
 }
 
 /// A thread as a request needs it.
@@ -592,6 +602,56 @@ pub(super) fn build(step: &Step, state: &RunState) -> Call {
                 "welcome_channels": list,
             }))
         }
+        Action::Onboarding { onboarding } => {
+            let (o, dropped) = onboarding.map(|r| state.ids.role(*r), |c| state.ids.channel(*c));
+            if dropped > 0 {
+                notes.push(format!(
+                    "{dropped} of its roles and channels were not restored: left out"
+                ));
+            }
+            Req::PutOnboarding(o.to_discord())
+        }
+        Action::WebhookCreate {
+            name,
+            channel,
+            avatar,
+            ..
+        } => match state.ids.channel(*channel) {
+            Some(c) => {
+                notes.push(
+                    "a new URL (Discord never reuses one): sent by DM to who confirmed the restore; also under Server Settings → Integrations → Webhooks"
+                        .into(),
+                );
+                Req::CreateWebhook(
+                    c,
+                    json!({ "name": name, "avatar": avatar }),
+                    state.sending.contains(&step.id),
+                )
+            }
+            None => {
+                notes.push("its channel was not restored".into());
+                Req::Nothing
+            }
+        },
+        Action::WebhookUpdate {
+            live,
+            name,
+            channel,
+            avatar,
+        } => match state.ids.channel(*channel) {
+            Some(c) => {
+                let mut b = json!({ "name": name, "channel_id": c.to_string() });
+                if let Some(a) = avatar {
+                    b["avatar"] = json!(a);
+                }
+                Req::EditWebhook(*live, b)
+            }
+            None => {
+                notes.push("its channel was not restored".into());
+                Req::Nothing
+            }
+        },
+        Action::WebhookDelete { live, .. } => Req::DeleteWebhook(*live),
     };
     Call { request, notes }
 }

@@ -466,9 +466,38 @@ impl Discord {
                     false,
                 )
             }
+            Req::CreateWebhook(channel, b, sent_before) => {
+                let name = b.get("name").and_then(Value::as_str).unwrap_or_default();
+                // Made by Umbra before the restart: the channel's webhook of that name (the
+                // planner makes one only where none of that name was left).
+                let same = |w: &Value| w.get("name").and_then(Value::as_str) == Some(name);
+                if *sent_before
+                    && let Some(outcome) = self
+                        .uploaded_before(Endpoint::ChannelWebhooks(*channel), same, &notes)
+                        .await?
+                {
+                    return Ok(outcome);
+                }
+                (
+                    Endpoint::ChannelWebhooks(*channel),
+                    Method::Post,
+                    Some(b),
+                    true,
+                    false,
+                )
+            }
+            Req::EditWebhook(w, b) => (Endpoint::Webhook(*w), Method::Patch, Some(b), false, false),
+            Req::DeleteWebhook(w) => (Endpoint::Webhook(*w), Method::Delete, None, false, true),
             Req::EditWelcome(b) => (
                 Endpoint::GuildWelcomeScreen(g),
                 Method::Patch,
+                Some(b),
+                false,
+                false,
+            ),
+            Req::PutOnboarding(b) => (
+                Endpoint::GuildOnboarding(g),
+                Method::Put,
                 Some(b),
                 false,
                 false,
@@ -813,8 +842,12 @@ impl Discord {
             Ok(Answer {
                 body: Value::Array(items),
                 ..
-            }) => Ok(items.iter().any(matches).then(|| Outcome {
-                created: None,
+            }) => Ok(items.iter().find(|i| matches(i)).map(|found| Outcome {
+                // What was found (a webhook's id is kept: its new URL is reported).
+                created: found
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .and_then(|id| id.parse().ok()),
                 notes: notes
                     .iter()
                     .cloned()

@@ -132,6 +132,9 @@ impl Shared {
                         Action::ChannelCreate { channel, .. } => {
                             s.ids.channels.insert(*channel, live);
                         }
+                        Action::WebhookCreate { .. } => {
+                            s.webhooks.insert(step.id, live);
+                        }
                         _ => {}
                     }
                 }

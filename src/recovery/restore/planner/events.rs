@@ -11,6 +11,7 @@ use chrono::Utc;
 
 use super::super::model::{Action, Component, EventFields, Mode, Ref};
 use super::*;
+use crate::recovery::snapshot::service::event_image_key;
 use crate::recovery::sync::EventState;
 
 impl<'a> Planner<'a> {
@@ -64,7 +65,15 @@ impl<'a> Planner<'a> {
                 },
                 None => None,
             };
+            // The cover image: sent when it differs (an image the snapshot could not keep is
+            // left as it is).
+            let image = match &live {
+                Some(n) if n.image == e.image => None,
+                _ => self.picture(&event_image_key(e.original_id), &e.image),
+            };
+            let image_differs = image.is_some();
             let fields = EventFields {
+                image,
                 description: e.description.clone(),
                 start: e.start,
                 end: e.end,
@@ -88,6 +97,7 @@ impl<'a> Planner<'a> {
                         && n.end == e.end
                         && n.entity_type == e.entity_type
                         && n.location == e.location
+                        && !image_differs
                         && fields.channel.as_ref().map(live_channel) == n.channel_id.map(Some);
                     if same {
                         self.counts.events.keep += 1;

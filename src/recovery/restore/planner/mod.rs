@@ -24,10 +24,12 @@ mod channels;
 mod emojis;
 mod events;
 mod members;
+mod onboarding;
 mod roles;
 mod settings;
 mod stickers;
 mod threads;
+mod webhooks;
 mod welcome;
 
 /// Names listed in a warning at most.
@@ -229,6 +231,8 @@ impl<'a> Planner<'a> {
         let threads = self.threads();
         let events = self.events();
         let welcome = self.welcome();
+        let onboarding = self.onboarding();
+        let webhooks = self.webhooks();
         let grants = std::mem::take(&mut role_actions.grants);
 
         // Step order = priority inside a lane: deletes, creates (most needed first), updates,
@@ -250,6 +254,8 @@ impl<'a> Planner<'a> {
         self.steps.extend(threads);
         self.steps.extend(events);
         self.steps.extend(welcome);
+        self.steps.extend(onboarding);
+        self.steps.extend(webhooks);
         self.steps.extend(grants);
         let risks = self.risks();
 
@@ -377,6 +383,7 @@ impl<'a> Planner<'a> {
                 Action::AutoModDelete { name, .. } => risks.automod_deletions.push(name.clone()),
                 Action::ThreadDelete { name, .. } => risks.thread_deletions.push(name.clone()),
                 Action::EventDelete { name, .. } => risks.event_deletions.push(name.clone()),
+                Action::WebhookDelete { name, .. } => risks.webhook_deletions.push(name.clone()),
                 Action::ChannelCreate { fields, .. } | Action::ChannelUpdate { fields, .. } => {
                     let live = match step {
                         Action::ChannelUpdate { live, .. } => Some(*live),
@@ -583,6 +590,8 @@ mod tests {
                     automod: None,
                     events: None,
                     welcome: None,
+                    onboarding: None,
+                    webhooks: None,
                 }
                 .normalized(),
             ),

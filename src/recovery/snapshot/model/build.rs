@@ -161,6 +161,26 @@ impl SnapshotDocument {
                     .filter_map(|(c, d, e)| Some((*channel_ids.get(c)?, d.clone(), e.clone())))
                     .collect(),
             }),
+            webhooks: settings.webhooks.as_ref().map(|hooks| {
+                hooks
+                    .iter()
+                    .filter_map(|w| {
+                        Some(WebhookDoc {
+                            original_id: w.id,
+                            name: w.name.clone(),
+                            channel: *channel_ids.get(&w.channel_id)?,
+                            avatar: w.avatar.clone(),
+                        })
+                    })
+                    .collect()
+            }),
+            onboarding: settings.onboarding.as_ref().map(|o| {
+                o.map(
+                    |r| role_ids.get(r).copied(),
+                    |c| channel_ids.get(c).copied(),
+                )
+                .0
+            }),
             events: settings.events.as_ref().map(|events| {
                 events
                     .iter()
@@ -174,6 +194,7 @@ impl SnapshotDocument {
                         channel: local_channel(e.channel_id),
                         location: e.location.clone(),
                         status: e.status,
+                        image: e.image.clone(),
                     })
                     .collect()
             }),

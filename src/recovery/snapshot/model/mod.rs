@@ -290,6 +290,22 @@ pub struct WelcomeDoc {
     pub channels: Vec<(u32, String, Option<String>)>,
 }
 
+/// A channel webhook made by a person (format v2); its channel by snapshot-local id. Its
+/// avatar's bytes are in `pictures` under `webhook.{original_id}.avatar`. Never its token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookDoc {
+    #[serde(with = "snowflake")]
+    pub original_id: u64,
+    pub name: String,
+    pub channel: u32,
+    /// Discord's hash of its avatar.
+    pub avatar: Option<String>,
+}
+
+/// The onboarding (format v2); its roles and channels by snapshot-local id.
+pub type OnboardingDoc = crate::recovery::sync::model::Onboarding<u32>;
+
 /// A scheduled event (format v2); its channel by snapshot-local id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -308,6 +324,10 @@ pub struct EventDoc {
     pub location: Option<String>,
     /// 1 scheduled, 2 active, 3 completed, 4 canceled (only scheduled ones are made again).
     pub status: i16,
+    /// Discord's hash of its cover image (the bytes are in `pictures` under
+    /// `event.{original_id}.image`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 /// A thread (format v2): active ones and the archived ones of forum, media and announcement
@@ -403,6 +423,12 @@ pub struct SnapshotDocument {
     /// `None` when it was not known (v1 documents): a restore leaves it alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub welcome: Option<WelcomeDoc>,
+    /// `None` when it was not known (v1 documents, or never read): a restore leaves it alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onboarding: Option<OnboardingDoc>,
+    /// By original id; `None` when they were not known (v1 documents, no Manage Webhooks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhooks: Option<Vec<WebhookDoc>>,
     /// By original id; `None` when the events were not known (v1 documents).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<EventDoc>>,
@@ -447,6 +473,10 @@ struct Content<'a> {
     events: Option<&'a [EventDoc]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     welcome: Option<&'a WelcomeDoc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    onboarding: Option<&'a OnboardingDoc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhooks: Option<&'a [WebhookDoc]>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     images: &'a BTreeMap<String, String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -494,6 +524,8 @@ impl SnapshotDocument {
             threads: self.threads.as_deref(),
             events: self.events.as_deref(),
             welcome: self.welcome.as_ref(),
+            onboarding: self.onboarding.as_ref(),
+            webhooks: self.webhooks.as_deref(),
             images: &self.images,
             pictures: &self.pictures,
         };
@@ -698,6 +730,8 @@ mod tests {
                 automod: None,
                 events: None,
                 welcome: None,
+                onboarding: None,
+                webhooks: None,
             }),
             roles: vec![
                 role(11, 2, "Mod"),
@@ -871,6 +905,8 @@ mod tests {
         d.threads = None;
         d.events = None;
         d.welcome = None;
+        d.onboarding = None;
+        d.webhooks = None;
         assert_eq!(d.validate(), Ok(()));
         d.bans = Some(vec![]);
         assert!(matches!(d.validate(), Err(DocumentError::Invalid(m)) if m.contains("version 2")));

@@ -19,12 +19,14 @@ impl SnapshotDocument {
                 || self.threads.is_some()
                 || self.events.is_some()
                 || self.welcome.is_some()
+                || self.onboarding.is_some()
+                || self.webhooks.is_some()
                 || !self.images.is_empty()
                 || !self.pictures.is_empty()
                 || self.settings.discovery_splash.is_some())
         {
             return Err(E::Invalid(
-                "bans, emojis, stickers, AutoMod rules, threads, events, the welcome screen and images need format version 2"
+                "bans, emojis, stickers, AutoMod rules, threads, events, the welcome screen, the onboarding, webhooks and images need format version 2"
                     .into(),
             ));
         }
@@ -314,6 +316,50 @@ impl SnapshotDocument {
                 "the welcome screen has more than 5 channels, unknown channels or too long texts"
                     .into(),
             ));
+        }
+        let mut hooks = HashSet::new();
+        for w in self.webhooks.as_deref().unwrap_or_default() {
+            let n = w.name.chars().count();
+            if !hooks.insert(w.original_id)
+                || !(1..=80).contains(&n)
+                || !self.channels.iter().any(|c| c.id == w.channel)
+            {
+                return Err(E::Invalid(format!(
+                    "webhook {} is repeated, has a name of {n} characters (1 to 80) or an unknown channel",
+                    w.original_id
+                )));
+            }
+        }
+        if let Some(o) = &self.onboarding {
+            let (roles, channels) = o.ids();
+            let long = |t: &str, max: usize| t.chars().count() > max;
+            let bad = o.prompts.len() > 15
+                || o.mode > 1
+                || roles
+                    .iter()
+                    .any(|r| !self.roles.iter().any(|x| x.id == **r))
+                || channels
+                    .iter()
+                    .any(|c| !self.channels.iter().any(|x| x.id == **c))
+                || o.prompts.iter().any(|p| {
+                    p.kind > 1
+                        || p.title.is_empty()
+                        || long(&p.title, 100)
+                        || p.options.is_empty()
+                        || p.options.len() > 50
+                        || p.options.iter().any(|x| {
+                            x.title.is_empty()
+                                || long(&x.title, 50)
+                                || x.description.as_deref().is_some_and(|d| long(d, 100))
+                                || x.emoji.as_deref().is_some_and(|e| long(e, 32))
+                        })
+                });
+            if bad {
+                return Err(E::Invalid(
+                    "the onboarding has more than 15 prompts, a prompt without options, unknown roles or channels, or too long texts"
+                        .into(),
+                ));
+            }
         }
         let mut events = HashSet::new();
         for e in self.events.as_deref().unwrap_or_default() {
