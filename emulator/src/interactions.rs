@@ -1005,6 +1005,8 @@ impl State {
                     application_id: origin.application_id,
                     interaction: origin.interaction,
                     deleted: false,
+                    pinned_at: None,
+                    webhook_author: None,
                 };
                 let mj = self.message_json(&msg);
                 self.world

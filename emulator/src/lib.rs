@@ -18,6 +18,7 @@ pub mod ops_guild;
 pub mod ops_members;
 pub mod ops_messages;
 pub mod ops_onboarding;
+pub mod ops_pins;
 pub mod ops_roles;
 pub mod ops_stickers;
 pub mod ops_threads;

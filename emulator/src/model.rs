@@ -899,6 +899,8 @@ pub mod audit_action {
     pub const STICKER_UPDATE: u16 = 91;
     pub const STICKER_DELETE: u16 = 92;
     pub const ONBOARDING_UPDATE: u16 = 167;
+    pub const MESSAGE_PIN: u16 = 74;
+    pub const MESSAGE_UNPIN: u16 = 75;
     pub const GUILD_SCHEDULED_EVENT_CREATE: u16 = 100;
     pub const GUILD_SCHEDULED_EVENT_UPDATE: u16 = 101;
     pub const GUILD_SCHEDULED_EVENT_DELETE: u16 = 102;
@@ -1204,6 +1206,17 @@ pub struct Message {
     pub application_id: Option<ApplicationId>,
     pub interaction: Option<MessageInteractionInfo>,
     pub deleted: bool,
+    /// When it was pinned (at most 50 per channel).
+    pub pinned_at: Option<DateTime<Utc>>,
+    /// A webhook message's own author: the `username` and `avatar_url` it was sent with.
+    pub webhook_author: Option<WebhookAuthor>,
+}
+
+/// The name and avatar a webhook message was sent with (`username`, `avatar_url`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WebhookAuthor {
+    pub username: Option<String>,
+    pub avatar_url: Option<String>,
 }
 
 impl Message {
@@ -1227,7 +1240,7 @@ impl Message {
             "id": self.id.to_string(),
             "channel_id": self.channel_id.to_string(),
             "author": author.json(),
-            "pinned": false,
+            "pinned": self.pinned_at.is_some(),
             "mention_everyone": false,
             "tts": false,
         });

@@ -42,6 +42,8 @@ pub struct MessageParts {
     pub new_attachments: Vec<Attachment>,
     pub nonce: Option<String>,
     pub enforce_nonce: bool,
+    /// A webhook execution's `username` and `avatar_url`.
+    pub webhook_author: Option<WebhookAuthor>,
 }
 
 impl MessageParts {
@@ -172,7 +174,29 @@ impl State {
             new_attachments,
             nonce,
             enforce_nonce: body::boolean(b, "enforce_nonce")?.unwrap_or(false),
+            webhook_author: None,
         })
+    }
+
+    /// Renders a stored message as `reader` reads it: without the Message Content intent a
+    /// bot gets no content, embeds, attachments or components of messages that are not its
+    /// own, not in a DM and do not mention it (as Discord).
+    pub fn message_json_for(&self, reader: UserId, m: &Message) -> Value {
+        let mut v = self.message_json(m);
+        let allowed = self
+            .world
+            .app_by_bot
+            .get(&reader)
+            .and_then(|a| self.world.apps.get(a))
+            .is_none_or(|a| a.options.message_content_intent);
+        let mentioned = m.content.contains(&format!("<@{reader}>"));
+        if !allowed && m.author_id != reader && m.guild_id.is_some() && !mentioned {
+            v["content"] = json!("");
+            v["embeds"] = json!([]);
+            v["attachments"] = json!([]);
+            v["components"] = json!([]);
+        }
+        v
     }
 
     /// Renders a stored message.
@@ -205,7 +229,24 @@ impl State {
             .interaction
             .as_ref()
             .and_then(|i| self.world.users.get(&i.user_id));
-        m.json(&author, iu, &self.base_url)
+        let mut v = m.json(&author, iu, &self.base_url);
+        // A webhook message shows the name and avatar it was sent with (the avatar as the
+        // hash of the copy Discord keeps).
+        if let Some(w) = &m.webhook_author {
+            if let Some(name) = &w.username {
+                v["author"]["username"] = json!(name);
+            }
+            if let Some(url) = &w.avatar_url {
+                use sha2::Digest as _;
+                let hash: String = sha2::Sha256::digest(url.as_bytes())
+                    .iter()
+                    .take(16)
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                v["author"]["avatar"] = json!(hash);
+            }
+        }
+        v
     }
 
     /// Stores a new message and dispatches MESSAGE_CREATE (not for ephemeral messages).
@@ -261,6 +302,8 @@ impl State {
             application_id: origin.application_id,
             interaction: origin.interaction,
             deleted: false,
+            pinned_at: None,
+            webhook_author: parts.webhook_author,
         };
         for a in &msg.attachments {
             self.world.attachment_index.insert(a.id, (channel_id, id));

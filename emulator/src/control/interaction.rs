@@ -54,6 +54,10 @@ pub struct BotMessage {
     pub loading: bool,
     pub edited: bool,
     pub in_dm: bool,
+    pub pinned: bool,
+    /// A webhook message's `username` and `avatar_url`.
+    pub webhook_username: Option<String>,
+    pub webhook_avatar_url: Option<String>,
 }
 
 impl BotMessage {
@@ -81,6 +85,9 @@ impl BotMessage {
             loading: m.flags & 128 != 0,
             edited: m.edited_timestamp.is_some(),
             in_dm,
+            pinned: m.pinned_at.is_some(),
+            webhook_username: m.webhook_author.as_ref().and_then(|w| w.username.clone()),
+            webhook_avatar_url: m.webhook_author.as_ref().and_then(|w| w.avatar_url.clone()),
         }
     }
 

@@ -312,7 +312,36 @@ pub async fn execute_webhook(AxState(inner): S, Path(p): P, req: ApiRequest) -> 
         .get(&id)
         .cloned()
         .ok_or_else(ApiError::unknown_webhook)?;
-    let parts = st.parse_message(&b, req.files.clone())?;
+    let mut parts = st.parse_message(&b, req.files.clone())?;
+    // The name and avatar this message is sent with (Discord's checks on the name).
+    let username = crate::state::body::string(&b, "username", 1, 80)?.flatten();
+    if username.as_deref().is_some_and(|n| {
+        let n = n.to_lowercase();
+        n.contains("clyde") || n.contains("discord")
+    }) {
+        return Err(ApiError::invalid_form(
+            "username",
+            "USERNAME_INVALID_CONTAINS",
+            "Username cannot contain \"discord\"",
+        ));
+    }
+    let avatar_url = crate::state::body::string(&b, "avatar_url", 1, 2048)?.flatten();
+    if avatar_url
+        .as_deref()
+        .is_some_and(|u| !u.starts_with("https://") && !u.starts_with("http://"))
+    {
+        return Err(ApiError::invalid_form(
+            "avatar_url",
+            "URL_TYPE_INVALID_URL",
+            "Not a well formed URL.",
+        ));
+    }
+    if username.is_some() || avatar_url.is_some() {
+        parts.webhook_author = Some(crate::model::WebhookAuthor {
+            username,
+            avatar_url,
+        });
+    }
     let origin = crate::ops_messages::MessageOrigin {
         author_id: hook.creator_id,
         webhook_id: Some(hook.id),
@@ -1530,7 +1559,7 @@ pub async fn list_messages(AxState(inner): S, Path(p): P, req: ApiRequest) -> Ap
         picked
             .iter()
             .filter_map(|i| st.world.messages.get(i))
-            .map(|m| st.message_json(m))
+            .map(|m| st.message_json_for(user, m))
             .collect(),
     )))
 }
@@ -1542,6 +1571,54 @@ pub async fn create_message(AxState(inner): S, Path(p): P, req: ApiRequest) -> A
     let mut st = inner.state.lock();
     let parts = st.parse_message(&b, req.files.clone())?;
     Ok(Reply::ok(st.send_message(user, cid, parts)?))
+}
+
+// ---- pins ----
+
+pub async fn pin_message(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    set_pin(inner, p, req, true)
+}
+
+pub async fn unpin_message(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    set_pin(inner, p, req, false)
+}
+
+fn set_pin(inner: Arc<Inner>, p: HashMap<String, String>, req: ApiRequest, pin: bool) -> ApiResult {
+    let user = req.bot()?;
+    let cid = param(&p, "channel_id")?;
+    let mid = param(&p, "message_id")?;
+    inner
+        .state
+        .lock()
+        .set_pinned(user, cid, mid, pin, req.reason())?;
+    Ok(Reply::NoContent)
+}
+
+pub async fn list_pins_deprecated(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let cid = param(&p, "channel_id")?;
+    Ok(Reply::ok(inner.state.lock().list_pins(user, cid, None)?))
+}
+
+pub async fn list_pins(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
+    let user = req.bot()?;
+    let cid = param(&p, "channel_id")?;
+    let limit = req.q_int("limit", 1, 50, 50)? as usize;
+    let before = match req.q("before") {
+        None => None,
+        Some(t) => Some(
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .map_err(|_| {
+                    crate::state::body::invalid("before", "Not a valid ISO8601 timestamp.")
+                })?,
+        ),
+    };
+    Ok(Reply::ok(inner.state.lock().list_pins(
+        user,
+        cid,
+        Some((before, limit)),
+    )?))
 }
 
 pub async fn get_message(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {
@@ -1556,7 +1633,7 @@ pub async fn get_message(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiR
         .get(&mid)
         .filter(|m| m.channel_id == cid && !m.deleted && !m.ephemeral())
         .ok_or_else(ApiError::unknown_message)?;
-    Ok(Reply::ok(st.message_json(m)))
+    Ok(Reply::ok(st.message_json_for(user, m)))
 }
 
 pub async fn edit_message(AxState(inner): S, Path(p): P, req: ApiRequest) -> ApiResult {

@@ -550,6 +550,17 @@ pub fn api_routes() -> Router<Arc<Inner>> {
             "/channels/{channel_id}/messages/{message_id}",
             get(get_message).patch(edit_message).delete(delete_message),
         )
+        // Pins: the deprecated routes and their replacements.
+        .route("/channels/{channel_id}/pins", get(list_pins_deprecated))
+        .route(
+            "/channels/{channel_id}/pins/{message_id}",
+            put(pin_message).delete(unpin_message),
+        )
+        .route("/channels/{channel_id}/messages/pins", get(list_pins))
+        .route(
+            "/channels/{channel_id}/messages/pins/{message_id}",
+            put(pin_message).delete(unpin_message),
+        )
         .route(
             "/channels/{channel_id}/webhooks",
             get(channel_webhooks).post(create_webhook),

@@ -150,6 +150,59 @@ async fn members_are_listed_in_pages_by_user_id_and_need_the_members_intent() {
 }
 
 #[tokio::test]
+async fn without_the_message_content_intent_a_bot_reads_messages_without_their_content() {
+    let emu = start().await;
+    let f = emu.build_fixture(&FixtureSpec::small());
+    let general = f.general_channel_id;
+    let said = emu
+        .as_user(f.owner_id)
+        .send_message(general, "the owner's words")
+        .unwrap();
+    let mention = emu.as_user(f.owner_id);
+    let reader = emu.create_application("Reader", Default::default());
+    emu.add_bot(
+        f.guild_id,
+        reader.application_id,
+        1 << 10 | 1 << 16,
+        f.owner_id,
+    )
+    .unwrap();
+    let named = mention
+        .send_message(general, &format!("hey <@{}>", reader.bot_user_id))
+        .unwrap();
+    let read = |bot: Rest| async move {
+        let list = bot
+            .get(&format!("/channels/{general}/messages?limit=100"))
+            .await
+            .json()
+            .clone();
+        let text = |id: u64| {
+            list.as_array()
+                .into_iter()
+                .flatten()
+                .find(|m| m["id"].as_str() == Some(id.to_string().as_str()))
+                .map(|m| m["content"].as_str().unwrap_or_default().to_owned())
+                .unwrap_or_default()
+        };
+        (text(said), text(named))
+    };
+    // Without it: empty, except a message that mentions the bot.
+    let (plain, mentioned) = read(Rest::bot(&emu, &reader.bot_token)).await;
+    assert_eq!(plain, "");
+    assert!(mentioned.starts_with("hey"), "{mentioned}");
+    let single = Rest::bot(&emu, &reader.bot_token)
+        .get(&format!("/channels/{general}/messages/{said}"))
+        .await
+        .json()
+        .clone();
+    assert_eq!(single["content"], "");
+    // With it (the fixture's bot): the text.
+    let (plain, _) = read(Rest::bot(&emu, &f.app.bot_token)).await;
+    assert_eq!(plain, "the owner's words");
+    assert_all_shapes(&emu);
+}
+
+#[tokio::test]
 async fn dms_fail_with_50007_when_closed_or_without_a_mutual_guild() {
     let emu = start().await;
     let f = emu.build_fixture(&FixtureSpec::small());

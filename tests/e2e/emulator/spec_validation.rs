@@ -141,6 +141,10 @@ const REQUIRED: &[(&str, &str)] = &[
     ("GET", "/guilds/{guild_id}/threads/active"),
     ("GET", "/channels/{channel_id}/threads/archived/public"),
     ("GET", "/channels/{channel_id}/messages/{message_id}"),
+    ("GET", "/channels/{channel_id}/pins"),
+    ("PUT", "/channels/{channel_id}/pins/{message_id}"),
+    ("DELETE", "/channels/{channel_id}/pins/{message_id}"),
+    ("GET", "/channels/{channel_id}/messages/pins"),
     ("GET", "/guilds/{guild_id}/auto-moderation/rules"),
     ("POST", "/guilds/{guild_id}/auto-moderation/rules"),
     ("GET", "/guilds/{guild_id}/auto-moderation/rules/{rule_id}"),
@@ -639,15 +643,55 @@ async fn every_route_umbra_uses_answers_in_the_shape_of_discords_openapi_spec() 
         .status,
         200
     );
-    assert_eq!(
-        anon.post(
+    // Sent with its own name and avatar (as a restore replays a message); the name is
+    // checked as Discord does.
+    let r = anon
+        .post(
             &format!("/webhooks/{wid}/{wtoken}?wait=true"),
-            json!({ "content": "via hook" })
+            json!({ "content": "via hook", "username": "Alice", "avatar_url": "https://cdn.discordapp.com/avatars/1/a.png" }),
         )
-        .await
-        .status,
-        200
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.json()["author"]["username"], "Alice");
+    assert!(r.json()["author"]["avatar"].is_string());
+    let hooked = r.id();
+    let r = anon
+        .post(
+            &format!("/webhooks/{wid}/{wtoken}"),
+            json!({ "content": "x", "username": "my discord bot" }),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, 50035));
+    // Pins: pinned, listed both ways, unpinned; a message of another channel is unknown.
+    let general = f.general_channel_id;
+    assert_eq!(
+        bot.put(&format!("/channels/{general}/pins/{hooked}"), json!({}))
+            .await
+            .status,
+        204
     );
+    let r = bot.get(&format!("/channels/{general}/pins")).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.json()[0]["pinned"], true);
+    let r = bot
+        .get(&format!("/channels/{general}/messages/pins?limit=10"))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.json()["items"][0]["message"]["id"], hooked.to_string());
+    assert_eq!(r.json()["has_more"], false);
+    assert_eq!(
+        bot.delete(&format!("/channels/{general}/pins/{hooked}"))
+            .await
+            .status,
+        204
+    );
+    let r = bot.get(&format!("/channels/{general}/pins")).await;
+    assert_eq!(r.json().as_array().map(Vec::len), Some(0));
+    let other = f.channel_ids[1];
+    let r = bot
+        .put(&format!("/channels/{other}/pins/{hooked}"), json!({}))
+        .await;
+    assert_eq!((r.status, r.code()), (404, 10008));
     assert_eq!(
         anon.get(&format!("/webhooks/{wid}/{wtoken}")).await.status,
         200
