@@ -43,7 +43,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// nuked) the guild's admin deletes a channel, kicks a member, times one out and replaces an
 /// emoji once — each class under its threshold and, together (25 + 25 + 10 + 15 points), under
 /// the combined score of 100.
-fn background(
+pub(crate) fn background(
     emu: Emulator,
     fixtures: Arc<Vec<Fixture>>,
     stop: Arc<AtomicBool>,
@@ -128,6 +128,63 @@ fn background(
     })
 }
 
+/// `n` guilds of one application, each built from `spec` (its seed and name made unique).
+pub(crate) fn many_guilds(emu: &Emulator, n: usize, spec: FixtureSpec) -> Vec<Fixture> {
+    let first = emu.build_fixture(&spec.clone().with_seed(1));
+    let app = first.app.clone();
+    let mut fixtures = vec![first];
+    for i in 1..n {
+        fixtures.push(
+            emu.build_fixture(&FixtureSpec {
+                guild_name: format!("Guild {i}"),
+                ..spec
+                    .clone()
+                    .with_seed(i as u64 + 1)
+                    .with_app(app.application_id)
+            }),
+        );
+    }
+    fixtures
+}
+
+/// Starts Umbra in this process against `emu` (as the guilds' application) and waits until
+/// every guild of `fixtures` had its first load.
+pub(crate) async fn start_synced(
+    config: &mut Config,
+    emu: &Emulator,
+    fixtures: &[Fixture],
+) -> anyhow::Result<umbra::app::Running> {
+    let app = fixtures.first().context("no guild")?.app.clone();
+    config.discord.api_address = emu.tls_addr().to_string();
+    config.discord.ca_cert = emu.ca_cert_path().display().to_string();
+    let secrets = Secrets {
+        toss_security_key: None,
+        discord_token: Some(Secret::new(app.bot_token.clone())),
+        secret_key: None,
+        client_secret: None,
+        toss_secret_key: None,
+    };
+    let running = umbra::app::start(config, &secrets).await?;
+    let data = running.data.clone();
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let loaded = fixtures
+            .iter()
+            .filter(|f| data.sync.last_load(f.guild_id).is_some())
+            .count();
+        if loaded == fixtures.len() {
+            return Ok(running);
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "only {loaded} of {} guilds were synced within {PATIENCE:?}",
+                fixtures.len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 pub async fn run() -> anyhow::Result<serde_json::Value> {
     let mut config = Config::default();
     config.http.bind = "127.0.0.1:0".parse()?;
@@ -150,46 +207,10 @@ async fn scenario(config: &mut Config) -> anyhow::Result<serde_json::Value> {
         ..EmulatorConfig::default()
     })
     .await?;
-    // 1,000 small guilds of one application.
-    let first = emu.build_fixture(&FixtureSpec::small().with_seed(1));
-    let app = first.app.clone();
-    let mut fixtures = vec![first];
-    for i in 1..GUILDS {
-        fixtures.push(
-            emu.build_fixture(&FixtureSpec {
-                guild_name: format!("Guild {i}"),
-                ..FixtureSpec::small()
-                    .with_seed(i as u64 + 1)
-                    .with_app(app.application_id)
-            }),
-        );
-    }
-    config.discord.api_address = emu.tls_addr().to_string();
-    config.discord.ca_cert = emu.ca_cert_path().display().to_string();
-    let secrets = Secrets {
-        toss_security_key: None,
-        discord_token: Some(Secret::new(app.bot_token.clone())),
-        secret_key: None,
-        client_secret: None,
-        toss_secret_key: None,
-    };
+    let fixtures = many_guilds(&emu, GUILDS, FixtureSpec::small());
     let started = Instant::now();
-    let running = umbra::app::start(config, &secrets).await?;
+    let running = start_synced(config, &emu, &fixtures).await?;
     let data = running.data.clone();
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let loaded = fixtures
-            .iter()
-            .filter(|f| data.sync.last_load(f.guild_id).is_some())
-            .count();
-        if loaded == GUILDS {
-            break;
-        }
-        if Instant::now() > deadline {
-            bail!("only {loaded} of {GUILDS} guilds were synced within {PATIENCE:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let sync_seconds = started.elapsed().as_secs_f64();
     eprintln!("{GUILDS} guilds synced in {sync_seconds:.1} s");
     // AntiNuke on everywhere (as `/antinuke enable` does: settings, then the policy).
