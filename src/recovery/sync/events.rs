@@ -3,9 +3,13 @@
 //! serenity runs every event handler in its own task, so two events can be handled in either
 //! order. Its cache, however, is updated in gateway order *before* the handlers are spawned.
 //! So each handler reads the object's state from the cache (absent = deleted) and queues it
-//! without awaiting in between: whatever order handlers run in, the last one queued for an
-//! object holds its newest state. The database stays the truth; the cache is only the ordered
-//! view of the gateway stream.
+//! while still holding the cache's guard on the guild: the cache cannot change between the
+//! read and the queueing (the shard's next update of that guild waits for the guard, and the
+//! handler of that update is spawned after it, so it reads and queues after). Whatever order
+//! handlers run in, the last one queued for an object holds its newest state. (Dropping the
+//! guard before queueing let a handler preempted in between queue an older state after a newer
+//! one: a channel deletion was lost once in a burst of 100.) The database stays the truth; the
+//! cache is only the ordered view of the gateway stream.
 //!
 //! A full load: GUILD_CREATE queues the whole structure (roles, channels, overwrites, settings)
 //! as complete sets; the members come with it for small guilds, else from member chunks
@@ -46,21 +50,25 @@ impl SyncService {
                 guild_id,
                 current_state,
             } => {
-                let stickers: Vec<_> = match ctx.cache.guild(*guild_id) {
+                let cached = ctx.cache.guild(*guild_id);
+                let stickers: Vec<_> = match &cached {
                     Some(g) => g.stickers.values().map(convert::sticker).collect(),
                     None => current_state.values().map(convert::sticker).collect(),
                 };
                 self.settings_part(guild_id.get(), |s| s.stickers = stickers);
+                drop(cached);
             }
             FullEvent::GuildEmojisUpdate {
                 guild_id,
                 current_state,
             } => {
-                let emojis: Vec<_> = match ctx.cache.guild(*guild_id) {
+                let cached = ctx.cache.guild(*guild_id);
+                let emojis: Vec<_> = match &cached {
                     Some(g) => g.emojis.values().map(convert::emoji).collect(),
                     None => current_state.values().map(convert::emoji).collect(),
                 };
                 self.settings_part(guild_id.get(), |s| s.emojis = emojis);
+                drop(cached);
             }
             FullEvent::ThreadCreate { thread } => {
                 self.thread_changed(ctx, thread.guild_id, thread.id)
@@ -330,7 +338,9 @@ impl SyncService {
         guild: serenity::GuildId,
         thread: serenity::ChannelId,
     ) {
-        let state = ctx.cache.guild(guild).and_then(|g| {
+        // The guard is held until the state is queued (see the module comment).
+        let g = ctx.cache.guild(guild);
+        let state = g.as_ref().and_then(|g| {
             g.threads
                 .iter()
                 .find(|t| t.id == thread)
@@ -342,6 +352,7 @@ impl SyncService {
             }
             s.pending.thread(thread.get(), state);
         });
+        drop(g);
     }
 
     /// Queues the active threads of a full load and reads the archived ones of `parents`
@@ -605,7 +616,6 @@ impl SyncService {
         if complete_now.is_some() {
             present = Some(g.members.keys().map(|u| u.get()).collect());
         }
-        drop(g);
         tracing::trace!(
             guild = id,
             chunk = chunk.chunk_index,
@@ -626,12 +636,15 @@ impl SyncService {
                 });
             }
         });
+        // Held until the chunk's states are queued (see the module comment).
+        drop(g);
     }
 
     fn settings_changed(&self, ctx: &serenity::Context, update: &serenity::PartialGuild) {
-        let Some(channels) = ctx.cache.guild(update.id).map(|g| convert::channel_ids(&g)) else {
+        let Some(g) = ctx.cache.guild(update.id) else {
             return;
         };
+        let channels = convert::channel_ids(&g);
         let mut settings = convert::settings_update(update, &channels);
         self.enqueue(update.id.get(), |s| {
             // serenity reads `afk_timeout` only together with an AFK channel: without one, the
@@ -651,6 +664,7 @@ impl SyncService {
             s.settings = Some(settings.clone());
             s.pending.settings = Some(settings);
         });
+        drop(g);
     }
 
     fn guild_gone(&self, guild: serenity::GuildId, unavailable: bool) {
@@ -672,11 +686,11 @@ impl SyncService {
             return;
         };
         let state = g.roles.get(&role).map(convert::role);
-        drop(g);
         self.enqueue(guild.get(), |s| match state {
             Some(state) => s.pending.role(role.get(), Some(state)),
             None => s.pending.role_deleted(role.get()),
         });
+        drop(g);
     }
 
     fn channel_changed(
@@ -696,7 +710,6 @@ impl SyncService {
             },
             None => (None, Some(convert::channel_ids(&g))),
         };
-        drop(g);
         self.enqueue(guild.get(), |s| {
             s.pending.channel(channel.get(), state);
             // Settings naming a deleted channel (AFK, system, rules, ...) lose the reference.
@@ -708,6 +721,7 @@ impl SyncService {
                 }
             }
         });
+        drop(g);
     }
 
     fn member_changed(
@@ -724,7 +738,7 @@ impl SyncService {
             .members
             .get(&user)
             .map(|m| convert::member(guild.get(), m, &roles));
-        drop(g);
         self.enqueue(guild.get(), |s| s.pending.member(user.get(), state));
+        drop(g);
     }
 }
