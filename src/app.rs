@@ -490,6 +490,7 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
         let http = discord::client::http(&config, token)?;
         let framework = discord::framework::build(data.clone());
         let client = serenity::ClientBuilder::new_with_http(http, discord::client::intents())
+            .cache_settings(discord::client::cache_settings())
             .framework(discord::framework::Traced(framework))
             .raw_event_handler(discord::framework::RawEventGuard { data: data.clone() })
             .await

@@ -25,6 +25,16 @@ pub fn intents() -> GatewayIntents {
         | GatewayIntents::DIRECT_MESSAGES
 }
 
+/// What serenity's cache keeps. Not the global user list: every member's user is in its
+/// guild's member list already (Umbra reads users there; a user who is no member of any guild
+/// Umbra is in is looked up by REST when needed), and at 100,000 members the second copy is
+/// tens of megabytes.
+pub fn cache_settings() -> serenity::cache::Settings {
+    let mut settings = serenity::cache::Settings::default();
+    settings.cache_users = false;
+    settings
+}
+
 /// serenity's REST client for `token`: its default client for the real Discord, or one that
 /// resolves `discord.com` to the emulator and trusts only the emulator's CA.
 pub fn http(config: &Config, token: &Secret<String>) -> anyhow::Result<serenity::Http> {
