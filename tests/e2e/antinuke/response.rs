@@ -347,20 +347,7 @@ async fn deleted_threads_and_forum_posts_count_as_destruction_and_come_back() {
         })
         .await;
     // The posts come back with their tags, starter messages, pin and archive state.
-    let options = discord_emulator::DiffOptions {
-        settings: false,
-        roles: false,
-        channels: false,
-        members: false,
-        bans: false,
-        webhooks: false,
-        emojis: false,
-        stickers: false,
-        automod: false,
-        events: false,
-        welcome: false,
-        ..discord_emulator::DiffOptions::structural()
-    };
+    let options = crate::restore::nothing_but(|o| o.threads = true);
     let d = discord_emulator::diff(&before, &crate::recovery::emulator_view(&world), &options);
     assert!(d.is_empty(), "threads differ: {d:?}");
     world.finish().await;
@@ -442,21 +429,7 @@ async fn webhooks_the_attacker_deleted_or_took_with_a_channel_are_made_again() {
         })
         .await;
     // Both are back by name, channel and avatar (new ids, new URLs).
-    let options = discord_emulator::DiffOptions {
-        settings: false,
-        roles: false,
-        channels: false,
-        members: false,
-        bans: false,
-        emojis: false,
-        stickers: false,
-        automod: false,
-        threads: false,
-        events: false,
-        welcome: false,
-        onboarding: false,
-        ..discord_emulator::DiffOptions::structural()
-    };
+    let options = crate::restore::nothing_but(|o| o.webhooks = true);
     let d = discord_emulator::diff(&before, &crate::recovery::emulator_view(&world), &options);
     assert!(d.is_empty(), "webhooks differ: {d:?}");
     // Who pressed the button has the new URLs (the fixture's webhook was in a deleted channel

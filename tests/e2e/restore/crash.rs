@@ -231,23 +231,7 @@ async fn a_create_just_before_a_crash_is_not_sent_again(
         .filter(|r| r.method == "POST" && r.route == what.route)
         .count();
     assert_eq!(creates, 2, "two objects, two creates: none sent twice");
-    let mut options = DiffOptions {
-        settings: false,
-        roles: false,
-        channels: false,
-        members: false,
-        bans: false,
-        webhooks: false,
-        emojis: false,
-        stickers: false,
-        automod: false,
-        threads: false,
-        events: false,
-        welcome: false,
-        onboarding: false,
-        ..DiffOptions::structural()
-    };
-    (what.compare)(&mut options);
+    let options = super::nothing_but(what.compare);
     let d = discord_emulator::diff(&before, &emulator_view(&world), &options);
     assert!(d.is_empty(), "{d:?}");
     after(&world).await;

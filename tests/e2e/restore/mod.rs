@@ -161,11 +161,12 @@ pub async fn preview(world: &TestWorld, user: u64, snapshot: Uuid, options: Valu
     world.command(user, "restore preview", options).await
 }
 
-/// Compares the channels and what `on` switches on (ids ignored; everything else off).
-pub fn channels_and(on: impl FnOnce(&mut DiffOptions)) -> DiffOptions {
+/// Compares only what `on` switches on (ids ignored; every part off before).
+pub fn nothing_but(on: impl FnOnce(&mut DiffOptions)) -> DiffOptions {
     let mut o = DiffOptions {
         settings: false,
         roles: false,
+        channels: false,
         members: false,
         bans: false,
         webhooks: false,
@@ -180,6 +181,14 @@ pub fn channels_and(on: impl FnOnce(&mut DiffOptions)) -> DiffOptions {
     };
     on(&mut o);
     o
+}
+
+/// Compares the channels and what `on` switches on (ids ignored; everything else off).
+pub fn channels_and(on: impl FnOnce(&mut DiffOptions)) -> DiffOptions {
+    nothing_but(|o| {
+        o.channels = true;
+        on(o);
+    })
 }
 
 /// A mirror restore of `components` from `snapshot`, end to end: the emulator differs from
