@@ -133,8 +133,12 @@ async fn measure(
         .arg("run")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        // glibc's allocator tuning, when the caller sets it (to compare).
-        .envs(std::env::vars().filter(|(k, _)| k.starts_with("MALLOC_")))
+        // Allocator tuning, when the caller sets it (to compare): Umbra allocates with
+        // mimalloc (`MIMALLOC_*`; glibc's `MALLOC_*` only reach what links glibc's malloc).
+        .envs(
+            std::env::vars()
+                .filter(|(k, _)| k.starts_with("MIMALLOC_") || k.starts_with("MALLOC_")),
+        )
         .env("RUST_LOG", "error")
         .env("DATABASE_URL", &config.database.url)
         .env("DISCORD_TOKEN", &app.bot_token)
