@@ -128,6 +128,38 @@ pub async fn protected(world: TestWorld) -> TestWorld {
     world
 }
 
+/// Waits until the (only) incident's emergency snapshot is linked.
+pub async fn emergency_snapshot_linked(world: &TestWorld) {
+    world
+        .eventually("the emergency snapshot is linked", || async {
+            incidents(world).await[0].emergency_snapshot_id.is_some()
+        })
+        .await;
+}
+
+/// The owner presses "Restore what was destroyed" on the incident's DM once its emergency
+/// snapshot is linked; returns the button's answer (the restore goes on).
+pub async fn owner_restores(world: &TestWorld, incident: Uuid) -> crate::support::world::Reply {
+    let dm = incident_dm(world, incident).await;
+    emergency_snapshot_linked(world).await;
+    world
+        .click(
+            world.owner_id(),
+            &dm,
+            &format!("umbra:antinuke:restore:{incident}"),
+        )
+        .await
+}
+
+/// Waits until the (only) incident is resolved.
+pub async fn resolved(world: &TestWorld) {
+    world
+        .eventually("the incident is resolved", || async {
+            incidents(world).await[0].status == "resolved"
+        })
+        .await;
+}
+
 /// The owner's DM about an incident (the one with the incident's buttons).
 pub async fn incident_dm(world: &TestWorld, incident: Uuid) -> BotMessage {
     let owner = world.owner_id();

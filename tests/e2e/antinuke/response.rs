@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{delete_channels, events, incident_dm, incidents, protected, roles_of, wait_incidents};
+use super::{
+    delete_channels, emergency_snapshot_linked, events, incident_dm, incidents, owner_restores,
+    protected, resolved, roles_of, wait_incidents,
+};
 use crate::support::world::TestWorld;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,11 +199,7 @@ async fn restore_what_was_destroyed_brings_back_exactly_the_deleted_channels_and
     assert!(deleted_roles >= 2, "{deleted_roles}");
     let list = wait_incidents(&world, 1).await;
     let dm = incident_dm(&world, list[0].id).await;
-    world
-        .eventually("the emergency snapshot is linked", || async {
-            incidents(&world).await[0].emergency_snapshot_id.is_some()
-        })
-        .await;
+    emergency_snapshot_linked(&world).await;
     // Only the owner or trusted users can start it.
     let restore = format!("umbra:antinuke:restore:{}", list[0].id);
     let refused = world.click(rogue, &dm, &restore).await;
@@ -257,19 +256,7 @@ async fn a_mass_ban_is_stopped_and_restore_what_was_destroyed_lifts_the_bans() {
     assert!((3..=5).contains(&banned.len()), "{banned:?}");
     let list = wait_incidents(&world, 1).await;
     assert_eq!(list[0].action_class, "ban");
-    let dm = incident_dm(&world, list[0].id).await;
-    world
-        .eventually("the emergency snapshot is linked", || async {
-            incidents(&world).await[0].emergency_snapshot_id.is_some()
-        })
-        .await;
-    let reply = world
-        .click(
-            f.owner_id,
-            &dm,
-            &format!("umbra:antinuke:restore:{}", list[0].id),
-        )
-        .await;
+    let reply = owner_restores(&world, list[0].id).await;
     assert!(
         reply
             .text
@@ -278,11 +265,7 @@ async fn a_mass_ban_is_stopped_and_restore_what_was_destroyed_lifts_the_bans() {
         reply.text
     );
     // By the restore job (durable), with its audit reason.
-    world
-        .eventually("the incident is resolved", || async {
-            incidents(&world).await[0].status == "resolved"
-        })
-        .await;
+    resolved(&world).await;
     for v in &banned {
         assert!(!super::is_banned(&world, *v), "{v} is still banned");
     }
@@ -328,24 +311,8 @@ async fn deleted_threads_and_forum_posts_count_as_destruction_and_come_back() {
     assert!(deleted >= 3, "{deleted}");
     let list = wait_incidents(&world, 1).await;
     assert_eq!(list[0].action_class, "channel_delete");
-    let dm = incident_dm(&world, list[0].id).await;
-    world
-        .eventually("the emergency snapshot is linked", || async {
-            incidents(&world).await[0].emergency_snapshot_id.is_some()
-        })
-        .await;
-    world
-        .click(
-            f.owner_id,
-            &dm,
-            &format!("umbra:antinuke:restore:{}", list[0].id),
-        )
-        .await;
-    world
-        .eventually("the incident is resolved", || async {
-            incidents(&world).await[0].status == "resolved"
-        })
-        .await;
+    owner_restores(&world, list[0].id).await;
+    resolved(&world).await;
     // The posts come back with their tags, starter messages, pin and archive state.
     let options = crate::restore::nothing_but(|o| o.threads = true);
     let d = discord_emulator::diff(&before, &crate::recovery::emulator_view(&world), &options);
@@ -409,25 +376,9 @@ async fn webhooks_the_attacker_deleted_or_took_with_a_channel_are_made_again() {
     )
     .await;
     let list = wait_incidents(&world, 1).await;
-    let dm = incident_dm(&world, list[0].id).await;
-    world
-        .eventually("the emergency snapshot is linked", || async {
-            incidents(&world).await[0].emergency_snapshot_id.is_some()
-        })
-        .await;
     let dms_before = world.emu.dm_messages_to(f.owner_id).len();
-    world
-        .click(
-            f.owner_id,
-            &dm,
-            &format!("umbra:antinuke:restore:{}", list[0].id),
-        )
-        .await;
-    world
-        .eventually("the incident is resolved", || async {
-            incidents(&world).await[0].status == "resolved"
-        })
-        .await;
+    owner_restores(&world, list[0].id).await;
+    resolved(&world).await;
     // Both are back by name, channel and avatar (new ids, new URLs).
     let options = crate::restore::nothing_but(|o| o.webhooks = true);
     let d = discord_emulator::diff(&before, &crate::recovery::emulator_view(&world), &options);

@@ -69,6 +69,9 @@ pub(super) fn snowflake_ms(id: u64) -> u64 {
     (id >> 22) + DISCORD_EPOCH_MS
 }
 
+/// What finds a create made before a restart in its endpoint's list.
+type Finder<'a> = Box<dyn Fn(&Value) -> bool + Send + Sync + 'a>;
+
 impl Discord {
     pub fn new(rest: Rest, guild: u64, job: uuid::Uuid, settings: &ExecSettings) -> Self {
         Self {
@@ -263,6 +266,9 @@ impl Discord {
                 })
         };
         let notes = call.notes;
+        // A create written ahead and marked as sent before a restart: what finds it in its
+        // endpoint's list (then it is not sent again).
+        let mut look_up: Option<Finder<'_>> = None;
         // (endpoint, method, body, whether it creates, whether 404 means "already gone": done)
         let (endpoint, method, body, creates, gone_is_done) = match &call.request {
             Req::CreateRole(b) => (Endpoint::GuildRoles(g), Method::Post, Some(b), true, false),
@@ -347,16 +353,12 @@ impl Discord {
                     .get("image")
                     .and_then(Value::as_str)
                     .is_some_and(|i| i.starts_with("data:image/gif"));
-                let same = |e: &Value| {
+                let same = move |e: &Value| {
                     e.get("name").and_then(Value::as_str) == Some(name)
                         && e.get("animated").and_then(Value::as_bool).unwrap_or(false) == animated
                 };
-                if *sent_before
-                    && let Some(outcome) = self
-                        .uploaded_before(Endpoint::GuildEmojis(g), same, &notes)
-                        .await?
-                {
-                    return Ok(outcome);
+                if *sent_before {
+                    look_up = Some(Box::new(same));
                 }
                 (
                     Endpoint::GuildEmojis(g),
@@ -401,16 +403,12 @@ impl Discord {
             Req::CreateAutoMod(b, sent_before) => {
                 let name = b.get("name").and_then(Value::as_str).unwrap_or_default();
                 let trigger = b.get("trigger_type").and_then(Value::as_i64);
-                let same = |r: &Value| {
+                let same = move |r: &Value| {
                     r.get("name").and_then(Value::as_str) == Some(name)
                         && r.get("trigger_type").and_then(Value::as_i64) == trigger
                 };
-                if *sent_before
-                    && let Some(outcome) = self
-                        .uploaded_before(Endpoint::GuildAutoModRules(g), same, &notes)
-                        .await?
-                {
-                    return Ok(outcome);
+                if *sent_before {
+                    look_up = Some(Box::new(same));
                 }
                 (
                     Endpoint::GuildAutoModRules(g),
@@ -447,16 +445,12 @@ impl Discord {
             Req::CreateEvent(b, sent_before) => {
                 let name = b.get("name").and_then(Value::as_str).unwrap_or_default();
                 let start = b.get("scheduled_start_time").and_then(Value::as_str);
-                let same = |e: &Value| {
+                let same = move |e: &Value| {
                     e.get("name").and_then(Value::as_str) == Some(name)
                         && e.get("scheduled_start_time").and_then(Value::as_str) == start
                 };
-                if *sent_before
-                    && let Some(outcome) = self
-                        .uploaded_before(Endpoint::GuildScheduledEvents(g), same, &notes)
-                        .await?
-                {
-                    return Ok(outcome);
+                if *sent_before {
+                    look_up = Some(Box::new(same));
                 }
                 (
                     Endpoint::GuildScheduledEvents(g),
@@ -470,13 +464,9 @@ impl Discord {
                 let name = b.get("name").and_then(Value::as_str).unwrap_or_default();
                 // Made by Umbra before the restart: the channel's webhook of that name (the
                 // planner makes one only where none of that name was left).
-                let same = |w: &Value| w.get("name").and_then(Value::as_str) == Some(name);
-                if *sent_before
-                    && let Some(outcome) = self
-                        .uploaded_before(Endpoint::ChannelWebhooks(*channel), same, &notes)
-                        .await?
-                {
-                    return Ok(outcome);
+                let same = move |w: &Value| w.get("name").and_then(Value::as_str) == Some(name);
+                if *sent_before {
+                    look_up = Some(Box::new(same));
                 }
                 (
                     Endpoint::ChannelWebhooks(*channel),
@@ -546,6 +536,11 @@ impl Discord {
                 });
             }
         };
+        if let Some(same) = look_up
+            && let Some(outcome) = self.uploaded_before(endpoint.clone(), same, &notes).await?
+        {
+            return Ok(outcome);
+        }
         match self.call(endpoint, method, body, Some(&reason), &[]).await {
             Ok(answer) => Ok(Outcome {
                 created: if creates {
