@@ -212,7 +212,7 @@ pub mod msg {
         BACKUP_LIST_LINE = "backup-list-line" (label, id, when, trigger, members, size, pinned);
         BACKUP_PINNED_MARK = "backup-pinned-mark";
         BACKUP_INFO = "backup-info" (label, id, trigger, created, as_of, roles, channels, overwrites, members, bans, more, size, uncompressed, checksum, pinned, creator);
-        BACKUP_INFO_MORE = "backup-info-more" (emojis, stickers, threads, events, onboarding, webhooks, automod);
+        BACKUP_INFO_MORE = "backup-info-more" (emojis, stickers, threads, events, onboarding, webhooks, messages, automod);
         BACKUP_INFO_AUTOMOD = "backup-info-automod" (count);
         BACKUP_INFO_AUTOMOD_UNKNOWN = "backup-info-automod-unknown";
         BACKUP_INFO_MORE_UNKNOWN = "backup-info-more-unknown";
@@ -226,6 +226,12 @@ pub mod msg {
         BACKUP_SCHEDULE_SET = "backup-schedule-set" (minutes);
         BACKUP_SCHEDULE_RAISED = "backup-schedule-raised" (minutes, requested);
         BACKUP_SCHEDULE_OFF = "backup-schedule-off";
+        BACKUP_MESSAGES_ON = "backup-messages-on" (channels, count, max_channels, max_count);
+        BACKUP_MESSAGES_OFF = "backup-messages-off";
+        ERROR_MESSAGES_INTENT = "error-messages-intent";
+        ERROR_MESSAGES_PLAN = "error-messages-plan";
+        ERROR_MESSAGES_CHANNELS = "error-messages-channels" (max);
+        ERROR_MESSAGES_COUNT = "error-messages-count" (max);
         BACKUP_TRIGGER_MANUAL = "backup-trigger-manual";
         BACKUP_TRIGGER_SCHEDULED = "backup-trigger-scheduled";
         BACKUP_TRIGGER_PRE_RESTORE = "backup-trigger-pre-restore";
@@ -270,6 +276,7 @@ pub mod msg {
         RESTORE_PREVIEW_WELCOME = "restore-preview-welcome" (update);
         RESTORE_PREVIEW_ONBOARDING = "restore-preview-onboarding" (update);
         RESTORE_PREVIEW_WEBHOOKS = "restore-preview-webhooks" (create, update, delete, keep, skip);
+        RESTORE_PREVIEW_MESSAGES = "restore-preview-messages" (create, keep, skip);
         RESTORE_PREVIEW_WEBHOOK_DELETIONS = "restore-preview-webhook-deletions" (count, items);
         RESTORE_WEBHOOK_URLS = "restore-webhook-urls" (count);
         RESTORE_WARN_AUTOMOD_UNKNOWN_SNAPSHOT = "restore-warn-automod-unknown-snapshot";

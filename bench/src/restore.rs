@@ -164,6 +164,8 @@ fn planned_route(action: &Action) -> &'static str {
         Action::WebhookCreate { .. } => "POST /channels/{channel_id}/webhooks",
         Action::WebhookUpdate { .. } => "PATCH /webhooks/{webhook_id}",
         Action::WebhookDelete { .. } => "DELETE /webhooks/{webhook_id}",
+        Action::MessageReplay { .. } => "POST /webhooks/{webhook_id}/{webhook_token}",
+        Action::ReplayEnd { .. } => "DELETE /webhooks/{webhook_id}",
         Action::EventUpdate { .. } => {
             "PATCH /guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}"
         }

@@ -85,6 +85,8 @@ pub struct User {
     pub dms_open: bool,
     pub locale: String,
     pub email: Option<String>,
+    /// Their avatar's hash (bytes in the world's images, served by the CDN route).
+    pub avatar: Option<String>,
 }
 
 impl User {
@@ -92,7 +94,7 @@ impl User {
         json!({
             "id": self.id.to_string(),
             "username": self.username,
-            "avatar": null,
+            "avatar": self.avatar,
             "discriminator": "0",
             "public_flags": 0,
             "flags": 0,
@@ -112,9 +114,11 @@ impl User {
         use std::fmt::Write as _;
         let _ = write!(out, "{{\"id\":\"{}\",\"username\":", self.id);
         push_json_str(out, &self.username);
+        out.push_str(",\"avatar\":");
+        push_opt_str(out, self.avatar.as_deref());
         let _ = write!(
             out,
-            ",\"avatar\":null,\"discriminator\":\"0\",\"public_flags\":0,\"flags\":0,\"bot\":{},\"system\":false,\"banner\":null,\"accent_color\":null,\"global_name\":",
+            ",\"discriminator\":\"0\",\"public_flags\":0,\"flags\":0,\"bot\":{},\"system\":false,\"banner\":null,\"accent_color\":null,\"global_name\":",
             self.bot
         );
         push_opt_str(out, self.global_name.as_deref());
@@ -1384,6 +1388,7 @@ mod tests {
             dms_open: true,
             locale: "en-US".to_string(),
             email: None,
+            avatar: Some("0123abcd".to_string()),
         };
         let member = Member {
             user_id: 42,

@@ -214,6 +214,7 @@ impl State {
                 dms_open: false,
                 locale: "en-US".to_string(),
                 email: None,
+                avatar: w.avatar.clone(),
             },
             None => self.world.users.get(&m.author_id).cloned().unwrap_or(User {
                 id: m.author_id,
@@ -223,6 +224,7 @@ impl State {
                 dms_open: false,
                 locale: "en-US".to_string(),
                 email: None,
+                avatar: None,
             }),
         };
         let iu = m

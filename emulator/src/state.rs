@@ -698,9 +698,27 @@ impl State {
                         username.to_lowercase().replace(' ', ".")
                     )
                 }),
+                avatar: None,
             },
         );
         id
+    }
+
+    /// Gives `user` an avatar (`png`: the image's bytes); returns its hash.
+    pub fn set_user_avatar(&mut self, user: UserId, png: Vec<u8>) -> Result<String, ApiError> {
+        use base64::Engine as _;
+        let uri = format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(&png)
+        );
+        let hash = self.upload_image(&serde_json::Value::String(uri), "avatar")?;
+        let u = self
+            .world
+            .users
+            .get_mut(&user)
+            .ok_or_else(ApiError::unknown_user)?;
+        u.avatar = Some(hash.clone());
+        Ok(hash)
     }
 
     /// Creates a guild owned by `owner` with @everyone and a #general text channel.

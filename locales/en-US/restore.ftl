@@ -127,6 +127,7 @@ restore-preview-thread-deletions = 🗑️ **Thread deletions** ({ $count }): { 
 restore-preview-events = Scheduled events: { $create } to schedule again, { $update } to update, { $delete } to delete, { $keep } unchanged, { $skip } skipped (past or starting soon)
 restore-preview-event-deletions = 🗑️ **Scheduled event deletions** ({ $count }): { $items }
 restore-preview-webhooks = Webhooks: { $create } to make again (with new URLs, sent to you by DM when done), { $update } to update, { $delete } to delete, { $keep } unchanged, { $skip } skipped
+restore-preview-messages = Messages: { $create } to post again in the channels made again, in order, with their authors' names and avatars (through a webhook, without pinging anyone); { $keep } left where their channel survived; { $skip } skipped
 restore-preview-webhook-deletions = 🗑️ **Webhook deletions** ({ $count }): { $items }
 restore-webhook-urls = 🔗 The restore made { $count ->
     [one] a webhook

@@ -127,6 +127,7 @@ restore-preview-thread-deletions = 🗑️ **스레드 삭제** ({ $count }): { 
 restore-preview-events = 예약 이벤트: 다시 예약 { $create }, 수정 { $update }, 삭제 { $delete }, 그대로 { $keep }, 건너뜀 { $skip }(지났거나 곧 시작)
 restore-preview-event-deletions = 🗑️ **예약 이벤트 삭제** ({ $count }): { $items }
 restore-preview-webhooks = 웹후크: 다시 만듦 { $create }(새 URL은 끝나면 DM으로 보냅니다), 수정 { $update }, 삭제 { $delete }, 그대로 { $keep }, 건너뜀 { $skip }
+restore-preview-messages = 메시지: 다시 만든 채널에 다시 올림 { $create }(작성자 이름과 아바타 그대로, 순서대로, 웹후크로 알림 없이), 채널이 남아 있어 그대로 { $keep }, 건너뜀 { $skip }
 restore-preview-webhook-deletions = 🗑️ **웹후크 삭제** ({ $count }): { $items }
 restore-webhook-urls = 🔗 복원으로 웹후크 { $count }개를 다시 만들었습니다. Discord가 새 URL을 주었으니, 예전 URL로 글을 올리던 연동마다 새 URL을 넣어 주세요. URL이 있으면 누구나 글을 올릴 수 있으니 남에게 알리지 마세요.
 restore-preview-welcome = 환영 화면: { $update ->

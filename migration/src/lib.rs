@@ -26,6 +26,7 @@ mod m20261206_000900_scheduled_events;
 mod m20261206_001000_welcome_screen;
 mod m20261206_001100_onboarding;
 mod m20261206_001200_webhooks;
+mod m20261206_001300_message_backup;
 mod runner;
 mod sql;
 
@@ -70,5 +71,6 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(m20261206_001000_welcome_screen::MIGRATION),
         Box::new(m20261206_001100_onboarding::MIGRATION),
         Box::new(m20261206_001200_webhooks::MIGRATION),
+        Box::new(m20261206_001300_message_backup::MIGRATION),
     ]
 }

@@ -58,6 +58,10 @@ pub struct GuildSettings {
     pub web_join_enabled: bool,
     /// The role a member gets when they link ("verified"); `None`: none.
     pub web_join_role_id: Option<u64>,
+    /// Channels whose last messages snapshots keep (`/backup messages`; empty: off).
+    pub message_channel_ids: Vec<u64>,
+    /// Messages kept per channel; `None`: the plan's most.
+    pub message_limit: Option<u32>,
 }
 
 impl GuildSettings {

@@ -378,6 +378,8 @@ pub async fn settings<C: ConnectionTrait>(
             antinuke_enabled: c.antinuke_enabled,
             web_join_enabled: c.web_join_enabled,
             web_join_role_id: c.web_join_role_id.map(from_db),
+            message_channel_ids: ids(&c.message_channel_ids),
+            message_limit: c.message_limit.and_then(|n| u32::try_from(n).ok()),
         };
         (c.id, c.version, settings)
     }))
@@ -432,6 +434,14 @@ pub async fn save_settings<C: ConnectionTrait>(
         .col_expr(
             guild_configs::Column::WebJoinRoleId,
             Expr::value(s.web_join_role_id.map(to_db)),
+        )
+        .col_expr(
+            guild_configs::Column::MessageChannelIds,
+            Expr::value(stored_ids(&s.message_channel_ids)),
+        )
+        .col_expr(
+            guild_configs::Column::MessageLimit,
+            Expr::value(s.message_limit.and_then(|n| i32::try_from(n).ok())),
         )
         .exec(txn)
         .await?;

@@ -174,6 +174,13 @@ pub enum SettingsChange {
         enabled: bool,
         role: Option<u64>,
     },
+    /// Message backups: the channels whose last messages snapshots keep (empty: off) and how
+    /// many per channel (`None`: the plan's most); the caller bounds both by the plan and
+    /// checked the Message Content intent.
+    Messages {
+        channels: Vec<u64>,
+        limit: Option<u32>,
+    },
     Reset,
 }
 
@@ -396,9 +403,22 @@ impl GuildService {
                     json!({ "enabled": enabled, "role_id": role.map(|r| r.to_string()) }),
                 )
             }
+            SettingsChange::Messages { channels, limit } => {
+                settings.message_channel_ids = channels.clone();
+                settings.message_limit = *limit;
+                (
+                    "messages",
+                    json!({
+                        "channel_ids": channels.iter().map(u64::to_string).collect::<Vec<_>>(),
+                        "limit": limit,
+                    }),
+                )
+            }
             SettingsChange::Reset => {
                 settings = GuildSettings {
                     snapshot_interval_minutes: settings.snapshot_interval_minutes,
+                    message_channel_ids: settings.message_channel_ids.clone(),
+                    message_limit: settings.message_limit,
                     antinuke_enabled: settings.antinuke_enabled,
                     web_join_enabled: true,
                     ..GuildSettings::default()

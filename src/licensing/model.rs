@@ -63,6 +63,10 @@ pub struct Plan {
     pub antinuke: AntinukeFeatures,
     /// `None`: unlimited.
     pub member_restore_limit: Option<u32>,
+    /// Most channels whose last messages snapshots keep (`/backup messages`); 0: not included.
+    pub message_channels: u32,
+    /// Most messages kept per channel and snapshot.
+    pub messages_per_channel: u32,
 }
 
 impl Plan {
@@ -158,6 +162,8 @@ mod tests {
                 ..Default::default()
             },
             member_restore_limit: Some(1000),
+            message_channels: 10,
+            messages_per_channel: 250,
         }
     }
 

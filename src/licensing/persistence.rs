@@ -25,6 +25,8 @@ fn plan(m: plans::Model) -> Plan {
         antinuke: serde_json::from_value::<AntinukeFeatures>(m.antinuke_features)
             .unwrap_or_default(),
         member_restore_limit: m.member_restore_limit.and_then(|n| u32::try_from(n).ok()),
+        message_channels: u32::try_from(m.message_channels).unwrap_or(0),
+        messages_per_channel: u32::try_from(m.messages_per_channel).unwrap_or(0),
     }
 }
 

@@ -780,6 +780,7 @@ mod tests {
             welcome: None,
             onboarding: None,
             webhooks: None,
+            messages: None,
             images: Default::default(),
             pictures: Default::default(),
         }

@@ -364,6 +364,33 @@ impl Actor {
         id_in(&st.send_message(self.user, channel, parts)?)
     }
 
+    /// Sends a message with `body` (content, embeds...) and files (name, bytes) as `files[n]`.
+    pub fn post_message(
+        &self,
+        channel: ChannelId,
+        body: Value,
+        files: Vec<(String, Vec<u8>)>,
+    ) -> Result<MessageId, ApiError> {
+        let mut st = st!(self);
+        let files = files
+            .into_iter()
+            .enumerate()
+            .map(|(i, (filename, data))| crate::ops_messages::UploadedFile {
+                field: format!("files[{i}]"),
+                filename,
+                content_type: None,
+                data,
+            })
+            .collect();
+        let parts = st.parse_message(&body, files)?;
+        id_in(&st.send_message(self.user, channel, parts)?)
+    }
+
+    /// Pins a message (`PUT /channels/{c}/messages/pins/{m}`).
+    pub fn pin_message(&self, channel: ChannelId, message: MessageId) -> Result<(), ApiError> {
+        st!(self).set_pinned(self.user, channel, message, true, self.r())
+    }
+
     /// Opens the DM with another user (e.g. a bot); returns the channel id.
     pub fn open_dm(&self, other: UserId) -> Result<ChannelId, ApiError> {
         id_in(&st!(self).create_dm(self.user, other)?)

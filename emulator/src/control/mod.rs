@@ -142,6 +142,23 @@ impl Emulator {
         self.inner.state.lock().create_user(name, false)
     }
 
+    /// Turns an application's Message Content intent on or off (the Developer Portal's
+    /// switch): its application flags and what its bot reads of messages follow.
+    pub fn set_message_content_intent(&self, app: ApplicationId, on: bool) -> bool {
+        match self.inner.state.lock().world.apps.get_mut(&app) {
+            Some(a) => {
+                a.options.message_content_intent = on;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Gives a user an avatar (PNG bytes); returns its hash (served by the CDN route).
+    pub fn set_user_avatar(&self, user: UserId, png: Vec<u8>) -> Result<String, ApiError> {
+        self.inner.state.lock().set_user_avatar(user, png)
+    }
+
     /// Creates a guild with @everyone and #general.
     pub fn create_guild(&self, owner: UserId, name: &str) -> GuildId {
         self.inner.state.lock().create_guild(owner, name)

@@ -1736,11 +1736,18 @@ pub async fn cdn_image(AxState(inner): S, Path(p): P, kind: &str) -> axum::respo
             .values()
             .filter_map(|g| g.roles.get(&owner))
             .any(|r| r.icon.as_deref() == Some(hash.as_str())),
-        "avatars" => st
-            .world
-            .webhooks
-            .get(&owner)
-            .is_some_and(|w| w.avatar.as_deref() == Some(hash.as_str())),
+        // A webhook's avatar or a user's.
+        "avatars" => {
+            st.world
+                .webhooks
+                .get(&owner)
+                .is_some_and(|w| w.avatar.as_deref() == Some(hash.as_str()))
+                || st
+                    .world
+                    .users
+                    .get(&owner)
+                    .is_some_and(|u| u.avatar.as_deref() == Some(hash.as_str()))
+        }
         "guild-events" => st.world.guilds.values().any(|g| {
             g.scheduled_events
                 .iter()

@@ -607,7 +607,7 @@ pub fn site_routes() -> Router<Arc<Inner>> {
             "/guild-events/{owner}/{file}",
             get(|s, p| handlers::cdn_image(s, p, "guild-events")),
         )
-        // A webhook's avatar (`/avatars/{webhook_id}/{hash}.png`).
+        // A webhook's or a user's avatar (`/avatars/{id}/{hash}.png`).
         .route(
             "/avatars/{owner}/{file}",
             get(|s, p| handlers::cdn_image(s, p, "avatars")),

@@ -32,6 +32,10 @@ pub struct Model {
     pub updated_at: DateTimeWithTimeZone,
     /// The role given to members who link on the re-join page ("verified").
     pub web_join_role_id: Option<i64>,
+    /// Channels whose last messages snapshots keep (empty: off).
+    pub message_channel_ids: Vec<i64>,
+    /// Messages kept per channel; `None`: the plan's most.
+    pub message_limit: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

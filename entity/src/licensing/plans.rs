@@ -19,6 +19,10 @@ pub struct Model {
     pub sort_order: i32,
     pub is_active: bool,
     pub created_at: DateTimeWithTimeZone,
+    /// Most channels whose messages snapshots keep (0: not in the plan).
+    pub message_channels: i32,
+    /// Most messages kept per channel.
+    pub messages_per_channel: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -75,6 +75,12 @@ pub enum Endpoint {
     DmChannels,
     ChannelMessages(u64),
     ChannelMessage(u64, u64),
+    /// `/channels/{c}/pins/{m}` (pin or unpin a message).
+    ChannelPin(u64, u64),
+    /// `/webhooks/{w}/{token}` (execute: a message as the webhook; the token is never stored).
+    WebhookExecute(u64, String),
+    /// `/oauth2/applications/@me`: Umbra's own application (its flags).
+    CurrentApplication,
     /// The original response of one of Umbra's interactions (by its token, 15 minutes).
     OriginalResponse(String),
 }
@@ -91,6 +97,9 @@ pub struct RestCall {
     pub priority: Priority,
     /// A file upload (multipart form: the file plus plain fields; `body` is then unused).
     pub file: Option<RestFile>,
+    /// A message's attachments (multipart: `files[n]` beside `body` as `payload_json`, whose
+    /// `attachments` names them by index).
+    pub attachments: Vec<RestFile>,
 }
 
 /// A file sent as `multipart/form-data` (a sticker upload).
@@ -123,7 +132,13 @@ impl RestCall {
             reason: None,
             priority: Priority::Normal,
             file: None,
+            attachments: Vec::new(),
         }
+    }
+
+    pub fn attachments(mut self, files: Vec<RestFile>) -> Self {
+        self.attachments = files;
+        self
     }
 
     pub fn file(mut self, file: RestFile) -> Self {
@@ -432,6 +447,44 @@ impl Rest {
             Err(e) if e.status() == Some(404) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// `GET /oauth2/applications/@me`: Umbra's application flags (the privileged intents it
+    /// may use: 1<<18 / 1<<19 the Message Content intent).
+    pub async fn application_flags(&self) -> Result<u64, RestError> {
+        let app = self
+            .body(RestCall::new(Method::Get, Endpoint::CurrentApplication))
+            .await?;
+        Ok(app.get("flags").and_then(Value::as_u64).unwrap_or(0))
+    }
+
+    /// `GET /channels/{c}/messages`, newest first, by pages of 100: up to `max` messages.
+    pub async fn recent_messages(&self, channel: u64, max: usize) -> Result<Vec<Value>, RestError> {
+        let mut out: Vec<Value> = Vec::new();
+        let mut before: Option<String> = None;
+        while out.len() < max {
+            let mut call = RestCall::new(Method::Get, Endpoint::ChannelMessages(channel))
+                .query("limit", (max - out.len()).min(100));
+            if let Some(b) = &before {
+                call = call.query("before", b);
+            }
+            let page = match self.body(call).await? {
+                Value::Array(page) => page,
+                _ => return Err(RestError::Transient("messages: not a list".into())),
+            };
+            let full = page.len() >= 100;
+            before = page
+                .last()
+                .and_then(|m| m.get("id"))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            out.extend(page);
+            if !full || before.is_none() {
+                break;
+            }
+        }
+        out.truncate(max);
+        Ok(out)
     }
 
     /// `GET /guilds/{g}/welcome-screen` (a guild without one: an empty, disabled screen).

@@ -47,6 +47,9 @@ fn snowflake<T: From<std::num::NonZeroU64>>(id: u64) -> T {
 fn raw_path(endpoint: &Endpoint) -> Option<String> {
     match endpoint {
         Endpoint::GuildOnboarding(g) => Some(format!("guilds/{g}/onboarding")),
+        // serenity's multipart names every attachment `files[0]`: a message with several
+        // files goes raw (`files[n]`), and so does every webhook execution, for one path.
+        Endpoint::WebhookExecute(w, token) => Some(format!("webhooks/{w}/{token}")),
         _ => None,
     }
 }
@@ -156,6 +159,15 @@ fn route(endpoint: &Endpoint, application: u64) -> Route<'_> {
             channel_id: snowflake(c),
             message_id: snowflake(m),
         },
+        E::ChannelPin(c, m) => Route::ChannelPin {
+            channel_id: snowflake(c),
+            message_id: snowflake(m),
+        },
+        E::WebhookExecute(w, ref token) => Route::WebhookWithToken {
+            webhook_id: snowflake(w),
+            token,
+        },
+        E::CurrentApplication => Route::Oauth2ApplicationCurrent,
         E::OriginalResponse(ref token) => Route::WebhookOriginalInteractionResponse {
             application_id: snowflake(application),
             token,
@@ -252,7 +264,22 @@ impl SerenityRest {
             if let Some(headers) = call.reason.as_deref().and_then(reason_header) {
                 request = request.headers(headers);
             }
-            if let Some(body) = &call.body {
+            if !call.attachments.is_empty() {
+                let mut form = reqwest::multipart::Form::new().text(
+                    "payload_json",
+                    call.body
+                        .as_ref()
+                        .map_or_else(|| "{}".to_owned(), Value::to_string),
+                );
+                for (i, f) in call.attachments.iter().enumerate() {
+                    form = form.part(
+                        format!("files[{i}]"),
+                        reqwest::multipart::Part::bytes(f.bytes.clone())
+                            .file_name(f.filename.clone()),
+                    );
+                }
+                request = request.multipart(form);
+            } else if let Some(body) = &call.body {
                 request = request.json(body);
             }
             self.pacer.acquire(call.priority).await;

@@ -63,12 +63,7 @@ impl DocView {
                 .iter()
                 .flatten()
                 .map(|r| {
-                    let original = |local: &u32| {
-                        doc.channels
-                            .iter()
-                            .find(|c| c.id == *local)
-                            .map(|c| c.original_id)
-                    };
+                    let original = |local: &u32| doc.channel_original(*local);
                     let channels = r
                         .exempt_channels
                         .iter()
@@ -171,6 +166,10 @@ pub fn scope_of(destroyed: &Destroyed, doc: &DocView, actor: u64) -> (Scope, Vec
     if !destroyed.channels_deleted.is_empty() {
         components.push(Component::Threads);
         components.push(Component::Welcome);
+    }
+    // A deleted channel's kept messages are posted again in the channel made again.
+    if !destroyed.channels_deleted.is_empty() {
+        components.push(Component::Messages);
     }
     // The onboarding may have named a deleted role or channel (the planner sets it back only
     // when it did).
@@ -324,6 +323,7 @@ mod tests {
                 Component::AutoMod,
                 Component::Threads,
                 Component::Welcome,
+                Component::Messages,
                 Component::Onboarding,
                 Component::Webhooks,
                 Component::Bans

@@ -129,6 +129,7 @@ async fn autocomplete_components(
         "welcome",
         "onboarding",
         "webhooks",
+        "messages",
         "roles,channels",
         "roles,channels,settings",
         "roles,members",
@@ -366,6 +367,20 @@ pub fn preview_text(data: &Data, locale: Locale, p: &Preview, changed: bool) -> 
         if plan.components.has(component) && *counts != ActionCounts::default() {
             lines.push(counts_line(data, locale, m, counts, None));
         }
+    }
+    if plan
+        .components
+        .has(crate::recovery::restore::model::Component::Messages)
+        && c.messages != ActionCounts::default()
+    {
+        lines.push(t(
+            msg::RESTORE_PREVIEW_MESSAGES,
+            &[
+                arg("create", c.messages.create),
+                arg("keep", c.messages.keep),
+                arg("skip", c.messages.skip),
+            ],
+        ));
     }
     if plan
         .components

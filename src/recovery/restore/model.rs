@@ -67,6 +67,9 @@ pub mod limits {
     pub const EVENT: (u32, Duration) = (5, Duration::from_secs(5));
     /// `POST /channels/{c}/webhooks` (assumed, as the emulator; edits and deletes are fewer).
     pub const WEBHOOK: (u32, Duration) = (5, Duration::from_secs(5));
+    /// `POST /webhooks/{w}/{token}`, per webhook (observed, as the emulator): a channel's
+    /// replayed messages.
+    pub const WEBHOOK_EXECUTE: (u32, Duration) = (5, Duration::from_secs(2));
     /// `POST /channels/{c}/threads`, per parent channel (assumed, as the emulator).
     pub const THREAD_CREATE: (u32, Duration) = (5, Duration::from_secs(5));
     pub const GLOBAL_PER_SECOND: u32 = 50;
@@ -136,13 +139,17 @@ pub enum Component {
     /// Scheduled events still to come (name, description, times, channel or location); past,
     /// active and finished ones are left alone.
     Events,
+    /// Kept messages (`/backup messages`), posted again in order through a webhook with their
+    /// authors' names and avatars — only in channels the restore makes again (a channel that
+    /// survived still has its own).
+    Messages,
     /// Members who left but linked their account are added back (`/members pull`). Never part
     /// of "all": a restore does not add people unless asked.
     Pull,
 }
 
 impl Component {
-    pub const ALL: [Component; 13] = [
+    pub const ALL: [Component; 14] = [
         Component::Roles,
         Component::Channels,
         Component::Settings,
@@ -156,6 +163,7 @@ impl Component {
         Component::Welcome,
         Component::Onboarding,
         Component::Webhooks,
+        Component::Messages,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -173,6 +181,7 @@ impl Component {
             Component::Welcome => "welcome",
             Component::Onboarding => "onboarding",
             Component::Webhooks => "webhooks",
+            Component::Messages => "messages",
             Component::Pull => "pull",
         }
     }
@@ -688,6 +697,29 @@ pub enum Action {
         live: u64,
         name: String,
     },
+    /// One kept message posted again as its author through the channel's replay webhook
+    /// (`POST /webhooks/{w}/{token}?wait=true`; the webhook is made by the channel's first
+    /// message and found again by name after a restart), then pinned when it was. A channel's
+    /// messages go one after the other, in their order.
+    MessageReplay {
+        channel: Ref,
+        #[serde(with = "snowflake")]
+        original: u64,
+        author: String,
+        avatar: String,
+        content: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        embeds: Vec<serde_json::Value>,
+        /// (file name, base64 bytes).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        files: Vec<(String, String)>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        pinned: bool,
+    },
+    /// `DELETE /webhooks/{w}`: the channel's replay webhook, once its messages are posted.
+    ReplayEnd {
+        channel: Ref,
+    },
     /// `PUT /guilds/{g}/onboarding`: the whole onboarding.
     Onboarding {
         onboarding: crate::recovery::sync::model::Onboarding<Ref>,
@@ -789,6 +821,7 @@ pub enum Kind {
     Welcome,
     Onboarding,
     Webhook,
+    Message,
 }
 
 /// The rate-limit lane a step runs in: one per bucket as serenity keys them (route kind +
@@ -821,6 +854,8 @@ pub enum Lane {
     Events,
     /// `POST /channels/{c}/webhooks`, `PATCH`/`DELETE /webhooks/{w}` (few: one lane).
     Webhooks,
+    /// A channel's replay webhook (its executions: one bucket per webhook), in message order.
+    Replay(Ref),
 }
 
 pub type StepId = u32;
@@ -867,6 +902,7 @@ impl Step {
             Action::WebhookCreate { .. }
             | Action::WebhookUpdate { .. }
             | Action::WebhookDelete { .. } => Kind::Webhook,
+            Action::MessageReplay { .. } | Action::ReplayEnd { .. } => Kind::Message,
         }
     }
 
@@ -904,6 +940,9 @@ impl Step {
             Action::WebhookCreate { .. }
             | Action::WebhookUpdate { .. }
             | Action::WebhookDelete { .. } => Lane::Webhooks,
+            Action::MessageReplay { channel, .. } | Action::ReplayEnd { channel } => {
+                Lane::Replay(*channel)
+            }
         }
     }
 
@@ -932,6 +971,7 @@ impl Step {
                     | Action::ThreadCreate { .. }
                     | Action::EventCreate { .. }
                     | Action::WebhookCreate { .. }
+                    | Action::MessageReplay { .. }
             )
     }
 
@@ -978,9 +1018,10 @@ impl Step {
                 roles.extend(r);
                 channels.extend(c);
             }
-            Action::WebhookCreate { channel, .. } | Action::WebhookUpdate { channel, .. } => {
-                channels.push(*channel)
-            }
+            Action::WebhookCreate { channel, .. }
+            | Action::WebhookUpdate { channel, .. }
+            | Action::MessageReplay { channel, .. }
+            | Action::ReplayEnd { channel } => channels.push(*channel),
             Action::AutoModCreate { body, .. } | Action::AutoModUpdate { body, .. } => {
                 roles.extend(body.exempt_roles.iter().copied());
                 channels.extend(body.exempt_channels.iter().copied());
@@ -1173,6 +1214,9 @@ pub struct Counts {
     pub onboarding: ActionCounts,
     #[serde(default)]
     pub webhooks: ActionCounts,
+    /// create = posted again; keep = left in a channel that survived; skip = not postable.
+    #[serde(default)]
+    pub messages: ActionCounts,
     /// Permission overwrites sent inside channel creates and updates.
     pub overwrites: usize,
 }
@@ -1238,7 +1282,15 @@ impl Plan {
         let mut all_channel_deletes = Vec::new();
         let mut members = Vec::new();
         let mut role_positions = None;
+        // A channel's replayed messages (and its replay's end) wait for the one before.
+        let mut previous_replay: HashMap<StepId, StepId> = HashMap::new();
+        let mut last_replay: HashMap<Ref, StepId> = HashMap::new();
         for s in &self.steps {
+            if let Action::MessageReplay { channel, .. } | Action::ReplayEnd { channel } = &s.action
+                && let Some(before) = last_replay.insert(*channel, s.id)
+            {
+                previous_replay.insert(s.id, before);
+            }
             match &s.action {
                 Action::RoleCreate { role, .. } => {
                     role_create.insert(*role, s.id);
@@ -1300,6 +1352,9 @@ impl Plan {
                         deps.extend(&members);
                         deps.extend(&all_channel_writes);
                     }
+                    Action::MessageReplay { .. } | Action::ReplayEnd { .. } => {
+                        deps.extend(previous_replay.get(&s.id))
+                    }
                     _ => {}
                 }
                 deps.remove(&s.id);
@@ -1360,6 +1415,16 @@ impl Plan {
             Action::WebhookCreate { name, .. }
             | Action::WebhookUpdate { name, .. }
             | Action::WebhookDelete { name, .. } => format!("webhook {name}"),
+            Action::MessageReplay {
+                channel: c, author, ..
+            } => match c {
+                Ref::L(l) => format!("message by {author} in #{}", channel(l)),
+                Ref::D(d) => format!("message by {author} in <#{d}>"),
+            },
+            Action::ReplayEnd { channel: c } => match c {
+                Ref::L(l) => format!("replay webhook of #{}", channel(l)),
+                Ref::D(d) => format!("replay webhook of <#{d}>"),
+            },
         };
         (step.kind(), name)
     }
@@ -1400,6 +1465,9 @@ impl Plan {
                 Action::WebhookCreate { .. }
                 | Action::WebhookUpdate { .. }
                 | Action::WebhookDelete { .. } => c.webhooks += 1,
+                Action::MessageReplay { channel, .. } | Action::ReplayEnd { channel } => {
+                    *c.replays.entry(*channel).or_default() += 1
+                }
                 Action::WelcomeScreen { .. } | Action::Onboarding { .. } => c.guild += 1,
                 Action::RolePositions { .. } | Action::ChannelPositions { .. } => c.bulk += 1,
             }
@@ -1432,6 +1500,14 @@ impl Plan {
         let automod = t(c.automod, limits::AUTOMOD);
         let events = t(c.events, limits::EVENT);
         let webhooks = t(c.webhooks, limits::WEBHOOK);
+        // Each channel's messages go through its own webhook, one after the other (one call
+        // each, plus the webhook's creation).
+        let replays = c
+            .replays
+            .values()
+            .map(|n| t(*n, limits::WEBHOOK_EXECUTE))
+            .max()
+            .unwrap_or_default();
         // Threads are created per parent channel (its own bucket), after the channels.
         let threads = c
             .thread_creates
@@ -1459,6 +1535,7 @@ impl Plan {
             + c.automod
             + c.events
             + c.webhooks
+            + c.replays.values().sum::<usize>()
             + c.thread_creates.values().sum::<usize>()
             + c.bulk;
         let global = Duration::from_secs_f64(total as f64 / f64::from(limits::GLOBAL_PER_SECOND));
@@ -1478,6 +1555,8 @@ impl Plan {
             .max(channels + events)
             // Webhooks wait for their channels.
             .max(channels + webhooks)
+            // Messages wait for their channels.
+            .max(channels + replays)
             .max(global)
             + Duration::from_secs(1)
     }
@@ -1507,6 +1586,7 @@ struct LaneCounts {
     automod: usize,
     events: usize,
     webhooks: usize,
+    replays: HashMap<Ref, usize>,
     thread_creates: HashMap<Ref, usize>,
     bulk: usize,
 }
@@ -1605,6 +1685,9 @@ pub struct RunState {
     /// The webhooks made again, by step: their new URLs are read from Discord when the job
     /// ends and sent to who confirmed it (the ids only are kept, never a token).
     pub webhooks: BTreeMap<StepId, u64>,
+    /// The last message posted again in each channel (live channel id -> message id): a
+    /// message written ahead and not recorded is looked for after it, from the replay webhook.
+    pub replayed: BTreeMap<u64, u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -1619,6 +1702,8 @@ struct ProgressJson {
     sending: BTreeSet<StepId>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     webhooks: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    replayed: BTreeMap<String, String>,
 }
 
 impl RunState {
@@ -1689,6 +1774,11 @@ impl RunState {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            replayed: self
+                .replayed
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         serde_json::to_value(p).unwrap_or_else(|_| serde_json::json!({}))
     }
@@ -1744,6 +1834,11 @@ impl RunState {
             .collect();
         state.webhooks = p
             .webhooks
+            .iter()
+            .filter_map(|(k, v)| Some((k.parse().ok()?, v.parse().ok()?)))
+            .collect();
+        state.replayed = p
+            .replayed
             .iter()
             .filter_map(|(k, v)| Some((k.parse().ok()?, v.parse().ok()?)))
             .collect();

@@ -33,6 +33,7 @@ pub fn kind_name(k: model::Kind) -> &'static str {
         model::Kind::Welcome => "welcome screen",
         model::Kind::Onboarding => "onboarding",
         model::Kind::Webhook => "webhook",
+        model::Kind::Message => "message",
     }
 }
 

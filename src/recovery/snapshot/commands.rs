@@ -1,4 +1,5 @@
-//! Purpose: `/backup create | list | info | delete | pin | unpin | export | import | schedule` —
+//! Purpose: `/backup create | list | info | delete | pin | unpin | export | import | schedule |
+//! messages` —
 //! trusted users only (owner and trusted users/roles: in a nuke the attacker is usually an
 //! administrator), localized, snapshots offered by label and date in autocomplete.
 
@@ -156,7 +157,8 @@ fn counts<'a>(m: &SnapshotMeta) -> Vec<(&'a str, ArgValue)> {
     guild_only,
     check = "checks::trusted",
     subcommands(
-        "create", "list", "info", "delete", "pin", "unpin", "export", "import", "schedule"
+        "create", "list", "info", "delete", "pin", "unpin", "export", "import", "schedule",
+        "messages"
     ),
     subcommand_required
 )]
@@ -299,6 +301,14 @@ pub async fn info(
                             doc.onboarding.as_ref().map_or(0, |o| o.prompts.len()),
                         ),
                         arg("webhooks", doc.webhooks.as_ref().map_or(0, Vec::len)),
+                        arg(
+                            "messages",
+                            doc.messages
+                                .iter()
+                                .flatten()
+                                .map(|c| c.messages.len())
+                                .sum::<usize>(),
+                        ),
                         arg(
                             "automod",
                             match &doc.automod {
@@ -580,6 +590,121 @@ pub async fn schedule(
         }
         _ => reply::say(ctx, msg::BACKUP_SCHEDULE_OFF, &[], true).await,
     }
+}
+
+// Opt-in, bounded by the plan, needs the Message Content intent. No option: shows the
+// setting; a channel: keeps its messages (`keep: False` stops); `keep: False` alone turns
+// message backups off; `count`: how many per channel. Adding a channel without the intent
+// says what to enable and changes nothing.
+/// Keeps the last messages of chosen channels in every snapshot.
+#[poise::command(slash_command, guild_only, ephemeral)]
+pub async fn messages(
+    ctx: Context<'_>,
+    #[channel_types("Text", "News")] channel: Option<serenity::GuildChannel>,
+    keep: Option<bool>,
+    #[min = 1]
+    #[max = 10000]
+    count: Option<u32>,
+) -> Result<(), Error> {
+    use crate::guild::GuildReader as _;
+    let guild = guild_of(ctx)?;
+    let data = ctx.data();
+    let internal = |what: &'static str| {
+        move |e: crate::guild::GuildError| Error::Internal(anyhow::Error::new(e).context(what))
+    };
+    let settings = data
+        .guilds
+        .settings(guild)
+        .await
+        .map_err(internal("reading the guild's settings"))?;
+    let plan = data
+        .licensing
+        .entitlements(guild)
+        .await
+        .map_err(|e| Error::Internal(anyhow::Error::new(e).context("reading entitlements")))?
+        .plan;
+    let mut channels = settings.message_channel_ids.clone();
+    let mut adds = false;
+    match (&channel, keep) {
+        (Some(c), Some(false)) => channels.retain(|x| *x != c.id.get()),
+        (Some(c), _) => {
+            if !channels.contains(&c.id.get()) {
+                channels.push(c.id.get());
+                adds = true;
+            }
+        }
+        (None, Some(false)) => channels.clear(),
+        (None, _) => {}
+    }
+    let limit = count.or(settings.message_limit);
+    let changed = channels != settings.message_channel_ids || limit != settings.message_limit;
+    if changed && !channels.is_empty() {
+        let user = |m: Msg| Error::User(UserError::new(m));
+        if plan.message_channels == 0 || plan.messages_per_channel == 0 {
+            return Err(user(msg::ERROR_MESSAGES_PLAN));
+        }
+        if adds && channels.len() > plan.message_channels as usize {
+            return Err(Error::User(
+                UserError::new(msg::ERROR_MESSAGES_CHANNELS).with("max", plan.message_channels),
+            ));
+        }
+        if count.is_some_and(|n| n > plan.messages_per_channel) {
+            return Err(Error::User(
+                UserError::new(msg::ERROR_MESSAGES_COUNT).with("max", plan.messages_per_channel),
+            ));
+        }
+        if adds {
+            ctx.defer_ephemeral().await?;
+            let allowed = data
+                .snapshots
+                .message_content_allowed()
+                .await
+                .map_err(|e| {
+                    Error::Internal(
+                        anyhow::Error::new(e).context("reading the application's flags"),
+                    )
+                })?;
+            if !allowed {
+                return Err(user(msg::ERROR_MESSAGES_INTENT));
+            }
+        }
+    }
+    if changed {
+        data.guilds
+            .change_settings(
+                guild,
+                ctx.author().id.get(),
+                crate::guild::service::SettingsChange::Messages {
+                    channels: channels.clone(),
+                    limit,
+                },
+            )
+            .await
+            .map_err(internal("saving the message backups"))?;
+    }
+    if channels.is_empty() {
+        return reply::say(ctx, msg::BACKUP_MESSAGES_OFF, &[], true).await;
+    }
+    let list = channels
+        .iter()
+        .map(|c| format!("<#{c}>"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let per_channel = limit
+        .unwrap_or(plan.messages_per_channel)
+        .min(plan.messages_per_channel);
+    reply::say(
+        ctx,
+        msg::BACKUP_MESSAGES_ON,
+        &[
+            arg("channels", list),
+            arg("count", per_channel),
+            arg("max_channels", plan.message_channels),
+            arg("max_count", plan.messages_per_channel),
+        ],
+        true,
+    )
+    .await
 }
 
 /// The `/umbra status` values of live sync and the last snapshot, in `locale`.

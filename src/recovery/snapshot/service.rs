@@ -67,6 +67,10 @@ pub enum SnapshotError {
     Download(String),
 }
 
+/// Application flags of the Message Content intent: GATEWAY_MESSAGE_CONTENT (verified apps)
+/// and GATEWAY_MESSAGE_CONTENT_LIMITED (apps under 100 servers).
+pub const MESSAGE_CONTENT_FLAGS: u64 = (1 << 18) | (1 << 19);
+
 /// Snapshot tuning (from `[recovery]` in the configuration).
 #[derive(Debug, Clone)]
 pub struct SnapshotSettings {
@@ -240,6 +244,7 @@ impl SnapshotService {
         let mut doc = SnapshotDocument::from_state(&state).ok_or(SnapshotError::NoStateAt)?;
         self.keep_images(guild, &mut doc).await;
         self.keep_starters(guild, &mut doc).await;
+        self.keep_messages(guild, &mut doc, at.is_none()).await;
         let (doc, encoded) = tokio::task::spawn_blocking(move || {
             let encoded = model::encode(&doc).map_err(SnapshotError::Encode)?;
             Ok::<_, SnapshotError>((doc, encoded))
@@ -395,6 +400,150 @@ impl SnapshotService {
                 }
             };
         }
+    }
+
+    /// Whether Umbra's application may read message content (the Message Content intent:
+    /// application flags 1<<18 or 1<<19). `Err`: Discord could not be asked.
+    pub async fn message_content_allowed(&self) -> Result<bool, crate::discord::rest::RestError> {
+        let flags = self.rest.application_flags().await?;
+        Ok(flags & MESSAGE_CONTENT_FLAGS != 0)
+    }
+
+    /// The last messages of the channels the guild chose (`/backup messages`, bounded by the
+    /// plan): read from Discord now (`live`) with their attachments' bytes (each up to
+    /// [`model::limits::FILE_BYTES`], [`model::limits::FILES_TOTAL_BYTES`] in all, newest
+    /// first), or — for a snapshot of a past moment (AntiNuke's, the time machine's) — those
+    /// of the newest stored snapshot, the best known. Without the Message Content intent
+    /// nothing is read (Discord would give empty texts). A channel that cannot be read is left
+    /// out and logged; the snapshot goes on.
+    async fn keep_messages(&self, guild: u64, doc: &mut SnapshotDocument, live: bool) {
+        let Ok(settings) = self.guilds.settings(guild).await else {
+            return;
+        };
+        if settings.message_channel_ids.is_empty() {
+            return;
+        }
+        let Ok(entitlements) = self.licensing.entitlements(guild).await else {
+            return;
+        };
+        let plan = &entitlements.plan;
+        let per_channel = settings
+            .message_limit
+            .unwrap_or(plan.messages_per_channel)
+            .min(plan.messages_per_channel) as usize;
+        let chosen: Vec<(u64, u32)> = settings
+            .message_channel_ids
+            .iter()
+            .take(plan.message_channels as usize)
+            .filter_map(|c| {
+                doc.channels
+                    .iter()
+                    .find(|x| x.original_id == *c && matches!(x.kind, 0 | 5))
+                    .map(|x| (*c, x.id))
+            })
+            .collect();
+        if per_channel == 0 || chosen.is_empty() {
+            return;
+        }
+        if !live {
+            self.carry_messages(guild, doc, &chosen).await;
+            return;
+        }
+        match self.message_content_allowed().await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(
+                    guild,
+                    "message backups are on but the Message Content intent is off: no messages kept"
+                );
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(guild, error = %e, "the application's intents could not be read: no messages kept");
+                return;
+            }
+        }
+        let mut files_left = model::limits::FILES_TOTAL_BYTES;
+        let mut kept = Vec::new();
+        for (channel, local) in chosen {
+            let read = self.rest.recent_messages(channel, per_channel);
+            let raw = match tokio::time::timeout(Duration::from_secs(120), read).await {
+                Ok(Ok(raw)) => raw,
+                Ok(Err(e)) => {
+                    tracing::warn!(guild, channel, error = %e, "a channel's messages could not be read");
+                    continue;
+                }
+                Err(_) => {
+                    tracing::warn!(guild, channel, "reading a channel's messages timed out");
+                    continue;
+                }
+            };
+            let mut messages = Vec::with_capacity(raw.len());
+            // Newest first: the latest files are the ones kept when the budget runs out.
+            for m in &raw {
+                let Some((mut m, urls)) = model::message_doc(m) else {
+                    continue;
+                };
+                for (f, url) in m.files.iter_mut().zip(urls) {
+                    let size = usize::try_from(f.size).unwrap_or(usize::MAX);
+                    if size > model::limits::FILE_BYTES || size > files_left {
+                        continue;
+                    }
+                    if let Some((hash, data)) = self
+                        .fetch_image(guild, &url, model::limits::FILE_BYTES)
+                        .await
+                    {
+                        files_left = files_left.saturating_sub(size.max(data.len() * 3 / 4));
+                        f.data = Some(hash.clone());
+                        doc.images.insert(hash, data);
+                    }
+                }
+                messages.push(m);
+            }
+            messages.reverse();
+            kept.push(model::MessageChannelDoc {
+                channel: local,
+                messages,
+            });
+        }
+        kept.sort_by_key(|c| c.channel);
+        doc.messages = Some(kept);
+    }
+
+    /// A past moment's messages: the newest stored snapshot's, mapped to `doc`'s channels by
+    /// their Discord ids, with their files' bytes.
+    async fn carry_messages(&self, guild: u64, doc: &mut SnapshotDocument, chosen: &[(u64, u32)]) {
+        let Ok(Some(latest)) = self.latest(guild).await else {
+            return;
+        };
+        let Ok((_, previous)) = self.document(guild, latest.id).await else {
+            return;
+        };
+        let Some(then) = previous.messages.clone() else {
+            return;
+        };
+        let mut kept = Vec::new();
+        for c in then {
+            let Some(original) = previous.channel_original(c.channel) else {
+                continue;
+            };
+            let Some((_, local)) = chosen.iter().find(|(id, _)| *id == original) else {
+                continue;
+            };
+            for f in c.messages.iter().flat_map(|m| &m.files) {
+                if let Some(hash) = &f.data
+                    && let Some(data) = previous.images.get(hash)
+                {
+                    doc.images.insert(hash.clone(), data.clone());
+                }
+            }
+            kept.push(model::MessageChannelDoc {
+                channel: *local,
+                messages: c.messages,
+            });
+        }
+        kept.sort_by_key(|c| c.channel);
+        doc.messages = Some(kept);
     }
 
     /// An image from Discord's CDN: (SHA-256 hex, base64), or `None` (gone, over `max` bytes,

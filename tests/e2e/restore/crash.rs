@@ -12,18 +12,10 @@ use umbra::recovery::restore::CrashPoint;
 use super::*;
 use crate::recovery::{issue_fixture, wait_live};
 
-async fn wait_crash(world: &TestWorld) {
-    world
-        .eventually("the runner stops at the crash point", || async {
-            world.data().restores.crashed()
-        })
-        .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_runner_killed_at_several_points_resumes_without_duplicates() {
-    let mut world = super::builder()
-        .fixture(issue_fixture())
+/// A live world on the max plan whose restore leases are short (a crashed runner's job is
+/// claimed again within seconds).
+pub(super) async fn crash_world(builder: crate::support::world::Builder) -> TestWorld {
+    let world = builder
         .configure(|c| {
             c.restore.lease_seconds = 2;
             c.restore.heartbeat_ms = 300;
@@ -33,6 +25,20 @@ async fn a_runner_killed_at_several_points_resumes_without_duplicates() {
         .await;
     wait_live(&world).await;
     max_plan(&world).await;
+    world
+}
+
+pub(super) async fn wait_crash(world: &TestWorld) {
+    world
+        .eventually("the runner stops at the crash point", || async {
+            world.data().restores.crashed()
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_killed_at_several_points_resumes_without_duplicates() {
+    let mut world = Box::pin(crash_world(super::builder().fixture(issue_fixture()))).await;
     bot_on_top(&world);
     let id = snapshot(&world, "before").await;
     let before = emulator_view(&world);
@@ -110,17 +116,7 @@ async fn a_process_that_takes_its_own_job_over_never_cancels_it() {
     // A heartbeat that came too late (a database outage, a stalled process) lets the lease
     // lapse while the run goes on; this process's runner claims the job again. The old run
     // must stop quietly and the new one finish: nobody cancelled anything.
-    let world = super::builder()
-        .fixture(issue_fixture())
-        .configure(|c| {
-            c.restore.lease_seconds = 2;
-            c.restore.heartbeat_ms = 300;
-            c.restore.poll_interval_ms = 100;
-        })
-        .start()
-        .await;
-    wait_live(&world).await;
-    max_plan(&world).await;
+    let world = Box::pin(crash_world(super::builder().fixture(issue_fixture()))).await;
     bot_on_top(&world);
     let id = snapshot(&world, "before").await;
     let before = emulator_view(&world);
@@ -193,16 +189,7 @@ async fn a_create_just_before_a_crash_is_not_sent_again(
     destroy: impl AsyncFnOnce(&TestWorld),
     after: impl AsyncFnOnce(&TestWorld),
 ) {
-    let mut world = super::builder()
-        .configure(|c| {
-            c.restore.lease_seconds = 2;
-            c.restore.heartbeat_ms = 300;
-            c.restore.poll_interval_ms = 100;
-        })
-        .start()
-        .await;
-    wait_live(&world).await;
-    max_plan(&world).await;
+    let mut world = Box::pin(crash_world(super::builder())).await;
     prepare(&world).await;
     assert_mirror_matches(&world, Duration::from_secs(60), "before the snapshot").await;
     let id = snapshot(&world, "before").await;

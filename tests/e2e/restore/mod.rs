@@ -11,6 +11,7 @@ mod crash;
 mod emojis;
 mod events;
 mod flows;
+mod messages;
 mod pacer;
 mod pictures;
 mod threads;

@@ -243,6 +243,8 @@ async fn every_table_round_trips_a_full_row_through_its_entity_with_an_empty_sea
             created_at: t0,
             updated_at: t1,
             web_join_role_id: Some(1_180_000_000_000_000_777),
+            message_channel_ids: vec![1_180_000_000_000_000_778],
+            message_limit: Some(100),
         }
     );
     let owner = guild
@@ -329,6 +331,8 @@ async fn every_table_round_trips_a_full_row_through_its_entity_with_an_empty_sea
             min_snapshot_interval_minutes: 30,
             antinuke_features: json!({"detection": false}),
             member_restore_limit: Some(0),
+            message_channels: 0,
+            messages_per_channel: 0,
             sort_order: 9,
             is_active: false,
             created_at: t0,

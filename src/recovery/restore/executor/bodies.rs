@@ -62,8 +62,68 @@ pub(super) enum Req {
     CreateWebhook(u64, Value, bool),
     EditWebhook(u64, Value),
     DeleteWebhook(u64),
+    /// One kept message through its channel's replay webhook.
+    Replay(ReplaySpec),
+    /// Deletes the replay webhook of a channel (live id) once its messages are posted.
+    ReplayEnd(u64),
     /// Nothing left to send (everything it referred to failed).
     Nothing,
+}
+
+/// A message to post again.
+pub(super) struct ReplaySpec {
+    /// The live channel.
+    pub(super) channel: u64,
+    /// The webhook execution's body (`payload_json` when there are files).
+    pub(super) body: Value,
+    /// (file name, base64 bytes).
+    pub(super) files: Vec<(String, String)>,
+    pub(super) pinned: bool,
+    /// Marked as sent before a restart: look for it first.
+    pub(super) sent_before: bool,
+    /// The channel's last message posted again before this one.
+    pub(super) after: Option<u64>,
+}
+
+/// Discord's SUPPRESS_NOTIFICATIONS message flag: a replayed message pings and notifies no one.
+const SUPPRESS_NOTIFICATIONS: u64 = 1 << 12;
+
+/// A name a webhook may post as: Discord refuses "discord" and "clyde" in it (a word joiner
+/// keeps them readable but not equal), and 1 to 80 characters.
+pub(super) fn webhook_username(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 8);
+    let mut i = 0;
+    while i < chars.len() {
+        let hit = ["discord", "clyde"].into_iter().find(|w| {
+            chars.len() - i >= w.len()
+                && chars[i..i + w.len()]
+                    .iter()
+                    .zip(w.chars())
+                    .all(|(a, b)| a.to_ascii_lowercase() == b)
+        });
+        match hit {
+            Some(w) => {
+                for (k, c) in chars[i..i + w.len()].iter().enumerate() {
+                    out.push(*c);
+                    if k == 3 {
+                        out.push('\u{2060}');
+                    }
+                }
+                i += w.len();
+            }
+            None => {
+                out.push(chars[i]);
+                i += 1;
+            }
+        }
+    }
+    let out: String = out.chars().take(80).collect();
+    if out.trim().is_empty() {
+        "?".to_owned()
+    } else {
+        out
+    }
 }
 
 pub(super) fn role_body(f: &RoleFields) -> Value {
@@ -652,6 +712,51 @@ pub(super) fn build(step: &Step, state: &RunState) -> Call {
             }
         },
         Action::WebhookDelete { live, .. } => Req::DeleteWebhook(*live),
+        Action::MessageReplay {
+            channel,
+            author,
+            avatar,
+            content,
+            embeds,
+            files,
+            pinned,
+            ..
+        } => match state.ids.channel(*channel) {
+            Some(c) => {
+                let attachments: Vec<Value> = files
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (name, _))| json!({ "id": i, "filename": name }))
+                    .collect();
+                Req::Replay(ReplaySpec {
+                    channel: c,
+                    body: json!({
+                        "content": content,
+                        "username": webhook_username(author),
+                        "avatar_url": avatar,
+                        "embeds": embeds,
+                        "attachments": attachments,
+                        "allowed_mentions": { "parse": [] },
+                        "flags": SUPPRESS_NOTIFICATIONS,
+                    }),
+                    files: files.clone(),
+                    pinned: *pinned,
+                    sent_before: state.sending.contains(&step.id),
+                    after: state.replayed.get(&c).copied(),
+                })
+            }
+            None => {
+                notes.push("its channel was not restored".into());
+                Req::Nothing
+            }
+        },
+        Action::ReplayEnd { channel } => match state.ids.channel(*channel) {
+            Some(c) => Req::ReplayEnd(c),
+            None => {
+                notes.push("its channel was not restored".into());
+                Req::Nothing
+            }
+        },
     };
     Call { request, notes }
 }

@@ -6,6 +6,8 @@
 use super::bodies::{Call, Req};
 use super::*;
 
+mod replay;
+
 /// Discord's epoch (ms) for snowflake timestamps.
 pub(super) const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
 
@@ -24,6 +26,9 @@ pub struct Discord {
     retries: u32,
     /// Members' re-join grants (a member pull's adds); `None`: adds fail, saying why.
     grants: Option<Arc<dyn crate::recovery::restore::ports::MemberGrants>>,
+    /// This run's replay webhooks by live channel: (id, token), in memory only (after a
+    /// restart they are found again by name).
+    replay_hooks: Arc<tokio::sync::Mutex<HashMap<u64, (u64, String)>>>,
 }
 
 /// The note of an add whose member was already there (their roles and nickname were set).
@@ -80,6 +85,7 @@ impl Discord {
             reason: reason_prefix(job),
             retries: settings.retries,
             grants: None,
+            replay_hooks: Arc::default(),
         }
     }
 
@@ -432,6 +438,8 @@ impl Discord {
                 false,
                 true,
             ),
+            Req::Replay(spec) => return self.replay(spec, notes).await,
+            Req::ReplayEnd(channel) => return self.replay_end(*channel, notes).await,
             Req::CreateThread(parent, spec, sent_before) => {
                 return self
                     .create_thread(*parent, spec, *sent_before, &reason, notes)

@@ -135,6 +135,11 @@ impl Shared {
                         Action::WebhookCreate { .. } => {
                             s.webhooks.insert(step.id, live);
                         }
+                        Action::MessageReplay { channel, .. } => {
+                            if let Some(c) = s.ids.channel(*channel) {
+                                s.replayed.insert(c, live);
+                            }
+                        }
                         _ => {}
                     }
                 }

@@ -24,6 +24,7 @@ mod channels;
 mod emojis;
 mod events;
 mod members;
+mod messages;
 mod onboarding;
 mod roles;
 mod settings;
@@ -233,6 +234,7 @@ impl<'a> Planner<'a> {
         let welcome = self.welcome();
         let onboarding = self.onboarding();
         let webhooks = self.webhooks();
+        let messages = self.messages();
         let grants = std::mem::take(&mut role_actions.grants);
 
         // Step order = priority inside a lane: deletes, creates (most needed first), updates,
@@ -256,6 +258,7 @@ impl<'a> Planner<'a> {
         self.steps.extend(welcome);
         self.steps.extend(onboarding);
         self.steps.extend(webhooks);
+        self.steps.extend(messages);
         self.steps.extend(grants);
         let risks = self.risks();
 

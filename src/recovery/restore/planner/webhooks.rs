@@ -27,13 +27,7 @@ impl<'a> Planner<'a> {
         ) else {
             return Vec::new();
         };
-        let original_channel = |local: u32| {
-            self.doc
-                .channels
-                .iter()
-                .find(|c| c.id == local)
-                .map(|c| c.original_id)
-        };
+        let original_channel = |local: u32| self.doc.channel_original(local);
         let mut taken: HashSet<u64> = HashSet::new();
         let mut out = Vec::new();
         for w in &then {

@@ -117,6 +117,8 @@ impl SnapshotDocument {
             roles,
             channels,
             members,
+            // Read from Discord at snapshot time (the service), never from the mirror.
+            messages: None,
             emojis: Some(
                 settings
                     .emojis
@@ -338,5 +340,203 @@ fn settings_doc(
         premium_tier: s.premium_tier,
         features: s.features.clone(),
         vanity_url_code: s.vanity_url_code.clone(),
+    }
+}
+
+/// Message types a replay can post again: default, reply, slash-command and context-menu
+/// answers. Joins, boosts, pin notices and other system messages are Discord's to make.
+const REPLAYABLE_KINDS: [u64; 4] = [0, 19, 20, 23];
+
+/// The name a message was shown with: server nickname, else display name, else username.
+fn author_name(m: &Value) -> Option<String> {
+    let author = m.get("author")?;
+    let nick = m.pointer("/member/nick").and_then(Value::as_str);
+    let name = nick
+        .or_else(|| author.get("global_name").and_then(Value::as_str))
+        .or_else(|| author.get("username").and_then(Value::as_str))?;
+    let name: String = name.chars().take(80).collect();
+    (!name.trim().is_empty()).then_some(name)
+}
+
+/// The author's avatar on Discord's CDN: their own (animated ones as GIF), else Discord's
+/// default avatar for their id.
+pub fn avatar_url(user: u64, hash: Option<&str>) -> String {
+    match hash {
+        Some(h) if !h.is_empty() => {
+            let ext = if h.starts_with("a_") { "gif" } else { "png" };
+            format!("https://cdn.discordapp.com/avatars/{user}/{h}.{ext}")
+        }
+        _ => format!(
+            "https://cdn.discordapp.com/embed/avatars/{}.png",
+            (user >> 22) % 6
+        ),
+    }
+}
+
+/// A rich embed as a webhook takes it: the fields Discord fills in itself (type, proxies,
+/// sizes, video, provider) left out. `None`: not a rich embed (a link preview Discord makes
+/// again from the text).
+fn clean_embed(e: &Value) -> Option<Value> {
+    let obj = e.as_object()?;
+    if obj.get("type").and_then(Value::as_str).unwrap_or("rich") != "rich" {
+        return None;
+    }
+    let pick = |v: &Value, keys: &[&str]| -> Option<Value> {
+        let o = v.as_object()?;
+        let kept: serde_json::Map<String, Value> = keys
+            .iter()
+            .filter_map(|k| o.get(*k).map(|x| ((*k).to_owned(), x.clone())))
+            .filter(|(_, x)| !x.is_null())
+            .collect();
+        (!kept.is_empty()).then_some(Value::Object(kept))
+    };
+    let mut out = serde_json::Map::new();
+    for k in ["title", "description", "url", "timestamp", "color"] {
+        if let Some(v) = obj.get(k).filter(|v| !v.is_null()) {
+            out.insert(k.to_owned(), v.clone());
+        }
+    }
+    let parts: [(&str, &[&str]); 5] = [
+        ("footer", &["text", "icon_url"]),
+        ("image", &["url"]),
+        ("thumbnail", &["url"]),
+        ("author", &["name", "url", "icon_url"]),
+        ("fields", &[]),
+    ];
+    for (k, keys) in parts {
+        let Some(v) = obj.get(k) else { continue };
+        let kept = if k == "fields" {
+            v.as_array().map(|fs| {
+                Value::Array(
+                    fs.iter()
+                        .filter_map(|f| pick(f, &["name", "value", "inline"]))
+                        .collect(),
+                )
+            })
+        } else {
+            pick(v, keys)
+        };
+        if let Some(kept) = kept {
+            out.insert(k.to_owned(), kept);
+        }
+    }
+    (!out.is_empty()).then_some(Value::Object(out))
+}
+
+/// A message as Discord gives it, turned into what a replay posts again, with the URLs of
+/// its attachments (beside `files`, in order; their bytes are fetched by the caller). `None`:
+/// a system message, or nothing a webhook could post (no text, embed or file).
+pub fn message_doc(m: &Value) -> Option<(MessageDoc, Vec<String>)> {
+    let kind = m.get("type").and_then(Value::as_u64).unwrap_or(0);
+    if !REPLAYABLE_KINDS.contains(&kind) {
+        return None;
+    }
+    let id = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .and_then(|s| s.parse::<u64>().ok())
+    };
+    let original_id = id(m.get("id"))?;
+    let author_id = id(m.pointer("/author/id"))?;
+    let content: String = m
+        .get("content")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .chars()
+        .take(2000)
+        .collect();
+    let embeds: Vec<Value> = m
+        .get("embeds")
+        .and_then(Value::as_array)
+        .map(|es| es.iter().filter_map(clean_embed).take(10).collect())
+        .unwrap_or_default();
+    let mut files = Vec::new();
+    let mut urls = Vec::new();
+    for a in m
+        .get("attachments")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .take(10)
+    {
+        let (Some(name), Some(url)) = (
+            a.get("filename").and_then(Value::as_str),
+            a.get("url").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        files.push(FileDoc {
+            filename: name.chars().take(260).collect(),
+            size: a.get("size").and_then(Value::as_u64).unwrap_or(0),
+            data: None,
+        });
+        urls.push(url.to_owned());
+    }
+    if content.is_empty() && embeds.is_empty() && files.is_empty() {
+        return None;
+    }
+    let avatar = avatar_url(
+        author_id,
+        m.pointer("/author/avatar").and_then(Value::as_str),
+    );
+    Some((
+        MessageDoc {
+            original_id,
+            author_id,
+            author: author_name(m)?,
+            avatar,
+            content,
+            embeds,
+            files,
+            pinned: m.get("pinned").and_then(Value::as_bool).unwrap_or(false),
+        },
+        urls,
+    ))
+}
+
+#[cfg(test)]
+mod message_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_message_keeps_its_text_its_authors_nickname_and_avatar_and_its_pin() {
+        let m = json!({
+            "id": "500", "type": 19, "content": "hello", "pinned": true,
+            "author": { "id": "42", "username": "ann", "global_name": "Ann", "avatar": "a_ff" },
+            "member": { "nick": "Annie" },
+            "attachments": [{ "filename": "a.png", "size": 3, "url": "https://cdn/x/a.png" }],
+            "embeds": [
+                { "type": "rich", "title": "T", "image": { "url": "u", "proxy_url": "p", "width": 3 } },
+                { "type": "link", "url": "https://example.com" }
+            ]
+        });
+        let (doc, urls) = message_doc(&m).expect("a replayable message");
+        assert_eq!(doc.author, "Annie");
+        assert_eq!(doc.avatar, "https://cdn.discordapp.com/avatars/42/a_ff.gif");
+        assert!(doc.pinned);
+        assert_eq!(urls, vec!["https://cdn/x/a.png".to_owned()]);
+        assert_eq!(doc.files[0].filename, "a.png");
+        assert_eq!(
+            doc.embeds,
+            vec![json!({ "title": "T", "image": { "url": "u" } })],
+            "the link preview is Discord's to make again; proxies and sizes are left out"
+        );
+    }
+
+    #[test]
+    fn system_and_empty_messages_are_not_kept() {
+        let join = json!({ "id": "1", "type": 7, "content": "", "author": { "id": "2", "username": "b" } });
+        assert!(message_doc(&join).is_none());
+        let empty = json!({ "id": "1", "type": 0, "content": "", "author": { "id": "2", "username": "b" } });
+        assert!(message_doc(&empty).is_none());
+    }
+
+    #[test]
+    fn an_author_without_an_avatar_gets_discords_default_one() {
+        assert_eq!(
+            avatar_url(7 << 22, None),
+            "https://cdn.discordapp.com/embed/avatars/1.png"
+        );
     }
 }

@@ -31,6 +31,7 @@ mod codec;
 mod export;
 mod validate;
 
+pub use build::{avatar_url, message_doc};
 pub use codec::{CodecError, Encoded, decode, encode};
 pub use export::{ExportFile, ImportError};
 pub use validate::DocumentError;
@@ -63,6 +64,13 @@ pub mod limits {
     pub const IMAGE_BYTES: usize = 256 * 1024;
     /// Guild icons, banners and splashes (Discord takes up to 10 MB).
     pub const PICTURE_BYTES: usize = 10 * 1024 * 1024;
+    /// Messages kept per channel (the largest plan's bound is lower).
+    pub const MESSAGES_PER_CHANNEL: usize = 10_000;
+    /// A message's attachment kept with it (larger ones are listed, not kept).
+    pub const FILE_BYTES: usize = 1024 * 1024;
+    /// All attachments one snapshot keeps (newest messages' first); beyond, files are listed
+    /// without their bytes.
+    pub const FILES_TOTAL_BYTES: usize = 32 * 1024 * 1024;
     /// Discord's audit-log reason limit.
     pub const BAN_REASON_CHARS: usize = 512;
 }
@@ -357,6 +365,49 @@ pub struct ThreadDoc {
     pub starter: Option<String>,
 }
 
+/// The last messages of one channel (format v2, opt-in: `/backup messages`), oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageChannelDoc {
+    /// Snapshot-local channel id.
+    pub channel: u32,
+    pub messages: Vec<MessageDoc>,
+}
+
+/// One kept message: what a webhook can post again as its author.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageDoc {
+    #[serde(with = "snowflake")]
+    pub original_id: u64,
+    #[serde(with = "snowflake")]
+    pub author_id: u64,
+    /// The name it was shown with (server nickname, else display name, else username).
+    pub author: String,
+    /// The author's avatar on Discord's CDN (the default avatar when they had none).
+    pub avatar: String,
+    pub content: String,
+    /// Rich embeds as Discord gave them (without the fields a webhook cannot send).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub embeds: Vec<Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileDoc>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pinned: bool,
+}
+
+/// A message's attachment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileDoc {
+    pub filename: String,
+    pub size: u64,
+    /// Its bytes in `images` by SHA-256 (hex); `None`: over the size limit or unreadable —
+    /// the restore says so in the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+}
+
 /// An AutoMod rule (format v2); the roles and channels it names by snapshot-local id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -439,7 +490,12 @@ pub struct SnapshotDocument {
     /// a restore then leaves AutoMod alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub automod: Option<Vec<AutoModDoc>>,
-    /// Image bytes (base64) by their SHA-256 (hex): identical images are stored once.
+    /// The last messages of the channels the guild chose (by channel); `None`: message backups
+    /// were off (a restore then posts none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<MessageChannelDoc>>,
+    /// Image and attachment bytes (base64) by their SHA-256 (hex): identical bytes are stored
+    /// once.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub images: BTreeMap<String, String>,
     /// Which image each picture of the guild is, by SHA-256 (hex) in `images`: `guild.icon`,
@@ -477,6 +533,8 @@ struct Content<'a> {
     onboarding: Option<&'a OnboardingDoc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     webhooks: Option<&'a [WebhookDoc]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    messages: Option<&'a [MessageChannelDoc]>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     images: &'a BTreeMap<String, String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -503,6 +561,14 @@ fn canonical_value(v: Value) -> Value {
 }
 
 impl SnapshotDocument {
+    /// The Discord id a channel had (by its snapshot-local id).
+    pub fn channel_original(&self, local: u32) -> Option<u64> {
+        self.channels
+            .iter()
+            .find(|c| c.id == local)
+            .map(|c| c.original_id)
+    }
+
     /// The canonical JSON bytes.
     pub fn canonical_json(&self) -> Result<Vec<u8>, CodecError> {
         serde_json::to_vec(self).map_err(|e| CodecError::Json(e.to_string()))
@@ -526,6 +592,7 @@ impl SnapshotDocument {
             welcome: self.welcome.as_ref(),
             onboarding: self.onboarding.as_ref(),
             webhooks: self.webhooks.as_deref(),
+            messages: self.messages.as_deref(),
             images: &self.images,
             pictures: &self.pictures,
         };
@@ -931,6 +998,84 @@ mod tests {
         d.format_version = 3;
         d.bans = None;
         assert_eq!(d.validate(), Err(DocumentError::Version(3)));
+    }
+
+    /// SHA-256 of `a` (base64 `YQ==`).
+    const A_SHA256: &str = "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb";
+
+    #[test]
+    fn kept_messages_must_name_a_text_channel_of_the_document_and_files_it_holds() {
+        let mut d = doc();
+        let text = d
+            .channels
+            .iter()
+            .find(|c| c.kind == 0)
+            .map(|c| c.id)
+            .expect("a text channel");
+        let category = d
+            .channels
+            .iter()
+            .find(|c| c.kind == CATEGORY)
+            .map(|c| c.id)
+            .expect("a category");
+        let message = |id: u64, file: Option<&str>| MessageDoc {
+            original_id: id,
+            author_id: 7,
+            author: "Ann".into(),
+            avatar: "https://cdn.discordapp.com/embed/avatars/0.png".into(),
+            content: "hello".into(),
+            embeds: Vec::new(),
+            files: file
+                .map(|h| {
+                    vec![FileDoc {
+                        filename: "a.txt".into(),
+                        size: 1,
+                        data: Some(h.into()),
+                    }]
+                })
+                .unwrap_or_default(),
+            pinned: false,
+        };
+        let kept = |channel: u32, messages: Vec<MessageDoc>| {
+            Some(vec![MessageChannelDoc { channel, messages }])
+        };
+        d.messages = kept(text, vec![message(1, None), message(2, None)]);
+        assert_eq!(d.validate(), Ok(()));
+        let hash = d.content_hash().expect("hash");
+        d.messages = kept(text, vec![message(1, None)]);
+        assert_ne!(
+            d.content_hash().expect("hash"),
+            hash,
+            "messages are content"
+        );
+        d.messages = kept(category, vec![message(1, None)]);
+        assert!(d.validate().is_err(), "a category holds no messages");
+        d.messages = kept(999, vec![message(1, None)]);
+        assert!(d.validate().is_err(), "an unknown channel");
+        d.messages = kept(text, vec![message(1, None), message(1, None)]);
+        assert!(d.validate().is_err(), "a message twice");
+        d.messages = kept(text, vec![message(1, Some(A_SHA256))]);
+        assert!(
+            d.validate().is_err(),
+            "a file whose bytes are not in the document"
+        );
+        d.images.insert(A_SHA256.into(), "YQ==".into());
+        assert_eq!(d.validate(), Ok(()));
+        let mut long = message(3, None);
+        long.content = "x".repeat(2001);
+        d.messages = kept(text, vec![long]);
+        assert!(d.validate().is_err(), "over 2,000 characters");
+        d.format_version = 1;
+        d.messages = kept(text, Vec::new());
+        d.images.clear();
+        d.emojis = None;
+        d.stickers = None;
+        d.threads = None;
+        d.events = None;
+        d.welcome = None;
+        d.onboarding = None;
+        d.webhooks = None;
+        assert!(d.validate().is_err(), "messages need version 2");
     }
 
     #[test]

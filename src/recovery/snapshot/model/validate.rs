@@ -21,12 +21,13 @@ impl SnapshotDocument {
                 || self.welcome.is_some()
                 || self.onboarding.is_some()
                 || self.webhooks.is_some()
+                || self.messages.is_some()
                 || !self.images.is_empty()
                 || !self.pictures.is_empty()
                 || self.settings.discovery_splash.is_some())
         {
             return Err(E::Invalid(
-                "bans, emojis, stickers, AutoMod rules, threads, events, the welcome screen, the onboarding, webhooks and images need format version 2"
+                "bans, emojis, stickers, AutoMod rules, threads, events, the welcome screen, the onboarding, webhooks, messages and images need format version 2"
                     .into(),
             ));
         }
@@ -238,6 +239,50 @@ impl SnapshotDocument {
 impl SnapshotDocument {
     /// Emojis: within Discord's limits, roles known, images present; every image decodes,
     /// fits Discord's upload limit and has the hash it is stored under.
+    /// Kept messages: known text channels, each once; Discord's message limits (2,000
+    /// characters, 10 embeds, 10 files, names a webhook takes); every kept file's bytes present.
+    fn validate_messages(&self) -> Result<(), DocumentError> {
+        let mut seen = HashSet::new();
+        for c in self.messages.as_deref().unwrap_or_default() {
+            let text = self
+                .channels
+                .iter()
+                .any(|x| x.id == c.channel && matches!(x.kind, 0 | 5));
+            if !text || !seen.insert(c.channel) || c.messages.len() > limits::MESSAGES_PER_CHANNEL {
+                return Err(DocumentError::Invalid(format!(
+                    "the messages of channel {} name an unknown or non-text channel, are listed twice, or are more than {}",
+                    c.channel,
+                    limits::MESSAGES_PER_CHANNEL
+                )));
+            }
+            let mut ids = HashSet::new();
+            for m in &c.messages {
+                let bad = !ids.insert(m.original_id)
+                    || m.content.chars().count() > 2000
+                    || m.embeds.len() > 10
+                    || m.embeds.iter().any(|e| !e.is_object())
+                    || m.files.len() > 10
+                    || !(1..=80).contains(&m.author.chars().count())
+                    || m.avatar.len() > 2048
+                    || (m.content.is_empty() && m.embeds.is_empty() && m.files.is_empty())
+                    || m.files.iter().any(|f| {
+                        f.filename.is_empty()
+                            || f.filename.chars().count() > 260
+                            || f.data
+                                .as_ref()
+                                .is_some_and(|h| !self.images.contains_key(h))
+                    });
+                if bad {
+                    return Err(DocumentError::Invalid(format!(
+                        "message {} is repeated, empty, over Discord's limits or refers to a missing file",
+                        m.original_id
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn validate_emojis(&self, role_ids: &HashSet<u32>) -> Result<(), DocumentError> {
         use DocumentError as E;
         use base64::Engine as _;
@@ -317,6 +362,7 @@ impl SnapshotDocument {
                     .into(),
             ));
         }
+        self.validate_messages()?;
         let mut hooks = HashSet::new();
         for w in self.webhooks.as_deref().unwrap_or_default() {
             let n = w.name.chars().count();
