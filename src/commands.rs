@@ -254,6 +254,50 @@ pub fn components() -> Vec<(&'static str, ComponentHandler)> {
     ]
 }
 
+/// A button's custom id as its family's handler reads it, before any right is checked or
+/// anything is read (the entry of the `custom_id` fuzz target; a handler answers `None` parts
+/// with "unknown" or "expired").
+#[derive(Debug)]
+pub enum ComponentId<'a> {
+    Help(Option<&'static str>),
+    Antinuke(&'a str, Option<uuid::Uuid>),
+    Notify(Option<crate::notification::PreferenceChange>),
+    /// Action, guild, argument, and the argument as an encoded protection change.
+    Guard(
+        Option<&'a str>,
+        Option<u64>,
+        Option<&'a str>,
+        Option<crate::guild::ProtectionChange>,
+    ),
+    Restore(Option<(&'a str, uuid::Uuid, Option<&'a str>)>),
+}
+
+/// Parses any custom id Umbra makes (`None`: not one of Umbra's).
+pub fn parse_component_id(id: &str) -> Option<ComponentId<'_>> {
+    use crate::recovery::{antinuke, restore};
+    if let Some(rest) = id.strip_prefix(HELP_PREFIX) {
+        return Some(ComponentId::Help(HelpTopic::parse(rest).map(HelpTopic::id)));
+    }
+    if let Some(rest) = id.strip_prefix(antinuke::COMPONENT_PREFIX) {
+        let (kind, incident) = antinuke::commands::parse_button(rest);
+        return Some(ComponentId::Antinuke(kind, incident));
+    }
+    if let Some(rest) = id.strip_prefix(crate::notification::commands::COMPONENT_PREFIX) {
+        return Some(ComponentId::Notify(
+            crate::notification::commands::parse_component(rest),
+        ));
+    }
+    if let Some(rest) = id.strip_prefix(crate::guild::service::GUARD_PREFIX) {
+        let (action, guild, arg) = crate::guild::commands::parse_guard(rest);
+        let change = arg.and_then(crate::guild::ProtectionChange::decode);
+        return Some(ComponentId::Guard(action, guild, arg, change));
+    }
+    if let Some(rest) = id.strip_prefix(restore::view::COMPONENT_PREFIX) {
+        return Some(ComponentId::Restore(restore::commands::parse_id(rest)));
+    }
+    None
+}
+
 /// Routes a button click or select by its `custom_id` (unknown ids are ignored: an old message
 /// of a removed feature).
 pub async fn on_component(

@@ -487,17 +487,9 @@ impl BillingService {
         payload: &serde_json::Value,
     ) -> Result<crate::webhook::Verdict, String> {
         use crate::webhook::Verdict;
-        if payload["eventType"] != "PAYMENT_STATUS_CHANGED" {
-            return Ok(Verdict::Rejected("not a payment status change".into()));
-        }
-        let data = &payload["data"];
-        let (Some(key), Some(order), Some(status), Some(amount)) = (
-            data["paymentKey"].as_str(),
-            data["orderId"].as_str(),
-            data["status"].as_str(),
-            data["totalAmount"].as_i64(),
-        ) else {
-            return Ok(Verdict::Rejected("incomplete payment".into()));
+        let (key, order, status, amount) = match crate::webhook::payment_claim(payload) {
+            Ok(claim) => claim,
+            Err(why) => return Ok(Verdict::Rejected(why.into())),
         };
         let fetched = match self.inner.toss.payment(key).await {
             Ok(p) => p,

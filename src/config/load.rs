@@ -56,20 +56,23 @@ impl Config {
                 path: path.to_path_buf(),
                 source,
             })?;
-            let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-                ConfigError::Invalid(format!("{} is not valid TOML: {e}", path.display()))
-            })?;
-            for (key, var) in SECRET_KEYS_IN_FILES {
-                if toml_has(&table, key) {
-                    return Err(ConfigError::Invalid(format!(
-                        "`{key}` in {}: secrets are read only from the environment; remove it \
-                         from the file and set {var} instead",
-                        path.display()
-                    )));
-                }
-            }
+            check_file(&text, &path.display().to_string())?;
             figment = figment.merge(Toml::file_exact(path));
         }
+        Self::extract(figment, env)
+    }
+
+    /// The configuration from a file's text and an environment, without reading a file (the
+    /// `config` fuzz target's entry; `load_from` does the same with the file named).
+    pub fn from_toml(text: &str, env: &[(String, String)]) -> Result<Self, ConfigError> {
+        check_file(text, "the configuration")?;
+        let figment =
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(text));
+        Self::extract(figment, env)
+    }
+
+    /// Defaults and the file in `figment`, the environment over them, then the checks.
+    fn extract(mut figment: Figment, env: &[(String, String)]) -> Result<Self, ConfigError> {
         for provider in env_providers(env)? {
             figment = figment.merge(provider);
         }
@@ -487,6 +490,22 @@ fn env_providers(env: &[(String, String)]) -> Result<Vec<Serialized<Value>>, Con
         )));
     }
     Ok(providers)
+}
+
+/// A configuration file's text must be TOML and hold no secret (`origin` names it).
+fn check_file(text: &str, origin: &str) -> Result<(), ConfigError> {
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        ConfigError::Invalid(format!("{origin} is not valid TOML: {e}"))
+    })?;
+    for (key, var) in SECRET_KEYS_IN_FILES {
+        if toml_has(&table, key) {
+            return Err(ConfigError::Invalid(format!(
+                "`{key}` in {origin}: secrets are read only from the environment; remove it \
+                 from the file and set {var} instead"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn describe_figment_error(error: &figment::Error) -> ConfigError {

@@ -295,6 +295,14 @@ pub async fn reset(ctx: Context<'_>) -> Result<(), Error> {
 /// Routes the protection buttons of the owner's DMs (`umbra:guard:<approve|refuse>:<guild>:<id>`
 /// and `umbra:guard:undo:<guild>:<change>`). Only the guild's owner may press them — checked
 /// here against Umbra's record, whatever Discord shows the clicker.
+/// A guard button's custom id (after the prefix): `<action>:<guild>:<argument>` (the guild
+/// `None` when it is not a snowflake).
+pub fn parse_guard(rest: &str) -> (Option<&str>, Option<u64>, Option<&str>) {
+    let mut parts = rest.splitn(3, ':');
+    let (action, guild, arg) = (parts.next(), parts.next(), parts.next());
+    (action, guild.and_then(|g| g.parse().ok()), arg)
+}
+
 pub async fn on_guard_component(
     ctx: &serenity::Context,
     data: &crate::types::Data,
@@ -303,9 +311,7 @@ pub async fn on_guard_component(
 ) -> Result<(), Error> {
     use crate::guild::{Decision, ProtectionChange};
     use crate::i18n::{Msg, resolve};
-    let mut parts = rest.splitn(3, ':');
-    let (action, guild, arg) = (parts.next(), parts.next(), parts.next());
-    let guild: Option<u64> = guild.and_then(|g| g.parse().ok());
+    let (action, guild, arg) = parse_guard(rest);
     let guild_locale = match guild {
         Some(g) => reply::guild_locale(data, serenity::GuildId::new(g.max(1))).await,
         None => None,

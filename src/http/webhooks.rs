@@ -30,15 +30,10 @@ pub fn routes() -> Router<Arc<HttpState>> {
     )
 }
 
-/// The kinds of delivery Toss signs.
-const SIGNED_KINDS: [&str; 2] = ["payout.changed", "seller.changed"];
-
 async fn toss(State(state): State<Arc<HttpState>>, headers: HeaderMap, body: Bytes) -> Response {
+    use crate::webhook::TossDelivery;
     let Some(billing) = &state.app.billing else {
         return StatusCode::NOT_FOUND.into_response();
-    };
-    let Ok(payload) = serde_json::from_slice::<serde_json::Value>(&body) else {
-        return (StatusCode::BAD_REQUEST, "not JSON").into_response();
     };
     let header = |name: &str| {
         headers
@@ -47,28 +42,25 @@ async fn toss(State(state): State<Arc<HttpState>>, headers: HeaderMap, body: Byt
             .map(str::to_owned)
     };
     let signature = header("tosspayments-webhook-signature");
-    let kind = payload["eventType"].as_str().unwrap_or_default();
-    let signed_kind = SIGNED_KINDS.contains(&kind);
-    if signature.is_some() || signed_kind {
-        let time = header("tosspayments-webhook-transmission-time").unwrap_or_default();
-        let verified = signature
-            .as_deref()
-            .is_some_and(|s| billing.signed_by_toss(&body, &time, s));
-        if !verified {
-            tracing::warn!(kind, "a Toss webhook's signature did not verify; refused");
+    let time = header("tosspayments-webhook-transmission-time").unwrap_or_default();
+    let read = crate::webhook::read_toss_delivery(&body, signature.as_deref(), |s| {
+        billing.signed_by_toss(&body, &time, s)
+    });
+    let payload = match read {
+        TossDelivery::NotJson => return (StatusCode::BAD_REQUEST, "not JSON").into_response(),
+        TossDelivery::BadSignature => {
+            tracing::warn!("a Toss webhook's signature did not verify; refused");
             return (StatusCode::UNAUTHORIZED, "bad signature").into_response();
         }
-        if signed_kind {
-            tracing::info!(
-                kind,
-                "a signed Toss webhook was acknowledged (no payouts here)"
-            );
+        TossDelivery::SignedAck => {
+            tracing::info!("a signed Toss webhook was acknowledged (no payouts here)");
             return (StatusCode::OK, "ok").into_response();
         }
-    }
-    if crate::webhook::toss_dedupe_key(&payload).is_none() {
-        return (StatusCode::BAD_REQUEST, "not a payment delivery").into_response();
-    }
+        TossDelivery::NotPayment => {
+            return (StatusCode::BAD_REQUEST, "not a payment delivery").into_response();
+        }
+        TossDelivery::Payment(payload) => payload,
+    };
     match billing.receive_webhook(payload).await {
         Ok(_) => (StatusCode::OK, "ok").into_response(),
         Err(e) => {

@@ -29,7 +29,7 @@ fn dms_button_id(enable: bool) -> String {
 }
 
 /// What a button's custom id (after the prefix) asks for.
-fn parse_component(rest: &str) -> Option<PreferenceChange> {
+pub fn parse_component(rest: &str) -> Option<PreferenceChange> {
     match rest {
         "dms:on" => Some(PreferenceChange::Dms(true)),
         "dms:off" => Some(PreferenceChange::Dms(false)),

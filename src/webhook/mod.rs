@@ -31,6 +31,68 @@ pub enum Verdict {
     Rejected(String),
 }
 
+/// The kinds of delivery Toss signs (payouts and sellers: nothing Umbra sells).
+const SIGNED_KINDS: [&str; 2] = ["payout.changed", "seller.changed"];
+
+/// What a Toss delivery is, read before anything is stored or believed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TossDelivery {
+    /// Not JSON (400).
+    NotJson,
+    /// Signed (or a kind Toss signs) and the signature does not verify (401).
+    BadSignature,
+    /// A signed kind that verified: acknowledged, nothing to do (200).
+    SignedAck,
+    /// JSON without a payment, its status and event type (400).
+    NotPayment,
+    /// A payment delivery to store (then verified by fetching the payment again).
+    Payment(Value),
+}
+
+/// Reads a Toss delivery's body; `verify` checks the `tosspayments-webhook-signature` header
+/// (`signature`) against the body. No I/O (the `toss_webhook` fuzz target's entry).
+pub fn read_toss_delivery(
+    body: &[u8],
+    signature: Option<&str>,
+    verify: impl FnOnce(&str) -> bool,
+) -> TossDelivery {
+    let Ok(payload) = serde_json::from_slice::<Value>(body) else {
+        return TossDelivery::NotJson;
+    };
+    let kind = payload["eventType"].as_str().unwrap_or_default();
+    let signed_kind = SIGNED_KINDS.contains(&kind);
+    if signature.is_some() || signed_kind {
+        if !signature.is_some_and(verify) {
+            return TossDelivery::BadSignature;
+        }
+        if signed_kind {
+            return TossDelivery::SignedAck;
+        }
+    }
+    if toss_dedupe_key(&payload).is_none() {
+        return TossDelivery::NotPayment;
+    }
+    TossDelivery::Payment(payload)
+}
+
+/// What a payment delivery claims (payment key, order id, status, total amount), before it
+/// is checked against the payment Toss reports. `Err`: what is missing.
+pub fn payment_claim(payload: &Value) -> Result<(&str, &str, &str, i64), &'static str> {
+    if payload["eventType"] != "PAYMENT_STATUS_CHANGED" {
+        return Err("not a payment status change");
+    }
+    let data = &payload["data"];
+    match (
+        data["paymentKey"].as_str(),
+        data["orderId"].as_str(),
+        data["status"].as_str(),
+        data["totalAmount"].as_i64(),
+    ) {
+        (Some(key), Some(order), Some(status), Some(amount)) => Ok((key, order, status, amount)),
+        _ => Err("incomplete payment"),
+    }
+}
+
 /// The dedupe key of a Toss delivery: the payment, its status and its balance (a refund
 /// changes the balance; the same change delivered again keeps the key).
 pub fn toss_dedupe_key(payload: &Value) -> Option<String> {

@@ -879,6 +879,13 @@ pub fn error_text(data: &Data, locale: Locale, e: &AntinukeError) -> String {
     }
 }
 
+/// An incident button's custom id (after the prefix): its kind and its incident (`None`: not
+/// an id).
+pub fn parse_button(rest: &str) -> (&str, Option<uuid::Uuid>) {
+    let (kind, id) = rest.split_once(':').unwrap_or((rest, ""));
+    (kind, uuid::Uuid::parse_str(id).ok())
+}
+
 /// Routes the incident buttons (`umbra:antinuke:<restore|fp>:<incident id>`). Only the owner
 /// and trusted users may press them; the state lives in the database, so they keep working
 /// after a restart.
@@ -889,8 +896,7 @@ pub async fn on_component(
     rest: &str,
 ) -> Result<(), Error> {
     use serenity::{CreateInteractionResponse, CreateInteractionResponseMessage};
-    let (kind, id) = rest.split_once(':').unwrap_or((rest, ""));
-    let incident = uuid::Uuid::parse_str(id).ok();
+    let (kind, incident) = parse_button(rest);
     let guild_locale = match component.guild_id {
         Some(g) => reply::guild_locale(data, g).await,
         None => None,

@@ -1303,6 +1303,9 @@ pub fn parse_punishment_reason(reason: &str) -> Option<PunishmentRecord> {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::AntinukeConfig;

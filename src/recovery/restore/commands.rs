@@ -36,7 +36,7 @@ fn cancel_id(job: Uuid) -> String {
 }
 
 /// A button id's action and job.
-fn parse_id(rest: &str) -> Option<(&str, Uuid, Option<&str>)> {
+pub fn parse_id(rest: &str) -> Option<(&str, Uuid, Option<&str>)> {
     let mut parts = rest.split(':');
     let action = parts.next()?;
     let job = Uuid::parse_str(parts.next()?).ok()?;

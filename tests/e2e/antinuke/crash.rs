@@ -4,7 +4,6 @@
 //! owner's DM went out but before Umbra heard back. After each restart: exactly one incident per
 //! attack, one emergency snapshot, the pin, one owner DM, and no second punishment.
 
-use std::process::Child;
 use std::time::Duration;
 
 use serde_json::json;
@@ -13,83 +12,15 @@ use uuid::Uuid;
 use super::{incidents, roles_of};
 use crate::support::world::{PATIENCE, TestWorld};
 
-/// The `umbra run` binary, pointed at the world's emulator and database.
-struct Umbra {
-    child: Option<Child>,
-    log: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Umbra {
-    fn start(world: &TestWorld) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("umbra.log");
-        let child = crate::support::binary::spawn(
-            world,
-            dir.path(),
-            "umbra.log",
-            &[
-                ("UMBRA_OUTBOX_POLL_INTERVAL_MS", "50".into()),
-                ("UMBRA_NOTIFICATION_POLL_INTERVAL_MS", "100".into()),
-                ("UMBRA_NOTIFICATION_LEASE_SECONDS", "2".into()),
-                ("UMBRA_ANTINUKE_AUTO_REVERT_SETTLE_SECONDS", "3".into()),
-            ],
-        );
-        Self {
-            child: Some(child),
-            log,
-            _dir: dir,
-        }
-    }
-
-    /// SIGKILL: no clean-up of any kind.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().expect("SIGKILL");
-            let _ = child.wait();
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Umbra {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
+use crate::support::binary::Process as Umbra;
 
 /// Starts the binary and waits until it is connected and has loaded the guild.
 async fn start(world: &TestWorld) -> Umbra {
-    let umbra = Umbra::start(world);
-    let app = world.fixture.app.application_id;
-    // The previous session (a killed process) is gone; the new one connects.
-    let deadline = tokio::time::Instant::now() + PATIENCE * 2;
-    while world.emu.connected_sessions(app) != 1 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "umbra did not connect:\n{}",
-            umbra.log()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let pool = world.db.pool.clone();
-    world
-        .eventually("the guild is live in the mirror", || {
-            let pool = pool.clone();
-            async move {
-                sqlx::query_scalar::<_, i64>(
-                    "SELECT count(*) FROM recovery.guild_settings WHERE valid_to IS NULL AND sync_state = 'live'",
-                )
-                .fetch_one(&pool)
-                .await
-                .is_ok_and(|n| n == 1)
-            }
-        })
-        .await;
-    umbra
+    Umbra::start_live(
+        world,
+        &[("UMBRA_ANTINUKE_AUTO_REVERT_SETTLE_SECONDS", "3".into())],
+    )
+    .await
 }
 
 /// Runs a command through the emulator (as `user`) and returns the answer's text.

@@ -1,6 +1,7 @@
 //! Purpose: issue 2's foundation end to end — the embedded cluster, the CLI, the HTTP health
 //! and metrics endpoints, and the outbox relay with its audit consumer.
 
+mod chaos;
 mod cli;
 mod embedded;
 mod http;

@@ -9,8 +9,13 @@ use tokio::net::{UnixListener, UnixStream};
 
 use crate::support::world::TestWorld;
 
-/// Forwards PostgreSQL's unix socket from `dir` to `real` (the test server's socket file).
-fn proxy(dir: &std::path::Path, real: std::path::PathBuf) -> tokio::task::JoinHandle<()> {
+/// Forwards PostgreSQL's unix socket from `dir` to `real` (the test server's socket file)
+/// until aborted (then every connection through it is cut).
+pub(super) fn proxy(
+    dir: &std::path::Path,
+    real: std::path::PathBuf,
+) -> tokio::task::JoinHandle<()> {
+    let _ = std::fs::remove_file(dir.join(".s.PGSQL.5432"));
     let listener = UnixListener::bind(dir.join(".s.PGSQL.5432")).expect("the proxy's socket");
     tokio::spawn(async move {
         let mut conns = tokio::task::JoinSet::new();
@@ -25,9 +30,9 @@ fn proxy(dir: &std::path::Path, real: std::path::PathBuf) -> tokio::task::JoinHa
     })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_external_database_that_never_comes_back_makes_umbra_exit_non_zero_naming_the_key() {
-    let world = TestWorld::builder().without_bot().start().await;
+/// The world's database URL with its socket directory replaced by `dir` (where [`proxy`]
+/// listens), and the real server's socket.
+pub(super) fn through(world: &TestWorld, dir: &std::path::Path) -> (String, std::path::PathBuf) {
     // The URL names the socket directory as its host, percent-encoded.
     let url = world.db.url.clone();
     let encoded_host = url
@@ -64,13 +69,17 @@ async fn an_external_database_that_never_comes_back_makes_umbra_exit_non_zero_na
             .collect()
     };
     let real = std::path::Path::new(&decode(&encoded_host)).join(".s.PGSQL.5432");
+    let through = url.replacen(&encoded_host, &encode(&dir.display().to_string()), 1);
+
+    (through, real)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_database_that_never_comes_back_makes_umbra_exit_non_zero_naming_the_key() {
+    let world = TestWorld::builder().without_bot().start().await;
     let sockets = tempfile::tempdir().unwrap();
+    let (through, real) = through(&world, sockets.path());
     let forward = proxy(sockets.path(), real);
-    let through = url.replacen(
-        &encoded_host,
-        &encode(&sockets.path().display().to_string()),
-        1,
-    );
 
     let dir = tempfile::tempdir().unwrap();
     let mut child = crate::support::binary::spawn(

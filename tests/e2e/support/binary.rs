@@ -64,3 +64,86 @@ where
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
+
+/// A running `umbra run` in a directory of its own; SIGKILLed when dropped.
+pub struct Process {
+    child: Option<Child>,
+    log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Process {
+    /// Starts the binary with `settings` (the world's database and emulator, quick queues).
+    pub fn start(world: &TestWorld, settings: &[(&str, String)]) -> Self {
+        let dir = tempfile::tempdir().expect("a directory for the binary");
+        let log = dir.path().join("umbra.log");
+        let mut all: Vec<(&str, String)> = vec![
+            ("UMBRA_OUTBOX_POLL_INTERVAL_MS", "50".into()),
+            ("UMBRA_NOTIFICATION_POLL_INTERVAL_MS", "100".into()),
+            ("UMBRA_NOTIFICATION_LEASE_SECONDS", "2".into()),
+        ];
+        all.extend(settings.iter().cloned());
+        let child = spawn(world, dir.path(), "umbra.log", &all);
+        Self {
+            child: Some(child),
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// Starts the binary and waits until it is connected and the fixture guild is live.
+    pub async fn start_live(world: &TestWorld, settings: &[(&str, String)]) -> Self {
+        let umbra = Self::start(world, settings);
+        let app = world.fixture.app.application_id;
+        // A killed process's session is gone; the new one connects.
+        let deadline = tokio::time::Instant::now() + PATIENCE * 2;
+        while world.emu.connected_sessions(app) != 1 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "umbra did not connect:\n{}",
+                umbra.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let pool = world.db.pool.clone();
+        world
+            .eventually("the guild is live in the mirror", || {
+                let pool = pool.clone();
+                async move {
+                    sqlx::query_scalar::<_, i64>(
+                        "SELECT count(*) FROM recovery.guild_settings WHERE valid_to IS NULL AND sync_state = 'live'",
+                    )
+                    .fetch_one(&pool)
+                    .await
+                    .is_ok_and(|n| n == 1)
+                }
+            })
+            .await;
+        umbra
+    }
+
+    /// SIGKILL: no clean-up of any kind.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("SIGKILL");
+            let _ = child.wait();
+        }
+    }
+
+    /// Whether it exited on its own (and how).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -59,6 +59,86 @@ pub struct PlanInput<'a> {
     pub linked: BTreeSet<u64>,
 }
 
+/// Plans `doc` onto a server that has nothing but @everyone, with every component, in both
+/// modes (the `snapshot_import` fuzz target's entry: a crafted document must plan without a
+/// panic; the plan is dropped).
+#[doc(hidden)]
+pub fn fuzz_plan_onto_empty(doc: &SnapshotDocument) {
+    let settings = crate::recovery::sync::SettingsState {
+        name: doc.settings.name.clone(),
+        icon: None,
+        description: None,
+        verification_level: 0,
+        default_message_notifications: 0,
+        explicit_content_filter: 0,
+        mfa_level: 0,
+        afk_channel_id: None,
+        afk_timeout: 300,
+        system_channel_id: None,
+        system_channel_flags: 0,
+        rules_channel_id: None,
+        public_updates_channel_id: None,
+        safety_alerts_channel_id: None,
+        preferred_locale: "en-US".into(),
+        premium_progress_bar_enabled: false,
+        premium_tier: 0,
+        features: Vec::new(),
+        vanity_url_code: None,
+        banner: None,
+        splash: None,
+        emojis: Vec::new(),
+        discovery_splash: None,
+        stickers: Vec::new(),
+        automod: Some(Vec::new()),
+        events: Some(Vec::new()),
+        welcome: None,
+        onboarding: None,
+        webhooks: Some(Vec::new()),
+    };
+    let current = GuildState {
+        guild_id: doc.guild_id,
+        as_of: chrono::Utc::now(),
+        settings: Some(settings.normalized()),
+        roles: vec![RoleState {
+            discord_role_id: doc.guild_id,
+            name: "@everyone".into(),
+            color: 0,
+            secondary_color: None,
+            tertiary_color: None,
+            hoist: false,
+            position: 0,
+            permissions: 0,
+            mentionable: false,
+            managed: false,
+            icon: None,
+            unicode_emoji: None,
+            tags: None,
+            flags: 0,
+        }],
+        channels: Vec::new(),
+        members: Vec::new(),
+        bans: Some(Vec::new()),
+        threads: Vec::new(),
+    };
+    for mode in [Mode::Merge, Mode::Mirror] {
+        let planned = plan(&PlanInput {
+            snapshot_id: Uuid::nil(),
+            doc,
+            current: &current,
+            owner_id: 1,
+            bot_user_id: 2,
+            mode,
+            components: Components::all(),
+            scope: None,
+            member_limit: None,
+            excluded_members: BTreeSet::new(),
+            linked: BTreeSet::new(),
+        });
+        let _ = planned.dependencies();
+        let _ = planned.hash();
+    }
+}
+
 /// A role's place in Discord's hierarchy: higher position first, then lower id.
 type Rank = (i32, Reverse<u64>);
 
@@ -482,6 +562,8 @@ pub fn total(c: &ActionCounts) -> usize {
 #[cfg(test)]
 mod tests {
     use chrono::Utc;
+
+    mod props;
 
     use super::super::model::{OverwriteFor, OverwriteSpec, perms};
     use super::*;
