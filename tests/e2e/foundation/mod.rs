@@ -9,4 +9,5 @@ mod outage;
 mod outbox;
 mod queue;
 mod self_host;
+mod shards;
 mod tx;

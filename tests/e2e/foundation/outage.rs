@@ -34,7 +34,7 @@ pub(super) fn proxy(
 /// listens), and the real server's socket.
 pub(super) fn through(world: &TestWorld, dir: &std::path::Path) -> (String, std::path::PathBuf) {
     // The URL names the socket directory as its host, percent-encoded.
-    let url = world.db.url.clone();
+    let url = world.db.direct_url.clone();
     let encoded_host = url
         .split_once("://")
         .and_then(|(_, rest)| rest.split_once('@'))

@@ -23,6 +23,14 @@ pub fn spawn(world: &TestWorld, dir: &Path, log: &str, settings: &[(&str, String
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("RUST_LOG", "warn,umbra=info")
         .env("DATABASE_URL", &world.db.url)
+        .env(
+            "UMBRA_DATABASE_DIRECT_URL",
+            if world.db.pooled {
+                world.db.direct_url.as_str()
+            } else {
+                ""
+            },
+        )
         .env("DISCORD_TOKEN", &world.fixture.app.bot_token)
         .env("UMBRA_SECRET_KEY", SECRET_KEY)
         .env("UMBRA_DATA_DIR", dir)

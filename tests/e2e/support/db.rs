@@ -74,8 +74,14 @@ pub async fn admin_pool() -> PgPool {
 /// A database created for one test and dropped when the value is dropped.
 pub struct TestDb {
     pub name: String,
-    /// A URL for Umbra's `database.url` (unix sockets as the `host` parameter).
+    /// A URL for Umbra's `database.url`: the server's (unix sockets as the `host` parameter), or
+    /// the pooler's when `UMBRA_TEST_POOLER_URL` is set (`scripts/test`'s second pass: PgBouncer
+    /// in transaction mode).
     pub url: String,
+    /// The server's own URL (Umbra's `database.direct_url` behind a pooler: migrations, LISTEN).
+    pub direct_url: String,
+    /// Whether `url` goes through the pooler.
+    pub pooled: bool,
     pub options: PgConnectOptions,
     pub db: DatabaseConnection,
     pub pool: PgPool,
@@ -111,11 +117,20 @@ impl TestDb {
             .execute(&pool)
             .await
             .expect("creating the empty schema");
-        let url = options.to_url_lossy().to_string();
+        let direct_url = options.to_url_lossy().to_string();
+        let pooler = std::env::var("UMBRA_TEST_POOLER_URL")
+            .ok()
+            .filter(|u| !u.is_empty());
+        let url = match &pooler {
+            Some(base) => format!("{}/{name}", base.trim_end_matches('/')),
+            None => direct_url.clone(),
+        };
         let db = SqlxPostgresConnector::from_sqlx_postgres_pool(pool.clone());
         Self {
             name,
             url,
+            direct_url,
+            pooled: pooler.is_some(),
             options,
             db,
             pool,

@@ -83,6 +83,9 @@ impl Builder {
         let operator_id = emu.create_user("operator");
         let mut config = Config::default();
         config.database.url = db.url.clone();
+        if db.pooled {
+            config.database.direct_url = db.direct_url.clone();
+        }
         config.database.max_connections = 8;
         config.http.bind = "127.0.0.1:0".parse().expect("address");
         config.discord.api_address = emu.tls_addr().to_string();
