@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod discord;
 pub mod error;
+pub mod failpoint;
 pub mod guild;
 pub mod http;
 pub mod i18n;

@@ -166,6 +166,8 @@ impl Sender {
                 continue;
             }
             let outcome = self.attempt(&request).await;
+            // Sent, not yet recorded: a crash here sends it again (the nonce absorbs it).
+            crate::failpoint::hit("notification.sent", "");
             if let Err(e) = self.record(&request, &outcome).await {
                 tracing::warn!(request = %request.id, error = format!("{e:#}"), "notification: recording the outcome failed; the lease will expire and the request retry");
             }

@@ -155,6 +155,8 @@ impl Relay {
             }
             match consumer.handle(&event).await {
                 Ok(()) => {
+                    // Delivered, not yet marked: a crash here delivers it again.
+                    crate::failpoint::hit("outbox.delivered", consumer.name());
                     match persistence::mark_delivered(&self.pool, event.lease(), consumer.name())
                         .await
                     {

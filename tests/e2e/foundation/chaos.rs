@@ -328,3 +328,190 @@ async fn a_database_gone_for_30_seconds_mid_restore_leaves_the_job_to_complete_a
         umbra.log()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_load_killed_mid_batch_ends_with_the_mirror_equal_to_discord() {
+    let world = TestWorld::builder()
+        .fixture(discord_emulator::FixtureSpec {
+            members: 30_000,
+            ..discord_emulator::FixtureSpec::small()
+        })
+        .without_bot()
+        .start()
+        .await;
+    let pool = world.db.pool.clone();
+    let members_now = || {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM member.members WHERE valid_to IS NULL AND NOT banned",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap_or(0)
+        }
+    };
+    let live = || {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM recovery.guild_settings WHERE valid_to IS NULL AND sync_state = 'live'",
+            )
+            .fetch_one(&pool)
+            .await
+            .is_ok_and(|n| n == 1)
+        }
+    };
+    let mut first = Process::start(&world, &[]);
+    // SIGKILL once the load has written some members and not all.
+    let deadline = tokio::time::Instant::now() + PATIENCE * 2;
+    loop {
+        let n = members_now().await;
+        if n > 0 {
+            assert!(
+                !live().await,
+                "the load ended before the kill ({n} members):\n{}",
+                first.log()
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no member was written:\n{}",
+            first.log()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    first.kill();
+    let written = members_now().await;
+    let expected = world
+        .emu
+        .guild_view(world.guild_id())
+        .expect("the guild")
+        .members;
+    assert!(
+        (written as usize) < expected.len(),
+        "killed mid-load: {written} of {}",
+        expected.len()
+    );
+
+    let second = Process::start_live(&world, &[]).await;
+    // The mirror's current members (bans are member rows with `banned`) are Discord's, each
+    // once, with their roles and nickname.
+    let rows: Vec<(i64, Vec<i64>, Option<String>)> = sqlx::query_as(
+        "SELECT discord_user_id, role_ids, nick FROM member.members \
+          WHERE valid_to IS NULL AND NOT banned ORDER BY discord_user_id",
+    )
+    .fetch_all(&world.db.pool)
+    .await
+    .expect("the mirror's members");
+    let mut mirror: Vec<(u64, Vec<u64>, Option<String>)> = rows
+        .into_iter()
+        .map(|(u, mut r, n)| {
+            r.sort_unstable();
+            (u as u64, r.into_iter().map(|x| x as u64).collect(), n)
+        })
+        .collect();
+    mirror.sort();
+    let mut discord: Vec<(u64, Vec<u64>, Option<String>)> = expected
+        .into_iter()
+        .map(|m| {
+            let mut roles: Vec<u64> = m.roles;
+            roles.sort_unstable();
+            (m.user_id, roles, m.nick)
+        })
+        .collect();
+    discord.sort();
+    assert_eq!(mirror.len(), discord.len(), "{}", second.log());
+    assert!(
+        mirror == discord,
+        "the mirror's members differ from Discord's"
+    );
+}
+
+/// Waits until the process ends on its own (a failpoint aborted it); returns its log.
+async fn aborted(mut umbra: Process) -> String {
+    let deadline = tokio::time::Instant::now() + PATIENCE * 2;
+    loop {
+        if let Some(status) = umbra.exited() {
+            let log = umbra.log();
+            assert!(!status.success(), "aborted, not a clean exit:\n{log}");
+            assert!(log.contains("failpoint"), "{log}");
+            return log;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the failpoint was never reached:\n{}",
+            umbra.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_and_a_dm_interrupted_by_crashes_reach_the_owner_exactly_once() {
+    if !cfg!(feature = "failpoints") {
+        panic!(
+            "this test needs the crash points: run it with `--features umbra/failpoints` (scripts/test does)"
+        );
+    }
+    let world = world().await;
+    let owner = world.owner_id();
+    let welcomes = || {
+        world
+            .emu
+            .dm_messages_to(owner)
+            .iter()
+            .filter(|m| m.content.contains("Thanks for adding Umbra"))
+            .count()
+    };
+    // 1. The guild's install event reaches the notification consumer (its welcome is queued),
+    //    and the process dies before the delivery is marked.
+    let first = Process::start(
+        &world,
+        &[(
+            "UMBRA_TEST_FAILPOINT",
+            "outbox.delivered.notification".into(),
+        )],
+    );
+    aborted(first).await;
+    assert_eq!(welcomes(), 0, "nothing was sent yet");
+    // 2. The event is delivered again (the consumer queues nothing twice); the welcome DM
+    //    goes out and the process dies before recording it.
+    let second = Process::start(
+        &world,
+        &[("UMBRA_TEST_FAILPOINT", "notification.sent".into())],
+    );
+    aborted(second).await;
+    assert_eq!(welcomes(), 1, "the DM went out once");
+    // 3. A clean start: the DM is sent again with its nonce (Discord answers with the message
+    //    it already has) and recorded.
+    let third = Process::start_live(&world, &[]).await;
+    let pool = world.db.pool.clone();
+    world
+        .eventually("the welcome is recorded as sent", || {
+            let pool = pool.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT count(*) FROM notification.requests WHERE status = 'sent'",
+                )
+                .fetch_one(&pool)
+                .await
+                .is_ok_and(|n| n >= 1)
+            }
+        })
+        .await;
+    let requests: i64 = sqlx::query_scalar("SELECT count(*) FROM notification.requests")
+        .fetch_one(&world.db.pool)
+        .await
+        .expect("requests");
+    assert_eq!(requests, 1, "one request for one event:\n{}", third.log());
+    assert_eq!(welcomes(), 1, "and one DM");
+    let installs: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit.events WHERE event_type = 'guild.installed'",
+    )
+    .fetch_one(&world.db.pool)
+    .await
+    .expect("audit");
+    assert_eq!(installs, 1, "the audit consumer recorded it once");
+}
