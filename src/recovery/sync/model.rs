@@ -55,6 +55,28 @@ pub struct RoleState {
     pub flags: i32,
 }
 
+impl RoleState {
+    /// A plain role: no colour, icon or tags, not hoisted, managed or mentionable.
+    pub fn plain(id: u64, name: &str, position: i32, permissions: i64) -> Self {
+        Self {
+            discord_role_id: id,
+            name: name.to_owned(),
+            color: 0,
+            secondary_color: None,
+            tertiary_color: None,
+            hoist: false,
+            position,
+            permissions,
+            mentionable: false,
+            managed: false,
+            icon: None,
+            unicode_emoji: None,
+            tags: None,
+            flags: 0,
+        }
+    }
+}
+
 /// Who a permission overwrite applies to.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
@@ -622,6 +644,43 @@ pub struct EmojiState {
 }
 
 impl SettingsState {
+    /// A guild named `name` with Discord's defaults for a new server and nothing else: no
+    /// pictures, channels, emojis or stickers; AutoMod rules, events and webhooks known to be
+    /// none; the welcome screen and onboarding not read.
+    pub fn named(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            icon: None,
+            description: None,
+            verification_level: 0,
+            default_message_notifications: 0,
+            explicit_content_filter: 0,
+            mfa_level: 0,
+            afk_channel_id: None,
+            afk_timeout: 300,
+            system_channel_id: None,
+            system_channel_flags: 0,
+            rules_channel_id: None,
+            public_updates_channel_id: None,
+            safety_alerts_channel_id: None,
+            preferred_locale: "en-US".into(),
+            premium_progress_bar_enabled: false,
+            premium_tier: 0,
+            features: Vec::new(),
+            vanity_url_code: None,
+            banner: None,
+            splash: None,
+            emojis: Vec::new(),
+            discovery_splash: None,
+            stickers: Vec::new(),
+            automod: Some(Vec::new()),
+            events: Some(Vec::new()),
+            welcome: None,
+            onboarding: None,
+            webhooks: Some(Vec::new()),
+        }
+    }
+
     pub fn normalized(mut self) -> Self {
         self.features.sort();
         self.features.dedup();

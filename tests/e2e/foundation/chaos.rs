@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::outage::{proxy, through};
 use crate::restore::button;
-use crate::support::binary::Process;
+use crate::support::binary::{Process, live_guilds};
 use crate::support::world::{PATIENCE, TestWorld};
 
 /// The route of a restore's channel creates.
@@ -247,20 +247,9 @@ async fn a_database_gone_for_30_seconds_mid_restore_leaves_the_job_to_complete_a
         Duration::from_secs(2),
     );
     restore_channels(&world, snapshot).await;
-    let pool = world.db.pool.clone();
     world
-        .eventually("the job runs", || {
-            let pool = pool.clone();
-            async move {
-                sqlx::query_scalar::<_, String>(
-                    "SELECT status FROM recovery.restore_jobs ORDER BY created_at DESC LIMIT 1",
-                )
-                .fetch_optional(&pool)
-                .await
-                .ok()
-                .flatten()
-                .is_some_and(|s| s == "running")
-            }
+        .eventually("the job runs", || async {
+            job_status(&world).await.is_some_and(|s| s == "running")
         })
         .await;
 
@@ -351,17 +340,6 @@ async fn a_first_load_killed_mid_batch_ends_with_the_mirror_equal_to_discord() {
             .unwrap_or(0)
         }
     };
-    let live = || {
-        let pool = pool.clone();
-        async move {
-            sqlx::query_scalar::<_, i64>(
-                "SELECT count(*) FROM recovery.guild_settings WHERE valid_to IS NULL AND sync_state = 'live'",
-            )
-            .fetch_one(&pool)
-            .await
-            .is_ok_and(|n| n == 1)
-        }
-    };
     let mut first = Process::start(&world, &[]);
     // SIGKILL once the load has written some members and not all.
     let deadline = tokio::time::Instant::now() + PATIENCE * 2;
@@ -369,7 +347,7 @@ async fn a_first_load_killed_mid_batch_ends_with_the_mirror_equal_to_discord() {
         let n = members_now().await;
         if n > 0 {
             assert!(
-                !live().await,
+                live_guilds(&world).await == 0,
                 "the load ended before the kill ({n} members):\n{}",
                 first.log()
             );

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::binary::Process;
+use crate::support::binary::{Process, live_guilds};
 use crate::support::world::TestWorld;
 
 /// Settings of a process that runs shard `shard` of 2, with half of the global budget.
@@ -40,16 +40,6 @@ fn guild_on(world: &TestWorld, shard: u64, name: &str) -> u64 {
         .add_bot(guild, world.fixture.app.application_id, 8, owner)
         .expect("the bot joins");
     guild
-}
-
-/// How many guilds are live in the mirror.
-async fn live_guilds(world: &TestWorld) -> i64 {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM recovery.guild_settings WHERE valid_to IS NULL AND sync_state = 'live'",
-    )
-    .fetch_one(&world.db.pool)
-    .await
-    .unwrap_or(0)
 }
 
 /// The owner's welcome DMs that name `guild_name`.

@@ -73,6 +73,16 @@ where
     }
 }
 
+/// How many guilds are live in the mirror (read from the database: the binary's own state).
+pub async fn live_guilds(world: &TestWorld) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM recovery.guild_settings WHERE valid_to IS NULL AND sync_state = 'live'",
+    )
+    .fetch_one(&world.db.pool)
+    .await
+    .unwrap_or(0)
+}
+
 /// A running `umbra run` in a directory of its own; SIGKILLed when dropped.
 pub struct Process {
     child: Option<Child>,
@@ -113,18 +123,9 @@ impl Process {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let pool = world.db.pool.clone();
         world
-            .eventually("the guild is live in the mirror", || {
-                let pool = pool.clone();
-                async move {
-                    sqlx::query_scalar::<_, i64>(
-                        "SELECT count(*) FROM recovery.guild_settings WHERE valid_to IS NULL AND sync_state = 'live'",
-                    )
-                    .fetch_one(&pool)
-                    .await
-                    .is_ok_and(|n| n == 1)
-                }
+            .eventually("the guild is live in the mirror", || async {
+                live_guilds(world).await == 1
             })
             .await;
         umbra

@@ -64,57 +64,12 @@ pub struct PlanInput<'a> {
 /// panic; the plan is dropped).
 #[doc(hidden)]
 pub fn fuzz_plan_onto_empty(doc: &SnapshotDocument) {
-    let settings = crate::recovery::sync::SettingsState {
-        name: doc.settings.name.clone(),
-        icon: None,
-        description: None,
-        verification_level: 0,
-        default_message_notifications: 0,
-        explicit_content_filter: 0,
-        mfa_level: 0,
-        afk_channel_id: None,
-        afk_timeout: 300,
-        system_channel_id: None,
-        system_channel_flags: 0,
-        rules_channel_id: None,
-        public_updates_channel_id: None,
-        safety_alerts_channel_id: None,
-        preferred_locale: "en-US".into(),
-        premium_progress_bar_enabled: false,
-        premium_tier: 0,
-        features: Vec::new(),
-        vanity_url_code: None,
-        banner: None,
-        splash: None,
-        emojis: Vec::new(),
-        discovery_splash: None,
-        stickers: Vec::new(),
-        automod: Some(Vec::new()),
-        events: Some(Vec::new()),
-        welcome: None,
-        onboarding: None,
-        webhooks: Some(Vec::new()),
-    };
+    let settings = crate::recovery::sync::SettingsState::named(&doc.settings.name);
     let current = GuildState {
         guild_id: doc.guild_id,
         as_of: chrono::Utc::now(),
         settings: Some(settings.normalized()),
-        roles: vec![RoleState {
-            discord_role_id: doc.guild_id,
-            name: "@everyone".into(),
-            color: 0,
-            secondary_color: None,
-            tertiary_color: None,
-            hoist: false,
-            position: 0,
-            permissions: 0,
-            mentionable: false,
-            managed: false,
-            icon: None,
-            unicode_emoji: None,
-            tags: None,
-            flags: 0,
-        }],
+        roles: vec![RoleState::plain(doc.guild_id, "@everyone", 0, 0)],
         channels: Vec::new(),
         members: Vec::new(),
         bans: Some(Vec::new()),
@@ -575,22 +530,7 @@ mod tests {
     const OWNER: u64 = 8;
 
     fn role(id: u64, name: &str, position: i32, permissions: i64) -> RoleState {
-        RoleState {
-            discord_role_id: id,
-            name: name.into(),
-            color: 0,
-            secondary_color: None,
-            tertiary_color: None,
-            hoist: false,
-            position,
-            permissions,
-            mentionable: false,
-            managed: false,
-            icon: None,
-            unicode_emoji: None,
-            tags: None,
-            flags: 0,
-        }
+        RoleState::plain(id, name, position, permissions)
     }
 
     fn channel(id: u64, kind: i16, name: &str, parent: Option<u64>, position: i32) -> ChannelState {
@@ -648,35 +588,12 @@ mod tests {
             as_of: Utc::now(),
             settings: Some(
                 SettingsState {
-                    name: "G".into(),
-                    icon: None,
-                    description: None,
                     verification_level: 1,
-                    default_message_notifications: 0,
-                    explicit_content_filter: 0,
-                    mfa_level: 0,
-                    afk_channel_id: None,
-                    afk_timeout: 300,
                     system_channel_id: Some(200),
-                    system_channel_flags: 0,
-                    rules_channel_id: None,
-                    public_updates_channel_id: None,
-                    safety_alerts_channel_id: None,
-                    preferred_locale: "en-US".into(),
-                    premium_progress_bar_enabled: false,
-                    premium_tier: 0,
-                    features: vec![],
-                    vanity_url_code: None,
-                    banner: None,
-                    splash: None,
-                    emojis: Vec::new(),
-                    discovery_splash: None,
-                    stickers: Vec::new(),
                     automod: None,
                     events: None,
-                    welcome: None,
-                    onboarding: None,
                     webhooks: None,
+                    ..SettingsState::named("G")
                 }
                 .normalized(),
             ),

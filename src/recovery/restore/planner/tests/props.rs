@@ -157,6 +157,13 @@ fn mutate(mut g: GuildState, changes: &[Change], next: &mut u64) -> GuildState {
     let pick = |list: &[u64], i: usize| (!list.is_empty()).then(|| list[i % list.len()]);
     for c in changes {
         let roles = plain(&g);
+        // The generated members (not the owner or Umbra).
+        let humans: Vec<u64> = g
+            .members
+            .iter()
+            .filter(|m| m.discord_user_id >= 60)
+            .map(|m| m.discord_user_id)
+            .collect();
         let channels: Vec<u64> = g.channels.iter().map(|c| c.discord_channel_id).collect();
         let categories: Vec<u64> = g
             .channels
@@ -255,12 +262,6 @@ fn mutate(mut g: GuildState, changes: &[Change], next: &mut u64) -> GuildState {
                 }
             }
             Change::MemberRoles(i, m) => {
-                let humans: Vec<u64> = g
-                    .members
-                    .iter()
-                    .filter(|m| m.discord_user_id >= 60)
-                    .map(|m| m.discord_user_id)
-                    .collect();
                 if let Some(u) = pick(&humans, *i)
                     && let Some(member) = g.members.iter_mut().find(|x| x.discord_user_id == u)
                 {
@@ -273,12 +274,6 @@ fn mutate(mut g: GuildState, changes: &[Change], next: &mut u64) -> GuildState {
                 }
             }
             Change::MemberNick(i, n) => {
-                let humans: Vec<u64> = g
-                    .members
-                    .iter()
-                    .filter(|m| m.discord_user_id >= 60)
-                    .map(|m| m.discord_user_id)
-                    .collect();
                 if let Some(u) = pick(&humans, *i)
                     && let Some(member) = g.members.iter_mut().find(|x| x.discord_user_id == u)
                 {
