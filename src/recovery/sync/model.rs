@@ -219,10 +219,20 @@ pub struct WebhookState {
     pub avatar: Option<String>,
 }
 
+/// The name prefix of the webhooks a restore makes to post kept messages again (one per
+/// channel and job, deleted when its messages are posted): never mirrored or snapshotted.
+pub const REPLAY_WEBHOOK_PREFIX: &str = "Umbra replay ";
+
 impl WebhookState {
     /// The webhooks a list from Discord (`GET /guilds/{g}/webhooks`) has that Umbra keeps
     /// (`own_application`: Umbra's), sorted by id; `None` when the list does not read.
     pub fn kept_from_discord(v: &serde_json::Value, own_application: u64) -> Option<Vec<Self>> {
+        // A restore's replay webhooks are Umbra's tools for a few minutes, not the guild's.
+        let replay = |w: &serde_json::Value| {
+            w.get("name")
+                .and_then(|n| n.as_str())
+                .is_some_and(|n| n.starts_with(REPLAY_WEBHOOK_PREFIX))
+        };
         let mut out = Vec::new();
         for w in v.as_array()? {
             let application = w
@@ -230,7 +240,8 @@ impl WebhookState {
                 .and_then(|a| a.as_str())
                 .and_then(|a| a.parse::<u64>().ok());
             let kept = w.get("type").and_then(|t| t.as_u64()) == Some(1)
-                && application.is_none_or(|a| a == own_application);
+                && application.is_none_or(|a| a == own_application)
+                && !(application == Some(own_application) && replay(w));
             if !kept {
                 continue;
             }
@@ -885,5 +896,24 @@ mod tests {
             assert_eq!(SyncState::parse(s.as_str()), Some(s));
         }
         assert_eq!(SyncState::parse("weird"), None);
+    }
+}
+
+#[cfg(test)]
+mod webhook_tests {
+    use super::*;
+
+    #[test]
+    fn the_guilds_own_webhooks_are_kept_but_not_another_apps_or_a_restores_replay_webhook() {
+        let list = serde_json::json!([
+            { "id": "1", "type": 1, "name": "Deploys", "channel_id": "9", "application_id": null },
+            { "id": "2", "type": 1, "name": "Made again", "channel_id": "9", "application_id": "77" },
+            { "id": "3", "type": 1, "name": "Umbra replay 0123456789ab", "channel_id": "9", "application_id": "77" },
+            { "id": "4", "type": 1, "name": "Theirs", "channel_id": "9", "application_id": "88" },
+            { "id": "5", "type": 2, "name": "Followed", "channel_id": "9" }
+        ]);
+        let kept = WebhookState::kept_from_discord(&list, 77).expect("reads");
+        let ids: Vec<u64> = kept.iter().map(|w| w.id).collect();
+        assert_eq!(ids, vec![1, 2]);
     }
 }

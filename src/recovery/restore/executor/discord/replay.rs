@@ -12,7 +12,10 @@ impl Discord {
     /// The name of this job's replay webhooks.
     fn replay_name(&self) -> String {
         let short = self.reason.rsplit(':').next().unwrap_or_default();
-        format!("Umbra replay {short}")
+        format!(
+            "{}{short}",
+            crate::recovery::sync::model::REPLAY_WEBHOOK_PREFIX
+        )
     }
 
     /// This job's replay webhook in `channel`: known, found by name, or made (`create`).
