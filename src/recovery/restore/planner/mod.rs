@@ -59,6 +59,31 @@ pub struct PlanInput<'a> {
     pub linked: BTreeSet<u64>,
 }
 
+impl<'a> PlanInput<'a> {
+    /// Every component in `mode`, without a scope, a member limit, exclusions or links.
+    pub fn everything(
+        doc: &'a SnapshotDocument,
+        current: &'a GuildState,
+        owner_id: u64,
+        bot_user_id: u64,
+        mode: Mode,
+    ) -> Self {
+        Self {
+            snapshot_id: Uuid::nil(),
+            doc,
+            current,
+            owner_id,
+            bot_user_id,
+            mode,
+            components: Components::all(),
+            scope: None,
+            member_limit: None,
+            excluded_members: BTreeSet::new(),
+            linked: BTreeSet::new(),
+        }
+    }
+}
+
 /// Plans `doc` onto a server that has nothing but @everyone, with every component, in both
 /// modes (the `snapshot_import` fuzz target's entry: a crafted document must plan without a
 /// panic; the plan is dropped).
@@ -76,19 +101,7 @@ pub fn fuzz_plan_onto_empty(doc: &SnapshotDocument) {
         threads: Vec::new(),
     };
     for mode in [Mode::Merge, Mode::Mirror] {
-        let planned = plan(&PlanInput {
-            snapshot_id: Uuid::nil(),
-            doc,
-            current: &current,
-            owner_id: 1,
-            bot_user_id: 2,
-            mode,
-            components: Components::all(),
-            scope: None,
-            member_limit: None,
-            excluded_members: BTreeSet::new(),
-            linked: BTreeSet::new(),
-        });
+        let planned = plan(&PlanInput::everything(doc, &current, 1, 2, mode));
         let _ = planned.dependencies();
         let _ = planned.hash();
     }
@@ -622,19 +635,7 @@ mod tests {
     }
 
     fn input<'a>(doc: &'a SnapshotDocument, cur: &'a GuildState, mode: Mode) -> PlanInput<'a> {
-        PlanInput {
-            snapshot_id: Uuid::nil(),
-            doc,
-            current: cur,
-            owner_id: OWNER,
-            bot_user_id: BOT,
-            mode,
-            components: Components::all(),
-            scope: None,
-            member_limit: None,
-            excluded_members: BTreeSet::new(),
-            linked: BTreeSet::new(),
-        }
+        PlanInput::everything(doc, cur, OWNER, BOT, mode)
     }
 
     fn actions(p: &Plan) -> Vec<&Action> {
