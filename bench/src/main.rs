@@ -15,12 +15,17 @@
 //! - `scale --json` (issue 17): 1,000 guilds of 100 members synced, then an hour of background
 //!   activity compressed into a minute; `peak_rss_mb` there is Umbra's share (see `scale.rs`).
 //!
+//! - `chaos --json` (issue 17): the real `umbra` binary killed at chosen points (a restore at
+//!   20/50/80 %, an outbox delivery, a DM, a first load, one of two shard processes), its
+//!   database taken away for 30 s, all again behind PgBouncer (see `chaos.rs`).
+//!
 //! Elsewhere `peak_rss_mb` is the process's peak resident memory (VmHWM): Umbra, its serenity
 //! cache and the in-process emulator together.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod antinuke;
 mod billing;
+mod chaos;
 mod pull;
 mod restore;
 mod scale;
@@ -162,6 +167,51 @@ struct Loaded {
     owner: u64,
     members: usize,
     seconds: f64,
+}
+
+/// Moves the bot's role to the top of the fixture guild, as its owner: every role of a
+/// snapshot can then be put back.
+pub(crate) fn bot_role_on_top(
+    emu: &Emulator,
+    fixture: &discord_emulator::Fixture,
+) -> anyhow::Result<()> {
+    let guild = fixture.guild_id;
+    let top = emu
+        .guild_view(guild)
+        .map(|v| v.roles.iter().map(|r| r.position).max().unwrap_or(1))
+        .unwrap_or(1);
+    emu.as_user(fixture.owner_id)
+        .set_role_positions(guild, &[(fixture.bot_role_id, top)])
+        .map_err(|e| anyhow::anyhow!("moving the bot's role: {e:?}"))?;
+    Ok(())
+}
+
+/// Deletes, as `owner`, every channel of `guild` Discord lets them delete (it keeps a community
+/// server's rules and updates channels: 50074) and every role but @everyone and the managed
+/// ones: (channels deleted, roles deleted).
+pub(crate) fn wipe(
+    emu: &Emulator,
+    guild: &discord_emulator::GuildView,
+    owner: u64,
+) -> anyhow::Result<(usize, usize)> {
+    let owner = emu.as_user(owner);
+    let (mut channels, mut roles) = (0, 0);
+    for c in &guild.channels {
+        match owner.delete_channel(c.id) {
+            Ok(_) => channels += 1,
+            Err(e) if e.code == 50074 => {}
+            Err(e) => bail!("wipe: {e:?}"),
+        }
+    }
+    for r in &guild.roles {
+        if r.id != guild.id && !r.managed {
+            owner
+                .delete_role(guild.id, r.id)
+                .map_err(|e| anyhow::anyhow!("wipe: {e:?}"))?;
+            roles += 1;
+        }
+    }
+    Ok((channels, roles))
 }
 
 /// Members every fixture guild has besides the generated ones: its owner, an administrator, a
@@ -340,6 +390,18 @@ async fn run(args: Args) -> anyhow::Result<serde_json::Value> {
 async fn main() -> std::process::ExitCode {
     if std::env::args().nth(1).as_deref() == Some("antinuke") {
         return finish(antinuke::run().await);
+    }
+    if std::env::args().nth(1).as_deref() == Some("chaos") {
+        return match chaos::run().await {
+            Ok(line) => {
+                println!("{line}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("benchmark failed: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
     }
     if std::env::args().nth(1).as_deref() == Some("scale") {
         return finish(scale::run().await);

@@ -52,13 +52,7 @@ pub async fn run() -> anyhow::Result<serde_json::Value> {
         let fixture = emu.build_fixture(&FixtureSpec::large().with_members(MEMBERS));
         let guild = fixture.guild_id;
         let owner = emu.as_user(fixture.owner_id);
-        let top = emu
-            .guild_view(guild)
-            .map(|v| v.roles.iter().map(|r| r.position).max().unwrap_or(1))
-            .unwrap_or(1);
-        owner
-            .set_role_positions(guild, &[(fixture.bot_role_id, top)])
-            .map_err(|e| anyhow::anyhow!("moving the bot's role: {e:?}"))?;
+        super::bot_role_on_top(&emu, &fixture)?;
         config.discord.api_address = emu.tls_addr().to_string();
         config.discord.ca_cert = emu.ca_cert_path().display().to_string();
         config.discord.client_id = fixture.app.client_id;

@@ -346,14 +346,7 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
         });
         let guild = fixture.guild_id;
         let owner = emu.as_user(fixture.owner_id);
-        // Umbra's role on top: every role of the snapshot can be put back.
-        let top = emu
-            .guild_view(guild)
-            .map(|v| v.roles.iter().map(|r| r.position).max().unwrap_or(1))
-            .unwrap_or(1);
-        owner
-            .set_role_positions(guild, &[(fixture.bot_role_id, top)])
-            .map_err(|e| anyhow::anyhow!("moving the bot's role: {e:?}"))?;
+        super::bot_role_on_top(&emu, &fixture)?;
         config.discord.api_address = emu.tls_addr().to_string();
         config.discord.ca_cert = emu.ca_cert_path().display().to_string();
         let secrets = Secrets {
@@ -414,21 +407,8 @@ async fn run_once(sequential: bool) -> anyhow::Result<Run> {
         let before = emu.guild_view(guild).context("the guild")?;
         // The wipe: every channel and every role the owner can delete (Discord keeps a
         // community server's rules and updates channel: 50074), and every ban lifted.
-        let mut kept = 0;
-        for c in &before.channels {
-            match owner.delete_channel(c.id) {
-                Ok(_) => {}
-                Err(e) if e.code == 50074 => kept += 1,
-                Err(e) => bail!("wipe: {e:?}"),
-            }
-        }
-        for r in &before.roles {
-            if r.id != guild && !r.managed {
-                owner
-                    .delete_role(guild, r.id)
-                    .map_err(|e| anyhow::anyhow!("wipe: {e:?}"))?;
-            }
-        }
+        let (channels, _) = super::wipe(&emu, &before, fixture.owner_id)?;
+        let kept = before.channels.len() - channels;
         for b in &before.bans {
             owner
                 .unban(guild, b.user_id)

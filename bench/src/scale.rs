@@ -46,7 +46,8 @@ fn status_kb(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn binary() -> anyhow::Result<PathBuf> {
+/// The `umbra` binary the scenarios run: `$UMBRA_BIN`, else `umbra` beside `umbra-bench`.
+pub(super) fn binary() -> anyhow::Result<PathBuf> {
     let path = match std::env::var_os("UMBRA_BIN").filter(|p| !p.is_empty()) {
         Some(p) => PathBuf::from(p),
         None => std::env::current_exe()?
