@@ -377,6 +377,8 @@ impl SyncService {
         tokio::spawn(async move {
             /// Archived threads read per channel at most (the newest ones).
             const MAX_ARCHIVED: usize = 1000;
+            // Never closed; a closed one would only mean reading without waiting.
+            let _turn = this.inner.reads.acquire().await.ok();
             let mut all = active;
             let mut complete = true;
             for parent in parents {
@@ -445,6 +447,7 @@ impl SyncService {
         }
         let this = self.clone();
         tokio::spawn(async move {
+            let _turn = this.inner.reads.acquire().await.ok();
             let mut attempt = 0u32;
             let list = loop {
                 attempt += 1;
@@ -503,6 +506,7 @@ impl SyncService {
         }
         let this = self.clone();
         tokio::spawn(async move {
+            let _turn = this.inner.reads.acquire().await.ok();
             loop {
                 let mut attempt = 0u32;
                 let list = loop {

@@ -195,10 +195,19 @@ pub(super) struct Inner {
     pub state: Mutex<HashMap<u64, GuildSync>>,
     pub wake: Notify,
     pub hooks: Mutex<HashMap<u32, ShardHook>>,
+    /// Background reads by REST (ban lists, archived threads, the [`Listed`] parts) running at
+    /// once: the full loads of a thousand guilds queue their seven-odd reads each here, as small
+    /// tasks, rather than as thousands of requests waiting in the pacer, each holding its
+    /// request's future (issue 17: ~20 MB at 1,000 guilds). The pacer stays busy with
+    /// [`BACKGROUND_READS`] in flight.
+    pub reads: tokio::sync::Semaphore,
     /// Umbra's application id (0 until the first event): the webhooks a restore made again
     /// are Umbra's, and kept like those people made.
     pub own_application: std::sync::atomic::AtomicU64,
 }
+
+/// Background REST reads of live sync in flight at once (see [`Inner::reads`]).
+pub(super) const BACKGROUND_READS: usize = 8;
 
 /// Live sync of every guild the bot is in. Cheap to clone.
 #[derive(Clone)]
@@ -226,6 +235,7 @@ impl SyncService {
                 state: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
                 hooks: Mutex::new(HashMap::new()),
+                reads: tokio::sync::Semaphore::new(BACKGROUND_READS),
                 own_application: std::sync::atomic::AtomicU64::new(0),
             }),
         }
