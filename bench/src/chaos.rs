@@ -14,6 +14,11 @@
 //!   must be built with `--features umbra/failpoints`: one request, one DM, one audit row;
 //! - a first load of 30,000 members killed mid-batch (timing): the mirror's members equal
 //!   Discord's, each once;
+//! - an AntiNuke punishment that took effect in Discord before Umbra heard back: one incident,
+//!   one punishment (Discord's audit log), one owner DM;
+//! - a Toss renewal charged while Umbra waited for the answer: settled by its order id, two
+//!   charges for two periods;
+//! - a member pull after 10 of its 14 adds reached Discord: each member added once, all back;
 //! - two processes on shard ranges (`total_shards = 2`), one killed and restarted: both guilds
 //!   and a guild that joined the dead shard meanwhile are live, each welcome DM once, no
 //!   global 429 (`two_process`).
