@@ -1738,57 +1738,39 @@ fn stop_pooler() {
     let _ = Command::new(script).arg("stop").status();
 }
 
+/// A crash-point scenario: (binary, server, route) -> what its judges found.
+type Scenario = for<'a> fn(
+    &'a Path,
+    &'a Server,
+    &'a Route,
+) -> std::pin::Pin<Box<dyn Future<Output = anyhow::Result<Tally>> + 'a>>;
+
 /// Every crash point once through `route`; (tally, two processes held).
 async fn crash_points(bin: &Path, server: &Server, route: &Route) -> (Tally, bool) {
+    let scenarios: [(&str, Scenario); 6] = [
+        ("restore killed at 20/50/80%", |b, s, r| {
+            Box::pin(restore_killed_three_times(b, s, r))
+        }),
+        ("outbox delivery and notification crashes", |b, s, r| {
+            Box::pin(outbox_and_notification(b, s, r))
+        }),
+        ("first load killed mid-batch", |b, s, r| {
+            Box::pin(first_load_killed(b, s, r))
+        }),
+        ("AntiNuke killed after a punishment", |b, s, r| {
+            Box::pin(antinuke_punishment(b, s, r))
+        }),
+        ("member pull killed mid-way", |b, s, r| {
+            Box::pin(member_pull(b, s, r))
+        }),
+        ("Toss renewal killed before its record", |b, s, r| {
+            Box::pin(toss_renewal(b, s, r))
+        }),
+    ];
     let mut tally = Tally::default();
-    tally.add(
-        judged(
-            "restore killed at 20/50/80%",
-            route,
-            Box::pin(restore_killed_three_times(bin, server, route)),
-        )
-        .await,
-    );
-    tally.add(
-        judged(
-            "outbox delivery and notification crashes",
-            route,
-            Box::pin(outbox_and_notification(bin, server, route)),
-        )
-        .await,
-    );
-    tally.add(
-        judged(
-            "first load killed mid-batch",
-            route,
-            Box::pin(first_load_killed(bin, server, route)),
-        )
-        .await,
-    );
-    tally.add(
-        judged(
-            "AntiNuke killed after a punishment",
-            route,
-            Box::pin(antinuke_punishment(bin, server, route)),
-        )
-        .await,
-    );
-    tally.add(
-        judged(
-            "member pull killed mid-way",
-            route,
-            Box::pin(member_pull(bin, server, route)),
-        )
-        .await,
-    );
-    tally.add(
-        judged(
-            "Toss renewal killed before its record",
-            route,
-            Box::pin(toss_renewal(bin, server, route)),
-        )
-        .await,
-    );
+    for (name, scenario) in scenarios {
+        tally.add(judged(name, route, scenario(bin, server, route)).await);
+    }
     let two = judged(
         "two processes on shard ranges",
         route,
