@@ -50,7 +50,7 @@ use discord_emulator::{
 };
 use serde_json::{Value, json};
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection, PgPool};
+use sqlx::{ConnectOptions, PgPool};
 use tokio::net::{UnixListener, UnixStream};
 use umbra::db::embedded::{EmbeddedOptions, EmbeddedPostgres};
 
@@ -122,17 +122,7 @@ impl Server {
 
     /// A fresh database: its name and URL.
     async fn create(&self) -> anyhow::Result<(String, String)> {
-        let name = format!("umbra_chaos_{}", uuid::Uuid::now_v7().simple());
-        let mut conn = self
-            .admin
-            .connect()
-            .await
-            .context("connecting to the server")?;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .context("creating a database")?;
-        conn.close().await.ok();
+        let name = super::create_database(&self.admin, "umbra_chaos").await?;
         let url = self
             .admin
             .clone()
@@ -143,13 +133,7 @@ impl Server {
     }
 
     async fn drop_database(&self, name: &str) {
-        if let Ok(mut conn) = self.admin.connect().await {
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut conn)
-            .await;
-        }
+        super::remove_database(&self.admin, name).await;
     }
 
     async fn stop(self) {

@@ -115,16 +115,9 @@ async fn database(config: &mut Config) -> anyhow::Result<Db> {
         Some(url) => {
             let admin =
                 PgConnectOptions::from_str(&url).context("DATABASE_URL is not a PostgreSQL URL")?;
-            let name = format!("umbra_bench_{}", uuid::Uuid::now_v7().simple());
-            let mut conn = admin
-                .connect()
+            let name = create_database(&admin, "umbra_bench")
                 .await
-                .context("connecting to DATABASE_URL")?;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut conn)
-                .await
-                .context("creating the benchmark database")?;
-            conn.close().await.ok();
+                .context("DATABASE_URL")?;
             config.database.url = admin.clone().database(&name).to_url_lossy().to_string();
             Ok(Db::Server {
                 admin: Box::new(admin),
@@ -144,17 +137,35 @@ async fn database(config: &mut Config) -> anyhow::Result<Db> {
     }
 }
 
+/// Creates a database named `prefix_<uuid>` on the server `admin` reaches; its name.
+pub(crate) async fn create_database(
+    admin: &PgConnectOptions,
+    prefix: &str,
+) -> anyhow::Result<String> {
+    let name = format!("{prefix}_{}", uuid::Uuid::now_v7().simple());
+    let mut conn = admin.connect().await.context("connecting to the server")?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .context("creating the benchmark database")?;
+    conn.close().await.ok();
+    Ok(name)
+}
+
+/// Drops the database `name` (made by [`create_database`]), whoever is still connected.
+pub(crate) async fn remove_database(admin: &PgConnectOptions, name: &str) {
+    if let Ok(mut conn) = admin.connect().await {
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await;
+    }
+}
+
 async fn drop_database(db: Db) {
     match db {
-        Db::Server { admin, name } => {
-            if let Ok(mut conn) = admin.connect().await {
-                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(&mut conn)
-                .await;
-            }
-        }
+        Db::Server { admin, name } => remove_database(&admin, &name).await,
         Db::Embedded { dir } => {
             let _ = std::fs::remove_dir_all(dir);
         }
