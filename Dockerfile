@@ -20,6 +20,8 @@ COPY migration/Cargo.toml migration/Cargo.toml
 COPY emulator/Cargo.toml emulator/Cargo.toml
 COPY toss-emulator/Cargo.toml toss-emulator/Cargo.toml
 COPY bench/Cargo.toml bench/Cargo.toml
+# serenity with Umbra's patch (see vendor/README.md) is a dependency like the others.
+COPY vendor vendor
 RUN mkdir -p src entity/src migration/src emulator/src toss-emulator/src bench/src tests/e2e \
  && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
  && touch entity/src/lib.rs migration/src/lib.rs emulator/src/lib.rs toss-emulator/src/lib.rs \

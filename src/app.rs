@@ -491,8 +491,8 @@ pub async fn start(config: &Config, secrets: &Secrets) -> anyhow::Result<Running
         let framework = discord::framework::build(data.clone());
         let client = serenity::ClientBuilder::new_with_http(http, discord::client::intents())
             .cache_settings(discord::client::cache_settings())
+            .shard_collector(discord::framework::shard_collector(&data))
             .framework(discord::framework::Traced(framework))
-            .raw_event_handler(discord::framework::RawEventGuard { data: data.clone() })
             .await
             .map_err(discord::client::explain)?;
         app.connect(&client);

@@ -25,13 +25,16 @@ pub fn intents() -> GatewayIntents {
         | GatewayIntents::DIRECT_MESSAGES
 }
 
-/// What serenity's cache keeps. Not the global user list: every member's user is in its
-/// guild's member list already (Umbra reads users there; a user who is no member of any guild
-/// Umbra is in is looked up by REST when needed), and at 100,000 members the second copy is
-/// tens of megabytes.
+/// What serenity's cache keeps: guilds and channels, without the global user list and without
+/// members (but the bot's own). serenity's `Member` holds a whole `User`, ~900 bytes a member in
+/// the cache: at 100,000 members ~90 MB, most of Umbra's memory. Umbra keeps what it reads of
+/// members (role ids, bot flag) in its own index (`discord::members`), live sync takes members'
+/// states from the events themselves, and a user is looked up by REST when needed.
+/// (`cache_members` is Umbra's patch of serenity: `vendor/README.md`.)
 pub fn cache_settings() -> serenity::cache::Settings {
     let mut settings = serenity::cache::Settings::default();
     settings.cache_users = false;
+    settings.cache_members = false;
     settings
 }
 

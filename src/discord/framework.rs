@@ -204,34 +204,51 @@ async fn on_error(error: FrameworkError<'_, Data, Error>) {
     }
 }
 
-/// Logs and records every dispatch serenity could not parse (it drops them silently
-/// otherwise); tests fail on any. `RATE_LIMITED` (newer than serenity 0.12) is expected and
-/// only logged. Also hooks live sync onto each new session's event path (on READY).
-pub struct RawEventGuard {
-    pub data: Data,
+/// The collector every shard runner starts with (`ClientBuilder::shard_collector`, Umbra's
+/// patch of serenity: `vendor/README.md`). It sees each gateway event in order, inside the
+/// runner, before serenity's cache and before any handler: live sync keeps the member index and
+/// asks for large guilds' members there (`SyncService::on_shard_event`), and dispatches serenity
+/// could not parse are counted (it would otherwise drop them silently). A raw event handler did
+/// the latter before, at the cost of a copy of every event (a whole guild for each
+/// GUILD_CREATE) and a task.
+pub fn shard_collector(
+    data: &Data,
+) -> impl Fn(serenity::ShardId, &serenity::ShardMessenger) -> serenity::CollectorCallback
++ Send
++ Sync
++ 'static {
+    // Weak: the runner's collectors are reachable from the app (through the messenger live
+    // sync keeps), so a strong reference would be a cycle.
+    let app = std::sync::Arc::downgrade(&data.0);
+    move |shard, messenger| {
+        let generation = app
+            .upgrade()
+            .map_or(0, |app| app.sync.hook_shard(messenger, shard));
+        let app = app.clone();
+        serenity::CollectorCallback(Box::new(move |event| {
+            let Some(app) = app.upgrade() else {
+                return false;
+            };
+            app.sync.on_shard_event(shard, generation, event);
+            if let serenity::Event::Unknown(unknown) = event {
+                unknown_event(&app, unknown);
+            }
+            true
+        }))
+    }
 }
 
-#[serenity::async_trait]
-impl serenity::RawEventHandler for RawEventGuard {
-    async fn raw_event(&self, ctx: serenity::Context, event: serenity::Event) {
-        if let serenity::Event::Ready(_) = event {
-            // As early as serenity lets anything hook a new session (see the method).
-            self.data.sync.hook_shard(&ctx.shard, ctx.shard_id);
-            return;
-        }
-        if let serenity::Event::Unknown(unknown) = event {
-            // Discord's answer to a member request made too soon (serenity 0.12 predates it):
-            // expected, not a parsing failure. The sync reloads members on its next full load.
-            if unknown.kind == "RATE_LIMITED" {
-                tracing::info!(payload = %unknown.value, "a gateway request was rate limited by Discord");
-                return;
-            }
-            metrics::counter!("umbra_gateway_unknown_events_total").increment(1);
-            tracing::warn!(kind = %unknown.kind, "a gateway event could not be parsed and was dropped");
-            if let Ok(mut list) = self.data.unknown_events.lock() {
-                list.push(format!("{}: {}", unknown.kind, unknown.value));
-            }
-        }
+fn unknown_event(app: &crate::app::App, unknown: &serenity::UnknownEvent) {
+    // Discord's answer to a member request made too soon (serenity 0.12 predates it):
+    // expected, not a parsing failure. The sync reloads members on its next full load.
+    if unknown.kind == "RATE_LIMITED" {
+        tracing::info!(payload = %unknown.value, "a gateway request was rate limited by Discord");
+        return;
+    }
+    metrics::counter!("umbra_gateway_unknown_events_total").increment(1);
+    tracing::warn!(kind = %unknown.kind, "a gateway event could not be parsed and was dropped");
+    if let Ok(mut list) = app.unknown_events.lock() {
+        list.push(format!("{}: {}", unknown.kind, unknown.value));
     }
 }
 

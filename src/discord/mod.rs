@@ -7,6 +7,7 @@ pub mod checks;
 pub mod client;
 pub mod events;
 pub mod framework;
+pub mod members;
 pub mod oauth;
 pub mod reply;
 pub mod rest;

@@ -1,8 +1,8 @@
 //! Purpose: protection health — whether Umbra can still protect a guild: the permissions it
 //! needs (View Audit Log, Ban, Kick, Manage Roles; Administrator covers them) and whether its
 //! highest role is above every member it would have to punish (holders of dangerous permissions
-//! who are not the owner, trusted or whitelisted). Computed from the gateway cache at each new
-//! session, after role changes and Umbra's own member updates (debounced), and periodically;
+//! who are not the owner, trusted or whitelisted). Computed from the gateway cache (roles) and
+//! the member index (members, `discord::members`) at each new session, after role changes and Umbra's own member updates (debounced), and periodically;
 //! kept in memory for `/umbra status` and recorded through the guild domain, which tells the
 //! owner when it becomes degraded (and why) or healthy again.
 
@@ -36,20 +36,21 @@ impl AntinukeService {
                 rank: Rank::of(i64::from(r.position), r.id.get()),
             })
             .collect();
-        let bot_roles: Vec<u64> = g.members.get(&bot)?.roles.iter().map(|r| r.get()).collect();
-        let members: Vec<MemberInfo> = g
+        drop(g);
+        // Members from the member index (serenity's cache keeps none but the bot's own).
+        let entry = self.inner.sync.members().guild(guild)?;
+        let indexed = crate::discord::members::lock(&entry);
+        let bot_roles: Vec<u64> = indexed.members.get(&bot.get())?.roles.to_vec();
+        let members: Vec<MemberInfo> = indexed
             .members
-            .values()
-            .filter(|m| m.user.id != bot)
-            .map(|m| MemberInfo {
-                id: m.user.id.get(),
-                roles: self.trusted_roles(
-                    guild,
-                    m.user.id.get(),
-                    &m.roles.iter().map(|r| r.get()).collect::<Vec<_>>(),
-                ),
+            .iter()
+            .filter(|(id, _)| **id != bot.get())
+            .map(|(id, m)| MemberInfo {
+                id: *id,
+                roles: self.trusted_roles(guild, *id, &m.roles),
             })
             .collect();
+        drop(indexed);
         Some(model::health(&roles, guild, &bot_roles, &members, &policy))
     }
 

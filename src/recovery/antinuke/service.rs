@@ -23,6 +23,7 @@ use super::model::{self, AuditChange, Destroyed, Policy, Rank, RoleInfo, Standin
 use super::responder::{self, Target};
 use crate::config::AntinukeConfig;
 use crate::discord::bot::Bot;
+use crate::discord::members::MemberIndex;
 use crate::guild::{GuildError, GuildService};
 use crate::licensing::LicensingReader;
 use crate::recovery::restore::RestoreService;
@@ -254,9 +255,12 @@ impl AntinukeService {
             let Some(g) = ctx.cache.guild(guild_id) else {
                 return;
             };
-            let member = g.members.get(&entry.user_id);
+            // The actor as the gateway last said (the member index: serenity's cache keeps no
+            // members).
+            let member = self.inner.sync.members().member(guild, actor);
             let mut roles: Vec<u64> = member
-                .map(|m| m.roles.iter().map(|r| r.get()).collect())
+                .as_ref()
+                .map(|m| m.roles.to_vec())
                 .unwrap_or_default();
             // Judged with the roles held BEFORE this entry: a change of the actor's own roles is
             // undone, and trust-conferring roles someone else gave them confer nothing.
@@ -270,10 +274,7 @@ impl AntinukeService {
                 }
             }
             let roles = self.inner.detector.untainted(guild, actor, &roles);
-            let is_bot = member
-                .map(|m| m.user.bot)
-                .or_else(|| ctx.cache.user(entry.user_id).map(|u| u.bot))
-                .unwrap_or(false);
+            let is_bot = member.map(|m| m.bot).unwrap_or(false);
             let owner = g.owner_id.get() == actor || policy.owner_id == actor;
             let standing = if owner {
                 Standing::Exempt
@@ -359,7 +360,9 @@ impl AntinukeService {
             }
             _ => return,
         };
-        let Some(responder_target) = cache_target(ctx, guild_id, entry.user_id, bot) else {
+        let Some(responder_target) =
+            cache_target(ctx, self.inner.sync.members(), guild_id, actor, bot)
+        else {
             tracing::warn!(
                 guild,
                 actor,
@@ -529,19 +532,17 @@ pub(super) fn audit_change(change: &serenity::model::guild::audit_log::Change) -
     }
 }
 
-/// What the responder needs, read from the cache.
+/// What the responder needs, read from the cache (roles) and the member index (members).
 fn cache_target(
     ctx: &serenity::Context,
+    members: &MemberIndex,
     guild_id: serenity::GuildId,
-    actor: serenity::UserId,
+    actor: u64,
     bot: Option<u64>,
 ) -> Option<Target> {
     let g = ctx.cache.guild(guild_id)?;
-    let member = g.members.get(&actor);
-    let actor_is_bot = member
-        .map(|m| m.user.bot)
-        .or_else(|| ctx.cache.user(actor).map(|u| u.bot))
-        .unwrap_or(false);
+    let member = members.member(guild_id.get(), actor);
+    let actor_is_bot = member.as_ref().is_some_and(|m| m.bot);
     let roles = g
         .roles
         .values()
@@ -553,14 +554,14 @@ fn cache_target(
         })
         .collect();
     let bot_roles = bot
-        .and_then(|b| g.members.get(&serenity::UserId::new(b)))
-        .map(|m| m.roles.iter().map(|r| r.get()).collect())
+        .and_then(|b| members.member(guild_id.get(), b))
+        .map(|m| m.roles.to_vec())
         .unwrap_or_default();
     Some(Target {
         guild: guild_id.get(),
-        actor: actor.get(),
+        actor,
         actor_is_bot,
-        member_roles: member.map(|m| m.roles.iter().map(|r| r.get()).collect()),
+        member_roles: member.map(|m| m.roles.to_vec()),
         roles,
         bot_roles,
         everyone_role: guild_id.get(),

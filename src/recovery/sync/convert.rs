@@ -242,19 +242,53 @@ pub fn channel_ids(g: &serenity::Guild) -> HashSet<u64> {
 
 /// A member; roles outside `roles` (deleted since) are dropped.
 pub fn member(guild_id: u64, m: &serenity::Member, roles: &HashSet<u64>) -> MemberState {
+    member_of(
+        guild_id,
+        &m.user,
+        m.nick.as_ref(),
+        &m.roles,
+        m.joined_at,
+        roles,
+    )
+}
+
+/// A member's state from a GUILD_MEMBER_UPDATE (which carries the whole member but the flags
+/// Umbra does not keep).
+pub fn member_updated(
+    guild_id: u64,
+    e: &serenity::GuildMemberUpdateEvent,
+    roles: &HashSet<u64>,
+) -> MemberState {
+    member_of(
+        guild_id,
+        &e.user,
+        e.nick.as_ref(),
+        &e.roles,
+        Some(e.joined_at),
+        roles,
+    )
+}
+
+fn member_of(
+    guild_id: u64,
+    user: &serenity::User,
+    nick: Option<&String>,
+    member_roles: &[serenity::RoleId],
+    joined_at: Option<serenity::Timestamp>,
+    roles: &HashSet<u64>,
+) -> MemberState {
     MemberState {
-        discord_user_id: m.user.id.get(),
-        username: m.user.name.clone(),
-        global_name: m.user.global_name.clone(),
-        nick: m.nick.clone(),
-        role_ids: m
-            .roles
+        discord_user_id: user.id.get(),
+        username: user.name.clone(),
+        global_name: user.global_name.clone(),
+        nick: nick.cloned(),
+        role_ids: member_roles
             .iter()
             .map(|r| r.get())
             .filter(|r| roles.contains(r))
             .collect(),
-        is_bot: m.user.bot,
-        joined_at: m.joined_at.map(|t| *t),
+        is_bot: user.bot,
+        joined_at: joined_at.map(|t| *t),
     }
     .normalized(guild_id)
 }

@@ -11,16 +11,22 @@
 //! one: a channel deletion was lost once in a burst of 100.) The database stays the truth; the
 //! cache is only the ordered view of the gateway stream.
 //!
+//! Members are the exception: serenity's cache keeps none (see `discord::members`). Their
+//! states are queued by [`SyncService::on_shard_event`], which the shard runner calls for every
+//! event in gateway order before handlers are spawned, and which keeps the member index under
+//! the same rule (a handler holding a guild's index entry sees no member change of it until it
+//! has queued what it read).
+//!
 //! A full load: GUILD_CREATE queues the whole structure (roles, channels, overwrites, settings)
 //! as complete sets; the members come with it for small guilds, else from member chunks
-//! (requested here with a nonce); when every chunk arrived the cache's member list is the
+//! (requested here with a nonce); when every chunk arrived the member index's list is the
 //! complete set. Current rows missing from a complete set are tombstoned: a reload after a
 //! reconnect or a restart is a diff against the tables, never a wipe. The member request of a
 //! large guild normally leaves from the shard's event path, before the handler runs (see
 //! `SyncService::hook_shard`).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, MutexGuard};
+use std::sync::MutexGuard;
 use std::time::Instant;
 
 use chrono::Utc;
@@ -31,6 +37,7 @@ use super::convert;
 use super::model::{BanState, SettingsState, ThreadState};
 use super::queue::StateChange;
 use super::service::{GuildSync, Listed, ListedValue, Load, ShardHook, SyncService};
+use crate::discord::members;
 
 impl SyncService {
     /// Handles one gateway event (never awaits: see the module comment).
@@ -42,7 +49,7 @@ impl SyncService {
         }
         match event {
             FullEvent::GuildCreate { guild, .. } => self.guild_available(ctx, guild),
-            FullEvent::GuildMembersChunk { chunk } => self.members_chunk(ctx, chunk),
+            FullEvent::GuildMembersChunk { chunk } => self.members_chunk(chunk),
             FullEvent::GuildUpdate { new_data, .. } => self.settings_changed(ctx, new_data),
             // The cache's lists, not the event's: handlers run in any order, the cache was
             // updated in gateway order (see the module comment).
@@ -116,12 +123,6 @@ impl SyncService {
             FullEvent::CategoryDelete { category } => {
                 self.channel_changed(ctx, category.guild_id, category.id)
             }
-            FullEvent::GuildMemberAddition { new_member } => {
-                self.member_changed(ctx, new_member.guild_id, new_member.user.id)
-            }
-            FullEvent::GuildMemberUpdate { event, .. } => {
-                self.member_changed(ctx, event.guild_id, event.user.id)
-            }
             FullEvent::GuildBanAddition {
                 guild_id,
                 banned_user,
@@ -163,55 +164,164 @@ impl SyncService {
             {
                 self.load_listed(guild_id.get(), Listed::Onboarding)
             }
-            FullEvent::GuildMemberRemoval { guild_id, user, .. } => {
-                self.member_changed(ctx, *guild_id, user.id)
-            }
             _ => {}
         }
     }
 
-    /// Hooks live sync onto `shard`'s event path; called on every READY (a new session).
+    /// Follows members on the shard's event path: called by the collector every shard runner
+    /// starts with (`ClientBuilder::shard_collector`, see `vendor/README.md`) for each gateway
+    /// event, in gateway order, before serenity's cache is updated and any handler runs. Keeps
+    /// the member index (`discord::members`) and queues members' states while holding the
+    /// guild's index entry, so that a handler queueing a load's completion from the index (it
+    /// holds the same entry) is ordered with them. Never awaits.
+    ///
+    /// `shard` and `generation` name the runner (see [`Self::hook_shard`]).
+    pub fn on_shard_event(
+        &self,
+        shard: serenity::ShardId,
+        generation: u64,
+        event: &serenity::Event,
+    ) {
+        use serenity::Event;
+        let index = &self.inner.members;
+        match event {
+            Event::GuildCreate(e) => {
+                if let Some(messenger) = self.messenger(shard, generation) {
+                    self.request_members_early(&messenger, &e.guild);
+                }
+                let id = e.guild.id.get();
+                let entry = index.guild_or_new(id);
+                let mut g = members::lock(&entry);
+                g.roles = e.guild.roles.keys().map(|r| r.get()).collect();
+                g.members.clear();
+                let mut states = Vec::with_capacity(e.guild.members.len());
+                for m in e.guild.members.values() {
+                    let state = convert::member(id, m, &g.roles);
+                    g.set(m.user.id.get(), Some((state.role_ids.clone(), m.user.bot)));
+                    states.push(state);
+                }
+                self.enqueue(id, |s| {
+                    // Held until the GUILD_CREATE handler has recorded the guild and queued
+                    // its structure: a load's first batch needs both (see `awaiting_guild`).
+                    s.awaiting_guild.get_or_insert_with(Instant::now);
+                    for m in states {
+                        s.pending.member(m.discord_user_id, Some(m));
+                    }
+                });
+                drop(g);
+            }
+            Event::GuildMembersChunk(e) => {
+                let id = e.guild_id.get();
+                // A guild whose GUILD_CREATE was not seen is not followed (as with the cache).
+                let Some(entry) = index.guild(id) else {
+                    return;
+                };
+                let mut g = members::lock(&entry);
+                let mut states = Vec::with_capacity(e.members.len());
+                for m in e.members.values() {
+                    let state = convert::member(id, m, &g.roles);
+                    g.set(m.user.id.get(), Some((state.role_ids.clone(), m.user.bot)));
+                    states.push(state);
+                }
+                self.queue_members(id, states);
+                drop(g);
+            }
+            Event::GuildMemberAdd(e) => {
+                let id = e.member.guild_id.get();
+                let Some(entry) = index.guild(id) else {
+                    return;
+                };
+                let mut g = members::lock(&entry);
+                let state = convert::member(id, &e.member, &g.roles);
+                g.set(
+                    e.member.user.id.get(),
+                    Some((state.role_ids.clone(), e.member.user.bot)),
+                );
+                self.queue_members(id, vec![state]);
+                drop(g);
+            }
+            Event::GuildMemberUpdate(e) => {
+                let id = e.guild_id.get();
+                let Some(entry) = index.guild(id) else {
+                    return;
+                };
+                let mut g = members::lock(&entry);
+                let state = convert::member_updated(id, e, &g.roles);
+                g.set(e.user.id.get(), Some((state.role_ids.clone(), e.user.bot)));
+                self.queue_members(id, vec![state]);
+                drop(g);
+            }
+            Event::GuildMemberRemove(e) => {
+                let (id, user) = (e.guild_id.get(), e.user.id.get());
+                let Some(entry) = index.guild(id) else {
+                    return;
+                };
+                let mut g = members::lock(&entry);
+                g.set(user, None);
+                self.enqueue(id, |s| s.pending.member(user, None));
+                drop(g);
+            }
+            Event::GuildRoleCreate(e) => {
+                if let Some(entry) = index.guild(e.role.guild_id.get()) {
+                    members::lock(&entry).roles.insert(e.role.id.get());
+                }
+            }
+            Event::GuildRoleDelete(e) => {
+                if let Some(entry) = index.guild(e.guild_id.get()) {
+                    members::lock(&entry).role_deleted(e.role_id.get());
+                }
+            }
+            Event::GuildDelete(e) => index.forget(e.guild.id.get()),
+            _ => {}
+        }
+    }
+
+    fn queue_members(&self, guild: u64, states: Vec<super::model::MemberState>) {
+        if states.is_empty() {
+            return;
+        }
+        self.enqueue(guild, |s| {
+            for m in states {
+                s.pending.member(m.discord_user_id, Some(m));
+            }
+        });
+    }
+
+    /// Records a new shard runner's messenger (the member requests of its sessions go through
+    /// it) and returns the runner's generation; called when the runner is made, before it reads
+    /// its first event (`discord::framework::shard_collector`).
     ///
     /// serenity 0.12's shard runner reads the requests queued for it (a member request among
     /// them) only between two gateway messages, and waits up to 500 ms for the next one; a
     /// GUILD_CREATE is often the last message for a while, and its handler runs in a task of
     /// its own, after the runner went back to waiting. So a request made by the handler leaves
-    /// up to half a second late. Collectors, however, run inside the runner before it reads
-    /// its queue again: this one asks for a large guild's member chunks right there, and the
-    /// GUILD_CREATE handler adopts that request (see [`GuildSync::awaiting_guild`]). A hook
-    /// not registered in time (a race with the first GUILD_CREATE) only means the handler asks.
-    /// The hook of an older session of the same shard retires itself.
-    pub fn hook_shard(&self, shard: &serenity::ShardMessenger, shard_id: serenity::ShardId) {
-        let generation = {
-            let mut hooks = self.hooks();
-            let generation = hooks.get(&shard_id.0).map_or(1, |h| h.generation + 1);
-            hooks.insert(
-                shard_id.0,
-                ShardHook {
-                    generation,
-                    messenger: shard.clone(),
-                },
-            );
-            generation
-        };
-        // Weak: the collector lives in the runner, which the messenger (kept in the hook map)
-        // refers to; a strong reference would be a cycle.
-        let sync = Arc::downgrade(&self.inner);
-        shard.add_collector(serenity::CollectorCallback(Box::new(move |event| {
-            let serenity::Event::GuildCreate(create) = event else {
-                return true;
-            };
-            let Some(inner) = sync.upgrade() else {
-                return false;
-            };
-            let sync = SyncService { inner };
-            let messenger = match sync.hooks().get(&shard_id.0) {
-                Some(hook) if hook.generation == generation => hook.messenger.clone(),
-                _ => return false,
-            };
-            sync.request_members_early(&messenger, &create.guild);
-            true
-        })));
+    /// up to half a second late. The shard's collector, however, runs inside the runner before
+    /// it reads its queue again: it asks for a large guild's member chunks right there
+    /// ([`Self::on_shard_event`]), and the GUILD_CREATE handler adopts that request (see
+    /// [`GuildSync::awaiting_guild`]).
+    pub fn hook_shard(&self, shard: &serenity::ShardMessenger, shard_id: serenity::ShardId) -> u64 {
+        let mut hooks = self.hooks();
+        let generation = hooks.get(&shard_id.0).map_or(1, |h| h.generation + 1);
+        hooks.insert(
+            shard_id.0,
+            ShardHook {
+                generation,
+                messenger: shard.clone(),
+            },
+        );
+        generation
+    }
+
+    /// The messenger of the runner `generation` of `shard` (`None`: a newer runner replaced it).
+    fn messenger(
+        &self,
+        shard: serenity::ShardId,
+        generation: u64,
+    ) -> Option<serenity::ShardMessenger> {
+        match self.hooks().get(&shard.0) {
+            Some(hook) if hook.generation == generation => Some(hook.messenger.clone()),
+            _ => None,
+        }
     }
 
     fn hooks(&self) -> MutexGuard<'_, HashMap<u32, ShardHook>> {
@@ -249,13 +359,10 @@ impl SyncService {
             .values()
             .filter_map(|c| convert::channel(c, &roles))
             .collect();
-        let complete = !g.large && g.members.len() as u64 >= g.member_count;
-        let members: Vec<_> = g
-            .members
-            .values()
-            .map(|m| convert::member(id, m, &roles))
-            .collect();
-        let present: HashSet<u64> = g.members.keys().map(|u| u.get()).collect();
+        // Whether the event listed every member (the cache keeps none: see
+        // `discord::members`); their states were queued by the shard's collector.
+        let complete =
+            !event_guild.large && event_guild.members.len() as u64 >= event_guild.member_count;
         let active_threads: Vec<ThreadState> =
             g.threads.iter().filter_map(convert::thread).collect();
         // Archived threads are read for forum, media and announcement channels (posts and
@@ -269,6 +376,16 @@ impl SyncService {
         drop(cached);
         let started = Instant::now();
         let no_afk_channel = g_afk_missing;
+        // The members as of this event or newer, held until the completion is queued (see the
+        // module comment).
+        // (Not in the index: the guild went away since; the event's own list, then.)
+        let index = self.inner.members.guild(id);
+        let indexed = index.as_deref().map(members::lock);
+        let present: HashSet<u64> = match &indexed {
+            _ if !complete => HashSet::new(),
+            Some(g) => g.members.keys().copied().collect(),
+            None => event_guild.members.keys().map(|u| u.get()).collect(),
+        };
         self.enqueue(id, |s: &mut GuildSync| {
             let mut settings = settings;
             if no_afk_channel && let Some(known) = &s.settings {
@@ -300,9 +417,6 @@ impl SyncService {
             if !finished_early {
                 s.pending.state(StateChange::Loading);
             }
-            for m in members {
-                s.pending.member(m.discord_user_id, Some(m));
-            }
             if complete {
                 s.load = None;
                 s.pending.members_complete(present);
@@ -320,6 +434,7 @@ impl SyncService {
                 s.load = Some(Load::start(id, ctx.shard.clone(), started, false));
             }
         });
+        drop(indexed);
         tracing::debug!(guild = id, complete, "full load of a guild started");
         self.load_bans(id);
         self.load_listed(id, Listed::AutoMod);
@@ -591,19 +706,15 @@ impl SyncService {
         });
     }
 
-    fn members_chunk(&self, ctx: &serenity::Context, chunk: &serenity::GuildMembersChunkEvent) {
+    /// A member chunk: its members' states were queued by the shard's collector; here the
+    /// load learns that the chunk came, and with the last one the member list is complete.
+    fn members_chunk(&self, chunk: &serenity::GuildMembersChunkEvent) {
         let id = chunk.guild_id.get();
-        let Some(g) = ctx.cache.guild(chunk.guild_id) else {
+        let Some(index) = self.inner.members.guild(id) else {
             return;
         };
-        let roles = convert::role_ids(&g);
-        // The cache's state of each member (newer than the chunk if an update followed it).
-        let members: Vec<_> = chunk
-            .members
-            .keys()
-            .filter_map(|u| g.members.get(u))
-            .map(|m| convert::member(id, m, &roles))
-            .collect();
+        // The members as of this chunk or newer, held until the completion is queued.
+        let g = members::lock(&index);
         let mut present: Option<HashSet<u64>> = None;
         let complete_now = {
             let mut map = self.lock();
@@ -618,7 +729,7 @@ impl SyncService {
             }
         };
         if complete_now.is_some() {
-            present = Some(g.members.keys().map(|u| u.get()).collect());
+            present = Some(g.members.keys().copied().collect());
         }
         tracing::trace!(
             guild = id,
@@ -627,9 +738,6 @@ impl SyncService {
             "member chunk"
         );
         self.enqueue(id, |s| {
-            for m in members {
-                s.pending.member(m.discord_user_id, Some(m));
-            }
             if let (Some((started, early_request)), Some(present)) = (complete_now, present) {
                 s.load = None;
                 s.pending.members_complete(present);
@@ -725,24 +833,6 @@ impl SyncService {
                 }
             }
         });
-        drop(g);
-    }
-
-    fn member_changed(
-        &self,
-        ctx: &serenity::Context,
-        guild: serenity::GuildId,
-        user: serenity::UserId,
-    ) {
-        let Some(g) = ctx.cache.guild(guild) else {
-            return;
-        };
-        let roles = convert::role_ids(&g);
-        let state = g
-            .members
-            .get(&user)
-            .map(|m| convert::member(guild.get(), m, &roles));
-        self.enqueue(guild.get(), |s| s.pending.member(user.get(), state));
         drop(g);
     }
 }

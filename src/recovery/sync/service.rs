@@ -19,6 +19,7 @@ use super::model::{GuildState, SyncStatus};
 use super::persistence;
 use super::queue::{Pending, StateChange};
 use crate::db::Tx;
+use crate::discord::members::MemberIndex;
 use crate::discord::rest::Rest;
 use crate::guild::{GuildError, GuildReader};
 use crate::member::{BanChanges, MemberError, MemberReader, MemberWriter, WriteStats};
@@ -139,7 +140,8 @@ pub(super) struct GuildSync {
     /// During a load of a guild that had no stored member: who was written since (everyone
     /// else is known to be new and goes in without reading what is stored).
     pub first_load: Option<HashSet<u64>>,
-    /// Since when member chunks were requested early: nothing is written before the
+    /// Since when a GUILD_CREATE's members were queued by the shard's collector, or its member
+    /// chunks requested early, before its handler ran: nothing is written before the
     /// GUILD_CREATE handler has recorded the guild and queued its structure (a first load's
     /// batches need both). A handler that never comes (it failed) is given up on after the
     /// member-load timeout, and what was queued is written.
@@ -204,6 +206,9 @@ pub(super) struct Inner {
     /// Umbra's application id (0 until the first event): the webhooks a restore made again
     /// are Umbra's, and kept like those people made.
     pub own_application: std::sync::atomic::AtomicU64,
+    /// The members of the guilds followed, kept in gateway order (the only writer: see
+    /// `events::SyncService::on_shard_event`).
+    pub members: MemberIndex,
 }
 
 /// Background REST reads of live sync in flight at once (see [`Inner::reads`]).
@@ -237,8 +242,15 @@ impl SyncService {
                 hooks: Mutex::new(HashMap::new()),
                 reads: tokio::sync::Semaphore::new(BACKGROUND_READS),
                 own_application: std::sync::atomic::AtomicU64::new(0),
+                members: MemberIndex::default(),
             }),
         }
+    }
+
+    /// The members of the guilds this process follows, as the gateway last said (read-only
+    /// for everyone but live sync).
+    pub fn members(&self) -> &MemberIndex {
+        &self.inner.members
     }
 
     pub(super) fn lock(&self) -> MutexGuard<'_, HashMap<u64, GuildSync>> {

@@ -63,6 +63,16 @@ async fn the_fixture_guild_is_mirrored_when_it_joins() {
         300
     );
     assert!(view.members.len() >= 1000);
+    // serenity's cache keeps no member but Umbra's own (`cache_members`, vendor/README.md);
+    // Umbra's member index holds every member with the roles Discord lists.
+    let data = world.data();
+    let cached = data
+        .bot
+        .cache()
+        .and_then(|c| c.guild(poise::serenity_prelude::GuildId::new(world.guild_id())))
+        .map(|g| g.members.keys().map(|u| u.get()).collect::<Vec<_>>());
+    assert_eq!(cached, Some(vec![data.bot.user_id().expect("connected")]));
+    assert_index_matches(&world, &view);
     assert_eq!(
         count(
             &world,
@@ -149,6 +159,39 @@ async fn the_fixture_guild_is_mirrored_when_it_joins() {
         "{}",
         status.text
     );
+    world.finish().await;
+}
+
+/// Umbra's member index holds exactly the emulator's members, each with its roles.
+fn assert_index_matches(world: &TestWorld, view: &discord_emulator::diff::GuildView) {
+    let index = world.data().sync.members();
+    assert_eq!(index.len(), view.members.len());
+    for m in &view.members {
+        let mut roles: Vec<u64> = m
+            .roles
+            .iter()
+            .copied()
+            .filter(|r| *r != world.guild_id())
+            .collect();
+        roles.sort_unstable();
+        let mut have = index
+            .member(world.guild_id(), m.user_id)
+            .map(|i| i.roles.to_vec())
+            .unwrap_or_else(|| vec![0]);
+        have.sort_unstable();
+        assert_eq!(have, roles, "member {} in the index", m.user_id);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_guild_s_members_reach_the_member_index_with_the_guild_create_right_after_ready() {
+    // The default fixture is small: its members come in GUILD_CREATE, the session's first
+    // event after READY, which the shard's collector must see (it starts with the runner).
+    let world = TestWorld::start().await;
+    wait_live(&world).await;
+    let view = emulator_view(&world);
+    assert!(view.members.len() > 2, "{}", view.members.len());
+    assert_index_matches(&world, &view);
     world.finish().await;
 }
 
@@ -329,6 +372,7 @@ async fn two_hundred_random_mutations_keep_the_mirror_equal() {
         }
     }
     assert_mirror_matches(&world, PATIENCE, "after 200 random mutations").await;
+    assert_index_matches(&world, &emulator_view(&world));
     let versions: i64 = count(
         &world,
         "SELECT count(*) FROM recovery.guild_roles WHERE ended_by = 'update'",
