@@ -50,8 +50,8 @@ RUN apt-get update \
 COPY --from=build /usr/local/bin/umbra /usr/local/bin/umbra
 COPY config.toml /etc/umbra/config.toml
 # MIMALLOC_*: give freed memory back to the OS at once and commit arenas as they fill (mimalloc
-# reads these at start). At 1,000 guilds of 100 members they take the peak from 249 to 199 MB;
-# a 100,000-member first load is ~15 % slower (`umbra-bench scale` / `sync`, README).
+# reads these at start): at 1,000 guilds of 100 members a lower and steadier peak (README,
+# `umbra-bench scale`).
 ENV UMBRA_CONFIG=/etc/umbra/config.toml \
     UMBRA_DATA_DIR=/data \
     UMBRA_HTTP_BIND=0.0.0.0:8080 \

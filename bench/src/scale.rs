@@ -4,7 +4,8 @@
 //! second over all guilds: members joining, renames, messages, overwrite edits, an admin's
 //! deletion, kick, timeout and emoji change). The emulator runs in this process; Umbra's
 //! memory is its own process's: `peak_rss_mb` is its VmHWM at the end, `rss_after_sync_mb` its
-//! VmRSS once every guild is live.
+//! VmRSS once every guild is live. The child runs with the container image's allocator settings
+//! unless the caller sets `MIMALLOC_*` itself (see [`allocator_env`]).
 //!
 //! The binary is `$UMBRA_BIN`, else `umbra` beside `umbra-bench` (build both:
 //! `cargo build --release -p umbra -p umbra-bench`). The database is a fresh one on the server
@@ -32,6 +33,25 @@ const MEMBERS: usize = 100;
 /// An hour of activity, compressed.
 const ACTIVITY: Duration = Duration::from_secs(60);
 const PATIENCE: Duration = Duration::from_secs(900);
+
+/// The allocator settings the child runs with: the caller's `MIMALLOC_*`, or those the
+/// container image sets (`MIMALLOC_PURGE_DELAY=0`, `MIMALLOC_ARENA_EAGER_COMMIT=0`: freed memory
+/// goes back to the OS at once) when the caller sets none.
+fn allocator_env() -> Vec<(String, String)> {
+    let own: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("MIMALLOC_"))
+        .collect();
+    if !own.is_empty() {
+        return own;
+    }
+    [
+        ("MIMALLOC_PURGE_DELAY", "0"),
+        ("MIMALLOC_ARENA_EAGER_COMMIT", "0"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
 
 /// A field of `/proc/{pid}/status` in KB (`VmRSS`, `VmHWM`).
 fn status_kb(pid: u32, field: &str) -> u64 {
@@ -134,12 +154,10 @@ async fn measure(
         .arg("run")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        // Allocator tuning, when the caller sets it (to compare): Umbra allocates with
-        // mimalloc (`MIMALLOC_*`; glibc's `MALLOC_*` only reach what links glibc's malloc).
-        .envs(
-            std::env::vars()
-                .filter(|(k, _)| k.starts_with("MIMALLOC_") || k.starts_with("MALLOC_")),
-        )
+        // Umbra allocates with mimalloc, which reads `MIMALLOC_*` at start: the container's
+        // settings (Dockerfile) unless the caller sets its own (e.g. `MIMALLOC_PURGE_DELAY=10`
+        // for the bare binary's defaults).
+        .envs(allocator_env())
         .env("RUST_LOG", "error")
         .env("DATABASE_URL", &config.database.url)
         .env("DISCORD_TOKEN", &app.bot_token)
