@@ -2,9 +2,10 @@
 //! needs (View Audit Log, Ban, Kick, Manage Roles; Administrator covers them) and whether its
 //! highest role is above every member it would have to punish (holders of dangerous permissions
 //! who are not the owner, trusted or whitelisted). Computed from the gateway cache (roles) and
-//! the member index (members, `discord::members`) at each new session, after role changes and Umbra's own member updates (debounced), and periodically;
-//! kept in memory for `/umbra status` and recorded through the guild domain, which tells the
-//! owner when it becomes degraded (and why) or healthy again.
+//! the member index (members, `discord::members`) at each new session, after role changes and
+//! Umbra's own member updates (debounced), and periodically; kept in memory for `/umbra status`
+//! and recorded through the guild domain, which tells the owner when it becomes degraded (and
+//! why) or healthy again.
 
 use std::time::Duration;
 
