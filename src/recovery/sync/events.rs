@@ -212,44 +212,20 @@ impl SyncService {
             }
             Event::GuildMembersChunk(e) => {
                 let id = e.guild_id.get();
-                // A guild whose GUILD_CREATE was not seen is not followed (as with the cache).
-                let Some(entry) = index.guild(id) else {
-                    return;
-                };
-                let mut g = members::lock(&entry);
-                let mut states = Vec::with_capacity(e.members.len());
-                for m in e.members.values() {
-                    let state = convert::member(id, m, &g.roles);
-                    g.set(m.user.id.get(), Some((state.role_ids.clone(), m.user.bot)));
-                    states.push(state);
-                }
-                self.queue_members(id, states);
-                drop(g);
+                self.members_seen(id, |roles| {
+                    e.members
+                        .values()
+                        .map(|m| convert::member(id, m, roles))
+                        .collect()
+                });
             }
             Event::GuildMemberAdd(e) => {
                 let id = e.member.guild_id.get();
-                let Some(entry) = index.guild(id) else {
-                    return;
-                };
-                let mut g = members::lock(&entry);
-                let state = convert::member(id, &e.member, &g.roles);
-                g.set(
-                    e.member.user.id.get(),
-                    Some((state.role_ids.clone(), e.member.user.bot)),
-                );
-                self.queue_members(id, vec![state]);
-                drop(g);
+                self.members_seen(id, |roles| vec![convert::member(id, &e.member, roles)]);
             }
             Event::GuildMemberUpdate(e) => {
                 let id = e.guild_id.get();
-                let Some(entry) = index.guild(id) else {
-                    return;
-                };
-                let mut g = members::lock(&entry);
-                let state = convert::member_updated(id, e, &g.roles);
-                g.set(e.user.id.get(), Some((state.role_ids.clone(), e.user.bot)));
-                self.queue_members(id, vec![state]);
-                drop(g);
+                self.members_seen(id, |roles| vec![convert::member_updated(id, e, roles)]);
             }
             Event::GuildMemberRemove(e) => {
                 let (id, user) = (e.guild_id.get(), e.user.id.get());
@@ -276,15 +252,30 @@ impl SyncService {
         }
     }
 
-    fn queue_members(&self, guild: u64, states: Vec<super::model::MemberState>) {
-        if states.is_empty() {
+    /// Members the gateway just listed (a chunk, an addition, an update): into the index and
+    /// the queue, under the guild's entry (`states` reads the guild's role ids). A guild whose
+    /// GUILD_CREATE was not seen is not followed (as with the cache).
+    fn members_seen(
+        &self,
+        guild: u64,
+        states: impl FnOnce(&HashSet<u64>) -> Vec<super::model::MemberState>,
+    ) {
+        let Some(entry) = self.inner.members.guild(guild) else {
             return;
+        };
+        let mut g = members::lock(&entry);
+        let states = states(&g.roles);
+        for m in &states {
+            g.set(m.discord_user_id, Some((m.role_ids.clone(), m.is_bot)));
         }
-        self.enqueue(guild, |s| {
-            for m in states {
-                s.pending.member(m.discord_user_id, Some(m));
-            }
-        });
+        if !states.is_empty() {
+            self.enqueue(guild, |s| {
+                for m in states {
+                    s.pending.member(m.discord_user_id, Some(m));
+                }
+            });
+        }
+        drop(g);
     }
 
     /// Records a new shard runner's messenger (the member requests of its sessions go through
